@@ -1,0 +1,123 @@
+"""The ready-made queries: ``queries/*.rq`` files and the headers they carry.
+
+Each file is plain SPARQL 1.1. Its header uses grlc-style ``#+`` lines (the
+file stays valid SPARQL and also runs in grlc)::
+
+    #+ summary: One line.
+    #+ description: What it answers and how to read the columns.
+    #+ params:
+    #+   drug: A drug, as an IRI or CURIE.
+
+Parameters are the query's BASIL-style variables: ``?_drug_iri`` is required,
+``?__statistic_iri`` optional; the suffix is the type (``iri``, ``string``,
+``integer``, ``number``). On the CLI a parameter goes by its bare name
+(``--param drug=NCIT:C1851``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kg import resources
+from kg.errors import QueryError
+
+TYPES = ("iri", "string", "integer", "number")
+_PARAM = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)_(iri|string|integer|number)\b")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One query parameter, read from a BASIL-style variable name."""
+
+    name: str
+    type: str
+    required: bool
+    variable: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A ready-made query and its header."""
+
+    name: str
+    text: str
+    summary: str
+    description: str
+    parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+
+    def parameter(self, name: str) -> Parameter:
+        """The parameter called ``name``; refuses unknown names with the valid ones."""
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        valid = ", ".join(p.name for p in self.parameters) or "none"
+        raise QueryError(f"query {self.name!r} has no parameter {name!r} (valid: {valid})")
+
+
+def _header(text: str) -> dict[str, object]:
+    """Read the ``#+`` header: ``key: value`` lines, and indented ``name: text`` maps."""
+    out: dict[str, object] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if not line.startswith("#+"):
+            if line.strip() and not line.startswith("#"):
+                break
+            continue
+        body = line[2:]
+        if body.startswith("   ") and current is not None:
+            key, _, value = body.strip().lstrip("- ").partition(":")
+            mapping = out.setdefault(current, {})
+            if isinstance(mapping, dict):
+                mapping[key.strip()] = value.strip()
+            continue
+        key, _, value = body.strip().partition(":")
+        key, value = key.strip(), value.strip()
+        if value:
+            out[key] = value
+            current = None
+        else:
+            current = key
+            out[key] = {}
+    return out
+
+
+def parse_query(name: str, text: str) -> Query:
+    """Build a :class:`Query` from the text of an ``.rq`` file."""
+    header = _header(text)
+    described = header.get("params") if isinstance(header.get("params"), dict) else {}
+    seen: dict[str, Parameter] = {}
+    for underscores, pname, ptype in _PARAM.findall(text):
+        if pname in seen:
+            continue
+        seen[pname] = Parameter(
+            name=pname,
+            type=ptype,
+            required=underscores == "_",
+            variable=f"{underscores}{pname}_{ptype}",
+            description=str(described.get(pname, "")),
+        )
+    return Query(
+        name=name,
+        text=text,
+        summary=str(header.get("summary", "")),
+        description=str(header.get("description", "")),
+        parameters=tuple(seen.values()),
+    )
+
+
+def catalog() -> dict[str, Query]:
+    """Every packaged query, by name (the file name without ``.rq``)."""
+    out: dict[str, Query] = {}
+    for entry in resources.query_files():
+        name = entry.name[: -len(".rq")]
+        out[name] = parse_query(name, entry.read_text(encoding="utf-8"))
+    return out
+
+
+def get(name: str) -> Query:
+    """One packaged query; refuses unknown names with the list of valid ones."""
+    queries = catalog()
+    if name not in queries:
+        raise QueryError(f"no query named {name!r} (valid: {', '.join(sorted(queries))})")
+    return queries[name]

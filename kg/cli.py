@@ -1,0 +1,158 @@
+"""The ``kg`` command line: thin commands over the library modules.
+
+Errors from the library (:mod:`kg.errors`) become one line on stderr and the
+exit code documented in the README; ``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import sys
+from functools import wraps
+
+import click
+
+from kg.errors import KGError
+
+ENGINE_OPTION = click.option(
+    "--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True,
+    help="SPARQL engine for the in-memory graph.",
+)
+DATA_OPTION = click.option(
+    "--data", "data", multiple=True, type=click.Path(dir_okay=True),
+    help="Query these Turtle files or folders (with the packaged ontology) instead of the packaged trials.",
+)
+STORE_OPTION = click.option(
+    "--store", type=click.Path(file_okay=False), default=None,
+    help="A persistent embedded store folder made by `kg load`.",
+)
+ENDPOINT_OPTION = click.option(
+    "--endpoint", default=None, help="A SPARQL 1.1 query endpoint URL (read-only use).",
+)
+FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml"]), default="table", show_default=True,
+    help="Output: an aligned table, or a W3C SPARQL 1.1 results format.",
+)
+
+
+def _guard(func):
+    """Turn library errors into one line and an exit code (tracebacks only with --debug)."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        debug = (ctx.find_root().obj or {}).get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except KGError as exc:
+            if debug:
+                raise
+            click.echo(f"kg: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="trialkg")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """trialkg: clinical-trial results as a validated linked-data graph."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.option("--out", default="dist", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--base", default=None, help="Publish under this base IRI instead of https://w3id.org/trialkg/.")
+@DATA_OPTION
+@_guard
+def build(out: str, base: str | None, data: tuple[str, ...]) -> None:
+    """Write the graph (ontology + term extracts + trials) as Turtle, N-Triples, JSON-LD and N-Quads."""
+    from kg.build import build as run_build
+    from kg.graph import file_sources, packaged_sources
+    from kg.prefixes import BASE
+
+    sources = packaged_sources(include_trials=not data) + (file_sources(data) if data else [])
+    result = run_build(out, sources, base or BASE)
+    for path in result.files:
+        click.echo(f"wrote {path}")
+    click.echo(f"{result.triples} triples in {result.seconds:.2f} s")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path())
+@_guard
+def validate(files: tuple[str, ...]) -> None:
+    """Check trial graphs against the SHACL shapes (default: the packaged trials).
+
+    Exit status: 0 conforms, 1 violations, 2 unreadable input.
+    """
+    from kg.errors import ValidationFailed
+    from kg.graph import file_sources
+    from kg.validate import validate_packaged, validate_sources
+
+    report = validate_sources(file_sources(files)) if files else validate_packaged()
+    click.echo(report.text())
+    if not report.conforms:
+        raise ValidationFailed(f"{len(report.violations)} violation(s)")
+
+
+@cli.command()
+@click.option("--ontology-only", is_flag=True, help="Reason over the ontology and term extracts without the trials.")
+@_guard
+def reason(ontology_only: bool) -> None:
+    """Check that the ontology (with the trials) is consistent, with HermiT."""
+    from kg.reason import check_consistency
+
+    result = check_consistency(include_trials=not ontology_only)
+    click.echo(f"consistent (HermiT): {result.classes} classes, {result.individuals} individuals, no unsatisfiable classes")
+
+
+@cli.command()
+@click.option("--trial", default=None, help="Trial slug or IRI (default: every trial).")
+@ENGINE_OPTION
+@DATA_OPTION
+@STORE_OPTION
+@ENDPOINT_OPTION
+@_guard
+def summary(trial: str | None, engine: str, data, store, endpoint) -> None:
+    """Print a one-screen summary of each trial."""
+    from kg.summary import summarize
+
+    click.echo(summarize(trial=trial, engine=engine, data=data, store=store, endpoint=endpoint))
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--file", "file", type=click.Path(exists=False, dir_okay=False), help="Run this .rq file instead of a ready-made query.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
+@FORMAT_OPTION
+@ENGINE_OPTION
+@DATA_OPTION
+@STORE_OPTION
+@ENDPOINT_OPTION
+@_guard
+def query(name, file, params, fmt, engine, data, store, endpoint) -> None:
+    """Run a ready-made query by NAME (see `kg queries`), or your own with --file."""
+    from kg.run import run_query
+
+    click.echo(run_query(name=name, file=file, params=params, fmt=fmt, engine=engine, data=data,
+                         store=store, endpoint=endpoint), nl=False)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@_guard
+def queries(name: str | None) -> None:
+    """List the ready-made queries, or show one query's parameters."""
+    from kg.run import describe_queries
+
+    click.echo(describe_queries(name))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="kg")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

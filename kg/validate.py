@@ -1,0 +1,152 @@
+"""Check graphs against the SHACL shapes and report each violation readably.
+
+The report names the focus node (as a CURIE where the prefix map allows), the
+path, the shape's message and the source file the focus node came from, so a
+curator can go straight to the line to fix.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kg.errors import InputError
+from kg.graph import Source, packaged_sources, quads, rdflib_term
+from kg.prefixes import compact
+from kg import resources
+
+SH = "http://www.w3.org/ns/shacl#"
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    """One SHACL result, in words."""
+
+    source: str
+    focus: str
+    path: str
+    message: str
+    value: str = ""
+    severity: str = "Violation"
+
+    def line(self) -> str:
+        """The one-line form printed by ``kg validate``."""
+        where = f"{self.focus}" + (f" {self.path}" if self.path else "")
+        value = f" (value: {self.value})" if self.value else ""
+        return f"{self.source}: {where}: {self.message}{value}"
+
+
+@dataclass
+class Report:
+    """The outcome of one validation run."""
+
+    conforms: bool
+    violations: list[Violation]
+    files: list[str]
+
+    def text(self) -> str:
+        """A readable report: one line per violation, then a summary line."""
+        lines = [v.line() for v in sorted(self.violations)]
+        n = len(self.violations)
+        if self.conforms:
+            lines.append(f"conforms: {len(self.files)} file(s), no violations")
+        else:
+            lines.append(f"does not conform: {n} violation(s) in {len(self.files)} file(s)")
+        return "\n".join(lines)
+
+
+def shapes_graph():
+    """The packaged SHACL shapes as an rdflib Graph."""
+    import rdflib
+
+    g = rdflib.Graph()
+    for entry in resources.shape_files():
+        try:
+            g.parse(data=entry.read_bytes(), format="turtle")
+        except Exception as exc:  # a broken packaged shape file is a packaging bug
+            raise InputError(f"{entry}: cannot parse shapes: {exc}") from exc
+    return g
+
+
+def _term_text(term) -> str:
+    import rdflib
+
+    if term is None:
+        return ""
+    if isinstance(term, rdflib.URIRef):
+        return compact(str(term))
+    if isinstance(term, rdflib.BNode):
+        return f"_:{term}"
+    return str(term)
+
+
+def _path_text(results, path) -> str:
+    """A SHACL path in words: an IRI, or a sequence / inverse written SPARQL-style."""
+    import rdflib
+
+    if path is None:
+        return ""
+    if isinstance(path, rdflib.URIRef):
+        return compact(str(path))
+    inverse = results.value(path, rdflib.URIRef(SH + "inversePath"))
+    if inverse is not None:
+        return "^" + _path_text(results, inverse)
+    items = list(rdflib.collection.Collection(results, path)) if results.value(path, rdflib.RDF.first) else []
+    if items:
+        return "/".join(_path_text(results, i) for i in items)
+    return _term_text(path)
+
+
+def validate_sources(data: Iterable[Source]) -> Report:
+    """Validate the given sources, together with the packaged ontology and term extracts.
+
+    The ontology is part of the data graph because shapes check that external
+    terms are declared (with labels) and that values belong to project classes.
+    Raises :class:`InputError` on unreadable input before validating anything.
+    """
+    import pyshacl
+    import rdflib
+
+    data = list(data)
+    ontology = packaged_sources(include_trials=False)
+    ontology_names = {s.name for s in ontology}
+    sources = ontology + [s for s in data if s.name not in ontology_names]
+
+    # Parse each file once; remember which file each subject came from.
+    origin: dict[str, str] = {}
+    union = rdflib.Graph()
+    for source in sources:
+        for q in quads(source):
+            origin.setdefault(str(q.subject.value), source.name)
+            union.add((rdflib_term(q.subject), rdflib_term(q.predicate), rdflib_term(q.object)))
+
+    conforms, results, _text = pyshacl.validate(
+        union,
+        shacl_graph=shapes_graph(),
+        inference="none",
+        advanced=True,
+        allow_warnings=True,
+    )
+    violations: list[Violation] = []
+    for result in results.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationResult")):
+        focus = results.value(result, rdflib.URIRef(SH + "focusNode"))
+        path = results.value(result, rdflib.URIRef(SH + "resultPath"))
+        messages = [str(m) for m in results.objects(result, rdflib.URIRef(SH + "resultMessage"))]
+        value = results.value(result, rdflib.URIRef(SH + "value"))
+        severity = results.value(result, rdflib.URIRef(SH + "resultSeverity"))
+        key = str(focus)
+        violations.append(
+            Violation(
+                source=origin.get(key, "?"),
+                focus=_term_text(focus),
+                path=_path_text(results, path),
+                message=" / ".join(sorted(messages)) or "constraint not met",
+                value=_term_text(value) if value is not None and value != focus else "",
+                severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+            )
+        )
+    return Report(conforms=bool(conforms), violations=violations, files=[s.name for s in data])
+
+
+def validate_packaged() -> Report:
+    """Validate the packaged trials (the default of ``kg validate``)."""
+    return validate_sources(packaged_sources())
