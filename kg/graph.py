@@ -6,7 +6,6 @@ That is what lets a store replace exactly one publication on re-load.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
@@ -73,16 +72,14 @@ def file_sources(paths: Iterable[str | Path]) -> list[Source]:
     return out
 
 
-_POSITION = re.compile(r"line (\d+) column (\d+)")
-
-
 def parse_error(source_name: str, exc: SyntaxError) -> InputError:
     """Turn a pyoxigraph parse error into ``file:line:column: message``."""
     text = str(exc)
-    m = _POSITION.search(text)
-    where = f"{source_name}:{m.group(1)}:{m.group(2)}" if m else source_name
-    message = text.split(": ", 1)[1] if m and ": " in text else text
-    return InputError(f"{where}: Turtle syntax error: {message}")
+    if exc.lineno:
+        where = f"{source_name}:{exc.lineno}:{exc.offset or 1}"
+    else:
+        where = source_name
+    return InputError(f"{where}: Turtle syntax error: {text}")
 
 
 def rebase(term: ox.NamedNode | ox.BlankNode | ox.Literal, base: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:

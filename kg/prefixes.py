@@ -99,9 +99,9 @@ def compact(iri: str) -> str:
         if iri.startswith(ns) and len(ns) > len(best):
             best, best_prefix = ns, prefix
     local = iri[len(best):]
-    # trialkg's own IRIs keep their slashes (trialkg:trial/isoda-2018); other
-    # namespaces compact only to simple local names.
-    allowed = r"[A-Za-z0-9_.\-/]+" if best_prefix == "trialkg" else r"[A-Za-z0-9_.\-]+"
+    # trialkg's own IRIs and DOIs keep their slashes (trialkg:trial/isoda-2018,
+    # DOI:10.1007/...); other namespaces compact only to simple local names.
+    allowed = r"[A-Za-z0-9_.\-/()]+" if best_prefix in ("trialkg", "DOI") else r"[A-Za-z0-9_.\-]+"
     if best and re.fullmatch(allowed, local):
         return f"{best_prefix}:{local}"
     return iri

@@ -72,7 +72,10 @@ def summarize(trial: str | None = None, **target) -> str:
                 denom += f" (n={cell(row['size'])})"
             anchor = cell(row.get("origin")) and f"from {cell(row.get('origin'))}"
             anchor = anchor or (cell(row.get("timepoint")) and f"at {cell(row.get('timepoint'))}") or cell(row.get("phase"))
-            ci = f" [{cell(row['ci'])}]" if row.get("ci") else ""
+            ci = ""
+            if row.get("ci_level"):
+                level = f"{float(cell(row['ci_level'])) * 100:g}"
+                ci = f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
             out.append(f"  {cell(row['label'])}: {shown}{ci} | {denom} | {anchor or '-'} | {_tag(row['source'].value)}")
         out.append("Safety")
         for row in _rows("adverse-events", tparams, **target):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 from kg.errors import InputError
 from kg.graph import Source, packaged_sources, quads, rdflib_term
 from kg.prefixes import compact
@@ -112,12 +114,20 @@ def validate_sources(data: Iterable[Source]) -> Report:
     sources = ontology + [s for s in data if s.name not in ontology_names]
 
     # Parse each file once; remember which file each subject came from.
+    # A focus node that is never a subject (an undeclared external term) is
+    # reported against the data file that uses it.
     origin: dict[str, str] = {}
+    used_in: dict[str, str] = {}
+    data_names = {s.name for s in data}
     union = rdflib.Graph()
     for source in sources:
         for q in quads(source):
             origin.setdefault(str(q.subject.value), source.name)
+            if source.name in data_names and not isinstance(q.object, ox.Literal):
+                used_in.setdefault(str(q.object.value), source.name)
             union.add((rdflib_term(q.subject), rdflib_term(q.predicate), rdflib_term(q.object)))
+    for key, name in used_in.items():
+        origin.setdefault(key, name)
 
     conforms, results, _text = pyshacl.validate(
         union,
@@ -144,7 +154,7 @@ def validate_sources(data: Iterable[Source]) -> Report:
                 severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
             )
         )
-    return Report(conforms=bool(conforms), violations=violations, files=[s.name for s in data])
+    return Report(conforms=bool(conforms), violations=violations, files=[s.name for s in data if s.name not in ontology_names])
 
 
 def validate_packaged() -> Report:

@@ -1,0 +1,75 @@
+"""Shared fixtures: the packaged graph in a real pyoxigraph store, the seed text, a CLI runner."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO.parent / "shared" / "seed" / "000_c77657b93ed979a6.txt"
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The news report the trial graph was curated from (skips where ../shared is absent)."""
+    path = Path(os.environ.get("TRIALKG_SEED", SEED))
+    if not path.exists():
+        pytest.skip(f"seed text not found at {path} (it lives in ../shared/seed beside the repository)")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def store():
+    """The packaged ontology, extracts and trials in an in-memory pyoxigraph store."""
+    from kg.graph import default_store
+
+    return default_store()
+
+
+@pytest.fixture(scope="session")
+def trial_turtle() -> str:
+    """The packaged seed trial's Turtle text (read through importlib.resources)."""
+    from kg import resources
+
+    (entry,) = [f for f in resources.trial_files() if f.name == "isoda-2018.ttl"]
+    return entry.read_text(encoding="utf-8")
+
+
+def run_kg(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``kg`` as a user would, from a folder outside the source tree.
+
+    (From the repository root ``python -m kg`` would import the source folder
+    instead of the installed wheel.)
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kg-cwd-") as tmp:
+        return subprocess.run(
+            [sys.executable, "-m", "kg", *args], capture_output=True, text=True, cwd=cwd or tmp, input=input,
+            timeout=300,
+        )
+
+
+@pytest.fixture
+def kg():
+    return run_kg
+
+
+def _edit_block(ttl: str, subject: str, old: str, new: str) -> str:
+    """Replace ``old`` by ``new`` inside the Turtle block that starts with ``subject``."""
+    start = re.search(rf"^{re.escape(subject)} a ", ttl, re.MULTILINE)
+    assert start, f"no block for {subject}"
+    end = ttl.find(" .\n", start.start())
+    block = ttl[start.start(): end + 3]
+    assert block.count(old) == 1, f"{old!r} must occur once in the block of {subject}"
+    return ttl[: start.start()] + block.replace(old, new) + ttl[end + 3:]
+
+
+@pytest.fixture
+def edit_block():
+    """Make one curator's mistake in one resource of the seed Turtle."""
+    return _edit_block

@@ -1,0 +1,130 @@
+"""The kg command as a user runs it: build outputs, validate exit codes and error messages, reason."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+
+def test_build_writes_parseable_files_with_equal_counts(kg, tmp_path):
+    out = tmp_path / "dist"
+    r = kg("build", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    counts = {}
+    for name, fmt, ox_fmt in [("trialkg.ttl", "turtle", ox.RdfFormat.TURTLE),
+                              ("trialkg.nt", "nt", ox.RdfFormat.N_TRIPLES),
+                              ("trialkg.jsonld", "json-ld", ox.RdfFormat.JSON_LD)]:
+        path = out / name
+        g = rdflib.Graph().parse(path, format=fmt)
+        n_ox = sum(1 for _ in ox.parse(path=str(path), format=ox_fmt))
+        counts[name] = (len(g), n_ox)
+        assert len(g) == n_ox, f"{name}: rdflib {len(g)} vs pyoxigraph {n_ox}"
+    assert len({c for c in counts.values()}) == 1, counts
+    n = counts["trialkg.nt"][0]
+    assert n > 500
+    assert f"{n} triples" in r.stdout
+    nq = list(ox.parse(path=str(out / "trialkg.nq"), format=ox.RdfFormat.N_QUADS))
+    graphs = {q.graph_name.value for q in nq}
+    assert "https://w3id.org/trialkg/graph/isoda-2018" in graphs
+    assert "https://w3id.org/trialkg/graph/ontology" in graphs
+
+
+def test_build_with_another_base(kg, tmp_path):
+    r = kg("build", "--out", str(tmp_path), "--base", "https://example.org/kg/")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "trialkg.nt").read_text()
+    assert "<https://example.org/kg/trial/isoda-2018>" in text
+    assert "https://w3id.org/trialkg/trial/" not in text
+
+
+def test_validate_packaged_conforms(kg):
+    r = kg("validate")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "conforms" in r.stdout
+
+
+def test_validate_reports_violation_with_file_focus_path_message(kg, tmp_path, trial_turtle):
+    bad = tmp_path / "bad-trial.ttl"
+    bad.write_text(trial_turtle.replace("tkg:unit UO:0000035 ;\n    tkg:population tkg:PopulationNotStated ;\n    skos:note \"The report does not say",
+                                        "tkg:population tkg:PopulationNotStated ;\n    skos:note \"The report does not say"))
+    r = kg("validate", str(bad))
+    assert r.returncode == 1, r.stdout + r.stderr
+    line = next(l for l in r.stdout.splitlines() if "follow-up" in l)
+    assert str(bad) in line and "trialkg:trial/isoda-2018/follow-up" in line
+    assert "tkg:unit" in line and "exactly one unit" in line
+
+
+def test_validate_syntax_error_names_file_and_line(kg, tmp_path, trial_turtle):
+    lines = trial_turtle.splitlines()
+    lines[99] = lines[99] + " <<< broken"
+    bad = tmp_path / "syntax.ttl"
+    bad.write_text("\n".join(lines) + "\n")
+    r = kg("validate", str(bad))
+    assert r.returncode == 2
+    assert f"{bad}:100:" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_is_a_clear_error(kg, tmp_path):
+    r = kg("validate", str(tmp_path / "nope.ttl"))
+    assert r.returncode == 2
+    assert "no such file" in r.stderr
+
+
+def test_failed_build_keeps_previous_output(kg, tmp_path, trial_turtle):
+    out = tmp_path / "dist"
+    assert kg("build", "--out", str(out)).returncode == 0
+    before = (out / "trialkg.ttl").read_bytes()
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(trial_turtle + "\n<a> <b> \n")
+    r = kg("build", "--out", str(out), "--data", str(bad))
+    assert r.returncode == 2
+    assert (out / "trialkg.ttl").read_bytes() == before
+
+
+def test_summary_prints_the_trial(kg):
+    r = kg("summary")
+    assert r.returncode == 0, r.stderr
+    for needle in ["Phase II Trial", "evaluable: 36", "enrolled and treated: 38", "1.3 milligram per square meter",
+                   "Overall response rate: 61%", "13.8 months", "not reached", "doi:10.1007/s12185-018-2448-9"]:
+        assert needle in r.stdout, needle
+
+
+def test_python_m_kg_and_version(kg):
+    r = kg("--version")
+    assert r.returncode == 0 and "0.1.0" in r.stdout
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="java is not installed: HermiT cannot run (kg reason says so)")
+def test_reason_consistent(kg):
+    r = kg("reason")
+    assert r.returncode == 0, r.stderr
+    assert "consistent (HermiT)" in r.stdout
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="java is not installed: HermiT cannot run")
+def test_reason_detects_inconsistency(tmp_path):
+    from kg.errors import ReasonerError
+    from kg.graph import Source, packaged_sources
+    from kg.reason import check_consistency
+
+    clash = b"""@prefix tkg: <https://w3id.org/trialkg/ontology/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+tkg:Claim owl:disjointWith tkg:Statistic .
+<https://w3id.org/trialkg/trial/isoda-2018/orr> a tkg:Claim .
+"""
+    sources = packaged_sources() + [Source(name="clash.ttl", slug="clash", data=clash)]
+    with pytest.raises(ReasonerError, match="inconsistent"):
+        check_consistency(sources=sources)
+
+
+def test_reason_without_java_says_skipped(monkeypatch):
+    from kg import reason
+
+    monkeypatch.setattr(reason.shutil, "which", lambda name: None)
+    with pytest.raises(reason.ReasonerUnavailable, match="skipped"):
+        reason.check_consistency()

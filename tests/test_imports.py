@@ -1,0 +1,48 @@
+"""No invented identifiers: every external IRI the graph uses is declared in ontology/imports with a label."""
+from __future__ import annotations
+
+from kg import resources
+
+W3C_CORE = (
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2001/XMLSchema#",
+    "http://www.w3.org/2004/02/skos/core#",
+)
+# Objects of these properties are documents on the web, not terms.
+LOCATORS = {
+    "https://schema.org/url", "https://schema.org/sameAs", "http://purl.org/dc/terms/license",
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso", "http://www.w3.org/2000/01/rdf-schema#isDefinedBy",
+    "http://www.w3.org/2002/07/owl#versionIRI",
+}
+
+
+def test_every_external_iri_is_declared_with_a_label(store):
+    rows = store.query(
+        f"""SELECT DISTINCT ?iri WHERE {{
+              {{ ?s ?p ?iri FILTER(isIRI(?iri) && ?p NOT IN ({", ".join(f"<{p}>" for p in LOCATORS)})) }}
+              UNION {{ ?s ?iri ?o }}
+              FILTER(!STRSTARTS(STR(?iri), "https://w3id.org/trialkg/"))
+              {" ".join(f'FILTER(!STRSTARTS(STR(?iri), "{ns}"))' for ns in W3C_CORE)}
+              FILTER NOT EXISTS {{ GRAPH <https://w3id.org/trialkg/graph/ontology> {{ ?iri <http://www.w3.org/2000/01/rdf-schema#label> ?label }} }}
+            }}""",
+        use_default_graph_as_union=True,
+    )
+    missing = sorted(r["iri"].value for r in rows)
+    assert missing == [], f"undeclared external IRIs: {missing}"
+
+
+def test_import_extracts_are_packaged():
+    names = {f.name for f in resources.ontology_files()}
+    assert {"trialkg.ttl", "ncit.ttl", "obo.ttl", "vocab.ttl", "xrefs.ttl"} <= names
+
+
+def test_project_terms_have_label_and_definition(store):
+    rows = store.query(
+        """SELECT ?t WHERE {
+             GRAPH <https://w3id.org/trialkg/graph/ontology> {
+               ?t a ?kind . FILTER(STRSTARTS(STR(?t), "https://w3id.org/trialkg/ontology/") && STR(?t) != "https://w3id.org/trialkg/ontology/")
+               FILTER NOT EXISTS { ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l . ?t <http://www.w3.org/2004/02/skos/core#definition> ?d }
+             } }""")
+    assert [r["t"].value for r in rows] == []

@@ -1,0 +1,334 @@
+"""Each ready-made query answers the seed trial with the values of the seed text, on both engines."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from kg import catalog
+from kg.engines import execute
+from kg.errors import QueryError
+from kg.query import bind
+from kg.results import cell, serialize
+
+NEWS, PAPER = "trialkg:publication/cta-isoda-2018", "trialkg:publication/isoda-2018"
+S8 = "After a median follow-up of 30.7 months, median overall survival from induction therapy initiation had not been reached."
+
+
+def rows(name: str, params: dict[str, str] | None = None, engine: str = "oxigraph", columns: list[str] | None = None):
+    q = catalog.get(name)
+    result = execute(q.text, bind(q, params or {}), engine=engine)
+    cols = columns or result.variables
+    return [tuple(cell(r.get(c)) for c in cols) for r in result.rows]
+
+
+# ---- one test per query: the answer expected from the seed text --------------------------
+
+def test_trial_summary():
+    got = rows("trial-summary", columns=["item", "value"])
+    assert got == [
+        ("1 title", "Bortezomib maintenance after bortezomib-based induction in transplant-ineligible multiple myeloma (Isoda et al. 2018)"),
+        ("2 phase", "Phase II Trial"),
+        ("3 design", "Multicentre"),
+        ("3 design", "non-comparative design"),
+        ("4 condition", "plasma cell myeloma"),
+        ("5 eligibility", "ineligible for autologous stem cell transplantation"),
+        ("5 eligibility", "previously untreated"),
+        ("6 population", "enrolled and treated: 38"),
+        ("6 population", "evaluable: 36"),
+        ("6 population", "reached plateau and received maintenance: 20"),
+        ("7 intervention", "Induction Therapy: Bortezomib (dose not stated) until plateau"),
+        ("7 intervention", "Maintenance Therapy: Bortezomib 1.3 milligram per square meter every 2 weeks for 1 year, "
+                           "started within 60 day(s) of completion of induction therapy"),
+    ]
+    assert rows("trial-summary", {"trial": "trialkg:trial/isoda-2018"}) == rows("trial-summary")
+    assert rows("trial-summary", {"trial": "trialkg:trial/no-such-trial"}) == []
+
+
+def test_efficacy():
+    got = {r[0].rsplit("/", 1)[-1]: (*r[1:6], " ".join(x for x in r[6:9] if x), r[9]) for r in rows(
+        "efficacy", columns=["statistic", "value", "unit", "size", "origin", "timepoint", "ci_level", "ci_lower", "ci_upper", "source"])}
+    sof, som, com = "start of induction therapy", "start of maintenance therapy", "completion of maintenance therapy"
+    assert got == {
+        "orr": ("61", "percent", "36", "", "", "", NEWS),
+        "disease-progression": ("50", "percent", "36", "", "", "", NEWS),
+        "after-maintenance-scr": ("1", "count unit", "36", "", com, "", NEWS),
+        "after-maintenance-vgpr": ("2", "count unit", "36", "", com, "", NEWS),
+        "after-maintenance-pr": ("3", "count unit", "36", "", com, "", NEWS),
+        "after-maintenance-sd": ("3", "count unit", "36", "", com, "", NEWS),
+        "induction-duration": ("5.9", "month", "", "", "", "", NEWS),
+        "maintenance-duration": ("10.3", "month", "", "", "", "", NEWS),
+        "pfs-from-induction": ("13.8", "month", "", sof, "", "", NEWS),
+        "pfs-from-maintenance": ("10.7", "month", "", som, "", "", NEWS),
+        "follow-up": ("30.7", "month", "", "", "", "", NEWS),
+        "os-from-induction": ("not reached", "month", "", sof, "", "", NEWS),
+        "orr-during-induction": ("61", "percent", "36", "", "", "", PAPER),
+        "induction-scr": ("6", "percent", "36", "", "", "", PAPER),
+        "induction-cr": ("6", "percent", "36", "", "", "", PAPER),
+        "induction-vgpr": ("17", "percent", "36", "", "", "", PAPER),
+        "induction-pr": ("33", "percent", "36", "", "", "", PAPER),
+        "pfs-from-induction-abstract": ("13.8", "month", "", sof, "", "0.95 11.4 23.7", PAPER),
+        "pfs-from-maintenance-abstract": ("10.7", "month", "20", som, "", "0.95 3.7 10.7", PAPER),
+    }
+
+
+def test_response_distribution():
+    got = set(rows("response-distribution", columns=["category", "count", "percent", "share", "size", "phase", "timepoint"]))
+    com = "completion of maintenance therapy"
+    assert got == {
+        ("Stringent Complete Response", "1", "", "2.8", "36", "", com),
+        ("Very Good Partial Response", "2", "", "5.6", "36", "", com),
+        ("Partial Response", "3", "", "8.3", "36", "", com),
+        ("Stable Disease", "3", "", "8.3", "36", "", com),
+        ("Stringent Complete Response", "", "6", "", "36", "Induction Therapy", ""),
+        ("Complete Response", "", "6", "", "36", "Induction Therapy", ""),
+        ("Very Good Partial Response", "", "17", "", "36", "Induction Therapy", ""),
+        ("Partial Response", "", "33", "", "36", "Induction Therapy", ""),
+    }
+
+
+def test_adverse_events():
+    got = rows("adverse-events", columns=["event", "terms", "grade", "patients", "percent", "size", "phase", "attribution", "source"])
+    got = {(r[0], " + ".join(sorted(r[1].split(" + "))), *r[2:]) for r in got}
+    m = "Maintenance Therapy"
+    assert got == {
+        ("Patients on maintenance with at least 1 treatment-related adverse event", "Adverse Event", "", "", "35", "20", m, "treatment-related", NEWS),
+        ("Grade 3 leukopenia and thrombocytopenia", "Leukopenia + Thrombocytopenia", "Grade 3", "2", "", "20", m, "", NEWS),
+        ("Sensory neuropathy", "Sensory neuropathy", "", "", "", "", m, "", NEWS),
+        ("Diarrhea", "Diarrhea", "", "", "", "", m, "", NEWS),
+        ("Constipation", "Constipation", "", "", "", "", m, "", NEWS),
+        ("Nausea", "Nausea", "", "", "", "", m, "", NEWS),
+        ("Fatigue", "Fatigue", "", "", "", "", m, "", NEWS),
+        ("Pruritus", "Pruritus", "", "", "", "", m, "", NEWS),
+        ("Grade 2 or higher peripheral neuropathy during maintenance", "Peripheral neuropathy", "Grade 2 or higher", "0", "", "20", m, "", PAPER),
+    }
+
+
+def test_citation():
+    got = rows("citation", columns=["position", "author", "complete", "journal", "issn", "epub", "doi", "doi_iri", "cited_by"])
+    tail = ("false", "International Journal of Hematology", "0925-5710", "2018-03-28", "10.1007/s12185-018-2448-9",
+            "DOI:10.1007/s12185-018-2448-9", NEWS)
+    assert got == [("1", "Isoda A", *tail), ("2", "Murayama K", *tail), ("3", "Ito S", *tail)]
+
+
+def test_provenance_one_statistic():
+    got = rows("provenance", {"statistic": "trialkg:trial/isoda-2018/os-from-induction"},
+               columns=["statistic", "source", "quoted_in", "quote"])
+    assert got == [("trialkg:trial/isoda-2018/os-from-induction", NEWS, NEWS, S8)]
+
+
+def test_provenance_all_statistics():
+    got = rows("provenance", columns=["statistic", "quoted_in"])
+    assert len(got) == 22
+    assert Counter(r[1] for r in got) == {NEWS: 14, "trialkg:publication/isoda-2018/abstract": 8}
+
+
+@pytest.mark.parametrize("drug", ["NCIT:C1851", "CHEBI:52717", "DRUGBANK:DB00188", "MESH:D000069286",
+                                  "http://purl.obolibrary.org/obo/NCIT_C1851", "<http://purl.obolibrary.org/obo/CHEBI_52717>"])
+def test_trials_by_drug(drug):
+    got = rows("trials-by-drug", {"drug": drug}, columns=["trial", "phase", "drug", "dose", "unit", "frequency"])
+    assert got == [
+        ("trialkg:trial/isoda-2018", "Induction Therapy", "Bortezomib", "", "", ""),
+        ("trialkg:trial/isoda-2018", "Maintenance Therapy", "Bortezomib", "1.3", "milligram per square meter", "every 2 weeks"),
+    ]
+
+
+def test_trials_by_drug_unknown_drug_is_empty():
+    assert rows("trials-by-drug", {"drug": "CHEBI:15377"}) == []
+
+
+@pytest.mark.parametrize("condition", ["MONDO:0009693", "NCIT:C3242", "DOID:9538", "MESH:D009101"])
+def test_trials_by_condition(condition):
+    got = rows("trials-by-condition", {"condition": condition}, columns=["trial", "condition", "phase", "dose"])
+    assert got == [
+        ("trialkg:trial/isoda-2018", "plasma cell myeloma", "Induction Therapy", ""),
+        ("trialkg:trial/isoda-2018", "plasma cell myeloma", "Maintenance Therapy", "1.3"),
+    ]
+
+
+def test_external_ids():
+    got = set(rows("external-ids", columns=["entity", "identifier"]))
+    assert got == {
+        ("NCIT:C1851", "CHEBI:52717"), ("NCIT:C1851", "DRUGBANK:DB00188"), ("NCIT:C1851", "MESH:D000069286"),
+        ("MONDO:0009693", "NCIT:C3242"), ("MONDO:0009693", "DOID:9538"), ("MONDO:0009693", "MESH:D009101"),
+        ("HP:0001873", "NCIT:C3408"), ("HP:0000763", "NCIT:C3501"), ("HP:0012378", "NCIT:C3036"),
+        (PAPER, "DOI:10.1007/s12185-018-2448-9"),
+    }
+
+
+def test_consistency_is_clean_on_the_seed():
+    assert rows("consistency") == []
+
+
+PLANTED = [
+    ("trial:after-maintenance-pr", "tkg:value 3 ;", "tkg:value 40 ;", "count larger than its denominator"),
+    ("trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 30 ;", "percentage disagrees with count / size"),
+    ("trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 40 ;", "number of events larger than its denominator"),
+    ("trial:disease-progression", "tkg:value 50 ;", "tkg:value 150 ;", "percentage outside 0-100"),
+    ("trial:induction-pr", "tkg:value 33 ;", "tkg:value 93 ;", "response-category percentages add up to more than 100"),
+    ("trial:after-maintenance-sd", "tkg:value 3 ;", "tkg:value 33 ;", "response-category counts add up to more than the population"),
+    ("trial:os-from-induction", "tkg:notReached true ;", "tkg:notReached true ; tkg:value 40 ;", "median has both a value and 'not reached'"),
+    ("trial:pfs-from-induction", "tkg:value 13.8 ;", "", "statistic has neither a value nor 'not reached'"),
+    ("trial:pfs-from-induction-abstract-ci", "tkg:lower 11.4 ;", "tkg:lower 14.0 ;", "estimate outside its confidence interval"),
+    ("trial:population-evaluable", "tkg:size 36 ;", "tkg:size 40 ;", "sub-population larger than its population"),
+]
+
+
+@pytest.mark.parametrize("subject,old,new,problem", PLANTED, ids=[p[3] for p in PLANTED])
+def test_consistency_finds_planted_problem(tmp_path, trial_turtle, edit_block, subject, old, new, problem):
+    path = tmp_path / "planted.ttl"
+    path.write_text(edit_block(trial_turtle, subject, old, new))
+    q = catalog.get("consistency")
+    result = execute(q.text, {}, data=[str(path)])
+    problems = [cell(r["problem"]) for r in result.rows]
+    assert problem in problems, problems
+
+
+# ---- both engines give the same answer -------------------------------------------------------
+
+PARAMS = {"trials-by-drug": {"drug": "CHEBI:52717"}, "trials-by-condition": {"condition": "MONDO:0009693"},
+          "provenance": {"statistic": "trialkg:trial/isoda-2018/orr"}}
+
+
+@pytest.mark.parametrize("name", sorted(catalog.catalog()))
+def test_engines_agree(name):
+    ox_rows = rows(name, PARAMS.get(name))
+    rdf_rows = rows(name, PARAMS.get(name), engine="rdflib")
+    if name == "adverse-events":  # GROUP_CONCAT order is engine-defined
+        norm = lambda rs: [tuple(" + ".join(sorted(c.split(" + "))) for c in r) for r in rs]  # noqa: E731
+        ox_rows, rdf_rows = norm(ox_rows), norm(rdf_rows)
+    ordered = catalog.get(name).text.upper().count("ORDER BY") > 0
+    if ordered and name != "adverse-events":
+        assert ox_rows == rdf_rows
+    else:
+        assert Counter(ox_rows) == Counter(rdf_rows)
+
+
+def test_every_query_has_a_header_and_a_test():
+    for name, q in catalog.catalog().items():
+        assert q.summary and q.description, name
+        for p in q.parameters:
+            assert p.description, f"{name}: parameter {p.name} is not described"
+        assert f"def test_{name.replace('-', '_')}" in open(__file__).read(), f"no test for query {name}"
+
+
+# ---- W3C result formats ---------------------------------------------------------------------
+
+def test_csv_parses(kg):
+    r = kg("query", "efficacy", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    table = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert len(table) == 19
+    os_row = next(t for t in table if t["statistic"].endswith("/os-from-induction"))
+    assert os_row["value"] == "not reached"
+
+
+def test_json_is_sparql_results_json(kg):
+    r = kg("query", "efficacy", "--format", "json")
+    doc = json.loads(r.stdout)
+    assert set(doc) == {"head", "results"}
+    assert "statistic" in doc["head"]["vars"]
+    for binding in doc["results"]["bindings"]:
+        for term in binding.values():
+            assert term["type"] in {"uri", "literal", "bnode"}
+            assert isinstance(term["value"], str)
+    orr = next(b for b in doc["results"]["bindings"] if b["statistic"]["value"].endswith("/orr"))
+    assert orr["value"] == {"type": "literal", "value": "61", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}
+
+
+def test_formats_are_oxigraphs_serializer_bytes():
+    import pyoxigraph as ox
+
+    from kg.graph import default_store
+
+    q = catalog.get("efficacy")
+    native = default_store().query(q.text, use_default_graph_as_union=True)
+    result = execute(q.text, {})
+    for fmt, oxfmt in [("csv", ox.QueryResultsFormat.CSV), ("tsv", ox.QueryResultsFormat.TSV),
+                       ("xml", ox.QueryResultsFormat.XML), ("json", ox.QueryResultsFormat.JSON)]:
+        native = default_store().query(q.text, use_default_graph_as_union=True)
+        assert serialize(result, fmt) == native.serialize(format=oxfmt), fmt
+
+
+def test_table_fits_80_columns(kg):
+    r = kg("query", "trials-by-drug", "--param", "drug=NCIT:C1851", env_columns=None) if False else kg(
+        "query", "response-distribution")
+    assert r.returncode == 0
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+
+
+# ---- parameters are refused cleanly or bound as terms, never spliced -----------------------
+
+HOSTILE = ['"', "'", "{", "}", "} UNION { ?s ?p ?o }", "> } UNION { ?s ?p ?o . <x", "a\nb", "NCIT:C1851> } #",
+           "x" * 1_000_000, "", "http://ex.org/a b", "javascript:alert(1)"]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+@pytest.mark.parametrize("name,param", [("trials-by-drug", "drug"), ("provenance", "statistic"), ("trial-summary", "trial")])
+def test_hostile_iri_parameters_are_refused(name, param, value):
+    q = catalog.get(name)
+    before = q.text
+    with pytest.raises(QueryError, match=f"parameter {param}"):
+        bind(q, {param: value})
+    assert catalog.get(name).text == before
+
+
+@pytest.mark.parametrize("value", ['"', "} UNION { ?s ?p ?o }", "a\nb", "x" * 1000, "\\", '"""'])
+def test_hostile_string_parameter_is_a_literal(tmp_path, value):
+    """A string parameter becomes one literal: the query still parses and matches nothing."""
+    rq = tmp_path / "by-label.rq"
+    rq.write_text("#+ summary: by label\n#+ description: test\n#+ params:\n#+   label: a label\n"
+                  "SELECT ?s WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?_label_string }\n")
+    from kg.catalog import parse_query
+
+    q = parse_query("by-label", rq.read_text())
+    for engine in ("oxigraph", "rdflib"):
+        assert execute(q.text, bind(q, {"label": value}), engine=engine).rows == []
+    assert [cell(r["s"]) for r in execute(q.text, bind(q, {"label": "evaluable"})).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
+
+
+def test_number_and_integer_parameters(tmp_path):
+    from kg.catalog import parse_query
+
+    q = parse_query("n", "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/size> ?_n_integer }")
+    assert [cell(r["s"]) for r in execute(q.text, bind(q, {"n": "36"})).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
+    for bad in ["36 }", "3.5", "1e3", "", "x"]:
+        with pytest.raises(QueryError, match="parameter n"):
+            bind(q, {"n": bad})
+    q = parse_query("v", "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/value> ?v FILTER(?v = ?_v_number) }")
+    assert {cell(r["s"]).rsplit("/", 1)[-1] for r in execute(q.text, bind(q, {"v": "13.8"})).rows} == {
+        "pfs-from-induction", "pfs-from-induction-abstract"}
+    with pytest.raises(QueryError, match="parameter v"):
+        bind(q, {"v": "13.8) || true || (1"})
+
+
+def test_unknown_parameter_and_query_are_refused_with_the_valid_ones(kg):
+    r = kg("query", "trials-by-drug", "--param", "drg=NCIT:C1851")
+    assert r.returncode == 2 and "valid: drug" in r.stderr
+    r = kg("query", "no-such-query")
+    assert r.returncode == 2 and "valid: adverse-events" in r.stderr
+    r = kg("query", "trials-by-drug")
+    assert r.returncode == 2 and "needs parameter 'drug'" in r.stderr
+
+
+def test_user_query_syntax_error_has_line_and_column(kg, tmp_path):
+    rq = tmp_path / "broken.rq"
+    rq.write_text("SELECT ?s\nWHERE { ?s ?p ?o ) }\n")
+    r = kg("query", "--file", str(rq))
+    assert r.returncode == 2
+    # oxigraph reports where its parser gave up (the end of the text here)
+    assert re.search(rf"{re.escape(str(rq))}:\d+:\d+: SPARQL syntax error: expected", r.stderr), r.stderr
+    r = kg("query", "--file", str(rq), "--engine", "rdflib")
+    assert r.returncode == 2 and f"{rq}:2:18: SPARQL syntax error" in r.stderr, r.stderr
+
+
+def test_queries_listing(kg):
+    r = kg("queries")
+    assert r.returncode == 0
+    assert set(line.split()[0] for line in r.stdout.splitlines()) == set(catalog.catalog())
+    r = kg("queries", "trials-by-drug")
+    assert "--param drug=...  (iri, required)" in r.stdout
