@@ -122,6 +122,38 @@ def summary(trial: str | None, engine: str, data, store, endpoint) -> None:
 
 
 @cli.command()
+@click.option("--store", type=click.Path(file_okay=False), default=None,
+              help="Embedded store folder (default: $TRIALKG_STORE or ~/.local/share/trialkg/store).")
+@click.option("--endpoint", default=None, help="Load into this SPARQL 1.1 server instead (its query/GSP URL).")
+@click.option("--gsp-endpoint", default=None, help="Graph Store Protocol URL, where the server separates it.")
+@click.option("--update-endpoint", default=None, help="SPARQL Update URL, where the server separates it.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each HTTP request.")
+@DATA_OPTION
+@_guard
+def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, data) -> None:
+    """Validate, then load each publication into its own named graph (atomically).
+
+    Credentials for a server come from TRIALKG_USER / TRIALKG_PASSWORD or
+    TRIALKG_TOKEN in the environment, never from the command line.
+    """
+    from kg.graph import file_sources, packaged_sources
+    from kg.load import default_store_dir, load_embedded
+
+    sources = packaged_sources(include_trials=not data) + (file_sources(data) if data else [])
+    if endpoint:
+        from kg.remote import load_endpoint
+
+        result = load_endpoint(endpoint, sources, gsp_endpoint=gsp_endpoint, update_endpoint=update_endpoint,
+                               timeout=timeout)
+    else:
+        target = store or default_store_dir()
+        click.echo(f"store: {target}")
+        result = load_embedded(sources, target)
+    click.echo(f"loaded {result.triples} triples into {len(result.graphs)} named graph(s) "
+               f"at {result.target} in {result.seconds:.2f} s")
+
+
+@cli.command()
 @click.argument("name", required=False)
 @click.option("--file", "file", type=click.Path(exists=False, dir_okay=False), help="Run this .rq file instead of a ready-made query.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")

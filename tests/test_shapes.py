@@ -74,8 +74,8 @@ CASES = [
      "trialkg:trial/isoda-2018", "at least one arm"),
     ("claim-not-attributed", "trial:claim-headline", "prov:wasAttributedTo <publication/cta-isoda-2018> ;", "",
      T + "claim-headline", "attributed to whoever made it"),
-    ("quote-without-exact-text", "news:sentence-4", "oa:exact", "oa:prefix",
-     "_:", "exactly one non-empty oa:exact string"),
+    ("quote-without-exact-text", "news:sentence-4-selector", "oa:exact", "oa:prefix",
+     "trialkg:publication/cta-isoda-2018/sentence-4", "text quote selector with the exact sentence"),
     ("author-list-completeness-missing", "<publication/isoda-2018>", "tkg:authorListComplete false ;", "",
      "trialkg:publication/isoda-2018", "whether its author list is complete"),
 ]
