@@ -12,7 +12,6 @@ they are never printed.
 """
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import time
@@ -34,13 +33,23 @@ STAGING = "https://w3id.org/trialkg/graph/.staging/"
 
 def _auth_headers() -> dict[str, str]:
     token = os.environ.get("TRIALKG_TOKEN")
-    if token:
-        return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _credentials() -> tuple[str, str] | None:
     user, password = os.environ.get("TRIALKG_USER"), os.environ.get("TRIALKG_PASSWORD")
-    if user is not None and password is not None:
-        raw = base64.b64encode(f"{user}:{password}".encode()).decode()
-        return {"Authorization": f"Basic {raw}"}
-    return {}
+    return (user, password) if user is not None and password is not None else None
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    """An opener that answers Basic and Digest challenges (Virtuoso's GSP uses Digest)."""
+    creds = _credentials()
+    if creds is None:
+        return urllib.request.build_opener()
+    manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    manager.add_password(None, url, *creds)
+    return urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(manager),
+                                       urllib.request.HTTPDigestAuthHandler(manager))
 
 
 def _redact(text: str) -> str:
@@ -57,11 +66,12 @@ def request(method: str, url: str, body: bytes | None = None, headers: Mapping[s
     all_headers = {"User-Agent": "trialkg", **_auth_headers(), **(headers or {})}
     req = urllib.request.Request(url, data=body, method=method, headers=all_headers)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with _opener(url).open(req, timeout=timeout) as resp:
             return resp.read()
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
-            how = "set TRIALKG_USER and TRIALKG_PASSWORD (or TRIALKG_TOKEN)" if not _auth_headers() else "check TRIALKG_USER / TRIALKG_PASSWORD / TRIALKG_TOKEN"
+            given = _credentials() is not None or bool(_auth_headers())
+            how = "check TRIALKG_USER / TRIALKG_PASSWORD / TRIALKG_TOKEN" if given else "set TRIALKG_USER and TRIALKG_PASSWORD (or TRIALKG_TOKEN)"
             raise error(f"{url}: HTTP {exc.code} {'unauthorized' if exc.code == 401 else 'forbidden'}: {how}") from None
         detail = ""
         try:

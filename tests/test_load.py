@@ -301,3 +301,18 @@ def test_unreachable_server_is_one_line(kg):
     r = kg("query", "efficacy", "--endpoint", f"http://127.0.0.1:{port}/query")
     assert r.returncode == 2
     assert "cannot reach the server" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_progress_bar_on_a_terminal(capsys):
+    from kg.load import Progress
+
+    bar = Progress(total=12000, enabled=True)
+    bar.advance(6000, "isoda-2018")
+    bar.advance(6000, "other")
+    bar.close()
+    err = capsys.readouterr().err
+    assert "\r[###############...............] 6000/12000 triples" in err
+    assert "12000/12000" in err and err.endswith("\n")
+    small = Progress(total=100, enabled=True)
+    small.advance(100)
+    assert capsys.readouterr().err == "", "small loads print only the summary line"
