@@ -1,7 +1,8 @@
-"""Build the published graph: ontology + term extracts + trials, in three syntaxes.
+"""Build the published graph: ontology + term extracts + mappings + trials.
 
-The output is one merged graph (``trialkg.ttl``, ``.nt``, ``.jsonld``) plus an
-N-Quads file that keeps each publication in its own named graph.
+The output is one merged graph (``trialkg.ttl``, ``.nt``, ``.jsonld``), an
+N-Quads file that keeps each publication in its own named graph, and
+``void.ttl``, the VoID / DCAT / HCLS description computed from the graph.
 """
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ def build(out_dir: str | Path = "dist", sources: list[Source] | None = None, bas
             else:
                 ox.serialize(triples, str(tmp), format=fmt)
             temps.append((tmp, final))
+        from kg.describe import describe
+
+        void_tmp = out / ".void.ttl.tmp"
+        ox.serialize(describe(store, base), str(void_tmp), format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+        temps.append((void_tmp, out / "void.ttl"))
         for tmp, final in temps:
             tmp.replace(final)
             written.append(final)

@@ -122,6 +122,23 @@ def summary(trial: str | None, engine: str, data, store, endpoint) -> None:
 
 
 @cli.command()
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["nquads", "jsonld", "kgx", "sssom", "fhir", "void"]),
+              help="nquads (named graphs), jsonld (compacted), kgx (Biolink 4.2.2 TSV), sssom, fhir (R5 Bundle), void.")
+@click.option("--out", default="dist", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@DATA_OPTION
+@_guard
+def export(fmt: str, out: str, data) -> None:
+    """Export the graph for other graphs and tools to ingest."""
+    from kg.export import export as run_export
+    from kg.graph import file_sources, memory_store, packaged_sources
+
+    sources = packaged_sources(include_trials=not data) + (file_sources(data) if data else [])
+    for path in run_export(fmt, out, memory_store(sources)):
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
 @click.option("--store", type=click.Path(file_okay=False), default=None,
               help="Embedded store folder (default: $TRIALKG_STORE or ~/.local/share/trialkg/store).")
 @click.option("--endpoint", default=None, help="Load into this SPARQL 1.1 server instead (its query/GSP URL).")

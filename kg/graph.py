@@ -48,8 +48,12 @@ def _read(entry: Traversable | Path, slug: str | None = None) -> Source:
 
 
 def packaged_sources(include_trials: bool = True) -> list[Source]:
-    """The ontology, term extracts and (optionally) the packaged trials."""
+    """The ontology, term extracts, the SSSOM mappings as triples and (optionally) the packaged trials."""
+    from kg import mappings
+
     out = [_read(f, ONTOLOGY_GRAPH_SLUG) for f in resources.ontology_files()]
+    out.append(Source(name="ontology/mappings.sssom.tsv", slug=ONTOLOGY_GRAPH_SLUG,
+                      data=mappings.as_turtle(mappings.packaged())))
     if include_trials:
         out += [_read(f) for f in resources.trial_files()]
     return out

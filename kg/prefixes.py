@@ -28,6 +28,8 @@ PREFIXES: dict[str, str] = {
     "DOI": "https://doi.org/",
     "ISSN": "https://portal.issn.org/resource/ISSN/",
     "schema": "https://schema.org/",
+    "biolink": "https://w3id.org/biolink/vocab/",
+    "semapv": "https://w3id.org/semapv/vocab/",
     "prov": "http://www.w3.org/ns/prov#",
     "oa": "http://www.w3.org/ns/oa#",
     "dcterms": "http://purl.org/dc/terms/",

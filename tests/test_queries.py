@@ -127,7 +127,7 @@ def test_provenance_all_statistics():
     assert Counter(r[1] for r in got) == {NEWS: 14, "trialkg:publication/isoda-2018/abstract": 8}
 
 
-@pytest.mark.parametrize("drug", ["NCIT:C1851", "CHEBI:52717", "DRUGBANK:DB00188", "MESH:D000069286",
+@pytest.mark.parametrize("drug", ["NCIT:C1851", "CHEBI:52717", "DRUGBANK:DB00188", "MESH:D000069286", "WIKIDATA:Q419319",
                                   "http://purl.obolibrary.org/obo/NCIT_C1851", "<http://purl.obolibrary.org/obo/CHEBI_52717>"])
 def test_trials_by_drug(drug):
     got = rows("trials-by-drug", {"drug": drug}, columns=["trial", "phase", "drug", "dose", "unit", "frequency"])
@@ -154,6 +154,7 @@ def test_external_ids():
     got = set(rows("external-ids", columns=["entity", "identifier"]))
     assert got == {
         ("NCIT:C1851", "CHEBI:52717"), ("NCIT:C1851", "DRUGBANK:DB00188"), ("NCIT:C1851", "MESH:D000069286"),
+        ("NCIT:C1851", "WIKIDATA:Q419319"),
         ("MONDO:0009693", "NCIT:C3242"), ("MONDO:0009693", "DOID:9538"), ("MONDO:0009693", "MESH:D009101"),
         ("HP:0001873", "NCIT:C3408"), ("HP:0000763", "NCIT:C3501"), ("HP:0012378", "NCIT:C3036"),
         (PAPER, "DOI:10.1007/s12185-018-2448-9"),

@@ -1,0 +1,396 @@
+"""Exports other graphs ingest, all generated from the one graph with SPARQL.
+
+- ``nquads``: one named graph per publication (and one for the ontology);
+- ``jsonld``: compacted against the packaged ``context.jsonld``;
+- ``kgx``: Biolink Model KGX TSV (``nodes.tsv``, ``edges.tsv``), Biolink 4.2.2;
+- ``sssom``: the mapping table, as loaded;
+- ``fhir``: an HL7 FHIR R5 ``collection`` Bundle of Citation, EvidenceVariable
+  and Evidence resources (one Evidence per statistic).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import mappings
+from kg.errors import InputError
+from kg.graph import memory_store, packaged_sources
+from kg.prefixes import compact
+
+FORMATS = ("nquads", "jsonld", "kgx", "sssom", "fhir", "void")
+BIOLINK_VERSION = "4.2.2"
+BIOLINK = "https://w3id.org/biolink/vocab/"
+# Terms of Biolink 4.2.2 this export uses (checked in biolink-model at that version).
+BIOLINK_CATEGORIES = {"biolink:ClinicalTrial", "biolink:Drug", "biolink:ChemicalEntity", "biolink:Disease",
+                      "biolink:PhenotypicFeature", "biolink:Publication", "biolink:Article"}
+BIOLINK_PREDICATES = {"biolink:in_clinical_trials_for", "biolink:has_adverse_event", "biolink:related_to"}
+NODE_COLUMNS = ["id", "category", "name", "xref", "provided_by", "publication_type", "published_in"]
+EDGE_COLUMNS = ["id", "subject", "predicate", "object", "knowledge_level", "agent_type", "publications",
+                "provided_by", "trialkg_source"]
+
+
+def _rows(store: ox.Store, query: str) -> list[dict[str, str]]:
+    sols = store.query(query, use_default_graph_as_union=True)
+    names = [v.value for v in sols.variables]
+    return [{n: (s[n].value if s[n] is not None else "") for n in names} for s in sols]
+
+
+def context() -> dict:
+    """The packaged JSON-LD context."""
+    return json.loads((files("kg.ontology") / "context.jsonld").read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ n-quads, json-ld
+
+def nquads(store: ox.Store) -> bytes:
+    """Every quad, sorted, one named graph per publication."""
+    return ox.serialize(sorted(store, key=str), format=ox.RdfFormat.N_QUADS)
+
+
+def jsonld(store: ox.Store) -> bytes:
+    """The merged graph as JSON-LD compacted with the packaged context."""
+    import rdflib
+
+    from kg.graph import rdflib_term
+
+    g = rdflib.Graph()
+    for q in store:
+        g.add((rdflib_term(q.subject), rdflib_term(q.predicate), rdflib_term(q.object)))
+    ctx = context()["@context"]
+    text = g.serialize(format="json-ld", context=ctx, auto_compact=True)
+    doc = json.loads(text)
+    doc["@context"] = ctx
+    return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+# ------------------------------------------------------------------ KGX
+
+_PREFERRED = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?term ?label (GROUP_CONCAT(DISTINCT STR(?x); separator="|") AS ?xrefs) WHERE {
+  VALUES ?term { %s }
+  ?term rdfs:label ?label .
+  OPTIONAL { ?term (skos:exactMatch|^skos:exactMatch)+ ?x FILTER(?x != ?term) }
+} GROUP BY ?term ?label
+"""
+
+_KGX_FACTS = """
+PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX schema: <https://schema.org/>
+SELECT DISTINCT ?trial ?trialLabel ?drug ?condition ?paper ?paperDoi WHERE {
+  ?trial a tkg:ClinicalTrial ; rdfs:label ?trialLabel ; tkg:studiesCondition ?condition ;
+         tkg:hasArm/tkg:hasTreatmentPhase/tkg:hasDoseSchedule/tkg:drug ?drug .
+  OPTIONAL { ?trial tkg:describedIn ?paper . ?paper a tkg:JournalArticle ; tkg:doi ?paperDoi }
+}
+"""
+
+_KGX_AES = """
+PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX NCIT: <http://purl.obolibrary.org/obo/NCIT_>
+SELECT DISTINCT ?trial ?drug ?ae ?source WHERE {
+  ?trial a tkg:ClinicalTrial ; tkg:hasArm/tkg:hasTreatmentPhase/tkg:hasDoseSchedule/tkg:drug ?drug .
+  { ?trial tkg:reportsAdverseEvent ?item }
+  UNION
+  { ?trial tkg:hasStatistic ?item . ?item a tkg:SafetyStatistic ; tkg:value ?v . FILTER(?v > 0) }
+  ?item tkg:adverseEvent ?ae ; prov:wasDerivedFrom ?source .
+  FILTER(?ae != NCIT:C41331)
+}
+"""
+
+_KGX_PUBS = """
+PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?pub ?kind ?name ?doi ?issn WHERE {
+  ?pub a ?kind ; rdfs:label ?label .
+  VALUES ?kind { tkg:JournalArticle tkg:NewsReport }
+  OPTIONAL { ?pub dcterms:title ?title }
+  OPTIONAL { ?pub tkg:doi ?doi }
+  OPTIONAL { ?pub tkg:publishedIn/tkg:issn ?issn }
+  BIND(COALESCE(?title, ?label) AS ?name)
+}
+"""
+
+
+def _prefer(iri: str, xrefs: list[str], order: list[str]) -> str:
+    """The node id a Biolink KG expects for a term: the first CURIE whose prefix is in ``order``."""
+    curies = [compact(iri)] + [compact(x) for x in xrefs]
+    for prefix in order:
+        for c in curies:
+            if c.startswith(prefix + ":"):
+                return c
+    return curies[0]
+
+
+def kgx(store: ox.Store) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Nodes and edges for a Biolink Model KGX TSV export."""
+    facts = _rows(store, _KGX_FACTS)
+    aes = _rows(store, _KGX_AES)
+    pubs = _rows(store, _KGX_PUBS)
+    terms = {r["drug"] for r in facts} | {r["condition"] for r in facts} | {r["ae"] for r in aes}
+    info = {r["term"]: r for r in _rows(store, _PREFERRED % " ".join(f"<{t}>" for t in sorted(terms)))}
+
+    nodes: dict[str, dict[str, str]] = {}
+    ids: dict[str, str] = {}
+
+    def node(iri: str, category: str, order: list[str]) -> str:
+        row = info[iri]
+        xrefs = [x for x in row["xrefs"].split("|") if x]
+        nid = _prefer(iri, xrefs, order)
+        ids[iri] = nid
+        others = sorted({compact(x) for x in [iri, *xrefs]} - {nid})
+        nodes[nid] = {"id": nid, "category": category, "name": row["label"], "xref": "|".join(others),
+                      "provided_by": "trialkg"}
+        return nid
+
+    pub_id: dict[str, str] = {}
+    for p in pubs:
+        nid = f"DOI:{p['doi']}" if p["doi"] else compact(p["pub"])
+        pub_id[p["pub"]] = nid
+        article = p["kind"].endswith("JournalArticle")
+        nodes[nid] = {"id": nid, "category": "biolink:Article" if article else "biolink:Publication",
+                      "name": p["name"], "xref": compact(p["pub"]) if nid != compact(p["pub"]) else "",
+                      "provided_by": "trialkg", "publication_type": "journal article" if article else "news report",
+                      "published_in": f"ISSN:{p['issn']}" if p["issn"] else ""}
+
+    edges: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def edge(s: str, p: str, o: str, pubs_: list[str], source: str) -> None:
+        key = (s, p, o)
+        entry = edges.setdefault(key, {"subject": s, "predicate": p, "object": o, "knowledge_level": "knowledge_assertion",
+                                       "agent_type": "manual_agent", "publications": "", "provided_by": "trialkg",
+                                       "trialkg_source": ""})
+        entry["publications"] = "|".join(sorted(set(filter(None, entry["publications"].split("|") + pubs_))))
+        entry["trialkg_source"] = "|".join(sorted(set(filter(None, entry["trialkg_source"].split("|") + [source]))))
+
+    for f in facts:
+        drug = node(f["drug"], "biolink:Drug", ["CHEBI", "DRUGBANK", "NCIT", "MESH"])
+        disease = node(f["condition"], "biolink:Disease", ["MONDO", "DOID", "NCIT", "MESH"])
+        trial = compact(f["trial"])
+        nodes[trial] = {"id": trial, "category": "biolink:ClinicalTrial", "name": f["trialLabel"], "xref": "",
+                        "provided_by": "trialkg"}
+        paper = [pub_id[f["paper"]]] if f["paper"] else []
+        edge(drug, "biolink:in_clinical_trials_for", disease, paper, trial)
+        edge(trial, "biolink:related_to", drug, paper, trial)
+        edge(trial, "biolink:related_to", disease, paper, trial)
+    for a in aes:
+        drug = ids.get(a["drug"]) or node(a["drug"], "biolink:Drug", ["CHEBI", "DRUGBANK", "NCIT", "MESH"])
+        event = node(a["ae"], "biolink:PhenotypicFeature", ["HP", "NCIT"])
+        edge(drug, "biolink:has_adverse_event", event, [pub_id.get(a["source"], compact(a["source"]))], compact(a["trial"]))
+
+    node_rows = [{c: n.get(c, "") for c in NODE_COLUMNS} for _, n in sorted(nodes.items())]
+    edge_rows = []
+    for i, (_, e) in enumerate(sorted(edges.items()), 1):
+        e = dict(e, id=f"trialkg:kgx-edge/{i}")
+        edge_rows.append({c: e.get(c, "") for c in EDGE_COLUMNS})
+    return node_rows, edge_rows
+
+
+def _tsv(rows: list[dict[str, str]], columns: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, delimiter="\t", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ FHIR R5
+
+_STATS = """
+PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT ?stat ?label ?type ?typeLabel ?measures ?measuresLabel ?value ?notReached ?unit ?unitLabel ?ucum
+       ?pop ?popLabel ?size ?origin ?originLabel ?timepoint ?timepointLabel ?lvl ?lo ?hi ?source ?quote ?note WHERE {
+  ?stat a/rdfs:subClassOf* tkg:Statistic ; rdfs:label ?label ; tkg:statisticType ?type ; tkg:measures ?measures ;
+        tkg:unit ?unit ; tkg:population ?pop ; prov:wasDerivedFrom ?source .
+  ?type rdfs:label ?typeLabel . ?measures rdfs:label ?measuresLabel . ?unit rdfs:label ?unitLabel .
+  ?pop rdfs:label ?popLabel .
+  OPTIONAL { ?unit tkg:ucumCode ?ucum }
+  OPTIONAL { ?pop tkg:size ?size }
+  OPTIONAL { ?stat tkg:value ?value }
+  OPTIONAL { ?stat tkg:notReached ?notReached }
+  OPTIONAL { ?stat tkg:timeOrigin ?origin . ?origin rdfs:label ?originLabel }
+  OPTIONAL { ?stat tkg:timePoint ?timepoint . ?timepoint rdfs:label ?timepointLabel }
+  OPTIONAL { ?stat tkg:attributeEstimate ?ci . ?ci tkg:level ?lvl ; tkg:lower ?lo ; tkg:upper ?hi }
+  OPTIONAL { ?stat tkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
+  OPTIONAL { ?stat <http://www.w3.org/2004/02/skos/core#note> ?note }
+} ORDER BY ?stat
+"""
+
+_CITATION = """
+PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?pub ?title ?doi ?epub ?journal ?issn ?complete ?pos ?name WHERE {
+  ?pub a tkg:JournalArticle ; dcterms:title ?title ; tkg:authorListComplete ?complete ;
+       tkg:hasAuthorship [ tkg:position ?pos ; tkg:authorName ?name ] .
+  OPTIONAL { ?pub tkg:doi ?doi }
+  OPTIONAL { ?pub tkg:epubDate ?epub }
+  OPTIONAL { ?pub tkg:publishedIn ?j . ?j rdfs:label ?journal . OPTIONAL { ?j tkg:issn ?issn } }
+} ORDER BY ?pub ?pos
+"""
+
+STAT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/statistic-type"
+ATTRIBUTE_ESTIMATE_SYSTEM = "http://terminology.hl7.org/CodeSystem/attribute-estimate-type"
+VARIABLE_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/variable-role"
+NCIT_SYSTEM = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
+
+
+def _slug(iri: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in iri.split("/trialkg/", 1)[-1])[:64]
+
+
+def _num(text: str):
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def fhir(store: ox.Store) -> dict:
+    """A FHIR R5 collection Bundle: Citation, EvidenceVariable per variable, Evidence per statistic."""
+    entries: list[dict] = []
+    cites = _rows(store, _CITATION)
+    citation_ref = {}
+    by_pub: dict[str, list[dict[str, str]]] = {}
+    for r in cites:
+        by_pub.setdefault(r["pub"], []).append(r)
+    for pub, rows in by_pub.items():
+        first = rows[0]
+        cid = _slug(pub)
+        artifact = {
+            "title": [{"text": first["title"]}],
+            "contributorship": {"complete": first["complete"] == "true",
+                                "entry": [{"contributor": {"display": r["name"]}, "rankingOrder": int(r["pos"])}
+                                          for r in rows]},
+        }
+        if first["doi"]:
+            artifact["identifier"] = [{"system": "https://doi.org", "value": first["doi"]}]
+            artifact["webLocation"] = [{"url": f"https://doi.org/{first['doi']}"}]
+        form = {}
+        if first["journal"]:
+            form["publishedIn"] = {"title": first["journal"]}
+            if first["issn"]:
+                form["publishedIn"]["identifier"] = [{"system": "urn:ietf:rfc:3986", "value": f"urn:ISSN:{first['issn']}"}]
+        if first["epub"]:
+            form["articleDate"] = first["epub"]
+        if form:
+            artifact["publicationForm"] = [form]
+        resource = {"resourceType": "Citation", "id": cid, "url": pub, "status": "active", "citedArtifact": artifact}
+        entries.append({"fullUrl": pub, "resource": resource})
+        citation_ref[pub] = {"reference": f"Citation/{cid}", "display": first["title"]}
+
+    variables: dict[tuple[str, str], str] = {}
+    for s in _rows(store, _STATS):
+        key = (s["measures"], s["origin"] or s["timepoint"])
+        if key not in variables:
+            vid = _slug(f"variable-{compact(s['measures'])}-{(s['originLabel'] or s['timepointLabel'] or 'any')}")
+            var = {"resourceType": "EvidenceVariable", "id": vid, "status": "active",
+                   "name": vid.replace("-", "_")[:60], "title": s["measuresLabel"] + (
+                       f" from {s['originLabel']}" if s["originLabel"] else (f" at {s['timepointLabel']}" if s["timepointLabel"] else ""))}
+            if s["origin"] or s["timepoint"]:
+                var["characteristic"] = [{
+                    "definitionCodeableConcept": {"coding": [_coding(s["measures"], s["measuresLabel"])]},
+                    "timeFromEvent": [{"eventCodeableConcept": {"text": s["originLabel"] or s["timepointLabel"]},
+                                       "description": "time origin" if s["origin"] else "time point"}],
+                }]
+            entries.append({"fullUrl": f"urn:trialkg:{vid}", "resource": var})
+            variables[key] = vid
+        stat: dict = {
+            "description": s["label"],
+            "statisticType": {"coding": [{"system": STAT_TYPE_SYSTEM, "code": s["type"].rsplit("_", 1)[-1],
+                                          "display": s["typeLabel"]}]},
+        }
+        if s["value"]:
+            stat["quantity"] = {"value": _num(s["value"]), "unit": s["unitLabel"],
+                                **({"system": "http://unitsofmeasure.org", "code": s["ucum"]} if s["ucum"] else {})}
+            if s["type"].endswith("C25463"):
+                stat["numberOfEvents"] = int(s["value"])
+        notes = []
+        if s["notReached"] == "true":
+            notes.append({"text": "Median not reached (no number reported)."})
+        if s["note"]:
+            notes.append({"text": s["note"]})
+        if notes:
+            stat["note"] = notes
+        if s["size"]:
+            stat["sampleSize"] = {"description": s["popLabel"], "numberOfParticipants": int(s["size"])}
+        else:
+            stat["sampleSize"] = {"description": s["popLabel"]}
+        if s["lvl"]:
+            stat["attributeEstimate"] = [{
+                "type": {"coding": [{"system": ATTRIBUTE_ESTIMATE_SYSTEM, "code": "C53324", "display": "Confidence interval"}]},
+                "level": float(s["lvl"]),
+                "range": {"low": {"value": _num(s["lo"]), "unit": s["unitLabel"]},
+                          "high": {"value": _num(s["hi"]), "unit": s["unitLabel"]}},
+            }]
+        evidence = {
+            "resourceType": "Evidence", "id": _slug(s["stat"]), "url": s["stat"], "status": "active",
+            "title": s["label"],
+            "variableDefinition": [
+                {"variableRole": {"coding": [{"system": VARIABLE_ROLE_SYSTEM, "code": "population"}]},
+                 "description": s["popLabel"]},
+                {"variableRole": {"coding": [{"system": VARIABLE_ROLE_SYSTEM, "code": "measuredVariable"}]},
+                 "observed": {"reference": f"EvidenceVariable/{variables[key]}", "display": s["measuresLabel"]}},
+            ],
+            "statistic": [stat],
+        }
+        paper = next((p for p in citation_ref if s["source"] == p), None)
+        if paper:
+            evidence["citeAsReference"] = citation_ref[paper]
+        elif s["quote"]:
+            evidence["citeAsMarkdown"] = f"{compact(s['source'])}: \"{s['quote']}\""
+        entries.append({"fullUrl": s["stat"], "resource": evidence})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _coding(iri: str, label: str) -> dict:
+    if iri.startswith("http://purl.obolibrary.org/obo/NCIT_"):
+        return {"system": NCIT_SYSTEM, "code": iri.rsplit("_", 1)[-1], "display": label}
+    return {"system": iri.rsplit("/", 1)[0] + "/", "code": iri.rsplit("/", 1)[-1], "display": label}
+
+
+# ------------------------------------------------------------------ driver
+
+def export(fmt: str, out_dir: str | Path = "dist", store: ox.Store | None = None) -> list[Path]:
+    """Write one export format into ``out_dir``; returns the files written."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r} (valid: {', '.join(FORMATS)})")
+    store = store or memory_store(packaged_sources())
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, bytes] = {}
+    if fmt == "nquads":
+        written["trialkg.nq"] = nquads(store)
+    elif fmt == "jsonld":
+        written["trialkg.jsonld"] = jsonld(store)
+        written["context.jsonld"] = json.dumps(context(), indent=2).encode()
+    elif fmt == "kgx":
+        nodes, edges = kgx(store)
+        written["nodes.tsv"] = _tsv(nodes, NODE_COLUMNS).encode()
+        written["edges.tsv"] = _tsv(edges, EDGE_COLUMNS).encode()
+    elif fmt == "sssom":
+        written["mappings.sssom.tsv"] = mappings.packaged().text.encode()
+    elif fmt == "fhir":
+        written["trialkg-fhir-bundle.json"] = json.dumps(fhir(store), indent=1, ensure_ascii=False).encode()
+    elif fmt == "void":
+        from kg.describe import describe
+
+        written["void.ttl"] = ox.serialize(describe(store), format=ox.RdfFormat.TURTLE,
+                                           prefixes={"void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#",
+                                                     "dcterms": "http://purl.org/dc/terms/", "pav": "http://purl.org/pav/"})
+    paths = []
+    for name, data in written.items():
+        tmp = out / f".{name}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(out / name)
+        paths.append(out / name)
+    return paths
