@@ -198,6 +198,33 @@ def queries(name: str | None) -> None:
     click.echo(describe_queries(name))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@STORE_OPTION
+@click.option("--timeout", default=10.0, show_default=True, help="SPARQL query time-out in seconds.")
+@click.option("--max-rows", default=10000, show_default=True, help="Largest SPARQL result served.")
+@_guard
+def serve(host: str, port: int, store, timeout: float, max_rows: int) -> None:
+    """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
+    from kg.serve import serve as run_serve
+
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+    run_serve(host, port, store, timeout, max_rows)
+
+
+@cli.command()
+@click.option("--static", "static_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the static site into (replaced).")
+@_guard
+def publish(static_dir: str) -> None:
+    """Write every page and per-resource RDF file, with .htaccess rules, for a static host."""
+    from kg.publish import publish as run_publish
+
+    out, count = run_publish(static_dir)
+    click.echo(f"wrote {count} files to {out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="kg")

@@ -89,7 +89,7 @@ def test_failed_build_keeps_previous_output(kg, tmp_path, trial_turtle):
 def test_summary_prints_the_trial(kg):
     r = kg("summary")
     assert r.returncode == 0, r.stderr
-    for needle in ["Phase II Trial", "evaluable: 36", "enrolled and treated: 38", "1.3 milligram per square meter",
+    for needle in ["Phase II Trial", "evaluable: 36", "enrolled and treated: 38", "1.3 mg/m2",
                    "Overall response rate: 61%", "13.8 months", "not reached", "doi:10.1007/s12185-018-2448-9"]:
         assert needle in r.stdout, needle
 

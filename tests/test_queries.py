@@ -42,7 +42,7 @@ def test_trial_summary():
         ("6 population", "evaluable: 36"),
         ("6 population", "reached plateau and received maintenance: 20"),
         ("7 intervention", "Induction Therapy: Bortezomib (dose not stated) until plateau"),
-        ("7 intervention", "Maintenance Therapy: Bortezomib 1.3 milligram per square meter every 2 weeks for 1 year, "
+        ("7 intervention", "Maintenance Therapy: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
                            "started within 60 day(s) of completion of induction therapy"),
     ]
     assert rows("trial-summary", {"trial": "trialkg:trial/isoda-2018"}) == rows("trial-summary")

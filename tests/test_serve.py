@@ -1,0 +1,343 @@
+"""kg serve and kg publish: IRIs that dereference, for people and machines, over real HTTP and in a real browser."""
+from __future__ import annotations
+
+import http.client
+import os
+import posixpath
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import html5lib
+import pyoxigraph as ox
+import pytest
+
+from kg.graph import default_store
+from kg.site import RDF_MEDIA, Site
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+TRIAL = "https://w3id.org/trialkg/trial/isoda-2018"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    with tempfile.TemporaryDirectory() as cwd:
+        proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port), "--timeout", "3",
+                                 "--max-rows", "300"], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    proc.kill()
+                    raise RuntimeError("kg serve did not start: " + proc.stderr.read().decode()[-2000:])
+                time.sleep(0.2)
+        yield base
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def site():
+    return Site(default_store())
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def raw_get(url: str, accept: str | None = None):
+    """GET without following redirects: (status, headers, body)."""
+    opener = urllib.request.build_opener(NoRedirect)
+    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    try:
+        with opener.open(req, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def get(url: str, accept: str | None = None):
+    """GET following redirects, as a linked-data client does."""
+    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status, r.headers, r.read(), r.geturl()
+
+
+def path_of(site, iri):
+    return "/" + site.path_of(iri)
+
+
+# ---- content negotiation for every resource --------------------------------------------------
+
+def test_every_resource_dereferences_in_every_rdf_format(server, site):
+    store = site.store
+    resources = site.resources()
+    assert len(resources) > 150
+    for iri in resources:
+        own = {ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(ox.NamedNode(iri), None, None, None)}
+        assert own
+        for media, (suffix, fmt) in RDF_MEDIA.items():
+            status, headers, body, final = get(server + path_of(site, iri), media)
+            assert status == 200 and headers["Content-Type"].startswith(media), (iri, media)
+            assert final.endswith("." + suffix)
+            got = {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=fmt, base_iri=iri)}
+            assert own <= got, f"{iri} as {media} lacks its own triples"
+
+
+def test_303_with_vary_and_html_for_browsers(server, site):
+    status, headers, _ = raw_get(server + "/trial/isoda-2018", BROWSER_ACCEPT)
+    assert status == 303 and headers["Location"].endswith("/trial/isoda-2018.html")
+    assert "Accept" in headers["Vary"]
+    status, headers, body, _ = get(server + "/trial/isoda-2018", BROWSER_ACCEPT)
+    assert headers["Content-Type"].startswith("text/html")
+    html5lib.HTMLParser(strict=True).parse(body)
+    for iri in site.resources()[::7]:
+        status, headers, body, _ = get(server + path_of(site, iri), BROWSER_ACCEPT)
+        assert status == 200 and headers["Content-Type"].startswith("text/html"), iri
+
+
+def test_q_values_are_honoured(server):
+    _, h, _ = raw_get(server + "/trial/isoda-2018", "text/turtle;q=0.5, application/ld+json;q=0.9, text/html;q=0.1")
+    assert h["Location"].endswith(".jsonld")
+    _, h, _ = raw_get(server + "/trial/isoda-2018", "application/rdf+xml, text/turtle;q=0")
+    assert h["Location"].endswith(".rdf")
+    _, h, _ = raw_get(server + "/trial/isoda-2018", "text/*")
+    assert h["Location"].endswith(".html") or h["Location"].endswith(".ttl")
+
+
+def test_404_and_406(server):
+    status, _, body = raw_get(server + "/trial/no-such-trial", "text/turtle")
+    assert status == 404
+    status, _, body = raw_get(server + "/trial/isoda-2018.ttl.bak")
+    assert status == 404
+    status, headers, body = raw_get(server + "/trial/isoda-2018", "image/png")
+    assert status == 406
+    for media in ["text/html", "text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]:
+        assert media in body.decode()
+
+
+# ---- the landing page, VoID, SPARQL ------------------------------------------------------------
+
+def test_landing_page_and_void(server):
+    _, headers, body, _ = get(server + "/")
+    page = body.decode()
+    html5lib.HTMLParser(strict=True).parse(body)
+    assert "trial/isoda-2018.html" in page and "sparql?query=" in page
+    _, headers, body, _ = get(server + "/.well-known/void")
+    assert headers["Content-Type"].startswith("text/turtle")
+    triples = list(ox.parse(body, format=ox.RdfFormat.TURTLE))
+    assert any(t.object.value == "http://rdfs.org/ns/void#Linkset" for t in triples)
+    # every query link on the landing page runs
+    for href in re.findall(r'href="(sparql\?query=[^"]+)"', page):
+        status, _, data, _ = get(server + "/" + href.replace("&amp;", "&"))
+        assert status == 200 and data
+
+
+@pytest.mark.parametrize("accept,media", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values")])
+def test_sparql_protocol_get_and_post(server, accept, media):
+    q = "SELECT ?s WHERE { ?s a <https://w3id.org/trialkg/ontology/ClinicalTrial> }"
+    _, h, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": q}), accept)
+    assert h["Content-Type"].startswith(media)
+    cors = urllib.request.Request(server + "/sparql?" + urllib.parse.urlencode({"query": q}),
+                                  headers={"Accept": accept, "Origin": "https://example.org"})
+    with urllib.request.urlopen(cors, timeout=30) as r:
+        assert r.headers["Access-Control-Allow-Origin"] == "*", "CORS lets other sites' pages query the endpoint"
+    fmt = {"application/sparql-results+json": ox.QueryResultsFormat.JSON, "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+           "text/csv": ox.QueryResultsFormat.CSV, "text/tab-separated-values": ox.QueryResultsFormat.TSV}[media]
+    if media == "text/csv":  # CSV results are lossy: read them as a table
+        import csv
+        import io
+
+        assert [r["s"] for r in csv.DictReader(io.StringIO(body.decode()))] == [TRIAL]
+        return
+    rows = list(ox.parse_query_results(body, format=fmt))
+    assert [r["s"].value for r in rows] == [TRIAL]
+    req = urllib.request.Request(server + "/sparql", data=q.encode(), method="POST",
+                                 headers={"Content-Type": "application/sparql-query", "Accept": accept})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert [x["s"].value for x in ox.parse_query_results(r.read(), format=fmt)] == [TRIAL]
+
+
+def test_sparql_construct_and_ask(server):
+    q = f"CONSTRUCT {{ <{TRIAL}> ?p ?o }} WHERE {{ <{TRIAL}> ?p ?o }}"
+    _, h, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": q}), "text/turtle")
+    assert len(list(ox.parse(body, format=ox.RdfFormat.TURTLE))) > 20
+    _, h, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}), "application/sparql-results+json")
+    assert b"true" in body
+
+
+# ---- hostile requests get a 4xx and the server keeps serving -------------------------------------
+
+def _status(server, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection(server.split("//")[1], timeout=30)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path", ["/../../etc/passwd", "/trial/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+                                  "/trial/%2e%2e/%2e%2e/etc/passwd", "/trial/isoda-2018%00.ttl", "/" + "a" * 1_000_000])
+def test_hostile_paths(server, path):
+    status = _status(server, "GET", path)
+    assert 400 <= status < 500, status
+    assert raw_get(server + "/trial/isoda-2018", "text/turtle")[0] == 303
+
+
+def test_hostile_accept(server):
+    for accept in [";;;,,q=foo/", "text/turtle;q=2", "*/*;q=-1", "x" * 10000, "\x7f"]:
+        status = _status(server, "GET", "/trial/isoda-2018", headers={"Accept": accept})
+        assert status in (303, 400, 406), (accept, status)
+        if accept in ("text/turtle;q=2", "*/*;q=-1"):
+            assert status == 406
+    assert raw_get(server + "/")[0] == 200
+
+
+def test_sparql_refuses_updates(server):
+    for body, ctype in [(b"update=DROP+ALL", "application/x-www-form-urlencoded"),
+                        (b"DROP ALL", "application/sparql-update"),
+                        (b"query=" + urllib.parse.quote_plus("INSERT DATA { <a:b> <a:c> <a:d> }").encode(), "application/x-www-form-urlencoded")]:
+        assert _status(server, "POST", "/sparql", body, {"Content-Type": ctype}) == 403
+    assert _status(server, "GET", "/sparql?update=DROP%20ALL") == 403
+    _, _, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}), "text/csv")
+    assert int(body.decode().split()[1]) > 1000, "the data is still there"
+
+
+def test_sparql_timeout_and_cap(server):
+    forever = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g"
+    start = time.time()
+    assert _status(server, "GET", "/sparql?" + urllib.parse.urlencode({"query": forever})) == 408
+    assert time.time() - start < 15
+    assert _status(server, "GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"})) == 413
+    assert _status(server, "GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p }"})) == 400
+    assert raw_get(server + "/")[0] == 200
+
+
+# ---- the trial page in a real headless browser --------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp / 'profile'}", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_trial_page_in_headless_chromium(server, tmp_path):
+    url = server + "/trial/isoda-2018"
+    dom = chromium("--dump-dom", url, tmp=tmp_path).stdout
+    for needle in ["61%", "13.8", "10.7", "30.7", "1.3 mg/m2", "not reached"]:
+        assert needle in dom, needle
+    assert 'href="https://doi.org/10.1007/s12185-018-2448-9"' in dom
+    assert '<svg' in dom and 'id="response-chart"' in dom and 'id="survival-chart"' in dom
+    assert '"@type": "MedicalTrial"' in dom
+    shot = tmp_path / "trial.png"
+    chromium("--window-size=1000,2400", f"--screenshot={shot}", url, tmp=tmp_path)
+    assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def _page(server_or_site, iri=TRIAL):
+    return server_or_site.page(iri)
+
+
+def test_svg_marks_match_the_graph(site):
+    from kg.results import cell
+
+    page = site.page(TRIAL)
+    bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"[^>]*data-count="(\d*)" data-share="([\d.]+)" data-size="(\d*)"', page)
+    counts = [(float(h), int(c)) for h, c, _, _ in bars if c]
+    assert sorted(c for _, c in counts) == [1, 2, 3, 3], "one bar per count after maintenance (1 sCR, 2 VGPR, 3 PR, 3 SD)"
+    ratios = {round(h / c, 6) for h, c in counts}
+    assert len(ratios) == 1, "bar heights are proportional to counts"
+    percents = sorted(round(float(s), 1) for _, c, s, _ in bars if not c)
+    assert percents == [6.0, 6.0, 17.0, 33.0]
+    m = re.search(r'id="survival-chart"[^>]*data-left="([\d.]+)" data-scale="([\d.]+)"', page)
+    left, scale = float(m.group(1)), float(m.group(2))
+    rows = site.query("efficacy", {"trial": TRIAL})
+    cis = {cell(r["statistic"]).rsplit("/", 1)[-1]: (float(cell(r["ci_lower"])), float(cell(r["ci_upper"])))
+           for r in rows if r.get("ci_lower")}
+    lines = re.findall(r'<line class="ci" x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"[^>]*data-lower="([\d.]+)" data-upper="([\d.]+)"', page)
+    assert {(float(lo), float(hi)) for _, _, lo, hi in lines} == set(cis.values())
+    for x1, x2, lo, hi in lines:
+        assert abs(float(x1) - (left + float(lo) * scale)) < 0.01 and abs(float(x2) - (left + float(hi) * scale)) < 0.01
+    medians = re.findall(r'<circle class="median" cx="([\d.]+)"[^>]*data-value="([\d.]+)"', page)
+    assert sorted(float(v) for _, v in medians) == [10.7, 13.8]
+    for cx, v in medians:
+        assert abs(float(cx) - (left + float(v) * scale)) < 0.01
+    assert page.count('class="not-reached"') == 1, "overall survival is an open-ended arrow"
+    os_line = re.search(r'<line class="not-reached"[^>]*data-statistic="([^"]+)"><title>([^<]*)</title>', page)
+    assert os_line.group(1).endswith("/os-from-induction")
+    assert not re.search(r"\d", os_line.group(2)), "no number is drawn for a median that was not reached"
+    assert "os-from-induction" not in " ".join(re.findall(r'<circle class="median"[^>]*>', page))
+
+
+# ---- the static site ------------------------------------------------------------------------------
+
+def test_static_site(kg, tmp_path):
+    out = tmp_path / "site"
+    r = kg("publish", "--static", str(out))
+    assert r.returncode == 0, r.stderr
+    pages = list(out.rglob("*.html"))
+    assert len(pages) > 150
+    parser = html5lib.HTMLParser(strict=True)
+    for p in pages:
+        parser.parse(p.read_bytes())
+    for suffix, fmt in [("ttl", ox.RdfFormat.TURTLE), ("nt", ox.RdfFormat.N_TRIPLES), ("jsonld", ox.RdfFormat.JSON_LD), ("rdf", ox.RdfFormat.RDF_XML)]:
+        files = list(out.rglob(f"*.{suffix}"))
+        assert len(files) >= len(pages) - 1
+        for f in files:
+            assert list(ox.parse(path=str(f), format=fmt, base_iri="https://w3id.org/trialkg/")), f
+    # crawl every relative link from the landing page
+    seen, todo, broken = set(), ["index.html"], []
+    while todo:
+        rel = todo.pop()
+        if rel in seen:
+            continue
+        seen.add(rel)
+        if not rel.endswith(".html"):
+            continue
+        for href in re.findall(r'href="([^"]+)"', (out / rel).read_text()):
+            if href.startswith(("http://", "https://", "mailto:")):
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), href.split("#")[0]))
+            if target.startswith(".."):
+                broken.append((rel, href))
+            elif not (out / target).exists():
+                broken.append((rel, href))
+            else:
+                todo.append(target)
+    assert broken == []
+    assert len(seen) > 150, "the crawl reaches the resources from the landing page"
+    ht = (out / ".htaccess").read_text()
+    assert ht.count("R=303") == 5 and "text/turtle" in ht
