@@ -17,8 +17,8 @@ ENGINE_OPTION = click.option(
     help="SPARQL engine for the in-memory graph.",
 )
 DATA_OPTION = click.option(
-    "--data", "data", multiple=True, type=click.Path(dir_okay=True),
-    help="Query these Turtle files or folders (with the packaged ontology) instead of the packaged trials.",
+    "--data", "--trials", "data", multiple=True, type=click.Path(dir_okay=True),
+    help="Use these publication Turtle files or folders (with the packaged ontology) instead of the packaged trials.",
 )
 STORE_OPTION = click.option(
     "--store", type=click.Path(file_okay=False), default=None,
@@ -80,17 +80,22 @@ def build(out: str, base: str | None, data: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path())
+@click.option("--trials", "trials_dir", type=click.Path(file_okay=False), default=None,
+              help="A folder of publication Turtle files to validate (as FILES, but spelled out).")
+@click.option("--engine", type=click.Choice(["oxigraph", "pyshacl"]), default="oxigraph", show_default=True,
+              help="oxigraph: the shapes compiled to SPARQL (fast); pyshacl: the reference SHACL engine.")
 @_guard
-def validate(files: tuple[str, ...]) -> None:
+def validate(files: tuple[str, ...], trials_dir: str | None, engine: str) -> None:
     """Check trial graphs against the SHACL shapes (default: the packaged trials).
 
     Exit status: 0 conforms, 1 violations, 2 unreadable input.
     """
     from kg.errors import ValidationFailed
-    from kg.graph import file_sources
-    from kg.validate import validate_packaged, validate_sources
+    from kg.graph import file_sources, packaged_sources
+    from kg.validate import validate_sources
 
-    report = validate_sources(file_sources(files)) if files else validate_packaged()
+    paths = list(files) + ([trials_dir] if trials_dir else [])
+    report = validate_sources(file_sources(paths) if paths else packaged_sources(), engine=engine)
     click.echo(report.text())
     if not report.conforms:
         raise ValidationFailed(f"{len(report.violations)} violation(s)")

@@ -81,21 +81,50 @@ CASES = [
 ]
 
 
-def validate_text(ttl: str):
-    return validate_sources([Source(name="broken.ttl", slug="broken", data=ttl.encode("utf-8"))])
+def validate_text(ttl: str, engine: str = "oxigraph"):
+    return validate_sources([Source(name="broken.ttl", slug="broken", data=ttl.encode("utf-8"))], engine=engine)
 
 
-def test_seed_conforms(trial_turtle):
-    report = validate_text(trial_turtle)
+@pytest.mark.parametrize("engine", ["oxigraph", "pyshacl"])
+def test_seed_conforms(trial_turtle, engine):
+    report = validate_text(trial_turtle, engine)
     assert report.conforms, report.text()
     assert report.violations == []
 
 
 @pytest.mark.parametrize("case,subject,old,new,focus,message", CASES, ids=[c[0] for c in CASES])
 def test_constraint_catches(trial_turtle, edit_block, case, subject, old, new, focus, message):
+    """The default (compiled, Oxigraph) validator catches the mistake and says so in words."""
     report = validate_text(edit_block(trial_turtle, subject, old, new))
     assert not report.conforms
     hits = [v for v in report.violations if message in v.message]
     assert hits, f"expected {message!r}; got:\n{report.text()}"
     assert any(v.focus.startswith(focus) for v in hits), f"expected focus {focus}; got {[v.focus for v in hits]}"
     assert all(v.source == "broken.ttl" for v in hits), "the report must name the file the focus node came from"
+
+
+def _key(report):
+    return {(v.source, v.focus, v.path, v.message) for v in report.violations}
+
+
+@pytest.mark.parametrize("case,subject,old,new,focus,message", CASES, ids=[c[0] for c in CASES])
+def test_compiled_validator_reports_what_pyshacl_reports(trial_turtle, edit_block, case, subject, old, new, focus, message):
+    """The SPARQL-compiled validator and pyshacl find the same violations (focus, path, message, file)."""
+    ttl = edit_block(trial_turtle, subject, old, new)
+    fast, reference = validate_text(ttl, "oxigraph"), validate_text(ttl, "pyshacl")
+    assert fast.conforms == reference.conforms
+    assert _key(fast) == _key(reference)
+
+
+def test_compiler_refuses_unsupported_shapes():
+    import pyoxigraph as ox
+
+    from kg.shacl_compile import UnsupportedShape, compile_shapes
+
+    shapes = ox.Store()
+    shapes.extend(ox.Quad(t.subject, t.predicate, t.object) for t in ox.parse(b"""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:s> a sh:NodeShape ; sh:targetClass <urn:C> ;
+            sh:property [ sh:path <urn:p> ; sh:qualifiedMinCount 1 ] .""", format=ox.RdfFormat.TURTLE))
+    with pytest.raises(UnsupportedShape, match="qualifiedMinCount"):
+        compile_shapes(shapes)
