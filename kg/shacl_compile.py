@@ -42,6 +42,7 @@ class Check:
     path: str
     message: str
     shape: str
+    union: bool = True
 
 
 def _objects(g: ox.Store, s, p: str) -> list:
@@ -69,10 +70,30 @@ def _literal_value(t) -> str:
     return str(t)
 
 
+_CLOSURE: dict[str, list[str]] = {}
+
+
+def _classes(c) -> str:
+    """``VALUES`` of a class and its subclasses in the data (a property path here is quadratic in Oxigraph)."""
+    members = _CLOSURE.get(c.value)
+    if members is None:
+        return f"{{ ?cls{abs(hash(c.value)) % 10**6} <{RDFS}subClassOf>* {_term(c)} }}"
+    return " ".join(f"<{m}>" for m in members)
+
+
+def _is_a(v: str, c) -> str:
+    """A pattern: ``v`` is an instance of class ``c`` (or of a subclass)."""
+    members = _CLOSURE.get(c.value)
+    if members is None:
+        return f"{v} <{RDF}type>/<{RDFS}subClassOf>* {_term(c)}"
+    var = f"?cls{abs(hash((v, c.value))) % 10**6}"
+    return f"VALUES {var} {{ {' '.join(f'<{m}>' for m in members)} }} {v} <{RDF}type> {var}"
+
+
 def _target(g: ox.Store, shape) -> str:
     parts = []
     for c in _objects(g, shape, SH + "targetClass"):
-        parts.append(f"{{ ?this <{RDF}type>/<{RDFS}subClassOf>* {_term(c)} }}")
+        parts.append(f"{{ {_is_a('?this', c)} }}")
     for p in _objects(g, shape, SH + "targetObjectsOf"):
         parts.append(f"{{ ?anySubject {_term(p)} ?this }}")
     return " UNION ".join(parts)
@@ -108,7 +129,7 @@ def _value_conditions(g: ox.Store, pshape, v: str) -> list[tuple[str, str]]:
         conds.append(("in", f"({v} NOT IN ({', '.join(_term(m) for m in _list(g, members))}))"))
     cls = _one(g, pshape, SH + "class")
     if cls is not None:
-        conds.append(("class", f"NOT EXISTS {{ {v} <{RDF}type>/<{RDFS}subClassOf>* {_term(cls)} }}"))
+        conds.append(("class", f"NOT EXISTS {{ {_is_a(v, cls)} }}"))
     kind = _one(g, pshape, SH + "nodeKind")
     if kind is not None:
         conds.append(("nodeKind", "!" + NODE_KINDS[kind.value].format(v=v)))
@@ -160,9 +181,22 @@ def _declared_prefixes(g: ox.Store, node) -> str:
     return "\n".join(lines)
 
 
-def compile_shapes(shapes: ox.Store) -> list[Check]:
-    """Every constraint of every targeted node shape, as a SPARQL query."""
+def compile_shapes(shapes: ox.Store, data: ox.Store | None = None, union: bool = True) -> list[Check]:
+    """Every constraint of every targeted node shape, as a SPARQL query.
+
+    With ``data``, class membership is compiled against the subclass closure
+    found in it (a ``VALUES`` list), which Oxigraph evaluates in linear time.
+    """
     from kg.prefixes import compact
+
+    _CLOSURE.clear()
+    if data is not None:
+        classes = {q.object for q in shapes.quads_for_pattern(None, ox.NamedNode(SH + "targetClass"), None, None)}
+        classes |= {q.object for q in shapes.quads_for_pattern(None, ox.NamedNode(SH + "class"), None, None)}
+        for c in classes:
+            rows = data.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* {_term(c)} }}",
+                              use_default_graph_as_union=union)
+            _CLOSURE[c.value] = sorted({r["c"].value for r in rows if isinstance(r["c"], ox.NamedNode)} | {c.value})
 
     checks: list[Check] = []
     node_shapes = {q.subject for q in shapes.quads_for_pattern(None, ox.NamedNode(RDF + "type"), ox.NamedNode(SH + "NodeShape"), None)}
@@ -191,8 +225,11 @@ def compile_shapes(shapes: ox.Store) -> list[Check]:
                          f"OPTIONAL {{ ?this {path} ?v }} }} GROUP BY ?this }} FILTER(?c < {mn.value}) }}")
                 checks.append(Check(q, pretty, message, str(prop)))
             if mx is not None:
-                q = (f"SELECT ?this ?value WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?c) WHERE {{ {target} "
-                     f"?this {path} ?v }} GROUP BY ?this }} FILTER(?c > {mx.value}) }}")
+                if int(mx.value) == 1:
+                    q = head + f"?this {path} ?a , ?b FILTER(?a != ?b) }}"
+                else:
+                    q = (f"SELECT ?this ?value WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?c) WHERE {{ {target} "
+                         f"?this {path} ?v }} GROUP BY ?this }} FILTER(?c > {mx.value}) }}")
                 checks.append(Check(q, pretty, message, str(prop)))
             for comp, cond in _value_conditions(shapes, prop, "?value"):
                 checks.append(Check(head + f"?this {path} ?value FILTER({cond}) }}", pretty, message, str(prop)))
@@ -212,7 +249,7 @@ def compile_shapes(shapes: ox.Store) -> list[Check]:
             # constraint does not project it.
             query = _declared_prefixes(shapes, constraint) + f"\nSELECT DISTINCT ?this ?value WHERE {{ {{ {inner} }} }}"
             checks.append(Check(query, "", _message(shapes, constraint, "sparql"), str(shape)))
-    return checks
+    return [Check(c.query, c.path, c.message, c.shape, union) for c in checks]
 
 
 def _message(g: ox.Store, node, component: str) -> str:
@@ -223,7 +260,7 @@ def _message(g: ox.Store, node, component: str) -> str:
 def _run_checks(store: ox.Store, checks: list[Check]) -> list[tuple[str, str, str, object, object]]:
     out = []
     for check in checks:
-        for row in store.query(check.query, use_default_graph_as_union=True):
+        for row in store.query(check.query, use_default_graph_as_union=check.union):
             out.append((check.path, check.message, check.shape, row["this"], row["value"]))
     return out
 

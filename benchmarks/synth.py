@@ -1,0 +1,177 @@
+"""Synthetic corpus generator: N publications in the trialkg model, one Turtle file each.
+
+    python benchmarks/synth.py --trials N --seed S --out DIR [--defects K]
+
+Deterministic for a seed. Every file conforms to shapes/ and uses only terms
+declared in ontology/imports (no invented identifiers; DOIs use Crossref's
+test prefix 10.5555 and all IRIs live under https://w3id.org/trialkg/synthetic/).
+With --defects K, K known defects are planted (a count over its denominator, a
+malformed DOI, a statistic without a unit), and DIR/defects.tsv lists each with
+the focus node and the violation message a validator must report.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+DRUGS = ["NCIT:C1851", "CHEBI:52717"]
+CONDITIONS = ["MONDO:0009693", "NCIT:C3242", "DOID:9538"]
+RESPONSES = ["NCIT:C123614", "NCIT:C4870", "NCIT:C123618", "NCIT:C18058", "NCIT:C18213"]
+AES = ["HP:0001882", "HP:0001873", "HP:0000763", "HP:0009830", "HP:0002014", "HP:0002019", "HP:0002018",
+       "HP:0012378", "HP:0000989"]
+PHASES = [("NCIT:C158876", "induction"), ("NCIT:C15688", "maintenance")]
+DEFECT_KINDS = ["count-over-denominator", "bad-doi", "missing-unit"]
+MESSAGES = {
+    "count-over-denominator": "A count is larger than its denominator",
+    "bad-doi": "A DOI must look like 10.NNNN/suffix",
+    "missing-unit": "A statistic needs exactly one unit",
+}
+
+HEADER = """@base <https://w3id.org/trialkg/> .
+@prefix tkg: <https://w3id.org/trialkg/ontology/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix oa: <http://www.w3.org/ns/oa#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix schema: <https://schema.org/> .
+@prefix NCIT: <http://purl.obolibrary.org/obo/NCIT_> .
+@prefix CHEBI: <http://purl.obolibrary.org/obo/CHEBI_> .
+@prefix MONDO: <http://purl.obolibrary.org/obo/MONDO_> .
+@prefix DOID: <http://purl.obolibrary.org/obo/DOID_> .
+@prefix HP: <http://purl.obolibrary.org/obo/HP_> .
+@prefix UO: <http://purl.obolibrary.org/obo/UO_> .
+"""
+
+
+def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tuple[str, str]]]:
+    """One publication's Turtle, and the (focus IRI, defect kind) planted in it."""
+    slug = f"synth-{i:06d}"
+    base = f"https://w3id.org/trialkg/synthetic/{slug}/"
+    t = f"<synthetic/{slug}>"
+    pub = f"<synthetic/{slug}/publication>"
+    planted: list[tuple[str, str]] = []
+    doi = f"10.5555/trialkg.synth.{i}"
+    if defect == "bad-doi":
+        doi = f"doi:10.5555/trialkg.synth.{i}"
+        planted.append((base + "publication", defect))
+    enrolled = rng.randint(20, 600)
+    evaluable = rng.randint(max(10, enrolled * 3 // 4), enrolled)
+    drug = rng.choice(DRUGS)
+    out = [HEADER]
+    q = f"<synthetic/{slug}/sentence>"
+    out.append(f"""{q} a oa:SpecificResource ; oa:hasSource {pub} ; oa:hasSelector <synthetic/{slug}/sentence-selector> .
+<synthetic/{slug}/sentence-selector> a oa:TextQuoteSelector ; oa:exact "Synthetic results sentence of publication {i}." .
+{pub} a tkg:JournalArticle ; rdfs:label "Synthetic publication {i}" ; dcterms:title "Synthetic trial report {i}" ;
+    tkg:hasAuthorship <synthetic/{slug}/author-1> , <synthetic/{slug}/author-2> ; tkg:authorListComplete {str(rng.random() < 0.5).lower()} ;
+    tkg:publishedIn <journal/int-j-hematol> ; tkg:doi "{doi}" ; schema:sameAs <https://doi.org/{doi}> ;
+    tkg:epubDate "{rng.randint(2000, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"^^xsd:date .
+<synthetic/{slug}/author-1> a tkg:Authorship ; tkg:position 1 ; tkg:authorName "Author{i} A" .
+<synthetic/{slug}/author-2> a tkg:Authorship ; tkg:position 2 ; tkg:authorName "Author{i} B" .
+<journal/int-j-hematol> a tkg:Journal ; rdfs:label "International Journal of Hematology" ; tkg:issn "0925-5710" .
+<synthetic/{slug}/population-enrolled> a tkg:AnalysisPopulation ; rdfs:label "enrolled" ; tkg:size {enrolled} ;
+    prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
+<synthetic/{slug}/population-evaluable> a tkg:AnalysisPopulation ; rdfs:label "evaluable" ; tkg:size {evaluable} ;
+    tkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
+""")
+    phases = []
+    for code, name in PHASES[: rng.randint(1, 2)]:
+        ph = f"<synthetic/{slug}/{name}>"
+        phases.append(ph)
+        dose = round(rng.uniform(0.7, 1.6), 1)
+        out.append(f"""{ph} a tkg:TreatmentPhase ; tkg:phaseType {code} ; tkg:hasDoseSchedule {ph[:-1]}-dose> ;
+    tkg:durationValue {rng.randint(1, 12)} ; tkg:durationUnit UO:0000035 .
+{ph[:-1]}-dose> a tkg:DoseSchedule ; tkg:drug {drug} ; tkg:doseValue {dose} ; tkg:doseUnit UO:0000309 ; tkg:frequency NCIT:C71127 .
+""")
+    stats = []
+    n_stats = rng.randint(5, 15)
+    count_defect_at = rng.randrange(n_stats) if defect in ("count-over-denominator", "missing-unit") else -1
+    for k in range(n_stats):
+        s = f"<synthetic/{slug}/stat-{k}>"
+        stats.append(s)
+        kind = rng.choice(["count", "proportion", "median"])
+        if defect == "count-over-denominator" and k == count_defect_at:
+            kind = "count"
+        if defect == "missing-unit" and k == count_defect_at:
+            kind = "median"
+        pop = "population-evaluable"
+        size = evaluable
+        lines = [f"{s} a tkg:EfficacyStatistic ; rdfs:label \"Synthetic statistic {k}\" ;",
+                 f"    tkg:population <synthetic/{slug}/{pop}> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} ;"]
+        if kind == "count":
+            value = rng.randint(0, size)
+            if defect == "count-over-denominator" and k == count_defect_at:
+                value = size + rng.randint(1, 50)
+                planted.append((base + f"stat-{k}", defect))
+            lines.append(f"    tkg:statisticType NCIT:C25463 ; tkg:measures {rng.choice(RESPONSES)} ; tkg:value {value} ; tkg:unit UO:0000189 .")
+        elif kind == "proportion":
+            events = rng.randint(0, size)
+            pct = round(100 * events / size)
+            lines.append(f"    tkg:statisticType NCIT:C44256 ; tkg:measures NCIT:C96613 ; tkg:value {pct} ; tkg:numberOfEvents {events} ; tkg:unit UO:0000187 .")
+        else:
+            endpoint, origin = rng.choice([("NCIT:C28234", "StartOfInduction"), ("NCIT:C125201", "StartOfInduction"),
+                                           ("NCIT:C28234", "StartOfMaintenance")])
+            lines[0] = lines[0].replace("tkg:EfficacyStatistic", "tkg:TimeToEventStatistic")
+            unit = "" if (defect == "missing-unit" and k == count_defect_at) else "tkg:unit UO:0000035 ; "
+            if not unit:
+                planted.append((base + f"stat-{k}", defect))
+            if rng.random() < 0.2:
+                lines.append(f"    tkg:statisticType NCIT:C28007 ; tkg:measures {endpoint} ; tkg:notReached true ; {unit}tkg:timeOrigin tkg:{origin} .")
+            else:
+                v = round(rng.uniform(3, 60), 1)
+                ci = f"<synthetic/{slug}/stat-{k}-ci>"
+                lines.append(f"    tkg:statisticType NCIT:C28007 ; tkg:measures {endpoint} ; tkg:value {v} ; {unit}tkg:timeOrigin tkg:{origin} ;")
+                lines.append(f"    tkg:attributeEstimate {ci} .")
+                lines.append(f"{ci} a tkg:ConfidenceInterval ; tkg:level 0.95 ; tkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
+                             f"tkg:upper {round(v * rng.uniform(1.05, 1.8), 1)} ; prov:wasDerivedFrom {pub} .")
+        out.append("\n".join(lines) + "\n")
+    aes = []
+    for k, term in enumerate(rng.sample(AES, rng.randint(3, min(10, len(AES))))):
+        a = f"<synthetic/{slug}/ae-{k}>"
+        aes.append(a)
+        out.append(f"{a} a tkg:AdverseEventReport ; rdfs:label \"Synthetic adverse event {k}\" ; tkg:adverseEvent {term} ; "
+                   f"prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .\n")
+    out.append(f"""<synthetic/{slug}/arm> a tkg:StudyArm ; rdfs:label "Arm" ; tkg:armType NCIT:C174266 ; tkg:hasTreatmentPhase {", ".join(phases)} .
+{t} a tkg:ClinicalTrial ; rdfs:label "Synthetic trial {i}" ; tkg:slug "{slug}" ; tkg:trialPhase NCIT:C15601 ;
+    tkg:studiesCondition {rng.choice(CONDITIONS)} ; tkg:hasArm <synthetic/{slug}/arm> ;
+    tkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable> ;
+    tkg:describedIn {pub} ; prov:wasDerivedFrom {pub} ;
+    tkg:hasStatistic {", ".join(stats)} ;
+    tkg:reportsAdverseEvent {", ".join(aes)} .
+""")
+    return "".join(out), planted
+
+
+def generate(n: int, seed: int, out: Path, defects: int = 0) -> list[tuple[str, str, str]]:
+    """Write N files (and defects.tsv when defects > 0); returns (file, focus, kind) per planted defect."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    defect_at = dict(zip(rng.sample(range(n), min(defects, n)), (DEFECT_KINDS[j % 3] for j in range(defects))))
+    planted_all = []
+    for i in range(n):
+        text, planted = trial(i, random.Random(rng.random()), defect_at.get(i))
+        name = f"synth-{i:06d}.ttl"
+        (out / name).write_text(text, encoding="utf-8")
+        planted_all += [(name, focus, kind) for focus, kind in planted]
+    if defects:
+        with open(out / "defects.tsv", "w", encoding="utf-8") as f:
+            f.write("file\tfocus\tkind\tmessage\n")
+            for name, focus, kind in planted_all:
+                f.write(f"{name}\t{focus}\t{kind}\t{MESSAGES[kind]}\n")
+    return planted_all
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--defects", type=int, default=0)
+    args = ap.parse_args()
+    planted = generate(args.trials, args.seed, args.out, args.defects)
+    print(f"wrote {args.trials} publications to {args.out}" + (f" with {len(planted)} planted defects" if args.defects else ""))
+
+
+if __name__ == "__main__":
+    main()
