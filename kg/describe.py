@@ -43,21 +43,64 @@ def _count(store: ox.Store, where: str) -> int:
 
 
 def statistics(store: ox.Store) -> dict[str, int]:
-    """Triple, entity, class and property counts of the merged graph."""
+    """Triple, entity, class and property counts of the merged graph, in one scan."""
+    triples = _distinct_triples(store, "")
+    q = f"""SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties)
+                  (COUNT(DISTINCT ?o) AS ?objects)
+                  (COUNT(DISTINCT IF(isIRI(?s) && STRSTARTS(STR(?s), "{BASE}"), ?s, ?none)) AS ?entities)
+                  (COUNT(DISTINCT IF(?p = <{RDF_TYPE}>, ?o, ?none)) AS ?classes)
+            WHERE {{ {triples} }}"""
+    row = next(iter(store.query(q, use_default_graph_as_union=True)))
     return {
-        "triples": _count(store, "SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o }"),
-        "entities": _count(store, f'SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{BASE}")) }}'),
-        "classes": _count(store, f"SELECT DISTINCT ?c WHERE {{ ?s <{RDF_TYPE}> ?c }}"),
-        "properties": _count(store, "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"),
-        "distinctSubjects": _count(store, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }"),
-        "distinctObjects": _count(store, "SELECT DISTINCT ?o WHERE { ?s ?p ?o }"),
+        "triples": int(row["triples"].value),
+        "entities": int(row["entities"].value),
+        "classes": int(row["classes"].value),
+        "properties": int(row["properties"].value),
+        "distinctSubjects": int(row["subjects"].value),
+        "distinctObjects": int(row["objects"].value),
     }
+
+
+def _distinct_triples(store: ox.Store, condition: str) -> str:
+    """A pattern over distinct triples: plain when everything is in the default graph
+    (already distinct), with DISTINCT when named graphs may repeat a triple."""
+    if next(iter(store.named_graphs()), None) is None:
+        return f"?s ?p ?o {condition}"
+    return f"SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o {condition} }}"
+
+
+def linkset_counts(store: ox.Store, namespaces: dict[str, str]) -> dict[str, int]:
+    """For each namespace: triples from a subject outside it to an object IRI inside it.
+
+    Two scans whatever the number of namespaces: object IRIs with their counts,
+    then the few triples whose subject is itself an external term.
+    """
+    def ns_of(iri: str) -> str | None:
+        best = None
+        for prefix, ns in namespaces.items():
+            if iri.startswith(ns) and (best is None or len(ns) > len(namespaces[best])):
+                best = prefix
+        return best
+
+    counts = {p: 0 for p in namespaces}
+    rows = store.query(f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ {_distinct_triples(store, 'FILTER(isIRI(?o))')} }} GROUP BY ?o",
+                       use_default_graph_as_union=True)
+    for r in rows:
+        p = ns_of(r["o"].value)
+        if p:
+            counts[p] += int(r["n"].value)
+    same = store.query(f"""SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o
+        FILTER(isIRI(?o) && isIRI(?s) && !STRSTARTS(STR(?s), "{BASE}")) }}""", use_default_graph_as_union=True)
+    for r in same:
+        po = ns_of(r["o"].value)
+        if po and r["s"].value.startswith(namespaces[po]):
+            counts[po] -= 1
+    return counts
 
 
 def linkset_count(store: ox.Store, namespace: str) -> int:
     """Triples from a subject outside ``namespace`` to an object IRI inside it."""
-    return _count(store, f"""SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o
-        FILTER(isIRI(?o) && STRSTARTS(STR(?o), "{namespace}") && !STRSTARTS(STR(?s), "{namespace}")) }}""")
+    return linkset_counts(store, {"ns": namespace})["ns"]
 
 
 def describe(store: ox.Store, base: str = BASE) -> list[ox.Triple]:
@@ -113,9 +156,10 @@ def describe(store: ox.Store, base: str = BASE) -> list[ox.Triple]:
         for name, value in stats.items():
             add(dist, VOID + name, lit(value, "integer"))
         if key == "ttl":
+            links = linkset_counts(store, {p: PREFIXES[p] for p in LINK_TARGETS})
             for prefix in LINK_TARGETS:
                 ns = PREFIXES[prefix]
-                n = linkset_count(store, ns)
+                n = links[prefix]
                 if not n:
                     continue
                 target = N(f"{base}dataset/external/{prefix}")

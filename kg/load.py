@@ -7,8 +7,10 @@ one transaction, so a load either happens completely or not at all.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,16 +73,6 @@ def parsed_graphs(sources: Sequence[Source]) -> dict[str, list[ox.Quad]]:
     return graphs
 
 
-def _update_text(graphs: dict[str, list[ox.Quad]]) -> str:
-    # Terms are written by pyoxigraph (str(term) is N-Triples syntax, valid in SPARQL).
-    parts = []
-    for iri, qs in graphs.items():
-        g = ox.NamedNode(iri)
-        body = "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in qs)
-        parts.append(f"DROP SILENT GRAPH {g} ;\nINSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}")
-    return " ;\n".join(parts)
-
-
 class Progress:
     """A one-line progress bar on a terminal; silent when stderr is piped."""
 
@@ -104,40 +96,79 @@ class Progress:
 
 def load_embedded(sources: Sequence[Source] | None = None, store_dir: str | Path | None = None,
                   validate: bool = True) -> LoadResult:
-    """Validate, then replace each publication's named graph (and the ontology's) in one transaction."""
+    """Validate, then replace each publication's named graph (and the ontology's), all or nothing.
+
+    The new state is built in a copy of the store (a RocksDB checkpoint: hard
+    links, no data copied), bulk-loaded there, and swapped in by renaming
+    folders; until the swap the original store is never written, so a failed
+    or interrupted load leaves it as it was, whatever the corpus size.
+    """
     start = time.perf_counter()
     sources = list(sources if sources is not None else packaged_sources())
-    graphs = parsed_graphs(sources)
     if validate:
-        validate_or_refuse(sources)
+        validate_or_refuse(sources)  # also parses every file: syntax errors name file and line
     path = Path(store_dir) if store_dir else default_store_dir()
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"{path}: cannot create the store folder: {exc.strerror or exc}") from exc
-    total = _replace_graphs(path, graphs)
-    return LoadResult(target=str(path), graphs=list(graphs), triples=total, seconds=time.perf_counter() - start)
+    graphs, total = _replace_graphs(path, sources)
+    return LoadResult(target=str(path), graphs=graphs, triples=total, seconds=time.perf_counter() - start)
 
 
-def _replace_graphs(path: Path, graphs: dict[str, list[ox.Quad]]) -> int:
-    """One SPARQL Update (one transaction) that drops and re-inserts every graph.
+def _replace_graphs(path: Path, sources: Sequence[Source]) -> tuple[list[str], int]:
+    """Checkpoint the store, replace the graphs in the copy, then swap the folders."""
+    from kg.graph import BASE, parse_error
 
-    Kept in its own function so the store, and its lock, are released when it
-    returns, even if a library up the stack keeps an old traceback alive.
-    """
-    store = open_store(path)
-    total = sum(len(set(q)) for q in graphs.values())
-    progress = Progress(total)
+    work = path.parent / f".{path.name}.loading-{uuid.uuid4().hex}"
+    trash = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
+    sizes = [len(s.data) for s in sources]
+    progress = Progress(sum(sizes) // 100)  # about 100 bytes of Turtle per triple
     try:
-        store.update(_update_text(graphs))
-        progress.advance(total, "committed")
+        if path.exists() and any(path.iterdir()):
+            old = open_store(path)
+            old.backup(str(work))
+            del old
+        store = ox.Store(str(work))
+        graphs = list(dict.fromkeys(s.graph_iri for s in sources))
+        for g in graphs:
+            if store.contains_named_graph(ox.NamedNode(g)):
+                store.remove_graph(ox.NamedNode(g))
+        # One bulk load for all files (each bulk_load call writes its own files on disk):
+        # every source is parsed into a small in-memory store and appended as N-Quads.
+        batch = work.parent / f"{work.name}.nq"
+        with open(batch, "wb") as fh:
+            for i, source in enumerate(sources):
+                one = ox.Store()
+                try:
+                    one.load(source.data, format=ox.RdfFormat.TURTLE, base_iri=BASE,
+                             to_graph=ox.NamedNode(source.graph_iri))
+                except SyntaxError as exc:
+                    raise parse_error(source.name, exc) from exc
+                ox.serialize(one, fh, format=ox.RdfFormat.N_QUADS)
+                progress.advance(sizes[i] // 100, source.slug)
+        try:
+            store.bulk_load(path=str(batch), format=ox.RdfFormat.N_QUADS)
+        finally:
+            batch.unlink(missing_ok=True)
         store.flush()
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise StoreError(f"{path}: the load failed and was rolled back: {exc}") from None
+        total = sum(count_quads(store, g) for g in graphs)
+        del store
+        if path.exists():
+            path.rename(trash)
+        work.rename(path)
+        shutil.rmtree(trash, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        (work.parent / f"{work.name}.nq").unlink(missing_ok=True)
+        raise StoreError(f"{path}: the load failed, the store is unchanged: {exc}") from None
+    except Exception:
+        shutil.rmtree(work, ignore_errors=True)
+        (work.parent / f"{work.name}.nq").unlink(missing_ok=True)
+        raise
     finally:
         progress.close()
-        del store
-    return total
+    return graphs, total
 
 
 def count_quads(store: ox.Store, graph: str | None = None) -> int:
