@@ -86,6 +86,8 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
 """)
     stats = []
     n_stats = rng.randint(5, 15)
+    categories = rng.sample(RESPONSES, len(RESPONSES))  # each response category counted at most once
+    budget = evaluable  # counts of response categories add up to at most the population
     count_defect_at = rng.randrange(n_stats) if defect in ("count-over-denominator", "missing-unit") else -1
     for k in range(n_stats):
         s = f"<synthetic/{slug}/stat-{k}>"
@@ -100,11 +102,14 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
         lines = [f"{s} a tkg:EfficacyStatistic ; rdfs:label \"Synthetic statistic {k}\" ;",
                  f"    tkg:population <synthetic/{slug}/{pop}> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} ;"]
         if kind == "count":
-            value = rng.randint(0, size)
+            measure = categories.pop() if categories else "NCIT:C17747"
+            value = rng.randint(0, budget) if measure != "NCIT:C17747" else rng.randint(0, size)
+            if measure != "NCIT:C17747":
+                budget -= value
             if defect == "count-over-denominator" and k == count_defect_at:
                 value = size + rng.randint(1, 50)
                 planted.append((base + f"stat-{k}", defect))
-            lines.append(f"    tkg:statisticType NCIT:C25463 ; tkg:measures {rng.choice(RESPONSES)} ; tkg:value {value} ; tkg:unit UO:0000189 .")
+            lines.append(f"    tkg:statisticType NCIT:C25463 ; tkg:measures {measure} ; tkg:value {value} ; tkg:unit UO:0000189 .")
         elif kind == "proportion":
             events = rng.randint(0, size)
             pct = round(100 * events / size)
