@@ -45,7 +45,8 @@ PY = sys.executable
 
 # ------------------------------------------------------------------ measuring
 
-def measure(cmd: list[str], timeout: float, cwd: str | None = None, env: dict | None = None) -> dict:
+def measure(cmd: list[str], timeout: float, cwd: str | None = None, env: dict | None = None,
+            keep: int | None = 4000) -> dict:
     """Run a command; wall seconds, peak RSS (MB) of that process tree's leader, exit status, output."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
@@ -66,8 +67,9 @@ def measure(cmd: list[str], timeout: float, cwd: str | None = None, env: dict | 
             time.sleep(0.02)
         wall = time.perf_counter() - start
         out.seek(0)
+        text = out.read().decode(errors="replace")
         return {"seconds": wall, "peak_mb": usage.ru_maxrss / 1024, "status": status,
-                "output": out.read().decode(errors="replace")[-4000:]}
+                "output": text[-keep:] if keep else text}
 
 
 def py(code: str, *args: str, timeout: float) -> dict:
@@ -126,7 +128,11 @@ print(json.dumps({"conforms": bool(conforms), "focus": focus}))
 """
 
 PYRUDOF = """
-import sys, json, pyrudof
+import sys, json
+try:
+    import pyrudof
+except ImportError:
+    print(json.dumps({"skipped": "pyrudof not installed"})); sys.exit(3)
 r = pyrudof.Rudof(pyrudof.RudofConfig())
 r.read_data(sys.argv[1], format=pyrudof.RDFFormat.NTriples)
 from importlib.resources import files
@@ -253,7 +259,8 @@ def run_size(n: int, work: Path, quick: bool, slow_max: int, timeout: float) -> 
     anchor_out.mkdir(exist_ok=True)
     r["anchor_serialize"] = py(ANCHOR_SERIALIZE, str(corpus), str(anchor_out), timeout=timeout)
     r["validate"] = measure(kg + ["validate", "--trials", str(corpus)], timeout, cwd=str(work))
-    r["pyshacl"] = py(PYSHACL, str(merged), timeout=min(timeout, 900)) if n <= slow_max else {"status": "skipped"}
+    r["pyshacl"] = (py(PYSHACL, str(merged), timeout=60 if quick else min(timeout, 900))
+                    if n <= slow_max else {"status": "skipped"})
     jena, why = jena_command()
     shapes = work / "shapes.ttl"
     if not shapes.exists():
@@ -302,12 +309,13 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
     corpus = work / f"defects-{n}"
     planted = synth.generate(n, seed=7, out=corpus, defects=defects)
     expected = {(f, m) for _, f, m in planted}
-    res = measure([PY, "-m", "kg", "validate", "--trials", str(corpus)], timeout, cwd=str(work))
+    res = measure([PY, "-m", "kg", "validate", "--trials", str(corpus)], timeout, cwd=str(work), keep=None)
     got = set()
     for line in res["output"].splitlines():
         if ": trialkg:synthetic/" in line:
             focus = "https://w3id.org/trialkg/" + line.split(": trialkg:", 1)[1].split()[0].rstrip(":")
             got.add(focus)
+    res["output"] = res["output"][-4000:]
     out = {"n": n, "planted": len(planted), "ours": res, "ours_focus": sorted(got),
            "missing": sorted({f for f, _ in expected} - got), "extra": sorted(got - {f for f, _ in expected})}
     merged = work / f"defects-{n}.nt"
@@ -316,19 +324,24 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
         if (name == "pyshacl" and n > slow_max) or (name == "pyrudof" and n > max(slow_max, 1000)):
             out[name] = {"status": "skipped"}
             continue
-        r = py(code, str(merged), timeout=timeout)
+        r = measure([PY, "-c", textwrap.dedent(code), str(merged)], timeout, keep=None)
         try:
             data = json.loads(r["output"].strip().splitlines()[-1])
             r["focus"] = data["focus"]
         except (ValueError, IndexError, KeyError):
             r["focus"] = None
+        r["output"] = r["output"][-4000:]
         out[name] = r
     jena, why = jena_command()
     if jena:
         shapes = work / "shapes.ttl"
-        r = measure(jena + ["--shapes", str(shapes), "--data", str(merged)], timeout)
+        if not shapes.exists():
+            from importlib.resources import files
+            shapes.write_text("".join(f.read_text() for f in files("kg.shapes").iterdir() if str(f).endswith(".ttl")))
+        r = measure(jena + ["--shapes", str(shapes), "--data", str(merged)], timeout, keep=None)
         r["focus"] = sorted({line.split("<", 1)[1].split(">", 1)[0] for line in r["output"].splitlines()
                              if "sh:focusNode" in line and "<" in line})
+        r["output"] = r["output"][-4000:]
         out["jena"] = r
     else:
         out["jena"] = {"status": "skipped", "why": why}
@@ -436,7 +449,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw measurements")
     args = ap.parse_args()
-    sizes = [int(s) for s in (args.sizes or ("100,1000" if args.quick else "100,1000,10000")).split(",")]
+    sizes_text = args.sizes if args.sizes is not None else ("100,1000" if args.quick else "100,1000,10000")
+    sizes = [int(s) for s in sizes_text.split(",") if s.strip()]
     slow_max = args.slow_max if args.slow_max is not None else (100 if args.quick else 10000)
     defects_n = args.defects if args.defects is not None else (200 if args.quick else 10000)
     started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import QueryError
-from kg.graph import file_sources, memory_store, packaged_sources, to_rdflib
+from kg.graph import file_sources, packaged_sources, to_rdflib
 from kg.query import Result, run_oxigraph, run_rdflib
 
 ENGINES = ("oxigraph", "rdflib")
@@ -52,4 +52,8 @@ def execute(
     sources = _sources(data)
     if engine == "rdflib":
         return run_rdflib(to_rdflib(sources), text, bindings, origin)
-    return run_oxigraph(memory_store(sources), text, bindings, origin)
+    # One merged default graph: a resource described in several files (a shared
+    # journal) is one set of triples, so joins do not repeat rows.
+    from kg.build import merged_store
+
+    return run_oxigraph(merged_store(sources), text, bindings, origin)

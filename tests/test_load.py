@@ -316,3 +316,16 @@ def test_progress_bar_on_a_terminal(capsys):
     small = Progress(total=100, enabled=True)
     small.advance(100)
     assert capsys.readouterr().err == "", "small loads print only the summary line"
+
+
+def test_shared_resources_do_not_repeat_rows_on_a_store(tmp_path):
+    """Two publications describing the same journal: each query row once, on the store's union graph."""
+    second = b"""@prefix tkg: <https://w3id.org/trialkg/ontology/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/trialkg/journal/int-j-hematol> a tkg:Journal ; rdfs:label "International Journal of Hematology" ;
+    tkg:issn "0925-5710" ."""
+    path = tmp_path / "store"
+    load_embedded(packaged_sources() + [Source("journal.ttl", "journal", second)], store_dir=path)
+    q = catalog.get("citation")
+    rows = execute(q.text, bind(q, {}), store=str(path)).rows
+    assert len(rows) == 3, "one row per author, not one per graph that names the journal"

@@ -1,0 +1,52 @@
+"""The synthetic corpus and the benchmark script: real runs, small sizes, no timing asserts."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+import synth  # noqa: E402
+
+from kg.graph import file_sources  # noqa: E402
+from kg.validate import validate_sources  # noqa: E402
+
+
+def test_synthetic_corpus_conforms_and_is_deterministic(tmp_path):
+    synth.generate(40, seed=11, out=tmp_path / "a")
+    synth.generate(40, seed=11, out=tmp_path / "b")
+    a = sorted((tmp_path / "a").glob("*.ttl"))
+    assert len(a) == 40
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in sorted((tmp_path / "b").glob("*.ttl"))]
+    report = validate_sources(file_sources([tmp_path / "a"]))
+    assert report.conforms, report.text()
+    stats = [p.read_text().count("tkg:statisticType") for p in a]
+    assert min(stats) >= 5 and max(stats) <= 15
+    assert any("tkg:notReached true" in p.read_text() for p in a), "some medians are not reached"
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "pyshacl"])
+def test_every_planted_defect_is_reported_and_nothing_else(tmp_path, engine):
+    planted = synth.generate(30, seed=5, out=tmp_path, defects=6)
+    assert {kind for _, _, kind in planted} == {"count-over-denominator", "bad-doi", "missing-unit"}
+    report = validate_sources(file_sources([tmp_path]), engine=engine)
+    got = {("https://w3id.org/trialkg/" + v.focus.split(":", 1)[1], v.source.rsplit("/", 1)[-1]) for v in report.violations}
+    assert got == {(focus, name) for name, focus, _ in planted}
+    for _, focus, kind in planted:
+        assert any(synth.MESSAGES[kind] in v.message for v in report.violations
+                   if v.focus.endswith(focus.rsplit("trialkg/", 1)[1]))
+
+
+def test_quick_benchmark_smoke(tmp_path):
+    """`python benchmarks/run.py --quick` runs end to end and writes its report (figures are not asserted)."""
+    out = tmp_path / "results.md"
+    r = subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--out", str(out)], capture_output=True,
+                       text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    text = out.read_text()
+    assert "## N = 100 publications" in text and "## N = 1,000 publications" in text
+    assert "| build |" in text and "| validate |" in text and "| load (embedded) |" in text
+    assert "- trialkg: 3 focus nodes reported; missing 0, extra 0." in text
