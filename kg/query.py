@@ -131,6 +131,11 @@ def run_oxigraph(store: ox.Store, text: str, bindings: Mapping[str, ox.NamedNode
         raise syntax_error(exc, origin) from exc
     except OSError as exc:
         raise QueryError(f"{origin}: the query failed: {exc}") from exc
+    return result_from(solutions, text, origin)
+
+
+def result_from(solutions, text: str, origin: str = "query") -> Result:
+    """A :class:`Result` from pyoxigraph solutions (local, or parsed from a server's answer)."""
     if not isinstance(solutions, ox.QuerySolutions):
         raise QueryError(f"{origin}: only SELECT queries are supported here")
     variables = [v.value for v in solutions.variables]

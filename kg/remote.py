@@ -26,7 +26,7 @@ import pyoxigraph as ox
 from kg.errors import QueryError, StoreError
 from kg.graph import Source, packaged_sources
 from kg.load import LoadResult, Progress, parsed_graphs, validate_or_refuse
-from kg.query import Result, with_values
+from kg.query import Result, result_from, with_values
 
 STAGING = "https://w3id.org/trialkg/graph/.staging/"
 
@@ -92,8 +92,6 @@ def _with_param(url: str, key: str, value: str) -> str:
 def query_endpoint(endpoint: str, text: str, bindings: Mapping[str, ox.NamedNode | ox.Literal],
                    origin: str = "query", timeout: float = 60.0) -> Result:
     """Run a SELECT over the SPARQL 1.1 Protocol (POST, results as SPARQL JSON)."""
-    from kg.query import _is_ordered
-
     body = with_values(text, bindings).encode("utf-8")
     data = request("POST", endpoint, body, {"Content-Type": "application/sparql-query",
                                             "Accept": "application/sparql-results+json"},
@@ -102,11 +100,7 @@ def query_endpoint(endpoint: str, text: str, bindings: Mapping[str, ox.NamedNode
         solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
     except (SyntaxError, ValueError) as exc:
         raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
-    if not isinstance(solutions, ox.QuerySolutions):
-        raise QueryError(f"{origin}: only SELECT queries are supported here")
-    variables = [v.value for v in solutions.variables]
-    rows = [{v: sol[v] for v in variables if sol[v] is not None} for sol in solutions]
-    return Result(variables=variables, rows=rows, ordered=_is_ordered(text))
+    return result_from(solutions, text, origin)
 
 
 def load_endpoint(endpoint: str, sources: Sequence[Source] | None = None, *, gsp_endpoint: str | None = None,

@@ -120,21 +120,10 @@ def validate_sources(data: Iterable[Source], engine: str = "oxigraph") -> Report
     ontology_names = {s.name for s in ontology}
     sources = ontology + [s for s in data if s.name not in ontology_names]
 
-    # Parse each file once; remember which file each subject came from.
-    # A focus node that is never a subject (an undeclared external term) is
-    # reported against the data file that uses it.
-    origin: dict[str, str] = {}
-    used_in: dict[str, str] = {}
-    data_names = {s.name for s in data}
     union = rdflib.Graph()
     for source in sources:
         for q in quads(source):
-            origin.setdefault(str(q.subject.value), source.name)
-            if source.name in data_names and not isinstance(q.object, ox.Literal):
-                used_in.setdefault(str(q.object.value), source.name)
             union.add((rdflib_term(q.subject), rdflib_term(q.predicate), rdflib_term(q.object)))
-    for key, name in used_in.items():
-        origin.setdefault(key, name)
 
     conforms, results, _text = pyshacl.validate(
         union,
@@ -144,6 +133,9 @@ def validate_sources(data: Iterable[Source], engine: str = "oxigraph") -> Report
         allow_warnings=True,
     )
     violations: list[Violation] = []
+    focus_nodes = {results.value(r, rdflib.URIRef(SH + "focusNode")) for r in
+                   results.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationResult"))}
+    origin = _origins({_nt(f) for f in focus_nodes if f is not None}, sources, {s.name for s in data})
     # Top-level results only (sh:result of the report); nested sh:detail results of an
     # sh:node constraint are explained by their parent's message.
     top = [r for report in results.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationReport"))
@@ -154,10 +146,9 @@ def validate_sources(data: Iterable[Source], engine: str = "oxigraph") -> Report
         messages = [str(m) for m in results.objects(result, rdflib.URIRef(SH + "resultMessage"))]
         value = results.value(result, rdflib.URIRef(SH + "value"))
         severity = results.value(result, rdflib.URIRef(SH + "resultSeverity"))
-        key = str(focus)
         violations.append(
             Violation(
-                source=origin.get(key, "?"),
+                source=origin.get(_nt(focus), "?"),
                 focus=_term_text(focus),
                 path=_path_text(results, path),
                 message=" / ".join(sorted(messages)) or "constraint not met",
@@ -166,6 +157,11 @@ def validate_sources(data: Iterable[Source], engine: str = "oxigraph") -> Report
             )
         )
     return Report(conforms=bool(conforms), violations=violations, files=[s.name for s in data if s.name not in ontology_names])
+
+
+def _nt(term) -> str:
+    """An rdflib term in N-Triples syntax (the keys :func:`_origins` uses)."""
+    return term.n3()
 
 
 def validate_packaged() -> Report:
