@@ -104,13 +104,6 @@ def quads(source: Source, base: str = BASE) -> Iterator[ox.Quad]:
         yield ox.Quad(rebase(t.subject, base), t.predicate, rebase(t.object, base), graph)
 
 
-def check_syntax(sources: Iterable[Source]) -> None:
-    """Parse every source once, raising on the first syntax error (writes nothing)."""
-    for source in sources:
-        for _ in quads(source):
-            pass
-
-
 def memory_store(sources: Iterable[Source], base: str = BASE) -> ox.Store:
     """An in-memory pyoxigraph store holding the sources, each in its named graph.
 

@@ -11,7 +11,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,5 +177,3 @@ def count_quads(store: ox.Store, graph: str | None = None) -> int:
         return len(store)
     return sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
-
-ProgressCallback = Callable[[str, int], None]

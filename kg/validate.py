@@ -164,11 +164,6 @@ def _nt(term) -> str:
     return term.n3()
 
 
-def validate_packaged() -> Report:
-    """Validate the packaged trials (the default of ``kg validate``)."""
-    return validate_sources(packaged_sources())
-
-
 def shapes_store() -> ox.Store:
     """The packaged SHACL shapes in a pyoxigraph store (for the compiled validator)."""
     store = ox.Store()
