@@ -37,10 +37,18 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(ROOT))  # run from a checkout, the checkout's kg is the one measured
 import synth  # noqa: E402
 
 PY = sys.executable
+# Child processes import the kg this script would import: the installed one, or the checkout's.
+CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+class StepFailed(RuntimeError):
+    """A benchmark step that must succeed did not: the run stops with its own error."""
 
 
 # ------------------------------------------------------------------ measuring
@@ -50,7 +58,8 @@ def measure(cmd: list[str], timeout: float, cwd: str | None = None, env: dict | 
     """Run a command; wall seconds, peak RSS (MB) of that process tree's leader, exit status, output."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env or CHILD_ENV,
+                                start_new_session=True)
         deadline = start + timeout
         status = None
         while status is None:
@@ -76,11 +85,17 @@ def py(code: str, *args: str, timeout: float) -> dict:
     return measure([PY, "-c", textwrap.dedent(code), *args], timeout)
 
 
+def must(step: str, result: dict) -> dict:
+    """The result of a step the rest of the run depends on; stop the run with its own error if it failed."""
+    if result.get("status") != 0:
+        raise StepFailed(f"{step} failed ({result.get('status')}):\n{result.get('output', '')[-3000:]}")
+    return result
+
+
 ANCHOR_SERIALIZE = """
 import sys, glob, pyoxigraph as ox
-from importlib.resources import files
-files_ = [str(f) for f in sorted((files("kg.ontology")).iterdir()) if str(f).endswith(".ttl")]
-files_ += [str(f) for f in sorted((files("kg.ontology.imports")).iterdir()) if str(f).endswith(".ttl")]
+from kg import resources
+files_ = [str(f) for f in resources.ontology_files()]
 files_ += sorted(glob.glob(sys.argv[1] + "/*.ttl"))
 store = ox.Store()
 for f in files_:
@@ -98,9 +113,8 @@ print(len(store))
 
 MERGE_NT = """
 import sys, glob, pyoxigraph as ox
-from importlib.resources import files
-files_ = [str(f) for f in sorted((files("kg.ontology")).iterdir()) if str(f).endswith(".ttl")]
-files_ += [str(f) for f in sorted((files("kg.ontology.imports")).iterdir()) if str(f).endswith(".ttl")]
+from kg import resources
+files_ = [str(f) for f in resources.ontology_files()]
 files_ += sorted(glob.glob(sys.argv[1] + "/*.ttl"))
 store = ox.Store()
 for f in files_:
@@ -116,10 +130,9 @@ import sys, json, rdflib, pyshacl
 g = rdflib.Graph()
 g.parse(sys.argv[1], format="nt")
 shapes = rdflib.Graph()
-from importlib.resources import files
-for f in files("kg.shapes").iterdir():
-    if str(f).endswith(".ttl"):
-        shapes.parse(data=f.read_bytes(), format="turtle")
+from kg import resources
+for f in resources.shape_files():
+    shapes.parse(data=f.read_bytes(), format="turtle")
 conforms, results, _ = pyshacl.validate(g, shacl_graph=shapes, inference="none", advanced=True)
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 focus = sorted({str(results.value(r, SH.focusNode)) for rep in results.subjects(rdflib.RDF.type, SH.ValidationReport)
@@ -135,8 +148,8 @@ except ImportError:
     print(json.dumps({"skipped": "pyrudof not installed"})); sys.exit(3)
 r = pyrudof.Rudof(pyrudof.RudofConfig())
 r.read_data(sys.argv[1], format=pyrudof.RDFFormat.NTriples)
-from importlib.resources import files
-shapes = "".join(f.read_text() for f in files("kg.shapes").iterdir() if str(f).endswith(".ttl"))
+from kg import resources
+shapes = "".join(f.read_text() for f in resources.shape_files())
 r.read_shacl(shapes)
 report = r.validate_shacl()
 focus = []
@@ -151,41 +164,32 @@ print(json.dumps({"conforms": bool(report.conforms), "focus": sorted(set(focus))
 
 KG_QUERIES = """
 import sys, json, time, glob
-import pyoxigraph as ox
-from kg import catalog
-from kg.query import bind
-from kg.graph import file_sources, packaged_sources
-from kg.build import merged_store
+from kg.dataset import Dataset
+from kg.query import catalog
 engine = sys.argv[2]
-sources = packaged_sources(include_trials=False) + file_sources([sys.argv[1]])
+ds = Dataset.from_paths([sys.argv[1]])
 params = json.loads(sys.argv[3])
 out = {}
 if engine == "oxigraph":
-    from kg.query import run_oxigraph
-    store = merged_store(sources)
     for name, q in sorted(catalog.catalog().items()):
-        b = bind(q, params.get(name, {}))
         best = None
         for _ in range(3):
-            t = time.perf_counter(); n = len(run_oxigraph(store, q.text, b).rows); d = time.perf_counter() - t
+            t = time.perf_counter(); n = len(ds.run(q, params.get(name, {})).rows); d = time.perf_counter() - t
             best = d if best is None else min(best, d)
         out[name] = [best, n]
 else:
-    import rdflib
-    from kg.query import run_rdflib
-    from kg.graph import to_rdflib
-    ds = to_rdflib(sources)
+    ds.rdflib  # built once, outside the timings
     only = sys.argv[4].split(",") if len(sys.argv) > 4 and sys.argv[4] else sorted(catalog.catalog())
     for name in only:
-        q = catalog.get(name)
-        t = time.perf_counter(); n = len(run_rdflib(ds, q.text, bind(q, params.get(name, {}))).rows)
+        t = time.perf_counter(); n = len(ds.run(name, params.get(name, {}), engine="rdflib").rows)
         out[name] = [time.perf_counter() - t, n]
         print(json.dumps({name: out[name]}), flush=True)
 print("RESULT " + json.dumps(out))
 """
 
 QUERY_PARAMS = {"trials-by-drug": {"drug": "NCIT:C1851"}, "trials-by-condition": {"condition": "MONDO:0009693"},
-                "provenance": {"statistic": "https://w3id.org/trialkg/synthetic/synth-000000/stat-0"}}
+                "provenance": {"statistic": "https://w3id.org/trialkg/synthetic/synth-000000/stat-0"},
+                "resources": {"namespace": "https://w3id.org/trialkg/trial/"}}
 
 
 # ------------------------------------------------------------------ Jena
@@ -248,30 +252,32 @@ def run_size(n: int, work: Path, quick: bool, slow_max: int, timeout: float) -> 
     corpus = work / f"corpus-{n}"
     synth.generate(n, seed=1, out=corpus)
     merged = work / f"merged-{n}.nt"
-    py(MERGE_NT, str(corpus), str(merged), timeout=timeout)
+    must(f"merging the N = {n} corpus", py(MERGE_NT, str(corpus), str(merged), timeout=timeout))
     triples = count_triples(merged)
     r: dict = {"n": n, "triples": triples}
     kg = [PY, "-m", "kg"]
     out = work / f"out-{n}"
     out.mkdir(exist_ok=True)
-    r["build"] = measure(kg + ["build", "--trials", str(corpus), "--out", str(out)], timeout, cwd=str(work))
+    r["build"] = must("kg build", measure(kg + ["build", "--trials", str(corpus), "--out", str(out)], timeout, cwd=str(work)))
     anchor_out = work / f"anchor-{n}"
     anchor_out.mkdir(exist_ok=True)
     r["anchor_serialize"] = py(ANCHOR_SERIALIZE, str(corpus), str(anchor_out), timeout=timeout)
-    r["validate"] = measure(kg + ["validate", "--trials", str(corpus)], timeout, cwd=str(work))
+    r["validate"] = must("kg validate", measure(kg + ["validate", "--trials", str(corpus)], timeout, cwd=str(work)))
     r["pyshacl"] = (py(PYSHACL, str(merged), timeout=60 if quick else min(timeout, 900))
                     if n <= slow_max else {"status": "skipped"})
     jena, why = jena_command()
     shapes = work / "shapes.ttl"
     if not shapes.exists():
-        from importlib.resources import files
-        shapes.write_text("".join(f.read_text() for f in files("kg.shapes").iterdir() if str(f).endswith(".ttl")))
+        from kg import resources
+        shapes.write_text("".join(f.read_text() for f in resources.shape_files()))
     r["jena"] = measure(jena + ["--shapes", str(shapes), "--data", str(merged)], timeout) if jena else {"status": "skipped", "why": why}
     r["pyrudof"] = py(PYRUDOF, str(merged), timeout=timeout) if n <= max(slow_max, 1000) else {"status": "skipped"}
     store = work / f"store-{n}"
-    r["load_embedded"] = measure(kg + ["load", "--trials", str(corpus), "--store", str(store)], timeout, cwd=str(work))
+    r["load_embedded"] = must("kg load --store", measure(kg + ["load", "--trials", str(corpus), "--store", str(store)],
+                                                         timeout, cwd=str(work)))
     r["load_server"] = load_server(corpus, work, n, timeout) if (n <= 1000 or not quick) else {"status": "skipped"}
-    r["queries"] = py(KG_QUERIES, str(corpus), "oxigraph", json.dumps(QUERY_PARAMS), timeout=timeout)
+    r["queries"] = must("the ready-made queries", py(KG_QUERIES, str(corpus), "oxigraph", json.dumps(QUERY_PARAMS),
+                                                     timeout=timeout))
     r["queries_rdflib"] = (py(KG_QUERIES, str(corpus), "rdflib", json.dumps(QUERY_PARAMS), "", timeout=timeout * 2)
                            if n <= slow_max else {"status": "skipped"})
     shutil.rmtree(store, ignore_errors=True)
@@ -319,7 +325,7 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
     out = {"n": n, "planted": len(planted), "ours": res, "ours_focus": sorted(got),
            "missing": sorted({f for f, _ in expected} - got), "extra": sorted(got - {f for f, _ in expected})}
     merged = work / f"defects-{n}.nt"
-    py(MERGE_NT, str(corpus), str(merged), timeout=timeout)
+    must("merging the planted-defect corpus", py(MERGE_NT, str(corpus), str(merged), timeout=timeout))
     for name, code in (("pyshacl", PYSHACL), ("pyrudof", PYRUDOF)):
         if (name == "pyshacl" and n > slow_max) or (name == "pyrudof" and n > max(slow_max, 1000)):
             out[name] = {"status": "skipped"}
@@ -336,8 +342,9 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
     if jena:
         shapes = work / "shapes.ttl"
         if not shapes.exists():
-            from importlib.resources import files
-            shapes.write_text("".join(f.read_text() for f in files("kg.shapes").iterdir() if str(f).endswith(".ttl")))
+
+            from kg import resources
+            shapes.write_text("".join(f.read_text() for f in resources.shape_files()))
         r = measure(jena + ["--shapes", str(shapes), "--data", str(merged)], timeout, keep=None)
         r["focus"] = sorted({line.split("<", 1)[1].split(">", 1)[0] for line in r["output"].splitlines()
                              if "sh:focusNode" in line and "<" in line})
@@ -453,15 +460,18 @@ def main() -> None:
     sizes = [int(s) for s in sizes_text.split(",") if s.strip()]
     slow_max = args.slow_max if args.slow_max is not None else (100 if args.quick else 10000)
     defects_n = args.defects if args.defects is not None else (200 if args.quick else 10000)
-    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     t0 = time.perf_counter()
     results = []
     with tempfile.TemporaryDirectory(prefix="trialkg-bench-") as tmp:
         work = Path(tmp)
-        for n in sizes:
-            print(f"N = {n} ...", flush=True)
-            results.append(run_size(n, work, args.quick, slow_max, args.timeout))
-        defects = planted_check(work, defects_n, max(3, defects_n // 100), args.timeout, slow_max) if defects_n else None
+        try:
+            for n in sizes:
+                print(f"N = {n} ...", flush=True)
+                results.append(run_size(n, work, args.quick, slow_max, args.timeout))
+            defects = planted_check(work, defects_n, max(3, defects_n // 100), args.timeout, slow_max) if defects_n else None
+        except StepFailed as exc:
+            sys.exit(f"benchmark stopped: {exc}")
     text = report(results, defects, args, started, time.perf_counter() - t0)
     args.out.write_text(text + "\n")
     if args.json:

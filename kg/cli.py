@@ -1,7 +1,8 @@
-"""The ``kg`` command line: thin commands over the library modules.
+"""The ``kg`` command line: thin commands over the library.
 
 Errors from the library (:mod:`kg.errors`) become one line on stderr and the
 exit code documented in the README; ``--debug`` shows the traceback instead.
+Option choices come from the library's own registries, never retyped here.
 """
 from __future__ import annotations
 
@@ -10,27 +11,28 @@ from functools import wraps
 
 import click
 
-from kg.errors import KGError
+from kg.dataset import ENGINES, Dataset
+from kg.errors import KGError, OutputError
+from kg.export import FORMATS as EXPORT_FORMATS
+from kg.query.formats import NAMES as OUTPUT_FORMATS
+from kg.validate import ENGINES as VALIDATION_ENGINES
 
-ENGINE_OPTION = click.option(
-    "--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True,
-    help="SPARQL engine for the in-memory graph.",
-)
-DATA_OPTION = click.option(
-    "--data", "--trials", "data", multiple=True, type=click.Path(dir_okay=True),
-    help="Use these publication Turtle files or folders (with the packaged ontology) instead of the packaged trials.",
+TRIALS_OPTION = click.option(
+    "--trials", "--data", "trials", multiple=True, type=click.Path(),
+    help="Publication Turtle files or folders of them (with the packaged ontology), instead of the packaged trials.",
 )
 STORE_OPTION = click.option(
     "--store", type=click.Path(file_okay=False), default=None,
-    help="A persistent embedded store folder made by `kg load`.",
+    help="A persistent embedded store folder made by `kg load` (opened read-only).",
 )
-ENDPOINT_OPTION = click.option(
-    "--endpoint", default=None, help="A SPARQL 1.1 query endpoint URL (read-only use).",
+ENDPOINT_OPTION = click.option("--endpoint", default=None, help="A SPARQL 1.1 query endpoint URL (read-only use).")
+TIMEOUT_OPTION = click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each HTTP request.")
+ENGINE_OPTION = click.option(
+    "--engine", type=click.Choice(ENGINES), default="oxigraph", show_default=True,
+    help="SPARQL engine for a local graph: pyoxigraph, or rdflib's own.",
 )
-FORMAT_OPTION = click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml"]), default="table", show_default=True,
-    help="Output: an aligned table, or a W3C SPARQL 1.1 results format.",
-)
+OUT_OPTION = click.option("--out", default="dist", show_default=True, type=click.Path(file_okay=False),
+                          help="Output folder (created if missing; files are replaced only when complete).")
 
 
 def _guard(func):
@@ -38,8 +40,7 @@ def _guard(func):
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        ctx = click.get_current_context()
-        debug = (ctx.find_root().obj or {}).get("debug", False)
+        debug = (click.get_current_context().find_root().obj or {}).get("debug", False)
         try:
             return func(*args, **kwargs)
         except KGError as exc:
@@ -47,8 +48,18 @@ def _guard(func):
                 raise
             click.echo(f"kg: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # an output the library did not foresee: still one line
+            if debug:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"kg: error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(OutputError.exit_code)
 
     return wrapper
+
+
+def _dataset(trials=(), store=None, endpoint=None, timeout=60.0) -> Dataset:
+    return Dataset.select(paths=list(trials), store=store, endpoint=endpoint, timeout=timeout)
 
 
 @click.group()
@@ -61,18 +72,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--out", default="dist", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@OUT_OPTION
 @click.option("--base", default=None, help="Publish under this base IRI instead of https://w3id.org/trialkg/.")
-@DATA_OPTION
+@TRIALS_OPTION
 @_guard
-def build(out: str, base: str | None, data: tuple[str, ...]) -> None:
-    """Write the graph (ontology + term extracts + trials) as Turtle, N-Triples, JSON-LD and N-Quads."""
+def build(out: str, base: str | None, trials: tuple[str, ...]) -> None:
+    """Write the graph as Turtle, N-Triples, JSON-LD (merged) and N-Quads (named graphs), and void.ttl."""
+    from kg import sources
     from kg.build import build as run_build
-    from kg.graph import file_sources, packaged_sources
     from kg.prefixes import BASE
 
-    sources = packaged_sources(include_trials=not data) + (file_sources(data) if data else [])
-    result = run_build(out, sources, base or BASE)
+    dataset = Dataset.build(sources.files(trials) if trials else None, base or BASE)
+    result = run_build(dataset, out)
     for path in result.files:
         click.echo(f"wrote {path}")
     click.echo(f"{result.triples} triples in {result.seconds:.2f} s")
@@ -80,22 +91,20 @@ def build(out: str, base: str | None, data: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path())
-@click.option("--trials", "trials_dir", type=click.Path(file_okay=False), default=None,
-              help="A folder of publication Turtle files to validate (as FILES, but spelled out).")
-@click.option("--engine", type=click.Choice(["oxigraph", "pyshacl"]), default="oxigraph", show_default=True,
+@TRIALS_OPTION
+@click.option("--engine", type=click.Choice(VALIDATION_ENGINES), default="oxigraph", show_default=True,
               help="oxigraph: the shapes compiled to SPARQL (fast); pyshacl: the reference SHACL engine.")
 @_guard
-def validate(files: tuple[str, ...], trials_dir: str | None, engine: str) -> None:
-    """Check trial graphs against the SHACL shapes (default: the packaged trials).
+def validate(files: tuple[str, ...], trials: tuple[str, ...], engine: str) -> None:
+    """Check publications against the SHACL shapes (default: the packaged trials).
 
     Exit status: 0 conforms, 1 violations, 2 unreadable input.
     """
+    from kg import sources
     from kg.errors import ValidationFailed
-    from kg.graph import file_sources, packaged_sources
-    from kg.validate import validate_sources
+    from kg.validate import validate as run_validate
 
-    paths = list(files) + ([trials_dir] if trials_dir else [])
-    report = validate_sources(file_sources(paths) if paths else packaged_sources(), engine=engine)
+    report = run_validate(sources.publications([*files, *trials]), engine=engine)
     click.echo(report.text())
     if not report.conforms:
         raise ValidationFailed(f"{len(report.violations)} violation(s)")
@@ -103,43 +112,43 @@ def validate(files: tuple[str, ...], trials_dir: str | None, engine: str) -> Non
 
 @cli.command()
 @click.option("--ontology-only", is_flag=True, help="Reason over the ontology and term extracts without the trials.")
+@TRIALS_OPTION
 @_guard
-def reason(ontology_only: bool) -> None:
+def reason(ontology_only: bool, trials: tuple[str, ...]) -> None:
     """Check that the ontology (with the trials) is consistent, with HermiT."""
     from kg.reason import check_consistency
 
-    result = check_consistency(include_trials=not ontology_only)
+    dataset = Dataset.build([]) if ontology_only else _dataset(trials)
+    result = check_consistency(dataset)
     click.echo(f"consistent (HermiT): {result.classes} classes, {result.individuals} individuals, no unsatisfiable classes")
 
 
 @cli.command()
-@click.option("--trial", default=None, help="Trial slug or IRI (default: every trial).")
-@ENGINE_OPTION
-@DATA_OPTION
+@click.option("--trial", default=None, help="Trial slug, IRI or CURIE (default: every trial).")
+@TRIALS_OPTION
 @STORE_OPTION
 @ENDPOINT_OPTION
+@TIMEOUT_OPTION
 @_guard
-def summary(trial: str | None, engine: str, data, store, endpoint) -> None:
+def summary(trial: str | None, trials, store, endpoint, timeout) -> None:
     """Print a one-screen summary of each trial."""
     from kg.summary import summarize
 
-    click.echo(summarize(trial=trial, engine=engine, data=data, store=store, endpoint=endpoint))
+    click.echo(summarize(_dataset(trials, store, endpoint, timeout), trial=trial), nl=False)
 
 
 @cli.command()
-@click.option("--format", "fmt", required=True,
-              type=click.Choice(["nquads", "jsonld", "kgx", "sssom", "fhir", "void"]),
-              help="nquads (named graphs), jsonld (compacted), kgx (Biolink 4.2.2 TSV), sssom, fhir (R5 Bundle), void.")
-@click.option("--out", default="dist", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
-@DATA_OPTION
+@click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS),
+              help="nquads (named graphs), jsonld (compacted), kgx (Biolink KGX TSV), sssom, fhir (R5 Bundle), void.")
+@OUT_OPTION
+@TRIALS_OPTION
+@STORE_OPTION
 @_guard
-def export(fmt: str, out: str, data) -> None:
+def export(fmt: str, out: str, trials, store) -> None:
     """Export the graph for other graphs and tools to ingest."""
     from kg.export import export as run_export
-    from kg.graph import file_sources, memory_store, packaged_sources
 
-    sources = packaged_sources(include_trials=not data) + (file_sources(data) if data else [])
-    for path in run_export(fmt, out, memory_store(sources)):
+    for path in run_export(fmt, out, _dataset(trials, store)):
         click.echo(f"wrote {path}")
 
 
@@ -149,48 +158,55 @@ def export(fmt: str, out: str, data) -> None:
 @click.option("--endpoint", default=None, help="Load into this SPARQL 1.1 server instead (its query/GSP URL).")
 @click.option("--gsp-endpoint", default=None, help="Graph Store Protocol URL, where the server separates it.")
 @click.option("--update-endpoint", default=None, help="SPARQL Update URL, where the server separates it.")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each HTTP request.")
-@DATA_OPTION
+@TIMEOUT_OPTION
+@TRIALS_OPTION
 @_guard
-def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, data) -> None:
-    """Validate, then load each publication into its own named graph (atomically).
+def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, trials) -> None:
+    """Validate, then load each publication into its own named graph (all or nothing).
 
     Credentials for a server come from TRIALKG_USER / TRIALKG_PASSWORD or
     TRIALKG_TOKEN in the environment, never from the command line.
     """
-    from kg.graph import file_sources, packaged_sources
-    from kg.load import default_store_dir, load_embedded
+    from kg import sources
+    from kg.load import default_store_dir, load_embedded, load_endpoint
 
-    sources = packaged_sources(include_trials=not data) + (file_sources(data) if data else [])
+    pubs = sources.publications(trials)
     if endpoint:
-        from kg.remote import load_endpoint
-
-        result = load_endpoint(endpoint, sources, gsp_endpoint=gsp_endpoint, update_endpoint=update_endpoint,
+        result = load_endpoint(endpoint, pubs, gsp_endpoint=gsp_endpoint, update_endpoint=update_endpoint,
                                timeout=timeout)
     else:
         target = store or default_store_dir()
         click.echo(f"store: {target}")
-        result = load_embedded(sources, target)
+        result = load_embedded(pubs, target)
     click.echo(f"loaded {result.triples} triples into {len(result.graphs)} named graph(s) "
                f"at {result.target} in {result.seconds:.2f} s")
 
 
 @cli.command()
 @click.argument("name", required=False)
-@click.option("--file", "file", type=click.Path(exists=False, dir_okay=False), help="Run this .rq file instead of a ready-made query.")
+@click.option("--file", "file", type=click.Path(dir_okay=False), help="Run this .rq file instead of a ready-made query.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
-@FORMAT_OPTION
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
+              help="Output: an aligned table, or a W3C SPARQL 1.1 results format.")
 @ENGINE_OPTION
-@DATA_OPTION
+@TRIALS_OPTION
 @STORE_OPTION
 @ENDPOINT_OPTION
+@TIMEOUT_OPTION
 @_guard
-def query(name, file, params, fmt, engine, data, store, endpoint) -> None:
+def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> None:
     """Run a ready-made query by NAME (see `kg queries`), or your own with --file."""
-    from kg.run import run_query
+    from kg.errors import QueryError
+    from kg.query import catalog
+    from kg.query.formats import render
+    from kg.query.params import parse_params
 
-    click.echo(run_query(name=name, file=file, params=params, fmt=fmt, engine=engine, data=data,
-                         store=store, endpoint=endpoint), nl=False)
+    if bool(name) == bool(file):
+        raise QueryError("give either a query NAME or --file Q.rq (see `kg queries`)")
+    q = catalog.from_file(file) if file else catalog.get(name)
+    params_given = parse_params(params)
+    dataset = _dataset(trials, store, endpoint, timeout)
+    click.echo(render(dataset.run(q, params_given, engine=engine), fmt), nl=False)
 
 
 @cli.command()
@@ -198,35 +214,39 @@ def query(name, file, params, fmt, engine, data, store, endpoint) -> None:
 @_guard
 def queries(name: str | None) -> None:
     """List the ready-made queries, or show one query's parameters."""
-    from kg.run import describe_queries
+    from kg.query.catalog import describe
 
-    click.echo(describe_queries(name))
+    click.echo(describe(name))
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@TRIALS_OPTION
 @STORE_OPTION
 @click.option("--timeout", default=10.0, show_default=True, help="SPARQL query time-out in seconds.")
 @click.option("--max-rows", default=10000, show_default=True, help="Largest SPARQL result served.")
 @_guard
-def serve(host: str, port: int, store, timeout: float, max_rows: int) -> None:
+def serve(host: str, port: int, trials, store, timeout: float, max_rows: int) -> None:
     """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
-    from kg.serve import serve as run_serve
+    from kg.web.serve import serve as run_serve
 
+    dataset = _dataset(trials, store)
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    run_serve(host, port, store, timeout, max_rows)
+    run_serve(dataset, host, port, timeout, max_rows)
 
 
 @cli.command()
 @click.option("--static", "static_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder to write the static site into (replaced).")
+              help="Folder to write the static site into: new, empty, or made by an earlier kg publish.")
+@TRIALS_OPTION
+@STORE_OPTION
 @_guard
-def publish(static_dir: str) -> None:
+def publish(static_dir: str, trials, store) -> None:
     """Write every page and per-resource RDF file, with .htaccess rules, for a static host."""
-    from kg.publish import publish as run_publish
+    from kg.web.publish import publish as run_publish
 
-    out, count = run_publish(static_dir)
+    out, count = run_publish(static_dir, _dataset(trials, store))
     click.echo(f"wrote {count} files to {out}")
 
 

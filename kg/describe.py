@@ -2,75 +2,82 @@
 
 Every count (triples, entities, classes, properties, links into each external
 namespace) is computed with SPARQL over the graph being described, never typed
-by hand, so the description cannot drift from the data.
+by hand, so the description cannot drift from the data. It is computed once per
+dataset (:meth:`kg.dataset.Dataset.description`) and never over itself: the
+triples of the description are not among the triples it counts.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 import pyoxigraph as ox
 
-from kg import __version__
-from kg.prefixes import BASE, PREFIXES
+from kg import __version__, media
+from kg.prefixes import BASE, DCAT, DCT, DCTYPES, PAV, PREFIXES, RDF_TYPE, VOID, W3C_FORMATS, XSD
+from kg.rdf import select, value
 
 RELEASED = date(2026, 11, 25)  # the issued date of this version of the data
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-
-VOID = "http://rdfs.org/ns/void#"
-DCAT = "http://www.w3.org/ns/dcat#"
-DCT = "http://purl.org/dc/terms/"
-DCTYPES = "http://purl.org/dc/dcmitype/"
-PAV = "http://purl.org/pav/"
-FORMATS = "http://www.w3.org/ns/formats/"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 
 # External namespaces whose inbound links are counted as VoID linksets.
 LINK_TARGETS = ["NCIT", "CHEBI", "MONDO", "DOID", "HP", "UO", "OBI", "IAO", "STATO",
                 "DRUGBANK", "MESH", "WIKIDATA", "DOI", "schema"]
 
+#: (distribution key, dump file, RDF syntax): the dumps ``kg build`` writes
 DISTRIBUTIONS = [
-    ("ttl", "trialkg.ttl", "text/turtle", "Turtle"),
-    ("nt", "trialkg.nt", "application/n-triples", "N-Triples"),
-    ("jsonld", "trialkg.jsonld", "application/ld+json", "JSON-LD"),
-    ("nq", "trialkg.nq", "application/n-quads", "N-Quads"),
+    ("ttl", "trialkg.ttl", media.syntax("text/turtle")),
+    ("nt", "trialkg.nt", media.syntax("application/n-triples")),
+    ("jsonld", "trialkg.jsonld", media.syntax("application/ld+json")),
+    ("nq", "trialkg.nq", media.N_QUADS),
 ]
 
 
-def _count(store: ox.Store, where: str) -> int:
-    rows = list(store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}", use_default_graph_as_union=True))
-    return int(rows[0]["n"].value)
+@dataclass
+class Statistics:
+    """What the description states about the data: counts of the merged graph, quads, linksets."""
 
+    triples: int
+    entities: int
+    classes: int
+    properties: int
+    distinct_subjects: int
+    distinct_objects: int
+    quads: int
+    links: dict[str, int] = field(default_factory=dict)
 
-def statistics(store: ox.Store) -> dict[str, int]:
-    """Triple, entity, class and property counts of the merged graph, in one scan."""
-    triples = _distinct_triples(store, "")
-    q = f"""SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties)
-                  (COUNT(DISTINCT ?o) AS ?objects)
-                  (COUNT(DISTINCT IF(isIRI(?s) && STRSTARTS(STR(?s), "{BASE}"), ?s, ?none)) AS ?entities)
-                  (COUNT(DISTINCT IF(?p = <{RDF_TYPE}>, ?o, ?none)) AS ?classes)
-            WHERE {{ {triples} }}"""
-    row = next(iter(store.query(q, use_default_graph_as_union=True)))
-    return {
-        "triples": int(row["triples"].value),
-        "entities": int(row["entities"].value),
-        "classes": int(row["classes"].value),
-        "properties": int(row["properties"].value),
-        "distinctSubjects": int(row["subjects"].value),
-        "distinctObjects": int(row["objects"].value),
-    }
+    def void(self) -> dict[str, int]:
+        """The VoID statistics of the merged graph, by VoID property name."""
+        return {"triples": self.triples, "entities": self.entities, "classes": self.classes,
+                "properties": self.properties, "distinctSubjects": self.distinct_subjects,
+                "distinctObjects": self.distinct_objects}
 
 
 def _distinct_triples(store: ox.Store, condition: str) -> str:
-    """A pattern over distinct triples: plain when everything is in the default graph
-    (already distinct), with DISTINCT when named graphs may repeat a triple."""
+    """A pattern over distinct triples: named graphs may repeat a triple (a shared journal)."""
     if next(iter(store.named_graphs()), None) is None:
         return f"?s ?p ?o {condition}"
     return f"SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o {condition} }}"
 
 
-def linkset_counts(store: ox.Store, namespaces: dict[str, str]) -> dict[str, int]:
-    """For each namespace: triples from a subject outside it to an object IRI inside it.
+def statistics(store: ox.Store, base: str = BASE) -> Statistics:
+    """Count the merged graph (distinct triples over every named graph) and the quads, in a few scans."""
+    q = f"""SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties)
+                  (COUNT(DISTINCT ?o) AS ?objects)
+                  (COUNT(DISTINCT IF(isIRI(?s) && STRSTARTS(STR(?s), "{base}"), ?s, ?none)) AS ?entities)
+                  (COUNT(DISTINCT IF(?p = <{RDF_TYPE}>, ?o, ?none)) AS ?classes)
+            WHERE {{ {_distinct_triples(store, "")} }}"""
+    row = next(iter(select(store, q)))
+    return Statistics(
+        triples=int(row["triples"].value), entities=int(row["entities"].value), classes=int(row["classes"].value),
+        properties=int(row["properties"].value), distinct_subjects=int(row["subjects"].value),
+        distinct_objects=int(row["objects"].value), quads=len(store),
+        links=linkset_counts(store, {p: PREFIXES[p] for p in LINK_TARGETS}, base),
+    )
+
+
+def linkset_counts(store: ox.Store, namespaces: dict[str, str], base: str = BASE) -> dict[str, int]:
+    """For each namespace: distinct triples from a subject outside it to an object IRI inside it.
 
     Two scans whatever the number of namespaces: object IRIs with their counts,
     then the few triples whose subject is itself an external term.
@@ -83,28 +90,22 @@ def linkset_counts(store: ox.Store, namespaces: dict[str, str]) -> dict[str, int
         return best
 
     counts = {p: 0 for p in namespaces}
-    rows = store.query(f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ {_distinct_triples(store, 'FILTER(isIRI(?o))')} }} GROUP BY ?o",
-                       use_default_graph_as_union=True)
+    rows = select(store, f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ {_distinct_triples(store, 'FILTER(isIRI(?o))')} }} GROUP BY ?o")
     for r in rows:
-        p = ns_of(r["o"].value)
+        p = ns_of(value(r["o"]))
         if p:
             counts[p] += int(r["n"].value)
-    same = store.query(f"""SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o
-        FILTER(isIRI(?o) && isIRI(?s) && !STRSTARTS(STR(?s), "{BASE}")) }}""", use_default_graph_as_union=True)
+    same = select(store, f"""SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o
+        FILTER(isIRI(?o) && isIRI(?s) && !STRSTARTS(STR(?s), "{base}")) }}""")
     for r in same:
-        po = ns_of(r["o"].value)
-        if po and r["s"].value.startswith(namespaces[po]):
+        po = ns_of(value(r["o"]))
+        if po and value(r["s"]).startswith(namespaces[po]):
             counts[po] -= 1
     return counts
 
 
-def linkset_count(store: ox.Store, namespace: str) -> int:
-    """Triples from a subject outside ``namespace`` to an object IRI inside it."""
-    return linkset_counts(store, {"ns": namespace})["ns"]
-
-
-def describe(store: ox.Store, base: str = BASE) -> list[ox.Triple]:
-    """The VoID / DCAT / HCLS description of the graph in ``store``."""
+def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
+    """The VoID / DCAT / HCLS description of a dataset with these statistics."""
     N, L = ox.NamedNode, ox.Literal
 
     def lit(value, dtype="string"):
@@ -114,7 +115,9 @@ def describe(store: ox.Store, base: str = BASE) -> list[ox.Triple]:
     version = N(f"{base}dataset/{__version__}")
     sparql = N(base + "sparql")
     out: list[ox.Triple] = []
-    add = lambda s, p, o: out.append(ox.Triple(s, N(p), o))  # noqa: E731
+
+    def add(s, p: str, o) -> None:
+        out.append(ox.Triple(s, N(p), o))
 
     add(summary, RDF_TYPE, N(DCTYPES + "Dataset"))
     add(summary, DCT + "title", L("trialkg: clinical-trial results as linked data", language="en"))
@@ -135,37 +138,40 @@ def describe(store: ox.Store, base: str = BASE) -> list[ox.Triple]:
     add(version, DCT + "publisher", L("trialkg curators"))
     add(version, DCT + "license", N(LICENSE))
 
-    stats = statistics(store)
-    for key, fmt, media, fmt_name in DISTRIBUTIONS:
+    for key, file, rdf in DISTRIBUTIONS:
         dist = N(f"{base}dataset/{__version__}/{key}")
-        dump = N(f"{base}dist/{__version__}/{fmt}")
+        dump = N(f"{base}dist/{__version__}/{file}")
         add(version, DCAT + "distribution", dist)
         add(dist, RDF_TYPE, N(VOID + "Dataset"))
         add(dist, RDF_TYPE, N(DCAT + "Distribution"))
-        add(dist, DCT + "title", L(f"trialkg {__version__} ({fmt_name})", language="en"))
-        add(dist, DCT + "description", L(f"The whole graph as one {fmt_name} file.", language="en"))
+        add(dist, DCT + "title", L(f"trialkg {__version__} ({rdf.label})", language="en"))
+        if key == "nq":
+            add(dist, DCT + "description", L("Every named graph (one per publication, one for the ontology) as N-Quads; "
+                                             "void:triples counts its quads.", language="en"))
+        else:
+            add(dist, DCT + "description", L(f"The whole graph as one {rdf.label} file.", language="en"))
         add(dist, DCT + "creator", L("trialkg curators"))
         add(dist, DCT + "issued", lit(RELEASED.isoformat(), "date"))
         add(dist, DCT + "license", N(LICENSE))
-        add(dist, DCT + "format", N(FORMATS + fmt_name))
-        add(dist, DCAT + "mediaType", L(media))
+        add(dist, DCT + "format", N(W3C_FORMATS + rdf.label.replace("/", "_")))
+        add(dist, DCAT + "mediaType", L(rdf.media))
         add(dist, DCAT + "downloadURL", dump)
         add(dist, VOID + "dataDump", dump)
         add(dist, VOID + "sparqlEndpoint", sparql)
         add(dist, DCT + "conformsTo", N(base + "shapes/"))
-        for name, value in stats.items():
-            add(dist, VOID + name, lit(value, "integer"))
+        for name, count in stats.void().items():
+            if key == "nq" and name == "triples":
+                count = stats.quads
+            add(dist, VOID + name, lit(count, "integer"))
         if key == "ttl":
-            links = linkset_counts(store, {p: PREFIXES[p] for p in LINK_TARGETS})
             for prefix in LINK_TARGETS:
-                ns = PREFIXES[prefix]
-                n = links[prefix]
+                n = stats.links.get(prefix, 0)
                 if not n:
                     continue
                 target = N(f"{base}dataset/external/{prefix}")
                 linkset = N(f"{base}dataset/{__version__}/linkset/{prefix}")
                 add(target, RDF_TYPE, N(VOID + "Dataset"))
-                add(target, VOID + "uriSpace", L(ns))
+                add(target, VOID + "uriSpace", L(PREFIXES[prefix]))
                 add(target, DCT + "title", L(prefix))
                 add(linkset, RDF_TYPE, N(VOID + "Linkset"))
                 add(linkset, VOID + "subjectsTarget", dist)

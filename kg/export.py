@@ -12,55 +12,47 @@ from __future__ import annotations
 import csv
 import io
 import json
-from importlib.resources import files
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
-from kg import mappings
+from kg import mappings, resources
+from kg import sources as src
+from kg.dataset import Dataset
 from kg.errors import InputError
-from kg.graph import memory_store, packaged_sources
-from kg.prefixes import compact
+from kg.outputs import AtomicFiles
+from kg.prefixes import compact, turtle_prefixes
+from kg.query.catalog import parse_query
+from kg.rdf import to_bytes
 
-FORMATS = ("nquads", "jsonld", "kgx", "sssom", "fhir", "void")
-BIOLINK_VERSION = "4.2.2"
-BIOLINK = "https://w3id.org/biolink/vocab/"
-# Terms of Biolink 4.2.2 this export uses (checked in biolink-model at that version).
-BIOLINK_CATEGORIES = {"biolink:ClinicalTrial", "biolink:Drug", "biolink:ChemicalEntity", "biolink:Disease",
-                      "biolink:PhenotypicFeature", "biolink:Publication", "biolink:Article"}
-BIOLINK_PREDICATES = {"biolink:in_clinical_trials_for", "biolink:has_adverse_event", "biolink:related_to"}
 NODE_COLUMNS = ["id", "category", "name", "xref", "provided_by", "publication_type", "published_in"]
 EDGE_COLUMNS = ["id", "subject", "predicate", "object", "knowledge_level", "agent_type", "publications",
                 "provided_by", "trialkg_source"]
 
 
-def _rows(store: ox.Store, query: str) -> list[dict[str, str]]:
-    sols = store.query(query, use_default_graph_as_union=True)
-    names = [v.value for v in sols.variables]
-    return [{n: (s[n].value if s[n] is not None else "") for n in names} for s in sols]
+def _rows(ds: Dataset, name: str, text: str) -> list[dict[str, str]]:
+    """Rows of one of this module's queries, as lexical values ('' where unbound)."""
+    result = ds.run(parse_query(name, text, f"kg/export.py ({name})"))
+    return [{n: (row[n].value if n in row else "") for n in result.variables} for row in result.rows]
 
 
 def context() -> dict:
     """The packaged JSON-LD context."""
-    return json.loads((files("kg.ontology") / "context.jsonld").read_text(encoding="utf-8"))
+    return json.loads(resources.ontology_file("context.jsonld").read_text(encoding="utf-8"))
 
 
 # ------------------------------------------------------------------ n-quads, json-ld
 
-def nquads(store: ox.Store) -> bytes:
+def nquads(ds: Dataset) -> bytes:
     """Every quad, sorted, one named graph per publication."""
-    return ox.serialize(sorted(store, key=str), format=ox.RdfFormat.N_QUADS)
+    return to_bytes(sorted(ds.quads(), key=str), ox.RdfFormat.N_QUADS)
 
 
-def jsonld(store: ox.Store) -> bytes:
+def jsonld(ds: Dataset) -> bytes:
     """The merged graph as JSON-LD compacted with the packaged context."""
-    import rdflib
-
-    from kg.graph import rdflib_term
-
-    g = rdflib.Graph()
-    for q in store:
-        g.add((rdflib_term(q.subject), rdflib_term(q.predicate), rdflib_term(q.object)))
+    g = src.rdflib_graph(ds.triples())
     ctx = context()["@context"]
     text = g.serialize(format="json-ld", context=ctx, auto_compact=True)
     doc = json.loads(text)
@@ -73,8 +65,9 @@ def jsonld(store: ox.Store) -> bytes:
 _PREFERRED = """
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX tkg: <https://w3id.org/trialkg/ontology/>
 SELECT ?term ?label (GROUP_CONCAT(DISTINCT STR(?x); separator="|") AS ?xrefs) WHERE {
-  VALUES ?term { %s }
+  { SELECT DISTINCT ?term WHERE { VALUES ?p { tkg:drug tkg:studiesCondition tkg:adverseEvent } ?any ?p ?term } }
   ?term rdfs:label ?label .
   OPTIONAL { ?term (skos:exactMatch|^skos:exactMatch)+ ?x FILTER(?x != ?term) }
 } GROUP BY ?term ?label
@@ -131,13 +124,12 @@ def _prefer(iri: str, xrefs: list[str], order: list[str]) -> str:
     return curies[0]
 
 
-def kgx(store: ox.Store) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Nodes and edges for a Biolink Model KGX TSV export."""
-    facts = _rows(store, _KGX_FACTS)
-    aes = _rows(store, _KGX_AES)
-    pubs = _rows(store, _KGX_PUBS)
-    terms = {r["drug"] for r in facts} | {r["condition"] for r in facts} | {r["ae"] for r in aes}
-    info = {r["term"]: r for r in _rows(store, _PREFERRED % " ".join(f"<{t}>" for t in sorted(terms)))}
+    facts = _rows(ds, "kgx-facts", _KGX_FACTS)
+    aes = _rows(ds, "kgx-adverse-events", _KGX_AES)
+    pubs = _rows(ds, "kgx-publications", _KGX_PUBS)
+    info = {r["term"]: r for r in _rows(ds, "kgx-terms", _PREFERRED)}
 
     nodes: dict[str, dict[str, str]] = {}
     ids: dict[str, str] = {}
@@ -255,10 +247,10 @@ def _num(text: str):
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
-def fhir(store: ox.Store) -> dict:
+def fhir(ds: Dataset) -> dict:
     """A FHIR R5 collection Bundle: Citation, EvidenceVariable per variable, Evidence per statistic."""
     entries: list[dict] = []
-    cites = _rows(store, _CITATION)
+    cites = _rows(ds, "fhir-citations", _CITATION)
     citation_ref = {}
     by_pub: dict[str, list[dict[str, str]]] = {}
     for r in cites:
@@ -266,7 +258,7 @@ def fhir(store: ox.Store) -> dict:
     for pub, rows in by_pub.items():
         first = rows[0]
         cid = _slug(pub)
-        artifact = {
+        artifact: dict[str, Any] = {
             "title": [{"text": first["title"]}],
             "contributorship": {"complete": first["complete"] == "true",
                                 "entry": [{"contributor": {"display": r["name"]}, "rankingOrder": int(r["pos"])}
@@ -275,7 +267,7 @@ def fhir(store: ox.Store) -> dict:
         if first["doi"]:
             artifact["identifier"] = [{"system": "https://doi.org", "value": first["doi"]}]
             artifact["webLocation"] = [{"url": f"https://doi.org/{first['doi']}"}]
-        form = {}
+        form: dict[str, Any] = {}
         if first["journal"]:
             form["publishedIn"] = {"title": first["journal"]}
             if first["issn"]:
@@ -289,11 +281,11 @@ def fhir(store: ox.Store) -> dict:
         citation_ref[pub] = {"reference": f"Citation/{cid}", "display": first["title"]}
 
     variables: dict[tuple[str, str], str] = {}
-    for s in _rows(store, _STATS):
+    for s in _rows(ds, "fhir-statistics", _STATS):
         key = (s["measures"], s["origin"] or s["timepoint"])
         if key not in variables:
             vid = _slug(f"variable-{compact(s['measures'])}-{(s['originLabel'] or s['timepointLabel'] or 'any')}")
-            var = {"resourceType": "EvidenceVariable", "id": vid, "status": "active",
+            var: dict[str, Any] = {"resourceType": "EvidenceVariable", "id": vid, "status": "active",
                    "name": vid.replace("-", "_")[:60], "title": s["measuresLabel"] + (
                        f" from {s['originLabel']}" if s["originLabel"] else (f" at {s['timepointLabel']}" if s["timepointLabel"] else ""))}
             if s["origin"] or s["timepoint"]:
@@ -332,7 +324,7 @@ def fhir(store: ox.Store) -> dict:
                 "range": {"low": {"value": _num(s["lo"]), "unit": s["unitLabel"]},
                           "high": {"value": _num(s["hi"]), "unit": s["unitLabel"]}},
             }]
-        evidence = {
+        evidence: dict[str, Any] = {
             "resourceType": "Evidence", "id": _slug(s["stat"]), "url": s["stat"], "status": "active",
             "title": s["label"],
             "variableDefinition": [
@@ -360,37 +352,28 @@ def _coding(iri: str, label: str) -> dict:
 
 # ------------------------------------------------------------------ driver
 
-def export(fmt: str, out_dir: str | Path = "dist", store: ox.Store | None = None) -> list[Path]:
-    """Write one export format into ``out_dir``; returns the files written."""
-    if fmt not in FORMATS:
-        raise InputError(f"unknown export format {fmt!r} (valid: {', '.join(FORMATS)})")
-    store = store or memory_store(packaged_sources())
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: dict[str, bytes] = {}
-    if fmt == "nquads":
-        written["trialkg.nq"] = nquads(store)
-    elif fmt == "jsonld":
-        written["trialkg.jsonld"] = jsonld(store)
-        written["context.jsonld"] = json.dumps(context(), indent=2).encode()
-    elif fmt == "kgx":
-        nodes, edges = kgx(store)
-        written["nodes.tsv"] = _tsv(nodes, NODE_COLUMNS).encode()
-        written["edges.tsv"] = _tsv(edges, EDGE_COLUMNS).encode()
-    elif fmt == "sssom":
-        written["mappings.sssom.tsv"] = mappings.packaged().text.encode()
-    elif fmt == "fhir":
-        written["trialkg-fhir-bundle.json"] = json.dumps(fhir(store), indent=1, ensure_ascii=False).encode()
-    elif fmt == "void":
-        from kg.describe import describe
+def _void(ds: Dataset) -> bytes:
+    return to_bytes(ds.description, ox.RdfFormat.TURTLE, turtle_prefixes())
 
-        written["void.ttl"] = ox.serialize(describe(store), format=ox.RdfFormat.TURTLE,
-                                           prefixes={"void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#",
-                                                     "dcterms": "http://purl.org/dc/terms/", "pav": "http://purl.org/pav/"})
-    paths = []
-    for name, data in written.items():
-        tmp = out / f".{name}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(out / name)
-        paths.append(out / name)
-    return paths
+
+#: format -> {file name: writer}
+WRITERS: dict[str, dict[str, Callable[[Dataset], bytes]]] = {
+    "nquads": {"trialkg.nq": nquads},
+    "jsonld": {"trialkg.jsonld": jsonld, "context.jsonld": lambda ds: json.dumps(context(), indent=2).encode()},
+    "kgx": {"nodes.tsv": lambda ds: _tsv(kgx(ds)[0], NODE_COLUMNS).encode(),
+            "edges.tsv": lambda ds: _tsv(kgx(ds)[1], EDGE_COLUMNS).encode()},
+    "sssom": {"mappings.sssom.tsv": lambda ds: mappings.packaged().text.encode()},
+    "fhir": {"trialkg-fhir-bundle.json": lambda ds: json.dumps(fhir(ds), indent=1, ensure_ascii=False).encode()},
+    "void": {"void.ttl": _void},
+}
+FORMATS = tuple(WRITERS)
+
+
+def export(fmt: str, out_dir: str | Path, ds: Dataset) -> list[Path]:
+    """Write one export format of ``ds`` into ``out_dir``; returns the files written."""
+    if fmt not in WRITERS:
+        raise InputError(f"unknown export format {fmt!r} (valid: {', '.join(FORMATS)})")
+    with AtomicFiles(out_dir) as out:
+        for name, writer in WRITERS[fmt].items():
+            out.path(name).write_bytes(writer(ds))
+    return out.written

@@ -1,8 +1,16 @@
-"""Load publications into a persistent embedded pyoxigraph store, one named graph each.
+"""``kg load``: publications into a persistent embedded store or any SPARQL 1.1 server.
 
-Everything is parsed and SHACL-validated before the store is touched; the
-replacement of all graphs is one SPARQL Update request, which Oxigraph runs as
-one transaction, so a load either happens completely or not at all.
+Everything is parsed and SHACL-validated before any store is touched, and each
+publication goes into its own named graph (the ontology and term extracts into
+``graph/ontology``), so a re-load replaces exactly one publication.
+
+Embedded: the new state is built in a copy of the store (a RocksDB checkpoint:
+hard links, no data copied), bulk-loaded there, and swapped in by renaming
+folders; until the swap the original store is never written.
+
+Server: every graph is PUT under a fresh staging name with the Graph Store
+Protocol, then all are moved into place by one SPARQL Update request, which
+transactional stores apply all-or-nothing.
 """
 from __future__ import annotations
 
@@ -11,16 +19,20 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import StoreError, ValidationFailed
-from kg.graph import Source, packaged_sources, quads
+from kg import http
+from kg import sources as src
+from kg.dataset import load_source
+from kg.errors import StoreError
+from kg.validate import require_conformance
 
 PROGRESS_THRESHOLD = 5000  # triples; smaller loads print only the summary line
+STAGING = "https://w3id.org/trialkg/graph/.staging/"
 
 
 def default_store_dir() -> Path:
@@ -29,17 +41,6 @@ def default_store_dir() -> Path:
         return Path(os.environ["TRIALKG_STORE"])
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "trialkg" / "store"
-
-
-def open_store(path: str | Path, must_exist: bool = False) -> ox.Store:
-    """Open (or create) a persistent store; a missing store is an error when ``must_exist``."""
-    path = Path(path)
-    if must_exist and not path.exists():
-        raise StoreError(f"{path}: no store here (create it with `kg load --store {path}`)")
-    try:
-        return ox.Store(str(path))
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot open the store: {exc}") from exc
 
 
 @dataclass
@@ -52,27 +53,6 @@ class LoadResult:
     seconds: float
 
 
-def validate_or_refuse(sources: Sequence[Source]) -> None:
-    """Refuse data that does not conform, before anything is written."""
-    from kg.validate import validate_sources
-
-    data = [s for s in sources if s.slug != "ontology"]
-    report = validate_sources(data)
-    if not report.conforms:
-        first = sorted(report.violations)[0].line()
-        raise ValidationFailed(
-            f"refused: {len(report.violations)} SHACL violation(s), nothing was written; first: {first}"
-        )
-
-
-def parsed_graphs(sources: Sequence[Source]) -> dict[str, list[ox.Quad]]:
-    """Parse every source (syntax errors name file and line); quads grouped by named graph."""
-    graphs: dict[str, list[ox.Quad]] = {}
-    for source in sources:
-        graphs.setdefault(source.graph_iri, []).extend(quads(source))
-    return graphs
-
-
 class Progress:
     """A one-line progress bar on a terminal; silent when stderr is piped."""
 
@@ -82,6 +62,7 @@ class Progress:
         self.enabled = (sys.stderr.isatty() if enabled is None else enabled) and total >= PROGRESS_THRESHOLD
 
     def advance(self, n: int, label: str = "") -> None:
+        """Count ``n`` more triples done."""
         self.done += n
         if self.enabled:
             width = 30
@@ -90,67 +71,62 @@ class Progress:
             sys.stderr.flush()
 
     def close(self) -> None:
+        """End the bar's line."""
         if self.enabled:
             sys.stderr.write("\n")
 
 
-def load_embedded(sources: Sequence[Source] | None = None, store_dir: str | Path | None = None,
-                  validate: bool = True) -> LoadResult:
-    """Validate, then replace each publication's named graph (and the ontology's), all or nothing.
+def _all_sources(publications: Sequence[src.Source] | None) -> list[src.Source]:
+    return [*src.ontology(), *(publications if publications is not None else src.packaged_publications())]
 
-    The new state is built in a copy of the store (a RocksDB checkpoint: hard
-    links, no data copied), bulk-loaded there, and swapped in by renaming
-    folders; until the swap the original store is never written, so a failed
-    or interrupted load leaves it as it was, whatever the corpus size.
-    """
+
+def _parsed(source: src.Source) -> ox.Store:
+    one = ox.Store()
+    load_source(one, source)
+    return one
+
+
+# ------------------------------------------------------------------ embedded
+
+def load_embedded(publications: Sequence[src.Source] | None = None, store_dir: str | Path | None = None,
+                  validate: bool = True) -> LoadResult:
+    """Validate, then replace each publication's named graph (and the ontology's), all or nothing."""
     start = time.perf_counter()
-    sources = list(sources if sources is not None else packaged_sources())
+    pubs = list(publications if publications is not None else src.packaged_publications())
     if validate:
-        validate_or_refuse(sources)  # also parses every file: syntax errors name file and line
+        require_conformance(pubs)  # also parses every file: syntax errors name file and line
     path = Path(store_dir) if store_dir else default_store_dir()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"{path}: cannot create the store folder: {exc.strerror or exc}") from exc
-    graphs, total = _replace_graphs(path, sources)
+        raise StoreError(f"{path}: cannot create the store folder: {exc.strerror or exc}") from None
+    graphs, total = _replace_graphs(path, _all_sources(pubs))
     return LoadResult(target=str(path), graphs=graphs, triples=total, seconds=time.perf_counter() - start)
 
 
-def _replace_graphs(path: Path, sources: Sequence[Source]) -> tuple[list[str], int]:
+def _replace_graphs(path: Path, sources: Sequence[src.Source]) -> tuple[list[str], int]:
     """Checkpoint the store, replace the graphs in the copy, then swap the folders."""
-    from kg.graph import BASE, parse_error
-
     work = path.parent / f".{path.name}.loading-{uuid.uuid4().hex}"
     trash = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
+    batch = work.parent / f"{work.name}.nq"
     sizes = [len(s.data) for s in sources]
     progress = Progress(sum(sizes) // 100)  # about 100 bytes of Turtle per triple
     try:
         if path.exists() and any(path.iterdir()):
-            old = open_store(path)
+            old = ox.Store(str(path))
             old.backup(str(work))
             del old
         store = ox.Store(str(work))
-        graphs = list(dict.fromkeys(s.graph_iri for s in sources))
+        graphs = list(dict.fromkeys(s.graph() for s in sources))
         for g in graphs:
             if store.contains_named_graph(ox.NamedNode(g)):
                 store.remove_graph(ox.NamedNode(g))
-        # One bulk load for all files (each bulk_load call writes its own files on disk):
-        # every source is parsed into a small in-memory store and appended as N-Quads.
-        batch = work.parent / f"{work.name}.nq"
+        # One bulk load for all files (each bulk_load call writes its own files on disk).
         with open(batch, "wb") as fh:
             for i, source in enumerate(sources):
-                one = ox.Store()
-                try:
-                    one.load(source.data, format=ox.RdfFormat.TURTLE, base_iri=BASE,
-                             to_graph=ox.NamedNode(source.graph_iri))
-                except SyntaxError as exc:
-                    raise parse_error(source.name, exc) from exc
-                ox.serialize(one, fh, format=ox.RdfFormat.N_QUADS)
+                ox.serialize(_parsed(source), fh, format=ox.RdfFormat.N_QUADS)
                 progress.advance(sizes[i] // 100, source.slug)
-        try:
-            store.bulk_load(path=str(batch), format=ox.RdfFormat.N_QUADS)
-        finally:
-            batch.unlink(missing_ok=True)
+        store.bulk_load(path=str(batch), format=ox.RdfFormat.N_QUADS)
         store.flush()
         total = sum(count_quads(store, g) for g in graphs)
         del store
@@ -160,13 +136,12 @@ def _replace_graphs(path: Path, sources: Sequence[Source]) -> tuple[list[str], i
         shutil.rmtree(trash, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(work, ignore_errors=True)
-        (work.parent / f"{work.name}.nq").unlink(missing_ok=True)
         raise StoreError(f"{path}: the load failed, the store is unchanged: {exc}") from None
-    except Exception:
+    except BaseException:
         shutil.rmtree(work, ignore_errors=True)
-        (work.parent / f"{work.name}.nq").unlink(missing_ok=True)
         raise
     finally:
+        batch.unlink(missing_ok=True)
         progress.close()
     return graphs, total
 
@@ -177,3 +152,59 @@ def count_quads(store: ox.Store, graph: str | None = None) -> int:
         return len(store)
     return sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
+
+# ------------------------------------------------------------------ server
+
+def load_endpoint(endpoint: str, publications: Sequence[src.Source] | None = None, *, gsp_endpoint: str | None = None,
+                  update_endpoint: str | None = None, timeout: float = 60.0, validate: bool = True,
+                  on_staged: Callable[[str], None] | None = None) -> LoadResult:
+    """Validate, stage every graph with GSP PUT, then move them into place with one update.
+
+    ``on_staged`` is called after each staging PUT (tests use it to stop the server mid-load).
+    """
+    start = time.perf_counter()
+    pubs = list(publications if publications is not None else src.packaged_publications())
+    if validate:
+        require_conformance(pubs)
+    sources = _all_sources(pubs)
+    graphs: dict[str, list[src.Source]] = {}
+    for s in sources:
+        graphs.setdefault(s.graph(), []).append(s)
+    gsp = gsp_endpoint or endpoint
+    update = update_endpoint or endpoint
+    run = uuid.uuid4().hex
+    staged: dict[str, str] = {}
+    total = 0
+    progress = Progress(sum(len(s.data) for s in sources) // 100)
+    try:
+        for iri, members in graphs.items():
+            one = ox.Store()
+            for s in members:
+                load_source(one, s)
+            stage = f"{STAGING}{run}/{len(staged)}"
+            body = ox.serialize((q.triple for q in one), format=ox.RdfFormat.N_TRIPLES)
+            http.request("PUT", http.with_param(gsp, "graph", stage), body, {"Content-Type": "application/n-triples"},
+                         timeout=timeout)
+            staged[iri] = stage
+            total += len(one)
+            progress.advance(len(one), iri.rsplit("/", 1)[-1])
+            if on_staged:
+                on_staged(iri)
+        moves = " ;\n".join(f"MOVE SILENT GRAPH <{stage}> TO <{iri}>" for iri, stage in staged.items())
+        http.update(update, moves, timeout=timeout)
+    except StoreError as exc:
+        _drop_staging(update, staged.values(), timeout)
+        raise StoreError(f"load failed, published graphs unchanged: {exc}") from None
+    finally:
+        progress.close()
+    return LoadResult(target=endpoint, graphs=list(graphs), triples=total, seconds=time.perf_counter() - start)
+
+
+def _drop_staging(update: str, stages, timeout: float) -> None:
+    stages = list(stages)
+    if not stages:
+        return
+    try:
+        http.update(update, " ;\n".join(f"DROP SILENT GRAPH <{s}>" for s in stages), timeout=timeout)
+    except StoreError:
+        pass  # the server is gone; leftover staging graphs never touch published ones

@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from importlib.resources import files
 
 import pyoxigraph as ox
 
+from kg import resources
 from kg.errors import InputError
-from kg.prefixes import PREFIXES
+from kg.prefixes import expand
+from kg.rdf import to_bytes
 
 REQUIRED_COLUMNS = ("subject_id", "predicate_id", "object_id", "mapping_justification")
 
@@ -62,7 +63,8 @@ def read(text: str, name: str = "mappings.sssom.tsv") -> MappingSet:
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise InputError(f"{name}: missing SSSOM column(s): {', '.join(missing)}")
-    curie_map = meta.get("curie_map", {}) if isinstance(meta.get("curie_map"), dict) else {}
+    raw = meta.get("curie_map")
+    curie_map: dict[str, str] = raw if isinstance(raw, dict) else {}
     rows = list(reader)
     for i, row in enumerate(rows, start=len(head) + 2):
         for col in ("subject_id", "predicate_id", "object_id", "mapping_justification"):
@@ -71,31 +73,23 @@ def read(text: str, name: str = "mappings.sssom.tsv") -> MappingSet:
     return MappingSet(metadata=meta, rows=rows, text=text)
 
 
-def expand(curie: str, curie_map: dict[str, str] | None = None) -> str | None:
-    """Expand a CURIE with the table's curie_map, falling back to the project prefix map."""
-    prefix, sep, local = curie.partition(":")
-    if not sep:
-        return None
-    ns = (curie_map or {}).get(prefix) or PREFIXES.get(prefix)
-    return ns + local if ns else None
-
-
 def packaged() -> MappingSet:
     """The packaged mapping table."""
-    entry = files("kg.ontology") / "mappings.sssom.tsv"
+    entry = resources.ontology_file("mappings.sssom.tsv")
     return read(entry.read_text(encoding="utf-8"), "ontology/mappings.sssom.tsv")
 
 
 def triples(mapping_set: MappingSet) -> list[ox.Triple]:
     """One triple per row: subject, predicate, object as IRIs."""
-    curie_map = mapping_set.metadata.get("curie_map", {})
+    raw = mapping_set.metadata.get("curie_map")
+    curie_map: dict[str, str] = raw if isinstance(raw, dict) else {}
     out = []
-    for row in mapping_set.rows:
-        s, p, o = (expand(row[c], curie_map) for c in ("subject_id", "predicate_id", "object_id"))
+    for row in mapping_set.rows:  # read() refused rows whose CURIEs do not expand
+        s, p, o = (expand(row[c], curie_map) or "" for c in ("subject_id", "predicate_id", "object_id"))
         out.append(ox.Triple(ox.NamedNode(s), ox.NamedNode(p), ox.NamedNode(o)))
     return out
 
 
-def as_turtle(mapping_set: MappingSet) -> bytes:
+def as_ntriples(mapping_set: MappingSet) -> bytes:
     """The mapping triples as N-Triples bytes (valid Turtle), for the ontology graph."""
-    return ox.serialize(triples(mapping_set), format=ox.RdfFormat.N_TRIPLES)
+    return to_bytes(triples(mapping_set), ox.RdfFormat.N_TRIPLES)

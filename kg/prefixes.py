@@ -1,17 +1,19 @@
-"""The project's one prefix map (Bioregistry prefixes, upper case for OBO ontologies).
+"""The project's one prefix map and namespace source (Bioregistry prefixes).
 
-Every CURIE the project reads or prints goes through :data:`PREFIXES`, so a
-parameter like ``NCIT:C1851`` means the same thing in the CLI, in the queries
-and in the exports.
+Every CURIE the project reads or prints, every namespace a module needs, goes
+through this module, so ``NCIT:C1851`` means the same thing in the CLI, the
+queries, the shapes' messages and the exports.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 BASE = "https://w3id.org/trialkg/"
+ONTOLOGY = BASE + "ontology/"
 
 PREFIXES: dict[str, str] = {
-    "tkg": BASE + "ontology/",
+    "tkg": ONTOLOGY,
     "trialkg": BASE,
     "NCIT": "http://purl.obolibrary.org/obo/NCIT_",
     "CHEBI": "http://purl.obolibrary.org/obo/CHEBI_",
@@ -33,6 +35,7 @@ PREFIXES: dict[str, str] = {
     "prov": "http://www.w3.org/ns/prov#",
     "oa": "http://www.w3.org/ns/oa#",
     "dcterms": "http://purl.org/dc/terms/",
+    "dctypes": "http://purl.org/dc/dcmitype/",
     "cito": "http://purl.org/spar/cito/",
     "fabio": "http://purl.org/spar/fabio/",
     "skos": "http://www.w3.org/2004/02/skos/core#",
@@ -42,34 +45,66 @@ PREFIXES: dict[str, str] = {
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "sh": "http://www.w3.org/ns/shacl#",
     "oboInOwl": "http://www.geneontology.org/formats/oboInOwl#",
+    "void": "http://rdfs.org/ns/void#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "pav": "http://purl.org/pav/",
+    "formats": "http://www.w3.org/ns/formats/",
 }
+
+# Namespace constants, all read from the one map above.
+TKG = PREFIXES["tkg"]
+RDF = PREFIXES["rdf"]
+RDFS = PREFIXES["rdfs"]
+XSD = PREFIXES["xsd"]
+OWL = PREFIXES["owl"]
+SKOS = PREFIXES["skos"]
+SH = PREFIXES["sh"]
+PROV = PREFIXES["prov"]
+OA = PREFIXES["oa"]
+DCT = PREFIXES["dcterms"]
+DCTYPES = PREFIXES["dctypes"]
+SCHEMA = PREFIXES["schema"]
+NCIT = PREFIXES["NCIT"]
+VOID = PREFIXES["void"]
+DCAT = PREFIXES["dcat"]
+PAV = PREFIXES["pav"]
+W3C_FORMATS = PREFIXES["formats"]
+RDF_TYPE = RDF + "type"
+RDFS_LABEL = RDFS + "label"
 
 _CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*):([^\s<>\"{}|\\^`]*)$")
 _IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 
 
-def expand(text: str) -> str | None:
-    """Return the IRI for a CURIE with a known prefix, or ``None``.
+def expand(curie: str, extra: Mapping[str, str] | None = None) -> str | None:
+    """The IRI of a CURIE whose prefix is known (in ``extra`` first, then the project map), else ``None``.
+
+    Prefixes match exactly, or else ignoring case (Bioregistry's prefixes are
+    case-insensitive): ``ncit:C1851`` is ``NCIT:C1851``.
 
     >>> expand("NCIT:C1851")
     'http://purl.obolibrary.org/obo/NCIT_C1851'
+    >>> expand("chebi:52717")
+    'http://purl.obolibrary.org/obo/CHEBI_52717'
     >>> expand("nope:x") is None
     True
     """
-    m = _CURIE.match(text)
+    m = _CURIE.match(curie)
     if not m:
         return None
     prefix, local = m.groups()
-    for known, ns in PREFIXES.items():
-        if known.lower() == prefix.lower():
-            return ns + local
+    for table in (extra or {}, PREFIXES):
+        if prefix in table:
+            return table[prefix] + local
+    for table in (extra or {}, PREFIXES):
+        for known, ns in table.items():
+            if known.lower() == prefix.lower():
+                return ns + local
     return None
 
 
 def to_iri(text: str) -> str | None:
-    """Read a user's identifier: ``<IRI>``, an absolute IRI, or a CURIE.
-
-    Returns ``None`` when it is none of these; never guesses.
+    """Read a user's identifier: ``<IRI>``, an absolute IRI, or a CURIE; ``None`` when it is none of these.
 
     >>> to_iri("CHEBI:52717")
     'http://purl.obolibrary.org/obo/CHEBI_52717'
@@ -84,16 +119,18 @@ def to_iri(text: str) -> str | None:
     curie = expand(text)
     if curie is not None:
         return curie
-    if (text.startswith("http://") or text.startswith("https://") or text.startswith("urn:")) and _IRI.match(text):
+    if text.startswith(("http://", "https://", "urn:")) and _IRI.match(text):
         return text
     return None
 
 
 def compact(iri: str) -> str:
-    """Shorten an IRI to a CURIE with the longest matching namespace; else return it.
+    """Shorten an IRI to a CURIE with the longest matching namespace; else return it unchanged.
 
     >>> compact("http://purl.obolibrary.org/obo/NCIT_C1851")
     'NCIT:C1851'
+    >>> compact("https://w3id.org/trialkg/trial/isoda-2018")
+    'trialkg:trial/isoda-2018'
     """
     best = ""
     best_prefix = ""
@@ -109,11 +146,6 @@ def compact(iri: str) -> str:
     return iri
 
 
-def turtle_prefixes() -> str:
-    """The prefix map as Turtle ``@prefix`` lines."""
-    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items())
-
-
-def sparql_prefixes() -> str:
-    """The prefix map as SPARQL ``PREFIX`` lines."""
-    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+def turtle_prefixes(exclude: tuple[str, ...] = ("trialkg",)) -> dict[str, str]:
+    """The map for serializers (``prefixes=`` of pyoxigraph), without prefixes that would hide slashes."""
+    return {p: ns for p, ns in PREFIXES.items() if p not in exclude}

@@ -11,14 +11,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.errors import ReasonerError
-from kg.graph import Source, packaged_sources, quads, rdflib_term
-
-
-class ReasonerUnavailable(ReasonerError):
-    """Java (needed by HermiT) is not installed."""
-
-    exit_code = 4
+from kg import sources as src
+from kg.dataset import Dataset
+from kg.errors import ReasonerError, ReasonerUnavailable
+from kg.prefixes import XSD
 
 
 @dataclass
@@ -44,11 +40,7 @@ def _owl2_literal(term):
     return term
 
 
-_NON_OWL2 = {
-    "http://www.w3.org/2001/XMLSchema#date",
-    "http://www.w3.org/2001/XMLSchema#gYear",
-    "http://www.w3.org/2001/XMLSchema#time",
-}
+_NON_OWL2 = {XSD + "date", XSD + "gYear", XSD + "time"}
 
 
 def _java_message(exc: Exception) -> str:
@@ -64,21 +56,18 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
-def check_consistency(include_trials: bool = True, sources: list[Source] | None = None) -> ReasonResult:
-    """Load the ontology (and trials) in owlready2 and run HermiT.
+def check_consistency(dataset: Dataset) -> ReasonResult:
+    """Load the dataset in owlready2 and run HermiT.
 
-    Raises :class:`ReasonerUnavailable` without Java and :class:`ReasonerError`
-    when the ontology is inconsistent or has unsatisfiable classes.
+    Raises :class:`ReasonerUnavailable` when HermiT cannot run (no Java, or the
+    JVM failed: nothing was decided) and :class:`ReasonerError` when the
+    ontology is inconsistent or has unsatisfiable classes.
     """
     if not java_available():
         raise ReasonerUnavailable("java not found: the HermiT consistency check was skipped (install a JRE)")
     import owlready2
-    import rdflib
 
-    graph = rdflib.Graph()
-    for source in sources if sources is not None else packaged_sources(include_trials=include_trials):
-        for q in quads(source):
-            graph.add((rdflib_term(q.subject), rdflib_term(q.predicate), _owl2_literal(rdflib_term(q.object))))
+    graph = src.rdflib_graph(dataset.triples(), transform=_owl2_literal)
 
     with tempfile.TemporaryDirectory(prefix="trialkg-reason-") as tmp:
         path = Path(tmp) / "trialkg.owl"
@@ -90,8 +79,8 @@ def check_consistency(include_trials: bool = True, sources: list[Source] | None 
                 owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError as exc:
             raise ReasonerError("the ontology is inconsistent (HermiT)") from exc
-        except Exception as exc:  # the JVM or owlready2 failed to run
-            raise ReasonerError(f"HermiT could not run: {_java_message(exc)}") from exc
+        except Exception as exc:  # noqa: BLE001 - the JVM or owlready2 failed to run
+            raise ReasonerUnavailable(f"HermiT could not run: {_java_message(exc)}") from None
         unsat = sorted(str(c.iri) for c in world.inconsistent_classes())
         classes = len(list(world.classes()))
         individuals = len(list(world.individuals()))

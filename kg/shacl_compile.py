@@ -16,10 +16,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-SH = "http://www.w3.org/ns/shacl#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+from kg.prefixes import RDF, RDFS, SH, XSD, compact
+from kg.rdf import select, value
 
 NODE_KINDS = {SH + "IRI": "isIRI({v})", SH + "BlankNode": "isBlank({v})", SH + "Literal": "isLiteral({v})",
               SH + "BlankNodeOrIRI": "(isIRI({v}) || isBlank({v}))"}
@@ -66,19 +64,17 @@ def _term(t) -> str:
     return str(t)
 
 
-def _literal_value(t) -> str:
-    return str(t)
-
-
 _CLOSURE: dict[str, list[str]] = {}
 
 
-def _classes(c) -> str:
-    """``VALUES`` of a class and its subclasses in the data (a property path here is quadratic in Oxigraph)."""
-    members = _CLOSURE.get(c.value)
-    if members is None:
-        return f"{{ ?cls{abs(hash(c.value)) % 10**6} <{RDFS}subClassOf>* {_term(c)} }}"
-    return " ".join(f"<{m}>" for m in members)
+def _well_typed(v: str, datatype: str) -> str:
+    """True when ``v`` is a literal of ``datatype`` whose lexical form is valid for it.
+
+    SHACL's ``sh:datatype`` rejects ill-typed literals (``"2018-13-45"^^xsd:date``),
+    which Oxigraph stores as they are: the cast back to the datatype fails on them.
+    """
+    check = f"{datatype}(STR({v}))" if datatype.startswith(f"<{XSD}") and datatype != f"<{XSD}string>" else "true"
+    return f"(isLiteral({v}) && datatype({v}) = {datatype} && COALESCE(isLiteral({check}) || {check} = true, false))"
 
 
 def _is_a(v: str, c) -> str:
@@ -111,7 +107,7 @@ def _value_conditions(g: ox.Store, pshape, v: str) -> list[tuple[str, str]]:
     conds = []
     dt = _one(g, pshape, SH + "datatype")
     if dt is not None:
-        conds.append(("datatype", f"(!isLiteral({v}) || datatype({v}) != {_term(dt)})"))
+        conds.append(("datatype", f"!{_well_typed(v, _term(dt))}"))
     ors = _one(g, pshape, SH + "or")
     if ors is not None:
         types = []
@@ -120,10 +116,10 @@ def _value_conditions(g: ox.Store, pshape, v: str) -> list[tuple[str, str]]:
             if keys != {SH + "datatype"}:
                 raise UnsupportedShape(f"{pshape}: sh:or is only supported over sh:datatype alternatives")
             types.append(_term(_one(g, member, SH + "datatype")))
-        conds.append(("or", f"(!isLiteral({v}) || datatype({v}) NOT IN ({', '.join(types)}))"))
+        conds.append(("or", "!(" + " || ".join(_well_typed(v, t) for t in types) + ")"))
     pattern = _one(g, pshape, SH + "pattern")
     if pattern is not None:
-        conds.append(("pattern", f"(isBlank({v}) || !REGEX(STR({v}), {_literal_value(ox.Literal(pattern.value))}))"))
+        conds.append(("pattern", f"(isBlank({v}) || !REGEX(STR({v}), {_term(ox.Literal(pattern.value))}))"))
     members = _one(g, pshape, SH + "in")
     if members is not None:
         conds.append(("in", f"({v} NOT IN ({', '.join(_term(m) for m in _list(g, members))}))"))
@@ -186,17 +182,15 @@ def compile_shapes(shapes: ox.Store, data: ox.Store | None = None, union: bool =
 
     With ``data``, class membership is compiled against the subclass closure
     found in it (a ``VALUES`` list), which Oxigraph evaluates in linear time.
+    ``union``: the data's default graph is the union of its named graphs.
     """
-    from kg.prefixes import compact
-
     _CLOSURE.clear()
     if data is not None:
         classes = {q.object for q in shapes.quads_for_pattern(None, ox.NamedNode(SH + "targetClass"), None, None)}
         classes |= {q.object for q in shapes.quads_for_pattern(None, ox.NamedNode(SH + "class"), None, None)}
         for c in classes:
-            rows = data.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* {_term(c)} }}",
-                              use_default_graph_as_union=union)
-            _CLOSURE[c.value] = sorted({r["c"].value for r in rows if isinstance(r["c"], ox.NamedNode)} | {c.value})
+            rows = select(data, f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* {_term(c)} }}", union)
+            _CLOSURE[value(c)] = sorted({value(r["c"]) for r in rows if isinstance(r["c"], ox.NamedNode)} | {value(c)})
 
     checks: list[Check] = []
     node_shapes = {q.subject for q in shapes.quads_for_pattern(None, ox.NamedNode(RDF + "type"), ox.NamedNode(SH + "NodeShape"), None)}
@@ -231,7 +225,7 @@ def compile_shapes(shapes: ox.Store, data: ox.Store | None = None, union: bool =
                     q = (f"SELECT ?this ?value WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?c) WHERE {{ {target} "
                          f"?this {path} ?v }} GROUP BY ?this }} FILTER(?c > {mx.value}) }}")
                 checks.append(Check(q, pretty, message, str(prop)))
-            for comp, cond in _value_conditions(shapes, prop, "?value"):
+            for _comp, cond in _value_conditions(shapes, prop, "?value"):
                 checks.append(Check(head + f"?this {path} ?value FILTER({cond}) }}", pretty, message, str(prop)))
             other = _one(shapes, prop, SH + "lessThanOrEquals")
             if other is not None:
@@ -239,11 +233,11 @@ def compile_shapes(shapes: ox.Store, data: ox.Store | None = None, union: bool =
                                     f"FILTER(!COALESCE(?value <= ?w, false)) }}", pretty, message, str(prop)))
         for constraint in _objects(shapes, shape, SH + "sparql"):
             _check_keys(shapes, constraint)
-            select = _one(shapes, constraint, SH + "select").value.replace("$this", "?this")
-            m = re.search(r"\bWHERE\s*\{", select, re.IGNORECASE)
+            select_text = _one(shapes, constraint, SH + "select").value.replace("$this", "?this")
+            m = re.search(r"\bWHERE\s*\{", select_text, re.IGNORECASE)
             if not m:
                 raise UnsupportedShape(f"{constraint}: SPARQL constraint without WHERE")
-            inner = select[: m.end()] + f" {target} " + select[m.end():]
+            inner = select_text[: m.end()] + f" {target} " + select_text[m.end():]
             # The target is joined inside the constraint's own WHERE, so $this is bound
             # before its FILTERs run (SHACL's pre-binding); ?value stays unbound when the
             # constraint does not project it.
@@ -260,7 +254,7 @@ def _message(g: ox.Store, node, component: str) -> str:
 def _run_checks(store: ox.Store, checks: list[Check]) -> list[tuple[str, str, str, object, object]]:
     out = []
     for check in checks:
-        for row in store.query(check.query, use_default_graph_as_union=check.union):
+        for row in select(store, check.query, check.union):
             out.append((check.path, check.message, check.shape, row["this"], row["value"]))
     return out
 
@@ -275,14 +269,22 @@ def _worker(store, checks, conn) -> None:
         conn.close()
 
 
-def run(store: ox.Store, checks: list[Check], workers: int = 2) -> list[tuple[str, str, str, str | None, str | None]]:
+def decode(text: str | None):
+    """A term back from its N-Triples form (what crosses the pipe from a worker)."""
+    if text is None:
+        return None
+    if text.startswith("_:"):
+        return ox.BlankNode(text[2:])
+    return next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES))).object
+
+
+def run(store: ox.Store, checks: list[Check], workers: int = 2) -> list[tuple[str, str, str, object, object]]:
     """Run the checks, split over ``workers`` forked processes that share the store's memory.
 
-    Returns (path, message, shape, focus, value) with terms in N-Triples syntax.
+    Returns (path, message, shape, focus, value) with pyoxigraph terms.
     """
     if workers <= 1 or len(checks) < 2:
-        return [(p, m, s, str(t) if t is not None else None, str(v) if v is not None else None)
-                for p, m, s, t, v in _run_checks(store, checks)]
+        return _run_checks(store, checks)
     ctx = multiprocessing.get_context("fork")
     procs, pipes = [], []
     for i in range(workers):
@@ -292,11 +294,11 @@ def run(store: ox.Store, checks: list[Check], workers: int = 2) -> list[tuple[st
         child.close()
         procs.append(proc)
         pipes.append(parent)
-    out = []
+    out: list[tuple[str, str, str, object, object]] = []
     for proc, pipe in zip(procs, pipes):
         result = pipe.recv()
         proc.join()
         if isinstance(result, Exception):
             raise result
-        out.extend(result)
+        out.extend((p, m, s, decode(t), decode(v)) for p, m, s, t, v in result)
     return out

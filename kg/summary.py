@@ -1,100 +1,115 @@
-"""A one-screen, plain-text summary of each trial, built from the ready-made queries.
+"""``kg summary``: a one-screen, plain-text summary of each trial, from the ready-made queries.
 
-It is what the README's first command prints: proof that the graph answers the
-questions a clinician would ask first, with numbers, units and denominators.
+Every word about a trial comes from the graph (labels of populations, phases,
+statistics, sources); nothing here knows any particular trial. Each query runs
+once for all trials and its rows are grouped by trial.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
-from kg import catalog
-from kg.engines import execute
+from kg.dataset import Dataset
 from kg.errors import QueryError
-from kg.prefixes import compact, to_iri
-from kg.query import bind
-from kg.results import cell
-
-SOURCE_TAG = {"cta-isoda-2018": "news", "isoda-2018": "paper"}
+from kg.prefixes import BASE, compact, to_iri
+from kg.query.formats import cell, plural, quantity
 
 
-def _rows(name: str, params: dict[str, str], **target):
-    q = catalog.get(name)
-    return execute(q.text, bind(q, params), origin=f"queries/{name}.rq", **target).rows
+def trial_iri(trial: str, base: str = BASE) -> str:
+    """A trial given as slug, IRI or CURIE, as an IRI.
+
+    >>> trial_iri("isoda-2018")
+    'https://w3id.org/trialkg/trial/isoda-2018'
+    """
+    iri = to_iri(trial)
+    if iri is None and trial.replace("-", "").isalnum():
+        iri = f"{base}trial/{trial}"
+    if iri is None:
+        raise QueryError(f"--trial {trial!r} is not a slug, IRI or CURIE")
+    return iri
 
 
-def _tag(source_iri: str) -> str:
-    slug = source_iri.rstrip("/").rsplit("/", 1)[-1]
-    return SOURCE_TAG.get(slug, slug)
+def _by_trial(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        out[row["trial"].value].append(row)
+    return out
 
 
-def _number(term) -> str:
-    text = cell(term)
-    return text
-
-
-def summarize(trial: str | None = None, **target) -> str:
+def summarize(dataset: Dataset, trial: str | None = None) -> str:
     """The summary text for one trial (slug, IRI or CURIE) or all of them."""
-    params: dict[str, str] = {}
-    if trial:
-        iri = to_iri(trial) or (f"https://w3id.org/trialkg/trial/{trial}" if trial.replace("-", "").isalnum() else None)
-        if iri is None:
-            raise QueryError(f"--trial {trial!r} is not a slug, IRI or CURIE")
-        params["trial"] = iri
-    facts = _rows("trial-summary", params, **target)
+    params = {"trial": trial_iri(trial, dataset.base)} if trial else {}
+    facts = _by_trial(dataset.run("trial-summary", params).rows)
     if not facts:
         raise QueryError(f"no trial found{' for ' + trial if trial else ''}")
-    by_trial: dict[str, list] = defaultdict(list)
-    for row in facts:
-        by_trial[row["trial"].value].append(row)
+    efficacy = _by_trial(dataset.run("efficacy", params).rows)
+    safety = _by_trial(dataset.run("adverse-events", params).rows)
+    citations = _by_trial([r for r in dataset.run("citation").rows if "trial" in r])
 
     out: list[str] = []
-    for trial_iri, rows in by_trial.items():
+    for iri, rows in facts.items():
         items: dict[str, list[str]] = defaultdict(list)
         for row in rows:
             items[cell(row["item"]).split(" ", 1)[1]].append(cell(row["value"]))
-        out.append(f"{items['title'][0]}")
-        out.append(f"  {compact(trial_iri)}")
+        out.append(items["title"][0] if items["title"] else compact(iri))
+        out.append(f"  {compact(iri)}")
         out.append(f"  {', '.join(items['phase'] + items['design'])}; {', '.join(items['condition'])}")
-        out.append(f"  eligibility: {'; '.join(items['eligibility'])}")
+        if items["eligibility"]:
+            out.append(f"  eligibility: {'; '.join(items['eligibility'])}")
         out.append(f"  populations: {'; '.join(items['population'])}")
-        for line in items["intervention"]:
-            out.append(f"  {line}")
-
-        tparams = {"trial": trial_iri}
-        out.append("Efficacy  (value unit | denominator | time anchor | source)")
-        for row in _rows("efficacy", tparams, **target):
-            value = cell(row.get("value"))
-            unit = cell(row.get("unit"))
-            unit = {"percent": "%", "count unit": "patients", "month": "months"}.get(unit, unit)
-            shown = value if value == "not reached" else f"{value} {unit}".replace(" %", "%")
-            denom = cell(row.get("population"))
-            if row.get("size"):
-                denom += f" (n={cell(row['size'])})"
-            anchor = cell(row.get("origin")) and f"from {cell(row.get('origin'))}"
-            anchor = anchor or (cell(row.get("timepoint")) and f"at {cell(row.get('timepoint'))}") or cell(row.get("phase"))
-            ci = ""
-            if row.get("ci_level"):
-                level = f"{float(cell(row['ci_level'])) * 100:g}"
-                ci = f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
-            out.append(f"  {cell(row['label'])}: {shown}{ci} | {denom} | {anchor or '-'} | {_tag(row['source'].value)}")
+        out += [f"  {line}" for line in items["intervention"]]
+        out.append("Efficacy  (value | denominator | time anchor | source)")
+        for row in efficacy.get(iri, []):
+            out.append("  " + _statistic_line(row))
         out.append("Safety")
-        for row in _rows("adverse-events", tparams, **target):
+        for row in safety.get(iri, []):
             parts = [cell(row["event"])]
             if row.get("grade"):
                 parts.append(cell(row["grade"]))
             if row.get("patients") is not None:
-                parts.append(f"{cell(row['patients'])} patients")
+                parts.append(plural(cell(row["patients"]), "patient"))
             if row.get("percent") is not None:
                 parts.append(f"{cell(row['percent'])}%")
             if row.get("population"):
                 parts.append(f"of {cell(row['population'])}" + (f" (n={cell(row['size'])})" if row.get("size") else ""))
-            out.append(f"  {' | '.join(parts)} | {_tag(row['source'].value)}")
+            out.append(f"  {' | '.join(parts)} | {cell(row.get('source_label')) or cell(row['source'])}")
+        out += _citation_lines(citations.get(iri, []))
         out.append("")
-    cites = _rows("citation", {}, **target)
-    if cites:
-        first = cites[0]
-        authors = ", ".join(cell(r["author"]) for r in cites if r["publication"] == first["publication"])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _statistic_line(row: dict) -> str:
+    if cell(row.get("notReached")) == "true":
+        shown = "not reached"
+    else:
+        shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
+    ci = ""
+    if row.get("ci_level"):
+        level = f"{float(cell(row['ci_level'])) * 100:g}"
+        ci = f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
+    denominator = cell(row.get("population"))
+    if row.get("size"):
+        denominator += f" (n={cell(row['size'])})"
+    anchor = (f"from {cell(row['origin'])}" if row.get("origin") else
+              f"at {cell(row['timepoint'])}" if row.get("timepoint") else
+              f"during {cell(row['phase'])}" if row.get("phase") else "-")
+    return (f"{cell(row['label'])}: {shown}{ci} | {denominator} | {anchor} | "
+            f"{cell(row.get('source_label')) or cell(row['source'])}")
+
+
+def _citation_lines(rows: list[dict]) -> list[str]:
+    """``Source: Isoda A, Murayama K, Ito S, et al. Title. Journal. Epub 2018-03-28. doi:...`` per article."""
+    by_pub: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_pub[row["publication"].value].append(row)
+    out = []
+    for pub_rows in by_pub.values():
+        first = pub_rows[0]
+        authors = ", ".join(dict.fromkeys(cell(r["author"]) for r in pub_rows))
         etal = ", et al." if cell(first["complete"]) == "false" else ""
-        out.append(f"Source: {authors}{etal} {cell(first['title'])}. {cell(first.get('journal'))}. "
-                   f"Epub {cell(first.get('epub'))}. doi:{cell(first.get('doi'))}")
-    return "\n".join(out)
+        parts = [f"{authors}{etal}", cell(first["title"]), cell(first.get("journal"))]
+        if first.get("epub"):
+            parts.append(f"Epub {cell(first['epub'])}")
+        if first.get("doi"):
+            parts.append(f"doi:{cell(first['doi'])}")
+        out.append("Source: " + ". ".join(p.rstrip(".") for p in parts if p) + ".")
+    return out

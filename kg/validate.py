@@ -1,22 +1,29 @@
-"""Check graphs against the SHACL shapes and report each violation readably.
+"""``kg validate``: check publications against the SHACL shapes, and say what is wrong in words.
 
-The report names the focus node (as a CURIE where the prefix map allows), the
-path, the shape's message and the source file the focus node came from, so a
-curator can go straight to the line to fix.
+Each violation names the file its focus node came from, the focus node (a CURIE
+where the prefix map allows), the path, the shape's message and the offending
+value, so a curator can go straight to the line to fix.
+
+Publications are validated in batches, each together with the shared ontology
+(shapes check that external terms are declared there), so memory stays flat
+whatever the corpus size: no shape relates two publications.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from kg.errors import InputError
-from kg.graph import Source, packaged_sources, quads, rdflib_term
-from kg.prefixes import compact
-from kg import resources
+from kg import sources as src
+from kg.dataset import Dataset
+from kg.errors import InputError, ValidationFailed
+from kg.prefixes import SH, compact
+from kg.rdf import value
 
-SH = "http://www.w3.org/ns/shacl#"
+ENGINES = ("oxigraph", "pyshacl")
+#: publications validated together (bounded memory; the shapes never relate two publications)
+BATCH = 500
 
 
 @dataclass(frozen=True, order=True)
@@ -31,8 +38,8 @@ class Violation:
     severity: str = "Violation"
 
     def line(self) -> str:
-        """The one-line form printed by ``kg validate``."""
-        where = f"{self.focus}" + (f" {self.path}" if self.path else "")
+        """The one-line form ``kg validate`` prints: ``file: focus path: message (value: v)``."""
+        where = self.focus + (f" {self.path}" if self.path else "")
         value = f" (value: {self.value})" if self.value else ""
         return f"{self.source}: {where}: {self.message}{value}"
 
@@ -43,42 +50,109 @@ class Report:
 
     conforms: bool
     violations: list[Violation]
-    files: list[str]
+    files: list[str] = field(default_factory=list)
 
     def text(self) -> str:
-        """A readable report: one line per violation, then a summary line."""
+        """One line per violation, then a summary line."""
         lines = [v.line() for v in sorted(self.violations)]
-        n = len(self.violations)
         if self.conforms:
             lines.append(f"conforms: {len(self.files)} file(s), no violations")
         else:
-            lines.append(f"does not conform: {n} violation(s) in {len(self.files)} file(s)")
+            lines.append(f"does not conform: {len(self.violations)} violation(s) in {len(self.files)} file(s)")
         return "\n".join(lines)
 
 
-def shapes_graph():
-    """The packaged SHACL shapes as an rdflib Graph."""
-    import rdflib
+def validate(publications: Sequence[src.Source], engine: str = "oxigraph", batch: int = BATCH) -> Report:
+    """Validate the publications (each batch with the packaged ontology and term extracts).
 
-    g = rdflib.Graph()
-    for entry in resources.shape_files():
-        try:
-            g.parse(data=entry.read_bytes(), format="turtle")
-        except Exception as exc:  # a broken packaged shape file is a packaging bug
-            raise InputError(f"{entry}: cannot parse shapes: {exc}") from exc
-    return g
+    Raises :class:`InputError` on unreadable input before reporting anything.
+    """
+    if engine not in ENGINES:
+        raise InputError(f"unknown validation engine {engine!r} (valid: {', '.join(ENGINES)})")
+    pubs = list(publications)
+    run = _compiled if engine == "oxigraph" else _pyshacl
+    violations: set[Violation] = set()
+    for i in range(0, max(len(pubs), 1), batch):
+        chunk = pubs[i: i + batch]
+        violations |= run(Dataset.build(chunk), {s.graph(): s.name for s in chunk})
+    return Report(conforms=not violations, violations=sorted(violations), files=[s.name for s in pubs])
 
 
-def _term_text(term) -> str:
-    import rdflib
+def require_conformance(publications: Sequence[src.Source]) -> None:
+    """Refuse data that does not conform, before anything is written anywhere."""
+    report = validate(publications)
+    if not report.conforms:
+        raise ValidationFailed(f"refused: {len(report.violations)} SHACL violation(s), nothing was written; "
+                               f"first: {report.violations[0].line()}")
 
+
+def _origin(dataset: Dataset, files: dict[str, str], focus) -> str:
+    """The file a focus node is described in (as subject), else a publication file that uses it."""
+    if focus is None:
+        return "?"
+    for q in dataset.store.quads_for_pattern(focus, None, None, None):
+        if value(q.graph_name) in files:
+            return files[value(q.graph_name)]
+    for q in dataset.store.quads_for_pattern(None, None, focus, None):
+        if value(q.graph_name) in files:
+            return files[value(q.graph_name)]
+    return "?"
+
+
+def _text(term) -> str:
+    """How a term reads in a report: a CURIE, a blank node label, or the literal's lexical form."""
     if term is None:
         return ""
-    if isinstance(term, rdflib.URIRef):
-        return compact(str(term))
-    if isinstance(term, rdflib.BNode):
-        return f"_:{term}"
-    return str(term)
+    if isinstance(term, ox.NamedNode):
+        return compact(term.value)
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return term.value
+
+
+def _compiled(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
+    """The shapes compiled to SPARQL and run on Oxigraph (see :mod:`kg.shacl_compile`)."""
+    from kg.shacl_compile import compile_shapes, run
+
+    shapes = ox.Store()
+    shapes.extend(src.shapes())
+    rows = run(dataset.store, compile_shapes(shapes, dataset.store))
+    return {
+        Violation(source=_origin(dataset, files, focus), focus=_text(focus), path=path, message=message,
+                  value=_text(value) if value is not None and value != focus else "")
+        for path, message, _shape, focus, value in rows
+    }
+
+
+def _pyshacl(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
+    """The reference engine, pyshacl, on the same merged graph."""
+    import pyshacl
+    import rdflib
+
+    data = src.rdflib_graph(dataset.triples())
+    shapes = src.rdflib_graph(src.shapes())
+    conforms, results, _text_report = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True,
+                                                       allow_warnings=True)
+    sh = rdflib.Namespace(SH)
+    out: set[Violation] = set()
+    # Top-level results only (sh:result of the report); nested sh:detail results of an
+    # sh:node constraint are explained by their parent's message.
+    for report in results.subjects(rdflib.RDF.type, sh.ValidationReport):
+        for result in results.objects(report, sh.result):
+            focus = results.value(result, sh.focusNode)
+            value = results.value(result, sh.value)
+            messages = sorted(str(m) for m in results.objects(result, sh.resultMessage))
+            severity = results.value(result, sh.resultSeverity)
+            focus_ox = src.from_rdflib(focus) if focus is not None else None
+            value_ox = src.from_rdflib(value) if value is not None else None
+            out.add(Violation(
+                source=_origin(dataset, files, focus_ox if not isinstance(focus_ox, ox.Literal) else None),
+                focus=_text(focus_ox), path=_path_text(results, results.value(result, sh.resultPath)),
+                message=" / ".join(messages) or "constraint not met",
+                value=_text(value_ox) if value_ox is not None and value_ox != focus_ox else "",
+                severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+            ))
+    return out
 
 
 def _path_text(results, path) -> str:
@@ -92,148 +166,6 @@ def _path_text(results, path) -> str:
     inverse = results.value(path, rdflib.URIRef(SH + "inversePath"))
     if inverse is not None:
         return "^" + _path_text(results, inverse)
-    items = list(rdflib.collection.Collection(results, path)) if results.value(path, rdflib.RDF.first) else []
-    if items:
-        return "/".join(_path_text(results, i) for i in items)
-    return _term_text(path)
-
-
-ENGINES = ("oxigraph", "pyshacl")
-
-
-def validate_sources(data: Iterable[Source], engine: str = "oxigraph") -> Report:
-    """Validate the given sources, together with the packaged ontology and term extracts.
-
-    The ontology is part of the data graph because shapes check that external
-    terms are declared (with labels) and that values belong to project classes.
-    Raises :class:`InputError` on unreadable input before validating anything.
-    """
-    data = list(data)
-    if engine == "oxigraph":
-        return _validate_compiled(data)
-    if engine != "pyshacl":
-        raise InputError(f"unknown validation engine {engine!r} (valid: {', '.join(ENGINES)})")
-    import pyshacl
-    import rdflib
-
-    ontology = packaged_sources(include_trials=False)
-    ontology_names = {s.name for s in ontology}
-    sources = ontology + [s for s in data if s.name not in ontology_names]
-
-    union = rdflib.Graph()
-    for source in sources:
-        for q in quads(source):
-            union.add((rdflib_term(q.subject), rdflib_term(q.predicate), rdflib_term(q.object)))
-
-    conforms, results, _text = pyshacl.validate(
-        union,
-        shacl_graph=shapes_graph(),
-        inference="none",
-        advanced=True,
-        allow_warnings=True,
-    )
-    violations: list[Violation] = []
-    focus_nodes = {results.value(r, rdflib.URIRef(SH + "focusNode")) for r in
-                   results.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationResult"))}
-    origin = _origins({_nt(f) for f in focus_nodes if f is not None}, sources, {s.name for s in data})
-    # Top-level results only (sh:result of the report); nested sh:detail results of an
-    # sh:node constraint are explained by their parent's message.
-    top = [r for report in results.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationReport"))
-           for r in results.objects(report, rdflib.URIRef(SH + "result"))]
-    for result in top:
-        focus = results.value(result, rdflib.URIRef(SH + "focusNode"))
-        path = results.value(result, rdflib.URIRef(SH + "resultPath"))
-        messages = [str(m) for m in results.objects(result, rdflib.URIRef(SH + "resultMessage"))]
-        value = results.value(result, rdflib.URIRef(SH + "value"))
-        severity = results.value(result, rdflib.URIRef(SH + "resultSeverity"))
-        violations.append(
-            Violation(
-                source=origin.get(_nt(focus), "?"),
-                focus=_term_text(focus),
-                path=_path_text(results, path),
-                message=" / ".join(sorted(messages)) or "constraint not met",
-                value=_term_text(value) if value is not None and value != focus else "",
-                severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
-            )
-        )
-    return Report(conforms=bool(conforms), violations=violations, files=[s.name for s in data if s.name not in ontology_names])
-
-
-def _nt(term) -> str:
-    """An rdflib term in N-Triples syntax (the keys :func:`_origins` uses)."""
-    return term.n3()
-
-
-def shapes_store() -> ox.Store:
-    """The packaged SHACL shapes in a pyoxigraph store (for the compiled validator)."""
-    store = ox.Store()
-    for entry in resources.shape_files():
-        try:
-            store.extend([ox.Quad(t.subject, t.predicate, t.object) for t in
-                          ox.parse(entry.read_bytes(), format=ox.RdfFormat.TURTLE)])
-        except SyntaxError as exc:
-            raise InputError(f"{entry}: cannot parse shapes: {exc}") from exc
-    return store
-
-
-def _nt_text(term: str | None) -> str:
-    """How a term from the compiled validator (N-Triples syntax) reads in a report."""
-    if term is None:
-        return ""
-    if term.startswith("<"):
-        return compact(term[1:-1])
-    if term.startswith("_:"):
-        return term
-    lit = next(iter(ox.parse(f"<urn:x> <urn:y> {term} .".encode(), format=ox.RdfFormat.N_TRIPLES))).object
-    return lit.value
-
-
-def _validate_compiled(data: list[Source], workers: int = 2) -> Report:
-    """The same shapes, compiled to SPARQL and run on Oxigraph (see :mod:`kg.shacl_compile`).
-
-    Oxigraph parses every file straight into one default graph (a resource asserted
-    in many files, such as a shared journal, is one triple there rather than one per
-    file, which would multiply join rows). Only when there are violations are the
-    files read again, to name the file each focus node came from.
-    """
-    from kg.graph import BASE, parse_error
-    from kg.shacl_compile import compile_shapes, run
-
-    ontology = packaged_sources(include_trials=False)
-    ontology_names = {s.name for s in ontology}
-    sources = ontology + [s for s in data if s.name not in ontology_names]
-    store = ox.Store()
-    for source in sources:
-        try:
-            store.load(source.data, format=ox.RdfFormat.TURTLE, base_iri=BASE)
-        except SyntaxError as exc:
-            raise parse_error(source.name, exc) from exc
-    rows = run(store, compile_shapes(shapes_store(), store, union=False), workers=workers)
-    del store
-    origin = _origins({focus for _, _, _, focus, _ in rows}, sources, {s.name for s in data})
-    violations = sorted({
-        Violation(source=origin.get(focus, "?"), focus=_nt_text(focus), path=path, message=message,
-                  value=_nt_text(value) if value is not None and value != focus else "")
-        for path, message, _shape, focus, value in rows
-    })
-    return Report(conforms=not violations, violations=violations,
-                  files=[s.name for s in data if s.name not in ontology_names])
-
-
-def _origins(terms: set[str], sources: list[Source], data_names: set[str]) -> dict[str, str]:
-    """The file each term is described in (as subject), else a data file that uses it."""
-    found: dict[str, str] = {}
-    used: dict[str, str] = {}
-    if not terms:
-        return found
-    for source in sources:
-        for q in quads(source):
-            s = str(q.subject)
-            if s in terms and s not in found:
-                found[s] = source.name
-            o = str(q.object)
-            if o in terms and source.name in data_names:
-                used.setdefault(o, source.name)
-        if len(found) == len(terms):
-            break
-    return {**used, **found}
+    if results.value(path, rdflib.RDF.first) is not None:
+        return "/".join(_path_text(results, i) for i in rdflib.collection.Collection(results, path))
+    return _text(src.from_rdflib(path))

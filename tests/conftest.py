@@ -23,11 +23,17 @@ def seed_text() -> str:
 
 
 @pytest.fixture(scope="session")
-def store():
-    """The packaged ontology, extracts and trials in an in-memory pyoxigraph store."""
-    from kg.graph import default_store
+def dataset():
+    """The packaged ontology, extracts and trials, built in memory as every verb builds them."""
+    from kg.dataset import Dataset
 
-    return default_store()
+    return Dataset.build()
+
+
+@pytest.fixture(scope="session")
+def store(dataset):
+    """The pyoxigraph store behind the packaged dataset."""
+    return dataset.store
 
 
 @pytest.fixture(scope="session")
@@ -40,17 +46,18 @@ def trial_turtle() -> str:
 
 
 def run_kg(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
-    """Run the installed ``kg`` as a user would, from a folder outside the source tree.
-
-    (From the repository root ``python -m kg`` would import the source folder
-    instead of the installed wheel.)
-    """
+    """Run ``kg`` as a user would, from a folder outside the source tree, as a real process."""
     import tempfile
 
+    import kg as package
+
+    # The kg these tests import (installed, or the checkout's when run from the root without installing).
+    where = str(Path(package.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [where, os.environ.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory(prefix="kg-cwd-") as tmp:
         return subprocess.run(
             [sys.executable, "-m", "kg", *args], capture_output=True, text=True, cwd=cwd or tmp, input=input,
-            timeout=300,
+            timeout=300, env=env,
         )
 
 

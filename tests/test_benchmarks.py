@@ -11,8 +11,8 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 import synth  # noqa: E402
 
-from kg.graph import file_sources  # noqa: E402
-from kg.validate import validate_sources  # noqa: E402
+from kg.sources import files  # noqa: E402
+from kg.validate import validate  # noqa: E402
 
 
 def test_synthetic_corpus_conforms_and_is_deterministic(tmp_path):
@@ -21,18 +21,18 @@ def test_synthetic_corpus_conforms_and_is_deterministic(tmp_path):
     a = sorted((tmp_path / "a").glob("*.ttl"))
     assert len(a) == 40
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in sorted((tmp_path / "b").glob("*.ttl"))]
-    report = validate_sources(file_sources([tmp_path / "a"]))
+    report = validate(files([tmp_path / "a"]))
     assert report.conforms, report.text()
     stats = [p.read_text().count("tkg:statisticType") for p in a]
     assert min(stats) >= 5 and max(stats) <= 15
     assert any("tkg:notReached true" in p.read_text() for p in a), "some medians are not reached"
 
 
-@pytest.mark.parametrize("engine", ["oxigraph", "pyshacl"])
+@pytest.mark.parametrize("engine", ["oxigraph", pytest.param("pyshacl", marks=pytest.mark.slow)])
 def test_every_planted_defect_is_reported_and_nothing_else(tmp_path, engine):
     planted = synth.generate(30, seed=5, out=tmp_path, defects=6)
     assert {kind for _, _, kind in planted} == {"count-over-denominator", "bad-doi", "missing-unit"}
-    report = validate_sources(file_sources([tmp_path]), engine=engine)
+    report = validate(files([tmp_path]), engine=engine)
     got = {("https://w3id.org/trialkg/" + v.focus.split(":", 1)[1], v.source.rsplit("/", 1)[-1]) for v in report.violations}
     assert got == {(focus, name) for name, focus, _ in planted}
     for _, focus, kind in planted:
@@ -40,6 +40,7 @@ def test_every_planted_defect_is_reported_and_nothing_else(tmp_path, engine):
                    if v.focus.endswith(focus.rsplit("trialkg/", 1)[1]))
 
 
+@pytest.mark.slow
 def test_quick_benchmark_smoke(tmp_path):
     """`python benchmarks/run.py --quick` runs end to end and writes its report (figures are not asserted)."""
     out = tmp_path / "results.md"

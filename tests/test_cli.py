@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -52,7 +51,7 @@ def test_validate_reports_violation_with_file_focus_path_message(kg, tmp_path, t
                                         "tkg:population tkg:PopulationNotStated ;\n    skos:note \"The report does not say"))
     r = kg("validate", str(bad))
     assert r.returncode == 1, r.stdout + r.stderr
-    line = next(l for l in r.stdout.splitlines() if "follow-up" in l)
+    line = next(ln for ln in r.stdout.splitlines() if "follow-up" in ln)
     assert str(bad) in line and "trialkg:trial/isoda-2018/follow-up" in line
     assert "tkg:unit" in line and "exactly one unit" in line
 
@@ -108,23 +107,26 @@ def test_reason_consistent(kg):
 
 @pytest.mark.skipif(shutil.which("java") is None, reason="java is not installed: HermiT cannot run")
 def test_reason_detects_inconsistency(tmp_path):
+    from kg.dataset import Dataset
     from kg.errors import ReasonerError
-    from kg.graph import Source, packaged_sources
     from kg.reason import check_consistency
+    from kg.sources import Source, packaged_publications
 
     clash = b"""@prefix tkg: <https://w3id.org/trialkg/ontology/> .
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
 tkg:Claim owl:disjointWith tkg:Statistic .
 <https://w3id.org/trialkg/trial/isoda-2018/orr> a tkg:Claim .
 """
-    sources = packaged_sources() + [Source(name="clash.ttl", slug="clash", data=clash)]
+    sources = packaged_publications() + [Source(name="clash.ttl", slug="clash", data=clash)]
     with pytest.raises(ReasonerError, match="inconsistent"):
-        check_consistency(sources=sources)
+        check_consistency(Dataset.build(sources))
 
 
 def test_reason_without_java_says_skipped(monkeypatch):
     from kg import reason
 
     monkeypatch.setattr(reason.shutil, "which", lambda name: None)
+    from kg.dataset import Dataset
+
     with pytest.raises(reason.ReasonerUnavailable, match="skipped"):
-        reason.check_consistency()
+        reason.check_consistency(Dataset.build([]))

@@ -18,17 +18,21 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg import catalog
-from kg.engines import execute
+from kg import sources as src
+from kg.dataset import Dataset
 from kg.errors import StoreError, ValidationFailed
-from kg.graph import Source, file_sources, packaged_sources
-from kg.load import count_quads, load_embedded, open_store
-from kg.query import bind
-from kg.remote import load_endpoint
+from kg.load import count_quads, load_embedded, load_endpoint
+from kg.query import catalog
+from kg.sources import Source
+
+
+def open_store(path, must_exist=True):
+    return Dataset.open(path).store
 
 TRIAL_GRAPH = "https://w3id.org/trialkg/graph/isoda-2018"
 PARAMS = {"trials-by-drug": {"drug": "DRUGBANK:DB00188"}, "trials-by-condition": {"condition": "NCIT:C3242"},
-          "provenance": {"statistic": "trialkg:trial/isoda-2018/pfs-from-maintenance-abstract"}}
+          "provenance": {"statistic": "trialkg:trial/isoda-2018/pfs-from-maintenance-abstract"},
+          "resources": {"namespace": "https://w3id.org/trialkg/"}}
 
 
 def free_port() -> int:
@@ -54,7 +58,7 @@ class OxigraphServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "OxigraphServer":
+    def start(self) -> OxigraphServer:
         self.proc = subprocess.Popen(
             [oxigraph_binary(), "serve", "--location", str(self.location), "--bind", f"127.0.0.1:{self.port}",
              "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -122,9 +126,9 @@ def test_reload_replaces_exactly_one_publication(tmp_path, trial_turtle):
     load_embedded(store_dir=path)
     other = Source(name="other.ttl", slug="other-2020", data=b"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 <https://w3id.org/trialkg/publication/other-2020> rdfs:label "another publication" .""")
-    load_embedded(packaged_sources(include_trials=False) + [other], store_dir=path)
+    load_embedded([other], store_dir=path)
     edited = trial_turtle.replace('rdfs:label "Median follow-up" ;', 'rdfs:label "Median follow-up time" ;')
-    load_embedded(packaged_sources(include_trials=False) + [Source("isoda-2018.ttl", "isoda-2018", edited.encode())], store_dir=path)
+    load_embedded([Source("isoda-2018.ttl", "isoda-2018", edited.encode())], store_dir=path)
     st = open_store(path)
     labels = {r["l"].value for r in st.query(
         "SELECT ?l WHERE { GRAPH ?g { <https://w3id.org/trialkg/trial/isoda-2018/follow-up> <http://www.w3.org/2000/01/rdf-schema#label> ?l } }")}
@@ -137,7 +141,7 @@ def test_invalid_graph_is_refused_and_store_unchanged(tmp_path, trial_turtle, ed
     load_embedded(store_dir=path)
     before = store_quads(path)
     with pytest.raises(ValidationFailed, match="nothing was written"):
-        load_embedded(packaged_sources(include_trials=False) + [broken_trial(trial_turtle, edit_block)], store_dir=path)
+        load_embedded([broken_trial(trial_turtle, edit_block)], store_dir=path)
     assert store_quads(path) == before
 
 
@@ -176,10 +180,8 @@ def test_progress_is_silent_when_piped(kg, tmp_path):
 def test_every_query_answers_the_same_over_http(server):
     server.load()
     for name in sorted(catalog.catalog()):
-        q = catalog.get(name)
-        bindings = bind(q, PARAMS.get(name, {}))
-        local = execute(q.text, bindings)
-        remote = execute(q.text, bindings, endpoint=f"{server.base}/query")
+        local = Dataset.build().run(name, PARAMS.get(name, {}))
+        remote = Dataset.remote(f"{server.base}/query").run(name, PARAMS.get(name, {}))
         assert remote.variables == local.variables, name
         as_rows = lambda res: [tuple(sorted((k, str(v)) for k, v in r.items())) for r in res.rows]  # noqa: E731
         if name == "adverse-events":
@@ -212,7 +214,7 @@ def test_server_refuses_invalid_graph_untouched(server, trial_turtle, edit_block
     server.load()
     before = server.nquads()
     with pytest.raises(ValidationFailed):
-        server.load(packaged_sources(include_trials=False) + [broken_trial(trial_turtle, edit_block)])
+        server.load([broken_trial(trial_turtle, edit_block)])
     assert server.nquads() == before
 
 
@@ -223,7 +225,7 @@ def test_server_killed_mid_load_leaves_graphs_intact(tmp_path, trial_turtle):
         srv.load()
         before = {q for q in srv.nquads() if ".staging" not in q}
         edited = trial_turtle.replace('rdfs:label "Median follow-up" ;', 'rdfs:label "Changed" ;')
-        sources = packaged_sources(include_trials=False) + [Source("isoda-2018.ttl", "isoda-2018", edited.encode())]
+        sources = [Source("isoda-2018.ttl", "isoda-2018", edited.encode())]
         with pytest.raises(StoreError) as err:
             srv.load(sources, on_staged=lambda graph: srv.kill(), timeout=5)
         message = str(err.value)
@@ -325,7 +327,6 @@ def test_shared_resources_do_not_repeat_rows_on_a_store(tmp_path):
 <https://w3id.org/trialkg/journal/int-j-hematol> a tkg:Journal ; rdfs:label "International Journal of Hematology" ;
     tkg:issn "0925-5710" ."""
     path = tmp_path / "store"
-    load_embedded(packaged_sources() + [Source("journal.ttl", "journal", second)], store_dir=path)
-    q = catalog.get("citation")
-    rows = execute(q.text, bind(q, {}), store=str(path)).rows
+    load_embedded(src.packaged_publications() + [Source("journal.ttl", "journal", second)], store_dir=path)
+    rows = Dataset.open(path).run("citation").rows
     assert len(rows) == 3, "one row per author, not one per graph that names the journal"

@@ -9,19 +9,20 @@ from collections import Counter
 
 import pytest
 
-from kg import catalog
-from kg.engines import execute
+from kg.dataset import Dataset
 from kg.errors import QueryError
-from kg.query import bind
-from kg.results import cell, serialize
+from kg.query import catalog
+from kg.query.formats import cell, serialize
+from kg.query.params import bind
+
+PACKAGED = Dataset.build()
 
 NEWS, PAPER = "trialkg:publication/cta-isoda-2018", "trialkg:publication/isoda-2018"
 S8 = "After a median follow-up of 30.7 months, median overall survival from induction therapy initiation had not been reached."
 
 
 def rows(name: str, params: dict[str, str] | None = None, engine: str = "oxigraph", columns: list[str] | None = None):
-    q = catalog.get(name)
-    result = execute(q.text, bind(q, params or {}), engine=engine)
+    result = PACKAGED.run(name, params or {}, engine=engine)
     cols = columns or result.variables
     return [tuple(cell(r.get(c)) for c in cols) for r in result.rows]
 
@@ -183,16 +184,31 @@ PLANTED = [
 def test_consistency_finds_planted_problem(tmp_path, trial_turtle, edit_block, subject, old, new, problem):
     path = tmp_path / "planted.ttl"
     path.write_text(edit_block(trial_turtle, subject, old, new))
-    q = catalog.get("consistency")
-    result = execute(q.text, {}, data=[str(path)])
+    result = Dataset.from_paths([path]).run("consistency")
     problems = [cell(r["problem"]) for r in result.rows]
     assert problem in problems, problems
+
+
+def test_trial_terms():
+    got = set(rows("trial-terms", {"trial": "trialkg:trial/isoda-2018"}, columns=["role", "term"]))
+    assert {("drug", "NCIT:C1851"), ("condition", "MONDO:0009693"), ("phase", "NCIT:C15601"),
+            ("adverse event", "HP:0001873")} <= got
+    assert {role for role, _ in got} == {"drug", "condition", "phase", "design", "adverse event"}
+
+
+def test_resources():
+    got = rows("resources", {"namespace": "https://w3id.org/trialkg/trial/"}, columns=["resource", "type"])
+    assert ("trialkg:trial/isoda-2018", "tkg:ClinicalTrial") in got
+    assert all(r.startswith("trialkg:trial/") for r, _ in got)
+    with pytest.raises(QueryError, match="needs parameter 'namespace'"):
+        rows("resources")
 
 
 # ---- both engines give the same answer -------------------------------------------------------
 
 PARAMS = {"trials-by-drug": {"drug": "CHEBI:52717"}, "trials-by-condition": {"condition": "MONDO:0009693"},
-          "provenance": {"statistic": "trialkg:trial/isoda-2018/orr"}}
+          "provenance": {"statistic": "trialkg:trial/isoda-2018/orr"},
+          "resources": {"namespace": "https://w3id.org/trialkg/trial/"}}
 
 
 @pytest.mark.parametrize("name", sorted(catalog.catalog()))
@@ -225,7 +241,8 @@ def test_csv_parses(kg):
     table = list(csv.DictReader(io.StringIO(r.stdout)))
     assert len(table) == 19
     os_row = next(t for t in table if t["statistic"].endswith("/os-from-induction"))
-    assert os_row["value"] == "not reached"
+    assert os_row["value"] == "" and os_row["notReached"] == "true", "a median not reached is not a number"
+    assert {t["notReached"] for t in table if t["value"]} == {"false"}
 
 
 def test_json_is_sparql_results_json(kg):
@@ -244,14 +261,11 @@ def test_json_is_sparql_results_json(kg):
 def test_formats_are_oxigraphs_serializer_bytes():
     import pyoxigraph as ox
 
-    from kg.graph import default_store
-
     q = catalog.get("efficacy")
-    native = default_store().query(q.text, use_default_graph_as_union=True)
-    result = execute(q.text, {})
+    result = PACKAGED.run(q)
     for fmt, oxfmt in [("csv", ox.QueryResultsFormat.CSV), ("tsv", ox.QueryResultsFormat.TSV),
                        ("xml", ox.QueryResultsFormat.XML), ("json", ox.QueryResultsFormat.JSON)]:
-        native = default_store().query(q.text, use_default_graph_as_union=True)
+        native = PACKAGED.store.query(q.text, use_default_graph_as_union=True)
         assert serialize(result, fmt) == native.serialize(format=oxfmt), fmt
 
 
@@ -284,24 +298,24 @@ def test_hostile_string_parameter_is_a_literal(tmp_path, value):
     rq = tmp_path / "by-label.rq"
     rq.write_text("#+ summary: by label\n#+ description: test\n#+ params:\n#+   label: a label\n"
                   "SELECT ?s WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?_label_string }\n")
-    from kg.catalog import parse_query
+    from kg.query.catalog import parse_query
 
     q = parse_query("by-label", rq.read_text())
     for engine in ("oxigraph", "rdflib"):
-        assert execute(q.text, bind(q, {"label": value}), engine=engine).rows == []
-    assert [cell(r["s"]) for r in execute(q.text, bind(q, {"label": "evaluable"})).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
+        assert PACKAGED.run(q, {"label": value}, engine=engine).rows == []
+    assert [cell(r["s"]) for r in PACKAGED.run(q, {"label": "evaluable"}).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
 
 
 def test_number_and_integer_parameters(tmp_path):
-    from kg.catalog import parse_query
+    from kg.query.catalog import parse_query
 
     q = parse_query("n", "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/size> ?_n_integer }")
-    assert [cell(r["s"]) for r in execute(q.text, bind(q, {"n": "36"})).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
+    assert [cell(r["s"]) for r in PACKAGED.run(q, {"n": "36"}).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
     for bad in ["36 }", "3.5", "1e3", "", "x"]:
         with pytest.raises(QueryError, match="parameter n"):
             bind(q, {"n": bad})
     q = parse_query("v", "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/value> ?v FILTER(?v = ?_v_number) }")
-    assert {cell(r["s"]).rsplit("/", 1)[-1] for r in execute(q.text, bind(q, {"v": "13.8"})).rows} == {
+    assert {cell(r["s"]).rsplit("/", 1)[-1] for r in PACKAGED.run(q, {"v": "13.8"}).rows} == {
         "pfs-from-induction", "pfs-from-induction-abstract"}
     with pytest.raises(QueryError, match="parameter v"):
         bind(q, {"v": "13.8) || true || (1"})

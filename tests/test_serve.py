@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http.client
-import os
 import posixpath
 import re
 import shutil
@@ -20,8 +19,10 @@ import html5lib
 import pyoxigraph as ox
 import pytest
 
-from kg.graph import default_store
-from kg.site import RDF_MEDIA, Site
+from kg.dataset import Dataset
+from kg.media import RDF_SYNTAXES
+from kg.web import pages
+from kg.web.site import Site
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 TRIAL = "https://w3id.org/trialkg/trial/isoda-2018"
@@ -57,7 +58,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def site():
-    return Site(default_store())
+    return Site(Dataset.build().described())
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -96,7 +97,8 @@ def test_every_resource_dereferences_in_every_rdf_format(server, site):
     for iri in resources:
         own = {ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(ox.NamedNode(iri), None, None, None)}
         assert own
-        for media, (suffix, fmt) in RDF_MEDIA.items():
+        for syntax in RDF_SYNTAXES:
+            media, suffix, fmt = syntax.media, syntax.suffix, syntax.format
             status, headers, body, final = get(server + path_of(site, iri), media)
             assert status == 200 and headers["Content-Type"].startswith(media), (iri, media)
             assert final.endswith("." + suffix)
@@ -268,13 +270,13 @@ def test_trial_page_in_headless_chromium(server, tmp_path):
 
 
 def _page(server_or_site, iri=TRIAL):
-    return server_or_site.page(iri)
+    return pages.page(server_or_site, iri)
 
 
 def test_svg_marks_match_the_graph(site):
-    from kg.results import cell
+    from kg.query.formats import cell
 
-    page = site.page(TRIAL)
+    page = pages.page(site, TRIAL)
     bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"[^>]*data-count="(\d*)" data-share="([\d.]+)" data-size="(\d*)"', page)
     counts = [(float(h), int(c)) for h, c, _, _ in bars if c]
     assert sorted(c for _, c in counts) == [1, 2, 3, 3], "one bar per count after maintenance (1 sCR, 2 VGPR, 3 PR, 3 SD)"
@@ -284,7 +286,7 @@ def test_svg_marks_match_the_graph(site):
     assert percents == [6.0, 6.0, 17.0, 33.0]
     m = re.search(r'id="survival-chart"[^>]*data-left="([\d.]+)" data-scale="([\d.]+)"', page)
     left, scale = float(m.group(1)), float(m.group(2))
-    rows = site.query("efficacy", {"trial": TRIAL})
+    rows = site.rows("efficacy", trial=TRIAL)
     cis = {cell(r["statistic"]).rsplit("/", 1)[-1]: (float(cell(r["ci_lower"])), float(cell(r["ci_upper"])))
            for r in rows if r.get("ci_lower")}
     lines = re.findall(r'<line class="ci" x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"[^>]*data-lower="([\d.]+)" data-upper="([\d.]+)"', page)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.graph import Source
-from kg.validate import validate_sources
+from kg.sources import Source
+from kg.validate import validate
 
 T = "trialkg:trial/isoda-2018/"
 
@@ -82,7 +82,7 @@ CASES = [
 
 
 def validate_text(ttl: str, engine: str = "oxigraph"):
-    return validate_sources([Source(name="broken.ttl", slug="broken", data=ttl.encode("utf-8"))], engine=engine)
+    return validate([Source(name="broken.ttl", slug="broken", data=ttl.encode("utf-8"))], engine=engine)
 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "pyshacl"])
@@ -107,6 +107,7 @@ def _key(report):
     return {(v.source, v.focus, v.path, v.message) for v in report.violations}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case,subject,old,new,focus,message", CASES, ids=[c[0] for c in CASES])
 def test_compiled_validator_reports_what_pyshacl_reports(trial_turtle, edit_block, case, subject, old, new, focus, message):
     """The SPARQL-compiled validator and pyshacl find the same violations (focus, path, message, file)."""

@@ -6,56 +6,39 @@ what a SPARQL 1.1 server would send.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import textwrap
+from typing import cast
 
 import pyoxigraph as ox
 
+from kg import media
 from kg.errors import QueryError
 from kg.prefixes import compact
-from kg.query import Result
+from kg.query.result import Result, Value, to_sparql_json
 
-FORMATS = {
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-}
-
-
-def _json_term(term) -> dict[str, str]:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    out = {"type": "literal", "value": term.value}
-    if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        out["datatype"] = term.datatype.value
-    return out
-
-
-def to_sparql_json(result: Result) -> bytes:
-    """The result as a SPARQL 1.1 JSON results document."""
-    doc = {
-        "head": {"vars": result.variables},
-        "results": {"bindings": [{k: _json_term(v) for k, v in row.items()} for row in result.rows]},
-    }
-    return json.dumps(doc).encode("utf-8")
+#: every output ``kg query --format`` accepts
+NAMES = ["table", *media.result_format_names()]
 
 
 def serialize(result: Result, fmt: str) -> bytes:
     """The result in a W3C format (csv, tsv, json, xml), via pyoxigraph's serializer."""
-    if fmt not in FORMATS:
-        raise QueryError(f"unknown format {fmt!r} (valid: table, {', '.join(FORMATS)})")
+    try:
+        target = media.result_format(fmt)
+    except KeyError:
+        raise QueryError(f"unknown format {fmt!r} (valid: {', '.join(NAMES)})") from None
     solutions = ox.parse_query_results(to_sparql_json(result), format=ox.QueryResultsFormat.JSON)
-    return solutions.serialize(format=FORMATS[fmt])
+    return cast(bytes, solutions.serialize(format=target.format))
 
 
-def cell(term) -> str:
-    """How a term reads in a table: CURIEs for IRIs, bare values for literals."""
+def cell(term: Value | None) -> str:
+    """How a term reads in a table: CURIEs for IRIs, bare values for literals.
+
+    >>> cell(ox.NamedNode("http://purl.obolibrary.org/obo/NCIT_C1851"))
+    'NCIT:C1851'
+    >>> cell(None)
+    ''
+    """
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
@@ -63,6 +46,28 @@ def cell(term) -> str:
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     return term.value
+
+
+def plural(n: int | str, word: str) -> str:
+    """``1 patient``, ``2 patients``, ``0 patients`` (English plural of a regular noun).
+
+    >>> plural(1, "patient"), plural("3", "row")
+    ('1 patient', '3 rows')
+    """
+    return f"{n} {word}" if str(n) in ("1", "1.0") else f"{n} {word}s"
+
+
+def quantity(value: str, unit_label: str, ucum: str = "") -> str:
+    """A value with its unit as people write it: ``61%``, ``13.8 months``, ``1 patient``.
+
+    >>> quantity("61", "percent", "%"), quantity("1", "count unit", "1"), quantity("13.8", "month", "mo")
+    ('61%', '1 patient', '13.8 months')
+    """
+    if ucum == "%":
+        return f"{value}%"
+    if ucum == "1":
+        return plural(value, "patient")
+    return plural(value, unit_label) if unit_label else value
 
 
 def table(result: Result, width: int | None = None) -> str:
@@ -76,13 +81,14 @@ def table(result: Result, width: int | None = None) -> str:
     if not cells:
         return "(no rows)"
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
+    footer = f"({plural(len(cells), 'row')})"
     if sum(widths) + 2 * (len(widths) - 1) <= width:
         def line(values: list[str]) -> str:
             return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
 
         out = [line(names), line(["-" * w for w in widths])]
         out += [line(c) for c in cells]
-        out.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+        out.append(footer)
         return "\n".join(out)
     label = max(len(n) for n in names)
     out = []
@@ -94,5 +100,12 @@ def table(result: Result, width: int | None = None) -> str:
             wrapped = textwrap.wrap(value, max(20, width - label - 2)) or [""]
             out.append(f"{name.ljust(label)}  {wrapped[0]}")
             out += [" " * (label + 2) + w for w in wrapped[1:]]
-    out.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    out.append(footer)
     return "\n".join(out)
+
+
+def render(result: Result, fmt: str) -> str:
+    """What ``kg query`` prints: the table, or a W3C format as text."""
+    if fmt == "table":
+        return table(result) + "\n"
+    return serialize(result, fmt).decode("utf-8")

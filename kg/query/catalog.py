@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from kg import resources
-from kg.errors import QueryError
+from kg.errors import InputError, QueryError
 
-TYPES = ("iri", "string", "integer", "number")
 _PARAM = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)_(iri|string|integer|number)\b")
 
 
@@ -45,6 +46,7 @@ class Query:
     summary: str
     description: str
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+    origin: str = ""  # what error messages call the file
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``; refuses unknown names with the valid ones."""
@@ -82,10 +84,16 @@ def _header(text: str) -> dict[str, object]:
     return out
 
 
-def parse_query(name: str, text: str) -> Query:
-    """Build a :class:`Query` from the text of an ``.rq`` file."""
+def parse_query(name: str, text: str, origin: str = "") -> Query:
+    """Build a :class:`Query` from the text of an ``.rq`` file.
+
+    >>> q = parse_query("x", "#+ summary: All.\\nSELECT * WHERE { ?_drug_iri ?p ?__n_integer }")
+    >>> q.summary, [(p.name, p.type, p.required) for p in q.parameters]
+    ('All.', [('drug', 'iri', True), ('n', 'integer', False)])
+    """
     header = _header(text)
-    described = header.get("params") if isinstance(header.get("params"), dict) else {}
+    raw = header.get("params")
+    described = raw if isinstance(raw, dict) else {}
     seen: dict[str, Parameter] = {}
     for underscores, pname, ptype in _PARAM.findall(text):
         if pname in seen:
@@ -103,16 +111,37 @@ def parse_query(name: str, text: str) -> Query:
         summary=str(header.get("summary", "")),
         description=str(header.get("description", "")),
         parameters=tuple(seen.values()),
+        origin=origin or f"{name}.rq",
     )
+
+
+def from_file(path: str | Path) -> Query:
+    """A user's own ``.rq`` file (``kg query --file``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    return parse_query(path.stem, text, str(path))
 
 
 def catalog() -> dict[str, Query]:
     """Every packaged query, by name (the file name without ``.rq``)."""
+    return dict(_read_catalog())
+
+
+@lru_cache(maxsize=1)
+def _read_catalog() -> dict[str, Query]:
     out: dict[str, Query] = {}
     for entry in resources.query_files():
         name = entry.name[: -len(".rq")]
-        out[name] = parse_query(name, entry.read_text(encoding="utf-8"))
+        out[name] = parse_query(name, entry.read_text(encoding="utf-8"), f"queries/{entry.name}")
     return out
+
+
+def names() -> list[str]:
+    """The names of the packaged queries, sorted (for option lists and pages)."""
+    return sorted(catalog())
 
 
 def get(name: str) -> Query:
@@ -121,3 +150,21 @@ def get(name: str) -> Query:
     if name not in queries:
         raise QueryError(f"no query named {name!r} (valid: {', '.join(sorted(queries))})")
     return queries[name]
+
+
+def describe(name: str | None = None) -> str:
+    """The list of queries with summaries, or one query's description and parameters."""
+    if name is None:
+        queries = catalog()
+        width = max(len(n) for n in queries)
+        return "\n".join(f"{n.ljust(width)}  {q.summary}" for n, q in sorted(queries.items()))
+    q = get(name)
+    lines = [f"{q.name}: {q.summary}", "", q.description, ""]
+    if not q.parameters:
+        lines.append("parameters: none")
+    else:
+        lines.append("parameters:")
+        for p in q.parameters:
+            need = "required" if p.required else "optional"
+            lines.append(f"  --param {p.name}=...  ({p.type}, {need}) {p.description}")
+    return "\n".join(lines)

@@ -6,32 +6,30 @@ would run forever cannot take a core away from the server.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import pyoxigraph as ox
 
-RESULT_MEDIA = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "text/csv": ox.QueryResultsFormat.CSV,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-}
-FORMAT_PARAM = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-                "csv": "text/csv", "tsv": "text/tab-separated-values"}
-GRAPH_MEDIA = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-}
+from kg import media
+from kg.query.result import json_term
+from kg.rdf import to_bytes
+from kg.web.negotiate import negotiate
+
+RESULT_MEDIA = {f.media: f.format for f in media.RESULT_FORMATS}
+FORMAT_PARAM = {f.name: f.media for f in media.RESULT_FORMATS}
+GRAPH_MEDIA = {s.media: s.format for s in media.RDF_SYNTAXES}
 _UPDATE = re.compile(r"^\s*((PREFIX|BASE)\s[^\n]*\n\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
                      re.IGNORECASE)
 
 
 @dataclass
 class Answer:
+    """What the endpoint sends back: status, media type, body."""
+
     status: int
     media: str
     body: bytes
@@ -43,8 +41,6 @@ def looks_like_update(text: str) -> bool:
 
 
 def _run(store: ox.Store, query: str, accept: str, max_rows: int, conn) -> None:
-    from kg.site import negotiate
-
     try:
         result = store.query(query, use_default_graph_as_union=True)
         if isinstance(result, ox.QuerySolutions):
@@ -57,19 +53,13 @@ def _run(store: ox.Store, query: str, accept: str, max_rows: int, conn) -> None:
                     return
                 rows.append(sol)
             # Re-serialize the capped rows through the results JSON so every format is the W3C one.
-            doc = {"head": {"vars": [v.value for v in variables]}, "results": {"bindings": []}}
-            from kg.results import _json_term
-
-            for sol in rows:
-                doc["results"]["bindings"].append(
-                    {v.value: _json_term(sol[v]) for v in variables if sol[v] is not None})
-            import json
-
+            bindings = [{v.value: json_term(sol[v]) for v in variables if sol[v] is not None} for sol in rows]
+            doc = {"head": {"vars": [v.value for v in variables]}, "results": {"bindings": bindings}}
             solutions = ox.parse_query_results(json.dumps(doc).encode(), format=ox.QueryResultsFormat.JSON)
-            conn.send(Answer(200, media, solutions.serialize(format=RESULT_MEDIA[media])))
+            conn.send(Answer(200, media, cast(bytes, solutions.serialize(format=RESULT_MEDIA[media]))))
         elif isinstance(result, ox.QueryBoolean):
             media = negotiate(accept, ["application/sparql-results+json", "application/sparql-results+xml"]) or "application/sparql-results+json"
-            conn.send(Answer(200, media, result.serialize(format=RESULT_MEDIA[media])))
+            conn.send(Answer(200, media, cast(bytes, result.serialize(format=RESULT_MEDIA[media]))))
         else:
             media = negotiate(accept, list(GRAPH_MEDIA)) or "text/turtle"
             triples = []
@@ -78,10 +68,10 @@ def _run(store: ox.Store, query: str, accept: str, max_rows: int, conn) -> None:
                     conn.send(Answer(413, "text/plain", f"the result has more than {max_rows} triples: add a LIMIT\n".encode()))
                     return
                 triples.append(t)
-            conn.send(Answer(200, media, ox.serialize(triples, format=GRAPH_MEDIA[media])))
+            conn.send(Answer(200, media, to_bytes(triples, GRAPH_MEDIA[media])))
     except SyntaxError as exc:
         conn.send(Answer(400, "text/plain", f"SPARQL syntax error: {exc}\n".encode()))
-    except Exception as exc:  # the child reports every failure as a 400 with the engine's words
+    except Exception as exc:  # noqa: BLE001 - the child reports every failure as a 400 with the engine's words
         conn.send(Answer(400, "text/plain", f"query failed: {exc}\n".encode()))
     finally:
         conn.close()

@@ -12,25 +12,19 @@ from urllib.parse import parse_qs, quote
 
 import pyoxigraph as ox
 
-from kg.prefixes import BASE
-from kg.site import HTML, OFFERED, RDF_MEDIA, SUFFIXES, Site, negotiate
+from kg import media
+from kg.dataset import Dataset
+from kg.errors import InputError
+from kg.prefixes import turtle_prefixes
+from kg.web import pages
+from kg.web.negotiate import negotiate
+from kg.web.site import Site
 
 MAX_PATH = 2048
 
 
-def build_store(store: ox.Store | None = None, base: str = BASE) -> ox.Store:
-    """The packaged graph plus its VoID description, so /dataset resolves too."""
-    from kg.describe import describe
-    from kg.graph import memory_store, packaged_sources
-
-    store = store or memory_store(packaged_sources(), base)
-    graph = ox.NamedNode(base + "graph/void")
-    store.extend([ox.Quad(t.subject, t.predicate, t.object, graph) for t in describe(store, base)])
-    return store
-
-
-def create_app(store: ox.Store | None = None, base: str = BASE, timeout: float = 10.0, max_rows: int = 10000):
-    """The ASGI application."""
+def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: int = 10000):
+    """The ASGI application serving ``dataset`` (the packaged graph by default)."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
@@ -38,20 +32,21 @@ def create_app(store: ox.Store | None = None, base: str = BASE, timeout: float =
     from starlette.responses import PlainTextResponse, RedirectResponse, Response
     from starlette.routing import Route
 
-    from kg import catalog
-    from kg.describe import describe
-    from kg.sparql_endpoint import FORMAT_PARAM, execute
+    from kg.query import catalog
+    from kg.web.endpoint import FORMAT_PARAM, execute
 
-    store = build_store(store, base)
-    site = Site(store, base)
-    void_ttl = ox.serialize(describe(store, base), format=ox.RdfFormat.TURTLE)
+    dataset = (dataset or Dataset.build()).described()
+    site = Site(dataset)
+    store = dataset.store
+    base = dataset.base
+    void_ttl = ox.serialize(dataset.description, format=ox.RdfFormat.TURTLE, prefixes=turtle_prefixes())
     headers = {"X-Content-Type-Options": "nosniff"}
 
     def text(status: int, message: str, **extra) -> Response:
         return PlainTextResponse(message + "\n", status_code=status, headers={**headers, **extra})
 
     async def index(request: Request) -> Response:
-        return Response(site.index(), media_type="text/html; charset=utf-8", headers=headers)
+        return Response(pages.index(site), media_type="text/html; charset=utf-8", headers=headers)
 
     async def void(request: Request) -> Response:
         return Response(void_ttl, media_type="text/turtle", headers=headers)
@@ -103,21 +98,21 @@ def create_app(store: ox.Store | None = None, base: str = BASE, timeout: float =
         if not path or ".." in path.split("/") or "\\" in path or "\x00" in path or "%" in path:
             return text(400, "bad path")
         stem, dot, suffix = path.rpartition(".")
-        if dot and suffix in SUFFIXES and "/" not in suffix:
+        if dot and suffix in media.SUFFIXES and "/" not in suffix:
             iri = site.iri_of(stem)
             if not site.exists(iri):
                 return text(404, f"not found: {base}{stem}")
-            media = SUFFIXES[suffix]
-            if media == HTML:
-                return Response(site.page(iri), media_type="text/html; charset=utf-8", headers=headers)
-            return Response(site.rdf(iri, media), media_type=media, headers=headers)
+            chosen = media.SUFFIXES[suffix]
+            if chosen == media.HTML:
+                return Response(pages.page(site, iri), media_type="text/html; charset=utf-8", headers=headers)
+            return Response(site.rdf(iri, chosen), media_type=chosen, headers=headers)
         iri = site.iri_of(path)
         if site.path_of(iri) is None or not site.exists(iri):
             return text(404, f"not found: {iri}")
-        media = negotiate(request.headers.get("accept"), OFFERED)
-        if media is None:
-            return text(406, "none of the offered types is acceptable; offered: " + ", ".join(OFFERED), Vary="Accept")
-        suffix = "html" if media == HTML else RDF_MEDIA[media][0]
+        wanted = negotiate(request.headers.get("accept"), media.OFFERED)
+        if wanted is None:
+            return text(406, "none of the offered types is acceptable; offered: " + ", ".join(media.OFFERED), Vary="Accept")
+        suffix = "html" if wanted == media.HTML else media.syntax(wanted).suffix
         target = f"/{quote(path)}.{suffix}"
         return RedirectResponse(target, status_code=303, headers={**headers, "Vary": "Accept"})
 
@@ -135,21 +130,11 @@ def create_app(store: ox.Store | None = None, base: str = BASE, timeout: float =
     return Starlette(routes=routes, middleware=middleware)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, store_dir: str | None = None, timeout: float = 10.0,
+def serve(dataset: Dataset, host: str = "127.0.0.1", port: int = 8000, timeout: float = 10.0,
           max_rows: int = 10000) -> None:
     """Run the server (blocking)."""
     try:
         import uvicorn
-    except ImportError as exc:
-        from kg.errors import InputError
-
-        raise InputError("kg serve needs the serve extra: pip install 'trialkg[serve]'") from exc
-    store = None
-    if store_dir:
-        from kg.load import open_store
-
-        persistent = open_store(store_dir, must_exist=True)
-        store = ox.Store()
-        store.extend(list(persistent))
-        del persistent
-    uvicorn.run(create_app(store, timeout=timeout, max_rows=max_rows), host=host, port=port, log_level="warning")
+    except ImportError:
+        raise InputError("kg serve needs the serve extra: pip install 'trialkg[serve]'") from None
+    uvicorn.run(create_app(dataset, timeout=timeout, max_rows=max_rows), host=host, port=port, log_level="warning")

@@ -1,0 +1,200 @@
+"""The dataset core: the one way every verb loads, describes and queries the graph.
+
+A :class:`Dataset` is one of three things, and every verb takes it:
+
+- **built** from Turtle sources (the packaged ontology plus the packaged
+  publications, or the user's ``--trials`` files): each source is parsed once,
+  by :mod:`kg.sources`, into its named graph of one pyoxigraph store;
+- **opened** from a persistent store made by ``kg load`` (read-only);
+- **remote**: a SPARQL 1.1 endpoint, which only answers queries.
+
+It owns the named graphs, the dataset description (computed once, over the data
+only), the rdflib view where rdflib is needed (reasoning, pyshacl, JSON-LD), and
+:meth:`Dataset.run`, the one way to run a query.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import sources as src
+from kg.describe import Statistics, describe, statistics
+from kg.errors import InputError, QueryError, StoreError
+from kg.prefixes import BASE
+from kg.query import catalog, execute
+from kg.query.catalog import Query
+from kg.query.params import bind
+from kg.query.result import Result
+from kg.rdf import value
+
+ENGINES = ("oxigraph", "rdflib")
+
+
+class Dataset:
+    """The graph a verb works on; see the module docstring for its three kinds."""
+
+    def __init__(self, store: ox.Store | None = None, *, base: str = BASE, endpoint: str | None = None,
+                 timeout: float = 60.0, origin: str = "the packaged graph"):
+        self._store = store
+        self.base = base
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.origin = origin
+
+    # ------------------------------------------------------------ making one
+    @classmethod
+    def build(cls, publications: Sequence[src.Source] | None = None, base: str = BASE,
+              path: str | Path | None = None) -> Dataset:
+        """The ontology and the publications (packaged ones if ``None``), each source in its named graph.
+
+        With ``path`` the store lives on disk there (memory stays flat whatever
+        the corpus size); otherwise in memory.
+        """
+        pubs = list(publications if publications is not None else src.packaged_publications())
+        store = ox.Store(str(path)) if path is not None else ox.Store()
+        for source in [*src.ontology(), *pubs]:
+            load_source(store, source, base)
+        return cls(store, base=base, origin="the packaged graph" if publications is None else "the given files")
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str | Path] | None = None, base: str = BASE) -> Dataset:
+        """The packaged ontology with the publication files or folders at ``paths`` (packaged ones if empty)."""
+        return cls.build(src.files(paths) if paths else None, base)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Dataset:
+        """A persistent store made by ``kg load``, opened read-only (no write access needed)."""
+        path = Path(path)
+        if not path.is_dir() or not any(path.iterdir()):
+            raise StoreError(f"{path}: no store here (create it with `kg load --store {path}`)")
+        try:
+            store = ox.Store.read_only(str(path))
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc}") from None
+        return cls(store, origin=str(path))
+
+    @classmethod
+    def remote(cls, endpoint: str, timeout: float = 60.0) -> Dataset:
+        """A SPARQL 1.1 query endpoint (queries only)."""
+        return cls(None, endpoint=endpoint, timeout=timeout, origin=endpoint)
+
+    @classmethod
+    def select(cls, *, paths: Sequence[str | Path] | None = None, store: str | Path | None = None,
+               endpoint: str | None = None, timeout: float = 60.0) -> Dataset:
+        """The dataset the CLI's target options name (at most one of ``paths``, ``store``, ``endpoint``)."""
+        given = [name for name, v in (("--trials/--data", paths), ("--store", store), ("--endpoint", endpoint)) if v]
+        if len(given) > 1:
+            raise InputError(f"give only one of {' and '.join(given)}")
+        if endpoint:
+            return cls.remote(endpoint, timeout)
+        if store:
+            return cls.open(store)
+        return cls.from_paths(paths)
+
+    # ------------------------------------------------------------ reading it
+    @property
+    def is_remote(self) -> bool:
+        """Whether this dataset is a remote endpoint (it then answers queries only)."""
+        return self._store is None
+
+    @property
+    def store(self) -> ox.Store:
+        """The pyoxigraph store (not for a remote endpoint)."""
+        if self._store is None:
+            raise StoreError(f"{self.endpoint}: this needs a local graph (use --trials or --store, not --endpoint)")
+        return self._store
+
+    def graphs(self) -> list[str]:
+        """The named graphs, ontology first, then publications in IRI order."""
+        names = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
+        return [g for g in names if g == onto] + [g for g in names if g != onto]
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        """Every quad, or one named graph's."""
+        g = ox.NamedNode(graph) if graph else None
+        return self.store.quads_for_pattern(None, None, None, g)
+
+    def triples(self) -> Iterator[ox.Triple]:
+        """The merged graph: every distinct triple once, streamed graph by graph.
+
+        A triple stated in several graphs (a journal two publications share) is
+        written with the first graph that holds it.
+        """
+        order = {g: i for i, g in enumerate(self.graphs())}
+        store = self.store
+        for graph in order:
+            here = order[graph]
+            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+                first = min(order.get(value(o.graph_name), here) for o in
+                            store.quads_for_pattern(q.subject, q.predicate, q.object, None))
+                if first == here:
+                    yield q.triple
+
+    @cached_property
+    def statistics(self) -> Statistics:
+        """Counts of the data (computed once; the description is not part of the data)."""
+        return statistics(self.store, self.base)
+
+    @cached_property
+    def description(self) -> list[ox.Triple]:
+        """The VoID / DCAT / HCLS description of this dataset."""
+        return describe(self.statistics, self.base)
+
+    @cached_property
+    def rdflib(self):
+        """An rdflib ``Dataset`` with the same named graphs (for rdflib's engine, pyshacl, JSON-LD)."""
+        import rdflib
+
+        ds = rdflib.Dataset(default_union=True)
+        for q in self.store:
+            g = ds.graph(rdflib.URIRef(q.graph_name.value)) if isinstance(q.graph_name, ox.NamedNode) else ds.default_graph
+            g.add((src.rdflib_term(q.subject), src.rdflib_term(q.predicate), src.rdflib_term(q.object)))
+        return ds
+
+    def described(self) -> Dataset:
+        """An in-memory copy with the description in ``graph/void``, so ``/dataset`` IRIs resolve.
+
+        The copy's statistics and description are this dataset's: computed
+        before the description was added, so it never counts itself.
+        """
+        store = ox.Store()
+        store.extend(self.quads())
+        void = ox.NamedNode(src.graph_iri("void", self.base))
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, void) for t in self.description)
+        copy = Dataset(store, base=self.base, origin=self.origin)
+        copy.__dict__["statistics"] = self.statistics  # cached_property values, carried over
+        copy.__dict__["description"] = self.description
+        return copy
+
+    # ------------------------------------------------------------ querying it
+    def run(self, query: Query | str, params: Mapping[str, str] | None = None, engine: str = "oxigraph") -> Result:
+        """Run a ready-made query (by name or :class:`Query`) with its parameters bound as RDF terms."""
+        q = catalog.get(query) if isinstance(query, str) else query
+        bindings = bind(q, params or {})
+        if engine not in ENGINES:
+            raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
+        if self.endpoint:
+            return execute.on_endpoint(self.endpoint, q.text, bindings, q.origin, self.timeout)
+        if engine == "rdflib":
+            return execute.on_rdflib(self.rdflib, q.text, bindings, q.origin)
+        return execute.on_oxigraph(self.store, q.text, bindings, q.origin)
+
+    def rows(self, query: Query | str, **params: str) -> list[dict]:
+        """The rows of a ready-made query (parameters as keyword arguments)."""
+        return self.run(query, params).rows
+
+
+def load_source(store: ox.Store, source: src.Source, base: str = BASE) -> None:
+    """Parse one source into its named graph of ``store``; nothing of it is added if it does not parse."""
+    graph = ox.NamedNode(source.graph(base))
+    if base == BASE:
+        try:  # parsed by Oxigraph itself, in one transaction: all of the file or none of it
+            store.load(source.data, format=ox.RdfFormat.TURTLE, base_iri=BASE, to_graph=graph)
+        except SyntaxError as exc:
+            raise src.parse_error(source.name, exc) from None
+    else:
+        store.extend(list(src.quads(source, base)))

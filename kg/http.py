@@ -1,0 +1,147 @@
+"""The HTTP client every remote operation uses (SPARQL 1.1 Protocol, Graph Store Protocol).
+
+- Queries go as a form-encoded POST (``query=...``), or a GET when short: the
+  two forms every SPARQL 1.1 server answers (a raw ``application/sparql-query``
+  body is optional in the protocol, and some Virtuoso releases never answer it).
+- Credentials come only from the environment (``TRIALKG_USER`` +
+  ``TRIALKG_PASSWORD`` for HTTP Basic or Digest, ``TRIALKG_TOKEN`` for a bearer
+  token), are never printed, and go only to the origin of the URL they were
+  given for: a redirect to another origin is refused while credentials are set,
+  and followed without any ``Authorization`` header otherwise.
+- Every failure is one line naming the URL.
+"""
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import IO
+
+from kg.errors import KGError, StoreError
+
+#: longest URL sent as a GET; longer queries are POSTed
+MAX_GET_URL = 2000
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what the same-origin rule compares.
+
+    >>> origin("HTTP://Example.org:80/a") == origin("http://example.org/b")
+    True
+    """
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
+def _token() -> str | None:
+    return os.environ.get("TRIALKG_TOKEN") or None
+
+
+def _credentials() -> tuple[str, str] | None:
+    user, password = os.environ.get("TRIALKG_USER"), os.environ.get("TRIALKG_PASSWORD")
+    return (user, password) if user is not None and password is not None else None
+
+
+def has_credentials() -> bool:
+    """Whether any credentials are configured in the environment."""
+    return _credentials() is not None or _token() is not None
+
+
+def redact(text: str) -> str:
+    """The text with any configured secret replaced by ``***``."""
+    for name in ("TRIALKG_PASSWORD", "TRIALKG_TOKEN"):
+        secret = os.environ.get(name)
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects within the origin; across origins, only without credentials, and never with them."""
+
+    def __init__(self, start: str):
+        self.start = origin(start)
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if origin(newurl) != self.start:
+            if has_credentials():
+                raise urllib.error.HTTPError(
+                    newurl, code, f"redirected to another origin ({urllib.parse.urlsplit(newurl).netloc}); "
+                    "not followed because credentials are only sent to the URL they were given for", headers, fp)
+            new = super().redirect_request(req, fp, code, msg, headers, newurl)
+            if new is not None:
+                for name in list(new.headers):
+                    if name.lower() in ("authorization", "proxy-authorization"):
+                        del new.headers[name]
+                new.unredirected_hdrs.pop("Authorization", None)
+            return new
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    handlers: list[urllib.request.BaseHandler] = [_SameOriginRedirects(url)]
+    creds = _credentials()
+    if creds is not None:
+        scheme, host, port = origin(url)
+        manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        manager.add_password(None, f"{scheme}://{host}:{port}/", *creds)  # this origin only
+        handlers += [urllib.request.HTTPBasicAuthHandler(manager), urllib.request.HTTPDigestAuthHandler(manager)]
+    return urllib.request.build_opener(*handlers)
+
+
+def request(method: str, url: str, body: bytes | IO[bytes] | None = None,
+            headers: Mapping[str, str] | None = None, timeout: float = 60.0,
+            error: type[KGError] = StoreError) -> bytes:
+    """One HTTP request; the body of the answer, or a one-line ``error`` naming the URL."""
+    all_headers = {"User-Agent": "trialkg", **(headers or {})}
+    token = _token()
+    req = urllib.request.Request(url, data=body, method=method, headers=all_headers)
+    if token:
+        req.add_unredirected_header("Authorization", f"Bearer {token}")
+    try:
+        with _opener(url).open(req, timeout=timeout) as resp:
+            return resp.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            how = ("check TRIALKG_USER / TRIALKG_PASSWORD / TRIALKG_TOKEN" if has_credentials()
+                   else "set TRIALKG_USER and TRIALKG_PASSWORD (or TRIALKG_TOKEN)")
+            raise error(f"{url}: HTTP {exc.code} {'unauthorized' if exc.code == 401 else 'forbidden'}: {how}") from None
+        detail = ""
+        try:
+            lines = exc.read(2000).decode("utf-8", "replace").strip().splitlines()
+            detail = lines[0] if lines else ""
+        except Exception:  # noqa: BLE001 - the body is a courtesy; the status is the message
+            pass
+        raise error(redact(f"{url}: HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else ""))) from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise error(redact(f"{url}: cannot reach the server: {reason}")) from None
+
+
+def with_param(url: str, key: str, value: str) -> str:
+    """The URL with one more query-string parameter.
+
+    >>> with_param("http://h/store", "graph", "urn:x")
+    'http://h/store?graph=urn%3Ax'
+    """
+    sep = "&" if urllib.parse.urlsplit(url).query else "?"
+    return f"{url}{sep}{urllib.parse.urlencode({key: value})}"
+
+
+def query(endpoint: str, text: str, accept: str, timeout: float = 60.0, error: type[KGError] = StoreError) -> bytes:
+    """Send a query: GET when the URL stays short, else a form-encoded POST."""
+    url = with_param(endpoint, "query", text)
+    if len(url) <= MAX_GET_URL:
+        return request("GET", url, headers={"Accept": accept}, timeout=timeout, error=error)
+    body = urllib.parse.urlencode({"query": text}).encode("utf-8")
+    return request("POST", endpoint, body, {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
+                   timeout=timeout, error=error)
+
+
+def update(endpoint: str, text: str, timeout: float = 60.0) -> bytes:
+    """Send a SPARQL Update as a form-encoded POST (``update=...``)."""
+    body = urllib.parse.urlencode({"update": text}).encode("utf-8")
+    return request("POST", endpoint, body, {"Content-Type": "application/x-www-form-urlencoded"}, timeout=timeout)

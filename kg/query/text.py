@@ -1,0 +1,84 @@
+"""SPARQL text handling that needs no parser: comments, ORDER BY, and the VALUES block.
+
+Parameters reach a query as RDF terms. pyoxigraph's ``substitutions`` accept
+only projected variables (BASIL-named parameters usually are not), and a remote
+server accepts nothing but text, so bound terms go into a ``VALUES`` block
+written by pyoxigraph's own N-Triples term serializer: a value can only ever be
+one term, whatever quotes, braces or newlines it holds.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pyoxigraph as ox
+
+from kg.errors import QueryError
+
+Term = ox.NamedNode | ox.Literal
+
+
+def strip_comments(text: str) -> str:
+    """The text with comments blanked out (same length, so positions still match).
+
+    >>> strip_comments('SELECT * # all\\nWHERE { ?s <http://x#y> "#" }')
+    'SELECT *      \\nWHERE { ?s <http://x#y> "#" }'
+    """
+    out = []
+    for line in text.splitlines():
+        in_iri = in_str = False
+        cut = len(line)
+        for i, ch in enumerate(line):
+            if ch == "<" and not in_str:
+                in_iri = True
+            elif ch == ">" and in_iri:
+                in_iri = False
+            elif ch == '"' and not in_iri:
+                in_str = not in_str
+            elif ch == "#" and not in_iri and not in_str:
+                cut = i
+                break
+        out.append(line[:cut] + " " * (len(line) - cut))
+    return "\n".join(out)
+
+
+def is_ordered(text: str) -> bool:
+    """Whether the query fixes its row order (``ORDER BY``)."""
+    return re.search(r"\bORDER\s+BY\b", strip_comments(text), re.IGNORECASE) is not None
+
+
+def values_block(bindings: Mapping[str, Term]) -> str:
+    """A ``VALUES`` block of already-checked RDF terms (``str(term)`` is N-Triples syntax).
+
+    >>> values_block({"_drug_iri": ox.NamedNode("http://purl.obolibrary.org/obo/NCIT_C1851")})
+    'VALUES (?_drug_iri) { (<http://purl.obolibrary.org/obo/NCIT_C1851>) }'
+    """
+    if not bindings:
+        return ""
+    names = " ".join(f"?{k}" for k in bindings)
+    terms = " ".join(str(v) for v in bindings.values())
+    return f"VALUES ({names}) {{ ({terms}) }}"
+
+
+def with_values(text: str, bindings: Mapping[str, Term]) -> str:
+    """The query with the VALUES block first inside its first ``WHERE {`` group."""
+    block = values_block(bindings)
+    if not block:
+        return text
+    stripped = strip_comments(text)
+    m = re.search(r"\bWHERE\s*\{", stripped, re.IGNORECASE)
+    if not m:
+        select = re.search(r"\bSELECT\b", stripped, re.IGNORECASE)
+        m = re.compile(r"\{").search(stripped, select.end()) if select else None
+    if not m:
+        raise QueryError("cannot bind parameters: the query has no WHERE clause")
+    return text[: m.end()] + "\n  " + block + "\n" + text[m.end():]
+
+
+def syntax_error(exc: Exception, origin: str = "query") -> QueryError:
+    """The engine's syntax message, with line and column, as one line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    m = re.match(r"error at (\d+):(\d+): (.*)", text)
+    if m:
+        return QueryError(f"{origin}:{m.group(1)}:{m.group(2)}: SPARQL syntax error: {m.group(3)}")
+    return QueryError(f"{origin}: SPARQL syntax error: {text}")

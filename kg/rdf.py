@@ -1,0 +1,34 @@
+"""Small typed helpers over pyoxigraph, whose stubs return unions the code below never sees.
+
+``Store.query`` returns solutions, a boolean or triples depending on the query
+form, and ``serialize`` returns bytes only when not writing to a file; these
+helpers say which one the caller asked for, once, instead of at every call.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import cast
+
+import pyoxigraph as ox
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def select(store: ox.Store, text: str, union: bool = True) -> ox.QuerySolutions:
+    """Run a SELECT (the default graph is the union of the named graphs unless ``union`` is off)."""
+    result = store.query(text, use_default_graph_as_union=union)
+    if not isinstance(result, ox.QuerySolutions):
+        raise TypeError("not a SELECT query")
+    return result
+
+
+def to_bytes(items: Iterable, fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+    """Serialize triples or quads to bytes in memory."""
+    if prefixes:
+        return cast(bytes, ox.serialize(items, format=fmt, prefixes=prefixes))
+    return cast(bytes, ox.serialize(items, format=fmt))
+
+
+def value(term: object) -> str:
+    """The lexical value of a term (an IRI, blank node label or literal form; '' for a default graph)."""
+    return cast(str, getattr(term, "value", ""))

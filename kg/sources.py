@@ -1,0 +1,202 @@
+"""Turtle sources and the one parser every verb uses.
+
+A source is one Turtle file and the named graph it belongs to: the ontology,
+the term extracts and the SSSOM mappings share ``graph/ontology``; each
+publication file gets ``graph/<slug>``, which is what lets a store replace
+exactly one publication on re-load. Parsing happens here and nowhere else, so a
+syntax error always names ``file:line:column`` and nothing is half-read.
+"""
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import resources
+from kg.errors import InputError
+from kg.prefixes import BASE, XSD
+
+ONTOLOGY_SLUG = "ontology"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Turtle document and the named graph it goes into."""
+
+    name: str  # what error messages call the file
+    slug: str  # the named graph's local name (IRI-safe)
+    data: bytes
+
+    @property
+    def is_ontology(self) -> bool:
+        """Whether this source is part of the shared ontology graph (not a publication)."""
+        return self.slug == ONTOLOGY_SLUG
+
+    def graph(self, base: str = BASE) -> str:
+        """The named graph's IRI under ``base``."""
+        return graph_iri(self.slug, base)
+
+
+def graph_iri(slug: str, base: str = BASE) -> str:
+    """The named graph of a publication (or of the ontology).
+
+    >>> graph_iri("isoda-2018")
+    'https://w3id.org/trialkg/graph/isoda-2018'
+    """
+    return f"{base}graph/{slug}"
+
+
+def slug_of(name: str) -> str:
+    """An IRI-safe graph slug for a file name: its stem, with anything else percent-encoded.
+
+    Any name the operating system allows becomes a valid IRI segment, so a file
+    called ``a b.ttl`` loads into ``graph/a%20b`` instead of crashing.
+
+    >>> slug_of("a b.ttl")
+    'a%20b'
+    >>> slug_of("isoda-2018.ttl")
+    'isoda-2018'
+    """
+    stem = name[: -len(".ttl")] if name.endswith(".ttl") else name.rsplit(".", 1)[0]
+    return urllib.parse.quote(stem, safe="-._~") or "unnamed"
+
+
+def read(entry: Traversable | Path, slug: str | None = None) -> Source:
+    """Read one file; an unreadable file is an :class:`InputError` naming it."""
+    try:
+        data = entry.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{entry}: cannot read: {exc.strerror or exc}") from exc
+    return Source(name=str(entry), slug=slug or slug_of(entry.name), data=data)
+
+
+def ontology() -> list[Source]:
+    """The ontology, the term extracts and the SSSOM mappings as triples: one shared graph."""
+    from kg import mappings
+
+    out = [read(f, ONTOLOGY_SLUG) for f in resources.ontology_files()]
+    out.append(Source(name="ontology/mappings.sssom.tsv", slug=ONTOLOGY_SLUG,
+                      data=mappings.as_ntriples(mappings.packaged())))
+    return out
+
+
+def packaged_publications() -> list[Source]:
+    """The curated publications shipped with the package."""
+    return [read(f) for f in resources.trial_files()]
+
+
+def files(paths: Iterable[str | Path]) -> list[Source]:
+    """User-supplied Turtle files, or folders of them: one named graph each."""
+    out: list[Source] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            members = sorted(p for p in path.glob("*.ttl") if p.is_file())
+            if not members:
+                raise InputError(f"{path}: folder holds no .ttl files")
+            out += [read(p) for p in members]
+        elif path.exists():
+            out.append(read(path))
+        else:
+            raise InputError(f"{path}: no such file")
+    slugs: dict[str, str] = {}
+    for s in out:
+        if s.slug == ONTOLOGY_SLUG or s.slug in slugs:
+            other = slugs.get(s.slug, "the packaged ontology")
+            raise InputError(f"{s.name}: its graph name {s.slug!r} is already used by {other}; rename the file")
+        slugs[s.slug] = s.name
+    return out
+
+
+def publications(paths: Iterable[str | Path] | None = None) -> list[Source]:
+    """The user's publication files when given, else the packaged ones."""
+    paths = list(paths or [])
+    return files(paths) if paths else packaged_publications()
+
+
+def parse_error(name: str, exc: SyntaxError) -> InputError:
+    """Turn a parser's error into ``file:line:column: message``."""
+    where = f"{name}:{exc.lineno}:{exc.offset or 1}" if exc.lineno else name
+    return InputError(f"{where}: Turtle syntax error: {exc}")
+
+
+def _rebase(term, base: str):
+    if isinstance(term, ox.NamedNode) and term.value.startswith(BASE):
+        return ox.NamedNode(base + term.value[len(BASE):])
+    return term
+
+
+def triples(source: Source, base: str = BASE) -> list[ox.Quad]:
+    """Parse one source completely (so an error leaves nothing behind); IRIs moved to ``base``.
+
+    The statements come back in the default graph; :func:`quads` puts them in the source's own.
+    """
+    try:
+        parsed = list(ox.parse(source.data, format=ox.RdfFormat.TURTLE, base_iri=BASE))
+    except SyntaxError as exc:
+        raise parse_error(source.name, exc) from None
+    if base != BASE:
+        parsed = [ox.Quad(_rebase(t.subject, base), t.predicate, _rebase(t.object, base)) for t in parsed]
+    return parsed
+
+
+def quads(source: Source, base: str = BASE) -> Iterator[ox.Quad]:
+    """The source's triples as quads in its named graph."""
+    graph = ox.NamedNode(source.graph(base))
+    for t in triples(source, base):
+        yield ox.Quad(t.subject, t.predicate, t.object, graph)
+
+
+def shapes() -> list[ox.Quad]:
+    """The packaged SHACL shapes (a broken shape file is a packaging bug, reported by name)."""
+    out: list[ox.Quad] = []
+    for entry in resources.shape_files():
+        out += triples(read(entry, "shapes"))
+    return out
+
+
+def rdflib_term(term):
+    """The rdflib twin of a pyoxigraph term (the one conversion; xsd:string literals become plain)."""
+    import rdflib
+
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD + "string":
+            return rdflib.Literal(term.value)
+        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def from_rdflib(term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """The pyoxigraph twin of an rdflib term."""
+    import rdflib
+
+    if isinstance(term, rdflib.URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, rdflib.BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
+def rdflib_graph(items: Iterable[ox.Triple | ox.Quad], transform=None):
+    """An rdflib Graph of the given triples or quads (graph names dropped); ``transform`` maps objects."""
+    import rdflib
+
+    g = rdflib.Graph()
+    for t in items:
+        obj = rdflib_term(t.object)
+        g.add((rdflib_term(t.subject), rdflib_term(t.predicate), transform(obj) if transform else obj))
+    return g

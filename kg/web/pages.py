@@ -1,0 +1,174 @@
+"""HTML pages (Jinja2): the dataset's landing page, a trial's page and a generic resource page.
+
+Everything a page says comes from the ready-made queries on the site's
+dataset; the templates hold layout and fixed captions only.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+from functools import lru_cache
+from urllib.parse import quote
+
+from kg import __version__
+from kg.errors import InputError
+from kg.prefixes import TKG, compact
+from kg.query import catalog
+from kg.query.formats import cell, quantity
+from kg.rdf import value
+from kg.web.figures import response_chart, survival_chart
+from kg.web.site import Site
+
+RESOLVER_NAMES = {"NCIT": "NCIt", "CHEBI": "ChEBI", "MONDO": "MONDO", "HP": "HPO", "UO": "UO", "DOID": "DOID",
+                  "DRUGBANK": "DrugBank", "MESH": "MeSH", "WIKIDATA": "Wikidata", "OBI": "OBI", "IAO": "IAO",
+                  "STATO": "STATO", "DOI": "DOI"}
+
+
+@lru_cache(maxsize=1)
+def _env():
+    try:
+        import jinja2
+    except ImportError:  # pragma: no cover - depends on the install
+        raise InputError("HTML pages need jinja2: pip install 'trialkg[serve]'") from None
+    env = jinja2.Environment(loader=jinja2.PackageLoader("kg.web", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["quantity"] = quantity
+    return env
+
+
+def page(site: Site, iri: str) -> str:
+    """The resource's HTML page (cached on the site: the dataset is read-only there)."""
+    key = ("html", iri)
+    if key not in site.cache:
+        render = render_trial if TKG + "ClinicalTrial" in site.types(iri) else render_resource
+        site.cache[key] = render(site, iri)
+    return site.cache[key]
+
+
+def _common(site: Site, path: str) -> dict:
+    root = posixpath.relpath(".", posixpath.dirname(path) or ".")
+    return {"root": root, "version": __version__, "base": site.base}
+
+
+def _term(site: Site, path: str, term) -> dict:
+    """A term for display: label, link (relative for our resources, resolver for external), CURIE."""
+    if term is None:
+        return {"label": "", "href": None, "curie": ""}
+    iri = getattr(term, "value", str(term))
+    curie = compact(iri)
+    prefix = curie.split(":", 1)[0] if curie != iri else ""
+    return {"label": site.label(iri), "href": site.link(path, iri), "curie": curie,
+            "resolver": RESOLVER_NAMES.get(prefix, "")}
+
+
+def index(site: Site, static: bool = False) -> str:
+    """The landing page: counts from the dataset description, the trials, the ready-made queries."""
+    key = ("index", static)
+    if key in site.cache:
+        return site.cache[key]
+    path = "index"
+    trials = [{"href": site.link(path, iri), "label": site.label(iri)}
+              for iri in site.resources() if TKG + "ClinicalTrial" in site.types(iri)]
+    queries = []
+    for name, q in sorted(catalog.catalog().items()):
+        runnable = not any(p.required for p in q.parameters)
+        if static:
+            run = f"queries/{name}.csv" if runnable else None
+        else:
+            run = f"sparql?query={quote(q.text)}&format=csv" if runnable else None
+        queries.append({"name": name, "summary": q.summary, "run_href": run, "text_href": f"queries/{name}.rq"})
+    site.cache[key] = _env().get_template("index.html").render(
+        **_common(site, path), title="trialkg", trials=trials, queries=queries, stats=site.dataset.statistics,
+        resources=len(site.resources()), static=static, void_href="void.ttl")
+    return site.cache[key]
+
+
+def render_resource(site: Site, iri: str) -> str:
+    """A generic page: the resource's properties and values, linked."""
+    path = site.path_of(iri) or ""
+    rows = []
+    for t in site.cbd(iri):
+        if value(t.subject) != iri:
+            continue
+        obj = t.object
+        if hasattr(obj, "datatype"):
+            shown = {"label": value(obj), "href": None, "curie": "", "literal": True}
+        else:
+            shown = _term(site, path, obj)
+        rows.append({"predicate": _term(site, path, t.predicate), "value": shown})
+    rows.sort(key=lambda r: (r["predicate"]["curie"], r["value"]["label"]))
+    return _env().get_template("resource.html").render(
+        **_common(site, path), title=site.label(iri), iri=iri, curie=compact(iri), rows=rows,
+        formats=_formats(path))
+
+
+def _formats(path: str) -> list[dict]:
+    from kg.media import RDF_SYNTAXES
+
+    name = posixpath.basename(path)
+    return [{"label": s.label, "href": f"{name}.{s.suffix}"} for s in RDF_SYNTAXES]
+
+
+def render_trial(site: Site, iri: str) -> str:
+    """A trial's page: design, regimen, outcomes with denominators and quotes, figures, adverse events, citations."""
+    path = site.path_of(iri) or ""
+    summary: dict[str, list[str]] = {}
+    for r in site.rows("trial-summary", trial=iri):
+        summary.setdefault(cell(r["item"]).split(" ", 1)[1], []).append(cell(r["value"]))
+    quotes = {r["statistic"].value: cell(r["quote"]) for r in site.rows("provenance")}
+    efficacy_rows = site.rows("efficacy", trial=iri)
+    efficacy = []
+    for r in efficacy_rows:
+        stat = r["statistic"].value
+        efficacy.append({
+            "href": site.link(path, stat), "label": cell(r["label"]), "type": cell(r["type"]),
+            "value": cell(r.get("value")), "not_reached": cell(r.get("notReached")) == "true",
+            "unit": cell(r.get("unit")), "ucum": cell(r.get("ucum")), "population": cell(r.get("population")),
+            "size": cell(r.get("size")), "origin": cell(r.get("origin")), "timepoint": cell(r.get("timepoint")),
+            "phase": cell(r.get("phase")),
+            "ci": (f"{float(cell(r['ci_level'])) * 100:g}% CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
+                   if r.get("ci_level") else ""),
+            "source": _term(site, path, r["source"]), "quote": quotes.get(stat, ""),
+        })
+    safety = [{k: cell(r.get(k)) for k in ("event", "terms", "grade", "patients", "percent", "population",
+                                           "size", "phase", "attribution")} | {"source": _term(site, path, r["source"])}
+              for r in site.rows("adverse-events", trial=iri)]
+    terms: dict[str, list[dict]] = {}
+    for r in site.rows("trial-terms", trial=iri):
+        terms.setdefault(cell(r["role"]), []).append(_term(site, path, r["term"]))
+    citations = []
+    by_pub: dict[str, list] = {}
+    for r in site.rows("citation"):
+        by_pub.setdefault(r["publication"].value, []).append(r)
+    for pub, rows in by_pub.items():
+        first = rows[0]
+        authors = ", ".join(cell(r["author"]) for r in rows) + (", et al." if cell(first["complete"]) == "false" else "")
+        doi = cell(first.get("doi"))
+        citations.append({"href": site.link(path, pub), "authors": authors, "title": cell(first["title"]),
+                          "journal": cell(first.get("journal")), "epub": cell(first.get("epub")),
+                          "status": cell(first.get("status")), "doi": doi,
+                          "doi_url": f"https://doi.org/{doi}" if doi else "",
+                          "cited_by": _term(site, path, first.get("cited_by")) if first.get("cited_by") else None})
+    response_svg, _bars, undrawn = response_chart(site.rows("response-distribution", trial=iri))
+    survival_svg, _items = survival_chart(efficacy_rows)
+    return _env().get_template("trial.html").render(
+        **_common(site, path), title=site.label(iri), iri=iri, curie=compact(iri), summary=summary,
+        efficacy=efficacy, safety=safety, citations=citations, terms=terms,
+        response_svg=response_svg, undrawn=undrawn, survival_svg=survival_svg,
+        schema_org=schema_org(site, iri, summary, terms), formats=_formats(path))
+
+
+def schema_org(site: Site, trial: str, summary: dict[str, list[str]], terms: dict[str, list[dict]]) -> str:
+    """schema.org JSON-LD for a trial page: MedicalTrial, Drug, MedicalCondition, ScholarlyArticle."""
+    doc: dict = {
+        "@context": "https://schema.org",
+        "@type": "MedicalTrial",
+        "@id": trial,
+        "name": summary.get("title", [""])[0],
+        "healthCondition": [{"@type": "MedicalCondition", "@id": t["href"] if t["href"].startswith("http") else trial,
+                             "name": t["label"], "code": {"@type": "MedicalCode", "codeValue": t["curie"]}}
+                            for t in terms.get("condition", [])],
+        "drug": [{"@type": "Drug", "name": t["label"]} for t in terms.get("drug", [])],
+    }
+    doc = {k: v for k, v in doc.items() if v not in (None, [], "")}
+    return json.dumps(doc, indent=1, ensure_ascii=False).replace("</", "<\\/")

@@ -1,0 +1,74 @@
+"""The codebase keeps its shape: lint, types, the import contract, one Turtle parser."""
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KG = ROOT / "kg"
+CORE = {"sources.py", "dataset.py"}  # the only modules that parse Turtle
+
+
+def _tool(name: str) -> str:
+    exe = Path(sys.executable).with_name(name)
+    found = str(exe) if exe.exists() else shutil.which(name)
+    if not found:
+        pytest.skip(f"{name} is not installed (pip install '.[test]' installs it)")
+    return found
+
+
+def test_ruff_is_clean():
+    r = subprocess.run([_tool("ruff"), "check", "kg", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_mypy_is_clean():
+    r = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_import_contract_holds():
+    """Layers import downward only (pyproject.toml's import-linter contracts), so no import circle."""
+    r = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "broken" not in r.stdout.split("Contracts:")[-1].replace("0 broken", "")
+
+
+def _parses_turtle(tree: ast.AST) -> list[int]:
+    """Lines that parse or load RDF in Turtle (pyoxigraph's parse/load, rdflib's parse)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("parse", "load"):
+            text = ast.unparse(node)
+            if "TURTLE" in text or "turtle" in text or "ttl" in text:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_core_parses_turtle():
+    offenders = {}
+    for path in KG.rglob("*.py"):
+        if path.name in CORE and path.parent == KG:
+            continue
+        lines = _parses_turtle(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            offenders[str(path.relative_to(ROOT))] = lines
+    assert offenders == {}, "Turtle is parsed only in kg/sources.py and kg/dataset.py"
+    assert _parses_turtle(ast.parse((KG / "dataset.py").read_text())), "the check finds the core's own parser"
+
+
+def test_error_classes_share_one_base_with_documented_codes():
+    from kg import errors
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, Exception)]
+    assert all(issubclass(c, errors.KGError) for c in classes)
+    readme = (ROOT / "README.md").read_text()
+    for c in classes:
+        assert f"| {c.exit_code} |" in readme or c is errors.KGError, f"exit code of {c.__name__} is not in the README"
