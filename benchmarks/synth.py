@@ -21,11 +21,15 @@ RESPONSES = ["NCIT:C123614", "NCIT:C4870", "NCIT:C123618", "NCIT:C18058", "NCIT:
 AES = ["HP:0001882", "HP:0001873", "HP:0000763", "HP:0009830", "HP:0002014", "HP:0002019", "HP:0002018",
        "HP:0012378", "HP:0000989"]
 PHASES = [("NCIT:C158876", "induction"), ("NCIT:C15688", "maintenance")]
-DEFECT_KINDS = ["count-over-denominator", "bad-doi", "missing-unit"]
+DEFECT_KINDS = ["count-over-denominator", "bad-doi", "missing-unit", "ill-typed-date", "ill-typed-integer",
+                "ill-typed-decimal"]
 MESSAGES = {
     "count-over-denominator": "A count is larger than its denominator",
     "bad-doi": "A DOI must look like 10.NNNN/suffix",
     "missing-unit": "A statistic needs exactly one unit",
+    "ill-typed-date": "An electronic publication date must be one xsd:date",
+    "ill-typed-integer": "An author entry needs exactly one position",
+    "ill-typed-decimal": "A confidence interval needs exactly one level",
 }
 
 HEADER = """@base <https://w3id.org/trialkg/> .
@@ -56,6 +60,14 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     if defect == "bad-doi":
         doi = f"doi:10.5555/trialkg.synth.{i}"
         planted.append((base + "publication", defect))
+    epub = f'"{rng.randint(2000, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"^^xsd:date'
+    if defect == "ill-typed-date":  # a date that cannot be: month 13, day 45
+        epub = f'"{rng.randint(2000, 2025)}-13-45"^^xsd:date'
+        planted.append((base + "publication", defect))
+    position = "1"
+    if defect == "ill-typed-integer":
+        position = '"1.5"^^xsd:integer'
+        planted.append((base + "author-1", defect))
     enrolled = rng.randint(20, 600)
     evaluable = rng.randint(max(10, enrolled * 3 // 4), enrolled)
     drug = rng.choice(DRUGS)
@@ -66,17 +78,24 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
 {pub} a tkg:JournalArticle ; rdfs:label "Synthetic publication {i}" ; dcterms:title "Synthetic trial report {i}" ;
     tkg:hasAuthorship <synthetic/{slug}/author-1> , <synthetic/{slug}/author-2> ; tkg:authorListComplete {str(rng.random() < 0.5).lower()} ;
     tkg:publishedIn <journal/int-j-hematol> ; tkg:doi "{doi}" ; schema:sameAs <https://doi.org/{doi}> ;
-    tkg:epubDate "{rng.randint(2000, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"^^xsd:date .
-<synthetic/{slug}/author-1> a tkg:Authorship ; tkg:position 1 ; tkg:authorName "Author{i} A" .
+    tkg:epubDate {epub} .
+<synthetic/{slug}/author-1> a tkg:Authorship ; tkg:position {position} ; tkg:authorName "Author{i} A" .
 <synthetic/{slug}/author-2> a tkg:Authorship ; tkg:position 2 ; tkg:authorName "Author{i} B" .
 <journal/int-j-hematol> a tkg:Journal ; rdfs:label "International Journal of Hematology" ; tkg:issn "0925-5710" .
 <synthetic/{slug}/population-enrolled> a tkg:AnalysisPopulation ; rdfs:label "enrolled" ; tkg:size {enrolled} ;
-    prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
+    tkg:enteredPhase <synthetic/{slug}/induction> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
 <synthetic/{slug}/population-evaluable> a tkg:AnalysisPopulation ; rdfs:label "evaluable" ; tkg:size {evaluable} ;
     tkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
 """)
     phases = []
-    for code, name in PHASES[: rng.randint(1, 2)]:
+    n_phases = rng.randint(1, 2)
+    maintained = rng.randint(max(1, evaluable // 3), evaluable)
+    if n_phases == 2:
+        out.append(f"""<synthetic/{slug}/population-maintenance> a tkg:AnalysisPopulation ; rdfs:label "started maintenance" ;
+    tkg:size {maintained} ; tkg:subsetOf <synthetic/{slug}/population-enrolled> ;
+    tkg:enteredPhase <synthetic/{slug}/maintenance> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
+""")
+    for code, name in PHASES[:n_phases]:
         ph = f"<synthetic/{slug}/{name}>"
         phases.append(ph)
         dose = round(rng.uniform(0.7, 1.6), 1)
@@ -88,19 +107,21 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     n_stats = rng.randint(5, 15)
     categories = rng.sample(RESPONSES, len(RESPONSES))  # each response category counted at most once
     budget = evaluable  # counts of response categories add up to at most the population
-    count_defect_at = rng.randrange(n_stats) if defect in ("count-over-denominator", "missing-unit") else -1
+    count_defect_at = (rng.randrange(n_stats) if defect in ("count-over-denominator", "missing-unit", "ill-typed-decimal")
+                       else -1)
     for k in range(n_stats):
         s = f"<synthetic/{slug}/stat-{k}>"
         stats.append(s)
         kind = rng.choice(["count", "proportion", "median"])
         if defect == "count-over-denominator" and k == count_defect_at:
             kind = "count"
-        if defect == "missing-unit" and k == count_defect_at:
+        if defect in ("missing-unit", "ill-typed-decimal") and k == count_defect_at:
             kind = "median"
         pop = "population-evaluable"
         size = evaluable
         lines = [f"{s} a tkg:EfficacyStatistic ; rdfs:label \"Synthetic statistic {k}\" ;",
-                 f"    tkg:population <synthetic/{slug}/{pop}> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} ;"]
+                 f"    tkg:population <synthetic/{slug}/{pop}> ; tkg:denominatorBasis tkg:StatedInSentence ;",
+                 f"    prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} ;"]
         if kind == "count":
             measure = categories.pop() if categories else "NCIT:C17747"
             value = rng.randint(0, budget) if measure != "NCIT:C17747" else rng.randint(0, size)
@@ -116,19 +137,25 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
             lines.append(f"    tkg:statisticType NCIT:C44256 ; tkg:measures NCIT:C96613 ; tkg:value {pct} ; tkg:numberOfEvents {events} ; tkg:unit UO:0000187 .")
         else:
             endpoint, origin = rng.choice([("NCIT:C28234", "StartOfInduction"), ("NCIT:C125201", "StartOfInduction"),
-                                           ("NCIT:C28234", "StartOfMaintenance")])
+                                           ("NCIT:C28234", "StartOfMaintenance")][: 3 if n_phases == 2 else 2])
             lines[0] = lines[0].replace("tkg:EfficacyStatistic", "tkg:TimeToEventStatistic")
+            if origin == "StartOfMaintenance":
+                lines[1] = lines[1].replace("population-evaluable", "population-maintenance")
             unit = "" if (defect == "missing-unit" and k == count_defect_at) else "tkg:unit UO:0000035 ; "
             if not unit:
                 planted.append((base + f"stat-{k}", defect))
-            if rng.random() < 0.2:
+            if rng.random() < 0.2 and not (defect == "ill-typed-decimal" and k == count_defect_at):
                 lines.append(f"    tkg:statisticType NCIT:C28007 ; tkg:measures {endpoint} ; tkg:notReached true ; {unit}tkg:timeOrigin tkg:{origin} .")
             else:
                 v = round(rng.uniform(3, 60), 1)
                 ci = f"<synthetic/{slug}/stat-{k}-ci>"
+                level = "0.95"
+                if defect == "ill-typed-decimal" and k == count_defect_at:
+                    level = '"abc"^^xsd:decimal'
+                    planted.append((base + f"stat-{k}-ci", defect))
                 lines.append(f"    tkg:statisticType NCIT:C28007 ; tkg:measures {endpoint} ; tkg:value {v} ; {unit}tkg:timeOrigin tkg:{origin} ;")
                 lines.append(f"    tkg:attributeEstimate {ci} .")
-                lines.append(f"{ci} a tkg:ConfidenceInterval ; tkg:level 0.95 ; tkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
+                lines.append(f"{ci} a tkg:ConfidenceInterval ; tkg:level {level} ; tkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
                              f"tkg:upper {round(v * rng.uniform(1.05, 1.8), 1)} ; prov:wasDerivedFrom {pub} .")
         out.append("\n".join(lines) + "\n")
     aes = []
@@ -137,10 +164,11 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
         aes.append(a)
         out.append(f"{a} a tkg:AdverseEventReport ; rdfs:label \"Synthetic adverse event {k}\" ; tkg:adverseEvent {term} ; "
                    f"prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .\n")
+    maintenance_pop = f" , <synthetic/{slug}/population-maintenance>" if n_phases == 2 else ""
     out.append(f"""<synthetic/{slug}/arm> a tkg:StudyArm ; rdfs:label "Arm" ; tkg:armType NCIT:C174266 ; tkg:hasTreatmentPhase {", ".join(phases)} .
 {t} a tkg:ClinicalTrial ; rdfs:label "Synthetic trial {i}" ; tkg:slug "{slug}" ; tkg:trialPhase NCIT:C15601 ;
     tkg:studiesCondition {rng.choice(CONDITIONS)} ; tkg:hasArm <synthetic/{slug}/arm> ;
-    tkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable> ;
+    tkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable>{maintenance_pop} ;
     tkg:describedIn {pub} ; prov:wasDerivedFrom {pub} ;
     tkg:hasStatistic {", ".join(stats)} ;
     tkg:reportsAdverseEvent {", ".join(aes)} .
@@ -152,7 +180,8 @@ def generate(n: int, seed: int, out: Path, defects: int = 0) -> list[tuple[str, 
     """Write N files (and defects.tsv when defects > 0); returns (file, focus, kind) per planted defect."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
-    defect_at = dict(zip(rng.sample(range(n), min(defects, n)), (DEFECT_KINDS[j % 3] for j in range(defects))))
+    kinds = len(DEFECT_KINDS)
+    defect_at = dict(zip(rng.sample(range(n), min(defects, n)), (DEFECT_KINDS[j % kinds] for j in range(defects))))
     planted_all = []
     for i in range(n):
         text, planted = trial(i, random.Random(rng.random()), defect_at.get(i))

@@ -57,9 +57,8 @@ def summarize(dataset: Dataset, trial: str | None = None) -> str:
             out.append(f"  eligibility: {'; '.join(items['eligibility'])}")
         out.append(f"  populations: {'; '.join(items['population'])}")
         out += [f"  {line}" for line in items["intervention"]]
-        out.append("Efficacy  (value | denominator | time anchor | source)")
-        for row in efficacy.get(iri, []):
-            out.append("  " + _statistic_line(row))
+        out.append("Efficacy  (value | denominator, how it was chosen | time anchor | source)")
+        out += _efficacy_lines(efficacy.get(iri, []))
         out.append("Safety")
         for row in safety.get(iri, []):
             parts = [cell(row["event"])]
@@ -70,30 +69,67 @@ def summarize(dataset: Dataset, trial: str | None = None) -> str:
             if row.get("percent") is not None:
                 parts.append(f"{cell(row['percent'])}%")
             if row.get("population"):
-                parts.append(f"of {cell(row['population'])}" + (f" (n={cell(row['size'])})" if row.get("size") else ""))
+                parts.append("of " + _denominator(row))
             out.append(f"  {' | '.join(parts)} | {cell(row.get('source_label')) or cell(row['source'])}")
+            if row.get("note") and row.get("terms") and " + " in cell(row["terms"]):
+                out.append(f"    note: {cell(row['note'])}")
         out += _citation_lines(citations.get(iri, []))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def _statistic_line(row: dict) -> str:
+def _denominator(row: dict) -> str:
+    """``evaluable (n=36; stated)``: the population, its size if known, and how it was chosen."""
+    size = f"n={cell(row['size'])}" if row.get("size") else "size not stated"
+    if cell(row.get("population")).startswith("population not stated"):
+        return "not stated"
+    basis = cell(row.get("basis"))
+    return f"{cell(row['population'])} ({size}" + (f"; {basis})" if basis else ")")
+
+
+def _value(row: dict) -> str:
     if cell(row.get("notReached")) == "true":
-        shown = "not reached"
-    else:
-        shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
-    ci = ""
+        return "not reached"
+    shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
     if row.get("ci_level"):
         level = f"{float(cell(row['ci_level'])) * 100:g}"
-        ci = f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
-    denominator = cell(row.get("population"))
-    if row.get("size"):
-        denominator += f" (n={cell(row['size'])})"
-    anchor = (f"from {cell(row['origin'])}" if row.get("origin") else
-              f"at {cell(row['timepoint'])}" if row.get("timepoint") else
-              f"during {cell(row['phase'])}" if row.get("phase") else "-")
-    return (f"{cell(row['label'])}: {shown}{ci} | {denominator} | {anchor} | "
-            f"{cell(row.get('source_label')) or cell(row['source'])}")
+        shown += f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
+    return shown
+
+
+def _anchor(row: dict) -> str:
+    return (f"from {cell(row['origin'])}" if row.get("origin") else
+            f"at {cell(row['timepoint'])}" if row.get("timepoint") else
+            f"during {cell(row['phase'])}" if row.get("phase") else "-")
+
+
+def _efficacy_lines(rows: list[dict]) -> list[str]:
+    """Under each endpoint, one line per statistic; the reports of one finding grouped, differences flagged."""
+    out: list[str] = []
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:  # rows come ordered by endpoint and time, twins adjacent
+        key = (cell(row["endpoint"]), row["finding"].value if row.get("finding") else row["statistic"].value)
+        groups.setdefault(key, []).append(row)
+    endpoint = None
+    for (this_endpoint, _), reports in groups.items():
+        if this_endpoint != endpoint:
+            endpoint = this_endpoint
+            out.append(f"  {endpoint}")
+        first = reports[0]
+
+        def source(r: dict) -> str:
+            return cell(r.get("source_label")) or cell(r["source"])
+
+        if len(reports) == 1:
+            out.append(f"    {cell(first['label'])}: {_value(first)} | {_denominator(first)} | {_anchor(first)} | "
+                       f"{source(first)}")
+            continue
+        flag = "they DIFFER" if any(cell(r.get("differs")) == "true" for r in reports) else "they agree"
+        title = cell(first.get("finding_label")) or cell(first["finding"])
+        out.append(f"    {title}: {plural(len(reports), 'report')}, {flag}")
+        for r in reports:
+            out.append(f"      {_value(r)} | {_denominator(r)} | {_anchor(r)} | {source(r)}")
+    return out
 
 
 def _citation_lines(rows: list[dict]) -> list[str]:

@@ -45,10 +45,9 @@ def test_validate_packaged_conforms(kg):
     assert "conforms" in r.stdout
 
 
-def test_validate_reports_violation_with_file_focus_path_message(kg, tmp_path, trial_turtle):
+def test_validate_reports_violation_with_file_focus_path_message(kg, tmp_path, trial_turtle, edit_block):
     bad = tmp_path / "bad-trial.ttl"
-    bad.write_text(trial_turtle.replace("tkg:unit UO:0000035 ;\n    tkg:population tkg:PopulationNotStated ;\n    skos:note \"The report does not say",
-                                        "tkg:population tkg:PopulationNotStated ;\n    skos:note \"The report does not say"))
+    bad.write_text(edit_block(trial_turtle, "trial:follow-up", "tkg:unit UO:0000035 ;", ""))
     r = kg("validate", str(bad))
     assert r.returncode == 1, r.stdout + r.stderr
     line = next(ln for ln in r.stdout.splitlines() if "follow-up" in ln)
@@ -89,8 +88,13 @@ def test_summary_prints_the_trial(kg):
     r = kg("summary")
     assert r.returncode == 0, r.stderr
     for needle in ["Phase II Trial", "evaluable: 36", "enrolled and treated: 38", "1.3 mg/m2",
-                   "Overall response rate: 61%", "13.8 months", "not reached", "doi:10.1007/s12185-018-2448-9"]:
+                   "Overall response rate among the evaluable patients: 2 reports, they agree",
+                   "61% | evaluable (n=36; stated)", "13.8 months", "not reached", "doi:10.1007/s12185-018-2448-9",
+                   "3 patients | completed the 1-year maintenance (size not stated; inferred from the design)",
+                   "1 patient |", "35% | of reached plateau and started maintenance (n=20; stated)",
+                   "note: One count for the two events jointly"]:
         assert needle in r.stdout, needle
+    assert "1 patients" not in r.stdout and "(n=36)" not in r.stdout.split("after the 1-year maintenance")[1][:200]
 
 
 def test_python_m_kg_and_version(kg):

@@ -99,7 +99,7 @@ def server(tmp_path):
 
 
 def broken_trial(trial_turtle: str, edit_block) -> Source:
-    bad = edit_block(trial_turtle, "trial:after-maintenance-pr", "tkg:value 3 ;", "tkg:value 40 ;")
+    bad = edit_block(trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "tkg:value 2 ;", "tkg:value 40 ;")
     return Source(name="isoda-2018.ttl", slug="isoda-2018", data=bad.encode())
 
 

@@ -34,79 +34,103 @@ def test_trial_summary():
     assert got == [
         ("1 title", "Bortezomib maintenance after bortezomib-based induction in transplant-ineligible multiple myeloma (Isoda et al. 2018)"),
         ("2 phase", "Phase II Trial"),
-        ("3 design", "Multicentre"),
+        ("3 design", "Multicenter Study"),
         ("3 design", "non-comparative design"),
         ("4 condition", "plasma cell myeloma"),
         ("5 eligibility", "ineligible for autologous stem cell transplantation"),
         ("5 eligibility", "previously untreated"),
         ("6 population", "enrolled and treated: 38"),
         ("6 population", "evaluable: 36"),
-        ("6 population", "reached plateau and received maintenance: 20"),
+        ("6 population", "reached plateau and started maintenance: 20"),
+        ("6 population", "completed the 1-year maintenance: size not stated"),
         ("7 intervention", "Induction Therapy: Bortezomib (dose not stated) until plateau"),
-        ("7 intervention", "Maintenance Therapy: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
-                           "started within 60 day(s) of completion of induction therapy"),
+        ("7 intervention", "Maintenance: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
+                           "started within 60 days of completion of induction therapy"),
     ]
     assert rows("trial-summary", {"trial": "trialkg:trial/isoda-2018"}) == rows("trial-summary")
     assert rows("trial-summary", {"trial": "trialkg:trial/no-such-trial"}) == []
 
 
 def test_efficacy():
-    got = {r[0].rsplit("/", 1)[-1]: (*r[1:6], " ".join(x for x in r[6:9] if x), r[9]) for r in rows(
-        "efficacy", columns=["statistic", "value", "unit", "size", "origin", "timepoint", "ci_level", "ci_lower", "ci_upper", "source"])}
+    got = {r[0].rsplit("/", 1)[-1]: (*r[1:6], " ".join(x for x in r[6:11] if x), r[11]) for r in rows(
+        "efficacy", columns=["statistic", "value", "notReached", "unit", "size", "basis", "origin", "timepoint", "ci_level",
+                             "ci_lower", "ci_upper", "source"])}
     sof, som, com = "start of induction therapy", "start of maintenance therapy", "completion of maintenance therapy"
+    st, par, des, no = "stated", "inferred from the paragraph", "inferred from the design", "not stated"
+    f = "false"
     assert got == {
-        "orr": ("61", "percent", "36", "", "", "", NEWS),
-        "disease-progression": ("50", "percent", "36", "", "", "", NEWS),
-        "after-maintenance-scr": ("1", "count unit", "36", "", com, "", NEWS),
-        "after-maintenance-vgpr": ("2", "count unit", "36", "", com, "", NEWS),
-        "after-maintenance-pr": ("3", "count unit", "36", "", com, "", NEWS),
-        "after-maintenance-sd": ("3", "count unit", "36", "", com, "", NEWS),
-        "induction-duration": ("5.9", "month", "", "", "", "", NEWS),
-        "maintenance-duration": ("10.3", "month", "", "", "", "", NEWS),
-        "pfs-from-induction": ("13.8", "month", "", sof, "", "", NEWS),
-        "pfs-from-maintenance": ("10.7", "month", "", som, "", "", NEWS),
-        "follow-up": ("30.7", "month", "", "", "", "", NEWS),
-        "os-from-induction": ("not reached", "month", "", sof, "", "", NEWS),
-        "orr-during-induction": ("61", "percent", "36", "", "", "", PAPER),
-        "induction-scr": ("6", "percent", "36", "", "", "", PAPER),
-        "induction-cr": ("6", "percent", "36", "", "", "", PAPER),
-        "induction-vgpr": ("17", "percent", "36", "", "", "", PAPER),
-        "induction-pr": ("33", "percent", "36", "", "", "", PAPER),
-        "pfs-from-induction-abstract": ("13.8", "month", "", sof, "", "0.95 11.4 23.7", PAPER),
-        "pfs-from-maintenance-abstract": ("10.7", "month", "20", som, "", "0.95 3.7 10.7", PAPER),
+        "orr": ("61", f, "percent", "36", st, "", NEWS),
+        "disease-progression": ("50", f, "percent", "", no, "", NEWS),
+        "after-maintenance-scr": ("1", f, "count unit", "", des, com, NEWS),
+        "after-maintenance-vgpr": ("2", f, "count unit", "", des, com, NEWS),
+        "after-maintenance-pr": ("3", f, "count unit", "", des, com, NEWS),
+        "after-maintenance-sd": ("3", f, "count unit", "", des, com, NEWS),
+        "induction-duration": ("5.9", f, "month", "", no, "", NEWS),
+        "maintenance-duration": ("10.3", f, "month", "20", des, "", NEWS),
+        "pfs-from-induction": ("13.8", f, "month", "", no, sof, NEWS),
+        "pfs-from-maintenance": ("10.7", f, "month", "20", des, som, NEWS),
+        "follow-up": ("30.7", f, "month", "", no, "", NEWS),
+        "os-from-induction": ("", "true", "month", "", no, sof, NEWS),
+        "orr-during-induction": ("61", f, "percent", "36", st, "", PAPER),
+        "induction-scr": ("6", f, "percent", "36", st, "", PAPER),
+        "induction-cr": ("6", f, "percent", "36", st, "", PAPER),
+        "induction-vgpr": ("17", f, "percent", "36", st, "", PAPER),
+        "induction-pr": ("33", f, "percent", "36", st, "", PAPER),
+        "pfs-from-induction-abstract": ("13.8", f, "month", "", no, sof + " 0.95 11.4 23.7", PAPER),
+        "pfs-from-maintenance-abstract": ("10.7", f, "month", "20", des, som + " 0.95 3.7 10.7", PAPER),
     }
+    assert par not in {v[4] for v in got.values()}, "no efficacy figure takes its denominator from its paragraph"
+
+
+def test_efficacy_groups_twin_reports_and_orders_by_endpoint_and_time():
+    got = rows("efficacy", columns=["endpoint", "finding", "statistic", "differs"])
+    endpoints = [r[0] for r in got]
+    assert endpoints == sorted(endpoints, key=str.lower), "ordered by endpoint"
+    statistics = [r[2].rsplit("/", 1)[-1] for r in got]
+    pfs = [s for s in statistics if s.startswith("pfs-")]
+    assert pfs[:2] == ["pfs-from-induction", "pfs-from-induction-abstract"], "within an endpoint, earlier anchors first"
+    for finding in ("finding-orr", "finding-pfs-from-induction", "finding-pfs-from-maintenance"):
+        at = [i for i, r in enumerate(got) if r[1].endswith(finding)]
+        assert len(at) == 2 and at[1] == at[0] + 1, f"the two reports of {finding} are adjacent"
+    assert {r[3] for r in got} == {"false"}, "the seed's twins agree in value, unit and denominator"
 
 
 def test_response_distribution():
-    got = set(rows("response-distribution", columns=["category", "count", "percent", "share", "size", "phase", "timepoint"]))
-    com = "completion of maintenance therapy"
+    got = set(rows("response-distribution", columns=["category", "count", "percent", "share", "size", "basis", "phase",
+                                                      "timepoint"]))
+    com, ind, des = "completion of maintenance therapy", "Induction Therapy", "inferred from the design"
     assert got == {
-        ("Stringent Complete Response", "1", "", "2.8", "36", "", com),
-        ("Very Good Partial Response", "2", "", "5.6", "36", "", com),
-        ("Partial Response", "3", "", "8.3", "36", "", com),
-        ("Stable Disease", "3", "", "8.3", "36", "", com),
-        ("Stringent Complete Response", "", "6", "", "36", "Induction Therapy", ""),
-        ("Complete Response", "", "6", "", "36", "Induction Therapy", ""),
-        ("Very Good Partial Response", "", "17", "", "36", "Induction Therapy", ""),
-        ("Partial Response", "", "33", "", "36", "Induction Therapy", ""),
-    }
+        ("Stringent Complete Response", "1", "", "", "", des, "", com),
+        ("Very Good Partial Response", "2", "", "", "", des, "", com),
+        ("Partial Remission", "3", "", "", "", des, "", com),
+        ("Stable Disease", "3", "", "", "", des, "", com),
+        ("Stringent Complete Response", "", "6", "", "36", "stated", ind, ""),
+        ("Complete Remission", "", "6", "", "36", "stated", ind, ""),
+        ("Very Good Partial Response", "", "17", "", "36", "stated", ind, ""),
+        ("Partial Remission", "", "33", "", "36", "stated", ind, ""),
+    }, "no share is computed for the counts after maintenance: their denominator's size is not stated"
 
 
 def test_adverse_events():
-    got = rows("adverse-events", columns=["event", "terms", "grade", "patients", "percent", "size", "phase", "attribution", "source"])
-    got = {(r[0], " + ".join(sorted(r[1].split(" + "))), *r[2:]) for r in got}
-    m = "Maintenance Therapy"
-    assert got == {
-        ("Patients on maintenance with at least 1 treatment-related adverse event", "Adverse Event", "", "", "35", "20", m, "treatment-related", NEWS),
-        ("Grade 3 leukopenia and thrombocytopenia", "Leukopenia + Thrombocytopenia", "Grade 3", "2", "", "20", m, "", NEWS),
-        ("Sensory neuropathy", "Sensory neuropathy", "", "", "", "", m, "", NEWS),
-        ("Diarrhea", "Diarrhea", "", "", "", "", m, "", NEWS),
-        ("Constipation", "Constipation", "", "", "", "", m, "", NEWS),
-        ("Nausea", "Nausea", "", "", "", "", m, "", NEWS),
-        ("Fatigue", "Fatigue", "", "", "", "", m, "", NEWS),
-        ("Pruritus", "Pruritus", "", "", "", "", m, "", NEWS),
-        ("Grade 2 or higher peripheral neuropathy during maintenance", "Peripheral neuropathy", "Grade 2 or higher", "0", "", "20", m, "", PAPER),
+    got = rows("adverse-events", columns=["event", "terms", "grade", "patients", "percent", "size", "basis", "phase",
+                                          "attribution", "source"])
+    m = "Maintenance"
+    assert set(got) == {
+        ("Patients on maintenance with at least 1 treatment-related adverse event", "Adverse Event", "", "", "35", "20",
+         "stated", m, "treatment-related", NEWS),
+        ("Grade 3 leukopenia and thrombocytopenia", "Decreased total leukocyte count + Thrombocytopenia",
+         "Severe Adverse Event (Grade 3)", "2", "", "20", "inferred from the paragraph", m, "", NEWS),
+        ("Sensory neuropathy", "Sensory neuropathy", "", "", "", "", "", m, "", NEWS),
+        ("Diarrhea", "Diarrhea", "", "", "", "", "", m, "", NEWS),
+        ("Constipation", "Constipation", "", "", "", "", "", m, "", NEWS),
+        ("Nausea", "Nausea", "", "", "", "", "", m, "", NEWS),
+        ("Fatigue", "Fatigue", "", "", "", "", "", m, "", NEWS),
+        ("Pruritus", "Pruritus", "", "", "", "", "", m, "", NEWS),
+        ("Grade 2 or higher peripheral neuropathy during maintenance", "Peripheral neuropathy",
+         "Moderate Adverse Event (Grade 2) or higher", "0", "", "20", "inferred from the design", m, "", PAPER),
     }
+    joint = next(r for r in rows("adverse-events", columns=["event", "note"]) if r[0].startswith("Grade 3"))
+    assert "jointly" in joint[1], "the joint-count note travels with the figure"
 
 
 def test_citation():
@@ -123,9 +147,10 @@ def test_provenance_one_statistic():
 
 
 def test_provenance_all_statistics():
-    got = rows("provenance", columns=["statistic", "quoted_in"])
-    assert len(got) == 22
-    assert Counter(r[1] for r in got) == {NEWS: 14, "trialkg:publication/isoda-2018/abstract": 8}
+    got = rows("provenance", columns=["statistic", "kind", "quoted_in"])
+    assert Counter(r[1] for r in got) == {"statistic": 22, "adverse event report": 6, "claim": 5}
+    statistics = [r for r in got if r[1] == "statistic"]
+    assert Counter(r[2] for r in statistics) == {NEWS: 14, "trialkg:publication/isoda-2018/abstract": 8}
 
 
 @pytest.mark.parametrize("drug", ["NCIT:C1851", "CHEBI:52717", "DRUGBANK:DB00188", "MESH:D000069286", "WIKIDATA:Q419319",
@@ -134,7 +159,7 @@ def test_trials_by_drug(drug):
     got = rows("trials-by-drug", {"drug": drug}, columns=["trial", "phase", "drug", "dose", "unit", "frequency"])
     assert got == [
         ("trialkg:trial/isoda-2018", "Induction Therapy", "Bortezomib", "", "", ""),
-        ("trialkg:trial/isoda-2018", "Maintenance Therapy", "Bortezomib", "1.3", "milligram per square meter", "every 2 weeks"),
+        ("trialkg:trial/isoda-2018", "Maintenance", "Bortezomib", "1.3", "milligram per square meter", "every 2 weeks"),
     ]
 
 
@@ -147,7 +172,7 @@ def test_trials_by_condition(condition):
     got = rows("trials-by-condition", {"condition": condition}, columns=["trial", "condition", "phase", "dose"])
     assert got == [
         ("trialkg:trial/isoda-2018", "plasma cell myeloma", "Induction Therapy", ""),
-        ("trialkg:trial/isoda-2018", "plasma cell myeloma", "Maintenance Therapy", "1.3"),
+        ("trialkg:trial/isoda-2018", "plasma cell myeloma", "Maintenance", "1.3"),
     ]
 
 
@@ -155,7 +180,7 @@ def test_external_ids():
     got = set(rows("external-ids", columns=["entity", "identifier"]))
     assert got == {
         ("NCIT:C1851", "CHEBI:52717"), ("NCIT:C1851", "DRUGBANK:DB00188"), ("NCIT:C1851", "MESH:D000069286"),
-        ("NCIT:C1851", "WIKIDATA:Q419319"),
+        ("NCIT:C1851", "WIKIDATA:Q419319"), ("MONDO:0009693", "WIKIDATA:Q467635"),
         ("MONDO:0009693", "NCIT:C3242"), ("MONDO:0009693", "DOID:9538"), ("MONDO:0009693", "MESH:D009101"),
         ("HP:0001873", "NCIT:C3408"), ("HP:0000763", "NCIT:C3501"), ("HP:0012378", "NCIT:C3036"),
         (PAPER, "DOI:10.1007/s12185-018-2448-9"),
@@ -167,12 +192,18 @@ def test_consistency_is_clean_on_the_seed():
 
 
 PLANTED = [
-    ("trial:after-maintenance-pr", "tkg:value 3 ;", "tkg:value 40 ;", "count larger than its denominator"),
+    ("trial:grade3-leukopenia-thrombocytopenia", "tkg:value 2 ;", "tkg:value 40 ;", "count larger than its denominator"),
     ("trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 30 ;", "percentage disagrees with count / size"),
     ("trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 40 ;", "number of events larger than its denominator"),
     ("trial:disease-progression", "tkg:value 50 ;", "tkg:value 150 ;", "percentage outside 0-100"),
     ("trial:induction-pr", "tkg:value 33 ;", "tkg:value 93 ;", "response-category percentages add up to more than 100"),
-    ("trial:after-maintenance-sd", "tkg:value 3 ;", "tkg:value 33 ;", "response-category counts add up to more than the population"),
+    ("trial:population-completed-maintenance", "tkg:subsetOf trial:population-maintenance ;",
+     "tkg:subsetOf trial:population-maintenance ; tkg:size 5 ;", "response-category counts add up to more than the population"),
+    ("trial:after-maintenance-pr", "tkg:population trial:population-completed-maintenance ;",
+     "tkg:population trial:population-evaluable ;", "figure on a population that did not enter its phase"),
+    ("trial:follow-up", "tkg:denominatorBasis tkg:NotStated ;", "", "statistic without denominator basis"),
+    ("trial:pfs-from-maintenance-abstract", "tkg:value 10.7 ;", "tkg:value 9.7 ;",
+     "reports of one finding disagree without a note"),
     ("trial:os-from-induction", "tkg:notReached true ;", "tkg:notReached true ; tkg:value 40 ;", "median has both a value and 'not reached'"),
     ("trial:pfs-from-induction", "tkg:value 13.8 ;", "", "statistic has neither a value nor 'not reached'"),
     ("trial:pfs-from-induction-abstract-ci", "tkg:lower 11.4 ;", "tkg:lower 14.0 ;", "estimate outside its confidence interval"),

@@ -278,12 +278,16 @@ def test_svg_marks_match_the_graph(site):
 
     page = pages.page(site, TRIAL)
     bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"[^>]*data-count="(\d*)" data-share="([\d.]+)" data-size="(\d*)"', page)
-    counts = [(float(h), int(c)) for h, c, _, _ in bars if c]
-    assert sorted(c for _, c in counts) == [1, 2, 3, 3], "one bar per count after maintenance (1 sCR, 2 VGPR, 3 PR, 3 SD)"
-    ratios = {round(h / c, 6) for h, c in counts}
-    assert len(ratios) == 1, "bar heights are proportional to counts"
+    assert not [c for _, c, _, _ in bars if c], "counts over a population of unknown size are never drawn as shares"
     percents = sorted(round(float(s), 1) for _, c, s, _ in bars if not c)
     assert percents == [6.0, 6.0, 17.0, 33.0]
+    heights = {round(float(h) / float(s), 6) for h, _, s, _ in bars}
+    assert len(heights) == 1, "bar heights are proportional to shares"
+    undrawn = re.search(r"Not drawn, because the size of their denominator is not stated:(.*?)</p>", page, re.S).group(1)
+    for needle in ["1 patient with stringent complete response", "2 patients with very good partial response",
+                   "3 patients with partial remission", "3 patients with stable disease"]:
+        assert needle in undrawn, needle
+    assert undrawn.count("of completed the 1-year maintenance") == 4
     m = re.search(r'id="survival-chart"[^>]*data-left="([\d.]+)" data-scale="([\d.]+)"', page)
     left, scale = float(m.group(1)), float(m.group(2))
     rows = site.rows("efficacy", trial=TRIAL)

@@ -15,8 +15,8 @@ T = "trialkg:trial/isoda-2018/"
 
 # (case id, resource whose block is edited, old text, new text, expected focus, expected message part)
 CASES = [
-    ("count-over-denominator", "trial:after-maintenance-pr", "tkg:value 3 ;", "tkg:value 40 ;",
-     T + "after-maintenance-pr", "count is larger than its denominator"),
+    ("count-over-denominator", "trial:grade3-leukopenia-thrombocytopenia", "tkg:value 2 ;", "tkg:value 40 ;",
+     T + "grade3-leukopenia-thrombocytopenia", "count is larger than its denominator"),
     ("percentage-disagrees-with-count", "trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 30 ;",
      T + "orr", "disagrees with number of events / population size"),
     ("events-over-denominator", "trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 40 ;",
@@ -43,7 +43,7 @@ CASES = [
      T + "pfs-from-maintenance", "must name its time origin"),
     ("wrong-statistic-type", "trial:orr", "tkg:statisticType NCIT:C44256 ;", "tkg:statisticType NCIT:C28234 ;",
      T + "orr", "exactly one statistic type"),
-    ("undeclared-external-term", "trial:orr", "tkg:measures NCIT:C96613 ;", "tkg:measures NCIT:C9999999 ;",
+    ("undeclared-external-term", "trial:disease-progression", "tkg:measures NCIT:C17747 ;", "tkg:measures NCIT:C9999999 ;",
      "NCIT:C9999999", "not declared with its label"),
     ("estimate-outside-interval", "trial:pfs-from-induction-abstract-ci", "tkg:lower 11.4 ;", "tkg:lower 14.0 ;",
      T + "pfs-from-induction-abstract", "outside its own confidence interval"),
@@ -78,7 +78,47 @@ CASES = [
      "trialkg:publication/cta-isoda-2018/sentence-4", "text quote selector with the exact sentence"),
     ("author-list-completeness-missing", "<publication/isoda-2018>", "tkg:authorListComplete false ;", "",
      "trialkg:publication/isoda-2018", "whether its author list is complete"),
+    # ---- denominators (issue 10): the mistakes the first curation made, and their kin
+    ("after-maintenance-count-on-evaluable", "trial:after-maintenance-pr",
+     "tkg:population trial:population-completed-maintenance ;", "tkg:population trial:population-evaluable ;",
+     T + "after-maintenance-pr", "sits on a population that did not enter that phase"),
+    ("pfs-from-maintenance-on-enrolled", "trial:pfs-from-maintenance-abstract",
+     "tkg:population trial:population-maintenance ;", "tkg:population trial:population-enrolled ;",
+     T + "pfs-from-maintenance-abstract", "sits on a population that did not enter that phase"),
+    ("maintenance-ae-on-evaluable", "trial:treatment-related-ae",
+     "tkg:population trial:population-maintenance ;", "tkg:population trial:population-evaluable ;",
+     T + "treatment-related-ae", "sits on a population that did not enter that phase"),
+    ("denominator-basis-missing", "trial:follow-up", "tkg:denominatorBasis tkg:NotStated ;", "",
+     T + "follow-up", "must say how its denominator was chosen"),
+    ("denominator-basis-not-a-basis", "trial:orr", "tkg:denominatorBasis tkg:StatedInSentence ;",
+     "tkg:denominatorBasis tkg:TreatmentRelated ;", T + "orr", "must say how its denominator was chosen"),
+    ("guess-that-looks-stated", "trial:disease-progression", "tkg:denominatorBasis tkg:NotStated ;",
+     "tkg:denominatorBasis tkg:StatedInSentence ;", T + "disease-progression", "must be tkg:PopulationNotStated"),
+    ("not-stated-on-a-real-population", "trial:orr", "tkg:denominatorBasis tkg:StatedInSentence ;",
+     "tkg:denominatorBasis tkg:NotStated ;", T + "orr", "must be tkg:PopulationNotStated"),
+    ("inferred-without-reason", "trial:grade3-leukopenia-thrombocytopenia",
+     'tkg:denominatorReason "The sentence names no population; the paragraph\'s first sentence is about the patients receiving maintenance therapy." ;',
+     "", T + "grade3-leukopenia-thrombocytopenia", "needs its reason in words"),
+    # ---- one finding, two reports
+    ("twin-with-a-changed-value", "trial:pfs-from-induction-abstract", "tkg:value 13.8 ;", "tkg:value 14.8 ;",
+     T + "finding-pfs-from-induction", "disagree in value or unit"),
+    ("twin-not-reached-against-a-value", "trial:pfs-from-maintenance", "tkg:value 10.7 ;", "tkg:notReached true ;",
+     T + "finding-pfs-from-maintenance", "disagree in value or unit"),
+    ("twin-measuring-something-else", "trial:orr", "tkg:measures tkg:OverallResponse ;", "tkg:measures NCIT:C96613 ;",
+     T + "finding-orr", "must measure the same thing"),
+    # ---- ill-typed literals: sh:datatype rejects them in every engine, and the report lists the value
+    ("ill-typed-date", "<publication/isoda-2018>", 'tkg:epubDate "2018-03-28"^^xsd:date ;',
+     'tkg:epubDate "2018-13-45"^^xsd:date ;', "trialkg:publication/isoda-2018", "must be one xsd:date"),
+    ("ill-typed-integer", "trial:population-evaluable", "tkg:size 36 ;", 'tkg:size "3.5"^^xsd:integer ;',
+     T + "population-evaluable", "one non-negative integer"),
+    ("ill-typed-decimal-value", "trial:maintenance-bortezomib", "tkg:doseValue 1.3 ;", 'tkg:doseValue "abc"^^xsd:decimal ;',
+     T + "maintenance-bortezomib", "A dose must be one positive number"),
+    ("ill-typed-decimal-level", "trial:pfs-from-induction-abstract-ci", "tkg:level 0.95 ;", 'tkg:level "abc"^^xsd:decimal ;',
+     T + "pfs-from-induction-abstract-ci", "a fraction between 0 and 1"),
 ]
+
+ILL_TYPED = {"ill-typed-date": "2018-13-45", "ill-typed-integer": "3.5", "ill-typed-decimal-value": "abc",
+             "ill-typed-decimal-level": "abc"}
 
 
 def validate_text(ttl: str, engine: str = "oxigraph"):
@@ -101,6 +141,20 @@ def test_constraint_catches(trial_turtle, edit_block, case, subject, old, new, f
     assert hits, f"expected {message!r}; got:\n{report.text()}"
     assert any(v.focus.startswith(focus) for v in hits), f"expected focus {focus}; got {[v.focus for v in hits]}"
     assert all(v.source == "broken.ttl" for v in hits), "the report must name the file the focus node came from"
+    if case in ILL_TYPED:
+        assert any(v.value == ILL_TYPED[case] for v in hits), f"the report lists the offending value: {report.text()}"
+        assert f"(value: {ILL_TYPED[case]})" in report.text()
+
+
+@pytest.mark.parametrize("case", sorted(ILL_TYPED))
+def test_ill_typed_literals_are_rejected_by_pyshacl_too(trial_turtle, edit_block, case):
+    """The reference engine agrees on every ill-typed case (fast subset of the agreement test)."""
+    _, subject, old, new, focus, message = next(c for c in CASES if c[0] == case)
+    ttl = edit_block(trial_turtle, subject, old, new)
+    fast, reference = validate_text(ttl, "oxigraph"), validate_text(ttl, "pyshacl")
+    assert not reference.conforms
+    assert any(message in v.message and v.value == ILL_TYPED[case] for v in reference.violations), reference.text()
+    assert _key(fast) == _key(reference)
 
 
 def _key(report):

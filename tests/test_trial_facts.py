@@ -15,31 +15,35 @@ TKG = "https://w3id.org/trialkg/ontology/"
 MONTH, PERCENT, COUNT = UO + "0000035", UO + "0000187", UO + "0000189"
 MEDIAN, PROPORTION, N = NCIT + "C28007", NCIT + "C44256", NCIT + "C25463"
 EVALUABLE, MAINT, NOT_STATED = T + "population-evaluable", T + "population-maintenance", TKG + "PopulationNotStated"
+COMPLETED = T + "population-completed-maintenance"
+STATED, PARAGRAPH, DESIGN, NOT = (TKG + "StatedInSentence", TKG + "InferredFromParagraph", TKG + "InferredFromDesign",
+                                  TKG + "NotStated")
 
-# (slug, statistic type, measures, value or None for "not reached", unit, population, time origin, source)
+# (slug, statistic type, measures, value or None for "not reached", unit, population, time origin, source,
+#  how the denominator was chosen)
 FACTS = [
-    ("orr", PROPORTION, NCIT + "C96613", "61", PERCENT, EVALUABLE, None, NEWS),
-    ("disease-progression", PROPORTION, NCIT + "C17747", "50", PERCENT, EVALUABLE, None, NEWS),
-    ("after-maintenance-scr", N, NCIT + "C123614", "1", COUNT, EVALUABLE, None, NEWS),
-    ("after-maintenance-vgpr", N, NCIT + "C123618", "2", COUNT, EVALUABLE, None, NEWS),
-    ("after-maintenance-pr", N, NCIT + "C18058", "3", COUNT, EVALUABLE, None, NEWS),
-    ("after-maintenance-sd", N, NCIT + "C18213", "3", COUNT, EVALUABLE, None, NEWS),
-    ("induction-duration", MEDIAN, TKG + "TreatmentDuration", "5.9", MONTH, NOT_STATED, None, NEWS),
-    ("maintenance-duration", MEDIAN, TKG + "TreatmentDuration", "10.3", MONTH, NOT_STATED, None, NEWS),
-    ("pfs-from-induction", MEDIAN, NCIT + "C28234", "13.8", MONTH, NOT_STATED, TKG + "StartOfInduction", NEWS),
-    ("pfs-from-maintenance", MEDIAN, NCIT + "C28234", "10.7", MONTH, NOT_STATED, TKG + "StartOfMaintenance", NEWS),
-    ("follow-up", MEDIAN, NCIT + "C185703", "30.7", MONTH, NOT_STATED, None, NEWS),
-    ("os-from-induction", MEDIAN, NCIT + "C125201", None, MONTH, NOT_STATED, TKG + "StartOfInduction", NEWS),
-    ("treatment-related-ae", PROPORTION, NCIT + "C41331", "35", PERCENT, MAINT, None, NEWS),
-    ("grade3-leukopenia-thrombocytopenia", N, NCIT + "C41331", "2", COUNT, MAINT, None, NEWS),
-    ("orr-during-induction", PROPORTION, NCIT + "C96613", "61", PERCENT, EVALUABLE, None, PAPER),
-    ("induction-scr", PROPORTION, NCIT + "C123614", "6", PERCENT, EVALUABLE, None, PAPER),
-    ("induction-cr", PROPORTION, NCIT + "C4870", "6", PERCENT, EVALUABLE, None, PAPER),
-    ("induction-vgpr", PROPORTION, NCIT + "C123618", "17", PERCENT, EVALUABLE, None, PAPER),
-    ("induction-pr", PROPORTION, NCIT + "C18058", "33", PERCENT, EVALUABLE, None, PAPER),
-    ("pfs-from-induction-abstract", MEDIAN, NCIT + "C28234", "13.8", MONTH, NOT_STATED, TKG + "StartOfInduction", PAPER),
-    ("pfs-from-maintenance-abstract", MEDIAN, NCIT + "C28234", "10.7", MONTH, MAINT, TKG + "StartOfMaintenance", PAPER),
-    ("grade2plus-peripheral-neuropathy", N, NCIT + "C41331", "0", COUNT, MAINT, None, PAPER),
+    ("orr", PROPORTION, TKG + "OverallResponse", "61", PERCENT, EVALUABLE, None, NEWS, STATED),
+    ("disease-progression", PROPORTION, NCIT + "C17747", "50", PERCENT, NOT_STATED, None, NEWS, NOT),
+    ("after-maintenance-scr", N, NCIT + "C123614", "1", COUNT, COMPLETED, None, NEWS, DESIGN),
+    ("after-maintenance-vgpr", N, NCIT + "C123618", "2", COUNT, COMPLETED, None, NEWS, DESIGN),
+    ("after-maintenance-pr", N, NCIT + "C18058", "3", COUNT, COMPLETED, None, NEWS, DESIGN),
+    ("after-maintenance-sd", N, NCIT + "C18213", "3", COUNT, COMPLETED, None, NEWS, DESIGN),
+    ("induction-duration", MEDIAN, TKG + "TreatmentDuration", "5.9", MONTH, NOT_STATED, None, NEWS, NOT),
+    ("maintenance-duration", MEDIAN, TKG + "TreatmentDuration", "10.3", MONTH, MAINT, None, NEWS, DESIGN),
+    ("pfs-from-induction", MEDIAN, NCIT + "C28234", "13.8", MONTH, NOT_STATED, TKG + "StartOfInduction", NEWS, NOT),
+    ("pfs-from-maintenance", MEDIAN, NCIT + "C28234", "10.7", MONTH, MAINT, TKG + "StartOfMaintenance", NEWS, DESIGN),
+    ("follow-up", MEDIAN, TKG + "FollowUpDuration", "30.7", MONTH, NOT_STATED, None, NEWS, NOT),
+    ("os-from-induction", MEDIAN, NCIT + "C125201", None, MONTH, NOT_STATED, TKG + "StartOfInduction", NEWS, NOT),
+    ("treatment-related-ae", PROPORTION, NCIT + "C41331", "35", PERCENT, MAINT, None, NEWS, STATED),
+    ("grade3-leukopenia-thrombocytopenia", N, NCIT + "C41331", "2", COUNT, MAINT, None, NEWS, PARAGRAPH),
+    ("orr-during-induction", PROPORTION, TKG + "OverallResponse", "61", PERCENT, EVALUABLE, None, PAPER, STATED),
+    ("induction-scr", PROPORTION, NCIT + "C123614", "6", PERCENT, EVALUABLE, None, PAPER, STATED),
+    ("induction-cr", PROPORTION, NCIT + "C4870", "6", PERCENT, EVALUABLE, None, PAPER, STATED),
+    ("induction-vgpr", PROPORTION, NCIT + "C123618", "17", PERCENT, EVALUABLE, None, PAPER, STATED),
+    ("induction-pr", PROPORTION, NCIT + "C18058", "33", PERCENT, EVALUABLE, None, PAPER, STATED),
+    ("pfs-from-induction-abstract", MEDIAN, NCIT + "C28234", "13.8", MONTH, NOT_STATED, TKG + "StartOfInduction", PAPER, NOT),
+    ("pfs-from-maintenance-abstract", MEDIAN, NCIT + "C28234", "10.7", MONTH, MAINT, TKG + "StartOfMaintenance", PAPER, DESIGN),
+    ("grade2plus-peripheral-neuropathy", N, NCIT + "C41331", "0", COUNT, MAINT, None, PAPER, DESIGN),
 ]
 
 
@@ -54,8 +58,8 @@ def values(store, s: str, p: str) -> set[str]:
     return {r["o"].value for r in store.query(q, use_default_graph_as_union=True)}
 
 
-@pytest.mark.parametrize("slug,stype,measures,value,unit,population,origin,source", FACTS, ids=[f[0] for f in FACTS])
-def test_statistic(store, slug, stype, measures, value, unit, population, origin, source):
+@pytest.mark.parametrize("slug,stype,measures,value,unit,population,origin,source,basis", FACTS, ids=[f[0] for f in FACTS])
+def test_statistic(store, slug, stype, measures, value, unit, population, origin, source, basis):
     s = T + slug
     assert values(store, s, TKG + "statisticType") == {stype}
     assert measures in values(store, s, TKG + "measures")
@@ -70,6 +74,33 @@ def test_statistic(store, slug, stype, measures, value, unit, population, origin
     assert values(store, s, TKG + "timeOrigin") == ({origin} if origin else set())
     assert values(store, s, "http://www.w3.org/ns/prov#wasDerivedFrom") == {source}
     assert values(store, s, TKG + "quotedFrom"), "every statistic names the sentence it came from"
+    assert values(store, s, TKG + "denominatorBasis") == {basis}
+    reason = values(store, s, TKG + "denominatorReason")
+    assert bool(reason) == (basis in (PARAGRAPH, DESIGN)), "an inferred denominator says why, a stated one needs no reason"
+
+
+def test_after_maintenance_counts_sit_on_those_who_completed_maintenance(store):
+    """Issue 10.1: only patients who entered maintenance could complete it; the size of that group is not stated."""
+    assert values(store, COMPLETED, TKG + "subsetOf") == {MAINT}
+    assert values(store, COMPLETED, TKG + "completedPhase") == {T + "maintenance"}
+    assert values(store, COMPLETED, TKG + "size") == set(), "no source states how many completed the year"
+    assert values(store, MAINT, TKG + "enteredPhase") == {T + "maintenance"}
+    counted = sum(int(next(iter(values(store, T + s, TKG + "value")))) for s in
+                  ("after-maintenance-scr", "after-maintenance-vgpr", "after-maintenance-pr", "after-maintenance-sd"))
+    assert counted <= 20, "the counts after maintenance fit within the 20 who started it"
+
+
+def test_twin_reports_are_linked_to_one_finding(store):
+    """Issue 10.3: ORR and both PFS medians are one finding each, reported by the news report and the abstract."""
+    prov = "http://www.w3.org/ns/prov#specializationOf"
+    for finding, reports in [("finding-orr", {"orr", "orr-during-induction"}),
+                             ("finding-pfs-from-induction", {"pfs-from-induction", "pfs-from-induction-abstract"}),
+                             ("finding-pfs-from-maintenance", {"pfs-from-maintenance", "pfs-from-maintenance-abstract"})]:
+        got = {r["s"].value for r in store.query(f"SELECT ?s WHERE {{ ?s <{prov}> <{T + finding}> }}",
+                                                  use_default_graph_as_union=True)}
+        assert got == {T + r for r in reports}
+        sources = {next(iter(values(store, T + r, "http://www.w3.org/ns/prov#wasDerivedFrom"))) for r in reports}
+        assert sources == {NEWS, PAPER}, "each finding is reported once by each document"
 
 
 def test_every_statistic_is_listed_above(store):

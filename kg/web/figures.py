@@ -90,16 +90,29 @@ def response_chart(rows: list[dict]) -> tuple[str, list[dict], list[dict]]:
 
 
 def survival_chart(rows: list[dict]) -> tuple[str, list[dict]]:
-    """Time-to-event medians on one time axis, with CIs; a median not reached is an open-ended arrow."""
-    items = []
+    """Time-to-event medians on one time axis, with CIs; a median not reached is an open-ended arrow.
+
+    One mark per finding: of several reports of one finding, the one with a
+    confidence interval is drawn, and the mark's title names every source.
+    """
+    chosen: dict[str, dict] = {}
     for r in rows:
         if not r.get("origin"):
             continue
-        items.append({"label": cell(r["label"]), "value": cell(r.get("value")),
-                      "not_reached": cell(r.get("notReached")) == "true",
-                      "lower": cell(r.get("ci_lower")), "upper": cell(r.get("ci_upper")),
-                      "level": cell(r.get("ci_level")), "unit": cell(r.get("unit")),
-                      "statistic": r["statistic"].value, "source": cell(r.get("source_label"))})
+        item = {"label": cell(r.get("finding_label")) or cell(r["label"]), "value": cell(r.get("value")),
+                "not_reached": cell(r.get("notReached")) == "true",
+                "lower": cell(r.get("ci_lower")), "upper": cell(r.get("ci_upper")),
+                "level": cell(r.get("ci_level")), "unit": cell(r.get("unit")),
+                "statistic": r["statistic"].value, "source": cell(r.get("source_label"))}
+        key = r["finding"].value if r.get("finding") else item["statistic"]
+        if key in chosen:
+            sources = f"{chosen[key]['source']}; {item['source']}"
+            if item["lower"] and not chosen[key]["lower"]:
+                chosen[key] = item
+            chosen[key]["source"] = sources
+        else:
+            chosen[key] = item
+    items = list(chosen.values())
     numbers = [float(x) for i in items for x in (i["value"], i["upper"]) if x]
     xmax = max(6, math.ceil((max(numbers) if numbers else 12) * 1.25 / 6) * 6)
     unit = next((i["unit"] for i in items if i["unit"]), "")

@@ -10,6 +10,8 @@ import posixpath
 from functools import lru_cache
 from urllib.parse import quote
 
+import pyoxigraph as ox
+
 from kg import __version__
 from kg.errors import InputError
 from kg.prefixes import TKG, compact
@@ -18,6 +20,8 @@ from kg.query.formats import cell, quantity
 from kg.rdf import value
 from kg.web.figures import response_chart, survival_chart
 from kg.web.site import Site
+
+MAX_INCOMING = 200  # links listed under "referenced by" on a resource page
 
 RESOLVER_NAMES = {"NCIT": "NCIt", "CHEBI": "ChEBI", "MONDO": "MONDO", "HP": "HPO", "UO": "UO", "DOID": "DOID",
                   "DRUGBANK": "DrugBank", "MESH": "MeSH", "WIKIDATA": "Wikidata", "OBI": "OBI", "IAO": "IAO",
@@ -97,9 +101,14 @@ def render_resource(site: Site, iri: str) -> str:
             shown = _term(site, path, obj)
         rows.append({"predicate": _term(site, path, t.predicate), "value": shown})
     rows.sort(key=lambda r: (r["predicate"]["curie"], r["value"]["label"]))
+    incoming = sorted({(value(q.subject), value(q.predicate)) for q in
+                       site.store.quads_for_pattern(None, None, ox.NamedNode(iri), None)
+                       if isinstance(q.subject, ox.NamedNode)})[:MAX_INCOMING]
+    referenced_by = [{"subject": _term(site, path, ox.NamedNode(s)), "predicate": _term(site, path, ox.NamedNode(p))}
+                     for s, p in incoming]
     return _env().get_template("resource.html").render(
         **_common(site, path), title=site.label(iri), iri=iri, curie=compact(iri), rows=rows,
-        formats=_formats(path))
+        referenced_by=referenced_by, formats=_formats(path))
 
 
 def _formats(path: str) -> list[dict]:
@@ -117,21 +126,32 @@ def render_trial(site: Site, iri: str) -> str:
         summary.setdefault(cell(r["item"]).split(" ", 1)[1], []).append(cell(r["value"]))
     quotes = {r["statistic"].value: cell(r["quote"]) for r in site.rows("provenance")}
     efficacy_rows = site.rows("efficacy", trial=iri)
-    efficacy = []
+    efficacy: list[dict] = []  # endpoint -> findings -> reports, in the query's order (endpoint, time)
     for r in efficacy_rows:
         stat = r["statistic"].value
-        efficacy.append({
+        report = {
             "href": site.link(path, stat), "label": cell(r["label"]), "type": cell(r["type"]),
             "value": cell(r.get("value")), "not_reached": cell(r.get("notReached")) == "true",
             "unit": cell(r.get("unit")), "ucum": cell(r.get("ucum")), "population": cell(r.get("population")),
-            "size": cell(r.get("size")), "origin": cell(r.get("origin")), "timepoint": cell(r.get("timepoint")),
-            "phase": cell(r.get("phase")),
+            "size": cell(r.get("size")), "basis": cell(r.get("basis")), "basis_reason": cell(r.get("basis_reason")),
+            "origin": cell(r.get("origin")), "timepoint": cell(r.get("timepoint")), "phase": cell(r.get("phase")),
             "ci": (f"{float(cell(r['ci_level'])) * 100:g}% CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
                    if r.get("ci_level") else ""),
-            "source": _term(site, path, r["source"]), "quote": quotes.get(stat, ""),
-        })
+            "source": _term(site, path, r["source"]), "quote": quotes.get(stat, ""), "note": cell(r.get("note")),
+            "differs": cell(r.get("differs")) == "true",
+        }
+        endpoint = cell(r["endpoint"])
+        if not efficacy or efficacy[-1]["endpoint"] != endpoint:
+            efficacy.append({"endpoint": endpoint, "findings": []})
+        findings = efficacy[-1]["findings"]
+        key = r["finding"].value if r.get("finding") else stat
+        if not findings or findings[-1]["key"] != key:
+            findings.append({"key": key, "title": cell(r.get("finding_label")), "reports": [],
+                             "href": site.link(path, key) if r.get("finding") else ""})
+        findings[-1]["reports"].append(report)
     safety = [{k: cell(r.get(k)) for k in ("event", "terms", "grade", "patients", "percent", "population",
-                                           "size", "phase", "attribution")} | {"source": _term(site, path, r["source"])}
+                                           "size", "basis", "phase", "attribution", "note")}
+              | {"source": _term(site, path, r["source"]), "quote": quotes.get(r["item"].value, "")}
               for r in site.rows("adverse-events", trial=iri)]
     terms: dict[str, list[dict]] = {}
     for r in site.rows("trial-terms", trial=iri):
