@@ -17,7 +17,7 @@ import json
 import shutil
 import tempfile
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyoxigraph as ox
 
@@ -66,16 +66,18 @@ def htaccess() -> str:
     return HTACCESS.format(rules="".join(rules))
 
 
-def _ours(out: Path) -> list[str] | None:
-    """The files in ``out`` if every one was written by an earlier ``kg publish`` (its marker says so), else None."""
-    marker = out / MARKER
+def foreign_entries(out: Path) -> list[str]:
+    """What in ``out`` no earlier ``kg publish`` wrote: every entry, unless its marker lists them (sorted).
+
+    Folders count too: only the folders that hold files of the site are its own.
+    """
     try:
-        written = set(json.loads(marker.read_text(encoding="utf-8"))["files"])
+        written = set(json.loads((out / MARKER).read_text(encoding="utf-8"))["files"])
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    present = [p.relative_to(out).as_posix() for p in out.rglob("*") if not p.is_dir() or p.is_symlink()]
-    present = [p for p in present if p != MARKER]
-    return present if all(p in written for p in present) else None
+        written = set()
+    own = {MARKER, *written, *(str(parent) for w in written for parent in PurePosixPath(w).parents)}
+    present = (p.relative_to(out).as_posix() for p in out.rglob("*"))
+    return sorted(p for p in present if p not in own)
 
 
 def check_target(out: Path) -> None:
@@ -84,11 +86,11 @@ def check_target(out: Path) -> None:
         raise OutputError(f"{out}: not a folder; kg publish writes only into a new, empty or earlier kg publish folder")
     if not out.exists() or not any(out.iterdir()):
         return
-    if _ours(out) is None:
-        other = next((p for p in sorted(out.rglob("*")) if p.name != MARKER and not p.is_dir()), None)
-        what = f" (it holds {other.relative_to(out)}, which kg publish did not write)" if other else ""
-        raise OutputError(f"{out}: refusing to replace a folder kg publish did not make{what}; "
-                          "give a new or empty folder")
+    foreign = foreign_entries(out)
+    if foreign:
+        raise OutputError(f"{out}: refusing to replace a folder kg publish did not make (it holds {foreign[0]}"
+                          f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}, which kg publish did not "
+                          "write); give a new or empty folder")
 
 
 def publish(out_dir: str | Path, dataset: Dataset | None = None) -> tuple[Path, int]:
