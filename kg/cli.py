@@ -159,9 +159,11 @@ def export(fmt: str, out: str, trials, store) -> None:
 @click.option("--gsp-endpoint", default=None, help="Graph Store Protocol URL, where the server separates it.")
 @click.option("--update-endpoint", default=None, help="SPARQL Update URL, where the server separates it.")
 @TIMEOUT_OPTION
+@click.option("--wait", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
+              help="How long to wait for another kg load of the same embedded store to finish (0: refuse at once).")
 @TRIALS_OPTION
 @_guard
-def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, trials) -> None:
+def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) -> None:
     """Validate, then load each publication into its own named graph (all or nothing).
 
     Credentials for a server come from TRIALKG_USER / TRIALKG_PASSWORD or
@@ -177,7 +179,9 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, trials) -> Non
     else:
         target = store or default_store_dir()
         click.echo(f"store: {target}")
-        result = load_embedded(pubs, target)
+        result = load_embedded(pubs, target, wait=wait)
+    for note in result.notes:
+        click.echo(f"kg: note: {note}", err=True)
     click.echo(f"loaded {result.triples} triples into {len(result.graphs)} named graph(s) "
                f"at {result.target} in {result.seconds:.2f} s")
 

@@ -23,6 +23,7 @@ import pyoxigraph as ox
 from kg import sources as src
 from kg.describe import Statistics, describe, statistics
 from kg.errors import InputError, QueryError, StoreError
+from kg.outputs import interrupted_swap
 from kg.prefixes import BASE
 from kg.query import catalog, execute
 from kg.query.catalog import Query
@@ -66,8 +67,13 @@ class Dataset:
 
     @classmethod
     def open(cls, path: str | Path) -> Dataset:
-        """A persistent store made by ``kg load``, opened read-only (no write access needed)."""
+        """A persistent store made by ``kg load``, opened read-only (no write access needed).
+
+        If a load was killed between the two renames of its swap, the store is
+        read where that left it (the next ``kg load`` puts it back).
+        """
         path = Path(path)
+        path = interrupted_swap(path) or path
         if not path.is_dir() or not any(path.iterdir()):
             raise StoreError(f"{path}: no store here (create it with `kg load --store {path}`)")
         try:

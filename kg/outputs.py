@@ -4,6 +4,10 @@ Each file is written under a hidden temporary name beside its final name and
 renamed only when every file of the batch is complete; on any failure the
 temporary files are removed and the previous outputs stay as they were. An
 ``OSError`` (unwritable folder, disk full) becomes one :class:`OutputError` line.
+
+Folders replaced whole (a store written by ``kg load``) are swapped in beside
+their path; :func:`interrupted_swap` finds the folder a crash in the middle of
+such a swap left, so the store is found even then.
 """
 from __future__ import annotations
 
@@ -62,3 +66,23 @@ class AtomicFiles:
             tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise OutputError(f"{self.folder}: cannot write: {exc.strerror or exc}") from None
+
+
+def interrupted_swap(path: str | Path) -> Path | None:
+    """The folder that holds ``path``'s content when a swap was cut between its two renames, else None.
+
+    ``kg load`` swaps a store by renaming it to ``.<name>.old-<time>-<id>`` and
+    the new one to ``<name>``; killed in between, no folder is at ``path`` and
+    the newest ``.<name>.old-*`` is the store as it was (the load never finished).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     (Path(d) / ".store.old-1-ab").mkdir()
+    ...     interrupted_swap(Path(d) / "store").name
+    '.store.old-1-ab'
+    """
+    path = Path(path)
+    if path.exists():
+        return None
+    old = [p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir() and not p.is_symlink()]
+    return max(old, key=lambda p: p.stat().st_ctime) if old else None
