@@ -16,6 +16,7 @@ from kg.errors import KGError, OutputError
 from kg.export import FORMATS as EXPORT_FORMATS
 from kg.query.formats import NAMES as OUTPUT_FORMATS
 from kg.validate import ENGINES as VALIDATION_ENGINES
+from kg.web.endpoint import Limits
 
 TRIALS_OPTION = click.option(
     "--trials", "--data", "trials", multiple=True, type=click.Path(),
@@ -228,16 +229,20 @@ def queries(name: str | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @TRIALS_OPTION
 @STORE_OPTION
-@click.option("--timeout", default=10.0, show_default=True, help="SPARQL query time-out in seconds.")
-@click.option("--max-rows", default=10000, show_default=True, help="Largest SPARQL result served.")
+@click.option("--timeout", default=Limits.timeout, show_default=True, help="SPARQL query time-out in seconds.")
+@click.option("--max-rows", default=Limits.max_rows, show_default=True, help="Largest SPARQL result served.")
+@click.option("--max-memory", default=Limits.max_memory_mb, show_default=True, type=click.IntRange(min=1), metavar="MB",
+              help="Memory one SPARQL query may add (its process is stopped past it).")
+@click.option("--max-queries", default=Limits.max_queries, show_default=True, type=click.IntRange(min=1),
+              help="SPARQL queries running at once; one more is answered 503 with Retry-After.")
 @_guard
-def serve(host: str, port: int, trials, store, timeout: float, max_rows: int) -> None:
+def serve(host: str, port: int, trials, store, timeout: float, max_rows: int, max_memory: int, max_queries: int) -> None:
     """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
     from kg.web.serve import serve as run_serve
 
     dataset = _dataset(trials, store)
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    run_serve(dataset, host, port, timeout, max_rows)
+    run_serve(dataset, host, port, timeout, max_rows, max_memory_mb=max_memory, max_queries=max_queries)
 
 
 @cli.command()

@@ -17,14 +17,21 @@ from kg.dataset import Dataset
 from kg.errors import InputError
 from kg.prefixes import turtle_prefixes
 from kg.web import pages
+from kg.web.endpoint import FORMAT_PARAM, Endpoint, Limits
 from kg.web.negotiate import negotiate
 from kg.web.site import Site
 
 MAX_PATH = 2048
+MAX_BODY = 1_000_000  # bytes of a POSTed query; a longer body is refused while it is read, never buffered
 
 
-def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: int = 10000):
-    """The ASGI application serving ``dataset`` (the packaged graph by default)."""
+def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: int = 10000,
+               limits: Limits | None = None):
+    """The ASGI application serving ``dataset`` (the packaged graph by default).
+
+    ``limits`` sets the /sparql limits (time-out, rows, memory per query, queries at once);
+    without it, ``timeout`` and ``max_rows`` with the other defaults.
+    """
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
@@ -33,11 +40,10 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
     from starlette.routing import Route
 
     from kg.query import catalog
-    from kg.web.endpoint import FORMAT_PARAM, execute
 
     dataset = (dataset or Dataset.build()).described()
     site = Site(dataset)
-    store = dataset.store
+    endpoint = Endpoint(dataset.store, limits or Limits(timeout=timeout, max_rows=max_rows))
     base = dataset.base
     void_ttl = ox.serialize(dataset.description, format=ox.RdfFormat.TURTLE, prefixes=turtle_prefixes())
     headers = {"X-Content-Type-Options": "nosniff"}
@@ -58,26 +64,47 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
             return text(404, f"no query named {name!r}")
         return Response(queries[name].text, media_type="application/sparql-query", headers=headers)
 
+    async def body_within_limit(request: Request) -> bytes | None:
+        """The request body, or None as soon as it is known to exceed MAX_BODY (nothing more is read)."""
+        try:
+            declared = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            return None
+        if declared > MAX_BODY:
+            return None
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def too_long() -> Response:
+        # Connection: close, so the server stops reading the rest of the body instead of draining it.
+        return text(413, f"query too long: at most {MAX_BODY} bytes", Connection="close")
+
     async def sparql(request: Request) -> Response:
         if request.method == "POST":
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype == "application/sparql-update":
-                return text(403, "this endpoint is read-only: SPARQL Update is refused")
+                return text(403, "this endpoint is read-only: SPARQL Update is refused", Connection="close")
             if ctype == "application/sparql-query":
-                body = await request.body()
-                if len(body) > 1_000_000:
-                    return text(413, "query too long")
+                body = await body_within_limit(request)
+                if body is None:
+                    return too_long()
                 query = body.decode("utf-8", "replace")
             elif ctype in ("application/x-www-form-urlencoded", ""):
-                body = await request.body()
-                if len(body) > 1_000_000:
-                    return text(413, "query too long")
+                body = await body_within_limit(request)
+                if body is None:
+                    return too_long()
                 form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
                 if "update" in form:
                     return text(403, "this endpoint is read-only: SPARQL Update is refused")
                 query = (form.get("query") or [""])[0]
             else:
-                return text(415, "POST a query as application/sparql-query or application/x-www-form-urlencoded")
+                return text(415, "POST a query as application/sparql-query or application/x-www-form-urlencoded",
+                            Connection="close")
         else:
             if "update" in request.query_params:
                 return text(403, "this endpoint is read-only: SPARQL Update is refused")
@@ -87,8 +114,9 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
         accept = FORMAT_PARAM.get(request.query_params.get("format", ""), request.headers.get("accept"))
         from starlette.concurrency import run_in_threadpool
 
-        answer = await run_in_threadpool(execute, store, query, accept, timeout, max_rows)
-        return Response(answer.body, status_code=answer.status, media_type=answer.media, headers=headers)
+        answer = await run_in_threadpool(endpoint.execute, query, accept)
+        return Response(answer.body, status_code=answer.status, media_type=answer.media,
+                        headers={**headers, **answer.headers})
 
     async def resource(request: Request) -> Response:
         raw = request.url.path
@@ -131,10 +159,13 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
 
 
 def serve(dataset: Dataset, host: str = "127.0.0.1", port: int = 8000, timeout: float = 10.0,
-          max_rows: int = 10000) -> None:
+          max_rows: int = 10000, max_memory_mb: int = Limits.max_memory_mb, max_queries: int = Limits.max_queries) -> None:
     """Run the server (blocking)."""
     try:
         import uvicorn
     except ImportError:
         raise InputError("kg serve needs the serve extra: pip install 'trialkg[serve]'") from None
-    uvicorn.run(create_app(dataset, timeout=timeout, max_rows=max_rows), host=host, port=port, log_level="warning")
+    if max_queries < 1 or max_memory_mb < 1 or timeout <= 0 or max_rows < 0:
+        raise InputError("--max-queries, --max-memory and --timeout must be positive")
+    limits = Limits(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb, max_queries=max_queries)
+    uvicorn.run(create_app(dataset, limits=limits), host=host, port=port, log_level="warning")

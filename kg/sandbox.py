@@ -1,0 +1,269 @@
+"""Run one function in a forked child: a time-out, a memory cap, no network, and a crash is one line.
+
+Queries a user writes run here (``/sparql``, ``kg query --file``), because
+the engine can take the whole process down: pyoxigraph 0.5.13 *aborts* on some
+``ORDER BY`` (a Rust panic, SIGABRT) and aborts when an allocation fails. In a
+child that costs one process, and the parent turns it into one line.
+
+- **Time-out**: the child is killed (SIGKILL) when it runs longer.
+- **Memory**: ``RLIMIT_AS`` in the child caps the address space it may *add* to
+  what it inherited; past it an allocation fails and the child dies.
+- **No network** (``network=False``): on Linux x86-64 and aarch64 a seccomp
+  filter makes ``socket(AF_INET/AF_INET6)`` fail with EACCES in the child, so
+  nothing it runs can connect anywhere, whatever a query says.
+- **Its stderr** goes to a pipe the parent reads: a panic's backtrace never
+  reaches the server's log; the panic message becomes part of the one line.
+
+The child inherits the parent's memory (copy on write), so a store is shared
+without copying. Pipes are made and the fork done under one lock, so a child
+forked by another thread never holds this child's write ends (which would hide
+its end-of-file).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import pickle
+import platform
+import re
+import resource
+import selectors
+import signal
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_FORK_LOCK = threading.Lock()
+_STDERR_KEPT = 64 * 1024  # bytes of the child's stderr kept for the message; the rest is drained
+
+
+@dataclass
+class Outcome:
+    """How a child run ended: its value, or why there is none."""
+
+    value: Any = None
+    ok: bool = False
+    raised: BaseException | None = None  # an exception the function raised (re-raise it)
+    timed_out: bool = False
+    out_of_memory: bool = False
+    signal: int | None = None  # the signal that ended the child
+    exit_code: int | None = None
+    message: str = ""  # the child's own last words, one line (a panic message, an allocation failure)
+
+    def describe(self) -> str:
+        """One line saying why the child gave no value (empty when it did)."""
+        if self.ok or self.raised is not None:
+            return ""
+        if self.timed_out:
+            return "it ran longer than the time-out"
+        how = (f"killed by {signal.Signals(self.signal).name}" if self.signal
+               else f"exited with status {self.exit_code} without an answer")
+        if self.out_of_memory:
+            how += ", out of memory"
+        return how + (f" ({self.message})" if self.message else "")
+
+
+def run(func: Callable[..., Any], *args: Any, timeout: float | None = None, max_memory_mb: int | None = None,
+        network: bool = True) -> Outcome:
+    """Call ``func(*args)`` in a forked child and return how it went; never raises for the child's sake."""
+    with _FORK_LOCK:
+        result_r, result_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
+            os.close(result_r)
+            os.close(err_r)
+            _child(func, args, result_w, err_w, timeout, max_memory_mb, network)
+        os.close(result_w)
+        os.close(err_w)
+    try:
+        data, err, timed_out = _collect(pid, result_r, err_r, timeout)
+    finally:
+        os.close(result_r)
+        os.close(err_r)
+    status = _reap(pid, kill=timed_out)
+    outcome = Outcome(timed_out=timed_out, message=last_words(err))
+    if os.WIFSIGNALED(status):
+        outcome.signal = os.WTERMSIG(status)
+    elif os.WIFEXITED(status):
+        outcome.exit_code = os.WEXITSTATUS(status)
+    outcome.out_of_memory = "memory allocation of" in err.decode("utf-8", "replace")
+    if not timed_out and data:
+        try:
+            kind, payload = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - a truncated answer is the same as none
+            return outcome
+        if kind == "ok":
+            outcome.ok, outcome.value = True, payload
+        elif kind == "memory":
+            outcome.out_of_memory = True
+        else:
+            outcome.raised = payload
+    return outcome
+
+
+def _child(func, args, result_w: int, err_w: int, timeout: float | None, max_memory_mb: int | None,
+           network: bool) -> None:  # pragma: no cover
+    code = 0
+    try:
+        os.dup2(err_w, 2)
+        os.close(err_w)
+        _die_with_parent()
+        if timeout is not None:  # a backstop: the parent kills the child at the time-out
+            signal.alarm(int(timeout) + 2)
+        if max_memory_mb:
+            limit_memory(max_memory_mb)
+        if not network:
+            block_network()
+        try:
+            data = pickle.dumps(("ok", func(*args)))
+        except MemoryError:
+            data = pickle.dumps(("memory", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent to re-raise
+            try:
+                data = pickle.dumps(("raised", exc))
+            except Exception:  # noqa: BLE001 - an exception that does not pickle becomes its text
+                data = pickle.dumps(("raised", RuntimeError(str(exc))))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(result_w, view):]
+    except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _collect(pid: int, result_r: int, err_r: int, timeout: float | None) -> tuple[bytes, bytes, bool]:
+    """Read the child's answer and stderr until it closes its answer pipe or the time-out passes."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    data, err = bytearray(), bytearray()
+    with selectors.DefaultSelector() as sel:
+        sel.register(result_r, selectors.EVENT_READ, data)
+        sel.register(err_r, selectors.EVENT_READ, err)
+        open_fds = 2
+        while open_fds:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                return bytes(data), bytes(err), True
+            for key, _ in sel.select(wait):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    sel.unregister(key.fd)
+                    open_fds -= 1
+                    if key.fd == result_r:
+                        return bytes(data), _drain(err_r, err), False
+                elif key.data is data or len(err) < _STDERR_KEPT:
+                    key.data.extend(chunk)
+    return bytes(data), bytes(err), False
+
+
+def _drain(fd: int, err: bytearray, seconds: float = 1.0) -> bytes:
+    """What else the child writes to stderr before it ends (a panic message comes just before the abort)."""
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while (left := deadline - time.monotonic()) > 0 and sel.select(left):
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            if len(err) < _STDERR_KEPT:
+                err += chunk
+    return bytes(err)
+
+
+def _reap(pid: int, kill: bool) -> int:
+    if kill:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    return status
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this process when the thread that forked it ends (Linux), so no query outlives its server."""
+    libc_name = ctypes.util.find_library("c")
+    if platform.system() == "Linux" and libc_name:
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(libc_name).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
+def last_words(err: bytes) -> str:
+    """The one line worth keeping from a dying child's stderr: a panic message, else its first line.
+
+    >>> last_words(b"\\nthread '<unnamed>' (1) panicked at src/sort.rs:8:5:\\nnot a total order\\nstack backtrace:\\n  0: x")
+    'pyoxigraph panicked: not a total order'
+    >>> last_words(b"memory allocation of 1024 bytes failed\\n")
+    'memory allocation of 1024 bytes failed'
+    """
+    text = err.decode("utf-8", "replace")
+    panic = re.search(r"panicked at [^\n]*?:\n([^\n]+)", text) or re.search(r"panicked at '([^\n]+?)'", text)
+    if panic:
+        return "pyoxigraph panicked: " + panic.group(1).strip()[:300]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0][:300] if lines else ""
+
+
+def limit_memory(max_mb: int) -> None:
+    """Cap this process's address space at what it has now plus ``max_mb`` MiB (``RLIMIT_AS``)."""
+    current = 0
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    current = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    limit = current + max_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+# seccomp: (AUDIT_ARCH_*, number of the socket syscall) per machine
+_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+
+
+def block_network() -> bool:
+    """Make ``socket(AF_INET)`` and ``socket(AF_INET6)`` fail with EACCES in this process and its threads.
+
+    A seccomp filter (Linux x86-64 and aarch64); it cannot be lifted again.
+    Returns False, changing nothing, where that is not possible.
+    """
+    arch = _ARCH.get(platform.machine())
+    libc_name = ctypes.util.find_library("c")
+    if arch is None or platform.system() != "Linux" or libc_name is None:
+        return False
+    audit_arch, socket_nr = arch
+    ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EACCES  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
+    program = [
+        (ld, 0, 0, 4),  # seccomp_data.arch
+        (jeq, 0, 5, audit_arch),  # another ABI: allow
+        (ld, 0, 0, 0),  # seccomp_data.nr
+        (jeq, 0, 3, socket_nr),  # not socket(): allow
+        (ld, 0, 0, 16),  # args[0], the address family
+        (jeq, 2, 0, socket.AF_INET),
+        (jeq, 1, 0, socket.AF_INET6),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *ins) for ins in program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = SockFprog(len(program), ctypes.addressof(code))
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+        return False
+    return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0) == 0
