@@ -187,7 +187,7 @@ class Dataset:
             return execute.on_endpoint(self.endpoint, q.text, bindings, q.origin, self.timeout)
         if engine == "rdflib":
             return execute.on_rdflib(self.rdflib, q.text, bindings, q.origin)
-        return execute.on_oxigraph(self.store, q.text, bindings, q.origin)
+        return execute.on_oxigraph(self.store, q.text, bindings, q.origin, isolated=q.user_supplied)
 
     def rows(self, query: Query | str, **params: str) -> list[dict]:
         """The rows of a ready-made query (parameters as keyword arguments)."""

@@ -493,6 +493,13 @@ def test_sparql_query_crash_is_one_response_line_and_one_log_line(served, panic_
     assert served.answers()
 
 
+def test_query_file_crash_is_one_line(kg, panic_data):
+    if fixed_upstream(panic_data / "data"):
+        pytest.skip("this pyoxigraph no longer aborts on the reproducer")
+    r = kg("query", "--file", str(panic_data / "q.rq"), "--trials", str(panic_data / "data"))
+    assert r.returncode == 2 and one_line(r.stderr) and "panicked" in r.stderr, (r.returncode, r.stderr[:500])
+
+
 # ---------------------------------------------------------------- 10. lesser: content negotiation
 
 def test_accept_header_with_many_ranges_is_read_whole(served):

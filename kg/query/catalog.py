@@ -16,7 +16,7 @@ Parameters are the query's BASIL-style variables: ``?_drug_iri`` is required,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +47,7 @@ class Query:
     description: str
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
     origin: str = ""  # what error messages call the file
+    user_supplied: bool = False  # a user's own file (``kg query --file``): run isolated, see execute.on_oxigraph
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``; refuses unknown names with the valid ones."""
@@ -122,7 +123,7 @@ def from_file(path: str | Path) -> Query:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    return parse_query(path.stem, text, str(path))
+    return replace(parse_query(path.stem, text, str(path)), user_supplied=True)
 
 
 def catalog() -> dict[str, Query]:

@@ -6,17 +6,35 @@ CLI, the summary and the pages print the same thing whichever ran it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import pyoxigraph as ox
 
+from kg import sandbox
 from kg.errors import QueryError
 from kg.query.result import Result, from_solutions
 from kg.query.text import Term, is_ordered, syntax_error, with_values
 
 
 def on_oxigraph(store: ox.Store, text: str, bindings: Mapping[str, Term] | None = None,
-                origin: str = "query", union: bool = True) -> Result:
-    """Run on pyoxigraph, the default graph being the union of the named graphs unless ``union`` is off."""
+                origin: str = "query", union: bool = True, isolated: bool = False) -> Result:
+    """Run on pyoxigraph, the default graph being the union of the named graphs unless ``union`` is off.
+
+    ``isolated`` runs it in a forked child (:mod:`kg.sandbox`), for queries a
+    user wrote: pyoxigraph 0.5.13 aborts the whole process on some ``ORDER BY``
+    (a Rust panic), which then becomes one :class:`QueryError` line instead.
+    """
+    if not isolated:
+        return _solve(store, text, bindings, origin, union)
+    outcome = sandbox.run(_solve, store, text, bindings, origin, union)
+    if outcome.raised is not None:
+        raise outcome.raised
+    if not outcome.ok:
+        raise QueryError(f"{origin}: the query engine failed: {outcome.describe()}")
+    return cast(Result, outcome.value)
+
+
+def _solve(store: ox.Store, text: str, bindings: Mapping[str, Term] | None, origin: str, union: bool) -> Result:
     try:
         solutions = store.query(with_values(text, bindings or {}), use_default_graph_as_union=union)
         return from_solutions(solutions, text, origin)
