@@ -8,11 +8,17 @@
   token), are never printed, and go only to the origin of the URL they were
   given for: a redirect to another origin is refused while credentials are set,
   and followed without any ``Authorization`` header otherwise.
-- Every failure is one line naming the URL.
+- A large body (a whole load) is sent once: where the origin asked for HTTP
+  Basic before, the credentials go with the first attempt; a body that must be
+  sent again (a Digest challenge) is read again from its start.
+- Every failure is one line naming the URL, and says what is known of whether
+  the server got the request (:class:`RequestError`).
 """
 from __future__ import annotations
 
+import base64
 import os
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +29,27 @@ from kg.errors import KGError, StoreError
 
 #: longest URL sent as a GET; longer queries are POSTed
 MAX_GET_URL = 2000
+
+
+class RequestError(StoreError):
+    """A request to a store failed; says what is known of whether the server got it.
+
+    ``status`` is the HTTP status the server answered with (it got the request
+    and refused it), or None; ``reached`` is False when the request certainly
+    never reached the server (connection refused, unknown host), None when
+    that is not known (a time-out, a connection dropped mid-request).
+    """
+
+    def __init__(self, message: str, status: int | None = None, reached: bool | None = None):
+        super().__init__(message)
+        self.status = status
+        self.reached = True if status is not None else reached
+
+
+def _failure(error: type[KGError], message: str, status: int | None = None, reached: bool | None = None) -> KGError:
+    if error is StoreError:
+        return RequestError(message, status, reached)
+    return error(message)
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -66,19 +93,38 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         self.start = origin(start)
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if origin(newurl) != self.start:
-            if has_credentials():
-                raise urllib.error.HTTPError(
-                    newurl, code, f"redirected to another origin ({urllib.parse.urlsplit(newurl).netloc}); "
-                    "not followed because credentials are only sent to the URL they were given for", headers, fp)
+        if origin(newurl) == self.start:  # the bearer token is an unredirected header: carry it within the origin
             new = super().redirect_request(req, fp, code, msg, headers, newurl)
-            if new is not None:
-                for name in list(new.headers):
-                    if name.lower() in ("authorization", "proxy-authorization"):
-                        del new.headers[name]
-                new.unredirected_hdrs.pop("Authorization", None)
+            token = req.unredirected_hdrs.get("Authorization")
+            if new is not None and token:
+                new.add_unredirected_header("Authorization", token)
             return new
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        if has_credentials():
+            raise urllib.error.HTTPError(
+                newurl, code, f"redirected to another origin ({urllib.parse.urlsplit(newurl).netloc}); "
+                "not followed because credentials are only sent to the URL they were given for", headers, fp)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            for name in list(new.headers):
+                if name.lower() in ("authorization", "proxy-authorization"):
+                    del new.headers[name]
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+#: origins that asked for HTTP Basic and accepted the credentials: later requests send them up front,
+#: so a large body is not sent twice (once to be refused with 401, once with the credentials)
+_BASIC_ORIGINS: set[tuple[str, str, int | None]] = set()
+
+
+class _BasicAuth(urllib.request.HTTPBasicAuthHandler):
+    """HTTP Basic on a challenge, remembering the origins where it worked."""
+
+    def http_error_401(self, req, fp, code, msg, headers):
+        response = super().http_error_401(req, fp, code, msg, headers)
+        if response is not None and 200 <= response.status < 300:
+            _BASIC_ORIGINS.add(origin(req.full_url))
+        return response
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:
@@ -88,8 +134,27 @@ def _opener(url: str) -> urllib.request.OpenerDirector:
         scheme, host, port = origin(url)
         manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         manager.add_password(None, f"{scheme}://{host}:{port}/", *creds)  # this origin only
-        handlers += [urllib.request.HTTPBasicAuthHandler(manager), urllib.request.HTTPDigestAuthHandler(manager)]
+        handlers += [_BasicAuth(manager), urllib.request.HTTPDigestAuthHandler(manager)]
     return urllib.request.build_opener(*handlers)
+
+
+class _Replayable:
+    """A file body read again from its start when a request is re-sent (after a 401 challenge or a redirect)."""
+
+    def __init__(self, fh: IO[bytes]):
+        self.fh = fh
+        self.start = fh.tell()
+        self.ended = False
+
+    def read(self, size: int = -1) -> bytes:
+        """The next block; after the end, the first block again."""
+        if self.ended:
+            self.fh.seek(self.start)
+            self.ended = False
+        data = self.fh.read(size)
+        if not data:
+            self.ended = True
+        return data
 
 
 def request(method: str, url: str, body: bytes | IO[bytes] | None = None,
@@ -97,10 +162,14 @@ def request(method: str, url: str, body: bytes | IO[bytes] | None = None,
             error: type[KGError] = StoreError) -> bytes:
     """One HTTP request; the body of the answer, or a one-line ``error`` naming the URL."""
     all_headers = {"User-Agent": "trialkg", **(headers or {})}
-    token = _token()
-    req = urllib.request.Request(url, data=body, method=method, headers=all_headers)
+    token, creds = _token(), _credentials()
+    data = _Replayable(body) if body is not None and not isinstance(body, bytes) else body
+    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
     if token:
         req.add_unredirected_header("Authorization", f"Bearer {token}")
+    elif creds is not None and origin(url) in _BASIC_ORIGINS:
+        basic = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode("ascii")
+        req.add_unredirected_header("Authorization", f"Basic {basic}")
     try:
         with _opener(url).open(req, timeout=timeout) as resp:
             return resp.read()
@@ -108,17 +177,22 @@ def request(method: str, url: str, body: bytes | IO[bytes] | None = None,
         if exc.code in (401, 403):
             how = ("check TRIALKG_USER / TRIALKG_PASSWORD / TRIALKG_TOKEN" if has_credentials()
                    else "set TRIALKG_USER and TRIALKG_PASSWORD (or TRIALKG_TOKEN)")
-            raise error(f"{url}: HTTP {exc.code} {'unauthorized' if exc.code == 401 else 'forbidden'}: {how}") from None
+            raise _failure(error, f"{url}: HTTP {exc.code} {'unauthorized' if exc.code == 401 else 'forbidden'}: {how}",
+                           exc.code) from None
         detail = ""
         try:
             lines = exc.read(2000).decode("utf-8", "replace").strip().splitlines()
             detail = lines[0] if lines else ""
         except Exception:  # noqa: BLE001 - the body is a courtesy; the status is the message
             pass
-        raise error(redact(f"{url}: HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else ""))) from None
+        raise _failure(error, redact(f"{url}: HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")),
+                       exc.code) from None
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise error(redact(f"{url}: cannot reach the server: {reason}")) from None
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            raise _failure(error, redact(f"{url}: no answer within the time-out of {timeout:g} s")) from None
+        never = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+        raise _failure(error, redact(f"{url}: cannot reach the server: {reason}"), reached=False if never else None) from None
 
 
 def with_param(url: str, key: str, value: str) -> str:

@@ -16,9 +16,14 @@ the original store is never written. Leftovers of killed loads
 (``.<name>.loading-*`` folders and batch files, ``.<name>.old-*`` folders)
 are removed by the next load, under the lock.
 
-**Server.** Every graph is PUT under a fresh staging name with the Graph Store
-Protocol, then all are moved into place by one SPARQL Update request, which
-transactional stores apply all-or-nothing.
+**Server.** All graphs go in ONE SPARQL Update request: for each graph
+``DROP SILENT GRAPH`` then ``INSERT DATA``, plus a drop of any staging graph
+an earlier version left behind. A transactional store applies one request
+all-or-nothing, so readers of the union default graph see the old graphs or
+all of the new ones, never a part, whatever fails and whenever. No staging
+graph is ever created. If that request fails without a clear answer (a
+time-out, a dropped connection), the server is asked what it now holds before
+anything is said about it.
 """
 from __future__ import annotations
 
@@ -26,15 +31,19 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import hashlib
 import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -46,7 +55,7 @@ from kg.outputs import interrupted_swap
 from kg.validate import require_conformance
 
 PROGRESS_THRESHOLD = 5000  # triples; smaller loads print only the summary line
-STAGING = "https://w3id.org/trialkg/graph/.staging/"
+STAGING = "https://w3id.org/trialkg/graph/.staging/"  # where versions before 0.2 staged graphs on a server
 PAUSE_ENV = "TRIALKG_TEST_PAUSE_AT"
 
 
@@ -295,13 +304,37 @@ def count_quads(store: ox.Store, graph: str | None = None) -> int:
 
 # ------------------------------------------------------------------ server
 
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a graph holds, compactly: its size and a digest of its triples without blank nodes."""
+
+    triples: int
+    digest: str
+
+
+def fingerprint(triples) -> Fingerprint:
+    """The fingerprint of some triples (blank-node labels differ between stores, so those triples are only counted)."""
+    lines, n = [], 0
+    for t in triples:
+        n += 1
+        if not any(isinstance(term, ox.BlankNode) for term in (t.subject, t.object)):
+            lines.append(str(t))
+    digest = hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
+    return Fingerprint(n, digest)
+
+
 def load_endpoint(endpoint: str, publications: Sequence[src.Source] | None = None, *, gsp_endpoint: str | None = None,
                   update_endpoint: str | None = None, timeout: float = 60.0, validate: bool = True,
-                  on_staged: Callable[[str], None] | None = None) -> LoadResult:
-    """Validate, stage every graph with GSP PUT, then move them into place with one update.
+                  before_update: Callable[[], None] | None = None) -> LoadResult:
+    """Validate, then replace every graph on the server with one SPARQL Update request.
 
-    ``on_staged`` is called after each staging PUT (tests use it to stop the server mid-load).
+    ``endpoint`` answers queries (used to look before and after);
+    ``update_endpoint`` takes the update (default: ``endpoint``). ``gsp_endpoint``
+    is accepted for compatibility and not used: no Graph Store Protocol is
+    needed. ``before_update`` is called right before the update is sent (tests
+    use it to stop the server there).
     """
+    del gsp_endpoint
     start = time.perf_counter()
     pubs = list(publications if publications is not None else src.packaged_publications())
     if validate:
@@ -310,41 +343,129 @@ def load_endpoint(endpoint: str, publications: Sequence[src.Source] | None = Non
     graphs: dict[str, list[src.Source]] = {}
     for s in sources:
         graphs.setdefault(s.graph(), []).append(s)
-    gsp = gsp_endpoint or endpoint
     update = update_endpoint or endpoint
-    run = uuid.uuid4().hex
-    staged: dict[str, str] = {}
-    total = 0
+    leftovers = staging_graphs(endpoint, timeout)
+    before = graph_sizes(endpoint, list(graphs), timeout)
+    http.update(update, f"DROP SILENT GRAPH <{STAGING}probe>", timeout=timeout)  # may we write? (before uploading)
     progress = Progress(sum(len(s.data) for s in sources) // 100)
-    try:
-        for iri, members in graphs.items():
-            one = ox.Store()
-            for s in members:
-                load_source(one, s)
-            stage = f"{STAGING}{run}/{len(staged)}"
-            body = ox.serialize((q.triple for q in one), format=ox.RdfFormat.N_TRIPLES)
-            http.request("PUT", http.with_param(gsp, "graph", stage), body, {"Content-Type": "application/n-triples"},
-                         timeout=timeout)
-            staged[iri] = stage
-            total += len(one)
-            progress.advance(len(one), iri.rsplit("/", 1)[-1])
-            if on_staged:
-                on_staged(iri)
-        moves = " ;\n".join(f"MOVE SILENT GRAPH <{stage}> TO <{iri}>" for iri, stage in staged.items())
-        http.update(update, moves, timeout=timeout)
-    except StoreError as exc:
-        _drop_staging(update, staged.values(), timeout)
-        raise StoreError(f"load failed, published graphs unchanged: {exc}") from None
-    finally:
-        progress.close()
-    return LoadResult(target=endpoint, graphs=list(graphs), triples=total, seconds=time.perf_counter() - start)
+    notes = [f"dropped {len(leftovers)} staging graph(s) an earlier load left on the server"] if leftovers else []
+    with tempfile.TemporaryFile() as body:
+        try:
+            expected = _write_update(body, graphs, leftovers, progress)
+        finally:
+            progress.close()
+        size = body.tell()
+        body.seek(0)
+        if before_update:
+            before_update()
+        try:
+            http.request("POST", update, body, {"Content-Type": "application/x-www-form-urlencoded",
+                                                 "Content-Length": str(size)}, timeout=timeout)
+        except http.RequestError as exc:
+            notes.append(_after_failure(exc, endpoint, expected, before, timeout))
+    total = sum(f.triples for f in expected.values())
+    return LoadResult(target=endpoint, graphs=list(graphs), triples=total, seconds=time.perf_counter() - start,
+                      notes=notes)
 
 
-def _drop_staging(update: str, stages, timeout: float) -> None:
-    stages = list(stages)
-    if not stages:
-        return
+def _write_update(out: IO[bytes], graphs: dict[str, list[src.Source]], leftovers: Sequence[str],
+                  progress: Progress) -> dict[str, Fingerprint]:
+    """Write the one update request as a form body (``update=...``); returns each graph's fingerprint."""
+    def put(text: str | bytes) -> None:
+        out.write(urllib.parse.quote_plus(text).encode("ascii"))
+
+    out.write(b"update=")
+    for stage in leftovers:
+        put(f"DROP SILENT GRAPH <{stage}> ;\n")
+    expected: dict[str, Fingerprint] = {}
+    for iri, members in graphs.items():
+        one = ox.Store()
+        for s in members:
+            load_source(one, s)
+        triples = [q.triple for q in one]
+        expected[iri] = fingerprint(triples)
+        put(f"DROP SILENT GRAPH <{iri}> ;\nINSERT DATA {{ GRAPH <{iri}> {{\n")
+        put(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"")
+        put("} } ;\n")
+        progress.advance(len(triples), iri.rsplit("/", 1)[-1])
+    return expected
+
+
+def staging_graphs(endpoint: str, timeout: float) -> list[str]:
+    """Staging graphs earlier loads left on the server (versions before 0.2 staged with the Graph Store Protocol)."""
+    rows = _select(endpoint, f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{STAGING}")) }}',
+                   timeout)
+    return sorted(r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode))
+
+
+def graph_sizes(endpoint: str, graphs: Sequence[str], timeout: float) -> dict[str, int]:
+    """The number of triples in each of ``graphs`` on the server (0 for a graph it does not have)."""
+    values = " ".join(f"<{g}>" for g in graphs)
+    rows = _select(endpoint, f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} "
+                             "GROUP BY ?g", timeout)
+    sizes = dict.fromkeys(graphs, 0)
+    for r in rows:
+        sizes[r["g"].value] = int(r["n"].value)
+    return sizes
+
+
+def _select(endpoint: str, text: str, timeout: float) -> list[dict]:
+    data = http.query(endpoint, text, "application/sparql-results+json", timeout=timeout)
     try:
-        http.update(update, " ;\n".join(f"DROP SILENT GRAPH <{s}>" for s in stages), timeout=timeout)
+        solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError) as exc:
+        raise StoreError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
+    if not isinstance(solutions, ox.QuerySolutions):
+        return []
+    names = solutions.variables
+    return [{v.value: sol[v] for v in names if sol[v] is not None} for sol in solutions]
+
+
+def _state(endpoint: str, expected: dict[str, Fingerprint], before: dict[str, int], timeout: float) -> str:
+    """What the server holds now: "new" (what this load sent), "old", "other", or "unknown" (no answer)."""
+    try:
+        sizes = graph_sizes(endpoint, list(expected), timeout)
     except StoreError:
-        pass  # the server is gone; leftover staging graphs never touch published ones
+        return "unknown"
+    new = {g: f.triples for g, f in expected.items()}
+    if sizes == new and new != before:
+        return "new"
+    if sizes == before and new != before:
+        return "old"
+    if sizes != new:
+        return "other"
+    try:  # the sizes cannot tell old from new: compare the content itself
+        for g, f in expected.items():
+            data = http.query(endpoint, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}",
+                              "application/n-triples", timeout=timeout)
+            if fingerprint(q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)) != f:
+                return "old"
+    except (StoreError, SyntaxError):
+        return "unknown"
+    return "new"
+
+
+def _after_failure(exc: http.RequestError, endpoint: str, expected: dict[str, Fingerprint], before: dict[str, int],
+                   timeout: float) -> str:
+    """Look at the server after the update request failed; return a note if the load was applied, else raise."""
+    if exc.reached is False:
+        raise StoreError(f"load failed, published graphs unchanged (the update never reached the server): {exc}")
+    # An HTTP error status is the server's own answer: one look. Otherwise it may still be working: look a while.
+    deadline = time.monotonic() + (0 if exc.status is not None else timeout)
+    while True:
+        state = _state(endpoint, expected, before, timeout)
+        if state == "new":
+            return f"the update request failed ({exc}), but the server holds the new graphs: checked, the load was applied"
+        if state == "unknown" or time.monotonic() >= deadline:
+            break
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    if state == "unknown":
+        raise StoreError(f"load failed: {exc}; could not verify what the server holds (it does not answer): "
+                         "check the published graphs before loading again")
+    if state == "other":
+        raise StoreError(f"load failed: {exc}; could not verify: the published graphs match neither their state "
+                         "before the load nor the new one (another writer?)")
+    if exc.status is not None:
+        raise StoreError(f"load failed, published graphs unchanged (checked): {exc}")
+    raise StoreError(f"load failed: {exc}; checked for {timeout:g} s afterwards, the published graphs were still "
+                     "unchanged, but the server may yet apply the update: check them before loading again")

@@ -227,7 +227,7 @@ def test_server_killed_mid_load_leaves_graphs_intact(tmp_path, trial_turtle):
         edited = trial_turtle.replace('rdfs:label "Median follow-up" ;', 'rdfs:label "Changed" ;')
         sources = [Source("isoda-2018.ttl", "isoda-2018", edited.encode())]
         with pytest.raises(StoreError) as err:
-            srv.load(sources, on_staged=lambda graph: srv.kill(), timeout=5)
+            srv.load(sources, before_update=srv.kill, timeout=5)
         message = str(err.value)
         assert "published graphs unchanged" in message and "cannot reach the server" in message
         assert "\n" not in message

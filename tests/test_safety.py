@@ -7,6 +7,9 @@ the hosts an attacker would reach.
 """
 from __future__ import annotations
 
+import base64
+import http.server
+import importlib.util
 import os
 import random
 import select
@@ -425,6 +428,269 @@ def test_a_query_child_cannot_open_a_network_socket(trap):
     sandbox.run(answer, store, query, "", 10, timeout=30, network=True)  # the control: without the block it connects
     time.sleep(0.3)
     assert trap.connections >= 1, "the trap sees connections, so the check above means something"
+
+
+# ---------------------------------------------------------------- 4, 5. remote loads: no partial state, checked messages
+
+def _oxigraph_helpers():
+    """tests/test_load.py's OxigraphServer (a real `oxigraph serve` on loopback)."""
+    spec = importlib.util.spec_from_file_location("_kg_test_load", Path(__file__).with_name("test_load.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.OxigraphServer
+
+
+STAGING = TKG + "graph/.staging/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _corpus(trial_turtle: str, folder: Path, names: list[str]) -> Path:
+    """Publications that conform: copies of the packaged trial, each under its own IRIs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / f"{name}.ttl").write_text(trial_turtle.replace("isoda-2018", name))
+    return folder
+
+
+def _server_graphs(base: str) -> set[str]:
+    q = urllib.parse.urlencode({"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"})
+    req = urllib.request.Request(f"{base}/query?{q}", headers={"Accept": "application/sparql-results+json"})
+    data = urllib.request.urlopen(req, timeout=30).read()
+    return {r["g"].value for r in ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)}
+
+
+def _trials_in_union(base: str) -> int:
+    q = urllib.parse.urlencode({"query": f"SELECT (COUNT(?t) AS ?n) WHERE {{ ?t a <{TKG}ontology/ClinicalTrial> }}"})
+    req = urllib.request.Request(f"{base}/query?{q}", headers={"Accept": "application/sparql-results+json"})
+    data = urllib.request.urlopen(req, timeout=30).read()
+    return int(next(iter(ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)))["n"].value)
+
+
+class Proxy:
+    """HTTP on loopback in front of the oxigraph server; ``on_update(body)`` decides what happens to each update.
+
+    Actions: "forward"; "kill-before" (kill the server, answer nothing); "kill-after" (forward, kill the
+    server while it works, answer nothing); ("delay", s) (forward, answer s seconds later); "hold" (never
+    forward, answer nothing until the test ends).
+    """
+
+    def __init__(self, server, on_update):
+        proxy = self
+        self.released = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = "forward"
+                if self.command == "POST" and self.path.startswith("/update") and b"probe" not in body:
+                    action = on_update(body)
+                if action == "kill-before":
+                    server.kill()
+                    return
+                if action == "hold":
+                    proxy.released.wait(60)
+                    return
+                forwarded: list = []
+                worker = threading.Thread(target=lambda: forwarded.append(self._forward(body)), daemon=True)
+                worker.start()
+                if action == "kill-after":
+                    time.sleep(0.05)
+                    server.kill()
+                    return
+                worker.join(60)
+                if isinstance(action, tuple):
+                    time.sleep(action[1])
+                if not forwarded:
+                    return
+                status, ctype, data = forwarded[0]
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _forward(self, body):
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
+                req = urllib.request.Request(server.base + self.path, data=body or None, method=self.command,
+                                             headers=headers)
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as resp:
+                        return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+                except urllib.error.HTTPError as exc:
+                    return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+                except OSError:
+                    return 502, "text/plain", b"upstream gone"
+
+            do_GET = do_POST = do_PUT = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.released.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _load_via(kg, base: str, folder: Path, *extra: str):
+    return kg("load", "--endpoint", f"{base}/query", "--gsp-endpoint", f"{base}/store", "--update-endpoint",
+              f"{base}/update", "--trials", str(folder), *extra)
+
+
+@pytest.fixture
+def oxigraph(tmp_path):
+    srv = _oxigraph_helpers()(tmp_path / "oxigraph").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("when", ["kill-before", "kill-after"])
+def test_remote_load_killed_mid_load_leaves_no_partial_state(kg, trial_turtle, tmp_path, oxigraph, when):
+    old = _corpus(trial_turtle, tmp_path / "old", ["t1", "t2", "t3"])
+    new = _corpus(trial_turtle, tmp_path / "new", ["t1", "t2", "t3", "t4", "t5"])
+    assert _load_via(kg, oxigraph.base, old).returncode == 0
+    published = _server_graphs(oxigraph.base)
+    proxy = Proxy(oxigraph, lambda body: when)
+    try:
+        r = _load_via(kg, proxy.base, new, "--timeout", "5")
+    finally:
+        proxy.close()
+    assert r.returncode == 3 and one_line(r.stderr), r.stderr
+    oxigraph.start()  # same location, after the SIGKILL
+    graphs = _server_graphs(oxigraph.base)
+    assert not [g for g in graphs if g.startswith(STAGING)], "no staging graph in the union default graph"
+    if graphs == published:
+        assert _trials_in_union(oxigraph.base) == 3
+    else:  # killed after the server committed: all of the new state, never a part
+        assert graphs == published | {TKG + "graph/t4", TKG + "graph/t5"} and _trials_in_union(oxigraph.base) == 5
+
+
+@pytest.mark.server
+def test_next_remote_load_removes_staging_graphs_left_before(kg, trial_turtle, tmp_path, oxigraph):
+    corpus = _corpus(trial_turtle, tmp_path / "c", ["t1", "t2"])
+    assert _load_via(kg, oxigraph.base, corpus).returncode == 0
+    for i in range(3):  # what a killed load of an earlier version left (it staged with the Graph Store Protocol)
+        req = urllib.request.Request(f"{oxigraph.base}/store?graph={urllib.parse.quote(STAGING + f'run/{i}')}",
+                                     data=f"<{TKG}trial/t1> <{RDF_TYPE}> <{TKG}ontology/ClinicalTrial> .\n".encode(),
+                                     method="PUT", headers={"Content-Type": "application/n-triples"})
+        urllib.request.urlopen(req, timeout=30).read()
+    assert _trials_in_union(oxigraph.base) == 5, "the leftovers are visible to readers of the union"
+    r = _load_via(kg, oxigraph.base, corpus)
+    assert r.returncode == 0, r.stderr
+    assert "3 staging graph(s)" in r.stderr
+    assert not [g for g in _server_graphs(oxigraph.base) if g.startswith(STAGING)]
+    assert _trials_in_union(oxigraph.base) == 2
+
+
+@pytest.mark.server
+def test_remote_load_time_out_checks_and_reports_the_load_applied(kg, trial_turtle, tmp_path, oxigraph):
+    old = _corpus(trial_turtle, tmp_path / "old", ["t1", "t2"])
+    new = _corpus(trial_turtle, tmp_path / "new", ["t1", "t2", "t3"])
+    assert _load_via(kg, oxigraph.base, old).returncode == 0
+    late = Proxy(oxigraph, lambda body: ("delay", 3))  # the server applies the update, the answer comes too late
+    try:
+        r = _load_via(kg, late.base, new, "--timeout", "1")
+    finally:
+        late.close()
+    assert "unchanged" not in r.stderr, r.stderr
+    assert r.returncode == 0 and "checked, the load was applied" in r.stderr, r.stderr
+    assert TKG + "graph/t3" in _server_graphs(oxigraph.base)
+
+
+@pytest.mark.server
+def test_remote_load_time_out_never_claims_unchanged_unchecked(kg, trial_turtle, tmp_path, oxigraph):
+    old = _corpus(trial_turtle, tmp_path / "old", ["t1", "t2"])
+    newer = _corpus(trial_turtle, tmp_path / "newer", ["t1", "t2", "t3", "t4"])
+    assert _load_via(kg, oxigraph.base, old).returncode == 0
+    held = Proxy(oxigraph, lambda body: "hold")  # the update never reaches the server, nor does an answer come
+    try:
+        r = _load_via(kg, held.base, newer, "--timeout", "1")
+    finally:
+        held.close()
+    assert r.returncode == 3 and one_line(r.stderr), r.stderr
+    assert "may yet apply" in r.stderr and "published graphs unchanged" not in r.stderr, r.stderr
+    assert TKG + "graph/t4" not in _server_graphs(oxigraph.base)
+
+
+# ---------------------------------------------------------------- 6. credentials go only to their own origin
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """The other origin: records each request's Authorization header, answers an empty SPARQL result."""
+
+    seen: list = []
+
+    def _handle(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).seen.append(self.headers.get("Authorization"))
+        body = b'{"head":{"vars":["x"]},"results":{"bindings":[]}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _handle
+
+    def log_message(self, *args):
+        pass
+
+
+def _redirector(target: str, basic: str | None):
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        """The endpoint the credentials are for: (asks for Basic, then) answers 303 to the other origin."""
+
+        def _handle(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if basic and self.headers.get("Authorization") != basic:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="kg"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(303)
+            self.send_header("Location", target + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, *args):
+            pass
+
+    return Redirect
+
+
+@pytest.mark.parametrize("credentials", ["token", "basic", "none"])
+def test_credentials_never_follow_a_redirect_to_another_origin(tmp_path, credentials):
+    _Recorder.seen = []
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    env = {"token": {"TRIALKG_TOKEN": "s3cret-token"},
+           "basic": {"TRIALKG_USER": "curator", "TRIALKG_PASSWORD": "s3cret-pw"}, "none": {}}[credentials]
+    basic = "Basic " + base64.b64encode(b"curator:s3cret-pw").decode() if credentials == "basic" else None
+    first = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _redirector(f"http://127.0.0.1:{other.server_address[1]}",
+                                                                           basic))
+    for srv in (other, first):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        r = subprocess.run([sys.executable, "-m", "kg", "query", "efficacy", "--endpoint",
+                            f"http://127.0.0.1:{first.server_address[1]}/query"],
+                           capture_output=True, text=True, env=kg_env(**env), timeout=120, cwd=tmp_path)
+    finally:
+        for srv in (other, first):
+            srv.shutdown()
+            srv.server_close()
+    assert not any(_Recorder.seen), f"the other origin received {_Recorder.seen}"
+    if credentials == "none":
+        assert r.returncode == 0 and _Recorder.seen, "without credentials the redirect is followed"
+    else:
+        assert r.returncode == 2 and one_line(r.stderr) and "another origin" in r.stderr, r.stderr
+        assert "s3cret" not in r.stderr + r.stdout
 
 
 # ---------------------------------------------------------------- 7. /sparql limits: body, memory, children
