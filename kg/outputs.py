@@ -11,6 +11,7 @@ such a swap left, so the store is found even then.
 """
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from pathlib import Path
@@ -55,9 +56,7 @@ class AtomicFiles:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
             try:
-                for tmp, final in self._pending:
-                    tmp.replace(final)
-                    self.written.append(final)
+                self._publish()
                 return
             except OSError as err:
                 exc = err
@@ -65,7 +64,35 @@ class AtomicFiles:
         for tmp, _ in self._pending:
             tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise OutputError(f"{self.folder}: cannot write: {exc.strerror or exc}") from None
+            where = exc.filename or self.folder
+            raise OutputError(f"{where}: cannot write: {exc.strerror or exc}; no output was changed") from None
+
+    def _publish(self) -> None:
+        """Rename every file into place, each atomically; if one fails, put the earlier ones back as they were."""
+        for _, final in self._pending:  # what is sure to fail, before anything is renamed
+            if final.is_dir() and not final.is_symlink():
+                raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(final))
+        done: list[tuple[Path, Path | None]] = []  # (final, hard link to what it replaced)
+        try:
+            for tmp, final in self._pending:
+                link = final.with_name(f".{final.name}.{self._tag}.old")
+                try:
+                    os.link(final, link)
+                    done.append((final, link))
+                except OSError:  # nothing there yet (or no hard links here: then no way back for this file)
+                    done.append((final, None))
+                tmp.replace(final)
+        except OSError:
+            for final, backup in reversed(done):
+                if backup is not None:
+                    backup.replace(final)
+                else:
+                    final.unlink(missing_ok=True)
+            raise
+        for final, backup in done:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+            self.written.append(final)
 
 
 def interrupted_swap(path: str | Path) -> Path | None:

@@ -746,6 +746,76 @@ def test_sparql_runs_at_most_max_queries_children(served):
     assert served.answers(), "a slot frees again after the time-out"
 
 
+# ---------------------------------------------------------------- 8. any file name the OS allows; nothing half-written
+
+ODD_NAMES = ["a b.ttl", "é%#.ttl"]
+
+
+@pytest.fixture
+def odd_files(trial_turtle, tmp_path) -> Path:
+    """A folder of two conforming publications whose file names are not IRI-safe."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, name in enumerate(ODD_NAMES):
+        (folder / name).write_text(trial_turtle.replace("isoda-2018", f"odd-{i}"))
+    return folder
+
+
+def test_odd_file_names_build_load_and_export(kg, odd_files, tmp_path):
+    r = kg("build", "--trials", str(odd_files), "--out", str(tmp_path / "dist"))
+    assert r.returncode == 0, r.stderr
+    graphs = {q.graph_name.value for q in ox.parse(path=str(tmp_path / "dist" / "trialkg.nq"), format=ox.RdfFormat.N_QUADS)}
+    assert {TKG + "graph/a%20b", TKG + "graph/%C3%A9%25%23"} <= graphs
+    r = kg("load", "--store", str(tmp_path / "store"), "--trials", str(odd_files))
+    assert r.returncode == 0, r.stderr
+    assert {"a%20b", "%C3%A9%25%23"} <= _graphs(tmp_path / "store")
+    for fmt in ("nquads", "jsonld", "kgx", "fhir"):
+        r = kg("export", "--format", fmt, "--trials", str(odd_files), "--out", str(tmp_path / fmt))
+        assert r.returncode == 0, (fmt, r.stderr)
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith((".tmp", ".old"))]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_odd_file_names_validate_with_pyshacl(kg, odd_files):
+    r = kg("validate", "--engine", "pyshacl", *(str(odd_files / n) for n in ODD_NAMES))
+    assert r.returncode == 0, r.stdout[-500:] + r.stderr
+
+
+def test_a_failed_export_changes_no_output(kg, odd_files, tmp_path):
+    out = tmp_path / "out"
+    (out / "edges.tsv" / "x").mkdir(parents=True)  # the second file of the batch cannot be written
+    (out / "nodes.tsv").write_text("the previous export\n")
+    r = kg("export", "--format", "kgx", "--trials", str(odd_files), "--out", str(out))
+    assert r.returncode == 5 and one_line(r.stderr), r.stderr
+    assert (out / "nodes.tsv").read_text() == "the previous export\n"
+    assert sorted(p.name for p in out.iterdir()) == ["edges.tsv", "nodes.tsv"], "no .tmp is left"
+
+
+def test_output_batch_is_put_back_when_a_rename_fails(tmp_path, monkeypatch):
+    from kg.errors import OutputError
+    from kg.outputs import AtomicFiles
+
+    (tmp_path / "a.txt").write_text("old a")
+    real = Path.replace
+    calls = []
+
+    def failing_second(self, target):
+        calls.append(self)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(target))
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing_second)
+    with pytest.raises(OutputError, match="no output was changed"):
+        with AtomicFiles(tmp_path) as out:
+            out.path("a.txt").write_text("new a")
+            out.path("b.txt").write_text("new b")
+    monkeypatch.undo()
+    assert (tmp_path / "a.txt").read_text() == "old a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
 # ---------------------------------------------------------------- 9. a pyoxigraph panic is one line
 
 def test_sparql_query_crash_is_one_response_line_and_one_log_line(served, panic_data):
@@ -772,3 +842,21 @@ def test_accept_header_with_many_ranges_is_read_whole(served):
     accept = ", ".join([f"application/x-unknown-{i}" for i in range(99)] + ["text/csv"])
     status, headers, _ = served.sparql("SELECT * WHERE { ?s ?p ?o } LIMIT 1", accept=accept)
     assert status == 200 and headers["Content-Type"].startswith("text/csv"), (status, headers["Content-Type"])
+
+
+# ---------------------------------------------------------------- 10. lesser: a resource named index
+
+def test_an_iri_ending_in_index_does_not_overwrite_the_site_index(kg, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.ttl").write_text(f"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<{TKG}trial/x> rdfs:label "trial x" .
+<{TKG}trial/x/index> rdfs:label "EVIL trial index" .
+<{TKG}index> rdfs:label "EVIL root index" .
+""")
+    site = tmp_path / "site"
+    r = kg("publish", "--static", str(site), "--trials", str(data))
+    assert r.returncode == 0, r.stderr
+    index = (site / "index.html").read_text()
+    assert "EVIL" not in index and "void.ttl" in index, "index.html is the landing page"
+    assert not any("EVIL" in p.read_text() for p in site.rglob("index.*")), "no resource page took an index name"
