@@ -99,7 +99,7 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
         ph = f"<synthetic/{slug}/{name}>"
         phases.append(ph)
         dose = round(rng.uniform(0.7, 1.6), 1)
-        out.append(f"""{ph} a tkg:TreatmentPhase ; tkg:phaseType {code} ; tkg:hasDoseSchedule {ph[:-1]}-dose> ;
+        out.append(f"""{ph} a tkg:TreatmentPhase ; rdfs:label "{name.capitalize()}" ; tkg:phaseType {code} ; tkg:hasDoseSchedule {ph[:-1]}-dose> ;
     tkg:durationValue {rng.randint(1, 12)} ; tkg:durationUnit UO:0000035 .
 {ph[:-1]}-dose> a tkg:DoseSchedule ; tkg:drug {drug} ; tkg:doseValue {dose} ; tkg:doseUnit UO:0000309 ; tkg:frequency NCIT:C71127 .
 """)
@@ -166,7 +166,7 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
                    f"prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .\n")
     maintenance_pop = f" , <synthetic/{slug}/population-maintenance>" if n_phases == 2 else ""
     out.append(f"""<synthetic/{slug}/arm> a tkg:StudyArm ; rdfs:label "Arm" ; tkg:armType NCIT:C174266 ; tkg:hasTreatmentPhase {", ".join(phases)} .
-{t} a tkg:ClinicalTrial ; rdfs:label "Synthetic trial {i}" ; tkg:slug "{slug}" ; tkg:trialPhase NCIT:C15601 ;
+{t} a tkg:ClinicalTrial , tkg:Study ; rdfs:label "Synthetic trial {i}" ; tkg:slug "{slug}" ; tkg:trialPhase NCIT:C15601 ;
     tkg:studiesCondition {rng.choice(CONDITIONS)} ; tkg:hasArm <synthetic/{slug}/arm> ;
     tkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable>{maintenance_pop} ;
     tkg:describedIn {pub} ; prov:wasDerivedFrom {pub} ;

@@ -81,7 +81,7 @@ PREFIX schema: <https://schema.org/>
 SELECT DISTINCT ?trial ?trialLabel ?drug ?condition ?paper ?paperDoi WHERE {
   ?trial a tkg:ClinicalTrial ; rdfs:label ?trialLabel ; tkg:studiesCondition ?condition ;
          tkg:hasArm/tkg:hasTreatmentPhase/tkg:hasDoseSchedule/tkg:drug ?drug .
-  OPTIONAL { ?trial tkg:describedIn ?paper . ?paper a tkg:JournalArticle ; tkg:doi ?paperDoi }
+  OPTIONAL { ?trial tkg:describedIn ?paper . ?paper a tkg:JournalArticle . OPTIONAL { ?paper tkg:doi ?paperDoi } }
 }
 """
 

@@ -40,7 +40,7 @@ def _owl2_literal(term):
     return term
 
 
-_NON_OWL2 = {XSD + "date", XSD + "gYear", XSD + "time"}
+_NON_OWL2 = {XSD + "date", XSD + "gYear", XSD + "gYearMonth", XSD + "time"}
 
 
 def _java_message(exc: Exception) -> str:

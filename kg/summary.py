@@ -11,21 +11,24 @@ from collections import defaultdict
 from kg.dataset import Dataset
 from kg.errors import QueryError
 from kg.prefixes import BASE, compact, to_iri
-from kg.query.formats import cell, plural, quantity
+from kg.query.formats import cell, p_value, plural, quantity
+
+#: where a study's slug may live under the base (trials, and other studies)
+STUDY_PATHS = ("trial/", "study/")
 
 
-def trial_iri(trial: str, base: str = BASE) -> str:
-    """A trial given as slug, IRI or CURIE, as an IRI.
+def study_iris(study: str, base: str = BASE) -> list[str]:
+    """The IRIs a study given as slug, IRI or CURIE may have.
 
-    >>> trial_iri("isoda-2018")
-    'https://w3id.org/trialkg/trial/isoda-2018'
+    >>> study_iris("isoda-2018")
+    ['https://w3id.org/trialkg/trial/isoda-2018', 'https://w3id.org/trialkg/study/isoda-2018']
     """
-    iri = to_iri(trial)
-    if iri is None and trial.replace("-", "").isalnum():
-        iri = f"{base}trial/{trial}"
-    if iri is None:
-        raise QueryError(f"--trial {trial!r} is not a slug, IRI or CURIE")
-    return iri
+    iri = to_iri(study)
+    if iri is not None:
+        return [iri]
+    if study.replace("-", "").isalnum():
+        return [f"{base}{path}{study}" for path in STUDY_PATHS]
+    raise QueryError(f"--trial {study!r} is not a slug, IRI or CURIE")
 
 
 def _by_trial(rows: list[dict]) -> dict[str, list[dict]]:
@@ -37,10 +40,15 @@ def _by_trial(rows: list[dict]) -> dict[str, list[dict]]:
 
 def summarize(dataset: Dataset, trial: str | None = None) -> str:
     """The summary text for one trial (slug, IRI or CURIE) or all of them."""
-    params = {"trial": trial_iri(trial, dataset.base)} if trial else {}
-    facts = _by_trial(dataset.run("trial-summary", params).rows)
+    params: dict[str, str] = {}
+    facts: dict[str, list[dict]] = {}
+    for iri in study_iris(trial, dataset.base) if trial else [None]:
+        params = {"trial": iri} if iri else {}
+        facts = _by_trial(dataset.run("trial-summary", params).rows)
+        if facts:
+            break
     if not facts:
-        raise QueryError(f"no trial found{' for ' + trial if trial else ''}")
+        raise QueryError(f"no study found{' for ' + trial if trial else ''}")
     efficacy = _by_trial(dataset.run("efficacy", params).rows)
     safety = _by_trial(dataset.run("adverse-events", params).rows)
     citations = _by_trial([r for r in dataset.run("citation").rows if "trial" in r])
@@ -57,9 +65,12 @@ def summarize(dataset: Dataset, trial: str | None = None) -> str:
             out.append(f"  eligibility: {'; '.join(items['eligibility'])}")
         out.append(f"  populations: {'; '.join(items['population'])}")
         out += [f"  {line}" for line in items["intervention"]]
+        out += [f"  registration: {line}" for line in items["registration"]]
         out.append("Efficacy  (value | denominator, how it was chosen | time anchor | source)")
         out += _efficacy_lines(efficacy.get(iri, []))
         out.append("Safety")
+        if not safety.get(iri):
+            out.append("  (no adverse events reported)")
         for row in safety.get(iri, []):
             parts = [cell(row["event"])]
             if row.get("grade"):
@@ -68,6 +79,13 @@ def summarize(dataset: Dataset, trial: str | None = None) -> str:
                 parts.append(plural(cell(row["patients"]), "patient"))
             if row.get("percent") is not None:
                 parts.append(f"{cell(row['percent'])}%")
+            if row.get("ratio") is not None:
+                ratio = f"{cell(row['ratio_type'])} {cell(row['ratio'])}"
+                if row.get("ci_lower"):
+                    ratio += f" [CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
+                if row.get("p_value"):
+                    ratio += f", {p_value(cell(row.get('p_comparator')), cell(row['p_value']))}"
+                parts.append(ratio + f", {cell(row['exposure'])} vs {cell(row['reference'])}")
             if row.get("population"):
                 parts.append("of " + _denominator(row))
             out.append(f"  {' | '.join(parts)} | {cell(row.get('source_label')) or cell(row['source'])}")
@@ -94,10 +112,22 @@ def _value(row: dict) -> str:
     if row.get("ci_level"):
         level = f"{float(cell(row['ci_level'])) * 100:g}"
         shown += f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
+    if row.get("range_lower"):
+        shown += f" (range {cell(row['range_lower'])}-{cell(row['range_upper'])})"
+    if row.get("p_value"):
+        shown += f", {p_value(cell(row.get('p_comparator')), cell(row['p_value']))}"
+    if row.get("exposure"):
+        shown += f", {cell(row['exposure'])} vs {cell(row['reference'])}"
     return shown
 
 
 def _anchor(row: dict) -> str:
+    if row.get("timepoint_value"):
+        at = f"at {plural(cell(row['timepoint_value']), cell(row['timepoint_unit']))}"
+        origin = cell(row.get("origin"))
+        return at + (f" from {origin}" if origin and "not stated" not in origin else " (time origin not stated)")
+    if row.get("origin") and "not stated" in cell(row["origin"]):
+        return "time origin not stated"
     return (f"from {cell(row['origin'])}" if row.get("origin") else
             f"at {cell(row['timepoint'])}" if row.get("timepoint") else
             f"during {cell(row['phase'])}" if row.get("phase") else "-")

@@ -127,7 +127,9 @@ def test_fhir_bundle_validates_with_r5_models(kg, tmp_path):
         res = entry["resource"]
         get_fhir_model_class(res["resourceType"]).model_validate(res)
         kinds[res["resourceType"]] += 1
-    assert kinds["Evidence"] == 22 and kinds["Citation"] == 1 and kinds["EvidenceVariable"] >= 8
+    seed_evidence = [e for e in doc["entry"] if e["resource"]["resourceType"] == "Evidence"
+                     and "/trial/isoda-2018/" in e["resource"]["url"]]
+    assert len(seed_evidence) == 22 and kinds["Citation"] >= 1 and kinds["EvidenceVariable"] >= 8
     ev = {e["resource"]["url"].rsplit("/", 1)[-1]: e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Evidence"}
     os_stat = ev["os-from-induction"]["statistic"][0]
     assert "quantity" not in os_stat and "not reached" in os_stat["note"][0]["text"]
@@ -140,7 +142,8 @@ def test_fhir_bundle_validates_with_r5_models(kg, tmp_path):
     assert orr["sampleSize"]["numberOfParticipants"] == 36 and orr["quantity"]["code"] == "%"
     g3 = ev["grade3-leukopenia-thrombocytopenia"]["statistic"][0]
     assert g3["numberOfEvents"] == 2
-    cit = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Citation")
+    cit = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Citation"
+               and e["resource"]["url"].endswith("/publication/isoda-2018"))
     assert cit["citedArtifact"]["identifier"][0]["value"] == "10.1007/s12185-018-2448-9"
     assert cit["citedArtifact"]["contributorship"]["complete"] is False
     assert [c["contributor"]["display"] for c in cit["citedArtifact"]["contributorship"]["entry"]] == ["Isoda A", "Murayama K", "Ito S"]
@@ -157,7 +160,11 @@ def test_jsonld_is_compacted_and_complete(kg, tmp_path, store):
 def test_nquads_keep_one_graph_per_publication(kg, tmp_path):
     assert kg("export", "--format", "nquads", "--out", str(tmp_path)).returncode == 0
     graphs = Counter(q.graph_name.value for q in ox.parse(path=str(tmp_path / "trialkg.nq"), format=ox.RdfFormat.N_QUADS))
-    assert set(graphs) == {"https://w3id.org/trialkg/graph/isoda-2018", "https://w3id.org/trialkg/graph/ontology"}
+    from kg import resources
+
+    expected = {f"https://w3id.org/trialkg/graph/{f.name[:-4]}" for f in resources.trial_files()}
+    assert set(graphs) == expected | {"https://w3id.org/trialkg/graph/ontology"}
+    assert "https://w3id.org/trialkg/graph/isoda-2018" in graphs
 
 
 def test_sssom_export_is_the_table_as_loaded(kg, tmp_path):

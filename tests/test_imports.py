@@ -14,7 +14,7 @@ W3C_CORE = (
 LOCATORS = {
     "https://schema.org/url", "https://schema.org/sameAs", "http://purl.org/dc/terms/license",
     "http://www.w3.org/2000/01/rdf-schema#seeAlso", "http://www.w3.org/2000/01/rdf-schema#isDefinedBy",
-    "http://www.w3.org/2002/07/owl#versionIRI",
+    "http://www.w3.org/2002/07/owl#versionIRI", "https://w3id.org/trialkg/ontology/registration",
 }
 
 

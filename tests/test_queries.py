@@ -9,20 +9,24 @@ from collections import Counter
 
 import pytest
 
+from kg import sources
 from kg.dataset import Dataset
 from kg.errors import QueryError
 from kg.query import catalog
 from kg.query.formats import cell, serialize
 from kg.query.params import bind
 
-PACKAGED = Dataset.build()
+PACKAGED = Dataset.build()  # every packaged publication: engine agreement, parameters, formats
+# The seed trial alone: the tests below assert its facts, row for row.
+SEED = Dataset.build([s for s in sources.packaged_publications() if s.slug == "isoda-2018"])
 
 NEWS, PAPER = "trialkg:publication/cta-isoda-2018", "trialkg:publication/isoda-2018"
 S8 = "After a median follow-up of 30.7 months, median overall survival from induction therapy initiation had not been reached."
 
 
-def rows(name: str, params: dict[str, str] | None = None, engine: str = "oxigraph", columns: list[str] | None = None):
-    result = PACKAGED.run(name, params or {}, engine=engine)
+def rows(name: str, params: dict[str, str] | None = None, engine: str = "oxigraph", columns: list[str] | None = None,
+         dataset: Dataset = SEED):
+    result = dataset.run(name, params or {}, engine=engine)
     cols = columns or result.variables
     return [tuple(cell(r.get(c)) for c in cols) for r in result.rows]
 
@@ -33,18 +37,19 @@ def test_trial_summary():
     got = rows("trial-summary", columns=["item", "value"])
     assert got == [
         ("1 title", "Bortezomib maintenance after bortezomib-based induction in transplant-ineligible multiple myeloma (Isoda et al. 2018)"),
-        ("2 phase", "Phase II Trial"),
-        ("3 design", "Multicenter Study"),
-        ("3 design", "non-comparative design"),
-        ("4 condition", "plasma cell myeloma"),
-        ("5 eligibility", "ineligible for autologous stem cell transplantation"),
-        ("5 eligibility", "previously untreated"),
-        ("6 population", "enrolled and treated: 38"),
-        ("6 population", "evaluable: 36"),
-        ("6 population", "reached plateau and started maintenance: 20"),
-        ("6 population", "completed the 1-year maintenance: size not stated"),
-        ("7 intervention", "Induction Therapy: Bortezomib (dose not stated) until plateau"),
-        ("7 intervention", "Maintenance: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
+        ("2 kind", "clinical trial"),
+        ("3 phase", "Phase II Trial"),
+        ("4 design", "Multicenter Study"),
+        ("4 design", "non-comparative design"),
+        ("5 condition", "plasma cell myeloma"),
+        ("6 eligibility", "ineligible for autologous stem cell transplantation"),
+        ("6 eligibility", "previously untreated"),
+        ("7 population", "enrolled and treated: 38"),
+        ("7 population", "evaluable: 36"),
+        ("7 population", "reached plateau and started maintenance: 20"),
+        ("7 population", "completed the 1-year maintenance: size not stated"),
+        ("8 intervention", "Induction Therapy: Bortezomib (dose not stated) until plateau"),
+        ("8 intervention", "Maintenance: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
                            "started within 60 days of completion of induction therapy"),
     ]
     assert rows("trial-summary", {"trial": "trialkg:trial/isoda-2018"}) == rows("trial-summary")
@@ -224,7 +229,7 @@ def test_trial_terms():
     got = set(rows("trial-terms", {"trial": "trialkg:trial/isoda-2018"}, columns=["role", "term"]))
     assert {("drug", "NCIT:C1851"), ("condition", "MONDO:0009693"), ("phase", "NCIT:C15601"),
             ("adverse event", "HP:0001873")} <= got
-    assert {role for role, _ in got} == {"drug", "condition", "phase", "design", "adverse event"}
+    assert {role for role, _ in got} == {"drug", "condition", "phase", "design", "phase type", "adverse event"}
 
 
 def test_resources():
@@ -235,17 +240,37 @@ def test_resources():
         rows("resources")
 
 
+def test_compare_outcomes():
+    got = rows("compare-outcomes", {"endpoint": "NCIT:C28234"},
+               columns=["statistic", "design", "type", "value", "origin", "lower", "upper", "basis"])
+    assert {r[0].rsplit("/", 1)[-1] for r in got} == {"pfs-from-induction", "pfs-from-induction-abstract",
+                                                     "pfs-from-maintenance", "pfs-from-maintenance-abstract"}
+    assert {r[1] for r in got} == {"clinical trial"} and {r[2] for r in got} == {"Median"}
+    ci = next(r for r in got if r[0].endswith("pfs-from-maintenance-abstract"))
+    assert (ci[3], ci[5], ci[6], ci[7]) == ("10.7", "3.7", "10.7", "inferred from the design")
+    # an identifier mapped to the endpoint finds the same rows; a term with no statistic finds none
+    assert rows("compare-outcomes", {"endpoint": "NCIT:C17747"}, columns=["value"]) == [("50",)]
+
+
+def test_evidence_by_drug():
+    got = rows("evidence-by-drug", {"drug": "WIKIDATA:Q419319"}, columns=["study", "design", "statistic"])
+    assert {r[0] for r in got} == {"trialkg:trial/isoda-2018"}
+    assert len(got) == 22, "every statistic of the seed trial, found from a mapped drug identifier"
+    assert rows("evidence-by-drug", {"drug": "CHEBI:15377"}) == []
+
+
 # ---- both engines give the same answer -------------------------------------------------------
 
 PARAMS = {"trials-by-drug": {"drug": "CHEBI:52717"}, "trials-by-condition": {"condition": "MONDO:0009693"},
           "provenance": {"statistic": "trialkg:trial/isoda-2018/orr"},
-          "resources": {"namespace": "https://w3id.org/trialkg/trial/"}}
+          "resources": {"namespace": "https://w3id.org/trialkg/trial/"},
+          "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"}}
 
 
 @pytest.mark.parametrize("name", sorted(catalog.catalog()))
 def test_engines_agree(name):
-    ox_rows = rows(name, PARAMS.get(name))
-    rdf_rows = rows(name, PARAMS.get(name), engine="rdflib")
+    ox_rows = rows(name, PARAMS.get(name), dataset=PACKAGED)
+    rdf_rows = rows(name, PARAMS.get(name), engine="rdflib", dataset=PACKAGED)
     if name == "adverse-events":  # GROUP_CONCAT order is engine-defined
         norm = lambda rs: [tuple(" + ".join(sorted(c.split(" + "))) for c in r) for r in rs]  # noqa: E731
         ox_rows, rdf_rows = norm(ox_rows), norm(rdf_rows)
@@ -267,7 +292,7 @@ def test_every_query_has_a_header_and_a_test():
 # ---- W3C result formats ---------------------------------------------------------------------
 
 def test_csv_parses(kg):
-    r = kg("query", "efficacy", "--format", "csv")
+    r = kg("query", "efficacy", "--param", "trial=trialkg:trial/isoda-2018", "--format", "csv")
     assert r.returncode == 0, r.stderr
     table = list(csv.DictReader(io.StringIO(r.stdout)))
     assert len(table) == 19

@@ -160,7 +160,7 @@ def test_landing_page_and_void(server):
     ("application/sparql-results+xml", "application/sparql-results+xml"),
     ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values")])
 def test_sparql_protocol_get_and_post(server, accept, media):
-    q = "SELECT ?s WHERE { ?s a <https://w3id.org/trialkg/ontology/ClinicalTrial> }"
+    q = 'SELECT ?s WHERE { ?s a <https://w3id.org/trialkg/ontology/ClinicalTrial> ; <https://w3id.org/trialkg/ontology/slug> "isoda-2018" }'
     _, h, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": q}), accept)
     assert h["Content-Type"].startswith(media)
     cors = urllib.request.Request(server + "/sparql?" + urllib.parse.urlencode({"query": q}),

@@ -46,7 +46,7 @@ CASES = [
     ("undeclared-external-term", "trial:disease-progression", "tkg:measures NCIT:C17747 ;", "tkg:measures NCIT:C9999999 ;",
      "NCIT:C9999999", "not declared with its label"),
     ("estimate-outside-interval", "trial:pfs-from-induction-abstract-ci", "tkg:lower 11.4 ;", "tkg:lower 14.0 ;",
-     T + "pfs-from-induction-abstract", "outside its own confidence interval"),
+     T + "pfs-from-induction-abstract", "outside its own interval"),
     ("interval-bounds-reversed", "trial:pfs-from-maintenance-abstract-ci", "tkg:upper 10.7 ;", "tkg:upper 3.0 ;",
      T + "pfs-from-maintenance-abstract-ci", "lower bound is above its upper bound"),
     ("interval-level-as-percent", "trial:pfs-from-induction-abstract-ci", "tkg:level 0.95 ;", "tkg:level 95.0 ;",

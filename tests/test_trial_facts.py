@@ -218,7 +218,10 @@ def test_news_quotes_are_verbatim(store, seed_text):
 
 
 def test_every_statistic_quote_contains_its_number(store):
-    """The quoted sentence must carry the number (guards against pointing a figure at the wrong sentence)."""
+    """The quoted sentence must carry the number (guards against pointing a figure at the wrong sentence).
+
+    Checked for every publication in the package, not only the seed.
+    """
     words = {"35": "Thirty-five", "20": "Twenty"}
     rows = store.query(
         f"""SELECT ?s ?v ?exact WHERE {{
@@ -232,4 +235,4 @@ def test_every_statistic_quote_contains_its_number(store):
         else:
             assert v in r["exact"].value or words.get(v, "\0") in r["exact"].value, (r["s"].value, v)
         checked += 1
-    assert checked == len([f for f in FACTS if f[3] is not None])
+    assert checked >= len([f for f in FACTS if f[3] is not None]) + 20, "the seed's figures and the other publications'"

@@ -58,16 +58,31 @@ def plural(n: int | str, word: str) -> str:
 
 
 def quantity(value: str, unit_label: str, ucum: str = "") -> str:
-    """A value with its unit as people write it: ``61%``, ``13.8 months``, ``1 patient``.
+    """A value with its unit as people write it: ``61%``, ``13.8 months``, ``1 patient``, ``0.67``.
+
+    Counts are of patients; other dimensionless values (ratios) print bare.
 
     >>> quantity("61", "percent", "%"), quantity("1", "count unit", "1"), quantity("13.8", "month", "mo")
     ('61%', '1 patient', '13.8 months')
+    >>> quantity("0.67", "ratio unit", "1")
+    '0.67'
     """
     if ucum == "%":
         return f"{value}%"
-    if ucum == "1":
+    if unit_label == "count unit":
         return plural(value, "patient")
+    if ucum == "1":
+        return value
     return plural(value, unit_label) if unit_label else value
+
+
+def p_value(comparator: str, value: str) -> str:
+    """``P = 0.003`` or ``P < 0.001`` (a bound stays a bound).
+
+    >>> p_value("<", "0.001"), p_value("=", "0.078")
+    ('P < 0.001', 'P = 0.078')
+    """
+    return f"P {comparator} {value}" if value else ""
 
 
 def table(result: Result, width: int | None = None) -> str:

@@ -44,7 +44,7 @@ def page(site: Site, iri: str) -> str:
     """The resource's HTML page (cached on the site: the dataset is read-only there)."""
     key = ("html", iri)
     if key not in site.cache:
-        render = render_trial if TKG + "ClinicalTrial" in site.types(iri) else render_resource
+        render = render_trial if TKG + "Study" in site.types(iri) else render_resource
         site.cache[key] = render(site, iri)
     return site.cache[key]
 
@@ -72,7 +72,7 @@ def index(site: Site, static: bool = False) -> str:
         return site.cache[key]
     path = "index"
     trials = [{"href": site.link(path, iri), "label": site.label(iri)}
-              for iri in site.resources() if TKG + "ClinicalTrial" in site.types(iri)]
+              for iri in site.resources() if TKG + "Study" in site.types(iri)]
     queries = []
     for name, q in sorted(catalog.catalog().items()):
         runnable = not any(p.required for p in q.parameters)
