@@ -860,3 +860,15 @@ def test_an_iri_ending_in_index_does_not_overwrite_the_site_index(kg, tmp_path):
     index = (site / "index.html").read_text()
     assert "EVIL" not in index and "void.ttl" in index, "index.html is the landing page"
     assert not any("EVIL" in p.read_text() for p in site.rglob("index.*")), "no resource page took an index name"
+
+
+# ---------------------------------------------------------------- the hostile-traffic run, tiny
+
+@pytest.mark.slow
+def test_hostile_traffic_run_smoke(tmp_path):
+    """`benchmarks/hostile.py` with tiny counts: no failure, the server still right, memory back (figures not asserted)."""
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "hostile.py"), "--scale", "0.05", "--seconds", "30"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path, env=kg_env())
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "| kind | tried | failures | answers | seconds |" in r.stdout
+    assert "failures: 0" in r.stdout and "connections to the trap: 0" in r.stdout
