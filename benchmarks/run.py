@@ -318,7 +318,7 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
     res = measure([PY, "-m", "kg", "validate", "--trials", str(corpus)], timeout, cwd=str(work), keep=None)
     got = set()
     for line in res["output"].splitlines():
-        if ": trialkg:synthetic/" in line:
+        if ": trialkg.synthetic:" in line:
             focus = "https://w3id.org/trialkg/" + line.split(": trialkg:", 1)[1].split()[0].rstrip(":")
             got.add(focus)
     res["output"] = res["output"][-4000:]

@@ -33,7 +33,7 @@ MESSAGES = {
 }
 
 HEADER = """@base <https://w3id.org/trialkg/> .
-@prefix tkg: <https://w3id.org/trialkg/ontology/> .
+@prefix trialkg: <https://w3id.org/trialkg/ontology/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix prov: <http://www.w3.org/ns/prov#> .
@@ -75,33 +75,33 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     q = f"<synthetic/{slug}/sentence>"
     out.append(f"""{q} a oa:SpecificResource ; oa:hasSource {pub} ; oa:hasSelector <synthetic/{slug}/sentence-selector> .
 <synthetic/{slug}/sentence-selector> a oa:TextQuoteSelector ; oa:exact "Synthetic results sentence of publication {i}." .
-{pub} a tkg:JournalArticle ; rdfs:label "Synthetic publication {i}" ; dcterms:title "Synthetic trial report {i}" ;
-    tkg:hasAuthorship <synthetic/{slug}/author-1> , <synthetic/{slug}/author-2> ; tkg:authorListComplete {str(rng.random() < 0.5).lower()} ;
-    tkg:publishedIn <journal/int-j-hematol> ; tkg:doi "{doi}" ; schema:sameAs <https://doi.org/{doi}> ;
-    tkg:epubDate {epub} .
-<synthetic/{slug}/author-1> a tkg:Authorship ; tkg:position {position} ; tkg:authorName "Author{i} A" .
-<synthetic/{slug}/author-2> a tkg:Authorship ; tkg:position 2 ; tkg:authorName "Author{i} B" .
-<journal/int-j-hematol> a tkg:Journal ; rdfs:label "International Journal of Hematology" ; tkg:issn "0925-5710" .
-<synthetic/{slug}/population-enrolled> a tkg:AnalysisPopulation ; rdfs:label "enrolled" ; tkg:size {enrolled} ;
-    tkg:enteredPhase <synthetic/{slug}/induction> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
-<synthetic/{slug}/population-evaluable> a tkg:AnalysisPopulation ; rdfs:label "evaluable" ; tkg:size {evaluable} ;
-    tkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
+{pub} a trialkg:JournalArticle ; rdfs:label "Synthetic publication {i}" ; dcterms:title "Synthetic trial report {i}" ;
+    trialkg:hasAuthorship <synthetic/{slug}/author-1> , <synthetic/{slug}/author-2> ; trialkg:authorListComplete {str(rng.random() < 0.5).lower()} ;
+    trialkg:publishedIn <journal/int-j-hematol> ; trialkg:doi "{doi}" ; schema:sameAs <https://doi.org/{doi}> ;
+    trialkg:epubDate {epub} .
+<synthetic/{slug}/author-1> a trialkg:Authorship ; trialkg:position {position} ; trialkg:authorName "Author{i} A" .
+<synthetic/{slug}/author-2> a trialkg:Authorship ; trialkg:position 2 ; trialkg:authorName "Author{i} B" .
+<journal/int-j-hematol> a trialkg:Journal ; rdfs:label "International Journal of Hematology" ; trialkg:issn "0925-5710" .
+<synthetic/{slug}/population-enrolled> a trialkg:AnalysisPopulation ; rdfs:label "enrolled" ; trialkg:size {enrolled} ;
+    trialkg:enteredPhase <synthetic/{slug}/induction> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
+<synthetic/{slug}/population-evaluable> a trialkg:AnalysisPopulation ; rdfs:label "evaluable" ; trialkg:size {evaluable} ;
+    trialkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
 """)
     phases = []
     n_phases = rng.randint(1, 2)
     maintained = rng.randint(max(1, evaluable // 3), evaluable)
     if n_phases == 2:
-        out.append(f"""<synthetic/{slug}/population-maintenance> a tkg:AnalysisPopulation ; rdfs:label "started maintenance" ;
-    tkg:size {maintained} ; tkg:subsetOf <synthetic/{slug}/population-enrolled> ;
-    tkg:enteredPhase <synthetic/{slug}/maintenance> ; prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .
+        out.append(f"""<synthetic/{slug}/population-maintenance> a trialkg:AnalysisPopulation ; rdfs:label "started maintenance" ;
+    trialkg:size {maintained} ; trialkg:subsetOf <synthetic/{slug}/population-enrolled> ;
+    trialkg:enteredPhase <synthetic/{slug}/maintenance> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
 """)
     for code, name in PHASES[:n_phases]:
         ph = f"<synthetic/{slug}/{name}>"
         phases.append(ph)
         dose = round(rng.uniform(0.7, 1.6), 1)
-        out.append(f"""{ph} a tkg:TreatmentPhase ; rdfs:label "{name.capitalize()}" ; tkg:phaseType {code} ; tkg:hasDoseSchedule {ph[:-1]}-dose> ;
-    tkg:durationValue {rng.randint(1, 12)} ; tkg:durationUnit UO:0000035 .
-{ph[:-1]}-dose> a tkg:DoseSchedule ; tkg:drug {drug} ; tkg:doseValue {dose} ; tkg:doseUnit UO:0000309 ; tkg:frequency NCIT:C71127 .
+        out.append(f"""{ph} a trialkg:TreatmentPhase ; rdfs:label "{name.capitalize()}" ; trialkg:phaseType {code} ; trialkg:hasDoseSchedule {ph[:-1]}-dose> ;
+    trialkg:durationValue {rng.randint(1, 12)} ; trialkg:durationUnit UO:0000035 .
+{ph[:-1]}-dose> a trialkg:DoseSchedule ; trialkg:drug {drug} ; trialkg:doseValue {dose} ; trialkg:doseUnit UO:0000309 ; trialkg:frequency NCIT:C71127 .
 """)
     stats = []
     n_stats = rng.randint(5, 15)
@@ -119,9 +119,9 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
             kind = "median"
         pop = "population-evaluable"
         size = evaluable
-        lines = [f"{s} a tkg:EfficacyStatistic ; rdfs:label \"Synthetic statistic {k}\" ;",
-                 f"    tkg:population <synthetic/{slug}/{pop}> ; tkg:denominatorBasis tkg:StatedInSentence ;",
-                 f"    prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} ;"]
+        lines = [f"{s} a trialkg:EfficacyStatistic ; rdfs:label \"Synthetic statistic {k}\" ;",
+                 f"    trialkg:population <synthetic/{slug}/{pop}> ; trialkg:denominatorBasis trialkg:StatedInSentence ;",
+                 f"    prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} ;"]
         if kind == "count":
             measure = categories.pop() if categories else "NCIT:C17747"
             value = rng.randint(0, budget) if measure != "NCIT:C17747" else rng.randint(0, size)
@@ -130,22 +130,22 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
             if defect == "count-over-denominator" and k == count_defect_at:
                 value = size + rng.randint(1, 50)
                 planted.append((base + f"stat-{k}", defect))
-            lines.append(f"    tkg:statisticType NCIT:C25463 ; tkg:measures {measure} ; tkg:value {value} ; tkg:unit UO:0000189 .")
+            lines.append(f"    trialkg:statisticType NCIT:C25463 ; trialkg:measures {measure} ; trialkg:value {value} ; trialkg:unit UO:0000189 .")
         elif kind == "proportion":
             events = rng.randint(0, size)
             pct = round(100 * events / size)
-            lines.append(f"    tkg:statisticType NCIT:C44256 ; tkg:measures NCIT:C96613 ; tkg:value {pct} ; tkg:numberOfEvents {events} ; tkg:unit UO:0000187 .")
+            lines.append(f"    trialkg:statisticType NCIT:C44256 ; trialkg:measures NCIT:C96613 ; trialkg:value {pct} ; trialkg:numberOfEvents {events} ; trialkg:unit UO:0000187 .")
         else:
             endpoint, origin = rng.choice([("NCIT:C28234", "StartOfInduction"), ("NCIT:C125201", "StartOfInduction"),
                                            ("NCIT:C28234", "StartOfMaintenance")][: 3 if n_phases == 2 else 2])
-            lines[0] = lines[0].replace("tkg:EfficacyStatistic", "tkg:TimeToEventStatistic")
+            lines[0] = lines[0].replace("trialkg:EfficacyStatistic", "trialkg:TimeToEventStatistic")
             if origin == "StartOfMaintenance":
                 lines[1] = lines[1].replace("population-evaluable", "population-maintenance")
-            unit = "" if (defect == "missing-unit" and k == count_defect_at) else "tkg:unit UO:0000035 ; "
+            unit = "" if (defect == "missing-unit" and k == count_defect_at) else "trialkg:unit UO:0000035 ; "
             if not unit:
                 planted.append((base + f"stat-{k}", defect))
             if rng.random() < 0.2 and not (defect == "ill-typed-decimal" and k == count_defect_at):
-                lines.append(f"    tkg:statisticType NCIT:C28007 ; tkg:measures {endpoint} ; tkg:notReached true ; {unit}tkg:timeOrigin tkg:{origin} .")
+                lines.append(f"    trialkg:statisticType NCIT:C28007 ; trialkg:measures {endpoint} ; trialkg:notReached true ; {unit}trialkg:timeOrigin trialkg:{origin} .")
             else:
                 v = round(rng.uniform(3, 60), 1)
                 ci = f"<synthetic/{slug}/stat-{k}-ci>"
@@ -153,25 +153,25 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
                 if defect == "ill-typed-decimal" and k == count_defect_at:
                     level = '"abc"^^xsd:decimal'
                     planted.append((base + f"stat-{k}-ci", defect))
-                lines.append(f"    tkg:statisticType NCIT:C28007 ; tkg:measures {endpoint} ; tkg:value {v} ; {unit}tkg:timeOrigin tkg:{origin} ;")
-                lines.append(f"    tkg:attributeEstimate {ci} .")
-                lines.append(f"{ci} a tkg:ConfidenceInterval ; tkg:level {level} ; tkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
-                             f"tkg:upper {round(v * rng.uniform(1.05, 1.8), 1)} ; prov:wasDerivedFrom {pub} .")
+                lines.append(f"    trialkg:statisticType NCIT:C28007 ; trialkg:measures {endpoint} ; trialkg:value {v} ; {unit}trialkg:timeOrigin trialkg:{origin} ;")
+                lines.append(f"    trialkg:attributeEstimate {ci} .")
+                lines.append(f"{ci} a trialkg:ConfidenceInterval ; trialkg:level {level} ; trialkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
+                             f"trialkg:upper {round(v * rng.uniform(1.05, 1.8), 1)} ; prov:wasDerivedFrom {pub} .")
         out.append("\n".join(lines) + "\n")
     aes = []
     for k, term in enumerate(rng.sample(AES, rng.randint(3, min(10, len(AES))))):
         a = f"<synthetic/{slug}/ae-{k}>"
         aes.append(a)
-        out.append(f"{a} a tkg:AdverseEventReport ; rdfs:label \"Synthetic adverse event {k}\" ; tkg:adverseEvent {term} ; "
-                   f"prov:wasDerivedFrom {pub} ; tkg:quotedFrom {q} .\n")
+        out.append(f"{a} a trialkg:AdverseEventReport ; rdfs:label \"Synthetic adverse event {k}\" ; trialkg:adverseEvent {term} ; "
+                   f"prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .\n")
     maintenance_pop = f" , <synthetic/{slug}/population-maintenance>" if n_phases == 2 else ""
-    out.append(f"""<synthetic/{slug}/arm> a tkg:StudyArm ; rdfs:label "Arm" ; tkg:armType NCIT:C174266 ; tkg:hasTreatmentPhase {", ".join(phases)} .
-{t} a tkg:ClinicalTrial , tkg:Study ; rdfs:label "Synthetic trial {i}" ; tkg:slug "{slug}" ; tkg:trialPhase NCIT:C15601 ;
-    tkg:studiesCondition {rng.choice(CONDITIONS)} ; tkg:hasArm <synthetic/{slug}/arm> ;
-    tkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable>{maintenance_pop} ;
-    tkg:describedIn {pub} ; prov:wasDerivedFrom {pub} ;
-    tkg:hasStatistic {", ".join(stats)} ;
-    tkg:reportsAdverseEvent {", ".join(aes)} .
+    out.append(f"""<synthetic/{slug}/arm> a trialkg:StudyArm ; rdfs:label "Arm" ; trialkg:armType NCIT:C174266 ; trialkg:hasTreatmentPhase {", ".join(phases)} .
+{t} a trialkg:ClinicalTrial , trialkg:Study ; rdfs:label "Synthetic trial {i}" ; trialkg:slug "{slug}" ; trialkg:trialPhase NCIT:C15601 ;
+    trialkg:studiesCondition {rng.choice(CONDITIONS)} ; trialkg:hasArm <synthetic/{slug}/arm> ;
+    trialkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable>{maintenance_pop} ;
+    trialkg:describedIn {pub} ; prov:wasDerivedFrom {pub} ;
+    trialkg:hasStatistic {", ".join(stats)} ;
+    trialkg:reportsAdverseEvent {", ".join(aes)} .
 """)
     return "".join(out), planted
 

@@ -65,50 +65,50 @@ def jsonld(ds: Dataset) -> bytes:
 _PREFERRED = """
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 SELECT ?term ?label (GROUP_CONCAT(DISTINCT STR(?x); separator="|") AS ?xrefs) WHERE {
-  { SELECT DISTINCT ?term WHERE { VALUES ?p { tkg:drug tkg:studiesCondition tkg:adverseEvent } ?any ?p ?term } }
+  { SELECT DISTINCT ?term WHERE { VALUES ?p { trialkg:drug trialkg:studiesCondition trialkg:adverseEvent } ?any ?p ?term } }
   ?term rdfs:label ?label .
   OPTIONAL { ?term (skos:exactMatch|^skos:exactMatch)+ ?x FILTER(?x != ?term) }
 } GROUP BY ?term ?label
 """
 
 _KGX_FACTS = """
-PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX schema: <https://schema.org/>
 SELECT DISTINCT ?trial ?trialLabel ?drug ?condition ?paper ?paperDoi WHERE {
-  ?trial a tkg:ClinicalTrial ; rdfs:label ?trialLabel ; tkg:studiesCondition ?condition ;
-         tkg:hasArm/tkg:hasTreatmentPhase/tkg:hasDoseSchedule/tkg:drug ?drug .
-  OPTIONAL { ?trial tkg:describedIn ?paper . ?paper a tkg:JournalArticle . OPTIONAL { ?paper tkg:doi ?paperDoi } }
+  ?trial a trialkg:ClinicalTrial ; rdfs:label ?trialLabel ; trialkg:studiesCondition ?condition ;
+         trialkg:hasArm/trialkg:hasTreatmentPhase/trialkg:hasDoseSchedule/trialkg:drug ?drug .
+  OPTIONAL { ?trial trialkg:describedIn ?paper . ?paper a trialkg:JournalArticle . OPTIONAL { ?paper trialkg:doi ?paperDoi } }
 }
 """
 
 _KGX_AES = """
-PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX NCIT: <http://purl.obolibrary.org/obo/NCIT_>
 SELECT DISTINCT ?trial ?drug ?ae ?source WHERE {
-  ?trial a tkg:ClinicalTrial ; tkg:hasArm/tkg:hasTreatmentPhase/tkg:hasDoseSchedule/tkg:drug ?drug .
-  { ?trial tkg:reportsAdverseEvent ?item }
+  ?trial a trialkg:ClinicalTrial ; trialkg:hasArm/trialkg:hasTreatmentPhase/trialkg:hasDoseSchedule/trialkg:drug ?drug .
+  { ?trial trialkg:reportsAdverseEvent ?item }
   UNION
-  { ?trial tkg:hasStatistic ?item . ?item a tkg:SafetyStatistic ; tkg:value ?v . FILTER(?v > 0) }
-  ?item tkg:adverseEvent ?ae ; prov:wasDerivedFrom ?source .
+  { ?trial trialkg:hasStatistic ?item . ?item a trialkg:SafetyStatistic ; trialkg:value ?v . FILTER(?v > 0) }
+  ?item trialkg:adverseEvent ?ae ; prov:wasDerivedFrom ?source .
   FILTER(?ae != NCIT:C41331)
 }
 """
 
 _KGX_PUBS = """
-PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?pub ?kind ?name ?doi ?issn WHERE {
   ?pub a ?kind ; rdfs:label ?label .
-  VALUES ?kind { tkg:JournalArticle tkg:NewsReport }
+  VALUES ?kind { trialkg:JournalArticle trialkg:NewsReport }
   OPTIONAL { ?pub dcterms:title ?title }
-  OPTIONAL { ?pub tkg:doi ?doi }
-  OPTIONAL { ?pub tkg:publishedIn/tkg:issn ?issn }
+  OPTIONAL { ?pub trialkg:doi ?doi }
+  OPTIONAL { ?pub trialkg:publishedIn/trialkg:issn ?issn }
   BIND(COALESCE(?title, ?label) AS ?name)
 }
 """
@@ -198,38 +198,38 @@ def _tsv(rows: list[dict[str, str]], columns: list[str]) -> str:
 # ------------------------------------------------------------------ FHIR R5
 
 _STATS = """
-PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
 SELECT ?stat ?label ?type ?typeLabel ?measures ?measuresLabel ?value ?notReached ?unit ?unitLabel ?ucum
        ?pop ?popLabel ?size ?origin ?originLabel ?timepoint ?timepointLabel ?lvl ?lo ?hi ?source ?quote ?note WHERE {
-  ?stat a/rdfs:subClassOf* tkg:Statistic ; rdfs:label ?label ; tkg:statisticType ?type ; tkg:measures ?measures ;
-        tkg:unit ?unit ; tkg:population ?pop ; prov:wasDerivedFrom ?source .
+  ?stat a/rdfs:subClassOf* trialkg:Statistic ; rdfs:label ?label ; trialkg:statisticType ?type ; trialkg:measures ?measures ;
+        trialkg:unit ?unit ; trialkg:population ?pop ; prov:wasDerivedFrom ?source .
   ?type rdfs:label ?typeLabel . ?measures rdfs:label ?measuresLabel . ?unit rdfs:label ?unitLabel .
   ?pop rdfs:label ?popLabel .
-  OPTIONAL { ?unit tkg:ucumCode ?ucum }
-  OPTIONAL { ?pop tkg:size ?size }
-  OPTIONAL { ?stat tkg:value ?value }
-  OPTIONAL { ?stat tkg:notReached ?notReached }
-  OPTIONAL { ?stat tkg:timeOrigin ?origin . ?origin rdfs:label ?originLabel }
-  OPTIONAL { ?stat tkg:timePoint ?timepoint . ?timepoint rdfs:label ?timepointLabel }
-  OPTIONAL { ?stat tkg:attributeEstimate ?ci . ?ci tkg:level ?lvl ; tkg:lower ?lo ; tkg:upper ?hi }
-  OPTIONAL { ?stat tkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
+  OPTIONAL { ?unit trialkg:ucumCode ?ucum }
+  OPTIONAL { ?pop trialkg:size ?size }
+  OPTIONAL { ?stat trialkg:value ?value }
+  OPTIONAL { ?stat trialkg:notReached ?notReached }
+  OPTIONAL { ?stat trialkg:timeOrigin ?origin . ?origin rdfs:label ?originLabel }
+  OPTIONAL { ?stat trialkg:timePoint ?timepoint . ?timepoint rdfs:label ?timepointLabel }
+  OPTIONAL { ?stat trialkg:attributeEstimate ?ci . ?ci trialkg:level ?lvl ; trialkg:lower ?lo ; trialkg:upper ?hi }
+  OPTIONAL { ?stat trialkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
   OPTIONAL { ?stat <http://www.w3.org/2004/02/skos/core#note> ?note }
 } ORDER BY ?stat
 """
 
 _CITATION = """
-PREFIX tkg: <https://w3id.org/trialkg/ontology/>
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?pub ?title ?doi ?epub ?journal ?issn ?complete ?pos ?name WHERE {
-  ?pub a tkg:JournalArticle ; dcterms:title ?title ; tkg:authorListComplete ?complete ;
-       tkg:hasAuthorship [ tkg:position ?pos ; tkg:authorName ?name ] .
-  OPTIONAL { ?pub tkg:doi ?doi }
-  OPTIONAL { ?pub tkg:epubDate ?epub }
-  OPTIONAL { ?pub tkg:publishedIn ?j . ?j rdfs:label ?journal . OPTIONAL { ?j tkg:issn ?issn } }
+  ?pub a trialkg:JournalArticle ; dcterms:title ?title ; trialkg:authorListComplete ?complete ;
+       trialkg:hasAuthorship [ trialkg:position ?pos ; trialkg:authorName ?name ] .
+  OPTIONAL { ?pub trialkg:doi ?doi }
+  OPTIONAL { ?pub trialkg:epubDate ?epub }
+  OPTIONAL { ?pub trialkg:publishedIn ?j . ?j rdfs:label ?journal . OPTIONAL { ?j trialkg:issn ?issn } }
 } ORDER BY ?pub ?pos
 """
 

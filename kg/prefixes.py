@@ -12,9 +12,18 @@ from collections.abc import Mapping
 BASE = "https://w3id.org/trialkg/"
 ONTOLOGY = BASE + "ontology/"
 
+#: The project's own prefix, ``trialkg`` (not taken in Bioregistry; see
+#: ontology/bioregistry-entry.json), names the vocabulary. The dataset's own
+#: resources get one sub-prefix per kind, so their CURIEs have no slash in the
+#: local part (KGX and most CURIE parsers require that): ``trialkg.trial:isoda-2018``.
+PROJECT = "trialkg"
+RESOURCE_KINDS = ("trial", "study", "publication", "journal", "synthetic")
+
 PREFIXES: dict[str, str] = {
-    "tkg": ONTOLOGY,
-    "trialkg": BASE,
+    PROJECT: ONTOLOGY,
+    **{f"{PROJECT}.{kind}": f"{BASE}{kind}/" for kind in RESOURCE_KINDS},
+    f"{PROJECT}.shapes": BASE + "shapes/",
+    f"{PROJECT}.base": BASE,
     "NCIT": "http://purl.obolibrary.org/obo/NCIT_",
     "CHEBI": "http://purl.obolibrary.org/obo/CHEBI_",
     "MONDO": "http://purl.obolibrary.org/obo/MONDO_",
@@ -52,7 +61,7 @@ PREFIXES: dict[str, str] = {
 }
 
 # Namespace constants, all read from the one map above.
-TKG = PREFIXES["tkg"]
+TKG = PREFIXES[PROJECT]
 RDF = PREFIXES["rdf"]
 RDFS = PREFIXES["rdfs"]
 XSD = PREFIXES["xsd"]
@@ -129,8 +138,10 @@ def compact(iri: str) -> str:
 
     >>> compact("http://purl.obolibrary.org/obo/NCIT_C1851")
     'NCIT:C1851'
-    >>> compact("https://w3id.org/trialkg/trial/isoda-2018")
-    'trialkg:trial/isoda-2018'
+    >>> compact("https://w3id.org/trialkg/trial/isoda-2018/orr")
+    'trialkg.trial:isoda-2018/orr'
+    >>> compact("https://w3id.org/trialkg/ontology/ClinicalTrial")
+    'trialkg:ClinicalTrial'
     """
     best = ""
     best_prefix = ""
@@ -138,14 +149,19 @@ def compact(iri: str) -> str:
         if iri.startswith(ns) and len(ns) > len(best):
             best, best_prefix = ns, prefix
     local = iri[len(best):]
-    # trialkg's own IRIs and DOIs keep their slashes (trialkg:trial/isoda-2018,
+    # The dataset's own resources and DOIs keep their slashes (trialkg.trial:isoda-2018/orr,
     # DOI:10.1007/...); other namespaces compact only to simple local names.
-    allowed = r"[A-Za-z0-9_.\-/()]+" if best_prefix in ("trialkg", "DOI") else r"[A-Za-z0-9_.\-]+"
+    slashes = best_prefix.startswith(PROJECT + ".") or best_prefix == "DOI"
+    allowed = r"[A-Za-z0-9_.\-/()]+" if slashes else r"[A-Za-z0-9_.\-]+"
     if best and re.fullmatch(allowed, local):
         return f"{best_prefix}:{local}"
     return iri
 
 
-def turtle_prefixes(exclude: tuple[str, ...] = ("trialkg",)) -> dict[str, str]:
-    """The map for serializers (``prefixes=`` of pyoxigraph), without prefixes that would hide slashes."""
-    return {p: ns for p, ns in PREFIXES.items() if p not in exclude}
+def turtle_prefixes() -> dict[str, str]:
+    """The map for serializers (``prefixes=`` of pyoxigraph): the vocabularies, not the dataset's own kinds.
+
+    A dataset resource written as ``trialkg.trial:isoda-2018/orr`` would not be
+    valid Turtle (a slash in a local name), so those IRIs stay whole.
+    """
+    return {p: ns for p, ns in PREFIXES.items() if not p.startswith(PROJECT + ".")}

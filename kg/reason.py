@@ -30,7 +30,7 @@ class ReasonResult:
 def _owl2_literal(term):
     """HermiT accepts only the OWL 2 datatype map, which lacks xsd:date.
 
-    Dates are handed to the reasoner as plain strings: no tkg property puts a
+    Dates are handed to the reasoner as plain strings: no trialkg property puts a
     datatype restriction on them, so this cannot hide an inconsistency.
     """
     import rdflib

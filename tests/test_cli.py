@@ -47,12 +47,12 @@ def test_validate_packaged_conforms(kg):
 
 def test_validate_reports_violation_with_file_focus_path_message(kg, tmp_path, trial_turtle, edit_block):
     bad = tmp_path / "bad-trial.ttl"
-    bad.write_text(edit_block(trial_turtle, "trial:follow-up", "tkg:unit UO:0000035 ;", ""))
+    bad.write_text(edit_block(trial_turtle, "trial:follow-up", "trialkg:unit UO:0000035 ;", ""))
     r = kg("validate", str(bad))
     assert r.returncode == 1, r.stdout + r.stderr
     line = next(ln for ln in r.stdout.splitlines() if "follow-up" in ln)
-    assert str(bad) in line and "trialkg:trial/isoda-2018/follow-up" in line
-    assert "tkg:unit" in line and "exactly one unit" in line
+    assert str(bad) in line and "trialkg.trial:isoda-2018/follow-up" in line
+    assert "trialkg:unit" in line and "exactly one unit" in line
 
 
 def test_validate_syntax_error_names_file_and_line(kg, tmp_path, trial_turtle):
@@ -116,10 +116,10 @@ def test_reason_detects_inconsistency(tmp_path):
     from kg.reason import check_consistency
     from kg.sources import Source, packaged_publications
 
-    clash = b"""@prefix tkg: <https://w3id.org/trialkg/ontology/> .
+    clash = b"""@prefix trialkg: <https://w3id.org/trialkg/ontology/> .
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
-tkg:Claim owl:disjointWith tkg:Statistic .
-<https://w3id.org/trialkg/trial/isoda-2018/orr> a tkg:Claim .
+trialkg:Claim owl:disjointWith trialkg:Statistic .
+<https://w3id.org/trialkg/trial/isoda-2018/orr> a trialkg:Claim .
 """
     sources = packaged_publications() + [Source(name="clash.ttl", slug="clash", data=clash)]
     with pytest.raises(ReasonerError, match="inconsistent"):

@@ -31,7 +31,7 @@ def open_store(path, must_exist=True):
 
 TRIAL_GRAPH = "https://w3id.org/trialkg/graph/isoda-2018"
 PARAMS = {"trials-by-drug": {"drug": "DRUGBANK:DB00188"}, "trials-by-condition": {"condition": "NCIT:C3242"},
-          "provenance": {"statistic": "trialkg:trial/isoda-2018/pfs-from-maintenance-abstract"},
+          "provenance": {"statistic": "trialkg.trial:isoda-2018/pfs-from-maintenance-abstract"},
           "resources": {"namespace": "https://w3id.org/trialkg/"},
           "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"}}
 
@@ -100,7 +100,7 @@ def server(tmp_path):
 
 
 def broken_trial(trial_turtle: str, edit_block) -> Source:
-    bad = edit_block(trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "tkg:value 2 ;", "tkg:value 40 ;")
+    bad = edit_block(trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;")
     return Source(name="isoda-2018.ttl", slug="isoda-2018", data=bad.encode())
 
 
@@ -151,7 +151,7 @@ def test_syntax_error_is_refused_and_store_unchanged(kg, tmp_path, trial_turtle)
     assert kg("load", "--store", str(path)).returncode == 0
     before = store_quads(path)
     bad = tmp_path / "isoda-2018.ttl"
-    bad.write_text(trial_turtle.replace("tkg:value 61 ;", "tkg:value 61 ;;;; ]", 1))
+    bad.write_text(trial_turtle.replace("trialkg:value 61 ;", "trialkg:value 61 ;;;; ]", 1))
     r = kg("load", "--store", str(path), "--data", str(bad))
     assert r.returncode == 2 and f"{bad}:" in r.stderr
     assert store_quads(path) == before
@@ -323,11 +323,11 @@ def test_progress_bar_on_a_terminal(capsys):
 
 def test_shared_resources_do_not_repeat_rows_on_a_store(tmp_path):
     """Two publications describing the same journal: each query row once, on the store's union graph."""
-    second = b"""@prefix tkg: <https://w3id.org/trialkg/ontology/> .
+    second = b"""@prefix trialkg: <https://w3id.org/trialkg/ontology/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<https://w3id.org/trialkg/journal/int-j-hematol> a tkg:Journal ; rdfs:label "International Journal of Hematology" ;
-    tkg:issn "0925-5710" ."""
+<https://w3id.org/trialkg/journal/int-j-hematol> a trialkg:Journal ; rdfs:label "International Journal of Hematology" ;
+    trialkg:issn "0925-5710" ."""
     path = tmp_path / "store"
     load_embedded(src.packaged_publications() + [Source("journal.ttl", "journal", second)], store_dir=path)
-    rows = Dataset.open(path).run("citation", {"publication": "trialkg:publication/isoda-2018"}).rows
+    rows = Dataset.open(path).run("citation", {"publication": "trialkg.publication:isoda-2018"}).rows
     assert len(rows) == 3, "one row per author, not one per graph that names the journal"

@@ -81,7 +81,7 @@ def test_green_overall_survival_pairs_years_and_endpoints():
 
 def test_meta_analysis_risk_ratios():
     got = {r["event"]: (r["ratio"], r["ci_lower"], r["ci_upper"], r.get("p_value", "")) for r in
-           rows("adverse-events", trial="trialkg:study/sun-2017")}
+           rows("adverse-events", trial="trialkg.study:sun-2017")}
     assert got == {
         "Risk ratio of neutropenia, bortezomib vs non-bortezomib maintenance": ("1.39", "1.08", "1.79", ""),
         "Risk ratio of peripheral neuropathy, bortezomib vs non-bortezomib maintenance": ("2.23", "1.38", "3.61", "0.001"),
@@ -91,10 +91,10 @@ def test_meta_analysis_risk_ratios():
 
 def test_green_medians_with_ranges_and_regimen_alternatives():
     got = {r["statistic"].rsplit("/", 1)[-1]: (r["value"], r.get("range_lower"), r.get("range_upper"), r.get("size", ""))
-           for r in rows("efficacy", trial="trialkg:trial/green-2017") if "range_lower" in r}
+           for r in rows("efficacy", trial="trialkg.trial:green-2017") if "range_lower" in r}
     assert got == {"days-to-allograft": ("61", "41", "168", "26"), "days-to-bortezomib": ("79", "63", "103", "21"),
                    "follow-up": ("51", "16", "86", "")}
-    interventions = [r["value"] for r in rows("trial-summary", trial="trialkg:trial/green-2017")
+    interventions = [r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017")
                      if r["item"] == "8 intervention"]
     assert interventions[0].startswith("Autologous"), "phases in the order the trial gives them"
     assert any("1.6 mg/m2 (intravenous)" in i and "alternative" in i for i in interventions)
@@ -103,7 +103,7 @@ def test_green_medians_with_ranges_and_regimen_alternatives():
 
 
 def test_registry_and_bibliographic_identifiers():
-    regs = [r["value"] for r in rows("trial-summary", trial="trialkg:trial/green-2017") if r["item"] == "9 registration"]
+    regs = [r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "9 registration"]
     assert regs == ["https://www.clinicaltrials.gov/study/NCT00793572"]
     (lee,) = {r["publication"] for r in rows("citation") if r["publication"].endswith("lee-2013")}
     ids = {q.object.value for q in PACKAGED.store.quads_for_pattern(ox.NamedNode(lee), None, None, None)}
@@ -120,36 +120,36 @@ def test_evidence_by_drug_reaches_every_design():
 
 # ---- each new shape, with a broken case ---------------------------------------------------------
 
-S = "trialkg:study/sun-2017/"
-G = "trialkg:trial/green-2017/"
-L = "trialkg:study/lee-2013/"
+S = "trialkg.study:sun-2017/"
+G = "trialkg.trial:green-2017/"
+L = "trialkg.study:lee-2013/"
 CASES = [
-    ("estimate-outside-ci", "sun-2017", "study:pfs-hazard-ratio-ci", "tkg:lower 0.51 ;", "tkg:lower 0.70 ;",
+    ("estimate-outside-ci", "sun-2017", "study:pfs-hazard-ratio-ci", "trialkg:lower 0.51 ;", "trialkg:lower 0.70 ;",
      S + "pfs-hazard-ratio", "outside its own interval"),
-    ("ratio-ci-not-above-0", "sun-2017", "study:neutropenia-risk-ratio-ci", "tkg:lower 1.08 ;", "tkg:lower -0.2 ;",
+    ("ratio-ci-not-above-0", "sun-2017", "study:neutropenia-risk-ratio-ci", "trialkg:lower 1.08 ;", "trialkg:lower -0.2 ;",
      S + "neutropenia-risk-ratio", "confidence interval lying above 0"),
-    ("ratio-without-ratio-unit", "sun-2017", "study:os-hazard-ratio", "tkg:unit UO:0000190 ;", "tkg:unit UO:0000187 ;",
+    ("ratio-without-ratio-unit", "sun-2017", "study:os-hazard-ratio", "trialkg:unit UO:0000190 ;", "trialkg:unit UO:0000187 ;",
      S + "os-hazard-ratio", "unit UO:0000190"),
     ("ratio-without-reference-group", "sun-2017", "study:os-hazard-ratio",
-     "tkg:referenceGroup study:population-reference ;", "", S + "os-hazard-ratio", "exactly one reference group"),
-    ("subgroup-larger-than-enrolled", "green-2017", "trial:population-newly-diagnosed", "tkg:size 24 ;", "tkg:size 40 ;",
+     "trialkg:referenceGroup study:population-reference ;", "", S + "os-hazard-ratio", "exactly one reference group"),
+    ("subgroup-larger-than-enrolled", "green-2017", "trial:population-newly-diagnosed", "trialkg:size 24 ;", "trialkg:size 40 ;",
      G + "population-newly-diagnosed", "larger than the population it is a subset of"),
-    ("median-outside-range", "green-2017", "trial:days-to-allograft-range", "tkg:upper 168 ;", "tkg:upper 60 ;",
+    ("median-outside-range", "green-2017", "trial:days-to-allograft-range", "trialkg:upper 168 ;", "trialkg:upper 60 ;",
      G + "days-to-allograft", "outside its own interval"),
     ("survival-rate-without-time-point", "green-2017", "trial:pfs-2y-relapsed",
-     "tkg:timePointValue 2 ; tkg:timePointUnit UO:0000036 ;", "", G + "pfs-2y-relapsed", "at what time it was estimated"),
-    ("p-value-bound-above-1", "lee-2013", "study:pfs-3y-comparison-p", "tkg:pValue 0.001 ;", "tkg:pValue 1.5 ;",
+     "trialkg:timePointValue 2 ; trialkg:timePointUnit UO:0000036 ;", "", G + "pfs-2y-relapsed", "at what time it was estimated"),
+    ("p-value-bound-above-1", "lee-2013", "study:pfs-3y-comparison-p", "trialkg:pValue 0.001 ;", "trialkg:pValue 1.5 ;",
      L + "pfs-3y-comparison-p", "in (0, 1]"),
-    ("p-value-comparator-unknown", "lee-2013", "study:os-3y-comparison-p", 'tkg:comparator "=" ;', 'tkg:comparator "~" ;',
+    ("p-value-comparator-unknown", "lee-2013", "study:os-3y-comparison-p", 'trialkg:comparator "=" ;', 'trialkg:comparator "~" ;',
      L + "os-3y-comparison-p", "'=') or a bound"),
-    ("comparison-of-different-things", "lee-2013", "study:pfs-3y-group-b", "tkg:measures NCIT:C28234 ;",
-     "tkg:measures NCIT:C125201 ;", L + "pfs-3y-comparison", "measure the same thing"),
-    ("study-not-typed-study", "lee-2013", "<study/lee-2013>", "a tkg:ObservationalStudy , tkg:Study ;",
-     "a tkg:ObservationalStudy ;", "trialkg:study/lee-2013", "must also be typed tkg:Study"),
+    ("comparison-of-different-things", "lee-2013", "study:pfs-3y-group-b", "trialkg:measures NCIT:C28234 ;",
+     "trialkg:measures NCIT:C125201 ;", L + "pfs-3y-comparison", "measure the same thing"),
+    ("study-not-typed-study", "lee-2013", "<study/lee-2013>", "a trialkg:ObservationalStudy , trialkg:Study ;",
+     "a trialkg:ObservationalStudy ;", "trialkg.study:lee-2013", "must also be typed trialkg:Study"),
     ("bad-registration", "green-2017", "<trial/green-2017>", "<https://www.clinicaltrials.gov/study/NCT00793572>",
-     "<https://example.org/NCT00793572>", "trialkg:trial/green-2017", "A registration is a registry record's IRI"),
-    ("bad-pmcid", "lee-2013", "<publication/lee-2013>", 'tkg:pmcid "PMC3546109" ;', 'tkg:pmcid "3546109" ;',
-     "trialkg:publication/lee-2013", "PMC followed by digits"),
+     "<https://example.org/NCT00793572>", "trialkg.trial:green-2017", "A registration is a registry record's IRI"),
+    ("bad-pmcid", "lee-2013", "<publication/lee-2013>", 'trialkg:pmcid "PMC3546109" ;', 'trialkg:pmcid "3546109" ;',
+     "trialkg.publication:lee-2013", "PMC followed by digits"),
 ]
 
 

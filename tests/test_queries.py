@@ -20,7 +20,7 @@ PACKAGED = Dataset.build()  # every packaged publication: engine agreement, para
 # The seed trial alone: the tests below assert its facts, row for row.
 SEED = Dataset.build([s for s in sources.packaged_publications() if s.slug == "isoda-2018"])
 
-NEWS, PAPER = "trialkg:publication/cta-isoda-2018", "trialkg:publication/isoda-2018"
+NEWS, PAPER = "trialkg.publication:cta-isoda-2018", "trialkg.publication:isoda-2018"
 S8 = "After a median follow-up of 30.7 months, median overall survival from induction therapy initiation had not been reached."
 
 
@@ -52,8 +52,8 @@ def test_trial_summary():
         ("8 intervention", "Maintenance: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
                            "started within 60 days of completion of induction therapy"),
     ]
-    assert rows("trial-summary", {"trial": "trialkg:trial/isoda-2018"}) == rows("trial-summary")
-    assert rows("trial-summary", {"trial": "trialkg:trial/no-such-trial"}) == []
+    assert rows("trial-summary", {"trial": "trialkg.trial:isoda-2018"}) == rows("trial-summary")
+    assert rows("trial-summary", {"trial": "trialkg.trial:no-such-trial"}) == []
 
 
 def test_efficacy():
@@ -146,16 +146,16 @@ def test_citation():
 
 
 def test_provenance_one_statistic():
-    got = rows("provenance", {"statistic": "trialkg:trial/isoda-2018/os-from-induction"},
+    got = rows("provenance", {"statistic": "trialkg.trial:isoda-2018/os-from-induction"},
                columns=["statistic", "source", "quoted_in", "quote"])
-    assert got == [("trialkg:trial/isoda-2018/os-from-induction", NEWS, NEWS, S8)]
+    assert got == [("trialkg.trial:isoda-2018/os-from-induction", NEWS, NEWS, S8)]
 
 
 def test_provenance_all_statistics():
     got = rows("provenance", columns=["statistic", "kind", "quoted_in"])
     assert Counter(r[1] for r in got) == {"statistic": 22, "adverse event report": 6, "claim": 5}
     statistics = [r for r in got if r[1] == "statistic"]
-    assert Counter(r[2] for r in statistics) == {NEWS: 14, "trialkg:publication/isoda-2018/abstract": 8}
+    assert Counter(r[2] for r in statistics) == {NEWS: 14, "trialkg.publication:isoda-2018/abstract": 8}
 
 
 @pytest.mark.parametrize("drug", ["NCIT:C1851", "CHEBI:52717", "DRUGBANK:DB00188", "MESH:D000069286", "WIKIDATA:Q419319",
@@ -163,8 +163,8 @@ def test_provenance_all_statistics():
 def test_trials_by_drug(drug):
     got = rows("trials-by-drug", {"drug": drug}, columns=["trial", "phase", "drug", "dose", "unit", "frequency"])
     assert got == [
-        ("trialkg:trial/isoda-2018", "Induction Therapy", "Bortezomib", "", "", ""),
-        ("trialkg:trial/isoda-2018", "Maintenance", "Bortezomib", "1.3", "milligram per square meter", "every 2 weeks"),
+        ("trialkg.trial:isoda-2018", "Induction Therapy", "Bortezomib", "", "", ""),
+        ("trialkg.trial:isoda-2018", "Maintenance", "Bortezomib", "1.3", "milligram per square meter", "every 2 weeks"),
     ]
 
 
@@ -176,8 +176,8 @@ def test_trials_by_drug_unknown_drug_is_empty():
 def test_trials_by_condition(condition):
     got = rows("trials-by-condition", {"condition": condition}, columns=["trial", "condition", "phase", "dose"])
     assert got == [
-        ("trialkg:trial/isoda-2018", "plasma cell myeloma", "Induction Therapy", ""),
-        ("trialkg:trial/isoda-2018", "plasma cell myeloma", "Maintenance", "1.3"),
+        ("trialkg.trial:isoda-2018", "plasma cell myeloma", "Induction Therapy", ""),
+        ("trialkg.trial:isoda-2018", "plasma cell myeloma", "Maintenance", "1.3"),
     ]
 
 
@@ -197,22 +197,22 @@ def test_consistency_is_clean_on_the_seed():
 
 
 PLANTED = [
-    ("trial:grade3-leukopenia-thrombocytopenia", "tkg:value 2 ;", "tkg:value 40 ;", "count larger than its denominator"),
-    ("trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 30 ;", "percentage disagrees with count / size"),
-    ("trial:orr", "tkg:value 61 ;", "tkg:value 61 ; tkg:numberOfEvents 40 ;", "number of events larger than its denominator"),
-    ("trial:disease-progression", "tkg:value 50 ;", "tkg:value 150 ;", "percentage outside 0-100"),
-    ("trial:induction-pr", "tkg:value 33 ;", "tkg:value 93 ;", "response-category percentages add up to more than 100"),
-    ("trial:population-completed-maintenance", "tkg:subsetOf trial:population-maintenance ;",
-     "tkg:subsetOf trial:population-maintenance ; tkg:size 5 ;", "response-category counts add up to more than the population"),
-    ("trial:after-maintenance-pr", "tkg:population trial:population-completed-maintenance ;",
-     "tkg:population trial:population-evaluable ;", "figure on a population that did not enter its phase"),
-    ("trial:follow-up", "tkg:denominatorBasis tkg:NotStated ;", "", "statistic without denominator basis"),
-    ("trial:pfs-from-maintenance-abstract", "tkg:value 10.7 ;", "tkg:value 9.7 ;",
+    ("trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;", "count larger than its denominator"),
+    ("trial:orr", "trialkg:value 61 ;", "trialkg:value 61 ; trialkg:numberOfEvents 30 ;", "percentage disagrees with count / size"),
+    ("trial:orr", "trialkg:value 61 ;", "trialkg:value 61 ; trialkg:numberOfEvents 40 ;", "number of events larger than its denominator"),
+    ("trial:disease-progression", "trialkg:value 50 ;", "trialkg:value 150 ;", "percentage outside 0-100"),
+    ("trial:induction-pr", "trialkg:value 33 ;", "trialkg:value 93 ;", "response-category percentages add up to more than 100"),
+    ("trial:population-completed-maintenance", "trialkg:subsetOf trial:population-maintenance ;",
+     "trialkg:subsetOf trial:population-maintenance ; trialkg:size 5 ;", "response-category counts add up to more than the population"),
+    ("trial:after-maintenance-pr", "trialkg:population trial:population-completed-maintenance ;",
+     "trialkg:population trial:population-evaluable ;", "figure on a population that did not enter its phase"),
+    ("trial:follow-up", "trialkg:denominatorBasis trialkg:NotStated ;", "", "statistic without denominator basis"),
+    ("trial:pfs-from-maintenance-abstract", "trialkg:value 10.7 ;", "trialkg:value 9.7 ;",
      "reports of one finding disagree without a note"),
-    ("trial:os-from-induction", "tkg:notReached true ;", "tkg:notReached true ; tkg:value 40 ;", "median has both a value and 'not reached'"),
-    ("trial:pfs-from-induction", "tkg:value 13.8 ;", "", "statistic has neither a value nor 'not reached'"),
-    ("trial:pfs-from-induction-abstract-ci", "tkg:lower 11.4 ;", "tkg:lower 14.0 ;", "estimate outside its confidence interval"),
-    ("trial:population-evaluable", "tkg:size 36 ;", "tkg:size 40 ;", "sub-population larger than its population"),
+    ("trial:os-from-induction", "trialkg:notReached true ;", "trialkg:notReached true ; trialkg:value 40 ;", "median has both a value and 'not reached'"),
+    ("trial:pfs-from-induction", "trialkg:value 13.8 ;", "", "statistic has neither a value nor 'not reached'"),
+    ("trial:pfs-from-induction-abstract-ci", "trialkg:lower 11.4 ;", "trialkg:lower 14.0 ;", "estimate outside its confidence interval"),
+    ("trial:population-evaluable", "trialkg:size 36 ;", "trialkg:size 40 ;", "sub-population larger than its population"),
 ]
 
 
@@ -226,7 +226,7 @@ def test_consistency_finds_planted_problem(tmp_path, trial_turtle, edit_block, s
 
 
 def test_trial_terms():
-    got = set(rows("trial-terms", {"trial": "trialkg:trial/isoda-2018"}, columns=["role", "term"]))
+    got = set(rows("trial-terms", {"trial": "trialkg.trial:isoda-2018"}, columns=["role", "term"]))
     assert {("drug", "NCIT:C1851"), ("condition", "MONDO:0009693"), ("phase", "NCIT:C15601"),
             ("adverse event", "HP:0001873")} <= got
     assert {role for role, _ in got} == {"drug", "condition", "phase", "design", "phase type", "adverse event"}
@@ -234,8 +234,8 @@ def test_trial_terms():
 
 def test_resources():
     got = rows("resources", {"namespace": "https://w3id.org/trialkg/trial/"}, columns=["resource", "type"])
-    assert ("trialkg:trial/isoda-2018", "tkg:ClinicalTrial") in got
-    assert all(r.startswith("trialkg:trial/") for r, _ in got)
+    assert ("trialkg.trial:isoda-2018", "trialkg:ClinicalTrial") in got
+    assert all(r.startswith("trialkg.trial:") for r, _ in got)
     with pytest.raises(QueryError, match="needs parameter 'namespace'"):
         rows("resources")
 
@@ -254,7 +254,7 @@ def test_compare_outcomes():
 
 def test_evidence_by_drug():
     got = rows("evidence-by-drug", {"drug": "WIKIDATA:Q419319"}, columns=["study", "design", "statistic"])
-    assert {r[0] for r in got} == {"trialkg:trial/isoda-2018"}
+    assert {r[0] for r in got} == {"trialkg.trial:isoda-2018"}
     assert len(got) == 22, "every statistic of the seed trial, found from a mapped drug identifier"
     assert rows("evidence-by-drug", {"drug": "CHEBI:15377"}) == []
 
@@ -262,7 +262,7 @@ def test_evidence_by_drug():
 # ---- both engines give the same answer -------------------------------------------------------
 
 PARAMS = {"trials-by-drug": {"drug": "CHEBI:52717"}, "trials-by-condition": {"condition": "MONDO:0009693"},
-          "provenance": {"statistic": "trialkg:trial/isoda-2018/orr"},
+          "provenance": {"statistic": "trialkg.trial:isoda-2018/orr"},
           "resources": {"namespace": "https://w3id.org/trialkg/trial/"},
           "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"}}
 
@@ -292,7 +292,7 @@ def test_every_query_has_a_header_and_a_test():
 # ---- W3C result formats ---------------------------------------------------------------------
 
 def test_csv_parses(kg):
-    r = kg("query", "efficacy", "--param", "trial=trialkg:trial/isoda-2018", "--format", "csv")
+    r = kg("query", "efficacy", "--param", "trial=trialkg.trial:isoda-2018", "--format", "csv")
     assert r.returncode == 0, r.stderr
     table = list(csv.DictReader(io.StringIO(r.stdout)))
     assert len(table) == 19
@@ -359,14 +359,14 @@ def test_hostile_string_parameter_is_a_literal(tmp_path, value):
     q = parse_query("by-label", rq.read_text())
     for engine in ("oxigraph", "rdflib"):
         assert PACKAGED.run(q, {"label": value}, engine=engine).rows == []
-    assert [cell(r["s"]) for r in PACKAGED.run(q, {"label": "evaluable"}).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
+    assert [cell(r["s"]) for r in PACKAGED.run(q, {"label": "evaluable"}).rows] == ["trialkg.trial:isoda-2018/population-evaluable"]
 
 
 def test_number_and_integer_parameters(tmp_path):
     from kg.query.catalog import parse_query
 
     q = parse_query("n", "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/size> ?_n_integer }")
-    assert [cell(r["s"]) for r in PACKAGED.run(q, {"n": "36"}).rows] == ["trialkg:trial/isoda-2018/population-evaluable"]
+    assert [cell(r["s"]) for r in PACKAGED.run(q, {"n": "36"}).rows] == ["trialkg.trial:isoda-2018/population-evaluable"]
     for bad in ["36 }", "3.5", "1e3", "", "x"]:
         with pytest.raises(QueryError, match="parameter n"):
             bind(q, {"n": bad})
