@@ -33,11 +33,17 @@ PREFIXES: dict[str, str] = {
     "IAO": "http://purl.obolibrary.org/obo/IAO_",
     "STATO": "http://purl.obolibrary.org/obo/STATO_",
     "UO": "http://purl.obolibrary.org/obo/UO_",
-    "DRUGBANK": "http://www.drugbank.ca/drugs/",
-    "MESH": "https://meshb.nlm.nih.gov/record/ui?ui=",
+    # Bioregistry's current default URI format (tests/test_prefixes.py checks every one)
+    "DRUGBANK": "https://go.drugbank.com/drugs/",
+    # MeSH's RDF IRIs, the form the biomedical graphs that link here use (Bioregistry's rdf_uri_format)
+    "MESH": "http://id.nlm.nih.gov/mesh/",
     "WIKIDATA": "http://www.wikidata.org/entity/",
     "DOI": "https://doi.org/",
     "ISSN": "https://portal.issn.org/resource/ISSN/",
+    # registry and bibliographic records, under the prefixes Bioregistry gives them
+    "clinicaltrials": "https://www.clinicaltrials.gov/study/",
+    "pubmed": "https://pubmed.ncbi.nlm.nih.gov/",
+    "pmc": "http://europepmc.org/articles/",
     "schema": "https://schema.org/",
     "biolink": "https://w3id.org/biolink/vocab/",
     "semapv": "https://w3id.org/semapv/vocab/",
@@ -59,6 +65,52 @@ PREFIXES: dict[str, str] = {
     "pav": "http://purl.org/pav/",
     "formats": "http://www.w3.org/ns/formats/",
 }
+
+#: The CURIE prefixes of the KGX export, spelled as the Biolink Model spells them, each with
+#: the project prefix it stands for and what its local ids carry before the project's local id
+#: (Biolink's PMC ids are the number after "PMC"). The namespaces are the project's, so every
+#: KGX id expands to the IRI the RDF graph uses; Biolink's own map sends DRUGBANK, PMID,
+#: WIKIDATA and CLINICALTRIALS ids to other IRIs of the same records.
+KGX_PREFIXES: dict[str, tuple[str, str]] = {
+    **{p: (p, "") for p in ("CHEBI", "MONDO", "DOID", "HP", "NCIT", "MESH", "DRUGBANK", "WIKIDATA", "ISSN",
+                            "biolink")},
+    "PMID": ("pubmed", ""),
+    "PMC": ("pmc", "PMC"),
+    "CLINICALTRIALS": ("clinicaltrials", ""),
+    "doi": ("DOI", ""),
+    PROJECT: (PROJECT, ""),
+    **{f"{PROJECT}.{kind}": (f"{PROJECT}.{kind}", "") for kind in RESOURCE_KINDS},
+}
+
+
+def kgx_prefix_map() -> dict[str, str]:
+    """The prefix map of the KGX export (``ontology/kgx-prefix-map.json`` is this, written out).
+
+    >>> kgx_prefix_map()["PMC"]
+    'http://europepmc.org/articles/PMC'
+    """
+    return {kgx: PREFIXES[ours] + lead for kgx, (ours, lead) in KGX_PREFIXES.items()}
+
+
+def kgx_curie(iri: str) -> str | None:
+    """The KGX CURIE of an IRI (longest namespace of :func:`kgx_prefix_map`), or ``None``.
+
+    KGX reads a CURIE only without a slash or colon in its local part, so a
+    DOI (``10.1007/...``) has none.
+
+    >>> kgx_curie("http://europepmc.org/articles/PMC3546109")
+    'PMC:3546109'
+    >>> kgx_curie("https://w3id.org/trialkg/trial/isoda-2018")
+    'trialkg.trial:isoda-2018'
+    >>> kgx_curie("https://doi.org/10.1007/s12185-018-2448-9") is None
+    True
+    """
+    found = [(len(ns), prefix, iri[len(ns):]) for prefix, ns in kgx_prefix_map().items() if iri.startswith(ns)]
+    if not found:
+        return None
+    _, prefix, local = max(found)
+    return f"{prefix}:{local}" if re.fullmatch(r"[^\s/:<>()]+", local) else None
+
 
 # Namespace constants, all read from the one map above.
 TKG = PREFIXES[PROJECT]
@@ -165,3 +217,9 @@ def turtle_prefixes() -> dict[str, str]:
     valid Turtle (a slash in a local name), so those IRIs stay whole.
     """
     return {p: ns for p, ns in PREFIXES.items() if not p.startswith(PROJECT + ".")}
+
+
+if __name__ == "__main__":  # regenerate ontology/kgx-prefix-map.json: python -m kg.prefixes > ontology/kgx-prefix-map.json
+    import json
+
+    print(json.dumps(kgx_prefix_map(), indent=2))
