@@ -2,7 +2,8 @@
 
 - ``nquads``: one named graph per publication (and one for the ontology);
 - ``jsonld``: compacted against the packaged ``context.jsonld``;
-- ``kgx``: Biolink Model KGX TSV (``nodes.tsv``, ``edges.tsv``), Biolink 4.2.2;
+- ``kgx``: Biolink Model KGX TSV (``nodes.tsv``, ``edges.tsv``) and the prefix map its ids
+  expand with (``kgx-prefix-map.json``);
 - ``sssom``: the mapping table, as loaded;
 - ``fhir``: an HL7 FHIR R5 ``collection`` Bundle of Citation, EvidenceVariable
   and Evidence resources (one Evidence per statistic).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,13 +25,13 @@ from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError
 from kg.outputs import AtomicFiles
-from kg.prefixes import compact, turtle_prefixes
+from kg.prefixes import PREFIXES, PROJECT, compact, kgx_curie, kgx_prefix_map, turtle_prefixes
 from kg.query.catalog import parse_query
 from kg.rdf import to_bytes
 
 NODE_COLUMNS = ["id", "category", "name", "xref", "provided_by", "publication_type", "published_in"]
 EDGE_COLUMNS = ["id", "subject", "predicate", "object", "knowledge_level", "agent_type", "publications",
-                "provided_by", "trialkg_source"]
+                "provided_by", "has_supporting_studies"]
 
 
 def _rows(ds: Dataset, name: str, text: str) -> list[dict[str, str]]:
@@ -61,40 +63,80 @@ def jsonld(ds: Dataset) -> bytes:
 
 
 # ------------------------------------------------------------------ KGX
+#
+# Biolink Model categories and predicates used (all present in the pinned
+# biolink-model package, checked by tests/test_kgx.py): studies are
+# biolink:ClinicalTrial (a trialkg:ClinicalTrial) or biolink:Study (observational
+# studies and meta-analyses: Biolink has no class of its own for either); drugs
+# biolink:Drug, conditions biolink:Disease, adverse events biolink:PhenotypicFeature,
+# treatment phases (transplants, induction, maintenance) biolink:Procedure (the
+# category Biolink gives medical actions), publications biolink:JournalArticle or
+# biolink:Publication. Node ids are CURIEs KGX reads (no slash in the local part)
+# that expand, with ontology/kgx-prefix-map.json, to IRIs of the graph.
 
-_PREFERRED = """
+_KGX_TERMS = """
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
-SELECT ?term ?label (GROUP_CONCAT(DISTINCT STR(?x); separator="|") AS ?xrefs) WHERE {
-  { SELECT DISTINCT ?term WHERE { VALUES ?p { trialkg:drug trialkg:studiesCondition trialkg:adverseEvent } ?any ?p ?term } }
+SELECT ?term ?label ?xref WHERE {
+  { SELECT DISTINCT ?term WHERE {
+      { VALUES ?p { trialkg:drug trialkg:studiesCondition trialkg:adverseEvent trialkg:phaseType } ?any ?p ?term } } }
   ?term rdfs:label ?label .
-  OPTIONAL { ?term (skos:exactMatch|^skos:exactMatch)+ ?x FILTER(?x != ?term) }
-} GROUP BY ?term ?label
-"""
-
-_KGX_FACTS = """
-PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX schema: <https://schema.org/>
-SELECT DISTINCT ?trial ?trialLabel ?drug ?condition ?paper ?paperDoi WHERE {
-  ?trial a trialkg:ClinicalTrial ; rdfs:label ?trialLabel ; trialkg:studiesCondition ?condition ;
-         trialkg:hasArm/trialkg:hasTreatmentPhase/trialkg:hasDoseSchedule/trialkg:drug ?drug .
-  OPTIONAL { ?trial trialkg:describedIn ?paper . ?paper a trialkg:JournalArticle . OPTIONAL { ?paper trialkg:doi ?paperDoi } }
+  OPTIONAL { ?term (skos:exactMatch|^skos:exactMatch)+ ?xref FILTER(?xref != ?term) }
 }
 """
 
+_KGX_STUDIES = """
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?study ?kind ?label ?registration ?paper WHERE {
+  ?study a trialkg:Study , ?kind ; rdfs:label ?label .
+  VALUES ?kind { trialkg:ClinicalTrial trialkg:ObservationalStudy trialkg:MetaAnalysis }
+  OPTIONAL { ?study trialkg:registration ?registration }
+  OPTIONAL { ?study trialkg:describedIn ?paper }
+}
+"""
+
+_KGX_STUDY_TERMS = """
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
+SELECT DISTINCT ?study ?role ?term WHERE {
+  ?study a trialkg:Study .
+  { ?study trialkg:hasArm/trialkg:hasTreatmentPhase/trialkg:hasDoseSchedule/trialkg:drug ?term . BIND("drug" AS ?role) }
+  UNION { ?study trialkg:studiesCondition ?term . BIND("condition" AS ?role) }
+  UNION { ?study trialkg:hasArm/trialkg:hasTreatmentPhase/trialkg:phaseType ?term . BIND("procedure" AS ?role) }
+}
+"""
+
+# Adverse events a study observed (a report, or a count or share above zero), each with the
+# drugs of the phase it was reported in (else of the whole study); and adverse events whose
+# risk ratio's confidence interval lies above 1 (a statistical association, e.g. pooled over
+# trials by a meta-analysis), with the drugs of the exposure group's phases.
 _KGX_AES = """
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX NCIT: <http://purl.obolibrary.org/obo/NCIT_>
-SELECT DISTINCT ?trial ?drug ?ae ?source WHERE {
-  ?trial a trialkg:ClinicalTrial ; trialkg:hasArm/trialkg:hasTreatmentPhase/trialkg:hasDoseSchedule/trialkg:drug ?drug .
-  { ?trial trialkg:reportsAdverseEvent ?item }
-  UNION
-  { ?trial trialkg:hasStatistic ?item . ?item a trialkg:SafetyStatistic ; trialkg:value ?v . FILTER(?v > 0) }
-  ?item trialkg:adverseEvent ?ae ; prov:wasDerivedFrom ?source .
+SELECT DISTINCT ?study ?drug ?ae ?source ?level ?statistic WHERE {
+  {
+    ?study a trialkg:Study .
+    { ?study trialkg:reportsAdverseEvent ?statistic }
+    UNION
+    { ?study trialkg:hasStatistic ?statistic . ?statistic a trialkg:SafetyStatistic ; trialkg:value ?v .
+      FILTER NOT EXISTS { ?statistic a trialkg:ComparativeStatistic }
+      FILTER(?v > 0) }
+    ?statistic trialkg:adverseEvent ?ae ; prov:wasDerivedFrom ?source .
+    OPTIONAL { ?statistic trialkg:duringPhase/trialkg:hasDoseSchedule/trialkg:drug ?phaseDrug }
+    ?study trialkg:hasArm/trialkg:hasTreatmentPhase/trialkg:hasDoseSchedule/trialkg:drug ?studyDrug .
+    BIND(COALESCE(?phaseDrug, ?studyDrug) AS ?drug)
+    BIND("observation" AS ?level)
+  } UNION {
+    ?study trialkg:hasStatistic ?statistic .
+    ?statistic a trialkg:ComparativeStatistic ; trialkg:statisticType NCIT:C93152 ; trialkg:adverseEvent ?ae ;
+               prov:wasDerivedFrom ?source ; trialkg:attributeEstimate ?ci ;
+               trialkg:exposureGroup/trialkg:enteredPhase/trialkg:hasDoseSchedule/trialkg:drug ?drug .
+    ?ci a trialkg:ConfidenceInterval ; trialkg:lower ?lower .
+    FILTER(?lower > 1)
+    BIND("statistical_association" AS ?level)
+  }
   FILTER(?ae != NCIT:C41331)
 }
 """
@@ -103,86 +145,126 @@ _KGX_PUBS = """
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?pub ?kind ?name ?doi ?issn WHERE {
+PREFIX schema: <https://schema.org/>
+SELECT ?pub ?kind ?name ?same ?issn WHERE {
   ?pub a ?kind ; rdfs:label ?label .
   VALUES ?kind { trialkg:JournalArticle trialkg:NewsReport }
   OPTIONAL { ?pub dcterms:title ?title }
-  OPTIONAL { ?pub trialkg:doi ?doi }
+  OPTIONAL { ?pub schema:sameAs ?same }
   OPTIONAL { ?pub trialkg:publishedIn/trialkg:issn ?issn }
   BIND(COALESCE(?title, ?label) AS ?name)
 }
 """
 
+#: Biolink category of each kind of study, and the predicate linking a study's drugs to its
+#: conditions with the knowledge level that statement has
+_STUDY_KINDS = {
+    "ClinicalTrial": ("biolink:ClinicalTrial", "biolink:in_clinical_trials_for", "knowledge_assertion"),
+    "MetaAnalysis": ("biolink:Study", "biolink:in_clinical_trials_for", "knowledge_assertion"),
+    "ObservationalStudy": ("biolink:Study", "biolink:applied_to_treat", "observation"),
+}
+#: Biolink category of each role a term plays, and the id prefixes preferred for it (Biolink's order)
+_TERM_ROLES = {
+    "drug": ("biolink:Drug", ["CHEBI", "DRUGBANK", "MESH", "NCIT"]),
+    "condition": ("biolink:Disease", ["MONDO", "DOID", "NCIT", "MESH"]),
+    "procedure": ("biolink:Procedure", ["NCIT"]),
+    "adverse event": ("biolink:PhenotypicFeature", ["HP", "NCIT", "MESH"]),
+}
 
-def _prefer(iri: str, xrefs: list[str], order: list[str]) -> str:
-    """The node id a Biolink KG expects for a term: the first CURIE whose prefix is in ``order``."""
-    curies = [compact(iri)] + [compact(x) for x in xrefs]
-    for prefix in order:
-        for c in curies:
-            if c.startswith(prefix + ":"):
-                return c
-    return curies[0]
+
+def _kgx_id(iri: str) -> str:
+    curie = kgx_curie(iri)
+    if curie is None:
+        raise InputError(f"KGX export: {iri} has no CURIE in ontology/kgx-prefix-map.json")
+    return curie
 
 
 def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Nodes and edges for a Biolink Model KGX TSV export."""
-    facts = _rows(ds, "kgx-facts", _KGX_FACTS)
-    aes = _rows(ds, "kgx-adverse-events", _KGX_AES)
-    pubs = _rows(ds, "kgx-publications", _KGX_PUBS)
-    info = {r["term"]: r for r in _rows(ds, "kgx-terms", _PREFERRED)}
+    """Nodes and edges for a Biolink Model KGX TSV export (see the comment above for the categories)."""
+    terms: dict[str, dict[str, Any]] = {}
+    for r in _rows(ds, "kgx-terms", _KGX_TERMS):
+        entry = terms.setdefault(r["term"], {"label": r["label"], "xrefs": set()})
+        if r["xref"]:
+            entry["xrefs"].add(r["xref"])
 
     nodes: dict[str, dict[str, str]] = {}
-    ids: dict[str, str] = {}
+    term_id: dict[str, str] = {}
 
-    def node(iri: str, category: str, order: list[str]) -> str:
-        row = info[iri]
-        xrefs = [x for x in row["xrefs"].split("|") if x]
-        nid = _prefer(iri, xrefs, order)
-        ids[iri] = nid
-        others = sorted({compact(x) for x in [iri, *xrefs]} - {nid})
-        nodes[nid] = {"id": nid, "category": category, "name": row["label"], "xref": "|".join(others),
-                      "provided_by": "trialkg"}
+    def term_node(iri: str, role: str) -> str:
+        if iri in term_id:
+            return term_id[iri]
+        category, order = _TERM_ROLES[role]
+        known = [iri, *sorted(terms[iri]["xrefs"])]
+        curies = [c for c in map(kgx_curie, known) if c]
+        nid = next((c for p in order for c in curies if c.startswith(p + ":")), _kgx_id(iri))
+        nodes[nid] = {"id": nid, "category": category, "name": terms[iri]["label"],
+                      "xref": "|".join(sorted(set(curies) - {nid})), "provided_by": "trialkg"}
+        term_id[iri] = nid
         return nid
 
     pub_id: dict[str, str] = {}
-    for p in pubs:
-        nid = f"DOI:{p['doi']}" if p["doi"] else compact(p["pub"])
-        pub_id[p["pub"]] = nid
+    pubs: dict[str, dict[str, Any]] = {}
+    for p in _rows(ds, "kgx-publications", _KGX_PUBS):
+        entry = pubs.setdefault(p["pub"], {**p, "same": set()})
+        if p["same"]:
+            entry["same"].add(p["same"])
+    for iri, p in pubs.items():
+        own = _kgx_id(iri)
+        same = sorted(filter(None, map(kgx_curie, p["same"])))  # PubMed, PMC
+        nid = next((c for c in same if c.startswith("PMID:")), own)
+        # a DOI has a slash, so it cannot be a KGX id; as an xref it keeps Biolink's doi prefix
+        same += sorted("doi:" + x[len(PREFIXES["DOI"]):] for x in p["same"] if x.startswith(PREFIXES["DOI"]))
         article = p["kind"].endswith("JournalArticle")
-        nodes[nid] = {"id": nid, "category": "biolink:Article" if article else "biolink:Publication",
-                      "name": p["name"], "xref": compact(p["pub"]) if nid != compact(p["pub"]) else "",
-                      "provided_by": "trialkg", "publication_type": "journal article" if article else "news report",
+        nodes[nid] = {"id": nid, "category": "biolink:JournalArticle" if article else "biolink:Publication",
+                      "name": p["name"], "xref": "|".join(sorted({own, *same} - {nid})), "provided_by": "trialkg",
+                      "publication_type": "journal article" if article else "news report",
                       "published_in": f"ISSN:{p['issn']}" if p["issn"] else ""}
+        pub_id[iri] = nid
 
-    edges: dict[tuple[str, str, str], dict[str, str]] = {}
+    edges: dict[tuple[str, str, str, str], dict[str, str]] = {}
 
-    def edge(s: str, p: str, o: str, pubs_: list[str], source: str) -> None:
-        key = (s, p, o)
-        entry = edges.setdefault(key, {"subject": s, "predicate": p, "object": o, "knowledge_level": "knowledge_assertion",
-                                       "agent_type": "manual_agent", "publications": "", "provided_by": "trialkg",
-                                       "trialkg_source": ""})
-        entry["publications"] = "|".join(sorted(set(filter(None, entry["publications"].split("|") + pubs_))))
-        entry["trialkg_source"] = "|".join(sorted(set(filter(None, entry["trialkg_source"].split("|") + [source]))))
+    def edge(s: str, p: str, o: str, level: str, publications: list[str], study: str) -> None:
+        entry = edges.setdefault((s, p, o, level), {"subject": s, "predicate": p, "object": o, "knowledge_level": level,
+                                                    "agent_type": "manual_agent", "publications": "",
+                                                    "provided_by": "trialkg", "has_supporting_studies": ""})
+        for column, values in (("publications", publications), ("has_supporting_studies", [study])):
+            entry[column] = "|".join(sorted(set(filter(None, entry[column].split("|") + values))))
 
-    for f in facts:
-        drug = node(f["drug"], "biolink:Drug", ["CHEBI", "DRUGBANK", "NCIT", "MESH"])
-        disease = node(f["condition"], "biolink:Disease", ["MONDO", "DOID", "NCIT", "MESH"])
-        trial = compact(f["trial"])
-        nodes[trial] = {"id": trial, "category": "biolink:ClinicalTrial", "name": f["trialLabel"], "xref": "",
-                        "provided_by": "trialkg"}
-        paper = [pub_id[f["paper"]]] if f["paper"] else []
-        edge(drug, "biolink:in_clinical_trials_for", disease, paper, trial)
-        edge(trial, "biolink:related_to", drug, paper, trial)
-        edge(trial, "biolink:related_to", disease, paper, trial)
-    for a in aes:
-        drug = ids.get(a["drug"]) or node(a["drug"], "biolink:Drug", ["CHEBI", "DRUGBANK", "NCIT", "MESH"])
-        event = node(a["ae"], "biolink:PhenotypicFeature", ["HP", "NCIT"])
-        edge(drug, "biolink:has_adverse_event", event, [pub_id.get(a["source"], compact(a["source"]))], compact(a["trial"]))
+    studies: dict[str, dict[str, Any]] = {}
+    for r in _rows(ds, "kgx-studies", _KGX_STUDIES):
+        entry = studies.setdefault(r["study"], {**r, "papers": set(), "registrations": set()})
+        entry["papers"].add(r["paper"])
+        entry["registrations"].add(r["registration"])
+    roles: dict[str, dict[str, list[str]]] = {}
+    for r in _rows(ds, "kgx-study-terms", _KGX_STUDY_TERMS):
+        roles.setdefault(r["study"], {}).setdefault(r["role"], []).append(r["term"])
+    for iri, st in studies.items():
+        category, predicate, level = _STUDY_KINDS[st["kind"].rsplit("/", 1)[-1]]
+        sid = _kgx_id(iri)
+        registrations = sorted(filter(None, map(kgx_curie, filter(None, st["registrations"]))))
+        nodes[sid] = {"id": sid, "category": category, "name": st["label"], "xref": "|".join(registrations),
+                      "provided_by": "trialkg"}
+        papers = sorted(pub_id[p] for p in st["papers"] if p in pub_id)
+        mine = roles.get(iri, {})
+        drugs = [term_node(t, "drug") for t in mine.get("drug", [])]
+        conditions = [term_node(t, "condition") for t in mine.get("condition", [])]
+        for d in drugs:
+            for c in conditions:
+                edge(d, predicate, c, level, papers, sid)
+        for role in ("drug", "condition", "procedure"):
+            for t in mine.get(role, []):
+                edge(sid, "biolink:related_to", term_node(t, role), "knowledge_assertion", papers, sid)
+    for a in _rows(ds, "kgx-adverse-events", _KGX_AES):
+        drug = term_node(a["drug"], "drug")
+        event = term_node(a["ae"], "adverse event")
+        paper = pub_id.get(a["source"]) or _kgx_id(a["source"])
+        edge(drug, "biolink:has_adverse_event", event, a["level"], [paper], _kgx_id(a["study"]))
 
     node_rows = [{c: n.get(c, "") for c in NODE_COLUMNS} for _, n in sorted(nodes.items())]
     edge_rows = []
-    for i, (_, e) in enumerate(sorted(edges.items()), 1):
-        e = dict(e, id=f"trialkg:kgx-edge/{i}")
+    for key, e in sorted(edges.items()):
+        # a stable id KGX accepts: a name-based UUID of the statement
+        e = dict(e, id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, PREFIXES[PROJECT] + '|'.join(key))}")
         edge_rows.append({c: e.get(c, "") for c in EDGE_COLUMNS})
     return node_rows, edge_rows
 
@@ -361,7 +443,8 @@ WRITERS: dict[str, dict[str, Callable[[Dataset], bytes]]] = {
     "nquads": {"trialkg.nq": nquads},
     "jsonld": {"trialkg.jsonld": jsonld, "context.jsonld": lambda ds: json.dumps(context(), indent=2).encode()},
     "kgx": {"nodes.tsv": lambda ds: _tsv(kgx(ds)[0], NODE_COLUMNS).encode(),
-            "edges.tsv": lambda ds: _tsv(kgx(ds)[1], EDGE_COLUMNS).encode()},
+            "edges.tsv": lambda ds: _tsv(kgx(ds)[1], EDGE_COLUMNS).encode(),
+            "kgx-prefix-map.json": lambda ds: json.dumps(kgx_prefix_map(), indent=2).encode() + b"\n"},
     "sssom": {"mappings.sssom.tsv": lambda ds: mappings.packaged().text.encode()},
     "fhir": {"trialkg-fhir-bundle.json": lambda ds: json.dumps(fhir(ds), indent=1, ensure_ascii=False).encode()},
     "void": {"void.ttl": _void},

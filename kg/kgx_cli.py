@@ -1,0 +1,107 @@
+"""KGX's own command line, run offline with the installed Biolink Model and trialkg's prefix map.
+
+``python -m kg.kgx_cli ARGS`` is ``kgx ARGS`` (the same commands, options and
+exit codes) with two things changed, because ``kgx`` cannot be told either:
+
+- **The Biolink Model comes from the installed ``biolink-model`` package**, not
+  from GitHub: kgx builds a ``bmt.Toolkit`` when it is imported, and the
+  Toolkit downloads ``biolink-model.yaml`` (and a predicate-mapping file)
+  unless given a schema. Without a network, ``kgx`` does not even start.
+- **CURIEs expand with trialkg's prefix map** (``ontology/kgx-prefix-map.json``,
+  made from :mod:`kg.prefixes`) over Biolink's own: kgx's RDF writer expands
+  node ids with one JSON-LD context it downloads (Biolink 2.2.5's) and takes no
+  prefix map from the command line, so ``trialkg.trial:isoda-2018`` would become
+  ``https://www.example.org/UNKNOWN/...`` and ``DRUGBANK:DB00188`` an
+  identifiers.org IRI. With this map every id expands to the IRI the RDF graph
+  uses.
+
+The predicate-mapping file maps non-Biolink predicates onto Biolink ones; the
+export uses Biolink predicates only, so an empty mapping stands in for it.
+
+Needs the ``kgx`` extra (``pip install 'trialkg[kgx]'``).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any
+
+from kg import resources
+
+
+def biolink_schema() -> Path:
+    """``biolink_model.yaml`` of the installed ``biolink-model`` package."""
+    return Path(str(importlib_resources.files("biolink_model") / "schema" / "biolink_model.yaml"))
+
+
+def biolink_prefix_map() -> dict[str, str]:
+    """The Biolink Model's own prefix map (installed package), as kgx would read it from its context."""
+    path = importlib_resources.files("biolink_model") / "prefixmaps" / "biolink_model_prefix_map.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def kgx_prefix_map() -> dict[str, str]:
+    """The packaged ``ontology/kgx-prefix-map.json``: each CURIE prefix of the KGX export and its namespace."""
+    return json.loads(resources.ontology_file("kgx-prefix-map.json").read_text(encoding="utf-8"))
+
+
+class _EmptyPredicateMap:
+    text = "predicate mappings: []\n"
+
+    def raise_for_status(self) -> None:
+        """Nothing to raise: no request was made."""
+
+
+def _offline_toolkit(schema: Path) -> None:
+    """Make every ``bmt.Toolkit()`` read ``schema`` and no predicate-mapping URL."""
+    import bmt.toolkit
+
+    toolkit = bmt.toolkit.Toolkit
+    original = toolkit.__init__
+    if getattr(original, "_trialkg_offline", False):
+        return
+
+    def offline_init(self: Any, schema_arg: Any = None, *args: Any, **kwargs: Any) -> None:
+        if schema_arg is None or (isinstance(schema_arg, str) and schema_arg.startswith(("http://", "https://"))):
+            schema_arg = str(schema)
+        get = bmt.toolkit.requests.get
+        bmt.toolkit.requests.get = lambda url, *a, **kw: _EmptyPredicateMap()  # the mapping URL only
+        try:
+            original(self, schema_arg, *args, **kwargs)
+        finally:
+            bmt.toolkit.requests.get = get
+
+    setattr(offline_init, "_trialkg_offline", True)  # noqa: B010 (a function attribute mypy cannot see)
+    setattr(toolkit, "__init__", offline_init)  # noqa: B010 (replacing a method)
+
+
+def prepare() -> None:
+    """Point bmt and kgx at the installed Biolink Model and the prefix maps, before kgx is imported."""
+    _offline_toolkit(biolink_schema())
+    import kgx.config
+
+    context = {**biolink_prefix_map(), **kgx_prefix_map()}
+    # kgx reads its CURIE contexts once, by name; filled in here, none is downloaded. Its
+    # fallbacks (the Monarch and OBO contexts) get the same map, so no id of the export expands
+    # through a map the project did not choose.
+    for name in kgx.config.get_config()["jsonld-context"]:
+        kgx.config.jsonld_context_map[name] = context
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``kgx`` with ``argv`` (default: the command line); its exit status."""
+    prepare()
+    from kgx.cli import cli
+
+    try:
+        cli.main(args=list(argv if argv is not None else sys.argv[1:]), prog_name="kgx")
+    except SystemExit as exc:  # kgx and click end every command with sys.exit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
