@@ -278,28 +278,79 @@ def _tsv(rows: list[dict[str, str]], columns: list[str]) -> str:
 
 
 # ------------------------------------------------------------------ FHIR R5
+#
+# Every reference in the Bundle is the fullUrl of an entry: a Citation's and an
+# Evidence's fullUrl is the graph's IRI of the publication or statistic (its
+# canonical url too), an EvidenceVariable (which has no IRI in the graph) a
+# name-based urn:uuid. Every Quantity carries its UCUM code, confidence-interval
+# and range bounds included; a p-value is a Quantity of unity ("1") whose
+# comparator keeps a printed bound ("<") a bound.
 
 _STATS = """
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT ?stat ?label ?type ?typeLabel ?measures ?measuresLabel ?value ?notReached ?unit ?unitLabel ?ucum
-       ?pop ?popLabel ?size ?origin ?originLabel ?timepoint ?timepointLabel ?lvl ?lo ?hi ?source ?quote ?note WHERE {
-  ?stat a/rdfs:subClassOf* trialkg:Statistic ; rdfs:label ?label ; trialkg:statisticType ?type ; trialkg:measures ?measures ;
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?stat ?label ?type ?typeLabel ?measures ?measuresLabel ?value ?notReached ?events ?unit ?unitLabel ?ucum
+       ?pop ?popLabel ?size ?origin ?originLabel ?timepoint ?timepointLabel ?tpValue ?tpUnitLabel ?tpUcum
+       ?exposureLabel ?exposureSize ?referenceLabel ?referenceSize ?source ?quote ?note WHERE {
+  ?stat a ?class ; rdfs:label ?label ; trialkg:statisticType ?type ; trialkg:measures ?measures ;
         trialkg:unit ?unit ; trialkg:population ?pop ; prov:wasDerivedFrom ?source .
+  ?class rdfs:subClassOf* ?super .
+  FILTER(isIRI(?super) && STR(?super) = STR(trialkg:Statistic))
   ?type rdfs:label ?typeLabel . ?measures rdfs:label ?measuresLabel . ?unit rdfs:label ?unitLabel .
   ?pop rdfs:label ?popLabel .
   OPTIONAL { ?unit trialkg:ucumCode ?ucum }
   OPTIONAL { ?pop trialkg:size ?size }
   OPTIONAL { ?stat trialkg:value ?value }
   OPTIONAL { ?stat trialkg:notReached ?notReached }
+  OPTIONAL { ?stat trialkg:numberOfEvents ?events }
   OPTIONAL { ?stat trialkg:timeOrigin ?origin . ?origin rdfs:label ?originLabel }
   OPTIONAL { ?stat trialkg:timePoint ?timepoint . ?timepoint rdfs:label ?timepointLabel }
-  OPTIONAL { ?stat trialkg:attributeEstimate ?ci . ?ci trialkg:level ?lvl ; trialkg:lower ?lo ; trialkg:upper ?hi }
+  OPTIONAL { ?stat trialkg:timePointValue ?tpValue ; trialkg:timePointUnit ?tpUnit . ?tpUnit rdfs:label ?tpUnitLabel .
+             OPTIONAL { ?tpUnit trialkg:ucumCode ?tpUcum } }
+  OPTIONAL { ?stat trialkg:exposureGroup ?exposure . ?exposure rdfs:label ?exposureLabel .
+             OPTIONAL { ?exposure trialkg:size ?exposureSize } }
+  OPTIONAL { ?stat trialkg:referenceGroup ?reference . ?reference rdfs:label ?referenceLabel .
+             OPTIONAL { ?reference trialkg:size ?referenceSize } }
   OPTIONAL { ?stat trialkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
-  OPTIONAL { ?stat <http://www.w3.org/2004/02/skos/core#note> ?note }
+  OPTIONAL { ?stat skos:note ?note }
 } ORDER BY ?stat
+"""
+
+# Two group statistics tested against each other by a p-value only (no effect estimate)
+_COMPARISONS = """
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?exposureLabel ?exposureSize ?referenceLabel ?referenceSize
+       ?pop ?popLabel ?size ?tpValue ?tpUnitLabel ?tpUcum ?source ?quote WHERE {
+  ?stat a trialkg:Comparison ; rdfs:label ?label ; prov:wasDerivedFrom ?source ;
+        trialkg:exposureGroup ?exposure ; trialkg:referenceGroup ?reference ; trialkg:comparesStatistic ?member .
+  ?member trialkg:measures ?measures ; trialkg:population ?exposure .
+  ?measures rdfs:label ?measuresLabel .
+  ?exposure rdfs:label ?exposureLabel . ?reference rdfs:label ?referenceLabel .
+  OPTIONAL { ?exposure trialkg:size ?exposureSize }
+  OPTIONAL { ?reference trialkg:size ?referenceSize }
+  OPTIONAL { ?exposure trialkg:subsetOf ?pop . ?pop rdfs:label ?popLabel . OPTIONAL { ?pop trialkg:size ?size } }
+  OPTIONAL { ?member trialkg:timePointValue ?tpValue ; trialkg:timePointUnit ?tpUnit . ?tpUnit rdfs:label ?tpUnitLabel .
+             OPTIONAL { ?tpUnit trialkg:ucumCode ?tpUcum } }
+  OPTIONAL { ?stat trialkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
+} ORDER BY ?stat
+"""
+
+_ESTIMATES = """
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
+SELECT DISTINCT ?owner ?est ?kind ?level ?lower ?upper ?p ?comparator WHERE {
+  ?owner trialkg:attributeEstimate ?est .
+  ?est a ?kind .
+  VALUES ?kind { trialkg:ConfidenceInterval trialkg:Range trialkg:PValue }
+  OPTIONAL { ?est trialkg:level ?level }
+  OPTIONAL { ?est trialkg:lower ?lower ; trialkg:upper ?upper }
+  OPTIONAL { ?est trialkg:pValue ?p ; trialkg:comparator ?comparator }
+} ORDER BY ?owner ?est
 """
 
 _CITATION = """
@@ -319,6 +370,10 @@ STAT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/statistic-type"
 ATTRIBUTE_ESTIMATE_SYSTEM = "http://terminology.hl7.org/CodeSystem/attribute-estimate-type"
 VARIABLE_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/variable-role"
 NCIT_SYSTEM = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
+UCUM = "http://unitsofmeasure.org"
+#: HL7 attribute-estimate-type codes (NCIt codes) of each kind of estimate
+_ESTIMATE_TYPES = {"ConfidenceInterval": ("C53324", "Confidence interval"), "Range": ("C38013", "Range"),
+                   "PValue": ("C44185", "P-value")}
 
 
 def _slug(iri: str) -> str:
@@ -329,17 +384,54 @@ def _num(text: str):
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
+def _quantity(value: str, unit: str, ucum: str) -> dict:
+    return {"value": _num(value), "unit": unit, "system": UCUM, "code": ucum}
+
+
+def _role(code: str) -> dict:
+    return {"coding": [{"system": VARIABLE_ROLE_SYSTEM, "code": code}]}
+
+
+def _group(role: str, label: str, size: str) -> dict:
+    out: dict[str, Any] = {"variableRole": _role(role), "description": label}
+    if size:
+        out["note"] = [{"text": f"{size} participants"}]
+    return out
+
+
+def _estimates(rows: list[dict[str, str]], unit: str, ucum: str) -> list[dict]:
+    """FHIR attributeEstimates of one statistic: confidence interval, range, p-value."""
+    out = []
+    for e in rows:
+        code, display = _ESTIMATE_TYPES[e["kind"].rsplit("/", 1)[-1]]
+        est: dict[str, Any] = {"type": {"coding": [{"system": ATTRIBUTE_ESTIMATE_SYSTEM, "code": code,
+                                                    "display": display}]}}
+        if code == "C44185":
+            est["quantity"] = {**_quantity(e["p"], "probability", "1"),
+                               **({"comparator": e["comparator"]} if e["comparator"] != "=" else {})}
+        else:
+            if e["level"]:
+                est["level"] = float(e["level"])
+            est["range"] = {"low": _quantity(e["lower"], unit, ucum), "high": _quantity(e["upper"], unit, ucum)}
+        out.append(est)
+    return out
+
+
+def _coding(iri: str, label: str) -> dict:
+    if iri.startswith("http://purl.obolibrary.org/obo/NCIT_"):
+        return {"system": NCIT_SYSTEM, "code": iri.rsplit("_", 1)[-1], "display": label}
+    return {"system": iri.rsplit("/", 1)[0] + "/", "code": iri.rsplit("/", 1)[-1], "display": label}
+
+
 def fhir(ds: Dataset) -> dict:
-    """A FHIR R5 collection Bundle: Citation, EvidenceVariable per variable, Evidence per statistic."""
+    """A FHIR R5 collection Bundle: Citation per article, EvidenceVariable per variable, Evidence per statistic."""
     entries: list[dict] = []
-    cites = _rows(ds, "fhir-citations", _CITATION)
-    citation_ref = {}
     by_pub: dict[str, list[dict[str, str]]] = {}
-    for r in cites:
+    for r in _rows(ds, "fhir-citations", _CITATION):
         by_pub.setdefault(r["pub"], []).append(r)
+    citations: dict[str, str] = {}
     for pub, rows in by_pub.items():
         first = rows[0]
-        cid = _slug(pub)
         artifact: dict[str, Any] = {
             "title": [{"text": first["title"]}],
             "contributorship": {"complete": first["complete"] == "true",
@@ -358,78 +450,92 @@ def fhir(ds: Dataset) -> dict:
             form["articleDate"] = first["epub"]
         if form:
             artifact["publicationForm"] = [form]
-        resource = {"resourceType": "Citation", "id": cid, "url": pub, "status": "active", "citedArtifact": artifact}
-        entries.append({"fullUrl": pub, "resource": resource})
-        citation_ref[pub] = {"reference": f"Citation/{cid}", "display": first["title"]}
+        entries.append({"fullUrl": pub, "resource": {"resourceType": "Citation", "id": _slug(pub), "url": pub,
+                                                     "status": "active", "citedArtifact": artifact}})
+        citations[pub] = first["title"]
 
-    variables: dict[tuple[str, str], str] = {}
-    for s in _rows(ds, "fhir-statistics", _STATS):
-        key = (s["measures"], s["origin"] or s["timepoint"])
-        if key not in variables:
-            vid = _slug(f"variable-{compact(s['measures'])}-{(s['originLabel'] or s['timepointLabel'] or 'any')}")
-            var: dict[str, Any] = {"resourceType": "EvidenceVariable", "id": vid, "status": "active",
-                   "name": vid.replace("-", "_")[:60], "title": s["measuresLabel"] + (
-                       f" from {s['originLabel']}" if s["originLabel"] else (f" at {s['timepointLabel']}" if s["timepointLabel"] else ""))}
-            if s["origin"] or s["timepoint"]:
-                var["characteristic"] = [{
-                    "definitionCodeableConcept": {"coding": [_coding(s["measures"], s["measuresLabel"])]},
-                    "timeFromEvent": [{"eventCodeableConcept": {"text": s["originLabel"] or s["timepointLabel"]},
-                                       "description": "time origin" if s["origin"] else "time point"}],
-                }]
-            entries.append({"fullUrl": f"urn:trialkg:{vid}", "resource": var})
-            variables[key] = vid
-        stat: dict = {
+    estimates: dict[str, list[dict[str, str]]] = {}
+    for e in _rows(ds, "fhir-estimates", _ESTIMATES):
+        estimates.setdefault(e["owner"], []).append(e)
+
+    variables: dict[tuple[str, ...], str] = {}
+
+    def variable(s: dict[str, str]) -> str:
+        """The fullUrl of the EvidenceVariable of what ``s`` measures, and when (made on first use)."""
+        when = s.get("originLabel") or s.get("timepointLabel") or ""
+        key = (s["measures"], s.get("origin") or s.get("timepoint") or "", s.get("tpValue", ""), s.get("tpUnitLabel", ""))
+        if key in variables:
+            return variables[key]
+        at = f" at {s['tpValue']} {s['tpUnitLabel']}{'' if s['tpValue'] == '1' else 's'}" if s.get("tpValue") else ""
+        title = s["measuresLabel"] + at + (f" from {s['originLabel']}" if s.get("originLabel") else "") + (
+            f" at {s['timepointLabel']}" if s.get("timepointLabel") else "")
+        vid = _slug(f"variable-{compact(s['measures'])}-{'-'.join(filter(None, key[1:])) or 'any'}")
+        full = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, PREFIXES[PROJECT] + 'fhir/' + '|'.join(key))}"
+        var: dict[str, Any] = {"resourceType": "EvidenceVariable", "id": vid, "status": "active",
+                               "name": vid.replace("-", "_").replace(".", "_")[:60], "title": title}
+        if when or s.get("tpValue"):
+            event: dict[str, Any] = {"description": "time origin" if s.get("originLabel") else "time point"}
+            if when:
+                event["eventCodeableConcept"] = {"text": when}
+            if s.get("tpValue"):
+                event["quantity"] = _quantity(s["tpValue"], s["tpUnitLabel"], s["tpUcum"])
+            var["characteristic"] = [{"definitionCodeableConcept": {"coding": [_coding(s["measures"], s["measuresLabel"])]},
+                                      "timeFromEvent": [event]}]
+        entries.append({"fullUrl": full, "resource": var})
+        variables[key] = full
+        return full
+
+    def evidence(s: dict[str, str], stat: dict[str, Any], notes: list[str]) -> None:
+        definitions = [{"variableRole": _role("population"), "description": s["popLabel"]}]
+        if s.get("exposureLabel"):
+            definitions.append(_group("exposure", s["exposureLabel"], s.get("exposureSize", "")))
+            definitions.append(_group("referenceExposure", s["referenceLabel"], s.get("referenceSize", "")))
+        definitions.append({"variableRole": _role("measuredVariable"),
+                            "observed": {"reference": variable(s), "display": s["measuresLabel"]}})
+        ev: dict[str, Any] = {"resourceType": "Evidence", "id": _slug(s["stat"]), "url": s["stat"], "status": "active",
+                              "title": s["label"], "variableDefinition": definitions, "statistic": [stat]}
+        if s["source"] in citations:
+            ev["citeAsReference"] = {"reference": s["source"], "display": citations[s["source"]]}
+        elif s.get("quote"):
+            ev["citeAsMarkdown"] = f"{compact(s['source'])}: \"{s['quote']}\""
+        if notes:
+            ev["note"] = [{"text": n} for n in notes]
+        entries.append({"fullUrl": s["stat"], "resource": ev})
+
+    rows_by_stat: dict[str, list[dict[str, str]]] = {}
+    for r in _rows(ds, "fhir-statistics", _STATS):
+        rows_by_stat.setdefault(r["stat"], []).append(r)
+    for iri, rows in rows_by_stat.items():
+        s = rows[0]
+        stat: dict[str, Any] = {
             "description": s["label"],
             "statisticType": {"coding": [{"system": STAT_TYPE_SYSTEM, "code": s["type"].rsplit("_", 1)[-1],
                                           "display": s["typeLabel"]}]},
         }
         if s["value"]:
-            stat["quantity"] = {"value": _num(s["value"]), "unit": s["unitLabel"],
-                                **({"system": "http://unitsofmeasure.org", "code": s["ucum"]} if s["ucum"] else {})}
+            stat["quantity"] = _quantity(s["value"], s["unitLabel"], s["ucum"])
             if s["type"].endswith("C25463"):
                 stat["numberOfEvents"] = int(s["value"])
-        notes = []
-        if s["notReached"] == "true":
-            notes.append({"text": "Median not reached (no number reported)."})
-        if s["note"]:
-            notes.append({"text": s["note"]})
-        if notes:
-            stat["note"] = notes
+        if s["events"]:
+            stat["numberOfEvents"] = int(s["events"])
+        notes = sorted({r["note"] for r in rows if r["note"]})
+        stat_notes = [{"text": "Median not reached (no number reported)."}] if s["notReached"] == "true" else []
+        stat_notes += [{"text": n} for n in notes]
+        if stat_notes:
+            stat["note"] = stat_notes
+        stat["sampleSize"] = {"description": s["popLabel"],
+                              **({"numberOfParticipants": int(s["size"])} if s["size"] else {})}
+        if estimates.get(iri):
+            stat["attributeEstimate"] = _estimates(estimates[iri], s["unitLabel"], s["ucum"])
+        evidence(s, stat, [])
+
+    for s in _rows(ds, "fhir-comparisons", _COMPARISONS):
+        stat = {"description": s["label"] + " (compared by a p-value; no effect estimate is reported)",
+                "attributeEstimate": _estimates(estimates.get(s["stat"], []), "", "1")}
         if s["size"]:
             stat["sampleSize"] = {"description": s["popLabel"], "numberOfParticipants": int(s["size"])}
-        else:
-            stat["sampleSize"] = {"description": s["popLabel"]}
-        if s["lvl"]:
-            stat["attributeEstimate"] = [{
-                "type": {"coding": [{"system": ATTRIBUTE_ESTIMATE_SYSTEM, "code": "C53324", "display": "Confidence interval"}]},
-                "level": float(s["lvl"]),
-                "range": {"low": {"value": _num(s["lo"]), "unit": s["unitLabel"]},
-                          "high": {"value": _num(s["hi"]), "unit": s["unitLabel"]}},
-            }]
-        evidence: dict[str, Any] = {
-            "resourceType": "Evidence", "id": _slug(s["stat"]), "url": s["stat"], "status": "active",
-            "title": s["label"],
-            "variableDefinition": [
-                {"variableRole": {"coding": [{"system": VARIABLE_ROLE_SYSTEM, "code": "population"}]},
-                 "description": s["popLabel"]},
-                {"variableRole": {"coding": [{"system": VARIABLE_ROLE_SYSTEM, "code": "measuredVariable"}]},
-                 "observed": {"reference": f"EvidenceVariable/{variables[key]}", "display": s["measuresLabel"]}},
-            ],
-            "statistic": [stat],
-        }
-        paper = next((p for p in citation_ref if s["source"] == p), None)
-        if paper:
-            evidence["citeAsReference"] = citation_ref[paper]
-        elif s["quote"]:
-            evidence["citeAsMarkdown"] = f"{compact(s['source'])}: \"{s['quote']}\""
-        entries.append({"fullUrl": s["stat"], "resource": evidence})
+        evidence({**s, "popLabel": s["popLabel"] or f"{s['exposureLabel']} and {s['referenceLabel']}"}, stat, [])
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
-
-
-def _coding(iri: str, label: str) -> dict:
-    if iri.startswith("http://purl.obolibrary.org/obo/NCIT_"):
-        return {"system": NCIT_SYSTEM, "code": iri.rsplit("_", 1)[-1], "display": label}
-    return {"system": iri.rsplit("/", 1)[0] + "/", "code": iri.rsplit("/", 1)[-1], "display": label}
 
 
 # ------------------------------------------------------------------ driver

@@ -1,0 +1,137 @@
+"""The FHIR R5 Bundle resolves: every reference is an entry, every quantity has its UCUM code, comparisons say their groups."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+UCUM = "http://unitsofmeasure.org"
+STAT_TYPE = "http://terminology.hl7.org/CodeSystem/statistic-type"
+ESTIMATE_TYPE = "http://terminology.hl7.org/CodeSystem/attribute-estimate-type"
+ROLE = "http://terminology.hl7.org/CodeSystem/variable-role"
+
+
+@pytest.fixture(scope="module")
+def bundle(dataset) -> dict:
+    """The bundle as `kg export --format fhir` writes it (tests/test_export.py runs the command itself)."""
+    from kg.export import WRITERS
+
+    return json.loads(WRITERS["fhir"]["trialkg-fhir-bundle.json"](dataset))
+
+
+def walk(node, path=()) -> Iterator[tuple[tuple, dict]]:
+    """Every JSON object in the document, with its path of keys."""
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from walk(v, (*path, k))
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v, path)
+
+
+def resolve(reference: str, referrer_full_url: str, full_urls: set[str]) -> str | None:
+    """FHIR's rule for a reference inside a Bundle: an absolute reference (or a URN) must be some entry's
+    fullUrl; a relative one (Type/id) resolves against the RESTful base of the referring entry's fullUrl."""
+    if reference.startswith(("urn:", "http://", "https://")):
+        return reference if reference in full_urls else None
+    parts = referrer_full_url.rstrip("/").split("/")
+    if len(parts) < 3:
+        return None
+    candidate = "/".join(parts[:-2] + [reference])
+    return candidate if candidate in full_urls else None
+
+
+def evidence(bundle: dict) -> dict[str, dict]:
+    return {e["resource"]["url"].rsplit("/trialkg/", 1)[-1]: e["resource"] for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Evidence"}
+
+
+def test_every_reference_resolves_to_an_entry(bundle):
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    assert len(by_url) == len(bundle["entry"]), "fullUrls are unique"
+    followed = 0
+    for entry in bundle["entry"]:
+        for path, obj in walk(entry["resource"]):
+            if "reference" in obj and isinstance(obj["reference"], str):
+                target = resolve(obj["reference"], entry["fullUrl"], set(by_url))
+                assert target, f"{entry['fullUrl']}: reference {obj['reference']!r} at {'.'.join(path)} resolves to no entry"
+                expected = {"observed": "EvidenceVariable", "citeAsReference": "Citation"}.get(path[-1])
+                if expected:
+                    assert by_url[target]["resourceType"] == expected, (path, target)
+                followed += 1
+    resources = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Evidence"]
+    # every Evidence refers to its variable, and those read in an article to its Citation
+    assert followed == len(resources) + sum("citeAsReference" in r for r in resources) > 40
+
+
+def test_full_urls_are_the_graphs_iris_or_uuids(bundle, dataset):
+    subjects = {q.subject.value for q in dataset.quads() if hasattr(q.subject, "value")}
+    for entry in bundle["entry"]:
+        url = entry["fullUrl"]
+        if entry["resource"]["resourceType"] == "EvidenceVariable":
+            assert url.startswith("urn:uuid:")
+        else:
+            assert url in subjects and entry["resource"]["url"] == url
+
+
+def test_every_quantity_carries_ucum(bundle):
+    quantities = 0
+    for _path, obj in walk(bundle):
+        if "value" in obj and isinstance(obj["value"], (int, float)) and ("unit" in obj or "code" in obj or "comparator" in obj):
+            assert obj.get("system") == UCUM and obj.get("code"), obj
+            quantities += 1
+    values = sum("quantity" in st for _, ev in evidence(bundle).items() for st in ev["statistic"])
+    assert quantities > values > 30  # the statistics' own values, their bounds, p-values and time points
+
+
+def test_hazard_and_risk_ratios_are_comparative_evidence(bundle):
+    ev = evidence(bundle)
+    hr = ev["study/sun-2017/pfs-hazard-ratio"]
+    roles = {v["variableRole"]["coding"][0]["code"]: v for v in hr["variableDefinition"]}
+    assert all(v["variableRole"]["coding"][0]["system"] == ROLE for v in hr["variableDefinition"])
+    assert roles["exposure"]["description"] == "bortezomib maintenance"
+    assert roles["referenceExposure"]["description"] == "non-bortezomib maintenance"
+    assert {"population", "measuredVariable"} <= set(roles)
+    stat = hr["statistic"][0]
+    assert stat["statisticType"]["coding"][0] == {"system": STAT_TYPE, "code": "C93150", "display": "Hazard Ratio"}
+    assert stat["quantity"]["value"] == 0.67 and stat["quantity"]["code"] == "1"
+    estimates = {e["type"]["coding"][0]["code"]: e for e in stat["attributeEstimate"]}
+    assert all(e["type"]["coding"][0]["system"] == ESTIMATE_TYPE for e in stat["attributeEstimate"])
+    ci = estimates["C53324"]
+    assert ci["level"] == 0.95 and ci["range"]["low"]["value"] == 0.51 and ci["range"]["high"]["value"] == 0.87
+    assert ci["range"]["low"]["system"] == UCUM and ci["range"]["high"]["code"] == "1"
+    assert estimates["C44185"]["quantity"]["value"] == 0.003 and "comparator" not in estimates["C44185"]["quantity"]
+    rr = ev["study/sun-2017/neutropenia-risk-ratio"]["statistic"][0]
+    assert rr["statisticType"]["coding"][0]["code"] == "C93152"
+    assert [e["type"]["coding"][0]["code"] for e in rr["attributeEstimate"]] == ["C53324"]  # no p-value printed
+
+
+def test_a_p_value_bound_keeps_its_comparator(bundle):
+    comparison = evidence(bundle)["study/lee-2013/pfs-3y-comparison"]
+    roles = {v["variableRole"]["coding"][0]["code"]: v for v in comparison["variableDefinition"]}
+    assert roles["exposure"]["description"].startswith("early good response")
+    assert roles["referenceExposure"]["description"].startswith("poor response")
+    (p,) = comparison["statistic"][0]["attributeEstimate"]
+    assert p["type"]["coding"][0]["code"] == "C44185"
+    assert p["quantity"]["comparator"] == "<" and p["quantity"]["value"] == 0.001
+    os_p = evidence(bundle)["study/lee-2013/os-3y-comparison"]["statistic"][0]["attributeEstimate"][0]["quantity"]
+    assert os_p["value"] == 0.078 and "comparator" not in os_p
+
+
+def test_ranges_and_rates_at_a_time_point(bundle):
+    ev = evidence(bundle)
+    days = ev["trial/green-2017/days-to-allograft"]["statistic"][0]
+    (rng,) = days["attributeEstimate"]
+    assert rng["type"]["coding"][0]["code"] == "C38013"
+    assert (rng["range"]["low"]["value"], rng["range"]["high"]["value"], rng["range"]["low"]["code"]) == (41, 168, "d")
+    rate = ev["trial/green-2017/pfs-2y-newly-diagnosed"]
+    assert rate["statistic"][0]["quantity"] == {"value": 71, "unit": "percent", "system": UCUM, "code": "%"}
+    variable_url = next(v["observed"]["reference"] for v in rate["variableDefinition"] if "observed" in v)
+    variable = next(e["resource"] for e in bundle["entry"] if e["fullUrl"] == variable_url)
+    when = variable["characteristic"][0]["timeFromEvent"][0]
+    assert when["quantity"] == {"value": 2, "unit": "year", "system": UCUM, "code": "a"}
+    four_years = ev["trial/green-2017/pfs-4y-newly-diagnosed"]
+    other = next(v["observed"]["reference"] for v in four_years["variableDefinition"] if "observed" in v)
+    assert other != variable_url, "2-year and 4-year PFS are two variables"
