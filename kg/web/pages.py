@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from kg import __version__
 from kg.errors import InputError
-from kg.prefixes import TKG, compact
+from kg.prefixes import DCT, NCIT, SCHEMA, TKG, compact
 from kg.query import catalog
 from kg.query.formats import cell, quantity
 from kg.rdf import value
@@ -175,20 +175,82 @@ def render_trial(site: Site, iri: str) -> str:
         **_common(site, path), title=site.label(iri), iri=iri, curie=compact(iri), summary=summary,
         efficacy=efficacy, safety=safety, citations=citations, terms=terms,
         response_svg=response_svg, undrawn=undrawn, survival_svg=survival_svg,
-        schema_org=schema_org(site, iri, summary, terms), formats=_formats(path))
+        schema_org=schema_org(site, iri), formats=_formats(path))
 
 
-def schema_org(site: Site, trial: str, summary: dict[str, list[str]], terms: dict[str, list[dict]]) -> str:
-    """schema.org JSON-LD for a trial page: MedicalTrial, Drug, MedicalCondition, ScholarlyArticle."""
-    doc: dict = {
-        "@context": "https://schema.org",
-        "@type": "MedicalTrial",
-        "@id": trial,
-        "name": summary.get("title", [""])[0],
-        "healthCondition": [{"@type": "MedicalCondition", "@id": t["href"] if t["href"].startswith("http") else trial,
-                             "name": t["label"], "code": {"@type": "MedicalCode", "codeValue": t["curie"]}}
-                            for t in terms.get("condition", [])],
-        "drug": [{"@type": "Drug", "name": t["label"]} for t in terms.get("drug", [])],
-    }
-    doc = {k: v for k, v in doc.items() if v not in (None, [], "")}
+#: schema.org (release 30.0) type of each kind of study; any other study is a MedicalStudy
+STUDY_TYPES = {TKG + "ClinicalTrial": "MedicalTrial", TKG + "ObservationalStudy": "MedicalObservationalStudy"}
+#: design characteristics that are schema.org MedicalTrialDesign members (the value of a MedicalTrial's trialDesign)
+TRIAL_DESIGNS = {NCIT + "C217005": SCHEMA + "MultiCenterTrial"}  # NCIt "Multicenter Study"
+#: the page's own JSON-LD context: schema.org terms as https://schema.org/ IRIs (the graph's scheme; schema.org's
+#: published context maps them to http://schema.org/), URL-valued properties as IRIs. Inline: no fetch needed.
+SCHEMA_CONTEXT = {"@vocab": SCHEMA, "additionalType": {"@type": "@id"}, "sameAs": {"@type": "@id"},
+                  "url": {"@type": "@id"}}
+CITO_CITES = "http://purl.org/spar/cito/cites"
+
+
+def _objects(site: Site, iri: str, predicate: str) -> list[str]:
+    """The values of one property of a resource, sorted."""
+    return sorted(value(q.object) for q in site.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(predicate), None, None))
+
+
+def _one_or_many(items: list):
+    return items[0] if len(items) == 1 else items
+
+
+def schema_org(site: Site, study: str) -> str:
+    """schema.org JSON-LD for a study page: only schema.org 30.0 terms, each within its domain and range.
+
+    The study is a MedicalTrial, MedicalObservationalStudy or MedicalStudy (with the
+    schema.org types the graph gives it), with its name; healthCondition (a
+    MedicalCondition with its MedicalCode); studySubject (each Drug: schema.org's
+    ``drug`` belongs to conditions and procedures, not studies); additionalType (the
+    phase as the NCIt class of such trials: schema.org has no phase property);
+    trialDesign (a MedicalTrialDesign member, e.g. MultiCenterTrial, on a
+    MedicalTrial); sameAs (its registry records); subjectOf (the publications that
+    describe it, each with its schema.org type from the graph, sameAs and url; a
+    ``citation`` is said by the citing work, a CreativeWork).
+    """
+    types = site.types(study)
+    kind = next((v for k, v in STUDY_TYPES.items() if k in types), "MedicalStudy")
+    study_types = sorted({t[len(SCHEMA):] for t in types if t.startswith(SCHEMA)} | {kind})
+    terms: dict[str, list[tuple[str, str]]] = {}
+    for r in site.rows("trial-terms", trial=study):
+        terms.setdefault(cell(r["role"]), []).append((r["term"].value, cell(r["label"])))
+    doc: dict = {"@context": SCHEMA_CONTEXT, "@type": _one_or_many(study_types), "@id": study, "name": site.label(study)}
+    if terms.get("phase"):
+        doc["additionalType"] = [iri for iri, _ in terms["phase"]]
+    designs = [{"@id": TRIAL_DESIGNS[iri]} for iri, _ in terms.get("design", []) if iri in TRIAL_DESIGNS]
+    if designs and "MedicalTrial" in study_types:
+        doc["trialDesign"] = _one_or_many(designs)
+    conditions = []
+    for iri, label in terms.get("condition", []):
+        curie = compact(iri)
+        code = {"@type": "MedicalCode", "codeValue": curie}
+        if curie != iri:
+            code["codingSystem"] = curie.split(":", 1)[0]
+        conditions.append({"@type": "MedicalCondition", "@id": iri, "name": label, "code": code})
+    if conditions:
+        doc["healthCondition"] = conditions
+    drugs = [{"@type": "Drug", "@id": iri, "name": label} for iri, label in terms.get("drug", [])]
+    if drugs:
+        doc["studySubject"] = drugs
+    registrations = _objects(site, study, TKG + "registration")
+    if registrations:
+        doc["sameAs"] = registrations
+    works = []
+    for pub in _objects(site, study, TKG + "describedIn"):
+        work: dict = {"@type": _one_or_many(sorted(t[len(SCHEMA):] for t in site.types(pub) if t.startswith(SCHEMA))
+                                            or ["CreativeWork"]), "@id": pub,
+                      "name": next(iter(_objects(site, pub, DCT + "title")), site.label(pub))}
+        for prop in ("sameAs", "url"):
+            found = _objects(site, pub, SCHEMA + prop)
+            if found:
+                work[prop] = _one_or_many(found)
+        cited = [{"@id": c} for c in _objects(site, pub, CITO_CITES)]
+        if cited:
+            work["citation"] = _one_or_many(cited)
+        works.append(work)
+    if works:
+        doc["subjectOf"] = works
     return json.dumps(doc, indent=1, ensure_ascii=False).replace("</", "<\\/")
