@@ -259,12 +259,49 @@ def test_evidence_by_drug():
     assert rows("evidence-by-drug", {"drug": "CHEBI:15377"}) == []
 
 
+def test_evidence_statistics():
+    got = rows("evidence-statistics", {"topic": "NCIT:C125201"}, dataset=PACKAGED,
+               columns=["statistic", "design", "role", "type_label", "value", "notReached", "p_comparator", "p_value",
+                        "timepoint_value", "quote"])
+    by = {r[0].rsplit("/", 1)[-1]: r[1:] for r in got}
+    assert set(by) == {"os-2y-newly-diagnosed", "os-2y-relapsed", "os-4y-newly-diagnosed", "os-4y-relapsed",
+                       "os-from-induction", "os-hazard-ratio", "os-3y-group-a", "os-3y-group-b"}
+    assert {r[1] for r in by.values()} == {"endpoint"}
+    assert by["os-from-induction"][:5] == ("clinical trial", "endpoint", "Median", "", "true"), "not reached, no number"
+    assert by["os-hazard-ratio"][:7] == ("meta-analysis", "endpoint", "Hazard Ratio", "0.75", "false", "=", "0.001")
+    assert by["os-3y-group-a"][:8] == ("observational study", "endpoint", "Ratio", "65.3", "false", "=", "0.078", "3")
+    assert by["os-from-induction"][8] == S8, "the verbatim sentence"
+    # adverse events: one row per event term, reports without a number too
+    ae = rows("evidence-statistics", dataset=PACKAGED, columns=["statistic", "role", "topic_label", "grade", "value"])
+    ae = [r for r in ae if r[1] == "adverse event"]
+    assert len({r[0] for r in ae}) == 12
+    joint = sorted(r[2] for r in ae if r[0].endswith("/grade3-leukopenia-thrombocytopenia"))
+    assert joint == ["Decreased total leukocyte count", "Thrombocytopenia"]
+    assert ("Peripheral neuropathy", "", "2.23") in {r[2:] for r in ae}
+
+
+def test_evidence_endpoints():
+    got = rows("evidence-endpoints", dataset=PACKAGED, columns=["endpoint", "endpoint_label", "statistics", "studies"])
+    assert got[:2] == [("NCIT:C125201", "Overall Survival", "8", "4"), ("NCIT:C28234", "Progression-free Survival", "11", "4")]
+    assert not [r for r in got if r[0].startswith("HP:")], "adverse events have their own page"
+
+
+def test_evidence_studies():
+    got = rows("evidence-studies", dataset=PACKAGED, columns=["design", "study", "publication"])
+    assert got == [("clinical trial", "trialkg.trial:green-2017", "trialkg.publication:green-2017"),
+                   ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:cta-isoda-2018"),
+                   ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:isoda-2018"),
+                   ("meta-analysis", "trialkg.study:sun-2017", "trialkg.publication:sun-2017"),
+                   ("observational study", "trialkg.study:lee-2013", "trialkg.publication:lee-2013")]
+
+
 # ---- both engines give the same answer -------------------------------------------------------
 
 PARAMS = {"trials-by-drug": {"drug": "CHEBI:52717"}, "trials-by-condition": {"condition": "MONDO:0009693"},
           "provenance": {"statistic": "trialkg.trial:isoda-2018/orr"},
           "resources": {"namespace": "https://w3id.org/trialkg/trial/"},
-          "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"}}
+          "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"},
+          "evidence-statistics": {"topic": "NCIT:C28234"}}
 
 
 @pytest.mark.parametrize("name", sorted(catalog.catalog()))
