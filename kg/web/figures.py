@@ -159,3 +159,247 @@ def survival_chart(rows: list[dict]) -> tuple[str, list[dict]]:
         parts.append(f'<text x="{left + v * scale:.2f}" y="{y - 10:.1f}" font-size="11" text-anchor="middle">{v}</text>')
     parts.append("</svg>")
     return "\n".join(parts), items
+
+
+# ---- evidence across publications: forest plot, medians, rates at a time point -----------------
+#
+# Each mark is an <a> to its statistic's page: focusable (tabindex), named by a <title> holding
+# its figure and the sentence it came from (the browser's tooltip), and shown in the figure's
+# reading strip on hover and on keyboard focus by CSS alone. Marks carry data- attributes with
+# their numbers; the <svg> carries the scale (data-left, data-width and the axis domain), so a
+# test can recompute every position from the graph.
+
+EVIDENCE_STYLE = """<style>
+.ev-mark { cursor: pointer; }
+.ev-mark:focus { outline: none; }
+.ev-mark .ev-ring { visibility: hidden; }
+.ev-mark:hover .ev-ring, .ev-mark:focus .ev-ring { visibility: visible; }
+.ev-mark .ev-tip { visibility: hidden; }
+.ev-mark:hover .ev-tip, .ev-mark:focus .ev-tip { visibility: visible; }
+</style>"""
+TIP_LINES, TIP_WIDTH = 4, 124  # lines and characters of the reading strip
+ROW_H, LABEL_W, WIDTH = 46, 300, 760
+
+
+def _num(x: float) -> str:
+    """A number as the graph has it: ``0.67``, ``2``, not ``2.0``."""
+    return f"{x:g}"
+
+
+def nice_step(span: float, most: int = 8) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that cuts ``span`` into at most ``most`` steps.
+
+    >>> nice_step(12), nice_step(60), nice_step(5), nice_step(0.8)
+    (2, 10, 1, 0.1)
+    """
+    span = max(span, 1e-9)
+    power = 10 ** math.floor(math.log10(span / most))
+    for factor in (1, 2, 5, 10):
+        if span / (factor * power) <= most:
+            step = factor * power
+            return int(step) if step >= 1 else round(step, 12)
+    return 10 * power  # pragma: no cover - the loop always returns
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks of a log axis from ``lo`` to ``hi``: powers of 2 over a short span, of 10 over a long one.
+
+    >>> log_ticks(0.5, 4), log_ticks(0.51, 3.61), log_ticks(0.63, 1), log_ticks(0.01, 100)
+    ([0.5, 1, 2, 4], [0.5, 1, 2, 4], [0.5, 1], [0.01, 0.1, 1, 10, 100])
+    """
+    if math.log2(hi / lo) <= 8:
+        return [2.0 ** k if k < 0 else 2 ** k for k in range(math.floor(math.log2(lo) + 1e-9), math.ceil(math.log2(hi) - 1e-9) + 1)]
+    return [10.0 ** k if k < 0 else 10 ** k
+            for k in range(math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9) + 1)]
+
+
+def _wrap(text: str, width: int = TIP_WIDTH, lines: int = TIP_LINES) -> list[str]:
+    import textwrap
+
+    out = textwrap.wrap(text, width) or [""]
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: width - 1] + "…"
+    return out
+
+
+def _open(kind: str, height: int, title: str, data: str, hint: str) -> list[str]:
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="evidence-chart" id="{kind}-chart" role="group" '
+            f'font-family="sans-serif" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" {data}>',
+            f"<title>{_esc(title)}</title>", EVIDENCE_STYLE,
+            f'<text x="10" y="{height - TIP_LINES * 15 + 2}" font-size="11" fill="#5b6b7c">{_esc(hint)}</text>']
+
+
+def _mark(item: dict, tip_y: float, inner: list[str], ring: tuple[float, float, float, float]) -> list[str]:
+    """One statistic's mark: a link to its page, with its title, focus ring and reading-strip text."""
+    x, y, w, h = ring
+    tip = _wrap(item["tip"])
+    lines = "".join(f'<tspan x="14" dy="{0 if k == 0 else 15}">{_esc(line)}</tspan>' for k, line in enumerate(tip))
+    data = " ".join(f'data-{k}="{_esc(str(v))}"' for k, v in item.get("data", {}).items())
+    return [f'<a class="ev-mark" href="{_esc(item["href"])}" tabindex="0" data-statistic="{_esc(item["statistic"])}" {data}>',
+            f"<title>{_esc(item['tip'])}</title>",
+            f'<rect class="ev-ring" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" fill="#eef3fb" '
+            'stroke="#1d4ed8" stroke-width="2"/>',
+            *inner,
+            f'<g class="ev-tip"><rect x="6" y="{tip_y - 14:.1f}" width="{WIDTH - 12}" height="{TIP_LINES * 15 + 8}" '
+            f'fill="#fffbea" stroke="#c9a227"/><text y="{tip_y:.1f}" font-size="12" fill="#1d2733">{lines}</text></g>',
+            "</a>"]
+
+
+def _row_label(x: float, y: float, item: dict) -> list[str]:
+    group = item["row"] if len(item["row"]) <= 46 else item["row"][:45] + "…"
+    detail = item["detail"] if len(item["detail"]) <= 52 else item["detail"][:51] + "…"
+    return [f'<text class="row-label" x="{x}" y="{y - 2:.1f}" font-size="12" text-anchor="end">{_esc(group)}</text>',
+            f'<text x="{x}" y="{y + 12:.1f}" font-size="10" text-anchor="end" fill="#5b6b7c">{_esc(detail)}</text>']
+
+
+def forest_plot(items: list[dict], title: str, axis: str, hint: str) -> str:
+    """Ratio measures (hazard ratio, relative risk) on a log axis with a vertical line at 1.
+
+    Each item: ``value``, ``lower``, ``upper`` (the interval, may be None), ``row`` and
+    ``detail`` (its label lines), ``right`` (the printed estimate), ``href``, ``statistic``,
+    ``tip`` (title text) and ``data`` (extra data- attributes). Items without a positive
+    value are not drawn (a ratio is positive).
+    """
+    items = [i for i in items if i.get("value") is not None and i["value"] > 0]
+    # the axis runs at least from 1/2 to 2, so the line at 1 never sits on its edge
+    numbers = [x for i in items for x in (i["value"], i.get("lower"), i.get("upper")) if x and x > 0] + [0.5, 2.0]
+    ticks = log_ticks(min(numbers), max(numbers))
+    lo, hi = min(ticks[0], min(numbers)), max(ticks[-1], max(numbers))
+    left, plot_w, top = LABEL_W + 10, WIDTH - LABEL_W - 10 - 150, 24
+    axis_y = top + ROW_H * len(items) + 4
+    tip_y = axis_y + 60
+    height = int(tip_y + TIP_LINES * 15)
+
+    def x_of(v: float) -> float:
+        return left + (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * plot_w
+
+    parts = _open("forest", height, title, f'data-left="{left}" data-width="{plot_w}" data-log-min="{_num(lo)}" '
+                  f'data-log-max="{_num(hi)}" data-scale="log"', hint)
+    parts.append(f'<line class="axis" x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
+    for t in ticks:
+        parts.append(f'<line x1="{x_of(t):.2f}" y1="{axis_y}" x2="{x_of(t):.2f}" y2="{axis_y + 5}" stroke="#333"/>'
+                     f'<text x="{x_of(t):.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(t)}</text>')
+    parts.append(f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="11" '
+                 f'text-anchor="middle">{_esc(axis)}</text>')
+    parts.append(f'<line class="no-effect" x1="{x_of(1):.2f}" y1="{top - 8}" x2="{x_of(1):.2f}" y2="{axis_y}" '
+                 f'stroke="#5b6b7c" stroke-dasharray="4 3" data-value="1"/>')
+    for k, it in enumerate(items):
+        y = top + k * ROW_H + ROW_H / 2
+        inner = _row_label(left - 10, y, it)
+        if it.get("lower") and it.get("upper"):
+            lo_x, hi_x = x_of(it["lower"]), x_of(it["upper"])
+            inner.append(f'<line class="ci" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" stroke="#1d2733" '
+                         f'stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}"/>')
+            for end in (lo_x, hi_x):
+                inner.append(f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>')
+        vx = x_of(it["value"])
+        inner.append(f'<rect class="estimate" x="{vx - 6:.2f}" y="{y - 6:.1f}" width="12" height="12" fill="#4a7ebb" '
+                     f'data-value="{_num(it["value"])}" data-x="{vx:.2f}"/>')
+        inner.append(f'<text x="{left + plot_w + 12}" y="{y + 4:.1f}" font-size="11">{_esc(it["right"])}</text>')
+        parts += _mark(it, tip_y, inner, (8, y - ROW_H / 2 + 2, WIDTH - 16, ROW_H - 4))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _time_axis(parts: list[str], left: float, plot_w: float, axis_y: float, xmax: float, step: float, label: str,
+               ticks: bool = True) -> None:
+    """A linear axis from 0 to ``xmax``; without ``ticks`` (nothing on it has a number) only its line and label."""
+    parts.append(f'<line class="axis" x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
+    k = 0
+    while ticks and k * step <= xmax + 1e-9:
+        x = left + k * step * plot_w / xmax
+        parts.append(f'<line x1="{x:.2f}" y1="{axis_y}" x2="{x:.2f}" y2="{axis_y + 5}" stroke="#333"/>'
+                     f'<text x="{x:.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(round(k * step, 9))}</text>')
+        k += 1
+    parts.append(f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="11" '
+                 f'text-anchor="middle">{_esc(label)}</text>')
+
+
+def _axis_max(numbers: list[float]) -> tuple[float, float]:
+    top = max(numbers + [1.0]) * 1.15
+    step = nice_step(top)
+    return math.ceil(top / step) * step, step
+
+
+def median_chart(items: list[dict], title: str, axis: str, not_reached: str, hint: str) -> str:
+    """Medians on their own axis (in their unit), each a row, with the CI or range; not reached as an open arrow.
+
+    Each item as for :func:`forest_plot`, with ``not_reached`` (bool) and ``interval`` (the
+    interval's label). A median not reached is an arrow from the axis start past the plot's
+    end, open-ended, with ``not_reached`` written on it: never a number.
+    """
+    numbers = [x for i in items for x in (i.get("value"), i.get("lower"), i.get("upper")) if x is not None]
+    xmax, step = _axis_max(numbers)
+    left, plot_w, top = LABEL_W + 10, WIDTH - LABEL_W - 10 - 150, 24
+    axis_y = top + ROW_H * len(items) + 4
+    tip_y = axis_y + 60
+    height = int(tip_y + TIP_LINES * 15)
+    scale = plot_w / xmax
+
+    parts = _open("median", height, title, f'data-left="{left}" data-width="{plot_w}" data-xmax="{_num(xmax)}" '
+                  f'data-scale="linear"', hint)
+    parts.append('<defs><marker id="ev-arrow" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" refX="11" '
+                 'refY="6" orient="auto"><path d="M0,0 L12,6 L0,12" fill="none" stroke="#b5542c" stroke-width="2"/></marker></defs>')
+    _time_axis(parts, left, plot_w, axis_y, xmax, step, axis, ticks=bool(numbers))
+    for k, it in enumerate(items):
+        y = top + k * ROW_H + ROW_H / 2
+        inner = _row_label(left - 10, y, it)
+        if it.get("lower") is not None and it.get("upper") is not None:
+            lo_x, hi_x = left + it["lower"] * scale, left + it["upper"] * scale
+            inner.append(f'<line class="interval" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" '
+                         f'stroke="#1d2733" stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}" '
+                         f'data-interval="{_esc(it.get("interval", ""))}"/>')
+            for end in (lo_x, hi_x):
+                inner.append(f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>')
+        if it.get("not_reached") or it.get("value") is None:
+            inner.append(f'<line class="not-reached" x1="{left}" y1="{y:.1f}" x2="{left + plot_w + 20:.1f}" y2="{y:.1f}" '
+                         f'stroke="#b5542c" stroke-width="3" stroke-dasharray="6 4" marker-end="url(#ev-arrow)"/>')
+            inner.append(f'<text x="{left + plot_w + 32}" y="{y + 4:.1f}" font-size="11" fill="#b5542c">{_esc(not_reached)}</text>')
+        else:
+            vx = left + it["value"] * scale
+            inner.append(f'<circle class="median" cx="{vx:.2f}" cy="{y:.1f}" r="6" fill="#4a7ebb" '
+                         f'data-value="{_num(it["value"])}"/>')
+            inner.append(f'<text x="{left + plot_w + 12}" y="{y + 4:.1f}" font-size="11">{_esc(it["right"])}</text>')
+        parts += _mark(it, tip_y, inner, (8, y - ROW_H / 2 + 2, WIDTH - 16, ROW_H - 4))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def rate_chart(rows: list[dict], title: str, axis: str, hint: str) -> str:
+    """Rates at a time point (percentages), each group a row: x is the time point, height in the row the rate.
+
+    ``rows`` are groups: ``row``, ``detail`` and ``items``, each item with ``time``,
+    ``value`` (0 to 100), ``right`` (the printed rate), ``href``, ``statistic``, ``tip``.
+    A group's rates are joined in time order; the row's band runs from 0 % (bottom) to
+    100 % (top).
+    """
+    times = [i["time"] for r in rows for i in r["items"]]
+    xmax, step = _axis_max(times)
+    left, plot_w, top, band = LABEL_W + 10, WIDTH - LABEL_W - 10 - 60, 24, 40
+    row_h = band + 20
+    axis_y = top + row_h * len(rows) + 4
+    tip_y = axis_y + 60
+    height = int(tip_y + TIP_LINES * 15)
+    scale = plot_w / xmax
+    parts = _open("rate", height, title, f'data-left="{left}" data-width="{plot_w}" data-xmax="{_num(xmax)}" '
+                  f'data-band="{band}" data-scale="linear"', hint)
+    _time_axis(parts, left, plot_w, axis_y, xmax, step, axis)
+    for k, group in enumerate(rows):
+        base = top + k * row_h + 10 + band  # the row's 0 % line
+        parts += _row_label(left - 10, base - band / 2, group)
+        parts.append(f'<rect x="{left}" y="{base - band}" width="{plot_w}" height="{band}" fill="#f3f6f9"/>'
+                     f'<text x="{left + plot_w + 4}" y="{base - band + 8}" font-size="9" fill="#5b6b7c">100%</text>'
+                     f'<text x="{left + plot_w + 4}" y="{base}" font-size="9" fill="#5b6b7c">0%</text>')
+        points = sorted(group["items"], key=lambda i: i["time"])
+        if len(points) > 1:
+            path = " ".join(f"{left + p['time'] * scale:.2f},{base - p['value'] / 100 * band:.2f}" for p in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="#9bbbe0" stroke-width="2"/>')
+        for it in points:
+            cx, cy = left + it["time"] * scale, base - it["value"] / 100 * band
+            inner = [f'<circle class="rate" cx="{cx:.2f}" cy="{cy:.2f}" r="6" fill="#4a7ebb" data-time="{_num(it["time"])}" '
+                     f'data-value="{_num(it["value"])}" data-base="{base:.2f}"/>',
+                     f'<text x="{cx + 9:.2f}" y="{cy + 4:.2f}" font-size="11">{_esc(it["right"])}</text>']
+            parts += _mark(it, tip_y, inner, (cx - 10, cy - 10, 52, 20))
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -16,9 +18,9 @@ from kg import __version__
 from kg.errors import InputError
 from kg.prefixes import DCT, NCIT, SCHEMA, TKG, compact
 from kg.query import catalog
-from kg.query.formats import cell, quantity
+from kg.query.formats import cell, p_value, plural, quantity
 from kg.rdf import value
-from kg.web.figures import response_chart, survival_chart
+from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
 from kg.web.site import Site
 
 MAX_INCOMING = 200  # links listed under "referenced by" on a resource page
@@ -66,13 +68,23 @@ def _term(site: Site, path: str, term) -> dict:
 
 
 def index(site: Site, static: bool = False) -> str:
-    """The landing page: counts from the dataset description, the trials, the ready-made queries."""
+    """The landing page: studies by design, the evidence pages, counts, the ready-made queries."""
     key = ("index", static)
     if key in site.cache:
         return site.cache[key]
     path = "index"
-    trials = [{"href": site.link(path, iri), "label": site.label(iri)}
-              for iri in site.resources() if TKG + "Study" in site.types(iri)]
+    designs: list[dict] = []  # design -> studies -> publications, in the query's order
+    for r in site.rows("evidence-studies"):
+        if not designs or designs[-1]["design"] != cell(r["design"]):
+            designs.append({"design": cell(r["design"]), "studies": []})
+        studies = designs[-1]["studies"]
+        if not studies or studies[-1]["iri"] != r["study"].value:
+            studies.append({"iri": r["study"].value, "href": site.link(path, r["study"].value),
+                            "label": cell(r["study_label"]), "publications": []})
+        if r.get("publication"):
+            studies[-1]["publications"].append(_term(site, path, r["publication"]))
+    evidence = [{"href": v.path + ".html", "title": v.title, "statistics": v.statistics, "studies": v.studies}
+                for v in evidence_views(site)]
     queries = []
     for name, q in sorted(catalog.catalog().items()):
         runnable = not any(p.required for p in q.parameters)
@@ -82,7 +94,8 @@ def index(site: Site, static: bool = False) -> str:
             run = f"sparql?query={quote(q.text)}&format=csv" if runnable else None
         queries.append({"name": name, "summary": q.summary, "run_href": run, "text_href": f"queries/{name}.rq"})
     site.cache[key] = _env().get_template("index.html").render(
-        **_common(site, path), title="trialkg", trials=trials, queries=queries, stats=site.dataset.statistics,
+        **_common(site, path), title="trialkg", designs=designs, evidence=evidence, queries=queries,
+        stats=site.dataset.statistics,
         resources=len(site.resources()), static=static, void_href="void.ttl")
     return site.cache[key]
 
@@ -169,12 +182,14 @@ def render_trial(site: Site, iri: str) -> str:
                           "status": cell(first.get("status")), "doi": doi,
                           "doi_url": f"https://doi.org/{doi}" if doi else "",
                           "cited_by": _term(site, path, first.get("cited_by")) if first.get("cited_by") else None})
+    here = posixpath.dirname(path) or "."
+    evidence = {v.title if v.topic else "": posixpath.relpath(v.path + ".html", here) for v in evidence_views(site)}
     response_svg, _bars, undrawn = response_chart(site.rows("response-distribution", trial=iri))
     survival_svg, _items = survival_chart(efficacy_rows)
     return _env().get_template("trial.html").render(
         **_common(site, path), title=site.label(iri), iri=iri, curie=compact(iri), summary=summary,
         efficacy=efficacy, safety=safety, citations=citations, terms=terms,
-        response_svg=response_svg, undrawn=undrawn, survival_svg=survival_svg,
+        response_svg=response_svg, undrawn=undrawn, survival_svg=survival_svg, evidence=evidence,
         schema_org=schema_org(site, iri), formats=_formats(path))
 
 
@@ -254,3 +269,226 @@ def schema_org(site: Site, study: str) -> str:
     if works:
         doc["subjectOf"] = works
     return json.dumps(doc, indent=1, ensure_ascii=False).replace("</", "<\\/")
+
+
+# ---- the evidence view: one page per endpoint (and one for adverse events), across publications --
+
+EVIDENCE = "evidence/"  # site path of the generated views (no graph resource has one)
+ADVERSE_EVENTS = "adverse-events"
+#: statistic types (HL7 statistic-type codes in NCIt) that are ratios of two groups: a log axis, a line at 1
+RATIO_TYPES = {NCIT + "C93150", NCIT + "C93152"}  # hazard ratio, relative risk
+MEDIAN_TYPE = NCIT + "C28007"
+HINT = "Hover over a mark, or reach it with the Tab key, to read the sentence it comes from; select it to open the statistic."
+
+
+@dataclass(frozen=True)
+class View:
+    """One evidence page: an endpoint's statistics across publications, or every adverse-event figure."""
+
+    slug: str
+    title: str
+    topic: str | None  # the endpoint's IRI; None for the adverse-events page
+    statistics: int
+    studies: int
+
+    @property
+    def path(self) -> str:
+        """The page's site path, without suffix (``evidence/progression-free-survival``)."""
+        return EVIDENCE + self.slug
+
+
+def slugify(text: str) -> str:
+    """A path segment from a label.
+
+    >>> slugify("Progression-free Survival"), slugify("overall response (partial response or better)")
+    ('progression-free-survival', 'overall-response-partial-response-or-better')
+    """
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "endpoint"
+
+
+def _evidence_rows(site: Site, topic: str | None) -> list[dict]:
+    key = ("evidence-rows", topic)
+    if key not in site.cache:
+        if topic is None:
+            site.cache[key] = [r for r in site.rows("evidence-statistics") if cell(r.get("role")) == "adverse event"]
+        else:
+            site.cache[key] = [r for r in site.rows("evidence-statistics", topic=topic) if cell(r.get("role")) == "endpoint"]
+    return site.cache[key]
+
+
+def evidence_views(site: Site) -> list[View]:
+    """Every evidence page: one per endpoint the graph's efficacy statistics measure, then adverse events.
+
+    A page's path comes from its endpoint's label (``evidence/overall-survival``);
+    two endpoints with one label get their CURIE's instead.
+    """
+    key = ("evidence-views",)
+    if key in site.cache:
+        return site.cache[key]
+    views: list[View] = []
+    taken = {ADVERSE_EVENTS}
+    for r in site.rows("evidence-endpoints"):
+        iri = r["endpoint"].value
+        title = cell(r.get("endpoint_label")) or compact(iri)
+        slug = slugify(title)
+        if slug in taken:
+            slug = slugify(compact(iri))
+        while slug in taken:
+            slug += "-"
+        taken.add(slug)
+        views.append(View(slug, title, iri, int(cell(r["statistics"])), int(cell(r["studies"]))))
+    ae = _evidence_rows(site, None)
+    if ae:
+        title = f"{site.label(TKG + 'adverseEvent')}s"
+        views.append(View(ADVERSE_EVENTS, title[:1].upper() + title[1:], None, len({r["statistic"].value for r in ae}),
+                          len({r["study"].value for r in ae})))
+    site.cache[key] = views
+    return views
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
+    """One item per statistic (rows of several topics or quotes merged), in the query's order."""
+    items: dict[str, dict] = {}
+    for r in rows:
+        stat = r["statistic"].value
+        if stat in items:
+            item = items[stat]
+        else:
+            c = {k: cell(v) for k, v in r.items()}
+            level = _number(c.get("level", ""))
+            interval = ""
+            if c.get("lower"):
+                interval = f"{c['interval']} {c['lower']}–{c['upper']}"
+                if level is not None:
+                    interval = f"{level * 100:g}% {interval}"
+            not_reached = c.get("notReached") == "true"
+            shown = (site.label(TKG + "notReached") if not_reached else
+                     quantity(c["value"], c.get("unit", ""), c.get("ucum", "")) if c.get("value") else "")
+            stated_origin = c.get("origin", "") if r.get("origin_term") and r["origin_term"].value != TKG + "TimeOriginNotStated" else ""
+            if c.get("timepoint_value"):
+                when = f"at {plural(c['timepoint_value'], c.get('timepoint_unit', ''))}"
+                when += f" from {stated_origin}" if stated_origin else f" ({c['origin']})" if c.get("origin") else ""
+            elif c.get("origin"):
+                when = f"from {stated_origin}" if stated_origin else c["origin"]
+            elif c.get("timepoint"):
+                when = f"at {c['timepoint']}"
+            elif c.get("phase"):
+                when = f"during {c['phase']}"
+            else:
+                when = ""
+            item = items[stat] = {
+                "statistic": stat, "href": site.link(path, stat), "label": c.get("label", ""),
+                "study": {"label": c.get("study_label", ""), "href": site.link(path, r["study"].value)},
+                "design": c.get("design", ""), "type": r["type"].value if r.get("type") else "",
+                "type_label": c.get("type_label", ""), "value": _number(c.get("value", "")), "not_reached": not_reached,
+                "shown": shown, "unit": c.get("unit", ""), "ucum": c.get("ucum", ""),
+                "group": (f"{c['exposure']} vs {c['reference']}" if c.get("exposure") else c.get("population", "")),
+                "interval_label": c.get("interval", ""), "lower": _number(c.get("lower", "")),
+                "upper": _number(c.get("upper", "")), "interval": interval,
+                "p": p_value(c.get("p_comparator", ""), c.get("p_value", "")),
+                "when": when, "origin": stated_origin, "time": _number(c.get("timepoint_value", "")),
+                "time_unit": c.get("timepoint_unit", ""), "grade": c.get("grade", ""),
+                "population": c.get("population", ""), "size": c.get("size", ""), "basis": c.get("basis", ""),
+                "source": _term(site, path, r["source"]), "source_label": c.get("source_label", ""),
+                "note": c.get("note", ""), "topics": [], "quotes": [],
+            }
+        topic, quote_text = cell(r.get("topic_label")), cell(r.get("quote"))
+        if topic and topic not in item["topics"]:
+            item["topics"].append(topic)
+        if quote_text and quote_text not in item["quotes"]:
+            item["quotes"].append(quote_text)
+    for item in items.values():
+        figure = " ".join(x for x in (item["type_label"], item["shown"]) if x)
+        extra = "; ".join(x for x in (item["interval"], item["p"], item["when"]) if x)
+        quoted = " ".join(f"“{q}”" for q in item["quotes"])
+        item["tip"] = f"{item['label']}: {figure}{f' ({extra})' if extra else ''}. {quoted} ({item['source_label']})"
+    return list(items.values())
+
+
+def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
+    """The SVG figures of a view: a forest plot of ratios, medians per unit, rates per time unit."""
+    figures = []
+    by_topic = view.topic is None  # on the adverse-events page a row is an event, not a group
+
+    def row(it: dict, timed: bool = True) -> tuple[str, str]:
+        """The row's label (the group, or the events on the adverse-events page) and its detail line."""
+        origin = f"from {it['origin']}" if it["origin"] and timed else ""
+        if by_topic:
+            return " + ".join(it["topics"]), " · ".join(x for x in (it["group"], origin, it["source_label"]) if x)
+        return it["group"], " · ".join(x for x in (origin, it["source_label"]) if x)
+
+    ratios = [it for it in items if it["type"] in RATIO_TYPES and it["value"] is not None]
+    if ratios:
+        marks = []
+        for it in ratios:
+            r, detail = row(it)
+            right = f"{it['value']:g}" + (f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None else "")
+            marks.append({**it, "row": r, "detail": detail, "right": f"{right} {it['p']}".strip(),
+                          "data": {"value": f"{it['value']:g}"}})
+        types = list(dict.fromkeys(it["type_label"] for it in ratios))
+        intervals = list(dict.fromkeys(it["interval_label"] for it in ratios if it["interval_label"]))
+        figures.append({"kind": "forest", "svg": forest_plot(
+            marks, f"{view.title}: {', '.join(types)}", f"{' / '.join(types)} (log scale)", HINT),
+            "caption": f"{', '.join(types)}: the estimate (square) and its {', '.join(intervals) or 'interval'} "
+                       "(line), on a log axis; the dashed line at 1 is no difference between the groups."})
+    medians = [it for it in items if it["type"] == MEDIAN_TYPE and (it["value"] is not None or it["not_reached"])]
+    for unit in dict.fromkeys(it["unit"] for it in medians):
+        marks = []
+        for it in (m for m in medians if m["unit"] == unit):
+            r, detail = row(it)
+            right = it["shown"] + (f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None else "")
+            marks.append({**it, "row": r, "detail": detail, "right": right, "interval": it["interval_label"],
+                          "data": {"value": "" if it["value"] is None else f"{it['value']:g}"}})
+        label = marks[0]["type_label"]
+        not_reached = site.label(TKG + "notReached")
+        figures.append({"kind": "median", "svg": median_chart(marks, f"{view.title}: {label} ({unit})",
+                                                              f"{label} ({unit})", not_reached, HINT),
+                        "caption": f"{label} (dot) with its interval (line) where the source gives one; an arrow "
+                                   f"marks a {label.lower()} {not_reached}, never drawn as a number."})
+    rates = [it for it in items if it["time"] is not None and it["ucum"] == "%" and it["value"] is not None]
+    for unit in dict.fromkeys(it["time_unit"] for it in rates):
+        groups: dict[tuple, dict] = {}
+        for it in (x for x in rates if x["time_unit"] == unit):
+            r, detail = row(it, timed=False)
+            group = groups.setdefault((it["study"]["href"], r, it["source_label"]), {"row": r, "detail": detail, "items": []})
+            group["items"].append({**it, "right": it["shown"], "data": {"value": f"{it['value']:g}", "time": f"{it['time']:g}"}})
+        axis = f"{site.label(TKG + 'timePointValue')} ({unit})"
+        figures.append({"kind": "rate", "svg": rate_chart(list(groups.values()), f"{view.title}: {axis}", axis, HINT),
+                        "caption": "Each row one group: a rate sits at its time point, its height in the row the "
+                                   "percentage (0 % at the bottom of the row, 100 % at the top)."})
+    return figures
+
+
+def evidence_page(site: Site, slug: str) -> str | None:
+    """The evidence page ``evidence/<slug>`` (cached), or None if there is no such view."""
+    key = ("evidence", slug)
+    if key in site.cache:
+        return site.cache[key]
+    view = next((v for v in evidence_views(site) if v.slug == slug), None)
+    if view is None:
+        return None
+    path = view.path
+    items = _evidence_items(site, path, _evidence_rows(site, view.topic))
+    designs: list[dict] = []  # design -> study -> statistics, in the query's order
+    for it in items:
+        if not designs or designs[-1]["design"] != it["design"]:
+            designs.append({"design": it["design"], "studies": []})
+        studies = designs[-1]["studies"]
+        if not studies or studies[-1]["href"] != it["study"]["href"]:
+            studies.append({**it["study"], "rows": []})
+        studies[-1]["rows"].append(it)
+    site.cache[key] = _env().get_template("evidence.html").render(
+        **_common(site, path), title=view.title, view=view,
+        topic=_term(site, path, ox.NamedNode(view.topic)) if view.topic else None,
+        figures=_evidence_figures(site, view, items), designs=designs, n_items=len(items),
+        query_href=posixpath.relpath("queries/evidence-statistics.rq", EVIDENCE.rstrip("/")),
+        others=[{"title": v.title, "href": posixpath.relpath(v.path + ".html", EVIDENCE.rstrip("/"))}
+                for v in evidence_views(site) if v.slug != slug])
+    return site.cache[key]

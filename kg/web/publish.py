@@ -121,6 +121,8 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None) -> tuple[Path, 
             write(f"{path}.html", pages.page(site, iri))
             for syntax in media.RDF_SYNTAXES:
                 write(f"{path}.{syntax.suffix}", site.rdf(iri, syntax.media))
+        for view in pages.evidence_views(site):
+            write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
         for name, q in catalog.catalog().items():
             write(f"queries/{name}.rq", q.text)
             if not any(p.required for p in q.parameters):

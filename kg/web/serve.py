@@ -118,6 +118,16 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
         return Response(answer.body, status_code=answer.status, media_type=answer.media,
                         headers={**headers, **answer.headers})
 
+    async def evidence(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        html = pages.evidence_page(site, slug)
+        if html is None:
+            return text(404, f"no evidence page {slug!r}")
+        if request.url.path.endswith(".html"):
+            return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+        # a generated view, not a resource: the bare path redirects to its page as on a static host
+        return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html", status_code=303, headers=headers)
+
     async def resource(request: Request) -> Response:
         raw = request.url.path
         if len(raw) > MAX_PATH:
@@ -151,6 +161,8 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
         Route("/void.ttl", void),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/queries/{name}.rq", query_text),
+        Route("/" + pages.EVIDENCE + "{slug}.html", evidence),
+        Route("/" + pages.EVIDENCE + "{slug}", evidence),
         Route("/{path:path}", resource),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
