@@ -157,6 +157,9 @@ class Endpoint:
         try:
             outcome = sandbox.run(answer, self.store, query, accept or "", self.limits.max_rows,
                                   timeout=self.limits.timeout, max_memory_mb=self.limits.max_memory_mb, network=False)
+        except OSError as exc:  # no process or pipe to be had now (fork: EAGAIN, pipe: EMFILE)
+            LOG.error("kg serve: cannot start a /sparql query process: %s", exc)
+            return Answer(503, "text/plain", b"cannot start a query process now; retry later\n", {"Retry-After": "5"})
         finally:
             self._slots.release()
         if outcome.ok:
