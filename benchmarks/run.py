@@ -188,6 +188,7 @@ print("RESULT " + json.dumps(out))
 """
 
 QUERY_PARAMS = {"trials-by-drug": {"drug": "NCIT:C1851"}, "trials-by-condition": {"condition": "MONDO:0009693"},
+                "evidence-by-drug": {"drug": "NCIT:C1851"}, "compare-outcomes": {"endpoint": "NCIT:C28234"},
                 "provenance": {"statistic": "https://w3id.org/trialkg/synthetic/synth-000000/stat-0"},
                 "resources": {"namespace": "https://w3id.org/trialkg/trial/"}}
 
