@@ -102,6 +102,7 @@ def test_python_m_kg_and_version(kg):
     assert r.returncode == 0 and "0.1.0" in r.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("java") is None, reason="java is not installed: HermiT cannot run (kg reason says so)")
 def test_reason_consistent(kg):
     r = kg("reason")
@@ -109,6 +110,7 @@ def test_reason_consistent(kg):
     assert "consistent (HermiT)" in r.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("java") is None, reason="java is not installed: HermiT cannot run")
 def test_reason_detects_inconsistency(tmp_path):
     from kg.dataset import Dataset

@@ -350,6 +350,7 @@ def status(url: str) -> tuple[int, str]:
         return e.code, e.headers.get("Location", "")
 
 
+@pytest.mark.slow
 def test_served_pages_and_every_mark_link_resolves(server, site):
     assert status(server + "/evidence/progression-free-survival") == (303, "/evidence/progression-free-survival.html")
     assert status(server + "/evidence/no-such-endpoint.html")[0] == 404
@@ -381,6 +382,7 @@ def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
     ("overall-survival", ["0.75", "P = 0.001", "not reached", "65.3%", "P = 0.078", "29%"]),
     ("adverse-events", ["1.39", "1.08–1.79", "2.23", "P = 0.02", "Relative Risk (log scale)", "Constipation"]),
 ])
+@pytest.mark.slow
 def test_evidence_pages_in_headless_chromium(server, tmp_path, slug, needles):
     url = f"{server}/evidence/{slug}.html"
     dom = chromium("--dump-dom", url, tmp=tmp_path).stdout
@@ -392,6 +394,7 @@ def test_evidence_pages_in_headless_chromium(server, tmp_path, slug, needles):
     assert shot.exists() and shot.stat().st_size > 40_000, "a drawn page, not a blank one"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_keyboard_focus_shows_the_mark_and_its_sentence_in_chromium(site, tmp_path):
     """The same page twice, once with the first median mark focused (autofocus stands in for the Tab key)."""

@@ -15,6 +15,7 @@ from kg.prefixes import PREFIXES, expand
 VOID = "http://rdfs.org/ns/void#"
 
 
+@pytest.mark.slow
 def test_sssom_parses_with_the_sssom_package():
     sssom_parsers = pytest.importorskip("sssom.parsers")
     from kg import resources

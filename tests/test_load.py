@@ -110,6 +110,7 @@ def store_quads(path) -> set[str]:
 
 # ---- embedded store -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_embedded_load_is_idempotent(tmp_path):
     path = tmp_path / "store"
     first = load_embedded(store_dir=path)
@@ -122,6 +123,7 @@ def test_embedded_load_is_idempotent(tmp_path):
     assert count_quads(st, TRIAL_GRAPH) > 400
 
 
+@pytest.mark.slow
 def test_reload_replaces_exactly_one_publication(tmp_path, trial_turtle):
     path = tmp_path / "store"
     load_embedded(store_dir=path)
@@ -137,6 +139,7 @@ def test_reload_replaces_exactly_one_publication(tmp_path, trial_turtle):
     assert count_quads(st, "https://w3id.org/trialkg/graph/other-2020") == 1, "other publications are untouched"
 
 
+@pytest.mark.slow
 def test_invalid_graph_is_refused_and_store_unchanged(tmp_path, trial_turtle, edit_block):
     path = tmp_path / "store"
     load_embedded(store_dir=path)
@@ -146,6 +149,7 @@ def test_invalid_graph_is_refused_and_store_unchanged(tmp_path, trial_turtle, ed
     assert store_quads(path) == before
 
 
+@pytest.mark.slow
 def test_syntax_error_is_refused_and_store_unchanged(kg, tmp_path, trial_turtle):
     path = tmp_path / "store"
     assert kg("load", "--store", str(path)).returncode == 0
@@ -169,6 +173,7 @@ def test_cli_load_then_query_store(kg, tmp_path):
     assert r.returncode == 3 and "no store here" in r.stderr
 
 
+@pytest.mark.slow
 def test_progress_is_silent_when_piped(kg, tmp_path):
     r = kg("load", "--store", str(tmp_path / "s"))
     assert r.stderr == ""
@@ -177,6 +182,7 @@ def test_progress_is_silent_when_piped(kg, tmp_path):
 
 # ---- a real oxigraph server over HTTP --------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_every_query_answers_the_same_over_http(server):
     server.load()
@@ -192,6 +198,7 @@ def test_every_query_answers_the_same_over_http(server):
             assert remote.rows, f"{name} returned nothing over HTTP"
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_cli_query_over_http_prints_the_same_csv(kg, server):
     server.load()
@@ -201,6 +208,7 @@ def test_cli_query_over_http_prints_the_same_csv(kg, server):
     assert remote.stdout == local.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_server_reload_is_idempotent(server):
     server.load()
@@ -219,6 +227,7 @@ def test_server_refuses_invalid_graph_untouched(server, trial_turtle, edit_block
     assert server.nquads() == before
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_server_killed_mid_load_leaves_graphs_intact(tmp_path, trial_turtle):
     srv = OxigraphServer(tmp_path / "oxigraph").start()
@@ -272,6 +281,7 @@ class _AuthProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_wrong_credentials_give_one_line_401_without_the_secret(kg, server):
     _AuthProxy.upstream = server.base

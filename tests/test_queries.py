@@ -304,6 +304,7 @@ PARAMS = {"trials-by-drug": {"drug": "CHEBI:52717"}, "trials-by-condition": {"co
           "evidence-statistics": {"topic": "NCIT:C28234"}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(catalog.catalog()))
 def test_engines_agree(name):
     ox_rows = rows(name, PARAMS.get(name), dataset=PACKAGED)
@@ -351,6 +352,7 @@ def test_json_is_sparql_results_json(kg):
     assert orr["value"] == {"type": "literal", "value": "61", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}
 
 
+@pytest.mark.slow
 def test_formats_are_oxigraphs_serializer_bytes():
     import pyoxigraph as ox
 

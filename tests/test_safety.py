@@ -242,6 +242,7 @@ def test_publish_refuses_the_working_directory_with_user_files(kg, tmp_path):
     assert sorted(p.name for p in work.iterdir()) == ["notes.md", "src"]
 
 
+@pytest.mark.slow
 def test_publish_into_an_empty_folder_and_over_its_own_site(kg, tmp_path):
     data = tmp_path / "data"  # a small publication keeps the three runs quick
     data.mkdir()
@@ -285,6 +286,7 @@ def _leftovers(store: Path) -> list[str]:
                   not p.name.endswith(".lock"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wait", [[], ["--wait", "120"]], ids=["refuse", "wait"])
 def test_two_concurrent_loads_lose_no_update(trial_turtle, tmp_path, wait):
     store = tmp_path / "store"
@@ -326,6 +328,7 @@ STEPS = [pytest.param("locked", marks=SLOW), pytest.param("checkpointed", marks=
          pytest.param("swapped", marks=SLOW)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", STEPS)
 def test_load_killed_at_any_step_leaves_a_store_and_the_next_load_cleans_up(kg, trial_turtle, tmp_path, step):
     store = tmp_path / "store"
@@ -344,6 +347,7 @@ def test_load_killed_at_any_step_leaves_a_store_and_the_next_load_cleans_up(kg, 
     assert _graphs(store) >= {"pub-a", "pub-c"}
 
 
+@pytest.mark.slow
 def test_read_only_store_can_be_queried(kg, tmp_path):
     store = tmp_path / "store"
     assert kg("load", "--store", str(store)).returncode == 0
@@ -393,6 +397,7 @@ ALLOWED = {
 }
 
 
+@pytest.mark.slow
 def test_sparql_refuses_service_and_connects_nowhere(served, trap):
     for name, template in REFUSED.items():
         query = template.replace("{trap}", trap.url).replace("{self}", served.base)
@@ -573,6 +578,7 @@ def test_remote_load_killed_mid_load_leaves_no_partial_state(kg, trial_turtle, t
         assert graphs == published | {TKG + "graph/t4", TKG + "graph/t5"} and _trials_in_union(oxigraph.base) == 5
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_next_remote_load_removes_staging_graphs_left_before(kg, trial_turtle, tmp_path, oxigraph):
     corpus = _corpus(trial_turtle, tmp_path / "c", ["t1", "t2"])
@@ -590,6 +596,7 @@ def test_next_remote_load_removes_staging_graphs_left_before(kg, trial_turtle, t
     assert _trials_in_union(oxigraph.base) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_remote_load_time_out_checks_and_reports_the_load_applied(kg, trial_turtle, tmp_path, oxigraph):
     old = _corpus(trial_turtle, tmp_path / "old", ["t1", "t2"])
@@ -669,6 +676,7 @@ def _redirector(target: str, basic: str | None):
     return Redirect
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("credentials", ["token", "basic", "none"])
 def test_credentials_never_follow_a_redirect_to_another_origin(tmp_path, credentials):
     _Recorder.seen = []
@@ -731,6 +739,7 @@ def test_sparql_refuses_a_huge_body_without_reading_it(served, chunked):
     assert served.answers()
 
 
+@pytest.mark.slow
 def test_sparql_query_memory_is_capped(served):
     before = rss_kb(served.proc.pid)
     status, _, body = served.sparql("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g")
@@ -823,6 +832,7 @@ def test_output_batch_is_put_back_when_a_rename_fails(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- 9. a pyoxigraph panic is one line
 
+@pytest.mark.slow
 def test_sparql_query_crash_is_one_response_line_and_one_log_line(served, panic_data):
     if fixed_upstream(panic_data / "data"):
         pytest.skip("this pyoxigraph no longer aborts on the reproducer")
@@ -851,6 +861,7 @@ def test_accept_header_with_many_ranges_is_read_whole(served):
 
 # ---------------------------------------------------------------- 10. lesser: a resource named index
 
+@pytest.mark.slow
 def test_an_iri_ending_in_index_does_not_overwrite_the_site_index(kg, tmp_path):
     data = tmp_path / "data"
     data.mkdir()

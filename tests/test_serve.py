@@ -90,6 +90,7 @@ def path_of(site, iri):
 
 # ---- content negotiation for every resource --------------------------------------------------
 
+@pytest.mark.slow
 def test_every_resource_dereferences_in_every_rdf_format(server, site):
     store = site.store
     resources = site.resources()
@@ -234,6 +235,7 @@ def test_sparql_refuses_updates(server):
     assert int(body.decode().split()[1]) > 1000, "the data is still there"
 
 
+@pytest.mark.slow
 def test_sparql_timeout_and_cap(server):
     forever = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # runs long in constant memory
     start = time.time()
@@ -255,6 +257,7 @@ def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
                            f"--user-data-dir={tmp / 'profile'}", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_trial_page_in_headless_chromium(server, tmp_path):
     url = server + "/trial/isoda-2018"
@@ -310,6 +313,7 @@ def test_svg_marks_match_the_graph(site):
 
 # ---- the static site ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_static_site(kg, tmp_path):
     out = tmp_path / "site"
     r = kg("publish", "--static", str(out))

@@ -146,6 +146,7 @@ def test_constraint_catches(trial_turtle, edit_block, case, subject, old, new, f
         assert f"(value: {ILL_TYPED[case]})" in report.text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(ILL_TYPED))
 def test_ill_typed_literals_are_rejected_by_pyshacl_too(trial_turtle, edit_block, case):
     """The reference engine agrees on every ill-typed case (fast subset of the agreement test)."""

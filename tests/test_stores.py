@@ -49,7 +49,7 @@ BOUND = {"efficacy": {"trial": "trialkg.trial:green-2017"}, "adverse-events": {"
 CASES = [(n, PARAMS.get(n, {})) for n in sorted(catalog.catalog())] + sorted(BOUND.items())
 IDS = sorted(catalog.catalog()) + [f"{n}-bound" for n in sorted(BOUND)]
 
-pytestmark = pytest.mark.stores
+pytestmark = [pytest.mark.stores, pytest.mark.slow]  # real Virtuoso and Jena: a minute of setup, so not in the quick loop
 
 
 def readme_command(server: str, verb: str) -> str:
