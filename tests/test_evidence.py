@@ -31,6 +31,9 @@ from kg.query.formats import cell
 from kg.web import pages
 from kg.web.site import Site
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from words import label_words, page_text, words  # noqa: E402
+
 SVG = "{http://www.w3.org/2000/svg}"
 PFS, OS = "http://purl.obolibrary.org/obo/NCIT_C28234", "http://purl.obolibrary.org/obo/NCIT_C125201"
 PAGES = {"progression-free-survival": PFS, "overall-survival": OS}
@@ -244,33 +247,6 @@ s:rr a trialkg:ComparativeStatistic , trialkg:SafetyStatistic ; rdfs:label "Synt
     prov:wasDerivedFrom <synthetic/pooled-x/publication> ; trialkg:quotedFrom s:sentence .
 s:rr-ci a trialkg:ConfidenceInterval ; trialkg:level 0.95 ; trialkg:lower 0.12 ; trialkg:upper 0.75 .
 """
-
-
-#: English function words, which say nothing about a publication
-FUNCTION_WORDS = {"with", "from", "that", "this", "were", "have", "than", "after", "into", "over", "each", "only",
-                  "also", "both", "their", "which", "when", "then", "there", "these", "those", "what", "while"}
-
-
-def words(text: str) -> set[str]:
-    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", text)} - FUNCTION_WORDS
-
-
-LABELS = {"http://www.w3.org/2000/01/rdf-schema#label", "http://purl.org/dc/terms/title",
-          "https://w3id.org/trialkg/ontology/authorName"}
-
-
-def label_words(dataset: Dataset, graphs: list[str] | None = None) -> set[str]:
-    """Words of the labels, titles and author names in ``graphs`` (every graph if None), plurals included."""
-    found: set[str] = set()
-    for q in dataset.store.quads_for_pattern(None, None, None, None):
-        if (graphs is None or q.graph_name.value in graphs) and q.predicate.value in LABELS:
-            found |= words(q.object.value)
-    return found | {w + "s" for w in found}
-
-
-def page_text(html: str) -> str:
-    """What a reader sees (and the titles a pointer shows): no markup, no style sheet."""
-    return unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", " ", html, flags=re.S)))
 
 
 def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_publications(tmp_path):

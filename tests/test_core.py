@@ -1,0 +1,155 @@
+"""One dataset core, seen from outside: every verb describes, publishes and words the graph it was given.
+
+The description must count the data it describes (never itself), in every place a
+user reads it; publishing a store publishes that store; a synthetic corpus gets
+no word of the packaged publications; and the checkout runs itself from its root.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg import sources
+from kg.dataset import Dataset
+from kg.web import pages
+from kg.web.site import Site
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from words import label_words, page_text, words  # noqa: E402
+
+VOID = "http://rdfs.org/ns/void#"
+TRIALKG = "https://w3id.org/trialkg/ontology/"
+
+
+def synth():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import synth as module
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+def described_triples(turtle: bytes) -> int:
+    """``void:triples`` of the dataset and its dumps (one figure for all; linksets and subsets aside)."""
+    triples = list(ox.parse(turtle, format=ox.RdfFormat.TURTLE))
+    linksets = {t.subject for t in triples if t.predicate.value.endswith("#type") and t.object.value == VOID + "Linkset"}
+    subsets = {t.object for t in triples if t.predicate.value == VOID + "subset"}
+    counts = {int(t.object.value) for t in triples
+              if t.predicate.value == VOID + "triples" and t.subject not in linksets | subsets}
+    assert len(counts) == 1, counts
+    return counts.pop()
+
+
+def dump_triples(path: Path, fmt: ox.RdfFormat) -> int:
+    return len({(q.subject, q.predicate, q.object) for q in ox.parse(path=str(path), format=fmt)})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_described_triples_are_the_triples_of_every_dump_in_build_publish_and_serve(kg, tmp_path):
+    dist = tmp_path / "dist"
+    assert kg("build", "--out", str(dist)).returncode == 0
+    described = described_triples((dist / "void.ttl").read_bytes())
+    for name, fmt in [("trialkg.nt", ox.RdfFormat.N_TRIPLES), ("trialkg.ttl", ox.RdfFormat.TURTLE),
+                      ("trialkg.jsonld", ox.RdfFormat.JSON_LD), ("trialkg.nq", ox.RdfFormat.N_QUADS)]:
+        assert dump_triples(dist / name, fmt) == described, name
+    lines = [line for line in (dist / "trialkg.nq").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), "no quad is written twice"
+
+    site = tmp_path / "site"
+    assert kg("publish", "--static", str(site)).returncode == 0
+    assert described_triples((site / "void.ttl").read_bytes()) == described
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/.well-known/void", timeout=2).read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, "kg serve did not start"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert described_triples(body) == described
+
+
+def test_the_description_never_counts_itself():
+    dataset = Dataset.build()
+    merged = {(t.subject, t.predicate, t.object) for t in dataset.triples()}
+    described = dataset.described()
+    assert dataset.statistics.triples == len(merged)
+    assert described.statistics.triples == len(merged), "the served copy holds the description, and does not count it"
+    assert len(list(described.quads())) == len(list(dataset.quads())) + len(dataset.description)
+
+
+@pytest.mark.slow
+def test_publish_of_a_store_shows_that_stores_trials(kg, tmp_path):
+    corpus = tmp_path / "corpus"
+    synth().generate(2, seed=3, out=corpus)
+    store, site = tmp_path / "store", tmp_path / "site"
+    assert kg("load", "--store", str(store), "--trials", str(corpus)).returncode == 0
+    r = kg("publish", "--static", str(site), "--store", str(store))
+    assert r.returncode == 0, r.stderr
+    published = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    synthetic = sorted(p for p in published if p.startswith("synthetic/"))
+    assert synthetic, "the store's synthetic publications are published"
+    assert not any("isoda-2018" in p or "green-2017" in p for p in published), "and not the packaged ones"
+
+
+def test_summary_and_pages_of_a_synthetic_corpus_carry_no_word_of_the_packaged_publications(tmp_path):
+    synth().generate(3, seed=11, out=tmp_path)
+    synthetic = Dataset.from_paths([tmp_path])
+    packaged = Dataset.build()
+    publications = [s.graph(packaged.base) for s in sources.packaged_publications()]
+    # the packaged publications' own words, less the site's own (its templates' text: "regimen", "result")
+    templates = " ".join(p.read_text(encoding="utf-8") for p in (ROOT / "kg" / "web" / "templates").glob("*.html"))
+    site_words = words(page_text(templates))
+    seed_only = label_words(packaged, publications) - label_words(synthetic)
+    assert site_words & seed_only <= {"body", "page", "rate", "rates", "regimen", "regimens", "result"}, \
+        f"the templates themselves use a packaged publication's words: {sorted(site_words & seed_only)}"
+    seed_only -= site_words
+    assert {"isoda", "tandem", "korean", "bioscience"} <= seed_only, "the check knows the packaged words"
+
+    from kg.summary import summarize
+
+    text = summarize(synthetic)
+    assert text.strip() and not words(text) & seed_only, sorted(words(text) & seed_only)
+
+    site = Site(synthetic.described())
+    studies = [r["s"].value for r in synthetic.store.query(
+        f"SELECT DISTINCT ?s WHERE {{ ?s a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{TRIALKG}Study> }}",
+        use_default_graph_as_union=True)]
+    assert len(studies) == 3
+    for study in studies:
+        html = pages.page(site, study)
+        found = words(page_text(html)) & seed_only
+        assert not found, f"{study}: {sorted(found)}"
+
+
+@pytest.mark.slow
+def test_the_checkout_runs_itself_from_its_root():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([sys.executable, "-m", "kg", "summary"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Isoda" in r.stdout or "isoda" in r.stdout.lower()
