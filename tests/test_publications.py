@@ -169,3 +169,39 @@ def test_new_shapes_agree_with_pyshacl(edit_block, case, slug, subject, old, new
     sources = [Source(name="broken.ttl", slug="broken", data=ttl.encode())]
     key = lambda r: {(v.focus, v.path, v.message) for v in r.violations}  # noqa: E731
     assert key(validate(sources)) == key(validate(sources, engine="pyshacl"))
+
+
+def _study(slug: str) -> str:
+    graph = f"https://w3id.org/trialkg/graph/{slug}"
+    (study,) = {r["s"].value for r in PACKAGED.store.query(
+        f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} "
+        f"?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{TKG}Study> }}", use_default_graph_as_union=True)}
+    return study
+
+
+@pytest.mark.parametrize("slug", ["isoda-2018", *NEW])
+def test_each_summary_and_page_reads_its_own_publication_only(slug):
+    """No publication's summary or page carries a word only another publication's labels use."""
+    import sys
+
+    from kg.summary import summarize
+    from kg.web import pages
+    from kg.web.site import Site
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from words import label_words, page_text, words
+
+    graphs = {s: f"https://w3id.org/trialkg/graph/{s}" for s in ["isoda-2018", *NEW]}
+    own = set().union(*(words(q.object.value) for q in PACKAGED.quads(graphs[slug]) if isinstance(q.object, ox.Literal)))
+    others = label_words(PACKAGED, [g for s, g in graphs.items() if s != slug]) - own - {w + "s" for w in own}
+    templates = " ".join(p.read_text(encoding="utf-8") for p in
+                         (Path(__file__).resolve().parent.parent / "kg" / "web" / "templates").glob("*.html"))
+    others -= words(page_text(templates)) | label_words(PACKAGED, ["https://w3id.org/trialkg/graph/ontology"])
+    study = _study(slug)
+    text = summarize(PACKAGED, trial=slug)
+    assert slug.split("-")[0] in text.lower(), "the summary is about the publication asked for"
+    assert not words(text) & others, sorted(words(text) & others)
+    page = page_text(pages.page(Site(PACKAGED.described()), study))
+    assert not words(page) & others, sorted(words(page) & others)
+    titles = {r["title"].value for r in PACKAGED.rows("citation") if r.get("trial") and r["trial"].value == study}
+    assert titles and all(" ".join(t.split()) in " ".join(page.split()) for t in titles), "its own citation is there"

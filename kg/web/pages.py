@@ -171,8 +171,9 @@ def render_trial(site: Site, iri: str) -> str:
         terms.setdefault(cell(r["role"]), []).append(_term(site, path, r["term"]))
     citations = []
     by_pub: dict[str, list] = {}
-    for r in site.rows("citation"):
-        by_pub.setdefault(r["publication"].value, []).append(r)
+    for r in site.rows("citation"):  # the publications this trial is described in, not every one in the graph
+        if r.get("trial") is not None and r["trial"].value == iri:
+            by_pub.setdefault(r["publication"].value, []).append(r)
     for pub, rows in by_pub.items():
         first = rows[0]
         authors = ", ".join(cell(r["author"]) for r in rows) + (", et al." if cell(first["complete"]) == "false" else "")
