@@ -32,6 +32,9 @@ from kg.query.result import Result
 from kg.rdf import value
 
 ENGINES = ("oxigraph", "rdflib")
+#: above this many bytes of Turtle, :meth:`Dataset.build` parses only when the store is first needed, so
+#: ``kg build`` can stream the sources instead (:func:`kg.build.build`) and never hold the whole graph
+DEFER_BYTES = 32 * 1024 * 1024
 
 
 class Dataset:
@@ -40,6 +43,7 @@ class Dataset:
     def __init__(self, store: ox.Store | None = None, *, base: str = BASE, endpoint: str | None = None,
                  timeout: float = 60.0, origin: str = "the packaged graph"):
         self._store = store
+        self._deferred: list[src.Source] | None = None  # sources not parsed yet (a large corpus)
         self.base = base
         self.endpoint = endpoint
         self.timeout = timeout
@@ -48,17 +52,27 @@ class Dataset:
     # ------------------------------------------------------------ making one
     @classmethod
     def build(cls, publications: Sequence[src.Source] | None = None, base: str = BASE,
-              path: str | Path | None = None) -> Dataset:
+              path: str | Path | None = None, defer: bool | None = None) -> Dataset:
         """The ontology and the publications (packaged ones if ``None``), each source in its named graph.
 
-        With ``path`` the store lives on disk there (memory stays flat whatever
-        the corpus size); otherwise in memory.
+        With ``path`` the store lives on disk there; otherwise in memory. With
+        ``defer`` (default: when the sources are larger than :data:`DEFER_BYTES`
+        and no ``path`` is given) nothing is parsed until the store is first
+        used, and :attr:`deferred` lists the sources, which ``kg build`` streams
+        one batch at a time instead.
         """
         pubs = list(publications if publications is not None else src.packaged_publications())
+        origin = "the packaged graph" if publications is None else "the given files"
+        if defer is None:
+            defer = path is None and sum(s.size for s in pubs) > DEFER_BYTES
+        if defer and path is None:
+            ds = cls(None, base=base, origin=origin)
+            ds._deferred = pubs
+            return ds
         store = ox.Store(str(path)) if path is not None else ox.Store()
         for source in [*src.ontology(), *pubs]:
             load_source(store, source, base)
-        return cls(store, base=base, origin="the packaged graph" if publications is None else "the given files")
+        return cls(store, base=base, origin=origin)
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | Path] | None = None, base: str = BASE) -> Dataset:
@@ -104,11 +118,21 @@ class Dataset:
     @property
     def is_remote(self) -> bool:
         """Whether this dataset is a remote endpoint (it then answers queries only)."""
-        return self._store is None
+        return self._store is None and self._deferred is None
+
+    @property
+    def deferred(self) -> list[src.Source] | None:
+        """The publications of a deferred build that nothing has parsed yet (else None)."""
+        return self._deferred
 
     @property
     def store(self) -> ox.Store:
-        """The pyoxigraph store (not for a remote endpoint)."""
+        """The pyoxigraph store (not for a remote endpoint); a deferred build is parsed now, in memory."""
+        if self._deferred is not None:
+            store = ox.Store()
+            for source in [*src.ontology(), *self._deferred]:
+                load_source(store, source, self.base)
+            self._store, self._deferred = store, None
         if self._store is None:
             raise StoreError(f"{self.endpoint}: this needs a local graph (use --trials or --store, not --endpoint)")
         return self._store
@@ -199,7 +223,7 @@ def load_source(store: ox.Store, source: src.Source, base: str = BASE) -> None:
     graph = ox.NamedNode(source.graph(base))
     if base == BASE:
         try:  # parsed by Oxigraph itself, in one transaction: all of the file or none of it
-            store.load(source.data, format=ox.RdfFormat.TURTLE, base_iri=BASE, to_graph=graph)
+            store.load(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE, to_graph=graph)
         except SyntaxError as exc:
             raise src.parse_error(source.name, exc) from None
     else:

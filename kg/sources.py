@@ -25,11 +25,17 @@ ONTOLOGY_SLUG = "ontology"
 
 @dataclass(frozen=True)
 class Source:
-    """One Turtle document and the named graph it goes into."""
+    """One Turtle document and the named graph it goes into.
+
+    Either its bytes (``data``) or the file to read them from (``location``):
+    files are read only when parsed, one at a time, so a corpus of any size is
+    never in memory at once.
+    """
 
     name: str  # what error messages call the file
     slug: str  # the named graph's local name (IRI-safe)
-    data: bytes
+    data: bytes | None = None
+    location: Traversable | Path | None = None
 
     @property
     def is_ontology(self) -> bool:
@@ -39,6 +45,29 @@ class Source:
     def graph(self, base: str = BASE) -> str:
         """The named graph's IRI under ``base``."""
         return graph_iri(self.slug, base)
+
+    def read(self) -> bytes:
+        """The document's bytes (read from its file now, when it has one); unreadable: an :class:`InputError`."""
+        if self.data is not None:
+            return self.data
+        if self.location is None:
+            return b""
+        try:
+            return self.location.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from exc
+
+    @property
+    def size(self) -> int:
+        """The document's size in bytes (without reading it)."""
+        if self.data is not None:
+            return len(self.data)
+        if isinstance(self.location, Path):
+            try:
+                return self.location.stat().st_size
+            except OSError:
+                return 0
+        return len(self.read())
 
 
 def graph_iri(slug: str, base: str = BASE) -> str:
@@ -66,7 +95,14 @@ def slug_of(name: str) -> str:
 
 
 def read(entry: Traversable | Path, slug: str | None = None) -> Source:
-    """Read one file; an unreadable file is an :class:`InputError` naming it."""
+    """A source for one file, read when it is parsed; a file that cannot be opened is an :class:`InputError` now."""
+    if isinstance(entry, Path):
+        try:
+            with open(entry, "rb"):
+                pass
+        except OSError as exc:
+            raise InputError(f"{entry}: cannot read: {exc.strerror or exc}") from exc
+        return Source(name=str(entry), slug=slug or slug_of(entry.name), location=entry)
     try:
         data = entry.read_bytes()
     except OSError as exc:
@@ -136,7 +172,7 @@ def triples(source: Source, base: str = BASE) -> list[ox.Quad]:
     The statements come back in the default graph; :func:`quads` puts them in the source's own.
     """
     try:
-        parsed = list(ox.parse(source.data, format=ox.RdfFormat.TURTLE, base_iri=BASE))
+        parsed = list(ox.parse(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE))
     except SyntaxError as exc:
         raise parse_error(source.name, exc) from None
     if base != BASE:

@@ -6,12 +6,14 @@ value, so a curator can go straight to the line to fix.
 
 Publications are validated in batches, each together with the shared ontology
 (shapes check that external terms are declared there), so memory stays flat
-whatever the corpus size: no shape relates two publications.
+whatever the corpus size: no shape relates two publications. Files are read
+one batch at a time; a caller that needs the parsed batch afterwards (``kg
+load`` writes it out) gets it through ``each`` instead of parsing it again.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -63,10 +65,16 @@ class Report:
         return "\n".join(lines)
 
 
-def validate(publications: Sequence[src.Source], engine: str = "oxigraph", batch: int = BATCH) -> Report:
+#: what :func:`validate` hands each validated batch to: the batch's dataset and its publications
+BatchHandler = Callable[[Dataset, list[src.Source]], None]
+
+
+def validate(publications: Sequence[src.Source], engine: str = "oxigraph", batch: int = BATCH,
+             each: BatchHandler | None = None) -> Report:
     """Validate the publications (each batch with the packaged ontology and term extracts).
 
-    Raises :class:`InputError` on unreadable input before reporting anything.
+    ``each`` is called with every batch's dataset once it is validated (the
+    dataset is dropped afterwards). Raises :class:`InputError` on unreadable input.
     """
     if engine not in ENGINES:
         raise InputError(f"unknown validation engine {engine!r} (valid: {', '.join(ENGINES)})")
@@ -75,13 +83,18 @@ def validate(publications: Sequence[src.Source], engine: str = "oxigraph", batch
     violations: set[Violation] = set()
     for i in range(0, max(len(pubs), 1), batch):
         chunk = pubs[i: i + batch]
-        violations |= run(Dataset.build(chunk), {s.graph(): s.name for s in chunk})
+        dataset = Dataset.build(chunk)
+        violations |= run(dataset, {s.graph(): s.name for s in chunk})
+        if each is not None:
+            each(dataset, chunk)
+        del dataset
     return Report(conforms=not violations, violations=sorted(violations), files=[s.name for s in pubs])
 
 
-def require_conformance(publications: Sequence[src.Source]) -> None:
-    """Refuse data that does not conform, before anything is written anywhere."""
-    report = validate(publications)
+def require_conformance(publications: Sequence[src.Source], batch: int = BATCH,
+                        each: BatchHandler | None = None) -> None:
+    """Refuse data that does not conform, before anything is written anywhere (``each`` as in :func:`validate`)."""
+    report = validate(publications, batch=batch, each=each)
     if not report.conforms:
         raise ValidationFailed(f"refused: {len(report.violations)} SHACL violation(s), nothing was written; "
                                f"first: {report.violations[0].line()}")
