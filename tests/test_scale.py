@@ -1,0 +1,130 @@
+"""Bounded memory by design: each step holds one batch of publications, whatever the corpus size.
+
+Counted, not timed: the loaders report the most parsed quads they held at once
+(``LoadResult.peak_held``), and a test checks it is one batch with the ontology,
+never the corpus; the streamed build writes what the in-memory build writes.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg import sources as src
+from kg.build import build
+from kg.dataset import Dataset
+from kg.errors import StoreError, ValidationFailed
+from kg.load import load_embedded
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+import synth  # noqa: E402
+
+N, BATCH = 12, 3
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> list[src.Source]:
+    folder = tmp_path_factory.mktemp("corpus")
+    synth.generate(N, seed=3, out=folder)
+    return src.files([folder])
+
+
+def batch_sizes(pubs: list[src.Source]) -> list[int]:
+    """The quads of each batch the loaders parse: its publications with the ontology."""
+    return [len(Dataset.build(pubs[i: i + BATCH]).store) for i in range(0, len(pubs), BATCH)]
+
+
+def test_sources_are_read_when_parsed(corpus):
+    assert all(s.data is None and s.location is not None for s in corpus), "files are not held in memory"
+    assert corpus[0].read() == Path(corpus[0].location).read_bytes()
+
+
+def test_embedded_load_holds_one_batch_at_a_time(corpus, tmp_path):
+    result = load_embedded(corpus, store_dir=tmp_path / "store", batch=BATCH)
+    store = Dataset.open(tmp_path / "store").store
+    assert len(store) == result.triples, "every publication was loaded"
+    assert {g.value for g in store.named_graphs()} == {src.graph_iri("ontology"), *(s.graph() for s in corpus)}
+    assert result.peak_held == max(batch_sizes(corpus)), "the loader held one batch (with the ontology) at most"
+    assert result.peak_held < result.triples / 2, "never the corpus"
+    del store
+    whole = load_embedded(corpus, store_dir=tmp_path / "whole")
+    assert whole.triples == result.triples, "the batch size changes nothing in the store"
+    assert whole.peak_held > result.peak_held
+
+
+def test_embedded_load_refuses_a_bad_last_batch_and_writes_nothing(corpus, tmp_path, trial_turtle, edit_block):
+    bad = edit_block(trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;")
+    pubs = [*corpus, src.Source(name="isoda-2018.ttl", slug="isoda-2018", data=bad.encode())]
+    with pytest.raises(ValidationFailed):
+        load_embedded(pubs, store_dir=tmp_path / "store", batch=BATCH)
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".store.") and not p.name.endswith(".lock")] == []
+
+
+def _server_class():
+    spec = importlib.util.spec_from_file_location("_kg_test_load_scale", Path(__file__).with_name("test_load.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.OxigraphServer
+
+
+@pytest.mark.server
+def test_server_load_holds_one_batch_at_a_time(corpus, tmp_path):
+    srv = _server_class()(tmp_path / "oxigraph").start()
+    try:
+        result = srv.load(corpus, batch=BATCH)
+        assert result.peak_held == max(batch_sizes(corpus)), "the loader held one batch (with the ontology) at most"
+        assert result.peak_held < result.triples / 2, "never the corpus"
+        held = srv.nquads()
+        assert len(held) == result.triples
+        again = srv.load(corpus)  # one batch for everything: the same graphs on the server
+        assert again.triples == result.triples and srv.nquads() == held
+    finally:
+        srv.stop()
+
+
+@pytest.mark.server
+def test_server_load_too_large_for_one_update_goes_as_one_nquads_post(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr("kg.load.MAX_UPDATE_BYTES", 4096)  # as if the corpus were larger than the server's limit
+    srv = _server_class()(tmp_path / "oxigraph").start()
+    try:
+        result = srv.load(corpus, batch=BATCH)
+        assert result.peak_held == max(batch_sizes(corpus))
+        held = srv.nquads()
+        assert len(held) == result.triples, "every graph arrived in the one POST"
+        with pytest.raises(StoreError, match="refused, published graphs unchanged.*can only add"):
+            srv.load(corpus[:-1], batch=BATCH)  # a re-load cannot be one POST: refused, not applied in parts
+        assert srv.nquads() == held
+    finally:
+        srv.stop()
+
+
+def _graph(path: Path, fmt: ox.RdfFormat) -> tuple[int, set[str]]:
+    store = ox.Store()
+    store.load(path=str(path), format=fmt)
+    return len(store), {str(q) for q in store if not isinstance(q.subject, ox.BlankNode)
+                        and not isinstance(q.object, ox.BlankNode)}
+
+
+@pytest.mark.parametrize("partition", [None, 16384], ids=["one-partition", "many-partitions"])
+def test_streamed_build_writes_what_the_in_memory_build_writes(corpus, tmp_path, monkeypatch, partition):
+    if partition:  # small partitions: every triple stated twice must still meet its copy
+        monkeypatch.setattr("kg.build.PARTITION_BYTES", partition)
+    pubs = [*corpus, *src.packaged_publications()]  # the packaged ones share a journal: triples stated twice
+    deferred = Dataset.build(pubs, defer=True)
+    assert deferred.deferred is not None, "nothing parsed yet"
+    streamed = build(deferred, tmp_path / "streamed")
+    held = build(Dataset.build(pubs, defer=False), tmp_path / "held")
+    assert streamed.triples == held.triples
+    for name, fmt in [("trialkg.ttl", ox.RdfFormat.TURTLE), ("trialkg.nt", ox.RdfFormat.N_TRIPLES),
+                      ("trialkg.jsonld", ox.RdfFormat.JSON_LD), ("trialkg.nq", ox.RdfFormat.N_QUADS)]:
+        assert _graph(tmp_path / "streamed" / name, fmt) == _graph(tmp_path / "held" / name, fmt), name
+    assert (tmp_path / "streamed" / "void.ttl").read_text() == (tmp_path / "held" / "void.ttl").read_text()
+    assert not [p for p in (tmp_path / "streamed").iterdir() if p.name.startswith(".")], "no scratch files left"
+    # the merged JSON-LD is in the streaming document form: a streaming parser reads it, in bounded memory
+    stream = ox.parse(path=str(tmp_path / "streamed" / "trialkg.jsonld"), format=ox.RdfFormat.STREAMING_JSON_LD)
+    assert sum(1 for _ in stream) == streamed.triples
