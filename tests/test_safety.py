@@ -243,6 +243,23 @@ def test_publish_refuses_the_working_directory_with_user_files(kg, tmp_path):
 
 
 @pytest.mark.slow
+def test_publish_over_its_own_site_in_the_working_directory_keeps_the_folder(kg, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.ttl").write_text(f'<{TKG}trial/x> <http://www.w3.org/2000/01/rdf-schema#label> "trial x" .\n')
+    work = tmp_path / "work"
+    work.mkdir()
+    assert kg("publish", "--static", ".", "--trials", str(data), cwd=work).returncode == 0
+    inode = work.stat().st_ino
+    (data / "y.ttl").write_text(f'<{TKG}trial/y> <http://www.w3.org/2000/01/rdf-schema#label> "trial y" .\n')
+    r = kg("publish", "--static", ".", "--trials", str(data), cwd=work)
+    assert r.returncode == 0, r.stderr
+    assert work.stat().st_ino == inode, "the working directory is the same folder, not a renamed copy"
+    assert (work / "trial" / "y.html").exists() and (work / "index.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".work.")], "nothing is left beside it"
+
+
+@pytest.mark.slow
 def test_publish_into_an_empty_folder_and_over_its_own_site(kg, tmp_path):
     data = tmp_path / "data"  # a small publication keeps the three runs quick
     data.mkdir()

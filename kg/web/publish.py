@@ -150,7 +150,25 @@ def _swap(new: Path, out: Path) -> None:
             entry.rename(out / entry.name)
         new.rmdir()
         return
+    if _is_working_directory(out):  # `kg publish --static .`: renaming it would strand the user's shell
+        trash = out.parent / f".{out.name}.kg-old-{uuid.uuid4().hex[:8]}"
+        trash.mkdir()
+        for entry in list(out.iterdir()):  # only an earlier site's files: check_target made sure
+            entry.rename(trash / entry.name)
+        for entry in new.iterdir():
+            entry.rename(out / entry.name)
+        new.rmdir()
+        shutil.rmtree(trash, ignore_errors=True)
+        return
     trash = out.parent / f".{out.name}.kg-old-{uuid.uuid4().hex[:8]}"
     out.rename(trash)
     new.rename(out)
     shutil.rmtree(trash, ignore_errors=True)
+
+
+def _is_working_directory(path: Path) -> bool:
+    """Whether ``path`` is this process's working directory (most likely the user's shell's too)."""
+    try:
+        return Path.cwd().resolve() == path.resolve()
+    except OSError:
+        return False
