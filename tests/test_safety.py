@@ -879,13 +879,16 @@ def test_accept_header_with_many_ranges_is_read_whole(served):
 # ---------------------------------------------------------------- 10. lesser: a resource named index
 
 @pytest.mark.slow
-def test_an_iri_ending_in_index_does_not_overwrite_the_site_index(kg, tmp_path):
+def test_an_iri_ending_in_index_or_at_a_site_path_does_not_overwrite_the_site(kg, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "x.ttl").write_text(f"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 <{TKG}trial/x> rdfs:label "trial x" .
 <{TKG}trial/x/index> rdfs:label "EVIL trial index" .
 <{TKG}index> rdfs:label "EVIL root index" .
+<{TKG}evidence/overall-survival> rdfs:label "EVIL evidence page" .
+<{TKG}void> rdfs:label "EVIL void" .
+<{TKG}queries/citation> rdfs:label "EVIL query" .
 """)
     site = tmp_path / "site"
     r = kg("publish", "--static", str(site), "--trials", str(data))
@@ -893,6 +896,8 @@ def test_an_iri_ending_in_index_does_not_overwrite_the_site_index(kg, tmp_path):
     index = (site / "index.html").read_text()
     assert "EVIL" not in index and "void.ttl" in index, "index.html is the landing page"
     assert not any("EVIL" in p.read_text() for p in site.rglob("index.*")), "no resource page took an index name"
+    own = [*site.glob("void*"), *site.rglob("evidence/*"), *site.rglob("queries/*")]
+    assert own and not any("EVIL" in p.read_text() for p in own), "nor one of the site's own documents"
 
 
 # ---------------------------------------------------------------- the hostile-traffic run, tiny

@@ -21,6 +21,7 @@ from kg.query import catalog
 from kg.query.formats import cell, p_value, plural, quantity
 from kg.rdf import value
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
+from kg.web.site import EVIDENCE as SITE_EVIDENCE
 from kg.web.site import Site
 
 MAX_INCOMING = 200  # links listed under "referenced by" on a resource page
@@ -274,7 +275,7 @@ def schema_org(site: Site, study: str) -> str:
 
 # ---- the evidence view: one page per endpoint (and one for adverse events), across publications --
 
-EVIDENCE = "evidence/"  # site path of the generated views (no graph resource has one)
+EVIDENCE = SITE_EVIDENCE  # site path of the generated views (no graph resource has one)
 ADVERSE_EVENTS = "adverse-events"
 #: statistic types (HL7 statistic-type codes in NCIt) that are ratios of two groups: a log axis, a line at 1
 RATIO_TYPES = {NCIT + "C93150", NCIT + "C93152"}  # hazard ratio, relative risk

@@ -19,6 +19,11 @@ from kg.rdf import to_bytes, value
 
 #: last path segment that cannot be a resource's file name on a static host (it is the folder's page)
 RESERVED = {"index"}
+#: site paths the site's own documents use: the generated evidence views, the ready-made queries, the VoID
+#: description and the SPARQL endpoint; a graph resource there gets no page, or it would replace (or be hidden by) one
+EVIDENCE = "evidence/"
+OWN_PATHS = (EVIDENCE, "queries/")
+OWN_NAMES = {"void", "sparql", ".well-known"}
 
 
 @dataclass
@@ -49,7 +54,7 @@ class Site:
 
         An IRI ending in ``/`` (the ontology's) is the folder's ``index`` page; so
         an IRI whose own last segment is ``index`` gets no page, or it would
-        overwrite that one.
+        overwrite that one; nor does an IRI at one of the site's own paths.
         """
         if not iri.startswith(self.base):
             return None
@@ -59,6 +64,8 @@ class Site:
         if not re.fullmatch(r"[A-Za-z0-9._~/-]+", path):
             return None
         if path.rsplit("/", 1)[-1].split(".", 1)[0] in RESERVED:
+            return None
+        if path.startswith(OWN_PATHS) or path.split("/", 1)[0].split(".", 1)[0] in OWN_NAMES:
             return None
         return path + "index" if path.endswith("/") else path
 
