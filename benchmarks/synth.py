@@ -15,8 +15,17 @@ import argparse
 import random
 from pathlib import Path
 
-DRUGS = ["NCIT:C1851", "CHEBI:52717"]
-CONDITIONS = ["MONDO:0009693", "NCIT:C3242", "DOID:9538"]
+# Skewed like a real literature: a few common terms and a long tail, all declared in ontology/imports.
+# (term, weight); the rarest terms occur about once in 2,000 publications, so at any N a query for
+# one of them returns few rows (RARE_DRUG, RARE_CONDITION are what benchmarks/run.py asks for).
+DRUGS = [("NCIT:C1851", 0.55), ("CHEBI:52717", 0.35), ("NCIT:C633", 0.0995), ("NCIT:C1094", 0.0005)]
+CONDITIONS = [("MONDO:0009693", 0.5), ("NCIT:C3242", 0.3), ("DOID:9538", 0.19), ("NCIT:C3501", 0.0095),
+              ("NCIT:C3408", 0.0005)]
+RARE_DRUG = "NCIT:C1094"  # fludarabine
+RARE_CONDITION = "NCIT:C3408"  # thrombocytopenia
+# Designs: single-arm phase II (most), randomised two-arm trials with a hazard ratio, rarely a
+# retrospective registry study.
+DESIGNS = [("single-arm", 0.67), ("randomised", 0.3), ("registry", 0.03)]
 RESPONSES = ["NCIT:C123614", "NCIT:C4870", "NCIT:C123618", "NCIT:C18058", "NCIT:C18213"]
 AES = ["HP:0001882", "HP:0001873", "HP:0000763", "HP:0009830", "HP:0002014", "HP:0002019", "HP:0002018",
        "HP:0012378", "HP:0000989"]
@@ -49,6 +58,11 @@ HEADER = """@base <https://w3id.org/trialkg/> .
 """
 
 
+def pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
+    """One term of a weighted list."""
+    return rng.choices([t for t, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
 def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tuple[str, str]]]:
     """One publication's Turtle, and the (focus IRI, defect kind) planted in it."""
     slug = f"synth-{i:06d}"
@@ -70,8 +84,12 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
         planted.append((base + "author-1", defect))
     enrolled = rng.randint(20, 600)
     evaluable = rng.randint(max(10, enrolled * 3 // 4), enrolled)
-    drug = rng.choice(DRUGS)
+    drug = pick(rng, DRUGS)
+    condition = pick(rng, CONDITIONS)
+    design = pick(rng, DESIGNS)
+    randomised = design == "randomised"
     out = [HEADER]
+    control_entered = f" , <synthetic/{slug}/control-induction>" if randomised else ""
     q = f"<synthetic/{slug}/sentence>"
     out.append(f"""{q} a oa:SpecificResource ; oa:hasSource {pub} ; oa:hasSelector <synthetic/{slug}/sentence-selector> .
 <synthetic/{slug}/sentence-selector> a oa:TextQuoteSelector ; oa:exact "Synthetic results sentence of publication {i}." .
@@ -83,12 +101,12 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
 <synthetic/{slug}/author-2> a trialkg:Authorship ; trialkg:position 2 ; trialkg:authorName "Author{i} B" .
 <journal/int-j-hematol> a trialkg:Journal ; rdfs:label "International Journal of Hematology" ; trialkg:issn "0925-5710" .
 <synthetic/{slug}/population-enrolled> a trialkg:AnalysisPopulation ; rdfs:label "enrolled" ; trialkg:size {enrolled} ;
-    trialkg:enteredPhase <synthetic/{slug}/induction> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
+    trialkg:enteredPhase <synthetic/{slug}/induction>{control_entered} ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
 <synthetic/{slug}/population-evaluable> a trialkg:AnalysisPopulation ; rdfs:label "evaluable" ; trialkg:size {evaluable} ;
     trialkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
 """)
     phases = []
-    n_phases = rng.randint(1, 2)
+    n_phases = 1 if randomised else rng.randint(1, 2)
     maintained = rng.randint(max(1, evaluable // 3), evaluable)
     if n_phases == 2:
         out.append(f"""<synthetic/{slug}/population-maintenance> a trialkg:AnalysisPopulation ; rdfs:label "started maintenance" ;
@@ -154,10 +172,41 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
                     level = '"abc"^^xsd:decimal'
                     planted.append((base + f"stat-{k}-ci", defect))
                 lines.append(f"    trialkg:statisticType NCIT:C28007 ; trialkg:measures {endpoint} ; trialkg:value {v} ; {unit}trialkg:timeOrigin trialkg:{origin} ;")
-                lines.append(f"    trialkg:attributeEstimate {ci} .")
+                rng_ = f"<synthetic/{slug}/stat-{k}-range>" if rng.random() < 0.3 else ""
+                lines.append(f"    trialkg:attributeEstimate {ci}{' , ' + rng_ if rng_ else ''} .")
                 lines.append(f"{ci} a trialkg:ConfidenceInterval ; trialkg:level {level} ; trialkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
                              f"trialkg:upper {round(v * rng.uniform(1.05, 1.8), 1)} ; prov:wasDerivedFrom {pub} .")
+                if rng_:
+                    lines.append(f"{rng_} a trialkg:Range ; rdfs:label \"range\" ; trialkg:lower {round(v * 0.3, 1)} ; "
+                                 f"trialkg:upper {round(v * 2.5, 1)} ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .")
         out.append("\n".join(lines) + "\n")
+    arms = [f"<synthetic/{slug}/arm>"]
+    extra_pops = ""
+    if randomised:
+        arms.append(f"<synthetic/{slug}/control-arm>")
+        exposed = enrolled // 2
+        extra_pops = f" , <synthetic/{slug}/population-arm-a> , <synthetic/{slug}/population-arm-b>"
+        hr = round(rng.uniform(0.4, 1.2), 2)
+        p_value = round(rng.uniform(0.001, 0.5), 3)
+        s = f"<synthetic/{slug}/hazard-ratio>"
+        stats.append(s)
+        out.append(f"""<synthetic/{slug}/control-arm> a trialkg:StudyArm ; rdfs:label "Control" ; trialkg:hasTreatmentPhase <synthetic/{slug}/control-induction> .
+<synthetic/{slug}/control-induction> a trialkg:TreatmentPhase ; rdfs:label "Control induction" ; trialkg:phaseType NCIT:C158876 ; trialkg:hasDoseSchedule <synthetic/{slug}/control-induction-dose> .
+<synthetic/{slug}/control-induction-dose> a trialkg:DoseSchedule ; trialkg:drug NCIT:C633 ; trialkg:doseValue 9 ; trialkg:doseUnit UO:0000309 ; trialkg:frequency NCIT:C71127 .
+<synthetic/{slug}/population-arm-a> a trialkg:AnalysisPopulation ; rdfs:label "randomised to the investigational arm" ; trialkg:size {exposed} ;
+    trialkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
+<synthetic/{slug}/population-arm-b> a trialkg:AnalysisPopulation ; rdfs:label "randomised to control" ; trialkg:size {enrolled - exposed} ;
+    trialkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
+{s} a trialkg:ComparativeStatistic , trialkg:TimeToEventStatistic ; rdfs:label "Hazard ratio for progression-free survival" ;
+    trialkg:statisticType NCIT:C93150 ; trialkg:measures NCIT:C28234 ; trialkg:value {hr} ; trialkg:unit UO:0000190 ;
+    trialkg:timeOrigin trialkg:StartOfInduction ;
+    trialkg:exposureGroup <synthetic/{slug}/population-arm-a> ; trialkg:referenceGroup <synthetic/{slug}/population-arm-b> ;
+    trialkg:attributeEstimate {s[:-1]}-ci> , {s[:-1]}-p> ;
+    trialkg:population <synthetic/{slug}/population-enrolled> ; trialkg:denominatorBasis trialkg:StatedInSentence ;
+    prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
+{s[:-1]}-ci> a trialkg:ConfidenceInterval ; trialkg:level 0.95 ; trialkg:lower {round(hr * 0.7, 2)} ; trialkg:upper {round(hr * 1.4, 2)} ; prov:wasDerivedFrom {pub} .
+{s[:-1]}-p> a trialkg:PValue ; rdfs:label "p-value" ; trialkg:pValue {p_value} ; trialkg:comparator "=" ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
+""")
     aes = []
     for k, term in enumerate(rng.sample(AES, rng.randint(3, min(10, len(AES))))):
         a = f"<synthetic/{slug}/ae-{k}>"
@@ -165,10 +214,12 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
         out.append(f"{a} a trialkg:AdverseEventReport ; rdfs:label \"Synthetic adverse event {k}\" ; trialkg:adverseEvent {term} ; "
                    f"prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .\n")
     maintenance_pop = f" , <synthetic/{slug}/population-maintenance>" if n_phases == 2 else ""
+    design_terms = {"randomised": " trialkg:designCharacteristic NCIT:C46079 , NCIT:C217005 ;",
+                    "registry": " trialkg:designCharacteristic NCIT:C53312 , NCIT:C129000 ;"}.get(design, "")
     out.append(f"""<synthetic/{slug}/arm> a trialkg:StudyArm ; rdfs:label "Arm" ; trialkg:armType NCIT:C174266 ; trialkg:hasTreatmentPhase {", ".join(phases)} .
 {t} a trialkg:ClinicalTrial , trialkg:Study ; rdfs:label "Synthetic trial {i}" ; trialkg:slug "{slug}" ; trialkg:trialPhase NCIT:C15601 ;
-    trialkg:studiesCondition {rng.choice(CONDITIONS)} ; trialkg:hasArm <synthetic/{slug}/arm> ;
-    trialkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable>{maintenance_pop} ;
+    trialkg:studiesCondition {condition} ; trialkg:hasArm {", ".join(arms)} ;{design_terms}
+    trialkg:hasPopulation <synthetic/{slug}/population-enrolled> , <synthetic/{slug}/population-evaluable>{maintenance_pop}{extra_pops} ;
     trialkg:describedIn {pub} ; prov:wasDerivedFrom {pub} ;
     trialkg:hasStatistic {", ".join(stats)} ;
     trialkg:reportsAdverseEvent {", ".join(aes)} .
