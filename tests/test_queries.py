@@ -442,3 +442,40 @@ def test_queries_listing(kg):
     assert set(line.split()[0] for line in r.stdout.splitlines()) == set(catalog.catalog())
     r = kg("queries", "trials-by-drug")
     assert "--param drug=...  (iri, required)" in r.stdout
+
+
+def _required_after_optional(node, found: list[str]) -> list[str]:
+    """Triple patterns and sub-selects joined after an OPTIONAL of their own group (rdflib's algebra)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    if isinstance(node, CompValue):
+        if node.name == "Join" and isinstance(node.get("p2"), CompValue) and node["p2"].name in ("BGP", "ToMultiSet"):
+            left = node["p1"]
+            while isinstance(left, CompValue) and left.name in ("Extend", "Filter", "Join"):
+                left = left["p1" if left.name == "Join" else "p"]
+            if isinstance(left, CompValue) and left.name == "LeftJoin":
+                right = node["p2"]
+                found.append(" ".join(str(t) for t in right["triples"][0]) if right.name == "BGP" else "a sub-select")
+        for child in node.values():
+            _required_after_optional(child, found)
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            _required_after_optional(child, found)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(catalog.catalog()))
+def test_required_patterns_come_before_the_optionals(name):
+    """Joined after an OPTIONAL, a required pattern is a nested loop in Oxigraph: time quadratic in the corpus."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    found = _required_after_optional(prepareQuery(catalog.get(name).text).algebra, [])
+    assert found == [], f"{name}: move these above the first OPTIONAL of their group: {found}"
+
+
+def test_the_scaling_check_finds_a_required_pattern_after_an_optional():
+    from rdflib.plugins.sparql import prepareQuery
+
+    bad = prepareQuery("SELECT * WHERE { ?s a ?c OPTIONAL { ?s <urn:p> ?o } ?s <urn:q> ?x }")
+    good = prepareQuery("SELECT * WHERE { ?s a ?c . ?s <urn:q> ?x OPTIONAL { ?s <urn:p> ?o } }")
+    assert _required_after_optional(bad.algebra, []) and not _required_after_optional(good.algebra, [])
