@@ -63,14 +63,16 @@ class OxigraphServer:
         self.proc = subprocess.Popen(
             [oxigraph_binary(), "serve", "--location", str(self.location), "--bind", f"127.0.0.1:{self.port}",
              "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while time.time() < deadline:
+        deadline = time.time() + 90  # a loaded 2-core machine can take a while to open a RocksDB store
+        while time.time() < deadline and self.proc.poll() is None:
             try:
-                urllib.request.urlopen(f"{self.base}/query?query=ASK%7B%7D", timeout=1).read()
+                urllib.request.urlopen(f"{self.base}/query?query=ASK%7B%7D", timeout=2).read()
                 return self
             except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("oxigraph server did not start")
+                time.sleep(0.2)
+        state = f"exited with {self.proc.returncode}" if self.proc.poll() is not None else "no answer in 90 s"
+        self.kill()
+        raise RuntimeError(f"oxigraph server did not start ({state})")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
