@@ -23,6 +23,8 @@ from kg.prefixes import PREFIXES, kgx_prefix_map
 kgx = pytest.importorskip("kgx", reason="kgx (the kgx extra, in the test extras) is not installed")
 biolink_model = pytest.importorskip("biolink_model", reason="biolink-model (the kgx extra) is not installed")
 
+pytestmark = pytest.mark.slow  # kgx and the Biolink Model take seconds to load: not in the quick loop
+
 REPO = Path(__file__).resolve().parent.parent
 BIOLINK = "https://w3id.org/biolink/vocab/"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"

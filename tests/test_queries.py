@@ -464,6 +464,7 @@ def _required_after_optional(node, found: list[str]) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # rdflib's parser takes half a second a query
 @pytest.mark.parametrize("name", sorted(catalog.catalog()))
 def test_required_patterns_come_before_the_optionals(name):
     """Joined after an OPTIONAL, a required pattern is a nested loop in Oxigraph: time quadratic in the corpus."""

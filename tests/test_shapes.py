@@ -125,7 +125,7 @@ def validate_text(ttl: str, engine: str = "oxigraph"):
     return validate([Source(name="broken.ttl", slug="broken", data=ttl.encode("utf-8"))], engine=engine)
 
 
-@pytest.mark.parametrize("engine", ["oxigraph", "pyshacl"])
+@pytest.mark.parametrize("engine", ["oxigraph", pytest.param("pyshacl", marks=pytest.mark.slow)])
 def test_seed_conforms(trial_turtle, engine):
     report = validate_text(trial_turtle, engine)
     assert report.conforms, report.text()
