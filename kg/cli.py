@@ -157,7 +157,7 @@ def export(fmt: str, out: str, trials, store) -> None:
 @click.option("--store", type=click.Path(file_okay=False), default=None,
               help="Embedded store folder (default: $TRIALKG_STORE or ~/.local/share/trialkg/store).")
 @click.option("--endpoint", default=None, help="Load into this SPARQL 1.1 server instead (its query/GSP URL).")
-@click.option("--gsp-endpoint", default=None, help="Accepted for compatibility; unused (a load is one SPARQL Update).")
+@click.option("--gsp-endpoint", default=None, help="Graph Store Protocol endpoint: takes a first load too large for one update request, as one N-Quads POST.")
 @click.option("--update-endpoint", default=None, help="SPARQL Update URL, where the server separates it.")
 @TIMEOUT_OPTION
 @click.option("--wait", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
