@@ -7,10 +7,8 @@ no word of the packaged publications; and the checkout runs itself from its root
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from kg.web.site import Site
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import kg_serve  # noqa: E402
 from words import label_words, page_text, words  # noqa: E402
 
 VOID = "http://rdfs.org/ns/void#"
@@ -54,12 +53,6 @@ def dump_triples(path: Path, fmt: ox.RdfFormat) -> int:
     return len({(q.subject, q.predicate, q.object) for q in ox.parse(path=str(path), format=fmt)})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_described_triples_are_the_triples_of_every_dump_in_build_publish_and_serve(kg, tmp_path):
     dist = tmp_path / "dist"
@@ -75,21 +68,8 @@ def test_described_triples_are_the_triples_of_every_dump_in_build_publish_and_se
     assert kg("publish", "--static", str(site)).returncode == 0
     assert described_triples((site / "void.ttl").read_bytes()) == described
 
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port)], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/.well-known/void", timeout=2).read()
-                break
-            except OSError:
-                assert proc.poll() is None and time.time() < deadline, "kg serve did not start"
-                time.sleep(0.2)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with kg_serve(cwd=str(tmp_path)) as base:
+        body = urllib.request.urlopen(f"{base}/.well-known/void", timeout=10).read()
     assert described_triples(body) == described
 
 

@@ -11,11 +11,8 @@ import math
 import posixpath
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -32,6 +29,7 @@ from kg.web import pages
 from kg.web.site import Site
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import kg_serve  # noqa: E402
 from words import label_words, page_text, words  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -286,32 +284,10 @@ def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_public
 
 # ---- served by kg serve, in a real browser -----------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    with tempfile.TemporaryDirectory() as cwd:
-        proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port)], cwd=cwd,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    raise RuntimeError("kg serve did not start: " + proc.stderr.read().decode()[-2000:])
-                time.sleep(0.2)
+    with kg_serve() as base:
         yield base
-        proc.terminate()
-        proc.wait(10)
 
 
 def status(url: str) -> tuple[int, str]:

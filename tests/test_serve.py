@@ -5,10 +5,8 @@ import http.client
 import posixpath
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -24,36 +22,17 @@ from kg.media import RDF_SYNTAXES
 from kg.web import pages
 from kg.web.site import Site
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import kg_serve  # noqa: E402
+
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 TRIAL = "https://w3id.org/trialkg/trial/isoda-2018"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    with tempfile.TemporaryDirectory() as cwd:
-        proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port), "--timeout", "3",
-                                 "--max-rows", "300"], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    raise RuntimeError("kg serve did not start: " + proc.stderr.read().decode()[-2000:])
-                time.sleep(0.2)
+    with kg_serve("--timeout", "3", "--max-rows", "300") as base:
         yield base
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="module")
