@@ -17,6 +17,7 @@ a known query with the same result as at the start, and its resident memory
 (VmRSS) must be back near where it started. Prints a markdown table; exits 1
 if anything failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,11 +78,16 @@ def panic_turtle() -> str:
     """48 triples on which pyoxigraph 0.5.13 aborts ORDER BY ?o ?s (tests/test_safety.py's reproducer)."""
     n = random.Random(145).randrange(20, 60)
     rng = random.Random(145)
-    kinds = [lambda: f'"{rng.randrange(100)}"^^xsd:integer', lambda: '"NaN"^^xsd:double',
-             lambda: f'"{rng.randrange(100)}.5"^^xsd:decimal', lambda: f'"s{rng.randrange(100)}"',
-             lambda: f'"2020-01-{rng.randrange(1, 28):02d}"^^xsd:date', lambda: f'"P{rng.randrange(1, 40)}D"^^xsd:duration',
-             lambda: f'"P{rng.randrange(1, 3)}M"^^xsd:duration',
-             lambda: f'"2020-01-01T00:00:00{rng.choice(["", "Z", "+05:00"])}"^^xsd:dateTime']
+    kinds = [
+        lambda: f'"{rng.randrange(100)}"^^xsd:integer',
+        lambda: '"NaN"^^xsd:double',
+        lambda: f'"{rng.randrange(100)}.5"^^xsd:decimal',
+        lambda: f'"s{rng.randrange(100)}"',
+        lambda: f'"2020-01-{rng.randrange(1, 28):02d}"^^xsd:date',
+        lambda: f'"P{rng.randrange(1, 40)}D"^^xsd:duration',
+        lambda: f'"P{rng.randrange(1, 3)}M"^^xsd:duration',
+        lambda: f'"2020-01-01T00:00:00{rng.choice(["", "Z", "+05:00"])}"^^xsd:dateTime',
+    ]
     lines = ["@prefix xsd: <http://www.w3.org/2001/XMLSchema#> ."]
     for _ in range(n):
         lines.append(f"<http://example.org/s{rng.randrange(50)}> <http://example.org/p> {rng.choice(kinds)()} .")
@@ -117,9 +123,30 @@ class Server:
     def __init__(self, data: Path, cwd: Path):
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        self.proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(self.port), "--trials", str(data),
-                                      "--timeout", "2", "--max-queries", "4", "--max-memory", "512", "--max-rows", "1000"],
-                                     cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kg",
+                "serve",
+                "--port",
+                str(self.port),
+                "--trials",
+                str(data),
+                "--timeout",
+                "2",
+                "--max-queries",
+                "4",
+                "--max-memory",
+                "512",
+                "--max-rows",
+                "1000",
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.log: list[bytes] = []
         threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True).start()
         self.peak = self.children_peak = self.most_children = 0
@@ -152,8 +179,9 @@ class Server:
                 pass
         return pids
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float = 30) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30
+    ) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -188,8 +216,9 @@ class Server:
         """POST a ``total``-byte body in 1 MB pieces until the server answers; its status (None: closed)."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
             framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}"
-            s.sendall(f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n{framing}\r\n\r\n"
-                      .encode())
+            s.sendall(
+                f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n{framing}\r\n\r\n".encode()
+            )
             piece, sent = b"#" * (1 << 20), 0
             try:
                 while sent < total and not select.select([s], [], [], 0)[0]:
@@ -212,14 +241,34 @@ class Server:
 # ---------------------------------------------------------------- the kinds of hostile traffic
 
 TRAVERSAL = [
-    "/../../etc/passwd", "/trial/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/trial/%2e%2e/%2e%2e/etc/passwd",
-    "/%252e%252e/%252e%252e/etc/passwd", "/..%2f..%2fetc%2fpasswd", "/trial/..%2f..%2f..%2fetc/passwd",
-    "/trial/isoda-2018%00.ttl", "/trial/isoda-2018.ttl%00.html", "/..\\..\\etc\\passwd", "/%5c..%5c..%5cetc%5cpasswd",
-    "//etc/passwd", "/.git/config", "/.env", "/queries/../../../../etc/passwd.rq", "/queries/..%2f..%2fetc%2fpasswd.rq",
-    "/.well-known/../../../etc/passwd", "/trial/isoda-2018/../../../../etc/passwd.ttl", "/%c0%ae%c0%ae/etc/passwd",
-    "/trial/%c0%af../etc/passwd", "/....//....//etc/passwd", "/trial/....//....//etc/passwd.jsonld",
-    "/static/../../../proc/self/environ", "/proc/self/environ", "/index.html/../../etc/passwd", "/void.ttl/../..//etc/hosts",
-    "/sparql/../../etc/passwd", "/%2fetc%2fpasswd",
+    "/../../etc/passwd",
+    "/trial/../../etc/passwd",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "/trial/%2e%2e/%2e%2e/etc/passwd",
+    "/%252e%252e/%252e%252e/etc/passwd",
+    "/..%2f..%2fetc%2fpasswd",
+    "/trial/..%2f..%2f..%2fetc/passwd",
+    "/trial/isoda-2018%00.ttl",
+    "/trial/isoda-2018.ttl%00.html",
+    "/..\\..\\etc\\passwd",
+    "/%5c..%5c..%5cetc%5cpasswd",
+    "//etc/passwd",
+    "/.git/config",
+    "/.env",
+    "/queries/../../../../etc/passwd.rq",
+    "/queries/..%2f..%2fetc%2fpasswd.rq",
+    "/.well-known/../../../etc/passwd",
+    "/trial/isoda-2018/../../../../etc/passwd.ttl",
+    "/%c0%ae%c0%ae/etc/passwd",
+    "/trial/%c0%af../etc/passwd",
+    "/....//....//etc/passwd",
+    "/trial/....//....//etc/passwd.jsonld",
+    "/static/../../../proc/self/environ",
+    "/proc/self/environ",
+    "/index.html/../../etc/passwd",
+    "/void.ttl/../..//etc/hosts",
+    "/sparql/../../etc/passwd",
+    "/%2fetc%2fpasswd",
 ]
 
 UPDATES: list[tuple[str, str, bytes | None, dict]] = [
@@ -227,12 +276,22 @@ UPDATES: list[tuple[str, str, bytes | None, dict]] = [
     ("POST", "/sparql", b"DROP ALL", {"Content-Type": "application/sparql-update"}),
     ("POST", "/sparql", b"CLEAR DEFAULT", {"Content-Type": "application/sparql-update; charset=utf-8"}),
     ("GET", "/sparql?update=DROP%20ALL", None, {}),
-    ("POST", "/sparql", b"query=" + urllib.parse.quote_plus("INSERT DATA { <a:b> <a:c> <a:d> }").encode(),
-     {"Content-Type": "application/x-www-form-urlencoded"}),
+    (
+        "POST",
+        "/sparql",
+        b"query=" + urllib.parse.quote_plus("INSERT DATA { <a:b> <a:c> <a:d> }").encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    ),
     ("GET", "/sparql?" + urllib.parse.urlencode({"query": "DELETE WHERE { ?s ?p ?o }"}), None, {}),
     ("GET", "/sparql?" + urllib.parse.urlencode({"query": "LOAD <http://127.0.0.1:9/x> INTO GRAPH <a:g>"}), None, {}),
     ("GET", "/sparql?" + urllib.parse.urlencode({"query": "# a comment first\nDROP ALL"}), None, {}),
-    ("GET", "/sparql?" + urllib.parse.urlencode({"query": "PREFIX a: <a:>\nWITH <a:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }"}), None, {}),
+    (
+        "GET",
+        "/sparql?"
+        + urllib.parse.urlencode({"query": "PREFIX a: <a:>\nWITH <a:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }"}),
+        None,
+        {},
+    ),
     ("POST", "/sparql", b"DROP ALL", {"Content-Type": "text/plain"}),
     ("PUT", "/sparql", b"<a:b> <a:c> <a:d> .", {"Content-Type": "application/n-triples"}),
     ("DELETE", "/sparql", None, {}),
@@ -330,12 +389,24 @@ def main() -> int:
 
     kind("traversal paths", [lambda p=p: traversal(p) for p in TRAVERSAL * n(2)])
 
-    huge = [lambda: expect(server.raw(b"GET /" + b"a" * 1_000_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"), {400, 414, 431, None}, "1 MB path"),
-            lambda: expect(server.raw(b"GET /trial/isoda-2018 HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 200_000 + b"\r\n\r\n"),
-                           {400, 431, None}, "200 kB header"),
-            lambda: expect(server.raw(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(5000))
-                                      + b"\r\n"), {200, 400, 431, None}, "5000 headers"),
-            lambda: expect(server.request("GET", "/trial/" + "a/" * 3000)[0], {400, 404, 414}, "6 kB path")]
+    huge = [
+        lambda: expect(
+            server.raw(b"GET /" + b"a" * 1_000_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"),
+            {400, 414, 431, None},
+            "1 MB path",
+        ),
+        lambda: expect(
+            server.raw(b"GET /trial/isoda-2018 HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 200_000 + b"\r\n\r\n"),
+            {400, 431, None},
+            "200 kB header",
+        ),
+        lambda: expect(
+            server.raw(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(5000)) + b"\r\n"),
+            {200, 400, 431, None},
+            "5000 headers",
+        ),
+        lambda: expect(server.request("GET", "/trial/" + "a/" * 3000)[0], {400, 404, 414}, "6 kB path"),
+    ]
     kind("huge paths and headers", huge * n(3))
 
     def update(method, path, body, headers) -> str:
@@ -345,27 +416,46 @@ def main() -> int:
     kind("updates by every route", [lambda u=u: update(*u) for u in UPDATES * n(3)])
 
     def service(template: str) -> str:
-        status, body = server.sparql(template.replace("{trap}", trap.url).replace("{self}", f"http://127.0.0.1:{server.port}"))
+        status, body = server.sparql(
+            template.replace("{trap}", trap.url).replace("{self}", f"http://127.0.0.1:{server.port}")
+        )
         if trap.connections:
             raise Failure("the trap received a connection")
         return expect(status, {400}, template[:40])
 
     kind("SERVICE", [lambda t=t: service(t) for t in SERVICE * n(4)])
 
-    kind("runaway and crashing queries",
-         [lambda q=q, ok=ok: expect(server.sparql(q)[0], ok, q[:50]) for q, ok in RUNAWAY * n(2)])
+    kind(
+        "runaway and crashing queries",
+        [lambda q=q, ok=ok: expect(server.sparql(q)[0], ok, q[:50]) for q, ok in RUNAWAY * n(2)],
+    )
 
-    bodies = [lambda: expect(server.post_stream(50 << 20, chunked=False), {413}, "50 MB, Content-Length"),
-              lambda: expect(server.post_stream(50 << 20, chunked=True), {413, None}, "50 MB, chunked")]
+    bodies = [
+        lambda: expect(server.post_stream(50 << 20, chunked=False), {413}, "50 MB, Content-Length"),
+        lambda: expect(server.post_stream(50 << 20, chunked=True), {413, None}, "50 MB, chunked"),
+    ]
     kind("oversized bodies", bodies * n(3))
 
     rng = random.Random(7)
-    junk = [lambda b=bytes(rng.randrange(256) for _ in range(rng.randrange(1, 20000))):
-            expect(server.raw(b, timeout=3, half_close=True), {400, None}, "junk") for _ in range(n(20))]
-    junk += [lambda: expect(server.raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 500, timeout=3,
-                                      half_close=True), {400, None}, "TLS hello"),
-             lambda: expect(server.raw(b"GET /sparql?query=%ZZ%00 HTTP/1.1\r\nHost: x\r\n\r\n"), {400}, "bad escapes"),
-             lambda: expect(server.raw(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"), {400, None}, "negative length")]
+    junk = [
+        lambda b=bytes(rng.randrange(256) for _ in range(rng.randrange(1, 20000))): expect(
+            server.raw(b, timeout=3, half_close=True), {400, None}, "junk"
+        )
+        for _ in range(n(20))
+    ]
+    junk += [
+        lambda: expect(
+            server.raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 500, timeout=3, half_close=True),
+            {400, None},
+            "TLS hello",
+        ),
+        lambda: expect(server.raw(b"GET /sparql?query=%ZZ%00 HTTP/1.1\r\nHost: x\r\n\r\n"), {400}, "bad escapes"),
+        lambda: expect(
+            server.raw(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"),
+            {400, None},
+            "negative length",
+        ),
+    ]
     kind("junk bytes", junk)
 
     def accept(count: int) -> str:
@@ -386,9 +476,14 @@ def main() -> int:
         for _ in range(n(40)):
             if time.time() > deadline:
                 break
-            path, ok = r.choice([("/trial/isoda-2018.html", {200}), ("/trial/isoda-2018", {303}),
-                                 ("/sparql?" + urllib.parse.urlencode({"query": COUNT}), {200, 503}),
-                                 ("/sparql?" + urllib.parse.urlencode({"query": RUNAWAY[0][0]}), {408, 503})])
+            path, ok = r.choice(
+                [
+                    ("/trial/isoda-2018.html", {200}),
+                    ("/trial/isoda-2018", {303}),
+                    ("/sparql?" + urllib.parse.urlencode({"query": COUNT}), {200, 503}),
+                    ("/sparql?" + urllib.parse.urlencode({"query": RUNAWAY[0][0]}), {408, 503}),
+                ]
+            )
             flood.tried += 1
             try:
                 conn.request("GET", path)
@@ -431,12 +526,16 @@ def main() -> int:
     same = answer is not None and answer == baseline_answer
     print()
     print(f"- requests: {total}, failures: {failed}, time: {elapsed:.1f} s")
-    print(f"- server RSS: {rss_before / 1024:.0f} MB before, {server.peak / 1024:.0f} MB peak, "
-          f"{rss_after / 1024:.0f} MB after ({(rss_after - rss_before) / 1024:+.0f} MB); query children: at most "
-          f"{server.most_children} at once, {server.children_peak / 1024:.0f} MB together at the peak")
+    print(
+        f"- server RSS: {rss_before / 1024:.0f} MB before, {server.peak / 1024:.0f} MB peak, "
+        f"{rss_after / 1024:.0f} MB after ({(rss_after - rss_before) / 1024:+.0f} MB); query children: at most "
+        f"{server.most_children} at once, {server.children_peak / 1024:.0f} MB together at the peak"
+    )
     print(f"- connections to the trap: {trap.connections}; log lines: {len(log)}")
-    print(f"- at the end the server {'answers the same count of triples' if same else 'DOES NOT answer correctly'}"
-          f"{'' if alive else ' (it died)'}")
+    print(
+        f"- at the end the server {'answers the same count of triples' if same else 'DOES NOT answer correctly'}"
+        f"{'' if alive else ' (it died)'}"
+    )
     for k in kinds:
         for f in k.failures[:5]:
             print(f"  - failure, {k.name}: {f}")

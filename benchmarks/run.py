@@ -26,6 +26,7 @@ figure. ``--quick`` runs N = 100 and 1,000 with the slow anchors (pyshacl,
 rdflib) at the small size only: a smoke test that finishes in a few minutes.
 Timing figures are reported, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,13 +62,16 @@ class StepFailed(RuntimeError):
 
 # ------------------------------------------------------------------ measuring
 
-def measure(cmd: list[str], timeout: float, cwd: str | None = None, env: dict | None = None,
-            keep: int | None = 4000) -> dict:
+
+def measure(
+    cmd: list[str], timeout: float, cwd: str | None = None, env: dict | None = None, keep: int | None = 4000
+) -> dict:
     """Run a command; wall seconds, peak RSS (MB) of that process tree's leader, exit status, output."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env or CHILD_ENV,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env or CHILD_ENV, start_new_session=True
+        )
         deadline = start + timeout
         status = None
         while status is None:
@@ -79,14 +83,23 @@ def measure(cmd: list[str], timeout: float, cwd: str | None = None, env: dict | 
                 os.killpg(proc.pid, signal.SIGKILL)
                 _, status_code, usage = os.wait4(proc.pid, 0)
                 out.seek(0)
-                return {"seconds": None, "timeout": timeout, "peak_mb": usage.ru_maxrss / 1024, "status": "timeout",
-                        "output": out.read().decode(errors="replace")[-2000:]}
+                return {
+                    "seconds": None,
+                    "timeout": timeout,
+                    "peak_mb": usage.ru_maxrss / 1024,
+                    "status": "timeout",
+                    "output": out.read().decode(errors="replace")[-2000:],
+                }
             time.sleep(0.02)
         wall = time.perf_counter() - start
         out.seek(0)
         text = out.read().decode(errors="replace")
-        return {"seconds": wall, "peak_mb": usage.ru_maxrss / 1024, "status": status,
-                "output": text[-keep:] if keep else text}
+        return {
+            "seconds": wall,
+            "peak_mb": usage.ru_maxrss / 1024,
+            "status": status,
+            "output": text[-keep:] if keep else text,
+        }
 
 
 def py(code: str, *args: str, timeout: float) -> dict:
@@ -225,32 +238,55 @@ for name, params in json.loads(sys.argv[2]):
     out[name] = [best, n]
 print("RESULT " + json.dumps(out))
 """
-RARE_PARAMS = [("trials-by-drug", {"drug": synth.RARE_DRUG}), ("trials-by-condition", {"condition": synth.RARE_CONDITION})]
+RARE_PARAMS = [
+    ("trials-by-drug", {"drug": synth.RARE_DRUG}),
+    ("trials-by-condition", {"condition": synth.RARE_CONDITION}),
+]
 
 QUERIES_MAX = 1000  # every ready-made query up to here; above, only the rare-term ones (on the store)
 QUERY_LIMIT = 10  # seconds per ready-made query (3 runs); a slower one is reported as stopped
 ANCHOR_MAX = 10000  # anchors that hold the whole graph in memory (and the slow validators) run up to here
 
-QUERY_PARAMS = {"trials-by-drug": {"drug": "NCIT:C1851"}, "trials-by-condition": {"condition": "MONDO:0009693"},
-                "evidence-by-drug": {"drug": "NCIT:C1851"}, "compare-outcomes": {"endpoint": "NCIT:C28234"},
-                "provenance": {"statistic": "https://w3id.org/trialkg/synthetic/synth-000000/stat-0"},
-                "resources": {"namespace": "https://w3id.org/trialkg/trial/"}}
+QUERY_PARAMS = {
+    "trials-by-drug": {"drug": "NCIT:C1851"},
+    "trials-by-condition": {"condition": "MONDO:0009693"},
+    "evidence-by-drug": {"drug": "NCIT:C1851"},
+    "compare-outcomes": {"endpoint": "NCIT:C28234"},
+    "provenance": {"statistic": "https://w3id.org/trialkg/synthetic/synth-000000/stat-0"},
+    "resources": {"namespace": "https://w3id.org/trialkg/trial/"},
+}
 
 
 # ------------------------------------------------------------------ Jena
+
 
 def jena_command() -> tuple[list[str] | None, str]:
     """`java -cp ... shacl.shacl` built from Debian's libapache-jena-java and its own dependencies."""
     if not shutil.which("java"):
         return None, "java not installed"
     try:
-        files = subprocess.run(["dpkg", "-L", "libapache-jena-java"], capture_output=True, text=True, check=True).stdout.split()
+        files = subprocess.run(
+            ["dpkg", "-L", "libapache-jena-java"], capture_output=True, text=True, check=True
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         return None, "libapache-jena-java not installed (apt-get install libapache-jena-java)"
     jars = [f for f in files if f.endswith(".jar") and "/usr/share/java/" in f]
-    deps = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
-                           "--no-breaks", "--no-replaces", "--no-enhances", "libapache-jena-java"],
-                          capture_output=True, text=True).stdout.split()
+    deps = subprocess.run(
+        [
+            "apt-cache",
+            "depends",
+            "--recurse",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+            "libapache-jena-java",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     pkgs = sorted({d for d in deps if d.startswith("lib") and d.endswith("-java")})
     for pkg in pkgs:
         out = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True).stdout.split()
@@ -258,19 +294,30 @@ def jena_command() -> tuple[list[str] | None, str]:
     # log4j-over-slf4j and slf4j-log4j12 together abort start-up: keep a single binding.
     import re
 
-    jars = sorted({j for j in jars if os.path.exists(j)
-                   # logging bridges and bindings that loop into each other abort start-up:
-                   # keep slf4j-api with at most the simple / nop binding
-                   and not re.search(r"/(log4j-over-slf4j|jcl-over-slf4j|jul-to-slf4j|slf4j-log4j12|slf4j-jcl|"
-                                     r"slf4j-jdk14|slf4j-reload4j|logback-classic)[^/]*\.jar$", j)
-                   and not re.search(r"-\d[\w.]*\.jar$", j)})  # versioned twins of the unversioned links
+    jars = sorted(
+        {
+            j
+            for j in jars
+            if os.path.exists(j)
+            # logging bridges and bindings that loop into each other abort start-up:
+            # keep slf4j-api with at most the simple / nop binding
+            and not re.search(
+                r"/(log4j-over-slf4j|jcl-over-slf4j|jul-to-slf4j|slf4j-log4j12|slf4j-jcl|"
+                r"slf4j-jdk14|slf4j-reload4j|logback-classic)[^/]*\.jar$",
+                j,
+            )
+            and not re.search(r"-\d[\w.]*\.jar$", j)
+        }
+    )  # versioned twins of the unversioned links
     fix = Path(tempfile.gettempdir()) / "trialkg-xerces-bundles.jar"
     if not fix.exists():
         core = next((j for j in jars if j.endswith("jena-core.jar")), None)
         if core is None:
             return None, "jena-core.jar not found"
         work = Path(tempfile.mkdtemp())
-        subprocess.run(["unzip", "-q", "-o", core, "org/apache/jena/ext/xerces/*.properties", "-d", str(work)], check=False)
+        subprocess.run(
+            ["unzip", "-q", "-o", core, "org/apache/jena/ext/xerces/*.properties", "-d", str(work)], check=False
+        )
         src = work / "org/apache/jena/ext"
         for f in src.rglob("*.properties"):  # every xerces message bundle, at the path the classes look for
             dst = work / "fix" / f.relative_to(src)
@@ -281,6 +328,7 @@ def jena_command() -> tuple[list[str] | None, str]:
 
 
 # ------------------------------------------------------------------ the run
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -301,30 +349,42 @@ def run_size(n: int, work: Path, args, slow_max: int) -> dict:
     kg = [PY, "-m", "kg"]
     out = work / f"out-{n}"
     out.mkdir(exist_ok=True)
-    r["build"] = must("kg build", measure(kg + ["build", "--trials", str(corpus), "--out", str(out)], timeout, cwd=str(work)))
+    r["build"] = must(
+        "kg build", measure(kg + ["build", "--trials", str(corpus), "--out", str(out)], timeout, cwd=str(work))
+    )
     merged = out / "trialkg.nt"  # the merged graph (with the ontology and mappings), for the tools that take one file
     nquads = out / "trialkg.nq"  # every named graph: what both loads send
     r["triples"] = count_triples(merged)
     r["quads"] = count_triples(nquads)
     anchor_out = work / f"anchor-{n}"
     anchor_out.mkdir(exist_ok=True)
-    r["anchor_serialize"] = (py(ANCHOR_SERIALIZE, str(corpus), str(anchor_out), timeout=timeout)
-                             if n <= ANCHOR_MAX else {"status": "skipped", "why": "holds the whole graph in memory"})
+    r["anchor_serialize"] = (
+        py(ANCHOR_SERIALIZE, str(corpus), str(anchor_out), timeout=timeout)
+        if n <= ANCHOR_MAX
+        else {"status": "skipped", "why": "holds the whole graph in memory"}
+    )
     shutil.rmtree(anchor_out, ignore_errors=True)
     r["validate"] = must("kg validate", measure(kg + ["validate", "--trials", str(corpus)], timeout, cwd=str(work)))
-    r["pyshacl"] = (py(PYSHACL, str(merged), timeout=30 if quick else min(timeout, 900))
-                    if n <= slow_max else {"status": "skipped"})
+    r["pyshacl"] = (
+        py(PYSHACL, str(merged), timeout=30 if quick else min(timeout, 900)) if n <= slow_max else {"status": "skipped"}
+    )
     jena, why = jena_command()
     shapes = work / "shapes.ttl"
     if not shapes.exists():
         from kg import resources
+
         shapes.write_text("".join(f.read_text() for f in resources.shape_files()))
-    r["jena"] = (measure(jena + ["--shapes", str(shapes), "--data", str(merged)], timeout) if jena and n <= ANCHOR_MAX
-                 else {"status": "skipped", "why": why or "slow anchor, not run above 10,000"})
+    r["jena"] = (
+        measure(jena + ["--shapes", str(shapes), "--data", str(merged)], timeout)
+        if jena and n <= ANCHOR_MAX
+        else {"status": "skipped", "why": why or "slow anchor, not run above 10,000"}
+    )
     r["pyrudof"] = py(PYRUDOF, str(merged), timeout=timeout) if n <= max(slow_max, 1000) else {"status": "skipped"}
     store = work / f"store-{n}"
-    r["load_embedded"] = must("kg load --store", measure(kg + ["load", "--trials", str(corpus), "--store", str(store)],
-                                                         timeout, cwd=str(work)))
+    r["load_embedded"] = must(
+        "kg load --store",
+        measure(kg + ["load", "--trials", str(corpus), "--store", str(store)], timeout, cwd=str(work)),
+    )
     r["rare_store"] = py(RARE_QUERIES, str(store), json.dumps(RARE_PARAMS), timeout=timeout)
     shutil.rmtree(store, ignore_errors=True)
     raw = work / f"raw-store-{n}"
@@ -335,17 +395,47 @@ def run_size(n: int, work: Path, args, slow_max: int) -> dict:
         r["load_server"], r["post"] = ({"status": "skipped", "why": "pending: run after the other sizes"},) * 2
         r["later"] = [str(corpus), str(nquads)]
     else:
-        r["load_server"], r["post"] = load_server(corpus, nquads, work, n, timeout) if server else (
-            {"status": "skipped", "why": "server loads above 1,000 only with --full" if not args.full else
-             f"above --server-max {args.server_max:,}"},) * 2
+        r["load_server"], r["post"] = (
+            load_server(corpus, nquads, work, n, timeout)
+            if server
+            else (
+                {
+                    "status": "skipped",
+                    "why": "server loads above 1,000 only with --full"
+                    if not args.full
+                    else f"above --server-max {args.server_max:,}",
+                },
+            )
+            * 2
+        )
     if n <= QUERIES_MAX:
-        r["queries"] = must("the ready-made queries", py(KG_QUERIES, str(corpus), "oxigraph", json.dumps(QUERY_PARAMS),
-                                                         "", str(5 if quick else QUERY_LIMIT), timeout=timeout))
+        r["queries"] = must(
+            "the ready-made queries",
+            py(
+                KG_QUERIES,
+                str(corpus),
+                "oxigraph",
+                json.dumps(QUERY_PARAMS),
+                "",
+                str(5 if quick else QUERY_LIMIT),
+                timeout=timeout,
+            ),
+        )
     else:
         r["queries"] = {"status": "skipped"}
-    r["queries_rdflib"] = (py(KG_QUERIES, str(corpus), "rdflib", json.dumps(QUERY_PARAMS), "", str(2 if quick else QUERY_LIMIT),
-                              timeout=timeout * 2)
-                           if n <= slow_max else {"status": "skipped"})
+    r["queries_rdflib"] = (
+        py(
+            KG_QUERIES,
+            str(corpus),
+            "rdflib",
+            json.dumps(QUERY_PARAMS),
+            "",
+            str(2 if quick else QUERY_LIMIT),
+            timeout=timeout * 2,
+        )
+        if n <= slow_max
+        else {"status": "skipped"}
+    )
     r["load_after"] = os.getloadavg()
     if "later" not in r:
         shutil.rmtree(out, ignore_errors=True)
@@ -360,8 +450,11 @@ def run_size(n: int, work: Path, args, slow_max: int) -> dict:
 def start_server(location: Path) -> tuple[subprocess.Popen, str]:
     exe = Path(PY).with_name("oxigraph")
     port = free_port()
-    proc = subprocess.Popen([str(exe), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
-                             "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", timeout=1).read()
@@ -392,9 +485,26 @@ def load_server(corpus: Path, nquads: Path, work: Path, n: int, timeout: float) 
     location = work / f"server-{n}"
     proc, base = start_server(location)
     try:
-        ours = measure([PY, "-m", "kg", "load", "--trials", str(corpus), "--endpoint", f"{base}/query",
-                        "--gsp-endpoint", f"{base}/store", "--update-endpoint", f"{base}/update",
-                        "--timeout", str(int(timeout))], timeout, cwd=str(work))
+        ours = measure(
+            [
+                PY,
+                "-m",
+                "kg",
+                "load",
+                "--trials",
+                str(corpus),
+                "--endpoint",
+                f"{base}/query",
+                "--gsp-endpoint",
+                f"{base}/store",
+                "--update-endpoint",
+                f"{base}/update",
+                "--timeout",
+                str(int(timeout)),
+            ],
+            timeout,
+            cwd=str(work),
+        )
     finally:
         ours["server_peak_mb"] = stop_server(proc)
         shutil.rmtree(location, ignore_errors=True)
@@ -402,8 +512,22 @@ def load_server(corpus: Path, nquads: Path, work: Path, n: int, timeout: float) 
         return ours, {"status": "skipped", "why": "curl not installed"}
     proc, base = start_server(location)
     try:
-        raw = measure(["curl", "-s", "-S", "-f", "-X", "POST", "-H", "Content-Type: application/n-quads", "-T",
-                       str(nquads), f"{base}/store"], timeout)
+        raw = measure(
+            [
+                "curl",
+                "-s",
+                "-S",
+                "-f",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/n-quads",
+                "-T",
+                str(nquads),
+                f"{base}/store",
+            ],
+            timeout,
+        )
     finally:
         raw["server_peak_mb"] = stop_server(proc)
         shutil.rmtree(location, ignore_errors=True)
@@ -419,11 +543,19 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
     got = set()
     for line in res["output"].splitlines():
         if ": trialkg.synthetic:" in line:
-            focus = "https://w3id.org/trialkg/synthetic/" + line.split(": trialkg.synthetic:", 1)[1].split()[0].rstrip(":")
+            focus = "https://w3id.org/trialkg/synthetic/" + line.split(": trialkg.synthetic:", 1)[1].split()[0].rstrip(
+                ":"
+            )
             got.add(focus)
     res["output"] = res["output"][-4000:]
-    out = {"n": n, "planted": len(planted), "ours": res, "ours_focus": sorted(got),
-           "missing": sorted({f for f, _ in expected} - got), "extra": sorted(got - {f for f, _ in expected})}
+    out = {
+        "n": n,
+        "planted": len(planted),
+        "ours": res,
+        "ours_focus": sorted(got),
+        "missing": sorted({f for f, _ in expected} - got),
+        "extra": sorted(got - {f for f, _ in expected}),
+    }
     merged = work / f"defects-{n}.nt"
     must("merging the planted-defect corpus", py(MERGE_NT, str(corpus), str(merged), timeout=timeout))
     for name, code in (("pyshacl", PYSHACL), ("pyrudof", PYRUDOF)):
@@ -442,12 +574,17 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
     if jena:
         shapes = work / "shapes.ttl"
         if not shapes.exists():
-
             from kg import resources
+
             shapes.write_text("".join(f.read_text() for f in resources.shape_files()))
         r = measure(jena + ["--shapes", str(shapes), "--data", str(merged)], timeout, keep=None)
-        r["focus"] = sorted({line.split("<", 1)[1].split(">", 1)[0] for line in r["output"].splitlines()
-                             if "sh:focusNode" in line and "<" in line})
+        r["focus"] = sorted(
+            {
+                line.split("<", 1)[1].split(">", 1)[0]
+                for line in r["output"].splitlines()
+                if "sh:focusNode" in line and "<" in line
+            }
+        )
         r["output"] = r["output"][-4000:]
         out["jena"] = r
     else:
@@ -456,6 +593,7 @@ def planted_check(work: Path, n: int, defects: int, timeout: float, slow_max: in
 
 
 # ------------------------------------------------------------------ report
+
 
 def fmt_s(m: dict) -> str:
     if not isinstance(m, dict) or m.get("status") == "skipped":
@@ -504,50 +642,82 @@ def report(results: list[dict], defects: dict | None, args, started: str, elapse
     import pyshacl
     import rdflib
 
-    lines = ["# trialkg benchmarks", "",
-             f"Run {started} (UTC), {elapsed / 60:.1f} min; `python benchmarks/run.py {' '.join(sys.argv[1:])}`.",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-             f"Python {platform.python_version()}, pyoxigraph {pyoxigraph.__version__}, rdflib {rdflib.__version__}, "
-             f"pyshacl {pyshacl.__version__}. The machine is shared: the load average (1, 5, 15 min) is given "
-             "before and after each size.", "",
-             "Each step runs in its own process; time is wall-clock, memory the peak resident set of that process. "
-             "Anchors run on the same files: the merged graph (`trialkg.nt` of the build, with the ontology and "
-             "mappings) where a tool takes one file, and `trialkg.nq` of the build for the raw loads. "
-             "Ratio = anchor time / trialkg time (above 1: trialkg faster). The corpus is skewed "
-             f"(`benchmarks/synth.py`): rare terms are {synth.RARE_DRUG} (drug) and {synth.RARE_CONDITION} (condition).",
-             ""]
+    lines = [
+        "# trialkg benchmarks",
+        "",
+        f"Run {started} (UTC), {elapsed / 60:.1f} min; `python benchmarks/run.py {' '.join(sys.argv[1:])}`.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, pyoxigraph {pyoxigraph.__version__}, rdflib {rdflib.__version__}, "
+        f"pyshacl {pyshacl.__version__}. The machine is shared: the load average (1, 5, 15 min) is given "
+        "before and after each size.",
+        "",
+        "Each step runs in its own process; time is wall-clock, memory the peak resident set of that process. "
+        "Anchors run on the same files: the merged graph (`trialkg.nt` of the build, with the ontology and "
+        "mappings) where a tool takes one file, and `trialkg.nq` of the build for the raw loads. "
+        "Ratio = anchor time / trialkg time (above 1: trialkg faster). The corpus is skewed "
+        f"(`benchmarks/synth.py`): rare terms are {synth.RARE_DRUG} (drug) and {synth.RARE_CONDITION} (condition).",
+        "",
+    ]
     for r in sorted(results, key=lambda r: r["n"]):
         n, t = r["n"], r["triples"]
         la, lb = r.get("load_before", ()), r.get("load_after", ())
-        lines += [f"## N = {n:,} publications ({t:,} triples, {r['quads']:,} quads)", "",
-                  f"Load average before: {' '.join(f'{x:.2f}' for x in la)}; after: {' '.join(f'{x:.2f}' for x in lb)}"
-                  + (f"; around the server loads (run after the other sizes): "
-                     f"{' '.join(f'{x:.2f}' for x in r['server_load_before'])} / "
-                     f"{' '.join(f'{x:.2f}' for x in r['server_load_after'])}" if r.get("server_load_before") else "")
-                  + ".", "",
-                  "| step | trialkg | triples/s | peak MB | anchor | anchor time | anchor peak MB | ratio |",
-                  "|---|---|---|---|---|---|---|---|"]
-        lines.append(f"| build | {fmt_s(r['build'])} | {tps(r['build'], t)} | {mb(r['build'])} | pyoxigraph parse + serialize (same 4 outputs, in memory) | "
-                     f"{fmt_s(r['anchor_serialize'])} | {mb(r['anchor_serialize'])} | {ratio(r['anchor_serialize'], r['build'])} |")
-        for key, label in (("pyshacl", "pyshacl, one whole-graph run"), ("jena", "Jena `shacl validate`"), ("pyrudof", "pyrudof")):
-            lines.append(f"| validate | {fmt_s(r['validate'])} | {tps(r['validate'], t)} | {mb(r['validate'])} | {label} | "
-                         f"{fmt_s(r[key])} | {mb(r[key])} | {ratio(r[key], r['validate'])} |")
-        for key, raw, label in (("load_embedded", "bulk_load", "validate + raw pyoxigraph `bulk_load` of `trialkg.nq`"),
-                                ("load_server", "post", "validate + raw `curl` POST of `trialkg.nq` to the same server")):
+        lines += [
+            f"## N = {n:,} publications ({t:,} triples, {r['quads']:,} quads)",
+            "",
+            f"Load average before: {' '.join(f'{x:.2f}' for x in la)}; after: {' '.join(f'{x:.2f}' for x in lb)}"
+            + (
+                f"; around the server loads (run after the other sizes): "
+                f"{' '.join(f'{x:.2f}' for x in r['server_load_before'])} / "
+                f"{' '.join(f'{x:.2f}' for x in r['server_load_after'])}"
+                if r.get("server_load_before")
+                else ""
+            )
+            + ".",
+            "",
+            "| step | trialkg | triples/s | peak MB | anchor | anchor time | anchor peak MB | ratio |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines.append(
+            f"| build | {fmt_s(r['build'])} | {tps(r['build'], t)} | {mb(r['build'])} | pyoxigraph parse + serialize (same 4 outputs, in memory) | "
+            f"{fmt_s(r['anchor_serialize'])} | {mb(r['anchor_serialize'])} | {ratio(r['anchor_serialize'], r['build'])} |"
+        )
+        for key, label in (
+            ("pyshacl", "pyshacl, one whole-graph run"),
+            ("jena", "Jena `shacl validate`"),
+            ("pyrudof", "pyrudof"),
+        ):
+            lines.append(
+                f"| validate | {fmt_s(r['validate'])} | {tps(r['validate'], t)} | {mb(r['validate'])} | {label} | "
+                f"{fmt_s(r[key])} | {mb(r[key])} | {ratio(r[key], r['validate'])} |"
+            )
+        for key, raw, label in (
+            ("load_embedded", "bulk_load", "validate + raw pyoxigraph `bulk_load` of `trialkg.nq`"),
+            ("load_server", "post", "validate + raw `curl` POST of `trialkg.nq` to the same server"),
+        ):
             f = floor(r, raw)
             ours = r[key]
             rat = f"{f / ours['seconds']:.2f}x" if f and secs(ours) else ""
-            ftext = (f"{f:.2f} s ({r['validate']['seconds']:.2f} + {r[raw]['seconds']:.2f})" if f else fmt_s(r.get(raw, {})))
+            ftext = (
+                f"{f:.2f} s ({r['validate']['seconds']:.2f} + {r[raw]['seconds']:.2f})" if f else fmt_s(r.get(raw, {}))
+            )
             peak, ours_peak = mb(r.get(raw, {})), mb(ours)
             if isinstance(ours, dict) and ours.get("server_peak_mb"):
                 ours_peak += f" (server {ours['server_peak_mb']:,})"
                 peak += f" (server {r[raw].get('server_peak_mb', 0):,})"
             step = "load (embedded)" if key == "load_embedded" else "load (oxigraph server)"
-            lines.append(f"| {step} | {fmt_s(ours)} | {tps(ours, t)} | {ours_peak} | {label} | {ftext} | {peak} | {rat} |")
+            lines.append(
+                f"| {step} | {fmt_s(ours)} | {tps(ours, t)} | {ours_peak} | {label} | {ftext} | {peak} | {rat} |"
+            )
         rare = _parse_queries(r.get("rare_store", {}))
         if rare:
-            lines += ["", "Rare terms, on the store `kg load` wrote (best of 5): " + "; ".join(
-                f"`{name}` {rows} rows in {sec * 1000:.1f} ms" for name, (sec, rows) in sorted(rare.items())) + "."]
+            lines += [
+                "",
+                "Rare terms, on the store `kg load` wrote (best of 5): "
+                + "; ".join(
+                    f"`{name}` {rows} rows in {sec * 1000:.1f} ms" for name, (sec, rows) in sorted(rare.items())
+                )
+                + ".",
+            ]
         q = _parse_queries(r["queries"])
         qr = _parse_queries(r["queries_rdflib"])
         if q:
@@ -560,9 +730,12 @@ def report(results: list[dict], defects: dict | None, args, started: str, elapse
                 lines.append(f"| {name} | {rows if sec is not None else ''} | {ours} | {theirs} | {rat} |")
         lines.append("")
     if defects:
-        lines += [f"## Planted defects (N = {defects['n']:,}, {defects['planted']} defects)", "",
-                  f"- trialkg: {len(defects['ours_focus'])} focus nodes reported; missing {len(defects['missing'])}, "
-                  f"extra {len(defects['extra'])}."]
+        lines += [
+            f"## Planted defects (N = {defects['n']:,}, {defects['planted']} defects)",
+            "",
+            f"- trialkg: {len(defects['ours_focus'])} focus nodes reported; missing {len(defects['missing'])}, "
+            f"extra {len(defects['extra'])}.",
+        ]
         planted = {f for f in defects["ours_focus"]} | set(defects["missing"])
         for name in ("pyshacl", "jena", "pyrudof"):
             a = defects.get(name, {})
@@ -570,8 +743,10 @@ def report(results: list[dict], defects: dict | None, args, started: str, elapse
                 lines.append(f"- {name}: not compared ({a.get('why') or a.get('status') or 'no parsable report'}).")
                 continue
             focus = set(a["focus"])
-            lines.append(f"- {name}: {len(focus)} focus nodes; same as trialkg: {focus == set(defects['ours_focus'])}; "
-                         f"missing {len(planted - focus)}, extra {len(focus - planted)}.")
+            lines.append(
+                f"- {name}: {len(focus)} focus nodes; same as trialkg: {focus == set(defects['ours_focus'])}; "
+                f"missing {len(planted - focus)}, extra {len(focus - planted)}."
+            )
         lines.append("")
     lines += targets(results, defects)
     return "\n".join(lines)
@@ -585,59 +760,116 @@ def targets(results: list[dict], defects: dict | None) -> list[str]:
     def verdict(ok: bool | None, why: str = "") -> str:
         return "met" if ok else ("**missed**" + (f": {why}" if why else ""))
 
-    for key, raw, bound, label in (("load_embedded", "bulk_load", 1.3, "embedded load <= 1.3x (validate + raw bulk_load)"),
-                                   ("load_server", "post", 2.0, "server load <= 2x (validate + raw POST)")):
+    for key, raw, bound, label in (
+        ("load_embedded", "bulk_load", 1.3, "embedded load <= 1.3x (validate + raw bulk_load)"),
+        ("load_server", "post", 2.0, "server load <= 2x (validate + raw POST)"),
+    ):
         for n in sorted(by_n):
             r = by_n[n]
             f, ours = floor(r, raw), secs(r[key])
             if n < 1000:
                 continue
             if f and ours:
-                rows.append((f"{label}, N = {n:,}", f"{ours:.1f} s vs {f:.1f} s: {ours / f:.2f}x the floor",
-                             verdict(ours <= bound * f, f"{ours / f:.2f}x")))
+                rows.append(
+                    (
+                        f"{label}, N = {n:,}",
+                        f"{ours:.1f} s vs {f:.1f} s: {ours / f:.2f}x the floor",
+                        verdict(ours <= bound * f, f"{ours / f:.2f}x"),
+                    )
+                )
             else:
-                rows.append((f"{label}, N = {n:,}", "not measured", verdict(False, r[key].get("why") or
-                                                                            r[key].get("status", "not run"))))
+                rows.append(
+                    (
+                        f"{label}, N = {n:,}",
+                        "not measured",
+                        verdict(False, r[key].get("why") or r[key].get("status", "not run")),
+                    )
+                )
     big, mid, small = by_n.get(100000), by_n.get(10000), by_n.get(1000)
-    for key, label in (("build", "build"), ("validate", "validate"), ("load_embedded", "embedded load"),
-                       ("load_server", "server load")):
+    for key, label in (
+        ("build", "build"),
+        ("validate", "validate"),
+        ("load_embedded", "embedded load"),
+        ("load_server", "server load"),
+    ):
         if big is None or mid is None or not secs(big[key]) or not mb(mid[key]):
-            why = "N = 100,000 not run" if big is None else (big[key].get("why") or f"not measured ({big[key].get('status')})")
-            rows.append((f"memory: {label} peak < 2 GB at N = 100,000 and within 1.5x of N = 10,000", "not measured",
-                         verdict(False, why)))
+            why = (
+                "N = 100,000 not run"
+                if big is None
+                else (big[key].get("why") or f"not measured ({big[key].get('status')})")
+            )
+            rows.append(
+                (
+                    f"memory: {label} peak < 2 GB at N = 100,000 and within 1.5x of N = 10,000",
+                    "not measured",
+                    verdict(False, why),
+                )
+            )
         else:
             a, b = big[key]["peak_mb"], mid[key]["peak_mb"]
-            rows.append((f"memory: {label} peak < 2 GB at N = 100,000 and within 1.5x of N = 10,000",
-                         f"{a:,.0f} MB vs {b:,.0f} MB ({a / b:.2f}x)", verdict(a < 2048 and a <= 1.5 * b,
-                                                                               f"{a:,.0f} MB, {a / b:.2f}x")))
+            rows.append(
+                (
+                    f"memory: {label} peak < 2 GB at N = 100,000 and within 1.5x of N = 10,000",
+                    f"{a:,.0f} MB vs {b:,.0f} MB ({a / b:.2f}x)",
+                    verdict(a < 2048 and a <= 1.5 * b, f"{a:,.0f} MB, {a / b:.2f}x"),
+                )
+            )
         if big is None or small is None or not secs(big[key]) or not secs(small[key]):
-            why = "N = 100,000 not run" if big is None else (big[key].get("why") or f"not measured ({big[key].get('status')})")
-            rows.append((f"time linear: {label} triples/s at N = 100,000 within 25 % of N = 1,000", "not measured",
-                         verdict(False, why)))
+            why = (
+                "N = 100,000 not run"
+                if big is None
+                else (big[key].get("why") or f"not measured ({big[key].get('status')})")
+            )
+            rows.append(
+                (
+                    f"time linear: {label} triples/s at N = 100,000 within 25 % of N = 1,000",
+                    "not measured",
+                    verdict(False, why),
+                )
+            )
         else:
             a, b = big["triples"] / big[key]["seconds"], small["triples"] / small[key]["seconds"]
             also = ""
             if mid is not None and secs(mid[key]):
                 also = f"; N = 10,000: {mid['triples'] / mid[key]['seconds']:,.0f}"
-            rows.append((f"time linear: {label} triples/s at N = 100,000 within 25 % of N = 1,000",
-                         f"{a:,.0f} vs {b:,.0f} triples/s ({a / b:.2f}x{also})", verdict(a >= 0.75 * b, f"{a / b:.2f}x")))
+            rows.append(
+                (
+                    f"time linear: {label} triples/s at N = 100,000 within 25 % of N = 1,000",
+                    f"{a:,.0f} vs {b:,.0f} triples/s ({a / b:.2f}x{also})",
+                    verdict(a >= 0.75 * b, f"{a / b:.2f}x"),
+                )
+            )
     lo, hi = by_n.get(100), by_n.get(10000)
     for name in ("trials-by-drug", "trials-by-condition"):
         ql = _parse_queries(lo.get("rare_store", {})) if lo else {}
         qh = _parse_queries(hi.get("rare_store", {})) if hi else {}
         if name in ql and name in qh:
             a, b = qh[name][0], ql[name][0]
-            rows.append((f"`{name}` for a rare term at N = 10,000 within 5x of N = 100",
-                         f"{a * 1000:.2f} ms ({qh[name][1]} rows) vs {b * 1000:.2f} ms ({ql[name][1]} rows): {a / b:.1f}x",
-                         verdict(a <= 5 * b, f"{a / b:.1f}x")))
+            rows.append(
+                (
+                    f"`{name}` for a rare term at N = 10,000 within 5x of N = 100",
+                    f"{a * 1000:.2f} ms ({qh[name][1]} rows) vs {b * 1000:.2f} ms ({ql[name][1]} rows): {a / b:.1f}x",
+                    verdict(a <= 5 * b, f"{a / b:.1f}x"),
+                )
+            )
         else:
-            rows.append((f"`{name}` for a rare term at N = 10,000 within 5x of N = 100", "not measured",
-                         verdict(False, "N = 100 or 10,000 not run")))
+            rows.append(
+                (
+                    f"`{name}` for a rare term at N = 10,000 within 5x of N = 100",
+                    "not measured",
+                    verdict(False, "N = 100 or 10,000 not run"),
+                )
+            )
     if defects:
         ok = not defects["missing"] and not defects["extra"]
-        rows.append((f"planted defects at N = {defects['n']:,}: all reported, none extra",
-                     f"{len(defects['ours_focus'])} of {defects['planted']}, missing {len(defects['missing'])}, "
-                     f"extra {len(defects['extra'])}", verdict(ok)))
+        rows.append(
+            (
+                f"planted defects at N = {defects['n']:,}: all reported, none extra",
+                f"{len(defects['ours_focus'])} of {defects['planted']}, missing {len(defects['missing'])}, "
+                f"extra {len(defects['extra'])}",
+                verdict(ok),
+            )
+        )
     out = ["## Targets (issue 15)", "", "| target | figure (this run) | verdict |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return out + [""]
@@ -648,7 +880,7 @@ def _parse_queries(m: dict) -> dict:
         return {}
     for line in reversed(m["output"].splitlines()):
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     return {}
 
 
@@ -663,7 +895,9 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a step is stopped")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw measurements")
-    ap.add_argument("--from-json", type=Path, default=None, help="only write the report of measurements saved by --json")
+    ap.add_argument(
+        "--from-json", type=Path, default=None, help="only write the report of measurements saved by --json"
+    )
     args = ap.parse_args()
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
@@ -684,9 +918,19 @@ def main() -> None:
     def write(stopped: str = "") -> str:
         # written after every size, so a run stopped later still leaves what it measured
         if args.json:  # the raw figures first: a report can be written again from them (--from-json)
-            args.json.write_text(json.dumps({"results": results, "defects": state["defects"], "started": started,
-                                             "elapsed": time.perf_counter() - t0, "argv": sys.argv[1:]},
-                                            indent=1, default=str))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "results": results,
+                        "defects": state["defects"],
+                        "started": started,
+                        "elapsed": time.perf_counter() - t0,
+                        "argv": sys.argv[1:],
+                    },
+                    indent=1,
+                    default=str,
+                )
+            )
         try:
             text = report(results, state["defects"], args, started, time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - a report bug must not lose the run: the figures are in --json

@@ -6,6 +6,7 @@ Starts `kg serve` on a free port, sends the requests over N keep-alive
 connections (one thread each), and prints requests/s, p50/p95/max latency and
 the number of failed requests (any status other than 200/303 counts as failed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,13 @@ PATHS = [
     ("/trial/isoda-2018/pfs-from-induction.jsonld", "application/ld+json"),
     ("/publication/isoda-2018.ttl", "text/turtle"),
     ("/", "text/html"),
-    ("/sparql?" + urllib.parse.urlencode({"query": "SELECT ?s ?v WHERE { ?s <https://w3id.org/trialkg/ontology/value> ?v } LIMIT 50"}),
-     "application/sparql-results+json"),
+    (
+        "/sparql?"
+        + urllib.parse.urlencode(
+            {"query": "SELECT ?s ?v WHERE { ?s <https://w3id.org/trialkg/ontology/value> ?v } LIMIT 50"}
+        ),
+        "application/sparql-results+json",
+    ),
     ("/sparql?" + urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}), "text/csv"),
 ]
 
@@ -65,8 +71,12 @@ def main() -> None:
     args = ap.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as cwd:
-        proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port)], cwd=cwd,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kg", "serve", "--port", str(port)],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(300):
                 try:
@@ -75,7 +85,7 @@ def main() -> None:
                 except OSError:
                     time.sleep(0.1)
             jobs = [PATHS[i % len(PATHS)] for i in range(args.requests)]
-            shares = [jobs[i::args.connections] for i in range(args.connections)]
+            shares = [jobs[i :: args.connections] for i in range(args.connections)]
             latencies: list[float] = []
             failures: list[str] = []
             threads = [threading.Thread(target=worker, args=(port, share, latencies, failures)) for share in shares]
@@ -90,10 +100,14 @@ def main() -> None:
             proc.wait(10)
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
-    print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}")
-    print(f"{args.requests} requests over {args.connections} connections in {wall:.2f} s: "
-          f"{args.requests / wall:.0f} requests/s; latency p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, "
-          f"max {latencies[-1] * 1000:.1f} ms; failed: {len(failures)}")
+    print(
+        f"machine: {platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+    print(
+        f"{args.requests} requests over {args.connections} connections in {wall:.2f} s: "
+        f"{args.requests / wall:.0f} requests/s; latency p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, "
+        f"max {latencies[-1] * 1000:.1f} ms; failed: {len(failures)}"
+    )
     if failures:
         print("first failures:", failures[:5])
         sys.exit(1)

@@ -9,6 +9,7 @@ With --defects K, K known defects are planted (a count over its denominator, a
 malformed DOI, a statistic without a unit), and DIR/defects.tsv lists each with
 the focus node and the violation message a validator must report.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,19 +20,39 @@ from pathlib import Path
 # (term, weight); the rarest terms occur about once in 2,000 publications, so at any N a query for
 # one of them returns few rows (RARE_DRUG, RARE_CONDITION are what benchmarks/run.py asks for).
 DRUGS = [("NCIT:C1851", 0.55), ("CHEBI:52717", 0.35), ("NCIT:C633", 0.0995), ("NCIT:C1094", 0.0005)]
-CONDITIONS = [("MONDO:0009693", 0.5), ("NCIT:C3242", 0.3), ("DOID:9538", 0.19), ("NCIT:C3501", 0.0095),
-              ("NCIT:C3408", 0.0005)]
+CONDITIONS = [
+    ("MONDO:0009693", 0.5),
+    ("NCIT:C3242", 0.3),
+    ("DOID:9538", 0.19),
+    ("NCIT:C3501", 0.0095),
+    ("NCIT:C3408", 0.0005),
+]
 RARE_DRUG = "NCIT:C1094"  # fludarabine
 RARE_CONDITION = "NCIT:C3408"  # thrombocytopenia
 # Designs: single-arm phase II (most), randomised two-arm trials with a hazard ratio, rarely a
 # retrospective registry study.
 DESIGNS = [("single-arm", 0.67), ("randomised", 0.3), ("registry", 0.03)]
 RESPONSES = ["NCIT:C123614", "NCIT:C4870", "NCIT:C123618", "NCIT:C18058", "NCIT:C18213"]
-AES = ["HP:0001882", "HP:0001873", "HP:0000763", "HP:0009830", "HP:0002014", "HP:0002019", "HP:0002018",
-       "HP:0012378", "HP:0000989"]
+AES = [
+    "HP:0001882",
+    "HP:0001873",
+    "HP:0000763",
+    "HP:0009830",
+    "HP:0002014",
+    "HP:0002019",
+    "HP:0002018",
+    "HP:0012378",
+    "HP:0000989",
+]
 PHASES = [("NCIT:C158876", "induction"), ("NCIT:C15688", "maintenance")]
-DEFECT_KINDS = ["count-over-denominator", "bad-doi", "missing-unit", "ill-typed-date", "ill-typed-integer",
-                "ill-typed-decimal"]
+DEFECT_KINDS = [
+    "count-over-denominator",
+    "bad-doi",
+    "missing-unit",
+    "ill-typed-date",
+    "ill-typed-integer",
+    "ill-typed-decimal",
+]
 MESSAGES = {
     "count-over-denominator": "A count is larger than its denominator",
     "bad-doi": "A DOI must look like 10.NNNN/suffix",
@@ -125,8 +146,9 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     n_stats = rng.randint(5, 15)
     categories = rng.sample(RESPONSES, len(RESPONSES))  # each response category counted at most once
     budget = evaluable  # counts of response categories add up to at most the population
-    count_defect_at = (rng.randrange(n_stats) if defect in ("count-over-denominator", "missing-unit", "ill-typed-decimal")
-                       else -1)
+    count_defect_at = (
+        rng.randrange(n_stats) if defect in ("count-over-denominator", "missing-unit", "ill-typed-decimal") else -1
+    )
     for k in range(n_stats):
         s = f"<synthetic/{slug}/stat-{k}>"
         stats.append(s)
@@ -137,9 +159,11 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
             kind = "median"
         pop = "population-evaluable"
         size = evaluable
-        lines = [f"{s} a trialkg:EfficacyStatistic ; rdfs:label \"Synthetic statistic {k}\" ;",
-                 f"    trialkg:population <synthetic/{slug}/{pop}> ; trialkg:denominatorBasis trialkg:StatedInSentence ;",
-                 f"    prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} ;"]
+        lines = [
+            f'{s} a trialkg:EfficacyStatistic ; rdfs:label "Synthetic statistic {k}" ;',
+            f"    trialkg:population <synthetic/{slug}/{pop}> ; trialkg:denominatorBasis trialkg:StatedInSentence ;",
+            f"    prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} ;",
+        ]
         if kind == "count":
             measure = categories.pop() if categories else "NCIT:C17747"
             value = rng.randint(0, budget) if measure != "NCIT:C17747" else rng.randint(0, size)
@@ -148,14 +172,23 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
             if defect == "count-over-denominator" and k == count_defect_at:
                 value = size + rng.randint(1, 50)
                 planted.append((base + f"stat-{k}", defect))
-            lines.append(f"    trialkg:statisticType NCIT:C25463 ; trialkg:measures {measure} ; trialkg:value {value} ; trialkg:unit UO:0000189 .")
+            lines.append(
+                f"    trialkg:statisticType NCIT:C25463 ; trialkg:measures {measure} ; trialkg:value {value} ; trialkg:unit UO:0000189 ."
+            )
         elif kind == "proportion":
             events = rng.randint(0, size)
             pct = round(100 * events / size)
-            lines.append(f"    trialkg:statisticType NCIT:C44256 ; trialkg:measures NCIT:C96613 ; trialkg:value {pct} ; trialkg:numberOfEvents {events} ; trialkg:unit UO:0000187 .")
+            lines.append(
+                f"    trialkg:statisticType NCIT:C44256 ; trialkg:measures NCIT:C96613 ; trialkg:value {pct} ; trialkg:numberOfEvents {events} ; trialkg:unit UO:0000187 ."
+            )
         else:
-            endpoint, origin = rng.choice([("NCIT:C28234", "StartOfInduction"), ("NCIT:C125201", "StartOfInduction"),
-                                           ("NCIT:C28234", "StartOfMaintenance")][: 3 if n_phases == 2 else 2])
+            endpoint, origin = rng.choice(
+                [
+                    ("NCIT:C28234", "StartOfInduction"),
+                    ("NCIT:C125201", "StartOfInduction"),
+                    ("NCIT:C28234", "StartOfMaintenance"),
+                ][: 3 if n_phases == 2 else 2]
+            )
             lines[0] = lines[0].replace("trialkg:EfficacyStatistic", "trialkg:TimeToEventStatistic")
             if origin == "StartOfMaintenance":
                 lines[1] = lines[1].replace("population-evaluable", "population-maintenance")
@@ -163,7 +196,9 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
             if not unit:
                 planted.append((base + f"stat-{k}", defect))
             if rng.random() < 0.2 and not (defect == "ill-typed-decimal" and k == count_defect_at):
-                lines.append(f"    trialkg:statisticType NCIT:C28007 ; trialkg:measures {endpoint} ; trialkg:notReached true ; {unit}trialkg:timeOrigin trialkg:{origin} .")
+                lines.append(
+                    f"    trialkg:statisticType NCIT:C28007 ; trialkg:measures {endpoint} ; trialkg:notReached true ; {unit}trialkg:timeOrigin trialkg:{origin} ."
+                )
             else:
                 v = round(rng.uniform(3, 60), 1)
                 ci = f"<synthetic/{slug}/stat-{k}-ci>"
@@ -171,14 +206,20 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
                 if defect == "ill-typed-decimal" and k == count_defect_at:
                     level = '"abc"^^xsd:decimal'
                     planted.append((base + f"stat-{k}-ci", defect))
-                lines.append(f"    trialkg:statisticType NCIT:C28007 ; trialkg:measures {endpoint} ; trialkg:value {v} ; {unit}trialkg:timeOrigin trialkg:{origin} ;")
+                lines.append(
+                    f"    trialkg:statisticType NCIT:C28007 ; trialkg:measures {endpoint} ; trialkg:value {v} ; {unit}trialkg:timeOrigin trialkg:{origin} ;"
+                )
                 rng_ = f"<synthetic/{slug}/stat-{k}-range>" if rng.random() < 0.3 else ""
                 lines.append(f"    trialkg:attributeEstimate {ci}{' , ' + rng_ if rng_ else ''} .")
-                lines.append(f"{ci} a trialkg:ConfidenceInterval ; trialkg:level {level} ; trialkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
-                             f"trialkg:upper {round(v * rng.uniform(1.05, 1.8), 1)} ; prov:wasDerivedFrom {pub} .")
+                lines.append(
+                    f"{ci} a trialkg:ConfidenceInterval ; trialkg:level {level} ; trialkg:lower {round(v * rng.uniform(0.5, 0.95), 1)} ; "
+                    f"trialkg:upper {round(v * rng.uniform(1.05, 1.8), 1)} ; prov:wasDerivedFrom {pub} ."
+                )
                 if rng_:
-                    lines.append(f"{rng_} a trialkg:Range ; rdfs:label \"range\" ; trialkg:lower {round(v * 0.3, 1)} ; "
-                                 f"trialkg:upper {round(v * 2.5, 1)} ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .")
+                    lines.append(
+                        f'{rng_} a trialkg:Range ; rdfs:label "range" ; trialkg:lower {round(v * 0.3, 1)} ; '
+                        f"trialkg:upper {round(v * 2.5, 1)} ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} ."
+                    )
         out.append("\n".join(lines) + "\n")
     arms = [f"<synthetic/{slug}/arm>"]
     extra_pops = ""
@@ -211,11 +252,15 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     for k, term in enumerate(rng.sample(AES, rng.randint(3, min(10, len(AES))))):
         a = f"<synthetic/{slug}/ae-{k}>"
         aes.append(a)
-        out.append(f"{a} a trialkg:AdverseEventReport ; rdfs:label \"Synthetic adverse event {k}\" ; trialkg:adverseEvent {term} ; "
-                   f"prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .\n")
+        out.append(
+            f'{a} a trialkg:AdverseEventReport ; rdfs:label "Synthetic adverse event {k}" ; trialkg:adverseEvent {term} ; '
+            f"prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .\n"
+        )
     maintenance_pop = f" , <synthetic/{slug}/population-maintenance>" if n_phases == 2 else ""
-    design_terms = {"randomised": " trialkg:designCharacteristic NCIT:C46079 , NCIT:C217005 ;",
-                    "registry": " trialkg:designCharacteristic NCIT:C53312 , NCIT:C129000 ;"}.get(design, "")
+    design_terms = {
+        "randomised": " trialkg:designCharacteristic NCIT:C46079 , NCIT:C217005 ;",
+        "registry": " trialkg:designCharacteristic NCIT:C53312 , NCIT:C129000 ;",
+    }.get(design, "")
     out.append(f"""<synthetic/{slug}/arm> a trialkg:StudyArm ; rdfs:label "Arm" ; trialkg:armType NCIT:C174266 ; trialkg:hasTreatmentPhase {", ".join(phases)} .
 {t} a trialkg:ClinicalTrial , trialkg:Study ; rdfs:label "Synthetic trial {i}" ; trialkg:slug "{slug}" ; trialkg:trialPhase NCIT:C15601 ;
     trialkg:studiesCondition {condition} ; trialkg:hasArm {", ".join(arms)} ;{design_terms}
@@ -255,7 +300,10 @@ def main() -> None:
     ap.add_argument("--defects", type=int, default=0)
     args = ap.parse_args()
     planted = generate(args.trials, args.seed, args.out, args.defects)
-    print(f"wrote {args.trials} publications to {args.out}" + (f" with {len(planted)} planted defects" if args.defects else ""))
+    print(
+        f"wrote {args.trials} publications to {args.out}"
+        + (f" with {len(planted)} planted defects" if args.defects else "")
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Allow ``python -m kg``."""
+
 from kg.cli import main
 
 if __name__ == "__main__":

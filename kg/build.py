@@ -18,6 +18,7 @@ from ``trialkg.nt`` by Oxigraph's streaming writers (JSON-LD as one array of
 node objects, the streaming document form), so memory is one batch or one
 partition, whatever the corpus size.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -68,12 +69,17 @@ def build(dataset: Dataset, out_dir: str | Path = "dist") -> BuildResult:
         ox.serialize(dataset.description, str(out.path("void.ttl")), format=ox.RdfFormat.TURTLE, prefixes=prefixes)
     if not out.written:
         raise OutputError(f"{out_dir}: nothing was written")
-    return BuildResult(out_dir=Path(out_dir), files=out.written, triples=dataset.statistics.triples,
-                       seconds=time.perf_counter() - start)
+    return BuildResult(
+        out_dir=Path(out_dir),
+        files=out.written,
+        triples=dataset.statistics.triples,
+        seconds=time.perf_counter() - start,
+    )
 
 
-def _streamed(pubs: Sequence[src.Source], base: str, out_dir: str | Path, start: float,
-              batch: int = BATCH) -> BuildResult:
+def _streamed(
+    pubs: Sequence[src.Source], base: str, out_dir: str | Path, start: float, batch: int = BATCH
+) -> BuildResult:
     """The same files as :func:`build`, from sources parsed one batch at a time (see the module docstring)."""
     prefixes = turtle_prefixes()
     with AtomicFiles(out_dir) as out:
@@ -92,14 +98,16 @@ def _streamed(pubs: Sequence[src.Source], base: str, out_dir: str | Path, start:
                     ox.serialize(merged, str(names[key]), format=rdf.format, prefixes=prefixes)
                 else:
                     ox.serialize(merged, str(names[key]), format=rdf.format)
-            ox.serialize(describe(stats, base), str(out.path("void.ttl")), format=ox.RdfFormat.TURTLE,
-                         prefixes=prefixes)
+            ox.serialize(
+                describe(stats, base), str(out.path("void.ttl")), format=ox.RdfFormat.TURTLE, prefixes=prefixes
+            )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     if not out.written:
         raise OutputError(f"{out_dir}: nothing was written")
-    return BuildResult(out_dir=Path(out_dir), files=out.written, triples=stats.triples,
-                       seconds=time.perf_counter() - start)
+    return BuildResult(
+        out_dir=Path(out_dir), files=out.written, triples=stats.triples, seconds=time.perf_counter() - start
+    )
 
 
 def _write_graphs(pubs: Sequence[src.Source], base: str, batch: int, nquads: Path, flat: Path) -> int:
@@ -110,7 +118,7 @@ def _write_graphs(pubs: Sequence[src.Source], base: str, batch: int, nquads: Pat
     quads = 0
     with open(nquads, "wb") as nq, open(flat, "wb") as nt:
         groups: list[list[src.Source]] = [src.ontology()]
-        groups += [list(pubs[i: i + batch]) for i in range(0, len(pubs), batch)]
+        groups += [list(pubs[i : i + batch]) for i in range(0, len(pubs), batch)]
         for group in groups:
             one = ox.Store()
             for source in group:
@@ -198,8 +206,11 @@ class _Counts:
                 ns = self._ns_of(o[1:-1])
                 if ns is not None:
                     self.links[ns] += 1
-                    if s.startswith(b"<") and not s.startswith(self.base) and \
-                            s[1:].decode().startswith(self.namespaces[ns]):
+                    if (
+                        s.startswith(b"<")
+                        and not s.startswith(self.base)
+                        and s[1:].decode().startswith(self.namespaces[ns])
+                    ):
                         self.links[ns] -= 1
         self.triples += len(lines)
         self.subjects += len(subjects)
@@ -207,6 +218,13 @@ class _Counts:
 
     def statistics(self, quads: int) -> Statistics:
         """The totals."""
-        return Statistics(triples=self.triples, entities=self.entities, classes=len(self.classes),
-                          properties=len(self.properties), distinct_subjects=self.subjects,
-                          distinct_objects=self.objects, quads=quads, links=self.links)
+        return Statistics(
+            triples=self.triples,
+            entities=self.entities,
+            classes=len(self.classes),
+            properties=len(self.properties),
+            distinct_subjects=self.subjects,
+            distinct_objects=self.objects,
+            quads=quads,
+            links=self.links,
+        )

@@ -4,6 +4,7 @@ Errors from the library (:mod:`kg.errors`) become one line on stderr and the
 exit code documented in the README; ``--debug`` shows the traceback instead.
 Option choices come from the library's own registries, never retyped here.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,21 +20,37 @@ from kg.validate import ENGINES as VALIDATION_ENGINES
 from kg.web.endpoint import Limits
 
 TRIALS_OPTION = click.option(
-    "--trials", "--data", "trials", multiple=True, type=click.Path(),
+    "--trials",
+    "--data",
+    "trials",
+    multiple=True,
+    type=click.Path(),
     help="Publication Turtle files or folders of them (with the packaged ontology), instead of the packaged trials.",
 )
 STORE_OPTION = click.option(
-    "--store", type=click.Path(file_okay=False), default=None,
+    "--store",
+    type=click.Path(file_okay=False),
+    default=None,
     help="A persistent embedded store folder made by `kg load` (opened read-only).",
 )
 ENDPOINT_OPTION = click.option("--endpoint", default=None, help="A SPARQL 1.1 query endpoint URL (read-only use).")
-TIMEOUT_OPTION = click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each HTTP request.")
+TIMEOUT_OPTION = click.option(
+    "--timeout", default=60.0, show_default=True, help="Seconds to wait for each HTTP request."
+)
 ENGINE_OPTION = click.option(
-    "--engine", type=click.Choice(ENGINES), default="oxigraph", show_default=True,
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="oxigraph",
+    show_default=True,
     help="SPARQL engine for a local graph: pyoxigraph, or rdflib's own.",
 )
-OUT_OPTION = click.option("--out", default="dist", show_default=True, type=click.Path(file_okay=False),
-                          help="Output folder (created if missing; files are replaced only when complete).")
+OUT_OPTION = click.option(
+    "--out",
+    default="dist",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder (created if missing; files are replaced only when complete).",
+)
 
 
 def _guard(func):
@@ -93,8 +110,13 @@ def build(out: str, base: str | None, trials: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path())
 @TRIALS_OPTION
-@click.option("--engine", type=click.Choice(VALIDATION_ENGINES), default="oxigraph", show_default=True,
-              help="oxigraph: the shapes compiled to SPARQL (fast); pyshacl: the reference SHACL engine.")
+@click.option(
+    "--engine",
+    type=click.Choice(VALIDATION_ENGINES),
+    default="oxigraph",
+    show_default=True,
+    help="oxigraph: the shapes compiled to SPARQL (fast); pyshacl: the reference SHACL engine.",
+)
 @_guard
 def validate(files: tuple[str, ...], trials: tuple[str, ...], engine: str) -> None:
     """Check publications against the SHACL shapes (default: the packaged trials).
@@ -121,7 +143,9 @@ def reason(ontology_only: bool, trials: tuple[str, ...]) -> None:
 
     dataset = Dataset.build([]) if ontology_only else _dataset(trials)
     result = check_consistency(dataset)
-    click.echo(f"consistent (HermiT): {result.classes} classes, {result.individuals} individuals, no unsatisfiable classes")
+    click.echo(
+        f"consistent (HermiT): {result.classes} classes, {result.individuals} individuals, no unsatisfiable classes"
+    )
 
 
 @cli.command()
@@ -139,8 +163,13 @@ def summary(trial: str | None, trials, store, endpoint, timeout) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS),
-              help="nquads (named graphs), jsonld (compacted), kgx (Biolink KGX TSV), sssom, fhir (R5 Bundle), void.")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(EXPORT_FORMATS),
+    help="nquads (named graphs), jsonld (compacted), kgx (Biolink KGX TSV), sssom, fhir (R5 Bundle), void.",
+)
 @OUT_OPTION
 @TRIALS_OPTION
 @STORE_OPTION
@@ -154,14 +183,28 @@ def export(fmt: str, out: str, trials, store) -> None:
 
 
 @cli.command()
-@click.option("--store", type=click.Path(file_okay=False), default=None,
-              help="Embedded store folder (default: $TRIALKG_STORE or ~/.local/share/trialkg/store).")
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Embedded store folder (default: $TRIALKG_STORE or ~/.local/share/trialkg/store).",
+)
 @click.option("--endpoint", default=None, help="Load into this SPARQL 1.1 server instead (its query/GSP URL).")
-@click.option("--gsp-endpoint", default=None, help="Graph Store Protocol endpoint: takes a first load too large for one update request, as one N-Quads POST.")
+@click.option(
+    "--gsp-endpoint",
+    default=None,
+    help="Graph Store Protocol endpoint: takes a first load too large for one update request, as one N-Quads POST.",
+)
 @click.option("--update-endpoint", default=None, help="SPARQL Update URL, where the server separates it.")
 @TIMEOUT_OPTION
-@click.option("--wait", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
-              help="How long to wait for another kg load of the same embedded store to finish (0: refuse at once).")
+@click.option(
+    "--wait",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="How long to wait for another kg load of the same embedded store to finish (0: refuse at once).",
+)
 @TRIALS_OPTION
 @_guard
 def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) -> None:
@@ -175,24 +218,35 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
 
     pubs = sources.publications(trials)
     if endpoint:
-        result = load_endpoint(endpoint, pubs, gsp_endpoint=gsp_endpoint, update_endpoint=update_endpoint,
-                               timeout=timeout)
+        result = load_endpoint(
+            endpoint, pubs, gsp_endpoint=gsp_endpoint, update_endpoint=update_endpoint, timeout=timeout
+        )
     else:
         target = store or default_store_dir()
         click.echo(f"store: {target}")
         result = load_embedded(pubs, target, wait=wait)
     for note in result.notes:
         click.echo(f"kg: note: {note}", err=True)
-    click.echo(f"loaded {result.triples} triples into {len(result.graphs)} named graph(s) "
-               f"at {result.target} in {result.seconds:.2f} s")
+    click.echo(
+        f"loaded {result.triples} triples into {len(result.graphs)} named graph(s) "
+        f"at {result.target} in {result.seconds:.2f} s"
+    )
 
 
 @cli.command()
 @click.argument("name", required=False)
-@click.option("--file", "file", type=click.Path(dir_okay=False), help="Run this .rq file instead of a ready-made query.")
+@click.option(
+    "--file", "file", type=click.Path(dir_okay=False), help="Run this .rq file instead of a ready-made query."
+)
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
-              help="Output: an aligned table, or a W3C SPARQL 1.1 results format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    default="table",
+    show_default=True,
+    help="Output: an aligned table, or a W3C SPARQL 1.1 results format.",
+)
 @ENGINE_OPTION
 @TRIALS_OPTION
 @STORE_OPTION
@@ -231,12 +285,25 @@ def queries(name: str | None) -> None:
 @STORE_OPTION
 @click.option("--timeout", default=Limits.timeout, show_default=True, help="SPARQL query time-out in seconds.")
 @click.option("--max-rows", default=Limits.max_rows, show_default=True, help="Largest SPARQL result served.")
-@click.option("--max-memory", default=Limits.max_memory_mb, show_default=True, type=click.IntRange(min=1), metavar="MB",
-              help="Memory one SPARQL query may add (its process is stopped past it).")
-@click.option("--max-queries", default=Limits.max_queries, show_default=True, type=click.IntRange(min=1),
-              help="SPARQL queries running at once; one more is answered 503 with Retry-After.")
+@click.option(
+    "--max-memory",
+    default=Limits.max_memory_mb,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="MB",
+    help="Memory one SPARQL query may add (its process is stopped past it).",
+)
+@click.option(
+    "--max-queries",
+    default=Limits.max_queries,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="SPARQL queries running at once; one more is answered 503 with Retry-After.",
+)
 @_guard
-def serve(host: str, port: int, trials, store, timeout: float, max_rows: int, max_memory: int, max_queries: int) -> None:
+def serve(
+    host: str, port: int, trials, store, timeout: float, max_rows: int, max_memory: int, max_queries: int
+) -> None:
     """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
     from kg.web.serve import serve as run_serve
 
@@ -246,8 +313,13 @@ def serve(host: str, port: int, trials, store, timeout: float, max_rows: int, ma
 
 
 @cli.command()
-@click.option("--static", "static_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder to write the static site into: new, empty, or made by an earlier kg publish.")
+@click.option(
+    "--static",
+    "static_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write the static site into: new, empty, or made by an earlier kg publish.",
+)
 @TRIALS_OPTION
 @STORE_OPTION
 @_guard

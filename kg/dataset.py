@@ -12,6 +12,7 @@ It owns the named graphs, the dataset description (computed once, over the data
 only), the rdflib view where rdflib is needed (reasoning, pyshacl, JSON-LD), and
 :meth:`Dataset.run`, the one way to run a query.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,8 +41,15 @@ DEFER_BYTES = 32 * 1024 * 1024
 class Dataset:
     """The graph a verb works on; see the module docstring for its three kinds."""
 
-    def __init__(self, store: ox.Store | None = None, *, base: str = BASE, endpoint: str | None = None,
-                 timeout: float = 60.0, origin: str = "the packaged graph"):
+    def __init__(
+        self,
+        store: ox.Store | None = None,
+        *,
+        base: str = BASE,
+        endpoint: str | None = None,
+        timeout: float = 60.0,
+        origin: str = "the packaged graph",
+    ):
         self._store = store
         self._deferred: list[src.Source] | None = None  # sources not parsed yet (a large corpus)
         self.base = base
@@ -51,8 +59,13 @@ class Dataset:
 
     # ------------------------------------------------------------ making one
     @classmethod
-    def build(cls, publications: Sequence[src.Source] | None = None, base: str = BASE,
-              path: str | Path | None = None, defer: bool | None = None) -> Dataset:
+    def build(
+        cls,
+        publications: Sequence[src.Source] | None = None,
+        base: str = BASE,
+        path: str | Path | None = None,
+        defer: bool | None = None,
+    ) -> Dataset:
         """The ontology and the publications (packaged ones if ``None``), each source in its named graph.
 
         With ``path`` the store lives on disk there; otherwise in memory. With
@@ -102,8 +115,14 @@ class Dataset:
         return cls(None, endpoint=endpoint, timeout=timeout, origin=endpoint)
 
     @classmethod
-    def select(cls, *, paths: Sequence[str | Path] | None = None, store: str | Path | None = None,
-               endpoint: str | None = None, timeout: float = 60.0) -> Dataset:
+    def select(
+        cls,
+        *,
+        paths: Sequence[str | Path] | None = None,
+        store: str | Path | None = None,
+        endpoint: str | None = None,
+        timeout: float = 60.0,
+    ) -> Dataset:
         """The dataset the CLI's target options name (at most one of ``paths``, ``store``, ``endpoint``)."""
         given = [name for name, v in (("--trials/--data", paths), ("--store", store), ("--endpoint", endpoint)) if v]
         if len(given) > 1:
@@ -159,8 +178,10 @@ class Dataset:
         for graph in order:
             here = order[graph]
             for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
-                first = min(order.get(value(o.graph_name), here) for o in
-                            store.quads_for_pattern(q.subject, q.predicate, q.object, None))
+                first = min(
+                    order.get(value(o.graph_name), here)
+                    for o in store.quads_for_pattern(q.subject, q.predicate, q.object, None)
+                )
                 if first == here:
                     yield q.triple
 
@@ -181,7 +202,11 @@ class Dataset:
 
         ds = rdflib.Dataset(default_union=True)
         for q in self.store:
-            g = ds.graph(rdflib.URIRef(q.graph_name.value)) if isinstance(q.graph_name, ox.NamedNode) else ds.default_graph
+            g = (
+                ds.graph(rdflib.URIRef(q.graph_name.value))
+                if isinstance(q.graph_name, ox.NamedNode)
+                else ds.default_graph
+            )
             g.add((src.rdflib_term(q.subject), src.rdflib_term(q.predicate), src.rdflib_term(q.object)))
         return ds
 

@@ -6,6 +6,7 @@ by hand, so the description cannot drift from the data. It is computed once per
 dataset (:meth:`kg.dataset.Dataset.description`) and never over itself: the
 triples of the description are not among the triples it counts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,8 +24,26 @@ LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 # External namespaces whose inbound links are counted as VoID linksets (one linkset each
 # where the graph links into it): every external prefix of kg.prefixes but the W3C and
 # other vocabularies the graph is written in (tests/test_export.py checks that).
-LINK_TARGETS = ["NCIT", "CHEBI", "MONDO", "DOID", "HP", "UO", "OBI", "IAO", "STATO",
-                "DRUGBANK", "MESH", "WIKIDATA", "DOI", "ISSN", "clinicaltrials", "pubmed", "pmc", "schema"]
+LINK_TARGETS = [
+    "NCIT",
+    "CHEBI",
+    "MONDO",
+    "DOID",
+    "HP",
+    "UO",
+    "OBI",
+    "IAO",
+    "STATO",
+    "DRUGBANK",
+    "MESH",
+    "WIKIDATA",
+    "DOI",
+    "ISSN",
+    "clinicaltrials",
+    "pubmed",
+    "pmc",
+    "schema",
+]
 
 #: (distribution key, dump file, RDF syntax): the dumps ``kg build`` writes
 DISTRIBUTIONS = [
@@ -50,9 +69,14 @@ class Statistics:
 
     def void(self) -> dict[str, int]:
         """The VoID statistics of the merged graph, by VoID property name."""
-        return {"triples": self.triples, "entities": self.entities, "classes": self.classes,
-                "properties": self.properties, "distinctSubjects": self.distinct_subjects,
-                "distinctObjects": self.distinct_objects}
+        return {
+            "triples": self.triples,
+            "entities": self.entities,
+            "classes": self.classes,
+            "properties": self.properties,
+            "distinctSubjects": self.distinct_subjects,
+            "distinctObjects": self.distinct_objects,
+        }
 
 
 def _distinct_triples(store: ox.Store, condition: str) -> str:
@@ -71,9 +95,13 @@ def statistics(store: ox.Store, base: str = BASE) -> Statistics:
             WHERE {{ {_distinct_triples(store, "")} }}"""
     row = next(iter(select(store, q)))
     return Statistics(
-        triples=int(row["triples"].value), entities=int(row["entities"].value), classes=int(row["classes"].value),
-        properties=int(row["properties"].value), distinct_subjects=int(row["subjects"].value),
-        distinct_objects=int(row["objects"].value), quads=len(store),
+        triples=int(row["triples"].value),
+        entities=int(row["entities"].value),
+        classes=int(row["classes"].value),
+        properties=int(row["properties"].value),
+        distinct_subjects=int(row["subjects"].value),
+        distinct_objects=int(row["objects"].value),
+        quads=len(store),
         links=linkset_counts(store, {p: PREFIXES[p] for p in LINK_TARGETS}, base),
     )
 
@@ -84,6 +112,7 @@ def linkset_counts(store: ox.Store, namespaces: dict[str, str], base: str = BASE
     Two scans whatever the number of namespaces: object IRIs with their counts,
     then the few triples whose subject is itself an external term.
     """
+
     def ns_of(iri: str) -> str | None:
         best = None
         for prefix, ns in namespaces.items():
@@ -92,13 +121,18 @@ def linkset_counts(store: ox.Store, namespaces: dict[str, str], base: str = BASE
         return best
 
     counts = {p: 0 for p in namespaces}
-    rows = select(store, f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ {_distinct_triples(store, 'FILTER(isIRI(?o))')} }} GROUP BY ?o")
+    rows = select(
+        store, f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ {_distinct_triples(store, 'FILTER(isIRI(?o))')} }} GROUP BY ?o"
+    )
     for r in rows:
         p = ns_of(value(r["o"]))
         if p:
             counts[p] += int(r["n"].value)
-    same = select(store, f"""SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o
-        FILTER(isIRI(?o) && isIRI(?s) && !STRSTARTS(STR(?s), "{base}")) }}""")
+    same = select(
+        store,
+        f"""SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o
+        FILTER(isIRI(?o) && isIRI(?s) && !STRSTARTS(STR(?s), "{base}")) }}""",
+    )
     for r in same:
         po = ns_of(value(r["o"]))
         if po and value(r["s"]).startswith(namespaces[po]):
@@ -123,7 +157,14 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
 
     add(summary, RDF_TYPE, N(DCTYPES + "Dataset"))
     add(summary, DCT + "title", L("trialkg: clinical-trial results as linked data", language="en"))
-    add(summary, DCT + "description", L("What published clinical-trial reports say, as RDF against NCIt, ChEBI, MONDO, HPO and UO: trials, regimens, populations, every outcome and adverse event with its denominator, unit, time anchor and the sentence it came from.", language="en"))
+    add(
+        summary,
+        DCT + "description",
+        L(
+            "What published clinical-trial reports say, as RDF against NCIt, ChEBI, MONDO, HPO and UO: trials, regimens, populations, every outcome and adverse event with its denominator, unit, time anchor and the sentence it came from.",
+            language="en",
+        ),
+    )
     add(summary, DCT + "publisher", L("trialkg curators"))
     add(summary, DCT + "license", N(LICENSE))
     add(summary, DCAT + "accessURL", N(base))
@@ -133,7 +174,11 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
     add(version, RDF_TYPE, N(DCTYPES + "Dataset"))
     add(version, DCT + "isVersionOf", summary)
     add(version, DCT + "title", L(f"trialkg {__version__}", language="en"))
-    add(version, DCT + "description", L("The trials, ontology, term extracts and mappings of this release.", language="en"))
+    add(
+        version,
+        DCT + "description",
+        L("The trials, ontology, term extracts and mappings of this release.", language="en"),
+    )
     add(version, PAV + "version", L(__version__))
     add(version, DCT + "issued", lit(RELEASED.isoformat(), "date"))
     add(version, DCT + "creator", L("trialkg curators"))
@@ -148,8 +193,15 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
         add(dist, RDF_TYPE, N(DCAT + "Distribution"))
         add(dist, DCT + "title", L(f"trialkg {__version__} ({rdf.label})", language="en"))
         if key == "nq":
-            add(dist, DCT + "description", L("Every named graph (one per publication, one for the ontology) as N-Quads; "
-                                             "void:triples counts its quads.", language="en"))
+            add(
+                dist,
+                DCT + "description",
+                L(
+                    "Every named graph (one per publication, one for the ontology) as N-Quads; "
+                    "void:triples counts its quads.",
+                    language="en",
+                ),
+            )
         else:
             add(dist, DCT + "description", L(f"The whole graph as one {rdf.label} file.", language="en"))
         add(dist, DCT + "creator", L("trialkg curators"))

@@ -6,6 +6,7 @@ an exit code (table in the README), so library callers keep full control.
 >>> issubclass(OutputError, KGError) and OutputError.exit_code
 5
 """
+
 from __future__ import annotations
 
 

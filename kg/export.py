@@ -8,6 +8,7 @@
 - ``fhir``: an HL7 FHIR R5 ``collection`` Bundle of Citation, EvidenceVariable
   and Evidence resources (one Evidence per statistic).
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,17 @@ from kg.query.catalog import parse_query
 from kg.rdf import to_bytes
 
 NODE_COLUMNS = ["id", "category", "name", "xref", "provided_by", "publication_type", "published_in"]
-EDGE_COLUMNS = ["id", "subject", "predicate", "object", "knowledge_level", "agent_type", "publications",
-                "provided_by", "has_supporting_studies"]
+EDGE_COLUMNS = [
+    "id",
+    "subject",
+    "predicate",
+    "object",
+    "knowledge_level",
+    "agent_type",
+    "publications",
+    "provided_by",
+    "has_supporting_studies",
+]
 
 
 def _rows(ds: Dataset, name: str, text: str) -> list[dict[str, str]]:
@@ -46,6 +56,7 @@ def context() -> dict:
 
 
 # ------------------------------------------------------------------ n-quads, json-ld
+
 
 def nquads(ds: Dataset) -> bytes:
     """Every quad, sorted, one named graph per publication."""
@@ -197,8 +208,13 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         known = [iri, *sorted(terms[iri]["xrefs"])]
         curies = [c for c in map(kgx_curie, known) if c]
         nid = next((c for p in order for c in curies if c.startswith(p + ":")), _kgx_id(iri))
-        nodes[nid] = {"id": nid, "category": category, "name": terms[iri]["label"],
-                      "xref": "|".join(sorted(set(curies) - {nid})), "provided_by": "trialkg"}
+        nodes[nid] = {
+            "id": nid,
+            "category": category,
+            "name": terms[iri]["label"],
+            "xref": "|".join(sorted(set(curies) - {nid})),
+            "provided_by": "trialkg",
+        }
         term_id[iri] = nid
         return nid
 
@@ -213,20 +229,35 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         same = sorted(filter(None, map(kgx_curie, p["same"])))  # PubMed, PMC
         nid = next((c for c in same if c.startswith("PMID:")), own)
         # a DOI has a slash, so it cannot be a KGX id; as an xref it keeps Biolink's doi prefix
-        same += sorted("doi:" + x[len(PREFIXES["DOI"]):] for x in p["same"] if x.startswith(PREFIXES["DOI"]))
+        same += sorted("doi:" + x[len(PREFIXES["DOI"]) :] for x in p["same"] if x.startswith(PREFIXES["DOI"]))
         article = p["kind"].endswith("JournalArticle")
-        nodes[nid] = {"id": nid, "category": "biolink:JournalArticle" if article else "biolink:Publication",
-                      "name": p["name"], "xref": "|".join(sorted({own, *same} - {nid})), "provided_by": "trialkg",
-                      "publication_type": "journal article" if article else "news report",
-                      "published_in": f"ISSN:{p['issn']}" if p["issn"] else ""}
+        nodes[nid] = {
+            "id": nid,
+            "category": "biolink:JournalArticle" if article else "biolink:Publication",
+            "name": p["name"],
+            "xref": "|".join(sorted({own, *same} - {nid})),
+            "provided_by": "trialkg",
+            "publication_type": "journal article" if article else "news report",
+            "published_in": f"ISSN:{p['issn']}" if p["issn"] else "",
+        }
         pub_id[iri] = nid
 
     edges: dict[tuple[str, str, str, str], dict[str, str]] = {}
 
     def edge(s: str, p: str, o: str, level: str, publications: list[str], study: str) -> None:
-        entry = edges.setdefault((s, p, o, level), {"subject": s, "predicate": p, "object": o, "knowledge_level": level,
-                                                    "agent_type": "manual_agent", "publications": "",
-                                                    "provided_by": "trialkg", "has_supporting_studies": ""})
+        entry = edges.setdefault(
+            (s, p, o, level),
+            {
+                "subject": s,
+                "predicate": p,
+                "object": o,
+                "knowledge_level": level,
+                "agent_type": "manual_agent",
+                "publications": "",
+                "provided_by": "trialkg",
+                "has_supporting_studies": "",
+            },
+        )
         for column, values in (("publications", publications), ("has_supporting_studies", [study])):
             entry[column] = "|".join(sorted(set(filter(None, entry[column].split("|") + values))))
 
@@ -242,8 +273,13 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         category, predicate, level = _STUDY_KINDS[st["kind"].rsplit("/", 1)[-1]]
         sid = _kgx_id(iri)
         registrations = sorted(filter(None, map(kgx_curie, filter(None, st["registrations"]))))
-        nodes[sid] = {"id": sid, "category": category, "name": st["label"], "xref": "|".join(registrations),
-                      "provided_by": "trialkg"}
+        nodes[sid] = {
+            "id": sid,
+            "category": category,
+            "name": st["label"],
+            "xref": "|".join(registrations),
+            "provided_by": "trialkg",
+        }
         papers = sorted(pub_id[p] for p in st["papers"] if p in pub_id)
         mine = roles.get(iri, {})
         drugs = [term_node(t, "drug") for t in mine.get("drug", [])]
@@ -372,8 +408,11 @@ VARIABLE_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/variable-role"
 NCIT_SYSTEM = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
 UCUM = "http://unitsofmeasure.org"
 #: HL7 attribute-estimate-type codes (NCIt codes) of each kind of estimate
-_ESTIMATE_TYPES = {"ConfidenceInterval": ("C53324", "Confidence interval"), "Range": ("C38013", "Range"),
-                   "PValue": ("C44185", "P-value")}
+_ESTIMATE_TYPES = {
+    "ConfidenceInterval": ("C53324", "Confidence interval"),
+    "Range": ("C38013", "Range"),
+    "PValue": ("C44185", "P-value"),
+}
 
 
 def _slug(iri: str) -> str:
@@ -404,11 +443,14 @@ def _estimates(rows: list[dict[str, str]], unit: str, ucum: str) -> list[dict]:
     out = []
     for e in rows:
         code, display = _ESTIMATE_TYPES[e["kind"].rsplit("/", 1)[-1]]
-        est: dict[str, Any] = {"type": {"coding": [{"system": ATTRIBUTE_ESTIMATE_SYSTEM, "code": code,
-                                                    "display": display}]}}
+        est: dict[str, Any] = {
+            "type": {"coding": [{"system": ATTRIBUTE_ESTIMATE_SYSTEM, "code": code, "display": display}]}
+        }
         if code == "C44185":
-            est["quantity"] = {**_quantity(e["p"], "probability", "1"),
-                               **({"comparator": e["comparator"]} if e["comparator"] != "=" else {})}
+            est["quantity"] = {
+                **_quantity(e["p"], "probability", "1"),
+                **({"comparator": e["comparator"]} if e["comparator"] != "=" else {}),
+            }
         else:
             if e["level"]:
                 est["level"] = float(e["level"])
@@ -434,9 +476,10 @@ def fhir(ds: Dataset) -> dict:
         first = rows[0]
         artifact: dict[str, Any] = {
             "title": [{"text": first["title"]}],
-            "contributorship": {"complete": first["complete"] == "true",
-                                "entry": [{"contributor": {"display": r["name"]}, "rankingOrder": int(r["pos"])}
-                                          for r in rows]},
+            "contributorship": {
+                "complete": first["complete"] == "true",
+                "entry": [{"contributor": {"display": r["name"]}, "rankingOrder": int(r["pos"])} for r in rows],
+            },
         }
         if first["doi"]:
             artifact["identifier"] = [{"system": "https://doi.org", "value": first["doi"]}]
@@ -445,13 +488,25 @@ def fhir(ds: Dataset) -> dict:
         if first["journal"]:
             form["publishedIn"] = {"title": first["journal"]}
             if first["issn"]:
-                form["publishedIn"]["identifier"] = [{"system": "urn:ietf:rfc:3986", "value": f"urn:ISSN:{first['issn']}"}]
+                form["publishedIn"]["identifier"] = [
+                    {"system": "urn:ietf:rfc:3986", "value": f"urn:ISSN:{first['issn']}"}
+                ]
         if first["epub"]:
             form["articleDate"] = first["epub"]
         if form:
             artifact["publicationForm"] = [form]
-        entries.append({"fullUrl": pub, "resource": {"resourceType": "Citation", "id": _slug(pub), "url": pub,
-                                                     "status": "active", "citedArtifact": artifact}})
+        entries.append(
+            {
+                "fullUrl": pub,
+                "resource": {
+                    "resourceType": "Citation",
+                    "id": _slug(pub),
+                    "url": pub,
+                    "status": "active",
+                    "citedArtifact": artifact,
+                },
+            }
+        )
         citations[pub] = first["title"]
 
     estimates: dict[str, list[dict[str, str]]] = {}
@@ -463,24 +518,42 @@ def fhir(ds: Dataset) -> dict:
     def variable(s: dict[str, str]) -> str:
         """The fullUrl of the EvidenceVariable of what ``s`` measures, and when (made on first use)."""
         when = s.get("originLabel") or s.get("timepointLabel") or ""
-        key = (s["measures"], s.get("origin") or s.get("timepoint") or "", s.get("tpValue", ""), s.get("tpUnitLabel", ""))
+        key = (
+            s["measures"],
+            s.get("origin") or s.get("timepoint") or "",
+            s.get("tpValue", ""),
+            s.get("tpUnitLabel", ""),
+        )
         if key in variables:
             return variables[key]
         at = f" at {s['tpValue']} {s['tpUnitLabel']}{'' if s['tpValue'] == '1' else 's'}" if s.get("tpValue") else ""
-        title = s["measuresLabel"] + at + (f" from {s['originLabel']}" if s.get("originLabel") else "") + (
-            f" at {s['timepointLabel']}" if s.get("timepointLabel") else "")
+        title = (
+            s["measuresLabel"]
+            + at
+            + (f" from {s['originLabel']}" if s.get("originLabel") else "")
+            + (f" at {s['timepointLabel']}" if s.get("timepointLabel") else "")
+        )
         vid = _slug(f"variable-{compact(s['measures'])}-{'-'.join(filter(None, key[1:])) or 'any'}")
         full = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, PREFIXES[PROJECT] + 'fhir/' + '|'.join(key))}"
-        var: dict[str, Any] = {"resourceType": "EvidenceVariable", "id": vid, "status": "active",
-                               "name": vid.replace("-", "_").replace(".", "_")[:60], "title": title}
+        var: dict[str, Any] = {
+            "resourceType": "EvidenceVariable",
+            "id": vid,
+            "status": "active",
+            "name": vid.replace("-", "_").replace(".", "_")[:60],
+            "title": title,
+        }
         if when or s.get("tpValue"):
             event: dict[str, Any] = {"description": "time origin" if s.get("originLabel") else "time point"}
             if when:
                 event["eventCodeableConcept"] = {"text": when}
             if s.get("tpValue"):
                 event["quantity"] = _quantity(s["tpValue"], s["tpUnitLabel"], s["tpUcum"])
-            var["characteristic"] = [{"definitionCodeableConcept": {"coding": [_coding(s["measures"], s["measuresLabel"])]},
-                                      "timeFromEvent": [event]}]
+            var["characteristic"] = [
+                {
+                    "definitionCodeableConcept": {"coding": [_coding(s["measures"], s["measuresLabel"])]},
+                    "timeFromEvent": [event],
+                }
+            ]
         entries.append({"fullUrl": full, "resource": var})
         variables[key] = full
         return full
@@ -490,14 +563,25 @@ def fhir(ds: Dataset) -> dict:
         if s.get("exposureLabel"):
             definitions.append(_group("exposure", s["exposureLabel"], s.get("exposureSize", "")))
             definitions.append(_group("referenceExposure", s["referenceLabel"], s.get("referenceSize", "")))
-        definitions.append({"variableRole": _role("measuredVariable"),
-                            "observed": {"reference": variable(s), "display": s["measuresLabel"]}})
-        ev: dict[str, Any] = {"resourceType": "Evidence", "id": _slug(s["stat"]), "url": s["stat"], "status": "active",
-                              "title": s["label"], "variableDefinition": definitions, "statistic": [stat]}
+        definitions.append(
+            {
+                "variableRole": _role("measuredVariable"),
+                "observed": {"reference": variable(s), "display": s["measuresLabel"]},
+            }
+        )
+        ev: dict[str, Any] = {
+            "resourceType": "Evidence",
+            "id": _slug(s["stat"]),
+            "url": s["stat"],
+            "status": "active",
+            "title": s["label"],
+            "variableDefinition": definitions,
+            "statistic": [stat],
+        }
         if s["source"] in citations:
             ev["citeAsReference"] = {"reference": s["source"], "display": citations[s["source"]]}
         elif s.get("quote"):
-            ev["citeAsMarkdown"] = f"{compact(s['source'])}: \"{s['quote']}\""
+            ev["citeAsMarkdown"] = f'{compact(s["source"])}: "{s["quote"]}"'
         if notes:
             ev["note"] = [{"text": n} for n in notes]
         entries.append({"fullUrl": s["stat"], "resource": ev})
@@ -509,8 +593,11 @@ def fhir(ds: Dataset) -> dict:
         s = rows[0]
         stat: dict[str, Any] = {
             "description": s["label"],
-            "statisticType": {"coding": [{"system": STAT_TYPE_SYSTEM, "code": s["type"].rsplit("_", 1)[-1],
-                                          "display": s["typeLabel"]}]},
+            "statisticType": {
+                "coding": [
+                    {"system": STAT_TYPE_SYSTEM, "code": s["type"].rsplit("_", 1)[-1], "display": s["typeLabel"]}
+                ]
+            },
         }
         if s["value"]:
             stat["quantity"] = _quantity(s["value"], s["unitLabel"], s["ucum"])
@@ -523,15 +610,19 @@ def fhir(ds: Dataset) -> dict:
         stat_notes += [{"text": n} for n in notes]
         if stat_notes:
             stat["note"] = stat_notes
-        stat["sampleSize"] = {"description": s["popLabel"],
-                              **({"numberOfParticipants": int(s["size"])} if s["size"] else {})}
+        stat["sampleSize"] = {
+            "description": s["popLabel"],
+            **({"numberOfParticipants": int(s["size"])} if s["size"] else {}),
+        }
         if estimates.get(iri):
             stat["attributeEstimate"] = _estimates(estimates[iri], s["unitLabel"], s["ucum"])
         evidence(s, stat, [])
 
     for s in _rows(ds, "fhir-comparisons", _COMPARISONS):
-        stat = {"description": s["label"] + " (compared by a p-value; no effect estimate is reported)",
-                "attributeEstimate": _estimates(estimates.get(s["stat"], []), "", "1")}
+        stat = {
+            "description": s["label"] + " (compared by a p-value; no effect estimate is reported)",
+            "attributeEstimate": _estimates(estimates.get(s["stat"], []), "", "1"),
+        }
         if s["size"]:
             stat["sampleSize"] = {"description": s["popLabel"], "numberOfParticipants": int(s["size"])}
         evidence({**s, "popLabel": s["popLabel"] or f"{s['exposureLabel']} and {s['referenceLabel']}"}, stat, [])
@@ -539,6 +630,7 @@ def fhir(ds: Dataset) -> dict:
 
 
 # ------------------------------------------------------------------ driver
+
 
 def _void(ds: Dataset) -> bytes:
     return to_bytes(ds.description, ox.RdfFormat.TURTLE, turtle_prefixes())
@@ -548,9 +640,11 @@ def _void(ds: Dataset) -> bytes:
 WRITERS: dict[str, dict[str, Callable[[Dataset], bytes]]] = {
     "nquads": {"trialkg.nq": nquads},
     "jsonld": {"trialkg.jsonld": jsonld, "context.jsonld": lambda ds: json.dumps(context(), indent=2).encode()},
-    "kgx": {"nodes.tsv": lambda ds: _tsv(kgx(ds)[0], NODE_COLUMNS).encode(),
-            "edges.tsv": lambda ds: _tsv(kgx(ds)[1], EDGE_COLUMNS).encode(),
-            "kgx-prefix-map.json": lambda ds: json.dumps(kgx_prefix_map(), indent=2).encode() + b"\n"},
+    "kgx": {
+        "nodes.tsv": lambda ds: _tsv(kgx(ds)[0], NODE_COLUMNS).encode(),
+        "edges.tsv": lambda ds: _tsv(kgx(ds)[1], EDGE_COLUMNS).encode(),
+        "kgx-prefix-map.json": lambda ds: json.dumps(kgx_prefix_map(), indent=2).encode() + b"\n",
+    },
     "sssom": {"mappings.sssom.tsv": lambda ds: mappings.packaged().text.encode()},
     "fhir": {"trialkg-fhir-bundle.json": lambda ds: json.dumps(fhir(ds), indent=1, ensure_ascii=False).encode()},
     "void": {"void.ttl": _void},

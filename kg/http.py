@@ -14,6 +14,7 @@
 - Every failure is one line naming the URL, and says what is known of whether
   the server got the request (:class:`RequestError`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -101,8 +102,13 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
             return new
         if has_credentials():
             raise urllib.error.HTTPError(
-                newurl, code, f"redirected to another origin ({urllib.parse.urlsplit(newurl).netloc}); "
-                "not followed because credentials are only sent to the URL they were given for", headers, fp)
+                newurl,
+                code,
+                f"redirected to another origin ({urllib.parse.urlsplit(newurl).netloc}); "
+                "not followed because credentials are only sent to the URL they were given for",
+                headers,
+                fp,
+            )
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None:
             for name in list(new.headers):
@@ -157,9 +163,14 @@ class _Replayable:
         return data
 
 
-def request(method: str, url: str, body: bytes | IO[bytes] | None = None,
-            headers: Mapping[str, str] | None = None, timeout: float = 60.0,
-            error: type[KGError] = StoreError) -> bytes:
+def request(
+    method: str,
+    url: str,
+    body: bytes | IO[bytes] | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    error: type[KGError] = StoreError,
+) -> bytes:
     """One HTTP request; the body of the answer, or a one-line ``error`` naming the URL."""
     all_headers = {"User-Agent": "trialkg", **(headers or {})}
     token, creds = _token(), _credentials()
@@ -175,24 +186,31 @@ def request(method: str, url: str, body: bytes | IO[bytes] | None = None,
             return resp.read()
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
-            how = ("check TRIALKG_USER / TRIALKG_PASSWORD / TRIALKG_TOKEN" if has_credentials()
-                   else "set TRIALKG_USER and TRIALKG_PASSWORD (or TRIALKG_TOKEN)")
-            raise _failure(error, f"{url}: HTTP {exc.code} {'unauthorized' if exc.code == 401 else 'forbidden'}: {how}",
-                           exc.code) from None
+            how = (
+                "check TRIALKG_USER / TRIALKG_PASSWORD / TRIALKG_TOKEN"
+                if has_credentials()
+                else "set TRIALKG_USER and TRIALKG_PASSWORD (or TRIALKG_TOKEN)"
+            )
+            raise _failure(
+                error, f"{url}: HTTP {exc.code} {'unauthorized' if exc.code == 401 else 'forbidden'}: {how}", exc.code
+            ) from None
         detail = ""
         try:
             lines = exc.read(2000).decode("utf-8", "replace").strip().splitlines()
             detail = lines[0] if lines else ""
         except Exception:  # noqa: BLE001 - the body is a courtesy; the status is the message
             pass
-        raise _failure(error, redact(f"{url}: HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")),
-                       exc.code) from None
+        raise _failure(
+            error, redact(f"{url}: HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")), exc.code
+        ) from None
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, TimeoutError) or "timed out" in str(reason):
             raise _failure(error, redact(f"{url}: no answer within the time-out of {timeout:g} s")) from None
         never = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
-        raise _failure(error, redact(f"{url}: cannot reach the server: {reason}"), reached=False if never else None) from None
+        raise _failure(
+            error, redact(f"{url}: cannot reach the server: {reason}"), reached=False if never else None
+        ) from None
 
 
 def with_param(url: str, key: str, value: str) -> str:
@@ -211,8 +229,14 @@ def query(endpoint: str, text: str, accept: str, timeout: float = 60.0, error: t
     if len(url) <= MAX_GET_URL:
         return request("GET", url, headers={"Accept": accept}, timeout=timeout, error=error)
     body = urllib.parse.urlencode({"query": text}).encode("utf-8")
-    return request("POST", endpoint, body, {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
-                   timeout=timeout, error=error)
+    return request(
+        "POST",
+        endpoint,
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
+        timeout=timeout,
+        error=error,
+    )
 
 
 def update(endpoint: str, text: str, timeout: float = 60.0) -> bytes:

@@ -20,6 +20,7 @@ export uses Biolink predicates only, so an empty mapping stands in for it.
 
 Needs the ``kgx`` extra (``pip install 'trialkg[kgx]'``).
 """
+
 from __future__ import annotations
 
 import json

@@ -38,6 +38,7 @@ graph is ever created. If that request fails without a clear answer (a
 time-out, a dropped connection), the server is asked what it now holds before
 anything is said about it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -107,7 +108,9 @@ class Progress:
         if self.enabled:
             width = 30
             filled = int(width * self.done / self.total)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} triples {label[:30]:30}")
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} triples {label[:30]:30}"
+            )
             sys.stderr.flush()
 
     def close(self) -> None:
@@ -140,7 +143,9 @@ def _ontology() -> ox.Store:
     return one
 
 
-def _batches(pubs: Sequence[src.Source], validate: bool, batch: int, each: Callable[[Dataset, list[src.Source]], None]) -> None:
+def _batches(
+    pubs: Sequence[src.Source], validate: bool, batch: int, each: Callable[[Dataset, list[src.Source]], None]
+) -> None:
     """Hand every batch of parsed publications to ``each``, validated first unless ``validate`` is off.
 
     With validation, a batch is handed on once it is checked, and the
@@ -151,7 +156,7 @@ def _batches(pubs: Sequence[src.Source], validate: bool, batch: int, each: Calla
         require_conformance(pubs, batch=batch, each=each)
         return
     for i in range(0, len(pubs), batch):
-        chunk = list(pubs[i: i + batch])
+        chunk = list(pubs[i : i + batch])
         each(Dataset.build(chunk), chunk)
 
 
@@ -163,6 +168,7 @@ def _graph_sizes_of(store: ox.Store) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ embedded
+
 
 class StoreLock:
     """The exclusive write lock of one store folder: ``flock`` on ``.<name>.lock`` in its parent.
@@ -193,8 +199,10 @@ class StoreLock:
                     holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
                     os.close(fd)
                     waited = f" after waiting {self.wait:g} s" if self.wait > 0 else ""
-                    raise StoreError(f"{self.path}: another kg load (pid {holder or '?'}) is writing this store; "
-                                     f"nothing was changed{waited}: try again, or give --wait SECONDS") from None
+                    raise StoreError(
+                        f"{self.path}: another kg load (pid {holder or '?'}) is writing this store; "
+                        f"nothing was changed{waited}: try again, or give --wait SECONDS"
+                    ) from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
@@ -207,8 +215,13 @@ class StoreLock:
             self._fd = None
 
 
-def load_embedded(publications: Sequence[src.Source] | None = None, store_dir: str | Path | None = None,
-                  validate: bool = True, wait: float = 0.0, batch: int = BATCH) -> LoadResult:
+def load_embedded(
+    publications: Sequence[src.Source] | None = None,
+    store_dir: str | Path | None = None,
+    validate: bool = True,
+    wait: float = 0.0,
+    batch: int = BATCH,
+) -> LoadResult:
     """Validate, then replace each publication's named graph (and the ontology's), all or nothing.
 
     ``wait`` is how long to wait for another ``kg load`` of the same store to
@@ -225,8 +238,9 @@ def load_embedded(publications: Sequence[src.Source] | None = None, store_dir: s
         pause("locked")
         notes = recover(path)
         graphs, total, held = _replace_graphs(path, pubs, validate, batch)
-    return LoadResult(target=str(path), graphs=graphs, triples=total, seconds=time.perf_counter() - start, notes=notes,
-                      peak_held=held)
+    return LoadResult(
+        target=str(path), graphs=graphs, triples=total, seconds=time.perf_counter() - start, notes=notes, peak_held=held
+    )
 
 
 def recover(path: Path) -> list[str]:
@@ -353,6 +367,7 @@ def count_quads(store: ox.Store, graph: str | None = None) -> int:
 
 # ------------------------------------------------------------------ server
 
+
 @dataclass(frozen=True)
 class Fingerprint:
     """What a graph holds, compactly: its size and a digest of its triples without blank nodes."""
@@ -372,9 +387,17 @@ def fingerprint(triples) -> Fingerprint:
     return Fingerprint(n, digest)
 
 
-def load_endpoint(endpoint: str, publications: Sequence[src.Source] | None = None, *, gsp_endpoint: str | None = None,
-                  update_endpoint: str | None = None, timeout: float = 60.0, validate: bool = True,
-                  before_update: Callable[[], None] | None = None, batch: int = BATCH) -> LoadResult:
+def load_endpoint(
+    endpoint: str,
+    publications: Sequence[src.Source] | None = None,
+    *,
+    gsp_endpoint: str | None = None,
+    update_endpoint: str | None = None,
+    timeout: float = 60.0,
+    validate: bool = True,
+    before_update: Callable[[], None] | None = None,
+    batch: int = BATCH,
+) -> LoadResult:
     """Validate, then replace every graph on the server in one request.
 
     ``endpoint`` answers queries (used to look before and after);
@@ -403,11 +426,17 @@ def load_endpoint(endpoint: str, publications: Sequence[src.Source] | None = Non
         if post:
             present = [g for g, n in before.items() if n]
             if present or not gsp_endpoint:
-                why = (f"{len(present)} of its graphs are already on the server (first {present[0]}), and a "
-                       "Graph Store POST can only add" if present else "no --gsp-endpoint was given")
-                raise StoreError(f"load refused, published graphs unchanged: its update is {body.tell() >> 20} MB, more "
-                                 f"than a server takes in one request ({MAX_UPDATE_BYTES >> 20} MB), and it cannot go as "
-                                 f"one N-Quads POST either: {why}")
+                why = (
+                    f"{len(present)} of its graphs are already on the server (first {present[0]}), and a "
+                    "Graph Store POST can only add"
+                    if present
+                    else "no --gsp-endpoint was given"
+                )
+                raise StoreError(
+                    f"load refused, published graphs unchanged: its update is {body.tell() >> 20} MB, more "
+                    f"than a server takes in one request ({MAX_UPDATE_BYTES >> 20} MB), and it cannot go as "
+                    f"one N-Quads POST either: {why}"
+                )
             for stage in leftovers:  # not published data: dropped on their own, before
                 http.update(update, f"DROP SILENT GRAPH <{stage}>", timeout=timeout)
         else:
@@ -422,8 +451,14 @@ def load_endpoint(endpoint: str, publications: Sequence[src.Source] | None = Non
                 _post_update(update, body, timeout)
         except http.RequestError as exc:
             notes.append(_after_failure(exc, endpoint, expected, before, timeout))
-    return LoadResult(target=endpoint, graphs=list(expected.sizes), triples=sum(expected.sizes.values()),
-                      seconds=time.perf_counter() - start, notes=notes, peak_held=held)
+    return LoadResult(
+        target=endpoint,
+        graphs=list(expected.sizes),
+        triples=sum(expected.sizes.values()),
+        seconds=time.perf_counter() - start,
+        notes=notes,
+        peak_held=held,
+    )
 
 
 #: the largest update request sent (Oxigraph's server refuses SPARQL bodies above 128 MiB)
@@ -434,8 +469,9 @@ def _post_nquads(gsp: str, nquads: IO[bytes], timeout: float) -> None:
     """POST every graph as N-Quads to the Graph Store endpoint: one request, one transaction on the server."""
     size = nquads.tell()
     nquads.seek(0)
-    http.request("POST", gsp, nquads, {"Content-Type": "application/n-quads", "Content-Length": str(size)},
-                 timeout=timeout)
+    http.request(
+        "POST", gsp, nquads, {"Content-Type": "application/n-quads", "Content-Length": str(size)}, timeout=timeout
+    )
 
 
 @dataclass
@@ -453,8 +489,9 @@ class Expected:
         return fingerprint(q.triple for q in one)
 
 
-def _write_update(out: IO[bytes], nquads: IO[bytes], pubs: Sequence[src.Source], validate: bool, batch: int,
-                  progress: Progress) -> tuple[Expected, int]:
+def _write_update(
+    out: IO[bytes], nquads: IO[bytes], pubs: Sequence[src.Source], validate: bool, batch: int, progress: Progress
+) -> tuple[Expected, int]:
     """Write the update request (raw SPARQL) and the same graphs as N-Quads, batch by batch.
 
     Returns what the load sends and the most quads held at once.
@@ -496,8 +533,13 @@ def _post_update(update: str, body: IO[bytes], timeout: float) -> None:
     size = body.tell()
     body.seek(0)
     try:
-        http.request("POST", update, body, {"Content-Type": "application/sparql-update", "Content-Length": str(size)},
-                     timeout=timeout)
+        http.request(
+            "POST",
+            update,
+            body,
+            {"Content-Type": "application/sparql-update", "Content-Length": str(size)},
+            timeout=timeout,
+        )
         return
     except http.RequestError as exc:
         if exc.status not in (400, 406, 415):
@@ -509,22 +551,31 @@ def _post_update(update: str, body: IO[bytes], timeout: float) -> None:
             form.write(urllib.parse.quote_plus(block).encode("ascii"))
         size = form.tell()
         form.seek(0)
-        http.request("POST", update, form, {"Content-Type": "application/x-www-form-urlencoded",
-                                             "Content-Length": str(size)}, timeout=timeout)
+        http.request(
+            "POST",
+            update,
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(size)},
+            timeout=timeout,
+        )
 
 
 def staging_graphs(endpoint: str, timeout: float) -> list[str]:
     """Staging graphs earlier loads left on the server (versions before 0.2 staged with the Graph Store Protocol)."""
-    rows = _select(endpoint, f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{STAGING}")) }}',
-                   timeout)
+    rows = _select(
+        endpoint, f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{STAGING}")) }}', timeout
+    )
     return sorted(r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode))
 
 
 def graph_sizes(endpoint: str, graphs: Sequence[str], timeout: float) -> dict[str, int]:
     """The number of triples in each of ``graphs`` on the server (0 for a graph it does not have)."""
     values = " ".join(f"<{g}>" for g in graphs)
-    rows = _select(endpoint, f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} "
-                             "GROUP BY ?g", timeout)
+    rows = _select(
+        endpoint,
+        f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g",
+        timeout,
+    )
     sizes = dict.fromkeys(graphs, 0)
     for r in rows:
         sizes[r["g"].value] = int(r["n"].value)
@@ -559,8 +610,12 @@ def _state(endpoint: str, expected: Expected, before: dict[str, int], timeout: f
     try:  # the sizes cannot tell old from new: compare the content itself
         for g in expected.sizes:
             f = expected.fingerprint(g)
-            data = http.query(endpoint, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}",
-                              "application/n-triples", timeout=timeout)
+            data = http.query(
+                endpoint,
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}",
+                "application/n-triples",
+                timeout=timeout,
+            )
             if fingerprint(q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)) != f:
                 return "old"
     except (StoreError, SyntaxError):
@@ -568,8 +623,9 @@ def _state(endpoint: str, expected: Expected, before: dict[str, int], timeout: f
     return "new"
 
 
-def _after_failure(exc: http.RequestError, endpoint: str, expected: Expected, before: dict[str, int],
-                   timeout: float) -> str:
+def _after_failure(
+    exc: http.RequestError, endpoint: str, expected: Expected, before: dict[str, int], timeout: float
+) -> str:
     """Look at the server after the update request failed; return a note if the load was applied, else raise."""
     if exc.reached is False:
         raise StoreError(f"load failed, published graphs unchanged (the update never reached the server): {exc}")
@@ -578,17 +634,25 @@ def _after_failure(exc: http.RequestError, endpoint: str, expected: Expected, be
     while True:
         state = _state(endpoint, expected, before, timeout)
         if state == "new":
-            return f"the update request failed ({exc}), but the server holds the new graphs: checked, the load was applied"
+            return (
+                f"the update request failed ({exc}), but the server holds the new graphs: checked, the load was applied"
+            )
         if state == "unknown" or time.monotonic() >= deadline:
             break
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
     if state == "unknown":
-        raise StoreError(f"load failed: {exc}; could not verify what the server holds (it does not answer): "
-                         "check the published graphs before loading again")
+        raise StoreError(
+            f"load failed: {exc}; could not verify what the server holds (it does not answer): "
+            "check the published graphs before loading again"
+        )
     if state == "other":
-        raise StoreError(f"load failed: {exc}; could not verify: the published graphs match neither their state "
-                         "before the load nor the new one (another writer?)")
+        raise StoreError(
+            f"load failed: {exc}; could not verify: the published graphs match neither their state "
+            "before the load nor the new one (another writer?)"
+        )
     if exc.status is not None:
         raise StoreError(f"load failed, published graphs unchanged (checked): {exc}")
-    raise StoreError(f"load failed: {exc}; checked for {timeout:g} s afterwards, the published graphs were still "
-                     "unchanged, but the server may yet apply the update: check them before loading again")
+    raise StoreError(
+        f"load failed: {exc}; checked for {timeout:g} s afterwards, the published graphs were still "
+        "unchanged, but the server may yet apply the update: check them before loading again"
+    )

@@ -4,6 +4,7 @@ The table is the one place mappings are curated; each row becomes a triple
 ``subject predicate object`` in the ontology graph, so ``trials-by-drug`` finds
 a trial from any mapped identifier.
 """
+
 from __future__ import annotations
 
 import csv

@@ -4,6 +4,7 @@ The server's content negotiation, the static site's suffixes and ``.htaccess``,
 the exports and ``kg query --format`` all read these tables, so a format is
 added in one place.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

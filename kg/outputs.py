@@ -9,6 +9,7 @@ Folders replaced whole (a store written by ``kg load``) are swapped in beside
 their path; :func:`interrupted_swap` finds the folder a crash in the middle of
 such a swap left, so the store is found even then.
 """
+
 from __future__ import annotations
 
 import errno

@@ -4,6 +4,7 @@ Every CURIE the project reads or prints, every namespace a module needs, goes
 through this module, so ``NCIT:C1851`` means the same thing in the CLI, the
 queries, the shapes' messages and the exports.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,8 +73,7 @@ PREFIXES: dict[str, str] = {
 #: KGX id expands to the IRI the RDF graph uses; Biolink's own map sends DRUGBANK, PMID,
 #: WIKIDATA and CLINICALTRIALS ids to other IRIs of the same records.
 KGX_PREFIXES: dict[str, tuple[str, str]] = {
-    **{p: (p, "") for p in ("CHEBI", "MONDO", "DOID", "HP", "NCIT", "MESH", "DRUGBANK", "WIKIDATA", "ISSN",
-                            "biolink")},
+    **{p: (p, "") for p in ("CHEBI", "MONDO", "DOID", "HP", "NCIT", "MESH", "DRUGBANK", "WIKIDATA", "ISSN", "biolink")},
     "PMID": ("pubmed", ""),
     "PMC": ("pmc", "PMC"),
     "CLINICALTRIALS": ("clinicaltrials", ""),
@@ -105,7 +105,7 @@ def kgx_curie(iri: str) -> str | None:
     >>> kgx_curie("https://doi.org/10.1007/s12185-018-2448-9") is None
     True
     """
-    found = [(len(ns), prefix, iri[len(ns):]) for prefix, ns in kgx_prefix_map().items() if iri.startswith(ns)]
+    found = [(len(ns), prefix, iri[len(ns) :]) for prefix, ns in kgx_prefix_map().items() if iri.startswith(ns)]
     if not found:
         return None
     _, prefix, local = max(found)
@@ -200,7 +200,7 @@ def compact(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(ns) > len(best):
             best, best_prefix = ns, prefix
-    local = iri[len(best):]
+    local = iri[len(best) :]
     # The dataset's own resources and DOIs keep their slashes (trialkg.trial:isoda-2018/orr,
     # DOI:10.1007/...); other namespaces compact only to simple local names.
     slashes = best_prefix.startswith(PROJECT + ".") or best_prefix == "DOI"
@@ -219,7 +219,9 @@ def turtle_prefixes() -> dict[str, str]:
     return {p: ns for p, ns in PREFIXES.items() if not p.startswith(PROJECT + ".")}
 
 
-if __name__ == "__main__":  # regenerate ontology/kgx-prefix-map.json: python -m kg.prefixes > ontology/kgx-prefix-map.json
+if (
+    __name__ == "__main__"
+):  # regenerate ontology/kgx-prefix-map.json: python -m kg.prefixes > ontology/kgx-prefix-map.json
     import json
 
     print(json.dumps(kgx_prefix_map(), indent=2))

@@ -4,6 +4,7 @@
 form, and ``serialize`` returns bytes only when not writing to a file; these
 helpers say which one the caller asked for, once, instead of at every call.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

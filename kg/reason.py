@@ -4,6 +4,7 @@ owlready2 cannot read Turtle, so the graph is handed over as RDF/XML in a
 temporary folder. HermiT needs Java; without it the check reports that it was
 skipped rather than passing silently.
 """
+
 from __future__ import annotations
 
 import shutil

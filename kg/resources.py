@@ -7,6 +7,7 @@ folder. In a source checkout those subpackages do not exist under ``kg/``: the
 same folders sit beside it, so ``python -m kg`` and ``python -m pytest`` run
 from the repository root without installing anything.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files

@@ -19,6 +19,7 @@ without copying. Pipes are made and the fork done under one lock, so a child
 forked by another thread never holds this child's write ends (which would hide
 its end-of-file).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -62,15 +63,23 @@ class Outcome:
             return ""
         if self.timed_out:
             return "it ran longer than the time-out"
-        how = (f"killed by {signal.Signals(self.signal).name}" if self.signal
-               else f"exited with status {self.exit_code} without an answer")
+        how = (
+            f"killed by {signal.Signals(self.signal).name}"
+            if self.signal
+            else f"exited with status {self.exit_code} without an answer"
+        )
         if self.out_of_memory:
             how += ", out of memory"
         return how + (f" ({self.message})" if self.message else "")
 
 
-def run(func: Callable[..., Any], *args: Any, timeout: float | None = None, max_memory_mb: int | None = None,
-        network: bool = True) -> Outcome:
+def run(
+    func: Callable[..., Any],
+    *args: Any,
+    timeout: float | None = None,
+    max_memory_mb: int | None = None,
+    network: bool = True,
+) -> Outcome:
     """Call ``func(*args)`` in a forked child and return how it went; never raises for the child's sake."""
     with _FORK_LOCK:
         result_r, result_w = os.pipe()
@@ -108,8 +117,9 @@ def run(func: Callable[..., Any], *args: Any, timeout: float | None = None, max_
     return outcome
 
 
-def _child(func, args, result_w: int, err_w: int, timeout: float | None, max_memory_mb: int | None,
-           network: bool) -> None:  # pragma: no cover
+def _child(
+    func, args, result_w: int, err_w: int, timeout: float | None, max_memory_mb: int | None, network: bool
+) -> None:  # pragma: no cover
     code = 0
     try:
         os.dup2(err_w, 2)
@@ -132,7 +142,7 @@ def _child(func, args, result_w: int, err_w: int, timeout: float | None, max_mem
                 data = pickle.dumps(("raised", RuntimeError(str(exc))))
         view = memoryview(data)
         while view:
-            view = view[os.write(result_w, view):]
+            view = view[os.write(result_w, view) :]
     except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
         code = 70
     finally:

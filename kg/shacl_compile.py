@@ -8,6 +8,7 @@ store, on both cores. It supports exactly the SHACL features ``shapes/`` uses
 and refuses any other, so a shape can never be skipped silently; a test checks
 that it reports the same violations as pyshacl.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -19,13 +20,47 @@ import pyoxigraph as ox
 from kg.prefixes import RDF, RDFS, SH, XSD, compact
 from kg.rdf import select, value
 
-NODE_KINDS = {SH + "IRI": "isIRI({v})", SH + "BlankNode": "isBlank({v})", SH + "Literal": "isLiteral({v})",
-              SH + "BlankNodeOrIRI": "(isIRI({v}) || isBlank({v}))"}
-HANDLED = {SH + k for k in ("targetClass", "targetObjectsOf", "property", "sparql", "nodeKind", "class", "path",
-                            "minCount", "maxCount", "datatype", "or", "pattern", "in", "minInclusive", "maxInclusive",
-                            "minExclusive", "maxExclusive", "lessThanOrEquals", "minLength", "node", "message",
-                            "select", "prefixes", "declare", "prefix", "namespace", "name", "description",
-                            "deactivated", "severity")}
+NODE_KINDS = {
+    SH + "IRI": "isIRI({v})",
+    SH + "BlankNode": "isBlank({v})",
+    SH + "Literal": "isLiteral({v})",
+    SH + "BlankNodeOrIRI": "(isIRI({v}) || isBlank({v}))",
+}
+HANDLED = {
+    SH + k
+    for k in (
+        "targetClass",
+        "targetObjectsOf",
+        "property",
+        "sparql",
+        "nodeKind",
+        "class",
+        "path",
+        "minCount",
+        "maxCount",
+        "datatype",
+        "or",
+        "pattern",
+        "in",
+        "minInclusive",
+        "maxInclusive",
+        "minExclusive",
+        "maxExclusive",
+        "lessThanOrEquals",
+        "minLength",
+        "node",
+        "message",
+        "select",
+        "prefixes",
+        "declare",
+        "prefix",
+        "namespace",
+        "name",
+        "description",
+        "deactivated",
+        "severity",
+    )
+}
 
 
 class UnsupportedShape(ValueError):
@@ -193,7 +228,10 @@ def compile_shapes(shapes: ox.Store, data: ox.Store | None = None, union: bool =
             _CLOSURE[value(c)] = sorted({value(r["c"]) for r in rows if isinstance(r["c"], ox.NamedNode)} | {value(c)})
 
     checks: list[Check] = []
-    node_shapes = {q.subject for q in shapes.quads_for_pattern(None, ox.NamedNode(RDF + "type"), ox.NamedNode(SH + "NodeShape"), None)}
+    node_shapes = {
+        q.subject
+        for q in shapes.quads_for_pattern(None, ox.NamedNode(RDF + "type"), ox.NamedNode(SH + "NodeShape"), None)
+    }
     for shape in sorted(node_shapes, key=str):
         target = _target(shapes, shape)
         if not target:
@@ -215,29 +253,40 @@ def compile_shapes(shapes: ox.Store, data: ox.Store | None = None, union: bool =
                 if int(mn.value) == 1:
                     q = head + f"FILTER NOT EXISTS {{ ?this {path} ?any }} }}"
                 else:
-                    q = (f"SELECT ?this ?value WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?c) WHERE {{ {target} "
-                         f"OPTIONAL {{ ?this {path} ?v }} }} GROUP BY ?this }} FILTER(?c < {mn.value}) }}")
+                    q = (
+                        f"SELECT ?this ?value WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?c) WHERE {{ {target} "
+                        f"OPTIONAL {{ ?this {path} ?v }} }} GROUP BY ?this }} FILTER(?c < {mn.value}) }}"
+                    )
                 checks.append(Check(q, pretty, message, str(prop)))
             if mx is not None:
                 if int(mx.value) == 1:
                     q = head + f"?this {path} ?a , ?b FILTER(?a != ?b) }}"
                 else:
-                    q = (f"SELECT ?this ?value WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?c) WHERE {{ {target} "
-                         f"?this {path} ?v }} GROUP BY ?this }} FILTER(?c > {mx.value}) }}")
+                    q = (
+                        f"SELECT ?this ?value WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?c) WHERE {{ {target} "
+                        f"?this {path} ?v }} GROUP BY ?this }} FILTER(?c > {mx.value}) }}"
+                    )
                 checks.append(Check(q, pretty, message, str(prop)))
             for _comp, cond in _value_conditions(shapes, prop, "?value"):
                 checks.append(Check(head + f"?this {path} ?value FILTER({cond}) }}", pretty, message, str(prop)))
             other = _one(shapes, prop, SH + "lessThanOrEquals")
             if other is not None:
-                checks.append(Check(head + f"?this {path} ?value . ?this {_term(other)} ?w "
-                                    f"FILTER(!COALESCE(?value <= ?w, false)) }}", pretty, message, str(prop)))
+                checks.append(
+                    Check(
+                        head + f"?this {path} ?value . ?this {_term(other)} ?w "
+                        f"FILTER(!COALESCE(?value <= ?w, false)) }}",
+                        pretty,
+                        message,
+                        str(prop),
+                    )
+                )
         for constraint in _objects(shapes, shape, SH + "sparql"):
             _check_keys(shapes, constraint)
             select_text = _one(shapes, constraint, SH + "select").value.replace("$this", "?this")
             m = re.search(r"\bWHERE\s*\{", select_text, re.IGNORECASE)
             if not m:
                 raise UnsupportedShape(f"{constraint}: SPARQL constraint without WHERE")
-            inner = select_text[: m.end()] + f" {target} " + select_text[m.end():]
+            inner = select_text[: m.end()] + f" {target} " + select_text[m.end() :]
             # The target is joined inside the constraint's own WHERE, so $this is bound
             # before its FILTERs run (SHACL's pre-binding); ?value stays unbound when the
             # constraint does not project it.
@@ -261,8 +310,12 @@ def _run_checks(store: ox.Store, checks: list[Check]) -> list[tuple[str, str, st
 
 def _worker(store, checks, conn) -> None:
     try:
-        conn.send([(p, m, s, str(t) if t is not None else None, str(v) if v is not None else None)
-                   for p, m, s, t, v in _run_checks(store, checks)])
+        conn.send(
+            [
+                (p, m, s, str(t) if t is not None else None, str(v) if v is not None else None)
+                for p, m, s, t, v in _run_checks(store, checks)
+            ]
+        )
     except Exception as exc:  # reported to the parent, which raises
         conn.send(exc)
     finally:

@@ -6,6 +6,7 @@ publication file gets ``graph/<slug>``, which is what lets a store replace
 exactly one publication on re-load. Parsing happens here and nowhere else, so a
 syntax error always names ``file:line:column`` and nothing is half-read.
 """
+
 from __future__ import annotations
 
 import urllib.parse
@@ -115,8 +116,9 @@ def ontology() -> list[Source]:
     from kg import mappings
 
     out = [read(f, ONTOLOGY_SLUG) for f in resources.ontology_files()]
-    out.append(Source(name="ontology/mappings.sssom.tsv", slug=ONTOLOGY_SLUG,
-                      data=mappings.as_ntriples(mappings.packaged())))
+    out.append(
+        Source(name="ontology/mappings.sssom.tsv", slug=ONTOLOGY_SLUG, data=mappings.as_ntriples(mappings.packaged()))
+    )
     return out
 
 
@@ -162,7 +164,7 @@ def parse_error(name: str, exc: SyntaxError) -> InputError:
 
 def _rebase(term, base: str):
     if isinstance(term, ox.NamedNode) and term.value.startswith(BASE):
-        return ox.NamedNode(base + term.value[len(BASE):])
+        return ox.NamedNode(base + term.value[len(BASE) :])
     return term
 
 

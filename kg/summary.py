@@ -4,6 +4,7 @@ Every word about a trial comes from the graph (labels of populations, phases,
 statistics, sources); nothing here knows any particular trial. Each query runs
 once for all trials and its rows are grouped by trial.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -128,9 +129,15 @@ def _anchor(row: dict) -> str:
         return at + (f" from {origin}" if origin and "not stated" not in origin else " (time origin not stated)")
     if row.get("origin") and "not stated" in cell(row["origin"]):
         return "time origin not stated"
-    return (f"from {cell(row['origin'])}" if row.get("origin") else
-            f"at {cell(row['timepoint'])}" if row.get("timepoint") else
-            f"during {cell(row['phase'])}" if row.get("phase") else "-")
+    return (
+        f"from {cell(row['origin'])}"
+        if row.get("origin")
+        else f"at {cell(row['timepoint'])}"
+        if row.get("timepoint")
+        else f"during {cell(row['phase'])}"
+        if row.get("phase")
+        else "-"
+    )
 
 
 def _efficacy_lines(rows: list[dict]) -> list[str]:
@@ -151,8 +158,10 @@ def _efficacy_lines(rows: list[dict]) -> list[str]:
             return cell(r.get("source_label")) or cell(r["source"])
 
         if len(reports) == 1:
-            out.append(f"    {cell(first['label'])}: {_value(first)} | {_denominator(first)} | {_anchor(first)} | "
-                       f"{source(first)}")
+            out.append(
+                f"    {cell(first['label'])}: {_value(first)} | {_denominator(first)} | {_anchor(first)} | "
+                f"{source(first)}"
+            )
             continue
         flag = "they DIFFER" if any(cell(r.get("differs")) == "true" for r in reports) else "they agree"
         title = cell(first.get("finding_label")) or cell(first["finding"])

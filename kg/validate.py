@@ -10,6 +10,7 @@ whatever the corpus size: no shape relates two publications. Files are read
 one batch at a time; a caller that needs the parsed batch afterwards (``kg
 load`` writes it out) gets it through ``each`` instead of parsing it again.
 """
+
 from __future__ import annotations
 
 import functools
@@ -69,8 +70,9 @@ class Report:
 BatchHandler = Callable[[Dataset, list[src.Source]], None]
 
 
-def validate(publications: Sequence[src.Source], engine: str = "oxigraph", batch: int = BATCH,
-             each: BatchHandler | None = None) -> Report:
+def validate(
+    publications: Sequence[src.Source], engine: str = "oxigraph", batch: int = BATCH, each: BatchHandler | None = None
+) -> Report:
     """Validate the publications (each batch with the packaged ontology and term extracts).
 
     ``each`` is called with every batch's dataset once it is validated (the
@@ -82,7 +84,7 @@ def validate(publications: Sequence[src.Source], engine: str = "oxigraph", batch
     run = _compiled if engine == "oxigraph" else _pyshacl
     violations: set[Violation] = set()
     for i in range(0, max(len(pubs), 1), batch):
-        chunk = pubs[i: i + batch]
+        chunk = pubs[i : i + batch]
         dataset = Dataset.build(chunk)
         violations |= run(dataset, {s.graph(): s.name for s in chunk})
         if each is not None:
@@ -91,13 +93,16 @@ def validate(publications: Sequence[src.Source], engine: str = "oxigraph", batch
     return Report(conforms=not violations, violations=sorted(violations), files=[s.name for s in pubs])
 
 
-def require_conformance(publications: Sequence[src.Source], batch: int = BATCH,
-                        each: BatchHandler | None = None) -> None:
+def require_conformance(
+    publications: Sequence[src.Source], batch: int = BATCH, each: BatchHandler | None = None
+) -> None:
     """Refuse data that does not conform, before anything is written anywhere (``each`` as in :func:`validate`)."""
     report = validate(publications, batch=batch, each=each)
     if not report.conforms:
-        raise ValidationFailed(f"refused: {len(report.violations)} SHACL violation(s), nothing was written; "
-                               f"first: {report.violations[0].line()}")
+        raise ValidationFailed(
+            f"refused: {len(report.violations)} SHACL violation(s), nothing was written; "
+            f"first: {report.violations[0].line()}"
+        )
 
 
 def _origin(dataset: Dataset, files: dict[str, str], focus) -> str:
@@ -132,8 +137,13 @@ def _compiled(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
     shapes.extend(src.shapes())
     rows = run(dataset.store, compile_shapes(shapes, dataset.store))
     return {
-        Violation(source=_origin(dataset, files, focus), focus=_text(focus), path=path, message=message,
-                  value=_text(value) if value is not None and value != focus else "")
+        Violation(
+            source=_origin(dataset, files, focus),
+            focus=_text(focus),
+            path=path,
+            message=message,
+            value=_text(value) if value is not None and value != focus else "",
+        )
         for path, message, _shape, focus, value in rows
     }
 
@@ -160,8 +170,16 @@ def _prepared_queries_graph():
         rdflib's own, unchanged: only the parse is reused.
         """
 
-        def query(self, query_object, processor="sparql", result="sparql", initNs=None,  # noqa: N803
-                  initBindings=None, use_store_provided=True, **kwargs):  # noqa: N803
+        def query(
+            self,
+            query_object,
+            processor="sparql",
+            result="sparql",
+            initNs=None,  # noqa: N803
+            initBindings=None,
+            use_store_provided=True,
+            **kwargs,
+        ):  # noqa: N803
             if isinstance(query_object, str):
                 namespaces = tuple(sorted((k, str(v)) for k, v in (initNs or {}).items()))
                 query_object = _prepared(query_object, namespaces, kwargs.get("base"))
@@ -180,8 +198,9 @@ def _pyshacl(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
     shapes = src.rdflib_graph(src.shapes())
     # inplace: the graph is ours and thrown away, and the shapes have no rules that
     # would add to it, so pyshacl need not copy it (and the copy would not cache).
-    conforms, results, _text_report = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True,
-                                                       allow_warnings=True, inplace=True)
+    conforms, results, _text_report = pyshacl.validate(
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, inplace=True
+    )
     sh = rdflib.Namespace(SH)
     out: set[Violation] = set()
     # Top-level results only (sh:result of the report); nested sh:detail results of an
@@ -194,13 +213,16 @@ def _pyshacl(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
             severity = results.value(result, sh.resultSeverity)
             focus_ox = src.from_rdflib(focus) if focus is not None else None
             value_ox = src.from_rdflib(value) if value is not None else None
-            out.add(Violation(
-                source=_origin(dataset, files, focus_ox if not isinstance(focus_ox, ox.Literal) else None),
-                focus=_text(focus_ox), path=_path_text(results, results.value(result, sh.resultPath)),
-                message=" / ".join(messages) or "constraint not met",
-                value=_text(value_ox) if value_ox is not None and value_ox != focus_ox else "",
-                severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
-            ))
+            out.add(
+                Violation(
+                    source=_origin(dataset, files, focus_ox if not isinstance(focus_ox, ox.Literal) else None),
+                    focus=_text(focus_ox),
+                    path=_path_text(results, results.value(result, sh.resultPath)),
+                    message=" / ".join(messages) or "constraint not met",
+                    value=_text(value_ox) if value_ox is not None and value_ox != focus_ox else "",
+                    severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+                )
+            )
     return out
 
 

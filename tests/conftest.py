@@ -1,4 +1,5 @@
 """Shared fixtures: the packaged graph in a real pyoxigraph store, the seed text, a CLI runner."""
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,13 @@ def run_kg(*args: str, cwd: Path | None = None, input: str | None = None) -> sub
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [where, os.environ.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory(prefix="kg-cwd-") as tmp:
         return subprocess.run(
-            [sys.executable, "-m", "kg", *args], capture_output=True, text=True, cwd=cwd or tmp, input=input,
-            timeout=300, env=env,
+            [sys.executable, "-m", "kg", *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd or tmp,
+            input=input,
+            timeout=300,
+            env=env,
         )
 
 
@@ -71,9 +77,9 @@ def _edit_block(ttl: str, subject: str, old: str, new: str) -> str:
     start = re.search(rf"^{re.escape(subject)} a ", ttl, re.MULTILINE)
     assert start, f"no block for {subject}"
     end = ttl.find(" .\n", start.start())
-    block = ttl[start.start(): end + 3]
+    block = ttl[start.start() : end + 3]
     assert block.count(old) == 1, f"{old!r} must occur once in the block of {subject}"
-    return ttl[: start.start()] + block.replace(old, new) + ttl[end + 3:]
+    return ttl[: start.start()] + block.replace(old, new) + ttl[end + 3 :]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """A real `kg serve` on a free loopback port, for the tests that need one."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,8 +23,12 @@ def kg_serve(*args: str, cwd: str | None = None) -> Iterator[str]:
     """Start `kg serve ARGS` (from an empty folder unless ``cwd``), yield its base URL, stop it afterwards."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port), *args], cwd=cwd or tmp,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kg", "serve", "--port", str(port), *args],
+            cwd=cwd or tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         base = f"http://127.0.0.1:{port}"
         deadline = time.time() + 60
         while True:

@@ -23,6 +23,7 @@ terms exactly, except the lexical form of numbers (``"8.30"^^xsd:decimal`` and
 ``"8.3"^^xsd:decimal`` are the same value of the same datatype), which the
 SPARQL results formats leave to each server.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,27 @@ ISQL = "isql-vt"
 JAVA_DIR = Path("/usr/share/java")
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short", "byte",
-                             "nonNegativeInteger", "positiveInteger", "nonPositiveInteger", "negativeInteger",
-                             "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte")}
+NUMERIC = {
+    XSD + t
+    for t in (
+        "integer",
+        "decimal",
+        "double",
+        "float",
+        "int",
+        "long",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "nonPositiveInteger",
+        "negativeInteger",
+        "unsignedLong",
+        "unsignedInt",
+        "unsignedShort",
+        "unsignedByte",
+    )
+}
 
 
 def free_port() -> int:
@@ -149,9 +168,14 @@ class Virtuoso:
         ini.write_text(VIRTUOSO_INI.format(d=self.dir, http_port=self.http_port, isql_port=self.isql_port))
         t0 = time.monotonic()
         with open(self.dir / "stdout.log", "ab") as out:
-            self.proc = subprocess.Popen([VIRTUOSO_T, "+foreground", "+configfile", str(ini)], cwd=self.dir,
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                [VIRTUOSO_T, "+foreground", "+configfile", str(ini)],
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self._wait_ready(t0)
             self.isql(f"USER_SET_PASSWORD('dba', {_sql_str(self.dba_password)});")
@@ -207,8 +231,17 @@ class Virtuoso:
 
     def isql(self, sql: str, timeout: float = 120.0) -> str:
         """Run SQL as dba through isql-vt; raise on any ``*** Error`` (isql exits 0 on SQL errors)."""
-        cmd = [ISQL, f"127.0.0.1:{self.isql_port}", "dba", self._password,
-               "VERBOSE=OFF", "BANNER=OFF", "PROMPT=OFF", "ECHO=OFF", "ERRORS=STDOUT"]
+        cmd = [
+            ISQL,
+            f"127.0.0.1:{self.isql_port}",
+            "dba",
+            self._password,
+            "VERBOSE=OFF",
+            "BANNER=OFF",
+            "PROMPT=OFF",
+            "ECHO=OFF",
+            "ERRORS=STDOUT",
+        ]
         r = subprocess.run(cmd, input=sql + "\n", capture_output=True, text=True, timeout=timeout)
         text = r.stdout + r.stderr
         if r.returncode != 0 or "*** Error" in text:
@@ -222,19 +255,25 @@ class Virtuoso:
         target = folder / path.name
         shutil.copyfile(path, target)
         self.isql(f"DELETE FROM DB.DBA.LOAD_LIST WHERE ll_file = {_sql_str(str(target))};")
-        self.isql(f"ld_dir({_sql_str(str(folder))}, {_sql_str(path.name)}, 'urn:trialkg:bulk-default');\n"
-                  "rdf_loader_run();\ncheckpoint;")
-        errors = self.isql(f"SELECT ll_error FROM DB.DBA.LOAD_LIST WHERE ll_file = {_sql_str(str(target))} "
-                           "AND ll_error IS NOT NULL;")
+        self.isql(
+            f"ld_dir({_sql_str(str(folder))}, {_sql_str(path.name)}, 'urn:trialkg:bulk-default');\n"
+            "rdf_loader_run();\ncheckpoint;"
+        )
+        errors = self.isql(
+            f"SELECT ll_error FROM DB.DBA.LOAD_LIST WHERE ll_file = {_sql_str(str(target))} AND ll_error IS NOT NULL;"
+        )
         if errors.strip():
             raise RuntimeError(f"bulk load of {path} failed: {errors.strip()[:500]}")
 
     def select(self, query: str, timeout: float = 60.0) -> bytes:
         """SPARQL JSON results of a query sent form-encoded (the form Virtuoso 7.2 answers)."""
         body = urllib.parse.urlencode({"query": query}).encode("utf-8")
-        req = urllib.request.Request(self.sparql_url, data=body, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded",
-                                              "Accept": "application/sparql-results+json"})
+        req = urllib.request.Request(
+            self.sparql_url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/sparql-results+json"},
+        )
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.read()
 
@@ -248,12 +287,41 @@ class Virtuoso:
 
 #: libapache-jena-java and the jars it depends on (Debian bookworm), by their unversioned names
 JENA_JARS = [
-    "jena-arq", "jena-base", "jena-cmds", "jena-core", "jena-dboe-base", "jena-dboe-index", "jena-dboe-storage",
-    "jena-dboe-trans-data", "jena-dboe-transaction", "jena-iri", "jena-rdfconnection", "jena-shacl", "jena-shex",
-    "jena-tdb", "jena-tdb2",
-    "commons-cli", "commons-codec", "commons-compress", "commons-csv", "commons-io", "commons-lang3",
-    "dexx.collection", "gson", "guava", "httpclient", "httpcore", "jackson-core", "jackson-databind",
-    "jackson-annotations", "jsonld-java", "jakarta.json-api", "protobuf", "slf4j-api", "slf4j-nop", "thrift",
+    "jena-arq",
+    "jena-base",
+    "jena-cmds",
+    "jena-core",
+    "jena-dboe-base",
+    "jena-dboe-index",
+    "jena-dboe-storage",
+    "jena-dboe-trans-data",
+    "jena-dboe-transaction",
+    "jena-iri",
+    "jena-rdfconnection",
+    "jena-shacl",
+    "jena-shex",
+    "jena-tdb",
+    "jena-tdb2",
+    "commons-cli",
+    "commons-codec",
+    "commons-compress",
+    "commons-csv",
+    "commons-io",
+    "commons-lang3",
+    "dexx.collection",
+    "gson",
+    "guava",
+    "httpclient",
+    "httpcore",
+    "jackson-core",
+    "jackson-databind",
+    "jackson-annotations",
+    "jsonld-java",
+    "jakarta.json-api",
+    "protobuf",
+    "slf4j-api",
+    "slf4j-nop",
+    "thrift",
     "titanium-json-ld",
 ]
 
@@ -311,7 +379,7 @@ def _xerces_bundles_jar(cache: Path) -> Path:
         with zipfile.ZipFile(core) as src, zipfile.ZipFile(tmp, "w") as out:
             for name in src.namelist():
                 if name.startswith(prefix + "xerces/") and name.endswith(".properties"):
-                    out.writestr(name[len(prefix):], src.read(name))
+                    out.writestr(name[len(prefix) :], src.read(name))
         tmp.replace(jar)
     return jar
 
@@ -322,8 +390,9 @@ def jena_classpath(cache: Path) -> str:
 
 
 def _java(classpath: str, main: str, *args: str, timeout: float = 300.0) -> None:
-    r = subprocess.run(["java", "-Xshare:auto", "-cp", classpath, main, *args], capture_output=True, text=True,
-                       timeout=timeout)
+    r = subprocess.run(
+        ["java", "-Xshare:auto", "-cp", classpath, main, *args], capture_output=True, text=True, timeout=timeout
+    )
     if r.returncode != 0:
         raise RuntimeError(f"{main} exited {r.returncode}: {(r.stderr or r.stdout).strip()[-800:]}")
 
@@ -356,6 +425,7 @@ def tdb2_select_many(classpath: str, location: Path, queries: dict[str, str]) ->
 
 
 # ----------------------------------------------------------------------------- comparing answers
+
 
 def _term_key(term) -> tuple:
     if isinstance(term, ox.NamedNode):
@@ -390,5 +460,7 @@ def differences(expected: Counter, actual: Counter, limit: int = 3) -> str:
     """What one side has and the other lacks, for an assertion message."""
     missing = list((expected - actual).elements())[:limit]
     extra = list((actual - expected).elements())[:limit]
-    return (f"{sum(expected.values())} rows expected, {sum(actual.values())} answered; "
-            f"missing {missing}; unexpected {extra}")
+    return (
+        f"{sum(expected.values())} rows expected, {sum(actual.values())} answered; "
+        f"missing {missing}; unexpected {extra}"
+    )

@@ -1,4 +1,5 @@
 """The synthetic corpus and the benchmark script: real runs, small sizes, no timing asserts."""
+
 from __future__ import annotations
 
 import subprocess
@@ -37,8 +38,14 @@ def test_synthetic_corpus_is_skewed_and_uses_the_newer_model(tmp_path):
     conditions = {c: sum(f"trialkg:studiesCondition {c} ;" in t for t in texts) for c, _ in synth.CONDITIONS}
     assert conditions["MONDO:0009693"] > 150 and conditions[synth.RARE_CONDITION] <= 3
     joined = "".join(texts)
-    for part in ("trialkg:ComparativeStatistic", "trialkg:PValue", "trialkg:Range", "trialkg:exposureGroup",
-                 "NCIT:C46079", "NCIT:C53312"):
+    for part in (
+        "trialkg:ComparativeStatistic",
+        "trialkg:PValue",
+        "trialkg:Range",
+        "trialkg:exposureGroup",
+        "NCIT:C46079",
+        "NCIT:C53312",
+    ):
         assert part in joined, part
     report = validate(files([tmp_path]))  # every term declared in ontology/imports (a shape checks it)
     assert report.conforms, report.text()
@@ -58,16 +65,22 @@ def test_every_planted_defect_is_reported_and_nothing_else(tmp_path, engine):
         hits = [v for v in report.violations if expand(v.focus) == focus and synth.MESSAGES[kind] in v.message]
         assert hits, (kind, focus)
         if kind.startswith("ill-typed"):
-            assert {v.value for v in hits} & {"abc", "1.5"} or any("-13-45" in v.value for v in hits), \
+            assert {v.value for v in hits} & {"abc", "1.5"} or any("-13-45" in v.value for v in hits), (
                 "the report lists the offending value"
+            )
 
 
 @pytest.mark.slow
 def test_quick_benchmark_smoke(tmp_path):
     """`python benchmarks/run.py --quick` runs end to end and writes its report (figures are not asserted)."""
     out = tmp_path / "results.md"
-    r = subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--out", str(out)], capture_output=True,
-                       text=True, timeout=600, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     text = out.read_text()
     assert "## N = 100 publications" in text and "## N = 1,000 publications" in text

@@ -1,4 +1,5 @@
 """The kg command as a user runs it: build outputs, validate exit codes and error messages, reason."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,9 +14,11 @@ def test_build_writes_parseable_files_with_equal_counts(kg, tmp_path):
     r = kg("build", "--out", str(out))
     assert r.returncode == 0, r.stderr
     counts = {}
-    for name, fmt, ox_fmt in [("trialkg.ttl", "turtle", ox.RdfFormat.TURTLE),
-                              ("trialkg.nt", "nt", ox.RdfFormat.N_TRIPLES),
-                              ("trialkg.jsonld", "json-ld", ox.RdfFormat.JSON_LD)]:
+    for name, fmt, ox_fmt in [
+        ("trialkg.ttl", "turtle", ox.RdfFormat.TURTLE),
+        ("trialkg.nt", "nt", ox.RdfFormat.N_TRIPLES),
+        ("trialkg.jsonld", "json-ld", ox.RdfFormat.JSON_LD),
+    ]:
         path = out / name
         g = rdflib.Graph().parse(path, format=fmt)
         n_ox = sum(1 for _ in ox.parse(path=str(path), format=ox_fmt))
@@ -87,12 +90,21 @@ def test_failed_build_keeps_previous_output(kg, tmp_path, trial_turtle):
 def test_summary_prints_the_trial(kg):
     r = kg("summary")
     assert r.returncode == 0, r.stderr
-    for needle in ["Phase II Trial", "evaluable: 36", "enrolled and treated: 38", "1.3 mg/m2",
-                   "Overall response rate among the evaluable patients: 2 reports, they agree",
-                   "61% | evaluable (n=36; stated)", "13.8 months", "not reached", "doi:10.1007/s12185-018-2448-9",
-                   "3 patients | completed the 1-year maintenance (size not stated; inferred from the design)",
-                   "1 patient |", "35% | of reached plateau and started maintenance (n=20; stated)",
-                   "note: One count for the two events jointly"]:
+    for needle in [
+        "Phase II Trial",
+        "evaluable: 36",
+        "enrolled and treated: 38",
+        "1.3 mg/m2",
+        "Overall response rate among the evaluable patients: 2 reports, they agree",
+        "61% | evaluable (n=36; stated)",
+        "13.8 months",
+        "not reached",
+        "doi:10.1007/s12185-018-2448-9",
+        "3 patients | completed the 1-year maintenance (size not stated; inferred from the design)",
+        "1 patient |",
+        "35% | of reached plateau and started maintenance (n=20; stated)",
+        "note: One count for the two events jointly",
+    ]:
         assert needle in r.stdout, needle
     assert "1 patients" not in r.stdout and "(n=36)" not in r.stdout.split("after the 1-year maintenance")[1][:200]
 

@@ -4,6 +4,7 @@ The description must count the data it describes (never itself), in every place 
 user reads it; publishing a store publishes that store; a synthetic corpus gets
 no word of the packaged publications; and the checkout runs itself from its root.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,10 +42,15 @@ def synth():
 def described_triples(turtle: bytes) -> int:
     """``void:triples`` of the dataset and its dumps (one figure for all; linksets and subsets aside)."""
     triples = list(ox.parse(turtle, format=ox.RdfFormat.TURTLE))
-    linksets = {t.subject for t in triples if t.predicate.value.endswith("#type") and t.object.value == VOID + "Linkset"}
+    linksets = {
+        t.subject for t in triples if t.predicate.value.endswith("#type") and t.object.value == VOID + "Linkset"
+    }
     subsets = {t.object for t in triples if t.predicate.value == VOID + "subset"}
-    counts = {int(t.object.value) for t in triples
-              if t.predicate.value == VOID + "triples" and t.subject not in linksets | subsets}
+    counts = {
+        int(t.object.value)
+        for t in triples
+        if t.predicate.value == VOID + "triples" and t.subject not in linksets | subsets
+    }
     assert len(counts) == 1, counts
     return counts.pop()
 
@@ -58,8 +64,12 @@ def test_described_triples_are_the_triples_of_every_dump_in_build_publish_and_se
     dist = tmp_path / "dist"
     assert kg("build", "--out", str(dist)).returncode == 0
     described = described_triples((dist / "void.ttl").read_bytes())
-    for name, fmt in [("trialkg.nt", ox.RdfFormat.N_TRIPLES), ("trialkg.ttl", ox.RdfFormat.TURTLE),
-                      ("trialkg.jsonld", ox.RdfFormat.JSON_LD), ("trialkg.nq", ox.RdfFormat.N_QUADS)]:
+    for name, fmt in [
+        ("trialkg.nt", ox.RdfFormat.N_TRIPLES),
+        ("trialkg.ttl", ox.RdfFormat.TURTLE),
+        ("trialkg.jsonld", ox.RdfFormat.JSON_LD),
+        ("trialkg.nq", ox.RdfFormat.N_QUADS),
+    ]:
         assert dump_triples(dist / name, fmt) == described, name
     lines = [line for line in (dist / "trialkg.nq").read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(lines) == len(set(lines)), "no quad is written twice"
@@ -105,8 +115,9 @@ def test_summary_and_pages_of_a_synthetic_corpus_carry_no_word_of_the_packaged_p
     templates = " ".join(p.read_text(encoding="utf-8") for p in (ROOT / "kg" / "web" / "templates").glob("*.html"))
     site_words = words(page_text(templates))
     seed_only = label_words(packaged, publications) - label_words(synthetic)
-    assert site_words & seed_only <= {"body", "page", "rate", "rates", "regimen", "regimens", "result"}, \
+    assert site_words & seed_only <= {"body", "page", "rate", "rates", "regimen", "regimens", "result"}, (
         f"the templates themselves use a packaged publication's words: {sorted(site_words & seed_only)}"
+    )
     seed_only -= site_words
     assert {"isoda", "tandem", "korean", "bioscience"} <= seed_only, "the check knows the packaged words"
 
@@ -116,9 +127,13 @@ def test_summary_and_pages_of_a_synthetic_corpus_carry_no_word_of_the_packaged_p
     assert text.strip() and not words(text) & seed_only, sorted(words(text) & seed_only)
 
     site = Site(synthetic.described())
-    studies = [r["s"].value for r in synthetic.store.query(
-        f"SELECT DISTINCT ?s WHERE {{ ?s a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{TRIALKG}Study> }}",
-        use_default_graph_as_union=True)]
+    studies = [
+        r["s"].value
+        for r in synthetic.store.query(
+            f"SELECT DISTINCT ?s WHERE {{ ?s a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{TRIALKG}Study> }}",
+            use_default_graph_as_union=True,
+        )
+    ]
     assert len(studies) == 3
     for study in studies:
         html = pages.page(site, study)
@@ -129,7 +144,8 @@ def test_summary_and_pages_of_a_synthetic_corpus_carry_no_word_of_the_packaged_p
 @pytest.mark.slow
 def test_the_checkout_runs_itself_from_its_root():
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    r = subprocess.run([sys.executable, "-m", "kg", "summary"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "kg", "summary"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
     assert r.returncode == 0, r.stderr
     assert "Isoda" in r.stdout or "isoda" in r.stdout.lower()

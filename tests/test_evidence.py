@@ -5,6 +5,7 @@ ready-made queries), every link followed, the pages rendered in headless
 chromium, and a synthetic corpus rendered to show that no words of the packaged
 publications are built into the pages.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,10 @@ def site():
 
 def charts(html: str) -> dict[str, ET.Element]:
     """The page's evidence figures, parsed as SVG (XML), by id."""
-    return {m.group(1): ET.fromstring(m.group(0)) for m in
-            re.finditer(r'<svg [^>]*id="([a-z]+-chart)".*?</svg>', html, re.S)}
+    return {
+        m.group(1): ET.fromstring(m.group(0))
+        for m in re.finditer(r'<svg [^>]*id="([a-z]+-chart)".*?</svg>', html, re.S)
+    }
 
 
 def marks(svg: ET.Element) -> list[ET.Element]:
@@ -65,6 +68,7 @@ def quotes(site: Site) -> dict[str, str]:
 
 # ---- which pages there are, and how one reaches them ----------------------------------------------
 
+
 def test_a_page_per_endpoint_and_one_for_adverse_events(site):
     views = {v.slug: v for v in pages.evidence_views(site)}
     assert {"progression-free-survival", "overall-survival", "adverse-events"} <= set(views)
@@ -74,8 +78,12 @@ def test_a_page_per_endpoint_and_one_for_adverse_events(site):
     for slug in views:
         assert f'href="evidence/{slug}.html"' in landing
     # studies by design, each design's label from the graph
-    for design, study in [("clinical trial", "trial/isoda-2018"), ("clinical trial", "trial/green-2017"),
-                          ("observational study", "study/lee-2013"), ("meta-analysis", "study/sun-2017")]:
+    for design, study in [
+        ("clinical trial", "trial/isoda-2018"),
+        ("clinical trial", "trial/green-2017"),
+        ("observational study", "study/lee-2013"),
+        ("meta-analysis", "study/sun-2017"),
+    ]:
         section = re.search(rf"<h3>{design}</h3>\s*<ul.*?</ul>", landing, re.S).group(0)
         assert f'href="{study}.html"' in section
     trial = pages.page(site, site.base + "trial/isoda-2018")
@@ -113,6 +121,7 @@ def test_the_table_holds_every_statistic_of_the_endpoint(site, slug, endpoint):
 
 # ---- the figures match the graph ------------------------------------------------------------------
 
+
 def test_forest_plot_is_on_a_log_axis_with_a_line_at_1(site):
     for slug, endpoint in [*PAGES.items(), ("adverse-events", None)]:
         svg = charts(pages.evidence_page(site, slug))["forest-chart"]
@@ -124,9 +133,20 @@ def test_forest_plot_is_on_a_log_axis_with_a_line_at_1(site):
 
         one = svg.find(f".//{SVG}line[@class='no-effect']")
         assert one is not None and abs(float(one.get("x1")) - x_of(1)) < 0.01 and lo < 1 < hi
-        rows = graph_rows(site, endpoint) if endpoint else {
-            r["item"].value: {"value": cell(r["ratio"]), "lower": cell(r["ci_lower"]), "upper": cell(r["ci_upper"]),
-                              "type": cell(r["ratio_type"])} for r in site.rows("adverse-events") if r.get("ratio")}
+        rows = (
+            graph_rows(site, endpoint)
+            if endpoint
+            else {
+                r["item"].value: {
+                    "value": cell(r["ratio"]),
+                    "lower": cell(r["ci_lower"]),
+                    "upper": cell(r["ci_upper"]),
+                    "type": cell(r["ratio_type"]),
+                }
+                for r in site.rows("adverse-events")
+                if r.get("ratio")
+            }
+        )
         ratios = {s: g for s, g in rows.items() if g["type"] in ("Hazard Ratio", "Relative Risk")}
         drawn = marks(svg)
         assert {a.get("data-statistic") for a in drawn} == set(ratios) and ratios
@@ -186,7 +206,9 @@ def test_every_mark_links_to_its_statistic_names_its_quote_and_takes_focus(site)
         html = pages.evidence_page(site, view.slug)
         assert "<script" not in html, "no JavaScript"
         if charts(html):
-            assert ".ev-mark:focus .ev-tip" in html and ".ev-mark:hover .ev-tip" in html, "shown on hover and focus, by CSS"
+            assert ".ev-mark:focus .ev-tip" in html and ".ev-mark:hover .ev-tip" in html, (
+                "shown on hover and focus, by CSS"
+            )
             assert ".ev-mark:focus .ev-ring" in html, "a visible focus ring"
         for svg in charts(html).values():
             for a in marks(svg):
@@ -273,7 +295,10 @@ def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_public
     pfs = charts(html["progression-free-survival"])
     assert set(pfs) == {"forest-chart", "median-chart", "rate-chart"}
     assert "cohort kappa vs cohort lambda" in html["progression-free-survival"]
-    assert "P &lt; 0.04" in html["progression-free-survival"] and "90% confidence interval 1.1–2.5" in html["progression-free-survival"]
+    assert (
+        "P &lt; 0.04" in html["progression-free-survival"]
+        and "90% confidence interval 1.1–2.5" in html["progression-free-survival"]
+    )
     rates = {a.get("data-statistic").rsplit("/", 1)[-1]: a for a in marks(pfs["rate-chart"])}
     assert set(rates) == {"rate-1", "rate-2"}
     assert pfs["rate-chart"].find(f".//{SVG}text[@class='axis-label']").text == "time point value (year)"
@@ -283,6 +308,7 @@ def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_public
 
 
 # ---- served by kg serve, in a real browser -----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -322,18 +348,49 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={tmp / 'profile'}", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp / 'profile'}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-@pytest.mark.parametrize("slug,needles", [
-    ("progression-free-survival", ["0.67", "0.51–0.87", "P = 0.003", "P &lt; 0.001", "55.6%", "71%", "13.8 months",
-                                   "11.4–23.7", "Hazard Ratio (log scale)", "Median (month)"]),
-    ("overall-survival", ["0.75", "P = 0.001", "not reached", "65.3%", "P = 0.078", "29%"]),
-    ("adverse-events", ["1.39", "1.08–1.79", "2.23", "P = 0.02", "Relative Risk (log scale)", "Constipation"]),
-])
+@pytest.mark.parametrize(
+    "slug,needles",
+    [
+        (
+            "progression-free-survival",
+            [
+                "0.67",
+                "0.51–0.87",
+                "P = 0.003",
+                "P &lt; 0.001",
+                "55.6%",
+                "71%",
+                "13.8 months",
+                "11.4–23.7",
+                "Hazard Ratio (log scale)",
+                "Median (month)",
+            ],
+        ),
+        ("overall-survival", ["0.75", "P = 0.001", "not reached", "65.3%", "P = 0.078", "29%"]),
+        ("adverse-events", ["1.39", "1.08–1.79", "2.23", "P = 0.02", "Relative Risk (log scale)", "Constipation"]),
+    ],
+)
 @pytest.mark.slow
 def test_evidence_pages_in_headless_chromium(server, tmp_path, slug, needles):
     url = f"{server}/evidence/{slug}.html"
@@ -352,7 +409,7 @@ def test_keyboard_focus_shows_the_mark_and_its_sentence_in_chromium(site, tmp_pa
     """The same page twice, once with the first median mark focused (autofocus stands in for the Tab key)."""
     html = pages.evidence_page(site, "progression-free-survival")
     at = html.index('<a class="ev-mark"', html.index('id="median-chart"'))
-    focused = html[:at] + '<a autofocus="" class="ev-mark"' + html[at + len('<a class="ev-mark"'):]
+    focused = html[:at] + '<a autofocus="" class="ev-mark"' + html[at + len('<a class="ev-mark"') :]
     shots = []
     for name, page in (("plain", html), ("focused", focused)):
         (tmp_path / f"{name}.html").write_text(page, encoding="utf-8")

@@ -1,4 +1,5 @@
 """Mappings, dataset description and exports: other graphs can find, trust and merge this one."""
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,9 @@ def test_sssom_metadata_and_curies():
 
 def test_every_mapping_row_is_a_triple_in_the_graph(store):
     for t in mappings.triples(mappings.packaged()):
-        assert ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode("https://w3id.org/trialkg/graph/ontology")) in store
+        assert (
+            ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode("https://w3id.org/trialkg/graph/ontology")) in store
+        )
 
 
 def test_ontology_alignments_are_all_in_the_sssom_table():
@@ -52,7 +55,11 @@ def test_ontology_alignments_are_all_in_the_sssom_table():
     (onto,) = [f for f in resources.ontology_files() if f.name == "trialkg.ttl"]
     skos = "http://www.w3.org/2004/02/skos/core#"
     for t in ox.parse(onto.read_bytes(), format=ox.RdfFormat.TURTLE):
-        if t.predicate.value.startswith(skos) and t.predicate.value.endswith("Match") and isinstance(t.object, ox.NamedNode):
+        if (
+            t.predicate.value.startswith(skos)
+            and t.predicate.value.endswith("Match")
+            and isinstance(t.object, ox.NamedNode)
+        ):
             if t.object.value.startswith("http://hl7.org/"):
                 continue
             assert (t.subject.value, t.predicate.value, t.object.value) in table, f"{t} is not in mappings.sssom.tsv"
@@ -66,13 +73,20 @@ def test_void_counts_equal_sparql_counts(store):
     triples = {(q.subject, q.predicate, q.object) for q in store}
     assert int(g[(dist, VOID + "triples")]) == len(triples)
     assert int(g[(dist, VOID + "properties")]) == len({p for _, p, _ in triples})
-    linksets = [t.subject.value for t in desc if t.predicate.value.endswith("type") and t.object.value == VOID + "Linkset"]
+    linksets = [
+        t.subject.value for t in desc if t.predicate.value.endswith("type") and t.object.value == VOID + "Linkset"
+    ]
     assert len(linksets) >= 8
     for ls in linksets:
         target = g[(ls, VOID + "objectsTarget")]
         ns = g[(target, VOID + "uriSpace")]
-        expected = sum(1 for s, _, o in triples if isinstance(o, ox.NamedNode) and o.value.startswith(ns)
-                       and not (isinstance(s, ox.NamedNode) and s.value.startswith(ns)))
+        expected = sum(
+            1
+            for s, _, o in triples
+            if isinstance(o, ox.NamedNode)
+            and o.value.startswith(ns)
+            and not (isinstance(s, ox.NamedNode) and s.value.startswith(ns))
+        )
         assert int(g[(ls, VOID + "triples")]) == expected, ls
     assert {ls.rsplit("/", 1)[-1] for ls in linksets} <= set(LINK_TARGETS)
     # the registry and bibliographic records the new publications link to have linksets of their own
@@ -83,8 +97,27 @@ def test_every_external_namespace_linked_to_is_a_linkset_target(store):
     """LINK_TARGETS leaves out only the vocabularies the graph is written in, never a namespace of records."""
     from kg.prefixes import PROJECT
 
-    vocabularies = {"biolink", "semapv", "prov", "oa", "dcterms", "dctypes", "cito", "fabio", "skos", "owl", "rdf",
-                    "rdfs", "xsd", "sh", "oboInOwl", "void", "dcat", "pav", "formats"}
+    vocabularies = {
+        "biolink",
+        "semapv",
+        "prov",
+        "oa",
+        "dcterms",
+        "dctypes",
+        "cito",
+        "fabio",
+        "skos",
+        "owl",
+        "rdf",
+        "rdfs",
+        "xsd",
+        "sh",
+        "oboInOwl",
+        "void",
+        "dcat",
+        "pav",
+        "formats",
+    }
     records = {p for p in PREFIXES if p != PROJECT and not p.startswith(PROJECT + ".")} - vocabularies
     assert records <= set(LINK_TARGETS)
 
@@ -93,7 +126,11 @@ def test_build_writes_void(kg, tmp_path):
     assert kg("build", "--out", str(tmp_path)).returncode == 0
     g = rdflib.Graph().parse(tmp_path / "void.ttl")
     assert (None, rdflib.RDF.type, rdflib.URIRef(VOID + "Linkset")) in g
-    assert (None, rdflib.URIRef("http://purl.org/dc/terms/license"), rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")) in g
+    assert (
+        None,
+        rdflib.URIRef("http://purl.org/dc/terms/license"),
+        rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/"),
+    ) in g
 
 
 def test_fhir_bundle_validates_with_r5_models(kg, tmp_path):
@@ -110,26 +147,43 @@ def test_fhir_bundle_validates_with_r5_models(kg, tmp_path):
         res = entry["resource"]
         get_fhir_model_class(res["resourceType"]).model_validate(res)
         kinds[res["resourceType"]] += 1
-    seed_evidence = [e for e in doc["entry"] if e["resource"]["resourceType"] == "Evidence"
-                     and "/trial/isoda-2018/" in e["resource"]["url"]]
+    seed_evidence = [
+        e
+        for e in doc["entry"]
+        if e["resource"]["resourceType"] == "Evidence" and "/trial/isoda-2018/" in e["resource"]["url"]
+    ]
     assert len(seed_evidence) == 22 and kinds["Citation"] >= 1 and kinds["EvidenceVariable"] >= 8
-    ev = {e["resource"]["url"].rsplit("/", 1)[-1]: e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Evidence"}
+    ev = {
+        e["resource"]["url"].rsplit("/", 1)[-1]: e["resource"]
+        for e in doc["entry"]
+        if e["resource"]["resourceType"] == "Evidence"
+    }
     os_stat = ev["os-from-induction"]["statistic"][0]
     assert "quantity" not in os_stat and "not reached" in os_stat["note"][0]["text"]
     assert os_stat["statisticType"]["coding"][0]["code"] == "C28007"
     pfs = ev["pfs-from-induction-abstract"]["statistic"][0]
     assert pfs["quantity"] == {"value": 13.8, "unit": "month", "system": "http://unitsofmeasure.org", "code": "mo"}
     assert pfs["attributeEstimate"][0]["level"] == 0.95
-    assert pfs["attributeEstimate"][0]["range"]["low"]["value"] == 11.4 and pfs["attributeEstimate"][0]["range"]["high"]["value"] == 23.7
+    assert (
+        pfs["attributeEstimate"][0]["range"]["low"]["value"] == 11.4
+        and pfs["attributeEstimate"][0]["range"]["high"]["value"] == 23.7
+    )
     orr = ev["orr"]["statistic"][0]
     assert orr["sampleSize"]["numberOfParticipants"] == 36 and orr["quantity"]["code"] == "%"
     g3 = ev["grade3-leukopenia-thrombocytopenia"]["statistic"][0]
     assert g3["numberOfEvents"] == 2
-    cit = next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Citation"
-               and e["resource"]["url"].endswith("/publication/isoda-2018"))
+    cit = next(
+        e["resource"]
+        for e in doc["entry"]
+        if e["resource"]["resourceType"] == "Citation" and e["resource"]["url"].endswith("/publication/isoda-2018")
+    )
     assert cit["citedArtifact"]["identifier"][0]["value"] == "10.1007/s12185-018-2448-9"
     assert cit["citedArtifact"]["contributorship"]["complete"] is False
-    assert [c["contributor"]["display"] for c in cit["citedArtifact"]["contributorship"]["entry"]] == ["Isoda A", "Murayama K", "Ito S"]
+    assert [c["contributor"]["display"] for c in cit["citedArtifact"]["contributorship"]["entry"]] == [
+        "Isoda A",
+        "Murayama K",
+        "Ito S",
+    ]
 
 
 def test_jsonld_is_compacted_and_complete(kg, tmp_path, store):
@@ -142,7 +196,9 @@ def test_jsonld_is_compacted_and_complete(kg, tmp_path, store):
 
 def test_nquads_keep_one_graph_per_publication(kg, tmp_path):
     assert kg("export", "--format", "nquads", "--out", str(tmp_path)).returncode == 0
-    graphs = Counter(q.graph_name.value for q in ox.parse(path=str(tmp_path / "trialkg.nq"), format=ox.RdfFormat.N_QUADS))
+    graphs = Counter(
+        q.graph_name.value for q in ox.parse(path=str(tmp_path / "trialkg.nq"), format=ox.RdfFormat.N_QUADS)
+    )
     from kg import resources
 
     expected = {f"https://w3id.org/trialkg/graph/{f.name[:-4]}" for f in resources.trial_files()}

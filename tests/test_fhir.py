@@ -1,4 +1,5 @@
 """The FHIR R5 Bundle resolves: every reference is an entry, every quantity has its UCUM code, comparisons say their groups."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,11 @@ def resolve(reference: str, referrer_full_url: str, full_urls: set[str]) -> str 
 
 
 def evidence(bundle: dict) -> dict[str, dict]:
-    return {e["resource"]["url"].rsplit("/trialkg/", 1)[-1]: e["resource"] for e in bundle["entry"]
-            if e["resource"]["resourceType"] == "Evidence"}
+    return {
+        e["resource"]["url"].rsplit("/trialkg/", 1)[-1]: e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Evidence"
+    }
 
 
 def test_every_reference_resolves_to_an_entry(bundle):
@@ -56,7 +60,9 @@ def test_every_reference_resolves_to_an_entry(bundle):
         for path, obj in walk(entry["resource"]):
             if "reference" in obj and isinstance(obj["reference"], str):
                 target = resolve(obj["reference"], entry["fullUrl"], set(by_url))
-                assert target, f"{entry['fullUrl']}: reference {obj['reference']!r} at {'.'.join(path)} resolves to no entry"
+                assert target, (
+                    f"{entry['fullUrl']}: reference {obj['reference']!r} at {'.'.join(path)} resolves to no entry"
+                )
                 expected = {"observed": "EvidenceVariable", "citeAsReference": "Citation"}.get(path[-1])
                 if expected:
                     assert by_url[target]["resourceType"] == expected, (path, target)
@@ -79,7 +85,11 @@ def test_full_urls_are_the_graphs_iris_or_uuids(bundle, dataset):
 def test_every_quantity_carries_ucum(bundle):
     quantities = 0
     for _path, obj in walk(bundle):
-        if "value" in obj and isinstance(obj["value"], (int, float)) and ("unit" in obj or "code" in obj or "comparator" in obj):
+        if (
+            "value" in obj
+            and isinstance(obj["value"], (int, float))
+            and ("unit" in obj or "code" in obj or "comparator" in obj)
+        ):
             assert obj.get("system") == UCUM and obj.get("code"), obj
             quantities += 1
     values = sum("quantity" in st for _, ev in evidence(bundle).items() for st in ev["statistic"])

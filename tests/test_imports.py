@@ -1,4 +1,5 @@
 """No invented identifiers: every external IRI the graph uses is declared in ontology/imports with a label."""
+
 from __future__ import annotations
 
 from kg import resources
@@ -12,9 +13,13 @@ W3C_CORE = (
 )
 # Objects of these properties are documents on the web, not terms.
 LOCATORS = {
-    "https://schema.org/url", "https://schema.org/sameAs", "http://purl.org/dc/terms/license",
-    "http://www.w3.org/2000/01/rdf-schema#seeAlso", "http://www.w3.org/2000/01/rdf-schema#isDefinedBy",
-    "http://www.w3.org/2002/07/owl#versionIRI", "https://w3id.org/trialkg/ontology/registration",
+    "https://schema.org/url",
+    "https://schema.org/sameAs",
+    "http://purl.org/dc/terms/license",
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso",
+    "http://www.w3.org/2000/01/rdf-schema#isDefinedBy",
+    "http://www.w3.org/2002/07/owl#versionIRI",
+    "https://w3id.org/trialkg/ontology/registration",
 }
 
 
@@ -44,7 +49,8 @@ def test_project_terms_have_label_and_definition(store):
              GRAPH <https://w3id.org/trialkg/graph/ontology> {
                ?t a ?kind . FILTER(STRSTARTS(STR(?t), "https://w3id.org/trialkg/ontology/") && STR(?t) != "https://w3id.org/trialkg/ontology/")
                FILTER NOT EXISTS { ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l . ?t <http://www.w3.org/2004/02/skos/core#definition> ?d }
-             } }""")
+             } }"""
+    )
     assert [r["t"].value for r in rows] == []
 
 

@@ -5,6 +5,7 @@ the Biolink Model of the installed ``biolink-model`` package and the packaged
 prefix map; nothing is downloaded). The README's KGX commands are read from
 the README and run as written.
 """
+
 from __future__ import annotations
 
 import csv
@@ -136,7 +137,10 @@ def test_the_export_covers_every_publication_and_kind(readme_run):
     for n in nodes.values():
         by_category.setdefault(n["category"], set()).add(n["id"])
     assert by_category["biolink:ClinicalTrial"] == {"trialkg.trial:isoda-2018", "trialkg.trial:green-2017"}
-    assert by_category["biolink:Study"] == {"trialkg.study:sun-2017", "trialkg.study:lee-2013"}  # meta-analysis, registry
+    assert by_category["biolink:Study"] == {
+        "trialkg.study:sun-2017",
+        "trialkg.study:lee-2013",
+    }  # meta-analysis, registry
     # bortezomib and melphalan by their mapped ids (Biolink prefers CHEBI, then DRUGBANK); fludarabine has no
     # verified mapping, so its NCIt code is its id
     assert by_category["biolink:Drug"] == {"CHEBI:52717", "DRUGBANK:DB01042", "NCIT:C1094"}
@@ -144,7 +148,11 @@ def test_the_export_covers_every_publication_and_kind(readme_run):
     assert nodes["trialkg.trial:green-2017"]["xref"] == "CLINICALTRIALS:NCT00793572"
     lee = nodes["PMID:23341716"]
     assert lee["category"] == "biolink:JournalArticle"
-    assert set(lee["xref"].split("|")) == {"PMC:3546109", "doi:10.3346/jkms.2013.28.1.80", "trialkg.publication:lee-2013"}
+    assert set(lee["xref"].split("|")) == {
+        "PMC:3546109",
+        "doi:10.3346/jkms.2013.28.1.80",
+        "trialkg.publication:lee-2013",
+    }
     assert "doi:10.1007/s12185-018-2448-9" in nodes["trialkg.publication:isoda-2018"]["xref"]
     # one trial's observed adverse event, and the meta-analysis's pooled risk ratios
     thrombocytopenia = edges[("CHEBI:52717", "biolink:has_adverse_event", "HP:0001873")]
@@ -167,7 +175,7 @@ def test_transformed_triples_are_the_graphs(readme_run, dataset):
     for t in triples:
         if t.predicate.value == BIOLINK + "published_in" and t.object.value.startswith(issn):
             # the graph keeps a journal's ISSN as a literal; KGX's published_in is its ISSN IRI
-            ask = f'ASK {{ ?j <https://w3id.org/trialkg/ontology/issn> "{t.object.value[len(issn):]}" }}'
+            ask = f'ASK {{ ?j <https://w3id.org/trialkg/ontology/issn> "{t.object.value[len(issn) :]}" }}'
             assert store.query(ask, use_default_graph_as_union=True), t
             continue
         for term in (t.subject, t.object):
@@ -181,15 +189,20 @@ def test_transformed_triples_are_the_graphs(readme_run, dataset):
                         UNION {{ ?p <https://schema.org/sameAs> ?x . ?p <http://purl.org/dc/terms/title> ?l }}
                         FILTER(STR(?l) = {ox.Literal(name)}) }}"""
         assert store.query(ask, use_default_graph_as_union=True), f"{iri} is not named {name!r} in the graph"
-    direct = [t for t in triples if t.predicate.value.startswith(BIOLINK) and isinstance(t.object, ox.NamedNode)
-              and not t.subject.value.startswith("urn:uuid:")
-              and t.predicate.value[len(BIOLINK):] in {"in_clinical_trials_for", "applied_to_treat", "has_adverse_event",
-                                                        "related_to"}]
+    direct = [
+        t
+        for t in triples
+        if t.predicate.value.startswith(BIOLINK)
+        and isinstance(t.object, ox.NamedNode)
+        and not t.subject.value.startswith("urn:uuid:")
+        and t.predicate.value[len(BIOLINK) :]
+        in {"in_clinical_trials_for", "applied_to_treat", "has_adverse_event", "related_to"}
+    ]
     assert len(direct) >= 30
     same = f"(<{SKOS_EXACT}>|^<{SKOS_EXACT}>)*"
     t_ = "https://w3id.org/trialkg/ontology/"
     for t in direct:
-        s, p, o = t.subject.value, t.predicate.value[len(BIOLINK):], t.object.value
+        s, p, o = t.subject.value, t.predicate.value[len(BIOLINK) :], t.object.value
         if p in ("in_clinical_trials_for", "applied_to_treat"):
             ask = f"""ASK {{ ?study <{t_}hasArm>/<{t_}hasTreatmentPhase>/<{t_}hasDoseSchedule>/<{t_}drug> ?d ;
                                    <{t_}studiesCondition> ?c .

@@ -1,4 +1,5 @@
 """Loading into the embedded store and into a real oxigraph server over HTTP, atomically."""
+
 from __future__ import annotations
 
 import base64
@@ -29,11 +30,16 @@ from kg.sources import Source
 def open_store(path, must_exist=True):
     return Dataset.open(path).store
 
+
 TRIAL_GRAPH = "https://w3id.org/trialkg/graph/isoda-2018"
-PARAMS = {"trials-by-drug": {"drug": "DRUGBANK:DB00188"}, "trials-by-condition": {"condition": "NCIT:C3242"},
-          "provenance": {"statistic": "trialkg.trial:isoda-2018/pfs-from-maintenance-abstract"},
-          "resources": {"namespace": "https://w3id.org/trialkg/"},
-          "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"}}
+PARAMS = {
+    "trials-by-drug": {"drug": "DRUGBANK:DB00188"},
+    "trials-by-condition": {"condition": "NCIT:C3242"},
+    "provenance": {"statistic": "trialkg.trial:isoda-2018/pfs-from-maintenance-abstract"},
+    "resources": {"namespace": "https://w3id.org/trialkg/"},
+    "compare-outcomes": {"endpoint": "NCIT:C28234"},
+    "evidence-by-drug": {"drug": "NCIT:C1851"},
+}
 
 
 def free_port() -> int:
@@ -44,7 +50,11 @@ def free_port() -> int:
 
 def oxigraph_binary() -> str:
     exe = Path(sys.executable).with_name("oxigraph")
-    return str(exe) if exe.exists() else (shutil.which("oxigraph") or pytest.skip("the oxigraph server (pip install oxigraph) is not installed"))
+    return (
+        str(exe)
+        if exe.exists()
+        else (shutil.which("oxigraph") or pytest.skip("the oxigraph server (pip install oxigraph) is not installed"))
+    )
 
 
 class OxigraphServer:
@@ -61,8 +71,18 @@ class OxigraphServer:
 
     def start(self) -> OxigraphServer:
         self.proc = subprocess.Popen(
-            [oxigraph_binary(), "serve", "--location", str(self.location), "--bind", f"127.0.0.1:{self.port}",
-             "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                oxigraph_binary(),
+                "serve",
+                "--location",
+                str(self.location),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--union-default-graph",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 90  # a loaded 2-core machine can take a while to open a RocksDB store
         while time.time() < deadline and self.proc.poll() is None:
             try:
@@ -90,8 +110,13 @@ class OxigraphServer:
         return {str(q) for q in ox.parse(data, format=ox.RdfFormat.N_QUADS)}
 
     def load(self, sources=None, **kw):
-        return load_endpoint(f"{self.base}/query", sources, gsp_endpoint=f"{self.base}/store",
-                             update_endpoint=f"{self.base}/update", **kw)
+        return load_endpoint(
+            f"{self.base}/query",
+            sources,
+            gsp_endpoint=f"{self.base}/store",
+            update_endpoint=f"{self.base}/update",
+            **kw,
+        )
 
 
 @pytest.fixture
@@ -102,7 +127,9 @@ def server(tmp_path):
 
 
 def broken_trial(trial_turtle: str, edit_block) -> Source:
-    bad = edit_block(trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;")
+    bad = edit_block(
+        trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;"
+    )
     return Source(name="isoda-2018.ttl", slug="isoda-2018", data=bad.encode())
 
 
@@ -111,6 +138,7 @@ def store_quads(path) -> set[str]:
 
 
 # ---- embedded store -------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_embedded_load_is_idempotent(tmp_path):
@@ -129,14 +157,22 @@ def test_embedded_load_is_idempotent(tmp_path):
 def test_reload_replaces_exactly_one_publication(tmp_path, trial_turtle):
     path = tmp_path / "store"
     load_embedded(store_dir=path)
-    other = Source(name="other.ttl", slug="other-2020", data=b"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<https://w3id.org/trialkg/publication/other-2020> rdfs:label "another publication" .""")
+    other = Source(
+        name="other.ttl",
+        slug="other-2020",
+        data=b"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/trialkg/publication/other-2020> rdfs:label "another publication" .""",
+    )
     load_embedded([other], store_dir=path)
     edited = trial_turtle.replace('rdfs:label "Median follow-up" ;', 'rdfs:label "Median follow-up time" ;')
     load_embedded([Source("isoda-2018.ttl", "isoda-2018", edited.encode())], store_dir=path)
     st = open_store(path)
-    labels = {r["l"].value for r in st.query(
-        "SELECT ?l WHERE { GRAPH ?g { <https://w3id.org/trialkg/trial/isoda-2018/follow-up> <http://www.w3.org/2000/01/rdf-schema#label> ?l } }")}
+    labels = {
+        r["l"].value
+        for r in st.query(
+            "SELECT ?l WHERE { GRAPH ?g { <https://w3id.org/trialkg/trial/isoda-2018/follow-up> <http://www.w3.org/2000/01/rdf-schema#label> ?l } }"
+        )
+    }
     assert labels == {"Median follow-up time"}, "the old graph was replaced, not merged"
     assert count_quads(st, "https://w3id.org/trialkg/graph/other-2020") == 1, "other publications are untouched"
 
@@ -184,6 +220,7 @@ def test_progress_is_silent_when_piped(kg, tmp_path):
 
 # ---- a real oxigraph server over HTTP --------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.server
 def test_every_query_answers_the_same_over_http(server):
@@ -194,7 +231,9 @@ def test_every_query_answers_the_same_over_http(server):
         assert remote.variables == local.variables, name
         as_rows = lambda res: [tuple(sorted((k, str(v)) for k, v in r.items())) for r in res.rows]  # noqa: E731
         if name == "adverse-events":
-            as_rows = lambda res: [tuple(sorted((k, " + ".join(sorted(str(v).split(" + ")))) for k, v in r.items())) for r in res.rows]  # noqa: E731
+            as_rows = lambda res: [
+                tuple(sorted((k, " + ".join(sorted(str(v).split(" + ")))) for k, v in r.items())) for r in res.rows
+            ]  # noqa: E731
         assert Counter(as_rows(remote)) == Counter(as_rows(local)), name
         if name != "consistency":
             assert remote.rows, f"{name} returned nothing over HTTP"
@@ -264,8 +303,12 @@ class _AuthProxy(http.server.BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        req = urllib.request.Request(self.upstream + self.path, data=body, method=self.command,
-                                     headers={k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")})
+        req = urllib.request.Request(
+            self.upstream + self.path,
+            data=body,
+            method=self.command,
+            headers={k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 data, status, ctype = resp.read(), resp.status, resp.headers.get("Content-Type", "")
@@ -293,16 +336,48 @@ def test_wrong_credentials_give_one_line_401_without_the_secret(kg, server):
     url = f"http://127.0.0.1:{proxy.server_address[1]}"
     try:
         env = {**os.environ, "TRIALKG_USER": "curator", "TRIALKG_PASSWORD": "s3cret-wrong-pw"}
-        r = subprocess.run([sys.executable, "-m", "kg", "load", "--endpoint", f"{url}/query",
-                            "--gsp-endpoint", f"{url}/store", "--update-endpoint", f"{url}/update"],
-                           capture_output=True, text=True, env=env, cwd=str(server.location.parent), timeout=120)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kg",
+                "load",
+                "--endpoint",
+                f"{url}/query",
+                "--gsp-endpoint",
+                f"{url}/store",
+                "--update-endpoint",
+                f"{url}/update",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=str(server.location.parent),
+            timeout=120,
+        )
         assert r.returncode == 3
         assert "401" in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert "s3cret-wrong-pw" not in r.stderr + r.stdout
         env["TRIALKG_PASSWORD"] = "right-password"
-        r = subprocess.run([sys.executable, "-m", "kg", "load", "--endpoint", f"{url}/query",
-                            "--gsp-endpoint", f"{url}/store", "--update-endpoint", f"{url}/update"],
-                           capture_output=True, text=True, env=env, cwd=str(server.location.parent), timeout=120)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kg",
+                "load",
+                "--endpoint",
+                f"{url}/query",
+                "--gsp-endpoint",
+                f"{url}/store",
+                "--update-endpoint",
+                f"{url}/update",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=str(server.location.parent),
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         assert "right-password" not in r.stdout + r.stderr
     finally:

@@ -8,6 +8,7 @@ ClinicalTrials.gov, PubMed and PMC prefixes as Bioregistry names them. The
 project prefix ``trialkg`` and its sub-prefixes must be free, and the packaged
 Bioregistry entry for ``trialkg`` must be one Bioregistry would accept.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,9 @@ from kg.prefixes import KGX_PREFIXES, PREFIXES, PROJECT, kgx_prefix_map
 bioregistry = pytest.importorskip("bioregistry", reason="the bioregistry package (test extra) is not installed")
 
 #: prefixes of the map that are not Bioregistry's to check, and why
-NOT_IN_BIOREGISTRY = {"formats": "the W3C's namespace of format IRIs (void/dcterms format values) has no registry entry"}
+NOT_IN_BIOREGISTRY = {
+    "formats": "the W3C's namespace of format IRIs (void/dcterms format values) has no registry entry"
+}
 #: the URI format each of these must use (the issue named them)
 REQUIRED_FORM = {
     "MESH": ("rdf", "http://id.nlm.nih.gov/mesh/$1"),
@@ -35,8 +38,12 @@ REQUIRED_FORM = {
 }
 NAMED_AS_BIOREGISTRY = {"clinicaltrials", "pubmed", "pmc"}
 #: predicates whose objects are web documents (a publisher's page, a licence, an .owl file), not identifiers
-DOCUMENT_LINKS = {"https://schema.org/url", "http://purl.org/dc/terms/license",
-                  "http://www.w3.org/2000/01/rdf-schema#isDefinedBy", "http://www.w3.org/2000/01/rdf-schema#seeAlso"}
+DOCUMENT_LINKS = {
+    "https://schema.org/url",
+    "http://purl.org/dc/terms/license",
+    "http://www.w3.org/2000/01/rdf-schema#isDefinedBy",
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso",
+}
 
 
 def project_prefixes() -> list[str]:
@@ -53,7 +60,9 @@ def test_external_prefix_is_bioregistrys_with_a_recorded_iri_form(prefix):
     assert canonical, f"{prefix} is not a Bioregistry prefix or synonym"
     resource = bioregistry.get_resource(canonical)
     spellings = {resource.prefix, resource.get_preferred_prefix() or resource.prefix, *resource.get_synonyms()}
-    assert prefix in spellings or prefix.lower() == resource.prefix, f"{prefix}: Bioregistry spells it {sorted(spellings)}"
+    assert prefix in spellings or prefix.lower() == resource.prefix, (
+        f"{prefix}: Bioregistry spells it {sorted(spellings)}"
+    )
     if prefix in NAMED_AS_BIOREGISTRY:
         assert prefix == resource.prefix
     form = PREFIXES[prefix] + "$1"
@@ -70,7 +79,8 @@ def test_external_prefix_is_bioregistrys_with_a_recorded_iri_form(prefix):
     else:
         assert form in {resource.get_default_format(), resource.get_rdf_uri_format()}, (
             f"{prefix}: {form} is neither Bioregistry's default ({resource.get_default_format()}) "
-            f"nor its RDF form ({resource.get_rdf_uri_format()})")
+            f"nor its RDF form ({resource.get_rdf_uri_format()})"
+        )
 
 
 def _pattern(prefix: str) -> str | None:
@@ -81,8 +91,12 @@ def _pattern(prefix: str) -> str | None:
 def test_pattern_matches_the_identifiers_of_the_graph(prefix, dataset):
     pattern = _pattern(prefix)
     ns = PREFIXES[prefix]
-    locals_ = {t.value[len(ns):] for q in dataset.quads() for t in (q.subject, q.object)
-               if isinstance(t, ox.NamedNode) and t.value.startswith(ns)}
+    locals_ = {
+        t.value[len(ns) :]
+        for q in dataset.quads()
+        for t in (q.subject, q.object)
+        if isinstance(t, ox.NamedNode) and t.value.startswith(ns)
+    }
     longer = [p for p, n in PREFIXES.items() if n.startswith(ns) and n != ns]  # a nested namespace is not this one
     locals_ = {x for x in locals_ if not any((ns + x).startswith(PREFIXES[p]) for p in longer)}
     assert all(re.match(pattern, x) for x in locals_), [x for x in locals_ if not re.match(pattern, x)]
@@ -93,7 +107,9 @@ def test_project_prefixes_are_free_in_bioregistry(prefix):
     assert bioregistry.normalize_prefix(prefix) is None, f"{prefix} is taken in Bioregistry"
     for resource in bioregistry.read_registry().values():
         names = {resource.prefix, *(resource.synonyms or []), *(resource.get_mappings() or {}).values()}
-        assert prefix.lower() not in {n.lower() for n in names}, f"{prefix} is a name of Bioregistry's {resource.prefix}"
+        assert prefix.lower() not in {n.lower() for n in names}, (
+            f"{prefix} is a name of Bioregistry's {resource.prefix}"
+        )
 
 
 def test_old_project_prefix_tkg_is_taken_and_unused():
@@ -114,12 +130,17 @@ def test_every_identifier_in_the_graph_is_under_a_prefix_of_the_map(dataset):
 
 def test_old_iri_forms_are_gone(dataset):
     old = ("http://www.drugbank.ca/", "https://meshb.nlm.nih.gov/record/ui?ui=")
-    hits = {t.value for q in dataset.quads() for t in (q.subject, q.object)
-            if isinstance(t, ox.NamedNode) and t.value.startswith(old)}
+    hits = {
+        t.value
+        for q in dataset.quads()
+        for t in (q.subject, q.object)
+        if isinstance(t, ox.NamedNode) and t.value.startswith(old)
+    }
     assert not hits, sorted(hits)
 
 
 # ---- the same map everywhere -------------------------------------------------------------------
+
 
 def test_jsonld_context_agrees_with_the_prefix_map():
     context = json.loads(resources.ontology_file("context.jsonld").read_text(encoding="utf-8"))["@context"]
@@ -127,8 +148,15 @@ def test_jsonld_context_agrees_with_the_prefix_map():
         ns = value.get("@id") if isinstance(value, dict) else value
         if isinstance(ns, str) and ns.endswith(("/", "#", "_")) and key in PREFIXES:
             assert PREFIXES[key] == ns, key
-    for prefix in ("DRUGBANK", "MESH", "clinicaltrials", "pubmed", "pmc", PROJECT,
-                   *(f"{PROJECT}.{kind}" for kind in ("trial", "study", "publication", "journal"))):
+    for prefix in (
+        "DRUGBANK",
+        "MESH",
+        "clinicaltrials",
+        "pubmed",
+        "pmc",
+        PROJECT,
+        *(f"{PROJECT}.{kind}" for kind in ("trial", "study", "publication", "journal")),
+    ):
         assert prefix in context, f"{prefix} is missing from context.jsonld"
 
 
@@ -155,6 +183,7 @@ def test_kgx_prefix_map_file_is_generated_from_kg_prefixes():
 
 
 # ---- the Bioregistry entry for trialkg --------------------------------------------------------
+
 
 def entry() -> tuple[str, dict]:
     data = json.loads(resources.ontology_file("bioregistry-entry.json").read_text(encoding="utf-8"))
@@ -186,7 +215,13 @@ def test_bioregistry_entry_expands_its_example_to_an_iri_of_the_graph(dataset):
 def test_bioregistry_entry_pattern_matches_every_term_of_the_ontology(dataset):
     _prefix, fields = entry()
     ns = PREFIXES[PROJECT]
-    terms = {t.value[len(ns):] for q in dataset.quads() for t in (q.subject, q.predicate, q.object)
-             if isinstance(t, ox.NamedNode) and t.value.startswith(ns)}
+    terms = {
+        t.value[len(ns) :]
+        for q in dataset.quads()
+        for t in (q.subject, q.predicate, q.object)
+        if isinstance(t, ox.NamedNode) and t.value.startswith(ns)
+    }
     terms -= {"", __version__}  # the ontology's own IRI and its version IRI
-    assert terms and all(re.fullmatch(fields["pattern"], t) for t in terms), sorted(t for t in terms if not re.fullmatch(fields["pattern"], t))
+    assert terms and all(re.fullmatch(fields["pattern"], t) for t in terms), sorted(
+        t for t in terms if not re.fullmatch(fields["pattern"], t)
+    )

@@ -4,6 +4,7 @@ Each publication was curated from a stored copy of its page; `tests/passages/<sl
 keeps the quoted passages with the page's address, so the quotes are checked
 here without the network.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,7 @@ def turtle(slug: str) -> str:
 def passages(slug: str) -> tuple[str, list[str]]:
     lines = (PASSAGES / f"{slug}.txt").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("# url: http")
-    return lines[0][len("# url: "):], [ln for ln in lines if ln and not ln.startswith("#")]
+    return lines[0][len("# url: ") :], [ln for ln in lines if ln and not ln.startswith("#")]
 
 
 @pytest.mark.parametrize("slug", NEW)
@@ -62,40 +63,73 @@ def test_pfs_from_all_four_publications_in_their_own_forms():
     assert {r["type"] for r in by_study["isoda-2018"]} == {"Median"}
     assert {r["type"] for r in by_study["sun-2017"]} == {"Hazard Ratio"}
     green = {(r["group"], r["timepoint_value"], r["value"]) for r in by_study["green-2017"]}
-    assert green == {("newly diagnosed high-risk", "2", "71"), ("newly diagnosed high-risk", "4", "52"),
-                     ("relapsed or persistent disease", "2", "14"), ("relapsed or persistent disease", "4", "14")}
+    assert green == {
+        ("newly diagnosed high-risk", "2", "71"),
+        ("newly diagnosed high-risk", "4", "52"),
+        ("relapsed or persistent disease", "2", "14"),
+        ("relapsed or persistent disease", "4", "14"),
+    }
     lee = {(r["group"], r["value"], r["p_comparator"], r["p_value"]) for r in by_study["lee-2013"]}
-    assert lee == {("early good response group (A group)", "55.6", "<", "0.001"),
-                   ("poor response group (B group)", "18.4", "<", "0.001")}, "P < 0.001 stays a bound"
+    assert lee == {
+        ("early good response group (A group)", "55.6", "<", "0.001"),
+        ("poor response group (B group)", "18.4", "<", "0.001"),
+    }, "P < 0.001 stays a bound"
     (hr,) = by_study["sun-2017"]
-    assert (hr["value"], hr["lower"], hr["upper"], hr["p_comparator"], hr["p_value"]) == ("0.67", "0.51", "0.87", "=", "0.003")
+    assert (hr["value"], hr["lower"], hr["upper"], hr["p_comparator"], hr["p_value"]) == (
+        "0.67",
+        "0.51",
+        "0.87",
+        "=",
+        "0.003",
+    )
     assert hr["exposure"] == "bortezomib maintenance" and hr["reference"] == "non-bortezomib maintenance"
 
 
 def test_green_overall_survival_pairs_years_and_endpoints():
-    got = {(r["group"], r["timepoint_value"]): r["value"] for r in rows("compare-outcomes", endpoint="NCIT:C125201")
-           if r["study"].endswith("green-2017")}
-    assert got == {("newly diagnosed high-risk", "2"): "75", ("newly diagnosed high-risk", "4"): "61",
-                   ("relapsed or persistent disease", "2"): "43", ("relapsed or persistent disease", "4"): "29"}
+    got = {
+        (r["group"], r["timepoint_value"]): r["value"]
+        for r in rows("compare-outcomes", endpoint="NCIT:C125201")
+        if r["study"].endswith("green-2017")
+    }
+    assert got == {
+        ("newly diagnosed high-risk", "2"): "75",
+        ("newly diagnosed high-risk", "4"): "61",
+        ("relapsed or persistent disease", "2"): "43",
+        ("relapsed or persistent disease", "4"): "29",
+    }
 
 
 def test_meta_analysis_risk_ratios():
-    got = {r["event"]: (r["ratio"], r["ci_lower"], r["ci_upper"], r.get("p_value", "")) for r in
-           rows("adverse-events", trial="trialkg.study:sun-2017")}
+    got = {
+        r["event"]: (r["ratio"], r["ci_lower"], r["ci_upper"], r.get("p_value", ""))
+        for r in rows("adverse-events", trial="trialkg.study:sun-2017")
+    }
     assert got == {
         "Risk ratio of neutropenia, bortezomib vs non-bortezomib maintenance": ("1.39", "1.08", "1.79", ""),
-        "Risk ratio of peripheral neuropathy, bortezomib vs non-bortezomib maintenance": ("2.23", "1.38", "3.61", "0.001"),
+        "Risk ratio of peripheral neuropathy, bortezomib vs non-bortezomib maintenance": (
+            "2.23",
+            "1.38",
+            "3.61",
+            "0.001",
+        ),
         "Risk ratio of cardiologic events, bortezomib vs non-bortezomib maintenance": ("1.91", "1.12", "3.28", "0.02"),
     }
 
 
 def test_green_medians_with_ranges_and_regimen_alternatives():
-    got = {r["statistic"].rsplit("/", 1)[-1]: (r["value"], r.get("range_lower"), r.get("range_upper"), r.get("size", ""))
-           for r in rows("efficacy", trial="trialkg.trial:green-2017") if "range_lower" in r}
-    assert got == {"days-to-allograft": ("61", "41", "168", "26"), "days-to-bortezomib": ("79", "63", "103", "21"),
-                   "follow-up": ("51", "16", "86", "")}
-    interventions = [r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017")
-                     if r["item"] == "8 intervention"]
+    got = {
+        r["statistic"].rsplit("/", 1)[-1]: (r["value"], r.get("range_lower"), r.get("range_upper"), r.get("size", ""))
+        for r in rows("efficacy", trial="trialkg.trial:green-2017")
+        if "range_lower" in r
+    }
+    assert got == {
+        "days-to-allograft": ("61", "41", "168", "26"),
+        "days-to-bortezomib": ("79", "63", "103", "21"),
+        "follow-up": ("51", "16", "86", ""),
+    }
+    interventions = [
+        r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "8 intervention"
+    ]
     assert interventions[0].startswith("Autologous"), "phases in the order the trial gives them"
     assert any("1.6 mg/m2 (intravenous)" in i and "alternative" in i for i in interventions)
     assert any("2.6 mg/m2 (subcutaneous)" in i and "alternative" in i for i in interventions)
@@ -103,7 +137,9 @@ def test_green_medians_with_ranges_and_regimen_alternatives():
 
 
 def test_registry_and_bibliographic_identifiers():
-    regs = [r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "9 registration"]
+    regs = [
+        r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "9 registration"
+    ]
     assert regs == ["https://www.clinicaltrials.gov/study/NCT00793572"]
     (lee,) = {r["publication"] for r in rows("citation") if r["publication"].endswith("lee-2013")}
     ids = {q.object.value for q in PACKAGED.store.quads_for_pattern(ox.NamedNode(lee), None, None, None)}
@@ -124,32 +160,123 @@ S = "trialkg.study:sun-2017/"
 G = "trialkg.trial:green-2017/"
 L = "trialkg.study:lee-2013/"
 CASES = [
-    ("estimate-outside-ci", "sun-2017", "study:pfs-hazard-ratio-ci", "trialkg:lower 0.51 ;", "trialkg:lower 0.70 ;",
-     S + "pfs-hazard-ratio", "outside its own interval"),
-    ("ratio-ci-not-above-0", "sun-2017", "study:neutropenia-risk-ratio-ci", "trialkg:lower 1.08 ;", "trialkg:lower -0.2 ;",
-     S + "neutropenia-risk-ratio", "confidence interval lying above 0"),
-    ("ratio-without-ratio-unit", "sun-2017", "study:os-hazard-ratio", "trialkg:unit UO:0000190 ;", "trialkg:unit UO:0000187 ;",
-     S + "os-hazard-ratio", "unit UO:0000190"),
-    ("ratio-without-reference-group", "sun-2017", "study:os-hazard-ratio",
-     "trialkg:referenceGroup study:population-reference ;", "", S + "os-hazard-ratio", "exactly one reference group"),
-    ("subgroup-larger-than-enrolled", "green-2017", "trial:population-newly-diagnosed", "trialkg:size 24 ;", "trialkg:size 40 ;",
-     G + "population-newly-diagnosed", "larger than the population it is a subset of"),
-    ("median-outside-range", "green-2017", "trial:days-to-allograft-range", "trialkg:upper 168 ;", "trialkg:upper 60 ;",
-     G + "days-to-allograft", "outside its own interval"),
-    ("survival-rate-without-time-point", "green-2017", "trial:pfs-2y-relapsed",
-     "trialkg:timePointValue 2 ; trialkg:timePointUnit UO:0000036 ;", "", G + "pfs-2y-relapsed", "at what time it was estimated"),
-    ("p-value-bound-above-1", "lee-2013", "study:pfs-3y-comparison-p", "trialkg:pValue 0.001 ;", "trialkg:pValue 1.5 ;",
-     L + "pfs-3y-comparison-p", "in (0, 1]"),
-    ("p-value-comparator-unknown", "lee-2013", "study:os-3y-comparison-p", 'trialkg:comparator "=" ;', 'trialkg:comparator "~" ;',
-     L + "os-3y-comparison-p", "'=') or a bound"),
-    ("comparison-of-different-things", "lee-2013", "study:pfs-3y-group-b", "trialkg:measures NCIT:C28234 ;",
-     "trialkg:measures NCIT:C125201 ;", L + "pfs-3y-comparison", "measure the same thing"),
-    ("study-not-typed-study", "lee-2013", "<study/lee-2013>", "a trialkg:ObservationalStudy , trialkg:Study ;",
-     "a trialkg:ObservationalStudy ;", "trialkg.study:lee-2013", "must also be typed trialkg:Study"),
-    ("bad-registration", "green-2017", "<trial/green-2017>", "<https://www.clinicaltrials.gov/study/NCT00793572>",
-     "<https://example.org/NCT00793572>", "trialkg.trial:green-2017", "A registration is a registry record's IRI"),
-    ("bad-pmcid", "lee-2013", "<publication/lee-2013>", 'trialkg:pmcid "PMC3546109" ;', 'trialkg:pmcid "3546109" ;',
-     "trialkg.publication:lee-2013", "PMC followed by digits"),
+    (
+        "estimate-outside-ci",
+        "sun-2017",
+        "study:pfs-hazard-ratio-ci",
+        "trialkg:lower 0.51 ;",
+        "trialkg:lower 0.70 ;",
+        S + "pfs-hazard-ratio",
+        "outside its own interval",
+    ),
+    (
+        "ratio-ci-not-above-0",
+        "sun-2017",
+        "study:neutropenia-risk-ratio-ci",
+        "trialkg:lower 1.08 ;",
+        "trialkg:lower -0.2 ;",
+        S + "neutropenia-risk-ratio",
+        "confidence interval lying above 0",
+    ),
+    (
+        "ratio-without-ratio-unit",
+        "sun-2017",
+        "study:os-hazard-ratio",
+        "trialkg:unit UO:0000190 ;",
+        "trialkg:unit UO:0000187 ;",
+        S + "os-hazard-ratio",
+        "unit UO:0000190",
+    ),
+    (
+        "ratio-without-reference-group",
+        "sun-2017",
+        "study:os-hazard-ratio",
+        "trialkg:referenceGroup study:population-reference ;",
+        "",
+        S + "os-hazard-ratio",
+        "exactly one reference group",
+    ),
+    (
+        "subgroup-larger-than-enrolled",
+        "green-2017",
+        "trial:population-newly-diagnosed",
+        "trialkg:size 24 ;",
+        "trialkg:size 40 ;",
+        G + "population-newly-diagnosed",
+        "larger than the population it is a subset of",
+    ),
+    (
+        "median-outside-range",
+        "green-2017",
+        "trial:days-to-allograft-range",
+        "trialkg:upper 168 ;",
+        "trialkg:upper 60 ;",
+        G + "days-to-allograft",
+        "outside its own interval",
+    ),
+    (
+        "survival-rate-without-time-point",
+        "green-2017",
+        "trial:pfs-2y-relapsed",
+        "trialkg:timePointValue 2 ; trialkg:timePointUnit UO:0000036 ;",
+        "",
+        G + "pfs-2y-relapsed",
+        "at what time it was estimated",
+    ),
+    (
+        "p-value-bound-above-1",
+        "lee-2013",
+        "study:pfs-3y-comparison-p",
+        "trialkg:pValue 0.001 ;",
+        "trialkg:pValue 1.5 ;",
+        L + "pfs-3y-comparison-p",
+        "in (0, 1]",
+    ),
+    (
+        "p-value-comparator-unknown",
+        "lee-2013",
+        "study:os-3y-comparison-p",
+        'trialkg:comparator "=" ;',
+        'trialkg:comparator "~" ;',
+        L + "os-3y-comparison-p",
+        "'=') or a bound",
+    ),
+    (
+        "comparison-of-different-things",
+        "lee-2013",
+        "study:pfs-3y-group-b",
+        "trialkg:measures NCIT:C28234 ;",
+        "trialkg:measures NCIT:C125201 ;",
+        L + "pfs-3y-comparison",
+        "measure the same thing",
+    ),
+    (
+        "study-not-typed-study",
+        "lee-2013",
+        "<study/lee-2013>",
+        "a trialkg:ObservationalStudy , trialkg:Study ;",
+        "a trialkg:ObservationalStudy ;",
+        "trialkg.study:lee-2013",
+        "must also be typed trialkg:Study",
+    ),
+    (
+        "bad-registration",
+        "green-2017",
+        "<trial/green-2017>",
+        "<https://www.clinicaltrials.gov/study/NCT00793572>",
+        "<https://example.org/NCT00793572>",
+        "trialkg.trial:green-2017",
+        "A registration is a registry record's IRI",
+    ),
+    (
+        "bad-pmcid",
+        "lee-2013",
+        "<publication/lee-2013>",
+        'trialkg:pmcid "PMC3546109" ;',
+        'trialkg:pmcid "3546109" ;',
+        "trialkg.publication:lee-2013",
+        "PMC followed by digits",
+    ),
 ]
 
 
@@ -173,9 +300,14 @@ def test_new_shapes_agree_with_pyshacl(edit_block, case, slug, subject, old, new
 
 def _study(slug: str) -> str:
     graph = f"https://w3id.org/trialkg/graph/{slug}"
-    (study,) = {r["s"].value for r in PACKAGED.store.query(
-        f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} "
-        f"?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{TKG}Study> }}", use_default_graph_as_union=True)}
+    (study,) = {
+        r["s"].value
+        for r in PACKAGED.store.query(
+            f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} "
+            f"?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{TKG}Study> }}",
+            use_default_graph_as_union=True,
+        )
+    }
     return study
 
 
@@ -192,10 +324,14 @@ def test_each_summary_and_page_reads_its_own_publication_only(slug):
     from words import label_words, page_text, words
 
     graphs = {s: f"https://w3id.org/trialkg/graph/{s}" for s in ["isoda-2018", *NEW]}
-    own = set().union(*(words(q.object.value) for q in PACKAGED.quads(graphs[slug]) if isinstance(q.object, ox.Literal)))
+    own = set().union(
+        *(words(q.object.value) for q in PACKAGED.quads(graphs[slug]) if isinstance(q.object, ox.Literal))
+    )
     others = label_words(PACKAGED, [g for s, g in graphs.items() if s != slug]) - own - {w + "s" for w in own}
-    templates = " ".join(p.read_text(encoding="utf-8") for p in
-                         (Path(__file__).resolve().parent.parent / "kg" / "web" / "templates").glob("*.html"))
+    templates = " ".join(
+        p.read_text(encoding="utf-8")
+        for p in (Path(__file__).resolve().parent.parent / "kg" / "web" / "templates").glob("*.html")
+    )
     others -= words(page_text(templates)) | label_words(PACKAGED, ["https://w3id.org/trialkg/graph/ontology"])
     study = _study(slug)
     text = summarize(PACKAGED, trial=slug)

@@ -1,4 +1,5 @@
 """The codebase keeps its shape: lint, types, the import contract, one Turtle parser."""
+
 from __future__ import annotations
 
 import ast
@@ -27,6 +28,14 @@ def test_ruff_is_clean():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_ruff_format_is_applied():
+    """Every file is as `ruff format` writes it, so a diff shows changes of meaning only."""
+    r = subprocess.run(
+        [_tool("ruff"), "format", "--check", "kg", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 @pytest.mark.slow
 def test_mypy_is_clean():
     r = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -35,8 +44,13 @@ def test_mypy_is_clean():
 
 def test_import_contract_holds():
     """Layers import downward only (pyproject.toml's import-linter contracts), so no import circle."""
-    r = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    r = subprocess.run(
+        [_tool("lint-imports"), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "broken" not in r.stdout.split("Contracts:")[-1].replace("0 broken", "")
 

@@ -1,4 +1,5 @@
 """Each ready-made query answers the seed trial with the values of the seed text, on both engines."""
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,13 @@ NEWS, PAPER = "trialkg.publication:cta-isoda-2018", "trialkg.publication:isoda-2
 S8 = "After a median follow-up of 30.7 months, median overall survival from induction therapy initiation had not been reached."
 
 
-def rows(name: str, params: dict[str, str] | None = None, engine: str = "oxigraph", columns: list[str] | None = None,
-         dataset: Dataset = SEED):
+def rows(
+    name: str,
+    params: dict[str, str] | None = None,
+    engine: str = "oxigraph",
+    columns: list[str] | None = None,
+    dataset: Dataset = SEED,
+):
     result = dataset.run(name, params or {}, engine=engine)
     cols = columns or result.variables
     return [tuple(cell(r.get(c)) for c in cols) for r in result.rows]
@@ -33,10 +39,14 @@ def rows(name: str, params: dict[str, str] | None = None, engine: str = "oxigrap
 
 # ---- one test per query: the answer expected from the seed text --------------------------
 
+
 def test_trial_summary():
     got = rows("trial-summary", columns=["item", "value"])
     assert got == [
-        ("1 title", "Bortezomib maintenance after bortezomib-based induction in transplant-ineligible multiple myeloma (Isoda et al. 2018)"),
+        (
+            "1 title",
+            "Bortezomib maintenance after bortezomib-based induction in transplant-ineligible multiple myeloma (Isoda et al. 2018)",
+        ),
         ("2 kind", "clinical trial"),
         ("3 phase", "Phase II Trial"),
         ("4 design", "Multicenter Study"),
@@ -49,17 +59,37 @@ def test_trial_summary():
         ("7 population", "reached plateau and started maintenance: 20"),
         ("7 population", "completed the 1-year maintenance: size not stated"),
         ("8 intervention", "Induction Therapy: Bortezomib (dose not stated) until plateau"),
-        ("8 intervention", "Maintenance: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
-                           "started within 60 days of completion of induction therapy"),
+        (
+            "8 intervention",
+            "Maintenance: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
+            "started within 60 days of completion of induction therapy",
+        ),
     ]
     assert rows("trial-summary", {"trial": "trialkg.trial:isoda-2018"}) == rows("trial-summary")
     assert rows("trial-summary", {"trial": "trialkg.trial:no-such-trial"}) == []
 
 
 def test_efficacy():
-    got = {r[0].rsplit("/", 1)[-1]: (*r[1:6], " ".join(x for x in r[6:11] if x), r[11]) for r in rows(
-        "efficacy", columns=["statistic", "value", "notReached", "unit", "size", "basis", "origin", "timepoint", "ci_level",
-                             "ci_lower", "ci_upper", "source"])}
+    got = {
+        r[0].rsplit("/", 1)[-1]: (*r[1:6], " ".join(x for x in r[6:11] if x), r[11])
+        for r in rows(
+            "efficacy",
+            columns=[
+                "statistic",
+                "value",
+                "notReached",
+                "unit",
+                "size",
+                "basis",
+                "origin",
+                "timepoint",
+                "ci_level",
+                "ci_lower",
+                "ci_upper",
+                "source",
+            ],
+        )
+    }
     sof, som, com = "start of induction therapy", "start of maintenance therapy", "completion of maintenance therapy"
     st, par, des, no = "stated", "inferred from the paragraph", "inferred from the design", "not stated"
     f = "false"
@@ -101,8 +131,12 @@ def test_efficacy_groups_twin_reports_and_orders_by_endpoint_and_time():
 
 
 def test_response_distribution():
-    got = set(rows("response-distribution", columns=["category", "count", "percent", "share", "size", "basis", "phase",
-                                                      "timepoint"]))
+    got = set(
+        rows(
+            "response-distribution",
+            columns=["category", "count", "percent", "share", "size", "basis", "phase", "timepoint"],
+        )
+    )
     com, ind, des = "completion of maintenance therapy", "Induction Therapy", "inferred from the design"
     assert got == {
         ("Stringent Complete Response", "1", "", "", "", des, "", com),
@@ -117,37 +151,81 @@ def test_response_distribution():
 
 
 def test_adverse_events():
-    got = rows("adverse-events", columns=["event", "terms", "grade", "patients", "percent", "size", "basis", "phase",
-                                          "attribution", "source"])
+    got = rows(
+        "adverse-events",
+        columns=["event", "terms", "grade", "patients", "percent", "size", "basis", "phase", "attribution", "source"],
+    )
     m = "Maintenance"
     assert set(got) == {
-        ("Patients on maintenance with at least 1 treatment-related adverse event", "Adverse Event", "", "", "35", "20",
-         "stated", m, "treatment-related", NEWS),
-        ("Grade 3 leukopenia and thrombocytopenia", "Decreased total leukocyte count + Thrombocytopenia",
-         "Severe Adverse Event (Grade 3)", "2", "", "20", "inferred from the paragraph", m, "", NEWS),
+        (
+            "Patients on maintenance with at least 1 treatment-related adverse event",
+            "Adverse Event",
+            "",
+            "",
+            "35",
+            "20",
+            "stated",
+            m,
+            "treatment-related",
+            NEWS,
+        ),
+        (
+            "Grade 3 leukopenia and thrombocytopenia",
+            "Decreased total leukocyte count + Thrombocytopenia",
+            "Severe Adverse Event (Grade 3)",
+            "2",
+            "",
+            "20",
+            "inferred from the paragraph",
+            m,
+            "",
+            NEWS,
+        ),
         ("Sensory neuropathy", "Sensory neuropathy", "", "", "", "", "", m, "", NEWS),
         ("Diarrhea", "Diarrhea", "", "", "", "", "", m, "", NEWS),
         ("Constipation", "Constipation", "", "", "", "", "", m, "", NEWS),
         ("Nausea", "Nausea", "", "", "", "", "", m, "", NEWS),
         ("Fatigue", "Fatigue", "", "", "", "", "", m, "", NEWS),
         ("Pruritus", "Pruritus", "", "", "", "", "", m, "", NEWS),
-        ("Grade 2 or higher peripheral neuropathy during maintenance", "Peripheral neuropathy",
-         "Moderate Adverse Event (Grade 2) or higher", "0", "", "20", "inferred from the design", m, "", PAPER),
+        (
+            "Grade 2 or higher peripheral neuropathy during maintenance",
+            "Peripheral neuropathy",
+            "Moderate Adverse Event (Grade 2) or higher",
+            "0",
+            "",
+            "20",
+            "inferred from the design",
+            m,
+            "",
+            PAPER,
+        ),
     }
     joint = next(r for r in rows("adverse-events", columns=["event", "note"]) if r[0].startswith("Grade 3"))
     assert "jointly" in joint[1], "the joint-count note travels with the figure"
 
 
 def test_citation():
-    got = rows("citation", columns=["position", "author", "complete", "journal", "issn", "epub", "doi", "doi_iri", "cited_by"])
-    tail = ("false", "International Journal of Hematology", "0925-5710", "2018-03-28", "10.1007/s12185-018-2448-9",
-            "DOI:10.1007/s12185-018-2448-9", NEWS)
+    got = rows(
+        "citation", columns=["position", "author", "complete", "journal", "issn", "epub", "doi", "doi_iri", "cited_by"]
+    )
+    tail = (
+        "false",
+        "International Journal of Hematology",
+        "0925-5710",
+        "2018-03-28",
+        "10.1007/s12185-018-2448-9",
+        "DOI:10.1007/s12185-018-2448-9",
+        NEWS,
+    )
     assert got == [("1", "Isoda A", *tail), ("2", "Murayama K", *tail), ("3", "Ito S", *tail)]
 
 
 def test_provenance_one_statistic():
-    got = rows("provenance", {"statistic": "trialkg.trial:isoda-2018/os-from-induction"},
-               columns=["statistic", "source", "quoted_in", "quote"])
+    got = rows(
+        "provenance",
+        {"statistic": "trialkg.trial:isoda-2018/os-from-induction"},
+        columns=["statistic", "source", "quoted_in", "quote"],
+    )
     assert got == [("trialkg.trial:isoda-2018/os-from-induction", NEWS, NEWS, S8)]
 
 
@@ -158,8 +236,18 @@ def test_provenance_all_statistics():
     assert Counter(r[2] for r in statistics) == {NEWS: 14, "trialkg.publication:isoda-2018/abstract": 8}
 
 
-@pytest.mark.parametrize("drug", ["NCIT:C1851", "CHEBI:52717", "DRUGBANK:DB00188", "MESH:D000069286", "WIKIDATA:Q419319",
-                                  "http://purl.obolibrary.org/obo/NCIT_C1851", "<http://purl.obolibrary.org/obo/CHEBI_52717>"])
+@pytest.mark.parametrize(
+    "drug",
+    [
+        "NCIT:C1851",
+        "CHEBI:52717",
+        "DRUGBANK:DB00188",
+        "MESH:D000069286",
+        "WIKIDATA:Q419319",
+        "http://purl.obolibrary.org/obo/NCIT_C1851",
+        "<http://purl.obolibrary.org/obo/CHEBI_52717>",
+    ],
+)
 def test_trials_by_drug(drug):
     got = rows("trials-by-drug", {"drug": drug}, columns=["trial", "phase", "drug", "dose", "unit", "frequency"])
     assert got == [
@@ -184,10 +272,17 @@ def test_trials_by_condition(condition):
 def test_external_ids():
     got = set(rows("external-ids", columns=["entity", "identifier"]))
     assert got == {
-        ("NCIT:C1851", "CHEBI:52717"), ("NCIT:C1851", "DRUGBANK:DB00188"), ("NCIT:C1851", "MESH:D000069286"),
-        ("NCIT:C1851", "WIKIDATA:Q419319"), ("MONDO:0009693", "WIKIDATA:Q467635"),
-        ("MONDO:0009693", "NCIT:C3242"), ("MONDO:0009693", "DOID:9538"), ("MONDO:0009693", "MESH:D009101"),
-        ("HP:0001873", "NCIT:C3408"), ("HP:0000763", "NCIT:C3501"), ("HP:0012378", "NCIT:C3036"),
+        ("NCIT:C1851", "CHEBI:52717"),
+        ("NCIT:C1851", "DRUGBANK:DB00188"),
+        ("NCIT:C1851", "MESH:D000069286"),
+        ("NCIT:C1851", "WIKIDATA:Q419319"),
+        ("MONDO:0009693", "WIKIDATA:Q467635"),
+        ("MONDO:0009693", "NCIT:C3242"),
+        ("MONDO:0009693", "DOID:9538"),
+        ("MONDO:0009693", "MESH:D009101"),
+        ("HP:0001873", "NCIT:C3408"),
+        ("HP:0000763", "NCIT:C3501"),
+        ("HP:0012378", "NCIT:C3036"),
         (PAPER, "DOI:10.1007/s12185-018-2448-9"),
     }
 
@@ -197,22 +292,69 @@ def test_consistency_is_clean_on_the_seed():
 
 
 PLANTED = [
-    ("trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;", "count larger than its denominator"),
-    ("trial:orr", "trialkg:value 61 ;", "trialkg:value 61 ; trialkg:numberOfEvents 30 ;", "percentage disagrees with count / size"),
-    ("trial:orr", "trialkg:value 61 ;", "trialkg:value 61 ; trialkg:numberOfEvents 40 ;", "number of events larger than its denominator"),
+    (
+        "trial:grade3-leukopenia-thrombocytopenia",
+        "trialkg:value 2 ;",
+        "trialkg:value 40 ;",
+        "count larger than its denominator",
+    ),
+    (
+        "trial:orr",
+        "trialkg:value 61 ;",
+        "trialkg:value 61 ; trialkg:numberOfEvents 30 ;",
+        "percentage disagrees with count / size",
+    ),
+    (
+        "trial:orr",
+        "trialkg:value 61 ;",
+        "trialkg:value 61 ; trialkg:numberOfEvents 40 ;",
+        "number of events larger than its denominator",
+    ),
     ("trial:disease-progression", "trialkg:value 50 ;", "trialkg:value 150 ;", "percentage outside 0-100"),
-    ("trial:induction-pr", "trialkg:value 33 ;", "trialkg:value 93 ;", "response-category percentages add up to more than 100"),
-    ("trial:population-completed-maintenance", "trialkg:subsetOf trial:population-maintenance ;",
-     "trialkg:subsetOf trial:population-maintenance ; trialkg:size 5 ;", "response-category counts add up to more than the population"),
-    ("trial:after-maintenance-pr", "trialkg:population trial:population-completed-maintenance ;",
-     "trialkg:population trial:population-evaluable ;", "figure on a population that did not enter its phase"),
+    (
+        "trial:induction-pr",
+        "trialkg:value 33 ;",
+        "trialkg:value 93 ;",
+        "response-category percentages add up to more than 100",
+    ),
+    (
+        "trial:population-completed-maintenance",
+        "trialkg:subsetOf trial:population-maintenance ;",
+        "trialkg:subsetOf trial:population-maintenance ; trialkg:size 5 ;",
+        "response-category counts add up to more than the population",
+    ),
+    (
+        "trial:after-maintenance-pr",
+        "trialkg:population trial:population-completed-maintenance ;",
+        "trialkg:population trial:population-evaluable ;",
+        "figure on a population that did not enter its phase",
+    ),
     ("trial:follow-up", "trialkg:denominatorBasis trialkg:NotStated ;", "", "statistic without denominator basis"),
-    ("trial:pfs-from-maintenance-abstract", "trialkg:value 10.7 ;", "trialkg:value 9.7 ;",
-     "reports of one finding disagree without a note"),
-    ("trial:os-from-induction", "trialkg:notReached true ;", "trialkg:notReached true ; trialkg:value 40 ;", "median has both a value and 'not reached'"),
+    (
+        "trial:pfs-from-maintenance-abstract",
+        "trialkg:value 10.7 ;",
+        "trialkg:value 9.7 ;",
+        "reports of one finding disagree without a note",
+    ),
+    (
+        "trial:os-from-induction",
+        "trialkg:notReached true ;",
+        "trialkg:notReached true ; trialkg:value 40 ;",
+        "median has both a value and 'not reached'",
+    ),
     ("trial:pfs-from-induction", "trialkg:value 13.8 ;", "", "statistic has neither a value nor 'not reached'"),
-    ("trial:pfs-from-induction-abstract-ci", "trialkg:lower 11.4 ;", "trialkg:lower 14.0 ;", "estimate outside its confidence interval"),
-    ("trial:population-evaluable", "trialkg:size 36 ;", "trialkg:size 40 ;", "sub-population larger than its population"),
+    (
+        "trial:pfs-from-induction-abstract-ci",
+        "trialkg:lower 11.4 ;",
+        "trialkg:lower 14.0 ;",
+        "estimate outside its confidence interval",
+    ),
+    (
+        "trial:population-evaluable",
+        "trialkg:size 36 ;",
+        "trialkg:size 40 ;",
+        "sub-population larger than its population",
+    ),
 ]
 
 
@@ -227,8 +369,12 @@ def test_consistency_finds_planted_problem(tmp_path, trial_turtle, edit_block, s
 
 def test_trial_terms():
     got = set(rows("trial-terms", {"trial": "trialkg.trial:isoda-2018"}, columns=["role", "term"]))
-    assert {("drug", "NCIT:C1851"), ("condition", "MONDO:0009693"), ("phase", "NCIT:C15601"),
-            ("adverse event", "HP:0001873")} <= got
+    assert {
+        ("drug", "NCIT:C1851"),
+        ("condition", "MONDO:0009693"),
+        ("phase", "NCIT:C15601"),
+        ("adverse event", "HP:0001873"),
+    } <= got
     assert {role for role, _ in got} == {"drug", "condition", "phase", "design", "phase type", "adverse event"}
 
 
@@ -241,10 +387,17 @@ def test_resources():
 
 
 def test_compare_outcomes():
-    got = rows("compare-outcomes", {"endpoint": "NCIT:C28234"},
-               columns=["statistic", "design", "type", "value", "origin", "lower", "upper", "basis"])
-    assert {r[0].rsplit("/", 1)[-1] for r in got} == {"pfs-from-induction", "pfs-from-induction-abstract",
-                                                     "pfs-from-maintenance", "pfs-from-maintenance-abstract"}
+    got = rows(
+        "compare-outcomes",
+        {"endpoint": "NCIT:C28234"},
+        columns=["statistic", "design", "type", "value", "origin", "lower", "upper", "basis"],
+    )
+    assert {r[0].rsplit("/", 1)[-1] for r in got} == {
+        "pfs-from-induction",
+        "pfs-from-induction-abstract",
+        "pfs-from-maintenance",
+        "pfs-from-maintenance-abstract",
+    }
     assert {r[1] for r in got} == {"clinical trial"} and {r[2] for r in got} == {"Median"}
     ci = next(r for r in got if r[0].endswith("pfs-from-maintenance-abstract"))
     assert (ci[3], ci[5], ci[6], ci[7]) == ("10.7", "3.7", "10.7", "inferred from the design")
@@ -260,12 +413,34 @@ def test_evidence_by_drug():
 
 
 def test_evidence_statistics():
-    got = rows("evidence-statistics", {"topic": "NCIT:C125201"}, dataset=PACKAGED,
-               columns=["statistic", "design", "role", "type_label", "value", "notReached", "p_comparator", "p_value",
-                        "timepoint_value", "quote"])
+    got = rows(
+        "evidence-statistics",
+        {"topic": "NCIT:C125201"},
+        dataset=PACKAGED,
+        columns=[
+            "statistic",
+            "design",
+            "role",
+            "type_label",
+            "value",
+            "notReached",
+            "p_comparator",
+            "p_value",
+            "timepoint_value",
+            "quote",
+        ],
+    )
     by = {r[0].rsplit("/", 1)[-1]: r[1:] for r in got}
-    assert set(by) == {"os-2y-newly-diagnosed", "os-2y-relapsed", "os-4y-newly-diagnosed", "os-4y-relapsed",
-                       "os-from-induction", "os-hazard-ratio", "os-3y-group-a", "os-3y-group-b"}
+    assert set(by) == {
+        "os-2y-newly-diagnosed",
+        "os-2y-relapsed",
+        "os-4y-newly-diagnosed",
+        "os-4y-relapsed",
+        "os-from-induction",
+        "os-hazard-ratio",
+        "os-3y-group-a",
+        "os-3y-group-b",
+    }
     assert {r[1] for r in by.values()} == {"endpoint"}
     assert by["os-from-induction"][:5] == ("clinical trial", "endpoint", "Median", "", "true"), "not reached, no number"
     assert by["os-hazard-ratio"][:7] == ("meta-analysis", "endpoint", "Hazard Ratio", "0.75", "false", "=", "0.001")
@@ -282,26 +457,35 @@ def test_evidence_statistics():
 
 def test_evidence_endpoints():
     got = rows("evidence-endpoints", dataset=PACKAGED, columns=["endpoint", "endpoint_label", "statistics", "studies"])
-    assert got[:2] == [("NCIT:C125201", "Overall Survival", "8", "4"), ("NCIT:C28234", "Progression-free Survival", "11", "4")]
+    assert got[:2] == [
+        ("NCIT:C125201", "Overall Survival", "8", "4"),
+        ("NCIT:C28234", "Progression-free Survival", "11", "4"),
+    ]
     assert not [r for r in got if r[0].startswith("HP:")], "adverse events have their own page"
 
 
 def test_evidence_studies():
     got = rows("evidence-studies", dataset=PACKAGED, columns=["design", "study", "publication"])
-    assert got == [("clinical trial", "trialkg.trial:green-2017", "trialkg.publication:green-2017"),
-                   ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:cta-isoda-2018"),
-                   ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:isoda-2018"),
-                   ("meta-analysis", "trialkg.study:sun-2017", "trialkg.publication:sun-2017"),
-                   ("observational study", "trialkg.study:lee-2013", "trialkg.publication:lee-2013")]
+    assert got == [
+        ("clinical trial", "trialkg.trial:green-2017", "trialkg.publication:green-2017"),
+        ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:cta-isoda-2018"),
+        ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:isoda-2018"),
+        ("meta-analysis", "trialkg.study:sun-2017", "trialkg.publication:sun-2017"),
+        ("observational study", "trialkg.study:lee-2013", "trialkg.publication:lee-2013"),
+    ]
 
 
 # ---- both engines give the same answer -------------------------------------------------------
 
-PARAMS = {"trials-by-drug": {"drug": "CHEBI:52717"}, "trials-by-condition": {"condition": "MONDO:0009693"},
-          "provenance": {"statistic": "trialkg.trial:isoda-2018/orr"},
-          "resources": {"namespace": "https://w3id.org/trialkg/trial/"},
-          "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"},
-          "evidence-statistics": {"topic": "NCIT:C28234"}}
+PARAMS = {
+    "trials-by-drug": {"drug": "CHEBI:52717"},
+    "trials-by-condition": {"condition": "MONDO:0009693"},
+    "provenance": {"statistic": "trialkg.trial:isoda-2018/orr"},
+    "resources": {"namespace": "https://w3id.org/trialkg/trial/"},
+    "compare-outcomes": {"endpoint": "NCIT:C28234"},
+    "evidence-by-drug": {"drug": "NCIT:C1851"},
+    "evidence-statistics": {"topic": "NCIT:C28234"},
+}
 
 
 @pytest.mark.slow
@@ -328,6 +512,7 @@ def test_every_query_has_a_header_and_a_test():
 
 
 # ---- W3C result formats ---------------------------------------------------------------------
+
 
 def test_csv_parses(kg):
     r = kg("query", "efficacy", "--param", "trial=trialkg.trial:isoda-2018", "--format", "csv")
@@ -358,27 +543,48 @@ def test_formats_are_oxigraphs_serializer_bytes():
 
     q = catalog.get("efficacy")
     result = PACKAGED.run(q)
-    for fmt, oxfmt in [("csv", ox.QueryResultsFormat.CSV), ("tsv", ox.QueryResultsFormat.TSV),
-                       ("xml", ox.QueryResultsFormat.XML), ("json", ox.QueryResultsFormat.JSON)]:
+    for fmt, oxfmt in [
+        ("csv", ox.QueryResultsFormat.CSV),
+        ("tsv", ox.QueryResultsFormat.TSV),
+        ("xml", ox.QueryResultsFormat.XML),
+        ("json", ox.QueryResultsFormat.JSON),
+    ]:
         native = PACKAGED.store.query(q.text, use_default_graph_as_union=True)
         assert serialize(result, fmt) == native.serialize(format=oxfmt), fmt
 
 
 def test_table_fits_80_columns(kg):
-    r = kg("query", "trials-by-drug", "--param", "drug=NCIT:C1851", env_columns=None) if False else kg(
-        "query", "response-distribution")
+    r = (
+        kg("query", "trials-by-drug", "--param", "drug=NCIT:C1851", env_columns=None)
+        if False
+        else kg("query", "response-distribution")
+    )
     assert r.returncode == 0
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 
 # ---- parameters are refused cleanly or bound as terms, never spliced -----------------------
 
-HOSTILE = ['"', "'", "{", "}", "} UNION { ?s ?p ?o }", "> } UNION { ?s ?p ?o . <x", "a\nb", "NCIT:C1851> } #",
-           "x" * 1_000_000, "", "http://ex.org/a b", "javascript:alert(1)"]
+HOSTILE = [
+    '"',
+    "'",
+    "{",
+    "}",
+    "} UNION { ?s ?p ?o }",
+    "> } UNION { ?s ?p ?o . <x",
+    "a\nb",
+    "NCIT:C1851> } #",
+    "x" * 1_000_000,
+    "",
+    "http://ex.org/a b",
+    "javascript:alert(1)",
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
-@pytest.mark.parametrize("name,param", [("trials-by-drug", "drug"), ("provenance", "statistic"), ("trial-summary", "trial")])
+@pytest.mark.parametrize(
+    "name,param", [("trials-by-drug", "drug"), ("provenance", "statistic"), ("trial-summary", "trial")]
+)
 def test_hostile_iri_parameters_are_refused(name, param, value):
     q = catalog.get(name)
     before = q.text
@@ -391,27 +597,35 @@ def test_hostile_iri_parameters_are_refused(name, param, value):
 def test_hostile_string_parameter_is_a_literal(tmp_path, value):
     """A string parameter becomes one literal: the query still parses and matches nothing."""
     rq = tmp_path / "by-label.rq"
-    rq.write_text("#+ summary: by label\n#+ description: test\n#+ params:\n#+   label: a label\n"
-                  "SELECT ?s WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?_label_string }\n")
+    rq.write_text(
+        "#+ summary: by label\n#+ description: test\n#+ params:\n#+   label: a label\n"
+        "SELECT ?s WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?_label_string }\n"
+    )
     from kg.query.catalog import parse_query
 
     q = parse_query("by-label", rq.read_text())
     for engine in ("oxigraph", "rdflib"):
         assert PACKAGED.run(q, {"label": value}, engine=engine).rows == []
-    assert [cell(r["s"]) for r in PACKAGED.run(q, {"label": "evaluable"}).rows] == ["trialkg.trial:isoda-2018/population-evaluable"]
+    assert [cell(r["s"]) for r in PACKAGED.run(q, {"label": "evaluable"}).rows] == [
+        "trialkg.trial:isoda-2018/population-evaluable"
+    ]
 
 
 def test_number_and_integer_parameters(tmp_path):
     from kg.query.catalog import parse_query
 
     q = parse_query("n", "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/size> ?_n_integer }")
-    assert [cell(r["s"]) for r in PACKAGED.run(q, {"n": "36"}).rows] == ["trialkg.trial:isoda-2018/population-evaluable"]
+    assert [cell(r["s"]) for r in PACKAGED.run(q, {"n": "36"}).rows] == [
+        "trialkg.trial:isoda-2018/population-evaluable"
+    ]
     for bad in ["36 }", "3.5", "1e3", "", "x"]:
         with pytest.raises(QueryError, match="parameter n"):
             bind(q, {"n": bad})
     q = parse_query("v", "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/value> ?v FILTER(?v = ?_v_number) }")
     assert {cell(r["s"]).rsplit("/", 1)[-1] for r in PACKAGED.run(q, {"v": "13.8"}).rows} == {
-        "pfs-from-induction", "pfs-from-induction-abstract"}
+        "pfs-from-induction",
+        "pfs-from-induction-abstract",
+    }
     with pytest.raises(QueryError, match="parameter v"):
         bind(q, {"v": "13.8) || true || (1"})
 

@@ -5,6 +5,7 @@ one of them failed before the fix (5ea938a) where the defect applies. Nothing
 here leaves loopback: listening sockets that must receive nothing stand in for
 the hosts an attacker would reach.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,6 +35,7 @@ TKG = "https://w3id.org/trialkg/"
 
 # ---------------------------------------------------------------- helpers: processes, sockets, memory
 
+
 def kg_env(**extra: str) -> dict[str, str]:
     """The environment `kg` runs in, as tests/conftest.py's run_kg sets it (the kg these tests import)."""
     import kg as package
@@ -45,8 +47,14 @@ def kg_env(**extra: str) -> dict[str, str]:
 
 
 def kg_popen(*args: str, cwd: Path, **extra_env: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kg", *args], cwd=cwd, env=kg_env(**extra_env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kg", *args],
+        cwd=cwd,
+        env=kg_env(**extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def free_port() -> int:
@@ -110,9 +118,13 @@ class KgServe:
     def __init__(self, *args: str, cwd: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(self.port), *args], cwd=cwd,
-                                     env=kg_env(RUST_BACKTRACE="1"),  # as it was set when a panic flooded the log
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kg", "serve", "--port", str(self.port), *args],
+            cwd=cwd,
+            env=kg_env(RUST_BACKTRACE="1"),  # as it was set when a panic flooded the log
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.log: list[bytes] = []
         threading.Thread(target=self._read_log, daemon=True).start()
         deadline = time.time() + 60
@@ -166,11 +178,16 @@ PANIC_QUERY = "SELECT ?s ?o WHERE { ?s <http://example.org/p> ?o } ORDER BY ?o ?
 def panic_turtle() -> str:
     n = random.Random(145).randrange(20, 60)
     rng = random.Random(145)
-    kinds = [lambda: f'"{rng.randrange(100)}"^^xsd:integer', lambda: '"NaN"^^xsd:double',
-             lambda: f'"{rng.randrange(100)}.5"^^xsd:decimal', lambda: f'"s{rng.randrange(100)}"',
-             lambda: f'"2020-01-{rng.randrange(1, 28):02d}"^^xsd:date', lambda: f'"P{rng.randrange(1, 40)}D"^^xsd:duration',
-             lambda: f'"P{rng.randrange(1, 3)}M"^^xsd:duration',
-             lambda: f'"2020-01-01T00:00:00{rng.choice(["", "Z", "+05:00"])}"^^xsd:dateTime']
+    kinds = [
+        lambda: f'"{rng.randrange(100)}"^^xsd:integer',
+        lambda: '"NaN"^^xsd:double',
+        lambda: f'"{rng.randrange(100)}.5"^^xsd:decimal',
+        lambda: f'"s{rng.randrange(100)}"',
+        lambda: f'"2020-01-{rng.randrange(1, 28):02d}"^^xsd:date',
+        lambda: f'"P{rng.randrange(1, 40)}D"^^xsd:duration',
+        lambda: f'"P{rng.randrange(1, 3)}M"^^xsd:duration',
+        lambda: f'"2020-01-01T00:00:00{rng.choice(["", "Z", "+05:00"])}"^^xsd:dateTime',
+    ]
     lines = ["@prefix xsd: <http://www.w3.org/2001/XMLSchema#> ."]
     for _ in range(n):
         lines.append(f"<http://example.org/s{rng.randrange(50)}> <http://example.org/p> {rng.choice(kinds)()} .")
@@ -179,12 +196,23 @@ def panic_turtle() -> str:
 
 def fixed_upstream(folder: Path) -> bool:
     """Whether pyoxigraph itself, unprotected, now runs the reproducer in ``folder`` without aborting."""
-    probe = subprocess.run([sys.executable, "-c", f"""
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"""
 from kg.dataset import Dataset
 from kg.sources import files
 store = Dataset.build(files([{str(folder)!r}])).store
 list(store.query({PANIC_QUERY!r}, use_default_graph_as_union=True))
-"""], env=kg_env(), capture_output=True, text=True, timeout=120, cwd=folder)
+""",
+        ],
+        env=kg_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=folder,
+    )
     return probe.returncode == 0
 
 
@@ -201,13 +229,25 @@ def panic_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def served(panic_data):
     """`kg serve` over the reproducer data, with small limits: 2 s, one query at a time, 256 MB per query."""
-    srv = KgServe("--trials", str(panic_data / "data"), "--timeout", "2", "--max-queries", "1", "--max-memory", "256",
-                  "--max-rows", "300", cwd=panic_data)
+    srv = KgServe(
+        "--trials",
+        str(panic_data / "data"),
+        "--timeout",
+        "2",
+        "--max-queries",
+        "1",
+        "--max-memory",
+        "256",
+        "--max-rows",
+        "300",
+        cwd=panic_data,
+    )
     yield srv
     srv.stop()
 
 
 # ---------------------------------------------------------------- 1. kg publish never deletes what it did not write
+
 
 def test_publish_refuses_a_folder_with_user_files(kg, tmp_path):
     site = tmp_path / "s"
@@ -281,6 +321,7 @@ def test_publish_into_an_empty_folder_and_over_its_own_site(kg, tmp_path):
 
 # ---------------------------------------------------------------- 2. one writer per embedded store, recoverable swaps
 
+
 def _publication(trial_turtle: str, folder: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.ttl"
@@ -292,15 +333,22 @@ def _graphs(store: Path) -> set[str]:
     """The named graphs of a store, as `kg query --store` finds them (by their last segment)."""
     q = store.parent / "graphs.rq"
     q.write_text("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }\n")
-    r = subprocess.run([sys.executable, "-m", "kg", "query", "--file", str(q), "--store", str(store), "--format", "tsv"],
-                       capture_output=True, text=True, env=kg_env(), timeout=120, cwd=store.parent)
+    r = subprocess.run(
+        [sys.executable, "-m", "kg", "query", "--file", str(q), "--store", str(store), "--format", "tsv"],
+        capture_output=True,
+        text=True,
+        env=kg_env(),
+        timeout=120,
+        cwd=store.parent,
+    )
     assert r.returncode == 0, r.stderr
     return {line.strip("<>").rsplit("/", 1)[-1] for line in r.stdout.splitlines()[1:]}
 
 
 def _leftovers(store: Path) -> list[str]:
-    return sorted(p.name for p in store.parent.iterdir() if p.name.startswith(f".{store.name}.") and
-                  not p.name.endswith(".lock"))
+    return sorted(
+        p.name for p in store.parent.iterdir() if p.name.startswith(f".{store.name}.") and not p.name.endswith(".lock")
+    )
 
 
 @pytest.mark.slow
@@ -340,9 +388,14 @@ def _load_until_paused(store: Path, pub: Path, step: str, cwd: Path) -> subproce
 
 
 SLOW = pytest.mark.slow  # each kill runs three kg processes: one step stays in the quick run
-STEPS = [pytest.param("locked", marks=SLOW), pytest.param("checkpointed", marks=SLOW),
-         pytest.param("batch-written", marks=SLOW), pytest.param("loaded", marks=SLOW), "between-renames",
-         pytest.param("swapped", marks=SLOW)]
+STEPS = [
+    pytest.param("locked", marks=SLOW),
+    pytest.param("checkpointed", marks=SLOW),
+    pytest.param("batch-written", marks=SLOW),
+    pytest.param("loaded", marks=SLOW),
+    "between-renames",
+    pytest.param("swapped", marks=SLOW),
+]
 
 
 @pytest.mark.slow
@@ -381,9 +434,17 @@ def test_read_only_store_can_be_queried(kg, tmp_path):
         unshare = shutil.which("unshare")
         if unshare is None:
             pytest.skip("running as root without unshare(1): cannot make a read-only store")
-        script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && touch "$0/x" 2>/dev/null && exit 99; exec "$@"'
-        r = subprocess.run([unshare, "-m", "sh", "-c", script, str(store), *query], capture_output=True, text=True,
-                           env=kg_env(), timeout=120, cwd=tmp_path)
+        script = (
+            'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && touch "$0/x" 2>/dev/null && exit 99; exec "$@"'
+        )
+        r = subprocess.run(
+            [unshare, "-m", "sh", "-c", script, str(store), *query],
+            capture_output=True,
+            text=True,
+            env=kg_env(),
+            timeout=120,
+            cwd=tmp_path,
+        )
         if r.returncode == 99 or "mount" in r.stderr:
             pytest.skip(f"cannot mount read-only here: {r.stderr.strip()[:200]}")
     assert r.returncode == 0, r.stderr
@@ -406,10 +467,9 @@ REFUSED = {
     "nested self-SERVICE": "SELECT * WHERE { SERVICE <{self}/sparql> { SERVICE <{trap}> { ?s ?p ?o } } }",
 }
 ALLOWED = {
-    "in a string, a variable, an IRI, a comment":
-        'SELECT ?service WHERE { ?service ?p "SERVICE <{trap}> {}" . ?service <http://x/SERVICE> ?o } # SERVICE <{trap}>',
+    "in a string, a variable, an IRI, a comment": 'SELECT ?service WHERE { ?service ?p "SERVICE <{trap}> {}" . ?service <http://x/SERVICE> ?o } # SERVICE <{trap}>',
     "a vocabulary about services": "PREFIX sd: <http://www.w3.org/ns/sparql-service-description#> "
-                                   "SELECT * WHERE { ?s a sd:Service }",
+    "SELECT * WHERE { ?s a sd:Service }",
     "FROM names a graph, fetches nothing": "SELECT * FROM <{trap}> WHERE { ?s ?p ?o } LIMIT 1",
 }
 
@@ -420,9 +480,13 @@ def test_sparql_refuses_service_and_connects_nowhere(served, trap):
         query = template.replace("{trap}", trap.url).replace("{self}", served.base)
         status, _, body = served.sparql(query)
         assert status == 400 and b"SERVICE is refused" in body, (name, status, body[:200])
-    for ctype, body in [("application/sparql-query", REFUSED["plain"].replace("{trap}", trap.url).encode()),
-                        ("application/x-www-form-urlencoded",
-                         urllib.parse.urlencode({"query": REFUSED["silent"].replace("{trap}", trap.url)}).encode())]:
+    for ctype, body in [
+        ("application/sparql-query", REFUSED["plain"].replace("{trap}", trap.url).encode()),
+        (
+            "application/x-www-form-urlencoded",
+            urllib.parse.urlencode({"query": REFUSED["silent"].replace("{trap}", trap.url)}).encode(),
+        ),
+    ]:
         req = urllib.request.Request(served.base + "/sparql", data=body, headers={"Content-Type": ctype})
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req, timeout=30)
@@ -455,6 +519,7 @@ def test_a_query_child_cannot_open_a_network_socket(trap):
 
 
 # ---------------------------------------------------------------- 4, 5. remote loads: no partial state, checked messages
+
 
 def _oxigraph_helpers():
     """tests/test_load.py's OxigraphServer (a real `oxigraph serve` on loopback)."""
@@ -535,8 +600,9 @@ class Proxy:
 
             def _forward(self, body):
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
-                req = urllib.request.Request(server.base + self.path, data=body or None, method=self.command,
-                                             headers=headers)
+                req = urllib.request.Request(
+                    server.base + self.path, data=body or None, method=self.command, headers=headers
+                )
                 try:
                     with urllib.request.urlopen(req, timeout=60) as resp:
                         return resp.status, resp.headers.get("Content-Type", ""), resp.read()
@@ -562,8 +628,18 @@ class Proxy:
 
 
 def _load_via(kg, base: str, folder: Path, *extra: str):
-    return kg("load", "--endpoint", f"{base}/query", "--gsp-endpoint", f"{base}/store", "--update-endpoint",
-              f"{base}/update", "--trials", str(folder), *extra)
+    return kg(
+        "load",
+        "--endpoint",
+        f"{base}/query",
+        "--gsp-endpoint",
+        f"{base}/store",
+        "--update-endpoint",
+        f"{base}/update",
+        "--trials",
+        str(folder),
+        *extra,
+    )
 
 
 @pytest.fixture
@@ -601,9 +677,12 @@ def test_next_remote_load_removes_staging_graphs_left_before(kg, trial_turtle, t
     corpus = _corpus(trial_turtle, tmp_path / "c", ["t1", "t2"])
     assert _load_via(kg, oxigraph.base, corpus).returncode == 0
     for i in range(3):  # what a killed load of an earlier version left (it staged with the Graph Store Protocol)
-        req = urllib.request.Request(f"{oxigraph.base}/store?graph={urllib.parse.quote(STAGING + f'run/{i}')}",
-                                     data=f"<{TKG}trial/t1> <{RDF_TYPE}> <{TKG}ontology/ClinicalTrial> .\n".encode(),
-                                     method="PUT", headers={"Content-Type": "application/n-triples"})
+        req = urllib.request.Request(
+            f"{oxigraph.base}/store?graph={urllib.parse.quote(STAGING + f'run/{i}')}",
+            data=f"<{TKG}trial/t1> <{RDF_TYPE}> <{TKG}ontology/ClinicalTrial> .\n".encode(),
+            method="PUT",
+            headers={"Content-Type": "application/n-triples"},
+        )
         urllib.request.urlopen(req, timeout=30).read()
     assert _trials_in_union(oxigraph.base) == 5, "the leftovers are visible to readers of the union"
     r = _load_via(kg, oxigraph.base, corpus)
@@ -646,6 +725,7 @@ def test_remote_load_time_out_never_claims_unchanged_unchecked(kg, trial_turtle,
 
 
 # ---------------------------------------------------------------- 6. credentials go only to their own origin
+
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
     """The other origin: records each request's Authorization header, answers an empty SPARQL result."""
@@ -698,17 +778,34 @@ def _redirector(target: str, basic: str | None):
 def test_credentials_never_follow_a_redirect_to_another_origin(tmp_path, credentials):
     _Recorder.seen = []
     other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    env = {"token": {"TRIALKG_TOKEN": "s3cret-token"},
-           "basic": {"TRIALKG_USER": "curator", "TRIALKG_PASSWORD": "s3cret-pw"}, "none": {}}[credentials]
+    env = {
+        "token": {"TRIALKG_TOKEN": "s3cret-token"},
+        "basic": {"TRIALKG_USER": "curator", "TRIALKG_PASSWORD": "s3cret-pw"},
+        "none": {},
+    }[credentials]
     basic = "Basic " + base64.b64encode(b"curator:s3cret-pw").decode() if credentials == "basic" else None
-    first = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _redirector(f"http://127.0.0.1:{other.server_address[1]}",
-                                                                           basic))
+    first = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), _redirector(f"http://127.0.0.1:{other.server_address[1]}", basic)
+    )
     for srv in (other, first):
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        r = subprocess.run([sys.executable, "-m", "kg", "query", "efficacy", "--endpoint",
-                            f"http://127.0.0.1:{first.server_address[1]}/query"],
-                           capture_output=True, text=True, env=kg_env(**env), timeout=120, cwd=tmp_path)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kg",
+                "query",
+                "efficacy",
+                "--endpoint",
+                f"http://127.0.0.1:{first.server_address[1]}/query",
+            ],
+            capture_output=True,
+            text=True,
+            env=kg_env(**env),
+            timeout=120,
+            cwd=tmp_path,
+        )
     finally:
         for srv in (other, first):
             srv.shutdown()
@@ -723,12 +820,15 @@ def test_credentials_never_follow_a_redirect_to_another_origin(tmp_path, credent
 
 # ---------------------------------------------------------------- 7. /sparql limits: body, memory, children
 
+
 def _post_body(base: str, total: int, chunked: bool) -> tuple[int | None, int]:
     """POST a ``total``-byte query body in 1 MB chunks, stopping when the server answers; (status, bytes sent)."""
     port = int(base.rsplit(":", 1)[1])
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}"
-    sock.sendall(f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n{framing}\r\n\r\n".encode())
+    sock.sendall(
+        f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n{framing}\r\n\r\n".encode()
+    )
     chunk = b"#" * (1 << 20)  # a SPARQL comment, so every prefix of the body is a valid query
     sent = 0
     try:
@@ -767,7 +867,9 @@ def test_sparql_query_memory_is_capped(served):
 
 @pytest.mark.slow
 def test_sparql_runs_at_most_max_queries_children(served):
-    runaway = threading.Thread(target=served.sparql, args=("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",))
+    runaway = threading.Thread(
+        target=served.sparql, args=("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",)
+    )
     runaway.start()
     time.sleep(0.5)
     status, headers, body = served.sparql("ASK { ?s ?p ?o }")
@@ -795,7 +897,9 @@ def odd_files(trial_turtle, tmp_path) -> Path:
 def test_odd_file_names_build_load_and_export(kg, odd_files, tmp_path):
     r = kg("build", "--trials", str(odd_files), "--out", str(tmp_path / "dist"))
     assert r.returncode == 0, r.stderr
-    graphs = {q.graph_name.value for q in ox.parse(path=str(tmp_path / "dist" / "trialkg.nq"), format=ox.RdfFormat.N_QUADS)}
+    graphs = {
+        q.graph_name.value for q in ox.parse(path=str(tmp_path / "dist" / "trialkg.nq"), format=ox.RdfFormat.N_QUADS)
+    }
     assert {TKG + "graph/a%20b", TKG + "graph/%C3%A9%25%23"} <= graphs
     r = kg("load", "--store", str(tmp_path / "store"), "--trials", str(odd_files))
     assert r.returncode == 0, r.stderr
@@ -849,6 +953,7 @@ def test_output_batch_is_put_back_when_a_rename_fails(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- 9. a pyoxigraph panic is one line
 
+
 @pytest.mark.slow
 def test_sparql_query_crash_is_one_response_line_and_one_log_line(served, panic_data):
     if fixed_upstream(panic_data / "data"):
@@ -870,6 +975,7 @@ def test_query_file_crash_is_one_line(kg, panic_data):
 
 # ---------------------------------------------------------------- 10. lesser: content negotiation
 
+
 def test_accept_header_with_many_ranges_is_read_whole(served):
     accept = ", ".join([f"application/x-unknown-{i}" for i in range(99)] + ["text/csv"])
     status, headers, _ = served.sparql("SELECT * WHERE { ?s ?p ?o } LIMIT 1", accept=accept)
@@ -877,6 +983,7 @@ def test_accept_header_with_many_ranges_is_read_whole(served):
 
 
 # ---------------------------------------------------------------- 10. lesser: a resource named index
+
 
 @pytest.mark.slow
 def test_an_iri_ending_in_index_or_at_a_site_path_does_not_overwrite_the_site(kg, tmp_path):
@@ -902,11 +1009,18 @@ def test_an_iri_ending_in_index_or_at_a_site_path_does_not_overwrite_the_site(kg
 
 # ---------------------------------------------------------------- the hostile-traffic run, tiny
 
+
 @pytest.mark.slow
 def test_hostile_traffic_run_smoke(tmp_path):
     """`benchmarks/hostile.py` with tiny counts: no failure, the server still right, memory back (figures not asserted)."""
-    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "hostile.py"), "--scale", "0.05", "--seconds", "30"],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path, env=kg_env())
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "hostile.py"), "--scale", "0.05", "--seconds", "30"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=kg_env(),
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "| kind | tried | failures | answers | seconds |" in r.stdout
     assert "failures: 0" in r.stdout and "connections to the trap: 0" in r.stdout

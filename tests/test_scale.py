@@ -4,6 +4,7 @@ Counted, not timed: the loaders report the most parsed quads they held at once
 (``LoadResult.peak_held``), and a test checks it is one batch with the ontology,
 never the corpus; the streamed build writes what the in-memory build writes.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -35,7 +36,7 @@ def corpus(tmp_path_factory) -> list[src.Source]:
 
 def batch_sizes(pubs: list[src.Source]) -> list[int]:
     """The quads of each batch the loaders parse: its publications with the ontology."""
-    return [len(Dataset.build(pubs[i: i + BATCH]).store) for i in range(0, len(pubs), BATCH)]
+    return [len(Dataset.build(pubs[i : i + BATCH]).store) for i in range(0, len(pubs), BATCH)]
 
 
 def test_sources_are_read_when_parsed(corpus):
@@ -57,7 +58,9 @@ def test_embedded_load_holds_one_batch_at_a_time(corpus, tmp_path):
 
 
 def test_embedded_load_refuses_a_bad_last_batch_and_writes_nothing(corpus, tmp_path, trial_turtle, edit_block):
-    bad = edit_block(trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;")
+    bad = edit_block(
+        trial_turtle, "trial:grade3-leukopenia-thrombocytopenia", "trialkg:value 2 ;", "trialkg:value 40 ;"
+    )
     pubs = [*corpus, src.Source(name="isoda-2018.ttl", slug="isoda-2018", data=bad.encode())]
     with pytest.raises(ValidationFailed):
         load_embedded(pubs, store_dir=tmp_path / "store", batch=BATCH)
@@ -106,8 +109,9 @@ def test_server_load_too_large_for_one_update_goes_as_one_nquads_post(corpus, tm
 def _graph(path: Path, fmt: ox.RdfFormat) -> tuple[int, set[str]]:
     store = ox.Store()
     store.load(path=str(path), format=fmt)
-    return len(store), {str(q) for q in store if not isinstance(q.subject, ox.BlankNode)
-                        and not isinstance(q.object, ox.BlankNode)}
+    return len(store), {
+        str(q) for q in store if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)
+    }
 
 
 @pytest.mark.parametrize("partition", [None, 16384], ids=["one-partition", "many-partitions"])
@@ -120,8 +124,12 @@ def test_streamed_build_writes_what_the_in_memory_build_writes(corpus, tmp_path,
     streamed = build(deferred, tmp_path / "streamed")
     held = build(Dataset.build(pubs, defer=False), tmp_path / "held")
     assert streamed.triples == held.triples
-    for name, fmt in [("trialkg.ttl", ox.RdfFormat.TURTLE), ("trialkg.nt", ox.RdfFormat.N_TRIPLES),
-                      ("trialkg.jsonld", ox.RdfFormat.JSON_LD), ("trialkg.nq", ox.RdfFormat.N_QUADS)]:
+    for name, fmt in [
+        ("trialkg.ttl", ox.RdfFormat.TURTLE),
+        ("trialkg.nt", ox.RdfFormat.N_TRIPLES),
+        ("trialkg.jsonld", ox.RdfFormat.JSON_LD),
+        ("trialkg.nq", ox.RdfFormat.N_QUADS),
+    ]:
         assert _graph(tmp_path / "streamed" / name, fmt) == _graph(tmp_path / "held" / name, fmt), name
     assert (tmp_path / "streamed" / "void.ttl").read_text() == (tmp_path / "held" / "void.ttl").read_text()
     assert not [p for p in (tmp_path / "streamed").iterdir() if p.name.startswith(".")], "no scratch files left"

@@ -8,6 +8,7 @@ must have a type within its ``schema:domainIncludes`` and its value one within
 boolean range, a bare IRI a ``URL`` range; an enumeration member has the type
 the vocabulary gives it). The graph's own ``schema:`` IRIs must exist there too.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -111,8 +112,11 @@ def problems(doc: dict, vocab: Vocabulary) -> list[str]:
             found.append(f"{prop} on {sorted(subject_types)}: outside its domain {sorted(domain)}")
         if isinstance(o, rdflib.Literal):
             dt = str(o.datatype or XSD + "string")
-            ok_ranges = NUMBER_RANGES if dt in (XSD + "integer", XSD + "decimal", XSD + "double") else (
-                {S + "Boolean"} if dt == XSD + "boolean" else TEXT_RANGES)
+            ok_ranges = (
+                NUMBER_RANGES
+                if dt in (XSD + "integer", XSD + "decimal", XSD + "double")
+                else ({S + "Boolean"} if dt == XSD + "boolean" else TEXT_RANGES)
+            )
             if not vocab.within(range_, ok_ranges) and not range_ & ok_ranges:
                 found.append(f"{prop} = literal {o!r}: outside its range {sorted(range_)}")
             continue
@@ -133,8 +137,9 @@ def site():
 
 
 def json_ld(html: str) -> list[dict]:
-    return [json.loads(block) for block in
-            re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)]
+    return [
+        json.loads(block) for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    ]
 
 
 STUDIES = ["trial/isoda-2018", "trial/green-2017", "study/sun-2017", "study/lee-2013"]
@@ -164,8 +169,9 @@ def test_what_each_study_says_in_schema_org(site):
     for doc in docs.values():
         assert "phase" not in doc and "drug" not in doc and "citation" not in doc
         assert doc["studySubject"][0]["@type"] == "Drug"
-    assert docs["trial/isoda-2018"]["additionalType"] == ["http://purl.obolibrary.org/obo/NCIT_C15601"], \
+    assert docs["trial/isoda-2018"]["additionalType"] == ["http://purl.obolibrary.org/obo/NCIT_C15601"], (
         "the phase as the NCIt class of phase 2 trials"
+    )
     subject_of = {p["@id"]: p for p in docs["trial/isoda-2018"]["subjectOf"]}
     news = subject_of[site.base + "publication/cta-isoda-2018"]
     assert news["@type"] == "NewsArticle" and news["citation"] == {"@id": site.base + "publication/isoda-2018"}
@@ -174,10 +180,20 @@ def test_what_each_study_says_in_schema_org(site):
 def test_the_check_fails_on_what_the_page_said_before():
     """The JSON-LD the trial page carried before (issue 13, item 4): every failure is found."""
     before = {
-        "@context": "https://schema.org", "@type": "MedicalTrial", "@id": "https://w3id.org/trialkg/trial/isoda-2018",
-        "name": "A trial", "phase": "Phase 2", "trialDesign": "MultiCenterTrial",
-        "healthCondition": [{"@type": "MedicalCondition", "@id": "http://purl.obolibrary.org/obo/MONDO_0009693",
-                             "name": "a condition", "code": {"@type": "MedicalCode", "codeValue": "MONDO:0009693"}}],
+        "@context": "https://schema.org",
+        "@type": "MedicalTrial",
+        "@id": "https://w3id.org/trialkg/trial/isoda-2018",
+        "name": "A trial",
+        "phase": "Phase 2",
+        "trialDesign": "MultiCenterTrial",
+        "healthCondition": [
+            {
+                "@type": "MedicalCondition",
+                "@id": "http://purl.obolibrary.org/obo/MONDO_0009693",
+                "name": "a condition",
+                "code": {"@type": "MedicalCode", "codeValue": "MONDO:0009693"},
+            }
+        ],
         "drug": [{"@type": "Drug", "name": "a drug"}],
         "citation": {"@type": "ScholarlyArticle", "name": "an article"},
     }

@@ -1,4 +1,5 @@
 """kg serve and kg publish: IRIs that dereference, for people and machines, over real HTTP and in a real browser."""
+
 from __future__ import annotations
 
 import http.client
@@ -69,13 +70,17 @@ def path_of(site, iri):
 
 # ---- content negotiation for every resource --------------------------------------------------
 
+
 @pytest.mark.slow
 def test_every_resource_dereferences_in_every_rdf_format(server, site):
     store = site.store
     resources = site.resources()
     assert len(resources) > 150
     for iri in resources:
-        own = {ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(ox.NamedNode(iri), None, None, None)}
+        own = {
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(ox.NamedNode(iri), None, None, None)
+        }
         assert own
         for syntax in RDF_SYNTAXES:
             media, suffix, fmt = syntax.media, syntax.suffix, syntax.format
@@ -120,6 +125,7 @@ def test_404_and_406(server):
 
 # ---- the landing page, VoID, SPARQL ------------------------------------------------------------
 
+
 def test_landing_page_and_void(server):
     _, headers, body, _ = get(server + "/")
     page = body.decode()
@@ -135,20 +141,31 @@ def test_landing_page_and_void(server):
         assert status == 200 and data
 
 
-@pytest.mark.parametrize("accept,media", [
-    ("application/sparql-results+json", "application/sparql-results+json"),
-    ("application/sparql-results+xml", "application/sparql-results+xml"),
-    ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values")])
+@pytest.mark.parametrize(
+    "accept,media",
+    [
+        ("application/sparql-results+json", "application/sparql-results+json"),
+        ("application/sparql-results+xml", "application/sparql-results+xml"),
+        ("text/csv", "text/csv"),
+        ("text/tab-separated-values", "text/tab-separated-values"),
+    ],
+)
 def test_sparql_protocol_get_and_post(server, accept, media):
     q = 'SELECT ?s WHERE { ?s a <https://w3id.org/trialkg/ontology/ClinicalTrial> ; <https://w3id.org/trialkg/ontology/slug> "isoda-2018" }'
     _, h, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": q}), accept)
     assert h["Content-Type"].startswith(media)
-    cors = urllib.request.Request(server + "/sparql?" + urllib.parse.urlencode({"query": q}),
-                                  headers={"Accept": accept, "Origin": "https://example.org"})
+    cors = urllib.request.Request(
+        server + "/sparql?" + urllib.parse.urlencode({"query": q}),
+        headers={"Accept": accept, "Origin": "https://example.org"},
+    )
     with urllib.request.urlopen(cors, timeout=30) as r:
         assert r.headers["Access-Control-Allow-Origin"] == "*", "CORS lets other sites' pages query the endpoint"
-    fmt = {"application/sparql-results+json": ox.QueryResultsFormat.JSON, "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-           "text/csv": ox.QueryResultsFormat.CSV, "text/tab-separated-values": ox.QueryResultsFormat.TSV}[media]
+    fmt = {
+        "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+        "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+        "text/csv": ox.QueryResultsFormat.CSV,
+        "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+    }[media]
     if media == "text/csv":  # CSV results are lossy: read them as a table
         import csv
         import io
@@ -157,8 +174,12 @@ def test_sparql_protocol_get_and_post(server, accept, media):
         return
     rows = list(ox.parse_query_results(body, format=fmt))
     assert [r["s"].value for r in rows] == [TRIAL]
-    req = urllib.request.Request(server + "/sparql", data=q.encode(), method="POST",
-                                 headers={"Content-Type": "application/sparql-query", "Accept": accept})
+    req = urllib.request.Request(
+        server + "/sparql",
+        data=q.encode(),
+        method="POST",
+        headers={"Content-Type": "application/sparql-query", "Accept": accept},
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         assert [x["s"].value for x in ox.parse_query_results(r.read(), format=fmt)] == [TRIAL]
 
@@ -167,11 +188,14 @@ def test_sparql_construct_and_ask(server):
     q = f"CONSTRUCT {{ <{TRIAL}> ?p ?o }} WHERE {{ <{TRIAL}> ?p ?o }}"
     _, h, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": q}), "text/turtle")
     assert len(list(ox.parse(body, format=ox.RdfFormat.TURTLE))) > 20
-    _, h, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}), "application/sparql-results+json")
+    _, h, body, _ = get(
+        server + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}), "application/sparql-results+json"
+    )
     assert b"true" in body
 
 
 # ---- hostile requests get a 4xx and the server keeps serving -------------------------------------
+
 
 def _status(server, method, path, body=None, headers=None):
     conn = http.client.HTTPConnection(server.split("//")[1], timeout=30)
@@ -187,8 +211,17 @@ def _status(server, method, path, body=None, headers=None):
         conn.close()
 
 
-@pytest.mark.parametrize("path", ["/../../etc/passwd", "/trial/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
-                                  "/trial/%2e%2e/%2e%2e/etc/passwd", "/trial/isoda-2018%00.ttl", "/" + "a" * 1_000_000])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../etc/passwd",
+        "/trial/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/trial/%2e%2e/%2e%2e/etc/passwd",
+        "/trial/isoda-2018%00.ttl",
+        "/" + "a" * 1_000_000,
+    ],
+)
 def test_hostile_paths(server, path):
     status = _status(server, "GET", path)
     assert 400 <= status < 500, status
@@ -205,12 +238,20 @@ def test_hostile_accept(server):
 
 
 def test_sparql_refuses_updates(server):
-    for body, ctype in [(b"update=DROP+ALL", "application/x-www-form-urlencoded"),
-                        (b"DROP ALL", "application/sparql-update"),
-                        (b"query=" + urllib.parse.quote_plus("INSERT DATA { <a:b> <a:c> <a:d> }").encode(), "application/x-www-form-urlencoded")]:
+    for body, ctype in [
+        (b"update=DROP+ALL", "application/x-www-form-urlencoded"),
+        (b"DROP ALL", "application/sparql-update"),
+        (
+            b"query=" + urllib.parse.quote_plus("INSERT DATA { <a:b> <a:c> <a:d> }").encode(),
+            "application/x-www-form-urlencoded",
+        ),
+    ]:
         assert _status(server, "POST", "/sparql", body, {"Content-Type": ctype}) == 403
     assert _status(server, "GET", "/sparql?update=DROP%20ALL") == 403
-    _, _, body, _ = get(server + "/sparql?" + urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}), "text/csv")
+    _, _, body, _ = get(
+        server + "/sparql?" + urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}),
+        "text/csv",
+    )
     assert int(body.decode().split()[1]) > 1000, "the data is still there"
 
 
@@ -231,9 +272,23 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={tmp / 'profile'}", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp / 'profile'}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -244,7 +299,7 @@ def test_trial_page_in_headless_chromium(server, tmp_path):
     for needle in ["61%", "13.8", "10.7", "30.7", "1.3 mg/m2", "not reached"]:
         assert needle in dom, needle
     assert 'href="https://doi.org/10.1007/s12185-018-2448-9"' in dom
-    assert '<svg' in dom and 'id="response-chart"' in dom and 'id="survival-chart"' in dom
+    assert "<svg" in dom and 'id="response-chart"' in dom and 'id="survival-chart"' in dom
     assert '"@type": "MedicalTrial"' in dom
     shot = tmp_path / "trial.png"
     chromium("--window-size=1000,2400", f"--screenshot={shot}", url, tmp=tmp_path)
@@ -259,23 +314,37 @@ def test_svg_marks_match_the_graph(site):
     from kg.query.formats import cell
 
     page = pages.page(site, TRIAL)
-    bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"[^>]*data-count="(\d*)" data-share="([\d.]+)" data-size="(\d*)"', page)
+    bars = re.findall(
+        r'<rect class="bar"[^>]*height="([\d.]+)"[^>]*data-count="(\d*)" data-share="([\d.]+)" data-size="(\d*)"', page
+    )
     assert not [c for _, c, _, _ in bars if c], "counts over a population of unknown size are never drawn as shares"
     percents = sorted(round(float(s), 1) for _, c, s, _ in bars if not c)
     assert percents == [6.0, 6.0, 17.0, 33.0]
     heights = {round(float(h) / float(s), 6) for h, _, s, _ in bars}
     assert len(heights) == 1, "bar heights are proportional to shares"
-    undrawn = re.search(r"Not drawn, because the size of their denominator is not stated:(.*?)</p>", page, re.S).group(1)
-    for needle in ["1 patient with stringent complete response", "2 patients with very good partial response",
-                   "3 patients with partial remission", "3 patients with stable disease"]:
+    undrawn = re.search(r"Not drawn, because the size of their denominator is not stated:(.*?)</p>", page, re.S).group(
+        1
+    )
+    for needle in [
+        "1 patient with stringent complete response",
+        "2 patients with very good partial response",
+        "3 patients with partial remission",
+        "3 patients with stable disease",
+    ]:
         assert needle in undrawn, needle
     assert undrawn.count("of completed the 1-year maintenance") == 4
     m = re.search(r'id="survival-chart"[^>]*data-left="([\d.]+)" data-scale="([\d.]+)"', page)
     left, scale = float(m.group(1)), float(m.group(2))
     rows = site.rows("efficacy", trial=TRIAL)
-    cis = {cell(r["statistic"]).rsplit("/", 1)[-1]: (float(cell(r["ci_lower"])), float(cell(r["ci_upper"])))
-           for r in rows if r.get("ci_lower")}
-    lines = re.findall(r'<line class="ci" x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"[^>]*data-lower="([\d.]+)" data-upper="([\d.]+)"', page)
+    cis = {
+        cell(r["statistic"]).rsplit("/", 1)[-1]: (float(cell(r["ci_lower"])), float(cell(r["ci_upper"])))
+        for r in rows
+        if r.get("ci_lower")
+    }
+    lines = re.findall(
+        r'<line class="ci" x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"[^>]*data-lower="([\d.]+)" data-upper="([\d.]+)"',
+        page,
+    )
     assert {(float(lo), float(hi)) for _, _, lo, hi in lines} == set(cis.values())
     for x1, x2, lo, hi in lines:
         assert abs(float(x1) - (left + float(lo) * scale)) < 0.01 and abs(float(x2) - (left + float(hi) * scale)) < 0.01
@@ -292,6 +361,7 @@ def test_svg_marks_match_the_graph(site):
 
 # ---- the static site ------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_static_site(kg, tmp_path):
     out = tmp_path / "site"
@@ -302,7 +372,12 @@ def test_static_site(kg, tmp_path):
     parser = html5lib.HTMLParser(strict=True)
     for p in pages:
         parser.parse(p.read_bytes())
-    for suffix, fmt in [("ttl", ox.RdfFormat.TURTLE), ("nt", ox.RdfFormat.N_TRIPLES), ("jsonld", ox.RdfFormat.JSON_LD), ("rdf", ox.RdfFormat.RDF_XML)]:
+    for suffix, fmt in [
+        ("ttl", ox.RdfFormat.TURTLE),
+        ("nt", ox.RdfFormat.N_TRIPLES),
+        ("jsonld", ox.RdfFormat.JSON_LD),
+        ("rdf", ox.RdfFormat.RDF_XML),
+    ]:
         files = list(out.rglob(f"*.{suffix}"))
         # every page has its RDF, but the landing page and the evidence pages (generated views, not resources)
         assert len(files) >= len([p for p in pages if p.relative_to(out).parts[0] != "evidence"]) - 1
@@ -329,7 +404,10 @@ def test_static_site(kg, tmp_path):
                 todo.append(target)
     assert broken == []
     assert len(seen) > 150, "the crawl reaches the resources from the landing page"
-    assert {"evidence/progression-free-survival.html", "evidence/overall-survival.html",
-            "evidence/adverse-events.html"} <= seen, "and the evidence pages, with every link on them"
+    assert {
+        "evidence/progression-free-survival.html",
+        "evidence/overall-survival.html",
+        "evidence/adverse-events.html",
+    } <= seen, "and the evidence pages, with every link on them"
     ht = (out / ".htaccess").read_text()
     assert ht.count("R=303") == 5 and "text/turtle" in ht

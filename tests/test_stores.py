@@ -12,6 +12,7 @@ so ``consistency`` is compared on rows too.
 A store that is not installed (``.ci/run`` installs both from Debian) or does
 not start is a skipped test that says why.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,17 +40,27 @@ REPO = Path(__file__).resolve().parent.parent
 DIRTY = Path(__file__).resolve().parent / "data" / "dirty.trig"
 DIRTY_GRAPH = "https://example.org/dirty/graph"
 #: the required parameters of the ready-made queries (optional ones stay unbound: all trials)
-PARAMS = {"trials-by-drug": {"drug": "DRUGBANK:DB00188"}, "trials-by-condition": {"condition": "NCIT:C3242"},
-          "compare-outcomes": {"endpoint": "NCIT:C28234"}, "evidence-by-drug": {"drug": "NCIT:C1851"},
-          "resources": {"namespace": "https://w3id.org/trialkg/"}}
+PARAMS = {
+    "trials-by-drug": {"drug": "DRUGBANK:DB00188"},
+    "trials-by-condition": {"condition": "NCIT:C3242"},
+    "compare-outcomes": {"endpoint": "NCIT:C28234"},
+    "evidence-by-drug": {"drug": "NCIT:C1851"},
+    "resources": {"namespace": "https://w3id.org/trialkg/"},
+}
 #: a second pass with optional parameters bound, so the VALUES block meets every store
-BOUND = {"efficacy": {"trial": "trialkg.trial:green-2017"}, "adverse-events": {"trial": "trialkg.study:sun-2017"},
-         "provenance": {"statistic": "trialkg.trial:isoda-2018/orr"},
-         "citation": {"publication": "trialkg.publication:lee-2013"}}
+BOUND = {
+    "efficacy": {"trial": "trialkg.trial:green-2017"},
+    "adverse-events": {"trial": "trialkg.study:sun-2017"},
+    "provenance": {"statistic": "trialkg.trial:isoda-2018/orr"},
+    "citation": {"publication": "trialkg.publication:lee-2013"},
+}
 CASES = [(n, PARAMS.get(n, {})) for n in sorted(catalog.catalog())] + sorted(BOUND.items())
 IDS = sorted(catalog.catalog()) + [f"{n}-bound" for n in sorted(BOUND)]
 
-pytestmark = [pytest.mark.stores, pytest.mark.slow]  # real Virtuoso and Jena: a minute of setup, so not in the quick loop
+pytestmark = [
+    pytest.mark.stores,
+    pytest.mark.slow,
+]  # real Virtuoso and Jena: a minute of setup, so not in the quick loop
 
 
 def readme_command(server: str, verb: str) -> str:
@@ -62,7 +73,9 @@ def readme_command(server: str, verb: str) -> str:
 
 def kg_command(command: str, port: int, password: str) -> tuple[dict[str, str], list[str]]:
     """A README command line: its leading ``NAME=value`` settings, and the arguments after ``kg``."""
-    words = shlex.split(command.replace(":8890/", f":{port}/").replace("TRIALKG_PASSWORD=...", f"TRIALKG_PASSWORD={password}"))
+    words = shlex.split(
+        command.replace(":8890/", f":{port}/").replace("TRIALKG_PASSWORD=...", f"TRIALKG_PASSWORD={password}")
+    )
     env = {}
     while "=" in words[0]:
         key, _, value = words.pop(0).partition("=")
@@ -101,6 +114,7 @@ def dirty_dataset(dataset, dirty_dump) -> Dataset:
 
 
 # ----------------------------------------------------------------------------- Virtuoso
+
 
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory):
@@ -187,6 +201,7 @@ def test_virtuoso_consistency_on_broken_statistics(virtuoso_loaded, dirty_datase
 
 # ----------------------------------------------------------------------------- Jena TDB2 + ARQ
 
+
 def _query_texts(cases) -> dict[str, str]:
     """Each case's query as sent to a server: the text with its parameters in a VALUES block."""
     out = {}
@@ -211,7 +226,8 @@ def jena(tmp_path_factory, dump, dirty_dump):
         pytest.skip(f"Jena could not load the graph: {exc}")
     answers = stores.tdb2_select_many(classpath, work / "clean", _query_texts(CASES))
     answers["consistency-dirty"] = stores.tdb2_select_many(
-        classpath, work / "dirty", {"consistency": catalog.get("consistency").text})["consistency"]
+        classpath, work / "dirty", {"consistency": catalog.get("consistency").text}
+    )["consistency"]
     return answers
 
 

@@ -1,4 +1,5 @@
 """Every fact of the seed text is in the graph with value, unit, denominator or time anchor, and a verbatim quote."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,8 +17,12 @@ MONTH, PERCENT, COUNT = UO + "0000035", UO + "0000187", UO + "0000189"
 MEDIAN, PROPORTION, N = NCIT + "C28007", NCIT + "C44256", NCIT + "C25463"
 EVALUABLE, MAINT, NOT_STATED = T + "population-evaluable", T + "population-maintenance", TKG + "PopulationNotStated"
 COMPLETED = T + "population-completed-maintenance"
-STATED, PARAGRAPH, DESIGN, NOT = (TKG + "StatedInSentence", TKG + "InferredFromParagraph", TKG + "InferredFromDesign",
-                                  TKG + "NotStated")
+STATED, PARAGRAPH, DESIGN, NOT = (
+    TKG + "StatedInSentence",
+    TKG + "InferredFromParagraph",
+    TKG + "InferredFromDesign",
+    TKG + "NotStated",
+)
 
 # (slug, statistic type, measures, value or None for "not reached", unit, population, time origin, source,
 #  how the denominator was chosen)
@@ -41,8 +46,28 @@ FACTS = [
     ("induction-cr", PROPORTION, NCIT + "C4870", "6", PERCENT, EVALUABLE, None, PAPER, STATED),
     ("induction-vgpr", PROPORTION, NCIT + "C123618", "17", PERCENT, EVALUABLE, None, PAPER, STATED),
     ("induction-pr", PROPORTION, NCIT + "C18058", "33", PERCENT, EVALUABLE, None, PAPER, STATED),
-    ("pfs-from-induction-abstract", MEDIAN, NCIT + "C28234", "13.8", MONTH, NOT_STATED, TKG + "StartOfInduction", PAPER, NOT),
-    ("pfs-from-maintenance-abstract", MEDIAN, NCIT + "C28234", "10.7", MONTH, MAINT, TKG + "StartOfMaintenance", PAPER, DESIGN),
+    (
+        "pfs-from-induction-abstract",
+        MEDIAN,
+        NCIT + "C28234",
+        "13.8",
+        MONTH,
+        NOT_STATED,
+        TKG + "StartOfInduction",
+        PAPER,
+        NOT,
+    ),
+    (
+        "pfs-from-maintenance-abstract",
+        MEDIAN,
+        NCIT + "C28234",
+        "10.7",
+        MONTH,
+        MAINT,
+        TKG + "StartOfMaintenance",
+        PAPER,
+        DESIGN,
+    ),
     ("grade2plus-peripheral-neuropathy", N, NCIT + "C41331", "0", COUNT, MAINT, None, PAPER, DESIGN),
 ]
 
@@ -58,7 +83,9 @@ def values(store, s: str, p: str) -> set[str]:
     return {r["o"].value for r in store.query(q, use_default_graph_as_union=True)}
 
 
-@pytest.mark.parametrize("slug,stype,measures,value,unit,population,origin,source,basis", FACTS, ids=[f[0] for f in FACTS])
+@pytest.mark.parametrize(
+    "slug,stype,measures,value,unit,population,origin,source,basis", FACTS, ids=[f[0] for f in FACTS]
+)
 def test_statistic(store, slug, stype, measures, value, unit, population, origin, source, basis):
     s = T + slug
     assert values(store, s, TKG + "statisticType") == {stype}
@@ -76,7 +103,9 @@ def test_statistic(store, slug, stype, measures, value, unit, population, origin
     assert values(store, s, TKG + "quotedFrom"), "every statistic names the sentence it came from"
     assert values(store, s, TKG + "denominatorBasis") == {basis}
     reason = values(store, s, TKG + "denominatorReason")
-    assert bool(reason) == (basis in (PARAGRAPH, DESIGN)), "an inferred denominator says why, a stated one needs no reason"
+    assert bool(reason) == (basis in (PARAGRAPH, DESIGN)), (
+        "an inferred denominator says why, a stated one needs no reason"
+    )
 
 
 def test_after_maintenance_counts_sit_on_those_who_completed_maintenance(store):
@@ -85,19 +114,25 @@ def test_after_maintenance_counts_sit_on_those_who_completed_maintenance(store):
     assert values(store, COMPLETED, TKG + "completedPhase") == {T + "maintenance"}
     assert values(store, COMPLETED, TKG + "size") == set(), "no source states how many completed the year"
     assert values(store, MAINT, TKG + "enteredPhase") == {T + "maintenance"}
-    counted = sum(int(next(iter(values(store, T + s, TKG + "value")))) for s in
-                  ("after-maintenance-scr", "after-maintenance-vgpr", "after-maintenance-pr", "after-maintenance-sd"))
+    counted = sum(
+        int(next(iter(values(store, T + s, TKG + "value"))))
+        for s in ("after-maintenance-scr", "after-maintenance-vgpr", "after-maintenance-pr", "after-maintenance-sd")
+    )
     assert counted <= 20, "the counts after maintenance fit within the 20 who started it"
 
 
 def test_twin_reports_are_linked_to_one_finding(store):
     """Issue 10.3: ORR and both PFS medians are one finding each, reported by the news report and the abstract."""
     prov = "http://www.w3.org/ns/prov#specializationOf"
-    for finding, reports in [("finding-orr", {"orr", "orr-during-induction"}),
-                             ("finding-pfs-from-induction", {"pfs-from-induction", "pfs-from-induction-abstract"}),
-                             ("finding-pfs-from-maintenance", {"pfs-from-maintenance", "pfs-from-maintenance-abstract"})]:
-        got = {r["s"].value for r in store.query(f"SELECT ?s WHERE {{ ?s <{prov}> <{T + finding}> }}",
-                                                  use_default_graph_as_union=True)}
+    for finding, reports in [
+        ("finding-orr", {"orr", "orr-during-induction"}),
+        ("finding-pfs-from-induction", {"pfs-from-induction", "pfs-from-induction-abstract"}),
+        ("finding-pfs-from-maintenance", {"pfs-from-maintenance", "pfs-from-maintenance-abstract"}),
+    ]:
+        got = {
+            r["s"].value
+            for r in store.query(f"SELECT ?s WHERE {{ ?s <{prov}> <{T + finding}> }}", use_default_graph_as_union=True)
+        }
         assert got == {T + r for r in reports}
         sources = {next(iter(values(store, T + r, "http://www.w3.org/ns/prov#wasDerivedFrom"))) for r in reports}
         assert sources == {NEWS, PAPER}, "each finding is reported once by each document"
@@ -112,14 +147,20 @@ def test_every_statistic_is_listed_above(store):
 
 
 def test_population_sizes(store):
-    for slug, size, source in [("population-enrolled", "38", NEWS), ("population-evaluable", "36", NEWS),
-                               ("population-maintenance", "20", PAPER)]:
+    for slug, size, source in [
+        ("population-enrolled", "38", NEWS),
+        ("population-evaluable", "36", NEWS),
+        ("population-maintenance", "20", PAPER),
+    ]:
         assert values(store, T + slug, TKG + "size") == {size}
         assert values(store, T + slug, "http://www.w3.org/ns/prov#wasDerivedFrom") == {source}
 
 
 def test_confidence_intervals(store):
-    for slug, lo, hi in [("pfs-from-induction-abstract", "11.4", "23.7"), ("pfs-from-maintenance-abstract", "3.7", "10.7")]:
+    for slug, lo, hi in [
+        ("pfs-from-induction-abstract", "11.4", "23.7"),
+        ("pfs-from-maintenance-abstract", "3.7", "10.7"),
+    ]:
         (ci,) = values(store, T + slug, TKG + "attributeEstimate")
         assert Decimal(next(iter(values(store, ci, TKG + "level")))) == Decimal("0.95")
         assert Decimal(next(iter(values(store, ci, TKG + "lower")))) == Decimal(lo)
@@ -131,15 +172,24 @@ def test_grade3_sentence_is_one_joint_count(store):
     s = T + "grade3-leukopenia-thrombocytopenia"
     assert values(store, s, TKG + "adverseEvent") == {HP + "0001882", HP + "0001873"}
     assert values(store, s, TKG + "grade") == {NCIT + "C41340"}
-    rows = list(store.query(
-        "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/adverseEvent> <http://purl.obolibrary.org/obo/HP_0001882> }",
-        use_default_graph_as_union=True))
+    rows = list(
+        store.query(
+            "SELECT ?s WHERE { ?s <https://w3id.org/trialkg/ontology/adverseEvent> <http://purl.obolibrary.org/obo/HP_0001882> }",
+            use_default_graph_as_union=True,
+        )
+    )
     assert [r["s"].value for r in rows] == [s], "no separate count may be invented for leukopenia alone"
 
 
 def test_other_adverse_events_have_no_grade_or_number(store):
-    expected = {"sensory-neuropathy": "0000763", "diarrhea": "0002014", "constipation": "0002019",
-                "nausea": "0002018", "fatigue": "0012378", "pruritus": "0000989"}
+    expected = {
+        "sensory-neuropathy": "0000763",
+        "diarrhea": "0002014",
+        "constipation": "0002019",
+        "nausea": "0002018",
+        "fatigue": "0012378",
+        "pruritus": "0000989",
+    }
     for slug, hp in expected.items():
         s = T + "ae-" + slug
         assert values(store, s, TKG + "adverseEvent") == {HP + hp}
@@ -168,7 +218,10 @@ def test_design(store):
     assert values(store, trial, TKG + "trialPhase") == {NCIT + "C15601"}
     assert values(store, trial, TKG + "designCharacteristic") == {NCIT + "C217005", TKG + "NonComparativeDesign"}
     assert values(store, trial, TKG + "studiesCondition") == {"http://purl.obolibrary.org/obo/MONDO_0009693"}
-    assert values(store, trial, TKG + "eligibility") == {"previously untreated", "ineligible for autologous stem cell transplantation"}
+    assert values(store, trial, TKG + "eligibility") == {
+        "previously untreated",
+        "ineligible for autologous stem cell transplantation",
+    }
 
 
 def test_citation(store):
@@ -179,17 +232,21 @@ def test_citation(store):
     assert values(store, p, TKG + "authorListComplete") == {"false"}
     rows = store.query(
         f"SELECT ?pos ?name WHERE {{ <{p}> <{TKG}hasAuthorship> ?a . ?a <{TKG}position> ?pos ; <{TKG}authorName> ?name }} ORDER BY ?pos",
-        use_default_graph_as_union=True)
+        use_default_graph_as_union=True,
+    )
     assert [r["name"].value for r in rows] == ["Isoda A", "Murayama K", "Ito S"]
     assert values(store, NEWS, "http://purl.org/spar/cito/cites") == {p}
     (journal,) = values(store, p, TKG + "publishedIn")
-    assert values(store, journal, "http://www.w3.org/2000/01/rdf-schema#label") == {"International Journal of Hematology"}
+    assert values(store, journal, "http://www.w3.org/2000/01/rdf-schema#label") == {
+        "International Journal of Hematology"
+    }
 
 
 def test_claims_are_attributed(store):
     rows = store.query(
         f"SELECT ?c ?who WHERE {{ <https://w3id.org/trialkg/trial/isoda-2018> <{TKG}hasClaim> ?c . ?c <http://www.w3.org/ns/prov#wasAttributedTo> ?who }}",
-        use_default_graph_as_union=True)
+        use_default_graph_as_union=True,
+    )
     got = {r["c"].value.rsplit("/", 1)[-1]: r["who"].value for r in rows}
     assert got == {
         "claim-headline": NEWS,
@@ -206,7 +263,8 @@ def _quotes(store, source: str) -> list[tuple[str, str]]:
               ?thing <{TKG}quotedFrom> ?passage .
               ?passage <http://www.w3.org/ns/oa#hasSource> <{source}> ;
                        <http://www.w3.org/ns/oa#hasSelector>/<http://www.w3.org/ns/oa#exact> ?exact }}""",
-        use_default_graph_as_union=True)
+        use_default_graph_as_union=True,
+    )
     return [(r["thing"].value, r["exact"].value) for r in rows]
 
 
@@ -226,7 +284,8 @@ def test_every_statistic_quote_contains_its_number(store):
     rows = store.query(
         f"""SELECT ?s ?v ?exact WHERE {{
               ?s <{TKG}value> ?v ; <{TKG}quotedFrom>/<http://www.w3.org/ns/oa#hasSelector>/<http://www.w3.org/ns/oa#exact> ?exact }}""",
-        use_default_graph_as_union=True)
+        use_default_graph_as_union=True,
+    )
     checked = 0
     for r in rows:
         v = r["v"].value

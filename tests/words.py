@@ -1,4 +1,5 @@
 """The words a reader sees, for tests that check generic code carries no publication's own words."""
+
 from __future__ import annotations
 
 import re
@@ -7,16 +8,42 @@ from html import unescape
 from kg.dataset import Dataset
 
 #: English function words, which say nothing about a publication
-FUNCTION_WORDS = {"with", "from", "that", "this", "were", "have", "than", "after", "into", "over", "each", "only",
-                  "also", "both", "their", "which", "when", "then", "there", "these", "those", "what", "while"}
+FUNCTION_WORDS = {
+    "with",
+    "from",
+    "that",
+    "this",
+    "were",
+    "have",
+    "than",
+    "after",
+    "into",
+    "over",
+    "each",
+    "only",
+    "also",
+    "both",
+    "their",
+    "which",
+    "when",
+    "then",
+    "there",
+    "these",
+    "those",
+    "what",
+    "while",
+}
 
 
 def words(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", text)} - FUNCTION_WORDS
 
 
-LABELS = {"http://www.w3.org/2000/01/rdf-schema#label", "http://purl.org/dc/terms/title",
-          "https://w3id.org/trialkg/ontology/authorName"}
+LABELS = {
+    "http://www.w3.org/2000/01/rdf-schema#label",
+    "http://purl.org/dc/terms/title",
+    "https://w3id.org/trialkg/ontology/authorName",
+}
 
 
 def label_words(dataset: Dataset, graphs: list[str] | None = None) -> set[str]:

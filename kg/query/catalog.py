@@ -13,6 +13,7 @@ Parameters are the query's BASIL-style variables: ``?_drug_iri`` is required,
 ``integer``, ``number``). On the CLI a parameter goes by its bare name
 (``--param drug=NCIT:C1851``).
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Every engine answers with the same :class:`~kg.query.result.Result`, so the
 CLI, the summary and the pages print the same thing whichever ran it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,8 +17,14 @@ from kg.query.result import Result, from_solutions
 from kg.query.text import Term, is_ordered, syntax_error, with_values
 
 
-def on_oxigraph(store: ox.Store, text: str, bindings: Mapping[str, Term] | None = None,
-                origin: str = "query", union: bool = True, isolated: bool = False) -> Result:
+def on_oxigraph(
+    store: ox.Store,
+    text: str,
+    bindings: Mapping[str, Term] | None = None,
+    origin: str = "query",
+    union: bool = True,
+    isolated: bool = False,
+) -> Result:
     """Run on pyoxigraph, the default graph being the union of the named graphs unless ``union`` is off.
 
     ``isolated`` runs it in a forked child (:mod:`kg.sandbox`), for queries a
@@ -63,13 +70,19 @@ def on_rdflib(dataset, text: str, bindings: Mapping[str, Term] | None = None, or
     return Result(variables=variables, rows=rows, ordered=is_ordered(text))
 
 
-def on_endpoint(endpoint: str, text: str, bindings: Mapping[str, Term] | None = None,
-                origin: str = "query", timeout: float = 60.0) -> Result:
+def on_endpoint(
+    endpoint: str, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query", timeout: float = 60.0
+) -> Result:
     """Run over the SPARQL 1.1 Protocol; the answer is read as SPARQL JSON results."""
     from kg import http
 
-    data = http.query(endpoint, with_values(text, bindings or {}), "application/sparql-results+json",
-                      timeout=timeout, error=QueryError)
+    data = http.query(
+        endpoint,
+        with_values(text, bindings or {}),
+        "application/sparql-results+json",
+        timeout=timeout,
+        error=QueryError,
+    )
     try:
         solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
     except (SyntaxError, ValueError) as exc:

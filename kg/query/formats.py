@@ -4,6 +4,7 @@ csv, tsv, json and xml are written by pyoxigraph's result serializer (the one
 the ``oxigraph`` server uses), whatever engine ran the query, so the bytes are
 what a SPARQL 1.1 server would send.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -98,6 +99,7 @@ def table(result: Result, width: int | None = None) -> str:
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
     footer = f"({plural(len(cells), 'row')})"
     if sum(widths) + 2 * (len(widths) - 1) <= width:
+
         def line(values: list[str]) -> str:
             return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
 

@@ -4,6 +4,7 @@ A value is checked against its declared type and becomes a pyoxigraph
 ``NamedNode`` or ``Literal``; a value that is not of its type is refused with a
 one-line error naming the parameter, and nothing of it reaches the query text.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ def term(param: Parameter, raw: str) -> Term:
     <NamedNode value=http://purl.obolibrary.org/obo/NCIT_C1851>
     """
     if len(raw) > MAX_PARAMETER_LENGTH:
-        raise QueryError(f"parameter {param.name}: value is {len(raw)} characters long (at most {MAX_PARAMETER_LENGTH})")
+        raise QueryError(
+            f"parameter {param.name}: value is {len(raw)} characters long (at most {MAX_PARAMETER_LENGTH})"
+        )
     if param.type == "iri":
         iri = to_iri(raw)
         if iri is None:
@@ -83,5 +86,7 @@ def bind(query: Query, params: Mapping[str, str]) -> dict[str, Term]:
         bound[param.variable] = term(param, raw)
     for param in query.parameters:
         if param.required and param.variable not in bound:
-            raise QueryError(f"query {query.name!r} needs parameter {param.name!r} ({param.type}): --param {param.name}=...")
+            raise QueryError(
+                f"query {query.name!r} needs parameter {param.name!r} ({param.type}): --param {param.name}=..."
+            )
     return bound

@@ -1,4 +1,5 @@
 """A SELECT result as pyoxigraph terms, whichever engine or server produced it."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ server accepts nothing but text, so bound terms go into a ``VALUES`` block
 written by pyoxigraph's own N-Triples term serializer: a value can only ever be
 one term, whatever quotes, braces or newlines it holds.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,7 +73,7 @@ def with_values(text: str, bindings: Mapping[str, Term]) -> str:
         m = re.compile(r"\{").search(stripped, select.end()) if select else None
     if not m:
         raise QueryError("cannot bind parameters: the query has no WHERE clause")
-    return text[: m.end()] + "\n  " + block + "\n" + text[m.end():]
+    return text[: m.end()] + "\n  " + block + "\n" + text[m.end() :]
 
 
 def syntax_error(exc: Exception, origin: str = "query") -> QueryError:

@@ -13,6 +13,7 @@
   ``503`` with ``Retry-After``. A child that crashes (pyoxigraph panics on some
   ``ORDER BY``) is one ``500`` and one log line.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,12 +33,14 @@ from kg.web.negotiate import negotiate
 RESULT_MEDIA = {f.media: f.format for f in media.RESULT_FORMATS}
 FORMAT_PARAM = {f.name: f.media for f in media.RESULT_FORMATS}
 GRAPH_MEDIA = {s.media: s.format for s in media.RDF_SYNTAXES}
-_UPDATE = re.compile(r"^\s*((PREFIX|BASE)\s[^\n]*\n\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
-                     re.IGNORECASE)
+_UPDATE = re.compile(
+    r"^\s*((PREFIX|BASE)\s[^\n]*\n\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
+)
 LOG = logging.getLogger("uvicorn.error")
 
 # The lexical tokens of SPARQL that can hold arbitrary text, and the rest one word or character at a time.
-_TOKENS = re.compile(r"""
+_TOKENS = re.compile(
+    r"""
     (?P<comment>\#[^\r\n]*)
   | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''|\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
@@ -45,7 +48,9 @@ _TOKENS = re.compile(r"""
   | (?P<var>[?$]\w+)
   | (?P<word>[\w\\:][\w.\-:%\\]*)
   | (?P<other>\S)
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
 # Inside an IRIREF token: a "<" that Oxigraph reads as less-than, hiding "SERVICE" up to a ">" in a comment
 # (``FILTER(?o<2)SERVICE#>``, then the service IRI on the next line).
 _HIDDEN_SERVICE = re.compile(r"[)\].\d']service[\w?$:.\-%]*#", re.IGNORECASE)
@@ -107,7 +112,9 @@ def answer(store: ox.Store, query: str, accept: str, max_rows: int) -> Answer:
             rows = []
             for i, sol in enumerate(result):
                 if i >= max_rows:
-                    return Answer(413, "text/plain", f"the result has more than {max_rows} rows: add a LIMIT\n".encode())
+                    return Answer(
+                        413, "text/plain", f"the result has more than {max_rows} rows: add a LIMIT\n".encode()
+                    )
                 rows.append(sol)
             # Re-serialize the capped rows through the results JSON so every format is the W3C one.
             bindings = [{v.value: json_term(sol[v]) for v in variables if sol[v] is not None} for sol in rows]
@@ -115,7 +122,10 @@ def answer(store: ox.Store, query: str, accept: str, max_rows: int) -> Answer:
             solutions = ox.parse_query_results(json.dumps(doc).encode(), format=ox.QueryResultsFormat.JSON)
             return Answer(200, chosen, cast(bytes, solutions.serialize(format=RESULT_MEDIA[chosen])))
         if isinstance(result, ox.QueryBoolean):
-            chosen = negotiate(accept, ["application/sparql-results+json", "application/sparql-results+xml"]) or "application/sparql-results+json"
+            chosen = (
+                negotiate(accept, ["application/sparql-results+json", "application/sparql-results+xml"])
+                or "application/sparql-results+json"
+            )
             return Answer(200, chosen, cast(bytes, result.serialize(format=RESULT_MEDIA[chosen])))
         chosen = negotiate(accept, list(GRAPH_MEDIA)) or "text/turtle"
         triples = []
@@ -152,11 +162,23 @@ class Endpoint:
             return Answer(400, "text/plain", b"SERVICE is refused: this endpoint queries its own graph only\n")
         if not self._slots.acquire(blocking=False):
             retry = str(max(1, round(self.limits.timeout)))
-            return Answer(503, "text/plain", f"{self.limits.max_queries} queries are running; retry in {retry} s\n".encode(),
-                          {"Retry-After": retry})
+            return Answer(
+                503,
+                "text/plain",
+                f"{self.limits.max_queries} queries are running; retry in {retry} s\n".encode(),
+                {"Retry-After": retry},
+            )
         try:
-            outcome = sandbox.run(answer, self.store, query, accept or "", self.limits.max_rows,
-                                  timeout=self.limits.timeout, max_memory_mb=self.limits.max_memory_mb, network=False)
+            outcome = sandbox.run(
+                answer,
+                self.store,
+                query,
+                accept or "",
+                self.limits.max_rows,
+                timeout=self.limits.timeout,
+                max_memory_mb=self.limits.max_memory_mb,
+                network=False,
+            )
         except OSError as exc:  # no process or pipe to be had now (fork: EAGAIN, pipe: EMFILE)
             LOG.error("kg serve: cannot start a /sparql query process: %s", exc)
             return Answer(503, "text/plain", b"cannot start a query process now; retry later\n", {"Retry-After": "5"})
@@ -165,11 +187,16 @@ class Endpoint:
         if outcome.ok:
             return cast(Answer, outcome.value)
         if outcome.timed_out:
-            return Answer(408, "text/plain", f"the query ran longer than the time-out of {self.limits.timeout:g} s\n".encode())
+            return Answer(
+                408, "text/plain", f"the query ran longer than the time-out of {self.limits.timeout:g} s\n".encode()
+            )
         if outcome.out_of_memory:
             LOG.warning("kg serve: a /sparql query reached the memory limit of %d MB", self.limits.max_memory_mb)
-            return Answer(500, "text/plain",
-                          f"the query needed more memory than the limit of {self.limits.max_memory_mb} MB\n".encode())
+            return Answer(
+                500,
+                "text/plain",
+                f"the query needed more memory than the limit of {self.limits.max_memory_mb} MB\n".encode(),
+            )
         why = outcome.describe() if outcome.raised is None else _one_line(outcome.raised)
         LOG.error("kg serve: a /sparql query process failed: %s; query: %s", why, _one_line(ValueError(query))[:200])
         return Answer(500, "text/plain", f"the query process failed: {why}\n".encode())

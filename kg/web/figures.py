@@ -5,6 +5,7 @@ rows, that is from the graph; nothing here knows a particular trial. Each mark
 carries ``data-`` attributes with its numbers and the statistic's IRI, so tests
 and scripts can compare the drawing with the graph.
 """
+
 from __future__ import annotations
 
 import html
@@ -40,24 +41,43 @@ def response_chart(rows: list[dict]) -> tuple[str, list[dict], list[dict]]:
         elif percent:
             share = float(percent)
         else:
-            undrawn.append({"category": cell(r["category"]), "count": count, "when": when, "population": population,
-                            "statistic": cell(r.get("statistic"))})
+            undrawn.append(
+                {
+                    "category": cell(r["category"]),
+                    "count": count,
+                    "when": when,
+                    "population": population,
+                    "statistic": cell(r.get("statistic")),
+                }
+            )
             continue
         series.setdefault(key, PALETTE[len(series) % len(PALETTE)])
-        bars.append({"category": cell(r["category"]), "count": count, "percent": percent, "share": share,
-                     "size": size, "when": when, "population": population, "colour": series[key],
-                     "statistic": r["statistic"].value if r.get("statistic") else ""})
+        bars.append(
+            {
+                "category": cell(r["category"]),
+                "count": count,
+                "percent": percent,
+                "share": share,
+                "size": size,
+                "when": when,
+                "population": population,
+                "colour": series[key],
+                "statistic": r["statistic"].value if r.get("statistic") else "",
+            }
+        )
     width, top, left = 720, 30, 50
     bottom = 70 + 16 * len(series)
     height = top + 180 + bottom
     plot_h = height - top - bottom
     ymax = math.ceil(max([b["share"] for b in bars] + [10.0]) / 10) * 10
     bar_w = (width - left - 20) / max(len(bars), 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="response-chart" role="img" font-family="sans-serif" '
-             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" data-ymax="{ymax}" data-plot-height="{plot_h}">',
-             "<title>Response categories: share of each figure's own denominator</title>",
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#333"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="response-chart" role="img" font-family="sans-serif" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" data-ymax="{ymax}" data-plot-height="{plot_h}">',
+        "<title>Response categories: share of each figure's own denominator</title>",
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
+    ]
     for tick in range(0, int(ymax) + 1, 10):
         y = top + plot_h - tick * plot_h / ymax
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}%</text>')
@@ -65,26 +85,36 @@ def response_chart(rows: list[dict]) -> tuple[str, list[dict], list[dict]]:
         h = b["share"] * plot_h / ymax
         x = left + i * bar_w + 6
         y = top + plot_h - h
-        value = (f'{b["count"]} of {b["size"]} ({b["share"]:.1f}%)' if b["count"]
-                 else f'{b["percent"]}% of {b["size"] or b["population"]}')
+        value = (
+            f"{b['count']} of {b['size']} ({b['share']:.1f}%)"
+            if b["count"]
+            else f"{b['percent']}% of {b['size'] or b['population']}"
+        )
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.2f}" width="{bar_w - 12:.1f}" height="{h:.2f}" fill="{b["colour"]}" '
             f'data-category="{_esc(b["category"])}" data-count="{b["count"]}" data-share="{b["share"]:.4f}" '
             f'data-size="{b["size"]}" data-statistic="{_esc(b["statistic"])}"><title>{_esc(b["category"])}, '
-            f'{_esc(b["when"])}: {_esc(value)}</title></rect>')
-        top_label = b["count"] if b["count"] else f'{b["percent"]}%'
-        parts.append(f'<text x="{x + (bar_w - 12) / 2:.1f}" y="{y - 4:.1f}" font-size="11" text-anchor="middle">{_esc(top_label)}</text>')
+            f"{_esc(b['when'])}: {_esc(value)}</title></rect>"
+        )
+        top_label = b["count"] if b["count"] else f"{b['percent']}%"
+        parts.append(
+            f'<text x="{x + (bar_w - 12) / 2:.1f}" y="{y - 4:.1f}" font-size="11" text-anchor="middle">{_esc(top_label)}</text>'
+        )
         words = b["category"].split()
         for k, line in enumerate([" ".join(words[:2]), " ".join(words[2:])]):
             if line:
-                parts.append(f'<text x="{x + (bar_w - 12) / 2:.1f}" y="{top + plot_h + 14 + 12 * k}" font-size="10" '
-                             f'text-anchor="middle">{_esc(line)}</text>')
+                parts.append(
+                    f'<text x="{x + (bar_w - 12) / 2:.1f}" y="{top + plot_h + 14 + 12 * k}" font-size="10" '
+                    f'text-anchor="middle">{_esc(line)}</text>'
+                )
     for k, ((when, population, size, source), colour) in enumerate(series.items()):
         y = top + plot_h + 46 + 16 * k
         denominator = f"{population} (n = {size})" if size else population
         parts.append(f'<rect x="{left}" y="{y - 9}" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text class="legend" x="{left + 16}" y="{y}" font-size="11" fill="#333">'
-                     f'{_esc(when)}: share of {_esc(denominator)}; {_esc(source)}</text>')
+        parts.append(
+            f'<text class="legend" x="{left + 16}" y="{y}" font-size="11" fill="#333">'
+            f"{_esc(when)}: share of {_esc(denominator)}; {_esc(source)}</text>"
+        )
     parts.append("</svg>")
     return "\n".join(parts), bars, undrawn
 
@@ -99,11 +129,17 @@ def survival_chart(rows: list[dict]) -> tuple[str, list[dict]]:
     for r in rows:
         if not r.get("origin"):
             continue
-        item = {"label": cell(r.get("finding_label")) or cell(r["label"]), "value": cell(r.get("value")),
-                "not_reached": cell(r.get("notReached")) == "true",
-                "lower": cell(r.get("ci_lower")), "upper": cell(r.get("ci_upper")),
-                "level": cell(r.get("ci_level")), "unit": cell(r.get("unit")),
-                "statistic": r["statistic"].value, "source": cell(r.get("source_label"))}
+        item = {
+            "label": cell(r.get("finding_label")) or cell(r["label"]),
+            "value": cell(r.get("value")),
+            "not_reached": cell(r.get("notReached")) == "true",
+            "lower": cell(r.get("ci_lower")),
+            "upper": cell(r.get("ci_upper")),
+            "level": cell(r.get("ci_level")),
+            "unit": cell(r.get("unit")),
+            "statistic": r["statistic"].value,
+            "source": cell(r.get("source_label")),
+        }
         key = r["finding"].value if r.get("finding") else item["statistic"]
         if key in chosen:
             sources = f"{chosen[key]['source']}; {item['source']}"
@@ -120,43 +156,61 @@ def survival_chart(rows: list[dict]) -> tuple[str, list[dict]]:
     height = top + row_h * len(items) + 50
     plot_w = width - left - right
     scale = plot_w / xmax
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="survival-chart" role="img" font-family="sans-serif" '
-             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" data-xmax="{xmax}" data-left="{left}" '
-             f'data-scale="{scale}">',
-             f"<title>Time-to-event medians with confidence intervals ({_esc(unit)}s)</title>",
-             '<defs><marker id="arrow" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" refX="11" '
-             'refY="6" orient="auto"><path d="M0,0 L12,6 L0,12 z" fill="#b5542c"/></marker></defs>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="survival-chart" role="img" font-family="sans-serif" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" data-xmax="{xmax}" data-left="{left}" '
+        f'data-scale="{scale}">',
+        f"<title>Time-to-event medians with confidence intervals ({_esc(unit)}s)</title>",
+        '<defs><marker id="arrow" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" refX="11" '
+        'refY="6" orient="auto"><path d="M0,0 L12,6 L0,12 z" fill="#b5542c"/></marker></defs>',
+    ]
     axis_y = top + row_h * len(items) + 5
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
     for tick in range(0, int(xmax) + 1, 6):
         x = left + tick * scale
         parts.append(f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 5}" stroke="#333"/>')
         parts.append(f'<text x="{x:.1f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{tick}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{axis_y + 34}" font-size="11" text-anchor="middle">{_esc(unit)}s</text>')
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{axis_y + 34}" font-size="11" text-anchor="middle">{_esc(unit)}s</text>'
+    )
     for i, it in enumerate(items):
         y = top + i * row_h + row_h / 2
         label = it["label"] if len(it["label"]) <= 44 else it["label"][:43] + "…"
-        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end"><title>{_esc(it["label"])}; '
-                     f'{_esc(it["source"])}</title>{_esc(label)}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end"><title>{_esc(it["label"])}; '
+            f"{_esc(it['source'])}</title>{_esc(label)}</text>"
+        )
         if it["not_reached"] or not it["value"]:
-            parts.append(f'<line class="not-reached" x1="{left}" y1="{y:.1f}" x2="{left + plot_w - 2:.1f}" y2="{y:.1f}" '
-                         f'stroke="#b5542c" stroke-width="3" stroke-dasharray="6 4" marker-end="url(#arrow)" '
-                         f'data-statistic="{_esc(it["statistic"])}"><title>median not reached</title></line>')
-            parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{y - 9:.1f}" font-size="11" text-anchor="middle" '
-                         f'fill="#b5542c">median not reached</text>')
+            parts.append(
+                f'<line class="not-reached" x1="{left}" y1="{y:.1f}" x2="{left + plot_w - 2:.1f}" y2="{y:.1f}" '
+                f'stroke="#b5542c" stroke-width="3" stroke-dasharray="6 4" marker-end="url(#arrow)" '
+                f'data-statistic="{_esc(it["statistic"])}"><title>median not reached</title></line>'
+            )
+            parts.append(
+                f'<text x="{left + plot_w / 2:.1f}" y="{y - 9:.1f}" font-size="11" text-anchor="middle" '
+                f'fill="#b5542c">median not reached</text>'
+            )
             continue
         v = float(it["value"])
         if it["lower"]:
             lo, hi = float(it["lower"]), float(it["upper"])
-            parts.append(f'<line class="ci" x1="{left + lo * scale:.2f}" y1="{y:.1f}" x2="{left + hi * scale:.2f}" '
-                         f'y2="{y:.1f}" stroke="#333" stroke-width="2" data-lower="{lo}" data-upper="{hi}">'
-                         f'<title>{float(it["level"]) * 100:g}% CI {lo}–{hi}</title></line>')
+            parts.append(
+                f'<line class="ci" x1="{left + lo * scale:.2f}" y1="{y:.1f}" x2="{left + hi * scale:.2f}" '
+                f'y2="{y:.1f}" stroke="#333" stroke-width="2" data-lower="{lo}" data-upper="{hi}">'
+                f"<title>{float(it['level']) * 100:g}% CI {lo}–{hi}</title></line>"
+            )
             for end in (lo, hi):
-                parts.append(f'<line x1="{left + end * scale:.2f}" y1="{y - 6:.1f}" x2="{left + end * scale:.2f}" '
-                             f'y2="{y + 6:.1f}" stroke="#333" stroke-width="2"/>')
-        parts.append(f'<circle class="median" cx="{left + v * scale:.2f}" cy="{y:.1f}" r="6" fill="#4a7ebb" '
-                     f'data-value="{v}" data-statistic="{_esc(it["statistic"])}"><title>median {v}</title></circle>')
-        parts.append(f'<text x="{left + v * scale:.2f}" y="{y - 10:.1f}" font-size="11" text-anchor="middle">{v}</text>')
+                parts.append(
+                    f'<line x1="{left + end * scale:.2f}" y1="{y - 6:.1f}" x2="{left + end * scale:.2f}" '
+                    f'y2="{y + 6:.1f}" stroke="#333" stroke-width="2"/>'
+                )
+        parts.append(
+            f'<circle class="median" cx="{left + v * scale:.2f}" cy="{y:.1f}" r="6" fill="#4a7ebb" '
+            f'data-value="{v}" data-statistic="{_esc(it["statistic"])}"><title>median {v}</title></circle>'
+        )
+        parts.append(
+            f'<text x="{left + v * scale:.2f}" y="{y - 10:.1f}" font-size="11" text-anchor="middle">{v}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts), items
 
@@ -208,9 +262,14 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     ([0.5, 1, 2, 4], [0.5, 1, 2, 4], [0.5, 1], [0.01, 0.1, 1, 10, 100])
     """
     if math.log2(hi / lo) <= 8:
-        return [2.0 ** k if k < 0 else 2 ** k for k in range(math.floor(math.log2(lo) + 1e-9), math.ceil(math.log2(hi) - 1e-9) + 1)]
-    return [10.0 ** k if k < 0 else 10 ** k
-            for k in range(math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9) + 1)]
+        return [
+            2.0**k if k < 0 else 2**k
+            for k in range(math.floor(math.log2(lo) + 1e-9), math.ceil(math.log2(hi) - 1e-9) + 1)
+        ]
+    return [
+        10.0**k if k < 0 else 10**k
+        for k in range(math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9) + 1)
+    ]
 
 
 def _wrap(text: str, width: int = TIP_WIDTH, lines: int = TIP_LINES) -> list[str]:
@@ -224,10 +283,13 @@ def _wrap(text: str, width: int = TIP_WIDTH, lines: int = TIP_LINES) -> list[str
 
 
 def _open(kind: str, height: int, title: str, data: str, hint: str) -> list[str]:
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="evidence-chart" id="{kind}-chart" role="group" '
-            f'font-family="sans-serif" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" {data}>',
-            f"<title>{_esc(title)}</title>", EVIDENCE_STYLE,
-            f'<text x="10" y="{height - TIP_LINES * 15 + 2}" font-size="11" fill="#5b6b7c">{_esc(hint)}</text>']
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="evidence-chart" id="{kind}-chart" role="group" '
+        f'font-family="sans-serif" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" {data}>',
+        f"<title>{_esc(title)}</title>",
+        EVIDENCE_STYLE,
+        f'<text x="10" y="{height - TIP_LINES * 15 + 2}" font-size="11" fill="#5b6b7c">{_esc(hint)}</text>',
+    ]
 
 
 def _mark(item: dict, tip_y: float, inner: list[str], ring: tuple[float, float, float, float]) -> list[str]:
@@ -236,21 +298,25 @@ def _mark(item: dict, tip_y: float, inner: list[str], ring: tuple[float, float, 
     tip = _wrap(item["tip"])
     lines = "".join(f'<tspan x="14" dy="{0 if k == 0 else 15}">{_esc(line)}</tspan>' for k, line in enumerate(tip))
     data = " ".join(f'data-{k}="{_esc(str(v))}"' for k, v in item.get("data", {}).items())
-    return [f'<a class="ev-mark" href="{_esc(item["href"])}" tabindex="0" data-statistic="{_esc(item["statistic"])}" {data}>',
-            f"<title>{_esc(item['tip'])}</title>",
-            f'<rect class="ev-ring" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" fill="#eef3fb" '
-            'stroke="#1d4ed8" stroke-width="2"/>',
-            *inner,
-            f'<g class="ev-tip"><rect x="6" y="{tip_y - 14:.1f}" width="{WIDTH - 12}" height="{TIP_LINES * 15 + 8}" '
-            f'fill="#fffbea" stroke="#c9a227"/><text y="{tip_y:.1f}" font-size="12" fill="#1d2733">{lines}</text></g>',
-            "</a>"]
+    return [
+        f'<a class="ev-mark" href="{_esc(item["href"])}" tabindex="0" data-statistic="{_esc(item["statistic"])}" {data}>',
+        f"<title>{_esc(item['tip'])}</title>",
+        f'<rect class="ev-ring" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" fill="#eef3fb" '
+        'stroke="#1d4ed8" stroke-width="2"/>',
+        *inner,
+        f'<g class="ev-tip"><rect x="6" y="{tip_y - 14:.1f}" width="{WIDTH - 12}" height="{TIP_LINES * 15 + 8}" '
+        f'fill="#fffbea" stroke="#c9a227"/><text y="{tip_y:.1f}" font-size="12" fill="#1d2733">{lines}</text></g>',
+        "</a>",
+    ]
 
 
 def _row_label(x: float, y: float, item: dict) -> list[str]:
     group = item["row"] if len(item["row"]) <= 46 else item["row"][:45] + "…"
     detail = item["detail"] if len(item["detail"]) <= 52 else item["detail"][:51] + "…"
-    return [f'<text class="row-label" x="{x}" y="{y - 2:.1f}" font-size="12" text-anchor="end">{_esc(group)}</text>',
-            f'<text x="{x}" y="{y + 12:.1f}" font-size="10" text-anchor="end" fill="#5b6b7c">{_esc(detail)}</text>']
+    return [
+        f'<text class="row-label" x="{x}" y="{y - 2:.1f}" font-size="12" text-anchor="end">{_esc(group)}</text>',
+        f'<text x="{x}" y="{y + 12:.1f}" font-size="10" text-anchor="end" fill="#5b6b7c">{_esc(detail)}</text>',
+    ]
 
 
 def forest_plot(items: list[dict], title: str, axis: str, hint: str) -> str:
@@ -274,46 +340,76 @@ def forest_plot(items: list[dict], title: str, axis: str, hint: str) -> str:
     def x_of(v: float) -> float:
         return left + (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * plot_w
 
-    parts = _open("forest", height, title, f'data-left="{left}" data-width="{plot_w}" data-log-min="{_num(lo)}" '
-                  f'data-log-max="{_num(hi)}" data-scale="log"', hint)
+    parts = _open(
+        "forest",
+        height,
+        title,
+        f'data-left="{left}" data-width="{plot_w}" data-log-min="{_num(lo)}" '
+        f'data-log-max="{_num(hi)}" data-scale="log"',
+        hint,
+    )
     parts.append(f'<line class="axis" x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
     for t in ticks:
-        parts.append(f'<line x1="{x_of(t):.2f}" y1="{axis_y}" x2="{x_of(t):.2f}" y2="{axis_y + 5}" stroke="#333"/>'
-                     f'<text x="{x_of(t):.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(t)}</text>')
-    parts.append(f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="11" '
-                 f'text-anchor="middle">{_esc(axis)}</text>')
-    parts.append(f'<line class="no-effect" x1="{x_of(1):.2f}" y1="{top - 8}" x2="{x_of(1):.2f}" y2="{axis_y}" '
-                 f'stroke="#5b6b7c" stroke-dasharray="4 3" data-value="1"/>')
+        parts.append(
+            f'<line x1="{x_of(t):.2f}" y1="{axis_y}" x2="{x_of(t):.2f}" y2="{axis_y + 5}" stroke="#333"/>'
+            f'<text x="{x_of(t):.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(t)}</text>'
+        )
+    parts.append(
+        f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="11" '
+        f'text-anchor="middle">{_esc(axis)}</text>'
+    )
+    parts.append(
+        f'<line class="no-effect" x1="{x_of(1):.2f}" y1="{top - 8}" x2="{x_of(1):.2f}" y2="{axis_y}" '
+        f'stroke="#5b6b7c" stroke-dasharray="4 3" data-value="1"/>'
+    )
     for k, it in enumerate(items):
         y = top + k * ROW_H + ROW_H / 2
         inner = _row_label(left - 10, y, it)
         if it.get("lower") and it.get("upper"):
             lo_x, hi_x = x_of(it["lower"]), x_of(it["upper"])
-            inner.append(f'<line class="ci" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" stroke="#1d2733" '
-                         f'stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}"/>')
+            inner.append(
+                f'<line class="ci" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" stroke="#1d2733" '
+                f'stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}"/>'
+            )
             for end in (lo_x, hi_x):
-                inner.append(f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>')
+                inner.append(
+                    f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>'
+                )
         vx = x_of(it["value"])
-        inner.append(f'<rect class="estimate" x="{vx - 6:.2f}" y="{y - 6:.1f}" width="12" height="12" fill="#4a7ebb" '
-                     f'data-value="{_num(it["value"])}" data-x="{vx:.2f}"/>')
+        inner.append(
+            f'<rect class="estimate" x="{vx - 6:.2f}" y="{y - 6:.1f}" width="12" height="12" fill="#4a7ebb" '
+            f'data-value="{_num(it["value"])}" data-x="{vx:.2f}"/>'
+        )
         inner.append(f'<text x="{left + plot_w + 12}" y="{y + 4:.1f}" font-size="11">{_esc(it["right"])}</text>')
         parts += _mark(it, tip_y, inner, (8, y - ROW_H / 2 + 2, WIDTH - 16, ROW_H - 4))
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _time_axis(parts: list[str], left: float, plot_w: float, axis_y: float, xmax: float, step: float, label: str,
-               ticks: bool = True) -> None:
+def _time_axis(
+    parts: list[str],
+    left: float,
+    plot_w: float,
+    axis_y: float,
+    xmax: float,
+    step: float,
+    label: str,
+    ticks: bool = True,
+) -> None:
     """A linear axis from 0 to ``xmax``; without ``ticks`` (nothing on it has a number) only its line and label."""
     parts.append(f'<line class="axis" x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
     k = 0
     while ticks and k * step <= xmax + 1e-9:
         x = left + k * step * plot_w / xmax
-        parts.append(f'<line x1="{x:.2f}" y1="{axis_y}" x2="{x:.2f}" y2="{axis_y + 5}" stroke="#333"/>'
-                     f'<text x="{x:.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(round(k * step, 9))}</text>')
+        parts.append(
+            f'<line x1="{x:.2f}" y1="{axis_y}" x2="{x:.2f}" y2="{axis_y + 5}" stroke="#333"/>'
+            f'<text x="{x:.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(round(k * step, 9))}</text>'
+        )
         k += 1
-    parts.append(f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="11" '
-                 f'text-anchor="middle">{_esc(label)}</text>')
+    parts.append(
+        f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="11" '
+        f'text-anchor="middle">{_esc(label)}</text>'
+    )
 
 
 def _axis_max(numbers: list[float]) -> tuple[float, float]:
@@ -337,29 +433,46 @@ def median_chart(items: list[dict], title: str, axis: str, not_reached: str, hin
     height = int(tip_y + TIP_LINES * 15)
     scale = plot_w / xmax
 
-    parts = _open("median", height, title, f'data-left="{left}" data-width="{plot_w}" data-xmax="{_num(xmax)}" '
-                  f'data-scale="linear"', hint)
-    parts.append('<defs><marker id="ev-arrow" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" refX="11" '
-                 'refY="6" orient="auto"><path d="M0,0 L12,6 L0,12" fill="none" stroke="#b5542c" stroke-width="2"/></marker></defs>')
+    parts = _open(
+        "median",
+        height,
+        title,
+        f'data-left="{left}" data-width="{plot_w}" data-xmax="{_num(xmax)}" data-scale="linear"',
+        hint,
+    )
+    parts.append(
+        '<defs><marker id="ev-arrow" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" refX="11" '
+        'refY="6" orient="auto"><path d="M0,0 L12,6 L0,12" fill="none" stroke="#b5542c" stroke-width="2"/></marker></defs>'
+    )
     _time_axis(parts, left, plot_w, axis_y, xmax, step, axis, ticks=bool(numbers))
     for k, it in enumerate(items):
         y = top + k * ROW_H + ROW_H / 2
         inner = _row_label(left - 10, y, it)
         if it.get("lower") is not None and it.get("upper") is not None:
             lo_x, hi_x = left + it["lower"] * scale, left + it["upper"] * scale
-            inner.append(f'<line class="interval" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" '
-                         f'stroke="#1d2733" stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}" '
-                         f'data-interval="{_esc(it.get("interval", ""))}"/>')
+            inner.append(
+                f'<line class="interval" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" '
+                f'stroke="#1d2733" stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}" '
+                f'data-interval="{_esc(it.get("interval", ""))}"/>'
+            )
             for end in (lo_x, hi_x):
-                inner.append(f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>')
+                inner.append(
+                    f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>'
+                )
         if it.get("not_reached") or it.get("value") is None:
-            inner.append(f'<line class="not-reached" x1="{left}" y1="{y:.1f}" x2="{left + plot_w + 20:.1f}" y2="{y:.1f}" '
-                         f'stroke="#b5542c" stroke-width="3" stroke-dasharray="6 4" marker-end="url(#ev-arrow)"/>')
-            inner.append(f'<text x="{left + plot_w + 32}" y="{y + 4:.1f}" font-size="11" fill="#b5542c">{_esc(not_reached)}</text>')
+            inner.append(
+                f'<line class="not-reached" x1="{left}" y1="{y:.1f}" x2="{left + plot_w + 20:.1f}" y2="{y:.1f}" '
+                f'stroke="#b5542c" stroke-width="3" stroke-dasharray="6 4" marker-end="url(#ev-arrow)"/>'
+            )
+            inner.append(
+                f'<text x="{left + plot_w + 32}" y="{y + 4:.1f}" font-size="11" fill="#b5542c">{_esc(not_reached)}</text>'
+            )
         else:
             vx = left + it["value"] * scale
-            inner.append(f'<circle class="median" cx="{vx:.2f}" cy="{y:.1f}" r="6" fill="#4a7ebb" '
-                         f'data-value="{_num(it["value"])}"/>')
+            inner.append(
+                f'<circle class="median" cx="{vx:.2f}" cy="{y:.1f}" r="6" fill="#4a7ebb" '
+                f'data-value="{_num(it["value"])}"/>'
+            )
             inner.append(f'<text x="{left + plot_w + 12}" y="{y + 4:.1f}" font-size="11">{_esc(it["right"])}</text>')
         parts += _mark(it, tip_y, inner, (8, y - ROW_H / 2 + 2, WIDTH - 16, ROW_H - 4))
     parts.append("</svg>")
@@ -382,24 +495,33 @@ def rate_chart(rows: list[dict], title: str, axis: str, hint: str) -> str:
     tip_y = axis_y + 60
     height = int(tip_y + TIP_LINES * 15)
     scale = plot_w / xmax
-    parts = _open("rate", height, title, f'data-left="{left}" data-width="{plot_w}" data-xmax="{_num(xmax)}" '
-                  f'data-band="{band}" data-scale="linear"', hint)
+    parts = _open(
+        "rate",
+        height,
+        title,
+        f'data-left="{left}" data-width="{plot_w}" data-xmax="{_num(xmax)}" data-band="{band}" data-scale="linear"',
+        hint,
+    )
     _time_axis(parts, left, plot_w, axis_y, xmax, step, axis)
     for k, group in enumerate(rows):
         base = top + k * row_h + 10 + band  # the row's 0 % line
         parts += _row_label(left - 10, base - band / 2, group)
-        parts.append(f'<rect x="{left}" y="{base - band}" width="{plot_w}" height="{band}" fill="#f3f6f9"/>'
-                     f'<text x="{left + plot_w + 4}" y="{base - band + 8}" font-size="9" fill="#5b6b7c">100%</text>'
-                     f'<text x="{left + plot_w + 4}" y="{base}" font-size="9" fill="#5b6b7c">0%</text>')
+        parts.append(
+            f'<rect x="{left}" y="{base - band}" width="{plot_w}" height="{band}" fill="#f3f6f9"/>'
+            f'<text x="{left + plot_w + 4}" y="{base - band + 8}" font-size="9" fill="#5b6b7c">100%</text>'
+            f'<text x="{left + plot_w + 4}" y="{base}" font-size="9" fill="#5b6b7c">0%</text>'
+        )
         points = sorted(group["items"], key=lambda i: i["time"])
         if len(points) > 1:
             path = " ".join(f"{left + p['time'] * scale:.2f},{base - p['value'] / 100 * band:.2f}" for p in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="#9bbbe0" stroke-width="2"/>')
         for it in points:
             cx, cy = left + it["time"] * scale, base - it["value"] / 100 * band
-            inner = [f'<circle class="rate" cx="{cx:.2f}" cy="{cy:.2f}" r="6" fill="#4a7ebb" data-time="{_num(it["time"])}" '
-                     f'data-value="{_num(it["value"])}" data-base="{base:.2f}"/>',
-                     f'<text x="{cx + 9:.2f}" y="{cy + 4:.2f}" font-size="11">{_esc(it["right"])}</text>']
+            inner = [
+                f'<circle class="rate" cx="{cx:.2f}" cy="{cy:.2f}" r="6" fill="#4a7ebb" data-time="{_num(it["time"])}" '
+                f'data-value="{_num(it["value"])}" data-base="{base:.2f}"/>',
+                f'<text x="{cx + 9:.2f}" y="{cy + 4:.2f}" font-size="11">{_esc(it["right"])}</text>',
+            ]
             parts += _mark(it, tip_y, inner, (cx - 10, cy - 10, 52, 20))
     parts.append("</svg>")
     return "\n".join(parts)

@@ -1,4 +1,5 @@
 """HTTP content negotiation: which offered media type an ``Accept`` header prefers."""
+
 from __future__ import annotations
 
 from kg.media import OFFERED

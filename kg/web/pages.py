@@ -3,6 +3,7 @@
 Everything a page says comes from the ready-made queries on the site's
 dataset; the templates hold layout and fixed captions only.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,21 @@ from kg.web.site import Site
 
 MAX_INCOMING = 200  # links listed under "referenced by" on a resource page
 
-RESOLVER_NAMES = {"NCIT": "NCIt", "CHEBI": "ChEBI", "MONDO": "MONDO", "HP": "HPO", "UO": "UO", "DOID": "DOID",
-                  "DRUGBANK": "DrugBank", "MESH": "MeSH", "WIKIDATA": "Wikidata", "OBI": "OBI", "IAO": "IAO",
-                  "STATO": "STATO", "DOI": "DOI"}
+RESOLVER_NAMES = {
+    "NCIT": "NCIt",
+    "CHEBI": "ChEBI",
+    "MONDO": "MONDO",
+    "HP": "HPO",
+    "UO": "UO",
+    "DOID": "DOID",
+    "DRUGBANK": "DrugBank",
+    "MESH": "MeSH",
+    "WIKIDATA": "Wikidata",
+    "OBI": "OBI",
+    "IAO": "IAO",
+    "STATO": "STATO",
+    "DOI": "DOI",
+}
 
 
 @lru_cache(maxsize=1)
@@ -37,8 +50,12 @@ def _env():
         import jinja2
     except ImportError:  # pragma: no cover - depends on the install
         raise InputError("HTML pages need jinja2: pip install 'trialkg[serve]'") from None
-    env = jinja2.Environment(loader=jinja2.PackageLoader("kg.web", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("kg.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["quantity"] = quantity
     return env
 
@@ -64,8 +81,12 @@ def _term(site: Site, path: str, term) -> dict:
     iri = getattr(term, "value", str(term))
     curie = compact(iri)
     prefix = curie.split(":", 1)[0] if curie != iri else ""
-    return {"label": site.label(iri), "href": site.link(path, iri), "curie": curie,
-            "resolver": RESOLVER_NAMES.get(prefix, "")}
+    return {
+        "label": site.label(iri),
+        "href": site.link(path, iri),
+        "curie": curie,
+        "resolver": RESOLVER_NAMES.get(prefix, ""),
+    }
 
 
 def index(site: Site, static: bool = False) -> str:
@@ -80,12 +101,20 @@ def index(site: Site, static: bool = False) -> str:
             designs.append({"design": cell(r["design"]), "studies": []})
         studies = designs[-1]["studies"]
         if not studies or studies[-1]["iri"] != r["study"].value:
-            studies.append({"iri": r["study"].value, "href": site.link(path, r["study"].value),
-                            "label": cell(r["study_label"]), "publications": []})
+            studies.append(
+                {
+                    "iri": r["study"].value,
+                    "href": site.link(path, r["study"].value),
+                    "label": cell(r["study_label"]),
+                    "publications": [],
+                }
+            )
         if r.get("publication"):
             studies[-1]["publications"].append(_term(site, path, r["publication"]))
-    evidence = [{"href": v.path + ".html", "title": v.title, "statistics": v.statistics, "studies": v.studies}
-                for v in evidence_views(site)]
+    evidence = [
+        {"href": v.path + ".html", "title": v.title, "statistics": v.statistics, "studies": v.studies}
+        for v in evidence_views(site)
+    ]
     queries = []
     for name, q in sorted(catalog.catalog().items()):
         runnable = not any(p.required for p in q.parameters)
@@ -94,10 +123,21 @@ def index(site: Site, static: bool = False) -> str:
         else:
             run = f"sparql?query={quote(q.text)}&format=csv" if runnable else None
         queries.append({"name": name, "summary": q.summary, "run_href": run, "text_href": f"queries/{name}.rq"})
-    site.cache[key] = _env().get_template("index.html").render(
-        **_common(site, path), title="trialkg", designs=designs, evidence=evidence, queries=queries,
-        stats=site.dataset.statistics,
-        resources=len(site.resources()), static=static, void_href="void.ttl")
+    site.cache[key] = (
+        _env()
+        .get_template("index.html")
+        .render(
+            **_common(site, path),
+            title="trialkg",
+            designs=designs,
+            evidence=evidence,
+            queries=queries,
+            stats=site.dataset.statistics,
+            resources=len(site.resources()),
+            static=static,
+            void_href="void.ttl",
+        )
+    )
     return site.cache[key]
 
 
@@ -115,14 +155,30 @@ def render_resource(site: Site, iri: str) -> str:
             shown = _term(site, path, obj)
         rows.append({"predicate": _term(site, path, t.predicate), "value": shown})
     rows.sort(key=lambda r: (r["predicate"]["curie"], r["value"]["label"]))
-    incoming = sorted({(value(q.subject), value(q.predicate)) for q in
-                       site.store.quads_for_pattern(None, None, ox.NamedNode(iri), None)
-                       if isinstance(q.subject, ox.NamedNode)})[:MAX_INCOMING]
-    referenced_by = [{"subject": _term(site, path, ox.NamedNode(s)), "predicate": _term(site, path, ox.NamedNode(p))}
-                     for s, p in incoming]
-    return _env().get_template("resource.html").render(
-        **_common(site, path), title=site.label(iri), iri=iri, curie=compact(iri), rows=rows,
-        referenced_by=referenced_by, formats=_formats(path))
+    incoming = sorted(
+        {
+            (value(q.subject), value(q.predicate))
+            for q in site.store.quads_for_pattern(None, None, ox.NamedNode(iri), None)
+            if isinstance(q.subject, ox.NamedNode)
+        }
+    )[:MAX_INCOMING]
+    referenced_by = [
+        {"subject": _term(site, path, ox.NamedNode(s)), "predicate": _term(site, path, ox.NamedNode(p))}
+        for s, p in incoming
+    ]
+    return (
+        _env()
+        .get_template("resource.html")
+        .render(
+            **_common(site, path),
+            title=site.label(iri),
+            iri=iri,
+            curie=compact(iri),
+            rows=rows,
+            referenced_by=referenced_by,
+            formats=_formats(path),
+        )
+    )
 
 
 def _formats(path: str) -> list[dict]:
@@ -144,14 +200,28 @@ def render_trial(site: Site, iri: str) -> str:
     for r in efficacy_rows:
         stat = r["statistic"].value
         report = {
-            "href": site.link(path, stat), "label": cell(r["label"]), "type": cell(r["type"]),
-            "value": cell(r.get("value")), "not_reached": cell(r.get("notReached")) == "true",
-            "unit": cell(r.get("unit")), "ucum": cell(r.get("ucum")), "population": cell(r.get("population")),
-            "size": cell(r.get("size")), "basis": cell(r.get("basis")), "basis_reason": cell(r.get("basis_reason")),
-            "origin": cell(r.get("origin")), "timepoint": cell(r.get("timepoint")), "phase": cell(r.get("phase")),
-            "ci": (f"{float(cell(r['ci_level'])) * 100:g}% CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
-                   if r.get("ci_level") else ""),
-            "source": _term(site, path, r["source"]), "quote": quotes.get(stat, ""), "note": cell(r.get("note")),
+            "href": site.link(path, stat),
+            "label": cell(r["label"]),
+            "type": cell(r["type"]),
+            "value": cell(r.get("value")),
+            "not_reached": cell(r.get("notReached")) == "true",
+            "unit": cell(r.get("unit")),
+            "ucum": cell(r.get("ucum")),
+            "population": cell(r.get("population")),
+            "size": cell(r.get("size")),
+            "basis": cell(r.get("basis")),
+            "basis_reason": cell(r.get("basis_reason")),
+            "origin": cell(r.get("origin")),
+            "timepoint": cell(r.get("timepoint")),
+            "phase": cell(r.get("phase")),
+            "ci": (
+                f"{float(cell(r['ci_level'])) * 100:g}% CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
+                if r.get("ci_level")
+                else ""
+            ),
+            "source": _term(site, path, r["source"]),
+            "quote": quotes.get(stat, ""),
+            "note": cell(r.get("note")),
             "differs": cell(r.get("differs")) == "true",
         }
         endpoint = cell(r["endpoint"])
@@ -160,13 +230,35 @@ def render_trial(site: Site, iri: str) -> str:
         findings = efficacy[-1]["findings"]
         key = r["finding"].value if r.get("finding") else stat
         if not findings or findings[-1]["key"] != key:
-            findings.append({"key": key, "title": cell(r.get("finding_label")), "reports": [],
-                             "href": site.link(path, key) if r.get("finding") else ""})
+            findings.append(
+                {
+                    "key": key,
+                    "title": cell(r.get("finding_label")),
+                    "reports": [],
+                    "href": site.link(path, key) if r.get("finding") else "",
+                }
+            )
         findings[-1]["reports"].append(report)
-    safety = [{k: cell(r.get(k)) for k in ("event", "terms", "grade", "patients", "percent", "population",
-                                           "size", "basis", "phase", "attribution", "note")}
-              | {"source": _term(site, path, r["source"]), "quote": quotes.get(r["item"].value, "")}
-              for r in site.rows("adverse-events", trial=iri)]
+    safety = [
+        {
+            k: cell(r.get(k))
+            for k in (
+                "event",
+                "terms",
+                "grade",
+                "patients",
+                "percent",
+                "population",
+                "size",
+                "basis",
+                "phase",
+                "attribution",
+                "note",
+            )
+        }
+        | {"source": _term(site, path, r["source"]), "quote": quotes.get(r["item"].value, "")}
+        for r in site.rows("adverse-events", trial=iri)
+    ]
     terms: dict[str, list[dict]] = {}
     for r in site.rows("trial-terms", trial=iri):
         terms.setdefault(cell(r["role"]), []).append(_term(site, path, r["term"]))
@@ -177,22 +269,48 @@ def render_trial(site: Site, iri: str) -> str:
             by_pub.setdefault(r["publication"].value, []).append(r)
     for pub, rows in by_pub.items():
         first = rows[0]
-        authors = ", ".join(cell(r["author"]) for r in rows) + (", et al." if cell(first["complete"]) == "false" else "")
+        authors = ", ".join(cell(r["author"]) for r in rows) + (
+            ", et al." if cell(first["complete"]) == "false" else ""
+        )
         doi = cell(first.get("doi"))
-        citations.append({"href": site.link(path, pub), "authors": authors, "title": cell(first["title"]),
-                          "journal": cell(first.get("journal")), "epub": cell(first.get("epub")),
-                          "status": cell(first.get("status")), "doi": doi,
-                          "doi_url": f"https://doi.org/{doi}" if doi else "",
-                          "cited_by": _term(site, path, first.get("cited_by")) if first.get("cited_by") else None})
+        citations.append(
+            {
+                "href": site.link(path, pub),
+                "authors": authors,
+                "title": cell(first["title"]),
+                "journal": cell(first.get("journal")),
+                "epub": cell(first.get("epub")),
+                "status": cell(first.get("status")),
+                "doi": doi,
+                "doi_url": f"https://doi.org/{doi}" if doi else "",
+                "cited_by": _term(site, path, first.get("cited_by")) if first.get("cited_by") else None,
+            }
+        )
     here = posixpath.dirname(path) or "."
     evidence = {v.title if v.topic else "": posixpath.relpath(v.path + ".html", here) for v in evidence_views(site)}
     response_svg, _bars, undrawn = response_chart(site.rows("response-distribution", trial=iri))
     survival_svg, _items = survival_chart(efficacy_rows)
-    return _env().get_template("trial.html").render(
-        **_common(site, path), title=site.label(iri), iri=iri, curie=compact(iri), summary=summary,
-        efficacy=efficacy, safety=safety, citations=citations, terms=terms,
-        response_svg=response_svg, undrawn=undrawn, survival_svg=survival_svg, evidence=evidence,
-        schema_org=schema_org(site, iri), formats=_formats(path))
+    return (
+        _env()
+        .get_template("trial.html")
+        .render(
+            **_common(site, path),
+            title=site.label(iri),
+            iri=iri,
+            curie=compact(iri),
+            summary=summary,
+            efficacy=efficacy,
+            safety=safety,
+            citations=citations,
+            terms=terms,
+            response_svg=response_svg,
+            undrawn=undrawn,
+            survival_svg=survival_svg,
+            evidence=evidence,
+            schema_org=schema_org(site, iri),
+            formats=_formats(path),
+        )
+    )
 
 
 #: schema.org (release 30.0) type of each kind of study; any other study is a MedicalStudy
@@ -201,14 +319,20 @@ STUDY_TYPES = {TKG + "ClinicalTrial": "MedicalTrial", TKG + "ObservationalStudy"
 TRIAL_DESIGNS = {NCIT + "C217005": SCHEMA + "MultiCenterTrial"}  # NCIt "Multicenter Study"
 #: the page's own JSON-LD context: schema.org terms as https://schema.org/ IRIs (the graph's scheme; schema.org's
 #: published context maps them to http://schema.org/), URL-valued properties as IRIs. Inline: no fetch needed.
-SCHEMA_CONTEXT = {"@vocab": SCHEMA, "additionalType": {"@type": "@id"}, "sameAs": {"@type": "@id"},
-                  "url": {"@type": "@id"}}
+SCHEMA_CONTEXT = {
+    "@vocab": SCHEMA,
+    "additionalType": {"@type": "@id"},
+    "sameAs": {"@type": "@id"},
+    "url": {"@type": "@id"},
+}
 CITO_CITES = "http://purl.org/spar/cito/cites"
 
 
 def _objects(site: Site, iri: str, predicate: str) -> list[str]:
     """The values of one property of a resource, sorted."""
-    return sorted(value(q.object) for q in site.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(predicate), None, None))
+    return sorted(
+        value(q.object) for q in site.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(predicate), None, None)
+    )
 
 
 def _one_or_many(items: list):
@@ -230,11 +354,16 @@ def schema_org(site: Site, study: str) -> str:
     """
     types = site.types(study)
     kind = next((v for k, v in STUDY_TYPES.items() if k in types), "MedicalStudy")
-    study_types = sorted({t[len(SCHEMA):] for t in types if t.startswith(SCHEMA)} | {kind})
+    study_types = sorted({t[len(SCHEMA) :] for t in types if t.startswith(SCHEMA)} | {kind})
     terms: dict[str, list[tuple[str, str]]] = {}
     for r in site.rows("trial-terms", trial=study):
         terms.setdefault(cell(r["role"]), []).append((r["term"].value, cell(r["label"])))
-    doc: dict = {"@context": SCHEMA_CONTEXT, "@type": _one_or_many(study_types), "@id": study, "name": site.label(study)}
+    doc: dict = {
+        "@context": SCHEMA_CONTEXT,
+        "@type": _one_or_many(study_types),
+        "@id": study,
+        "name": site.label(study),
+    }
     if terms.get("phase"):
         doc["additionalType"] = [iri for iri, _ in terms["phase"]]
     designs = [{"@id": TRIAL_DESIGNS[iri]} for iri, _ in terms.get("design", []) if iri in TRIAL_DESIGNS]
@@ -257,9 +386,13 @@ def schema_org(site: Site, study: str) -> str:
         doc["sameAs"] = registrations
     works = []
     for pub in _objects(site, study, TKG + "describedIn"):
-        work: dict = {"@type": _one_or_many(sorted(t[len(SCHEMA):] for t in site.types(pub) if t.startswith(SCHEMA))
-                                            or ["CreativeWork"]), "@id": pub,
-                      "name": next(iter(_objects(site, pub, DCT + "title")), site.label(pub))}
+        work: dict = {
+            "@type": _one_or_many(
+                sorted(t[len(SCHEMA) :] for t in site.types(pub) if t.startswith(SCHEMA)) or ["CreativeWork"]
+            ),
+            "@id": pub,
+            "name": next(iter(_objects(site, pub, DCT + "title")), site.label(pub)),
+        }
         for prop in ("sameAs", "url"):
             found = _objects(site, pub, SCHEMA + prop)
             if found:
@@ -314,7 +447,9 @@ def _evidence_rows(site: Site, topic: str | None) -> list[dict]:
         if topic is None:
             site.cache[key] = [r for r in site.rows("evidence-statistics") if cell(r.get("role")) == "adverse event"]
         else:
-            site.cache[key] = [r for r in site.rows("evidence-statistics", topic=topic) if cell(r.get("role")) == "endpoint"]
+            site.cache[key] = [
+                r for r in site.rows("evidence-statistics", topic=topic) if cell(r.get("role")) == "endpoint"
+            ]
     return site.cache[key]
 
 
@@ -342,8 +477,15 @@ def evidence_views(site: Site) -> list[View]:
     ae = _evidence_rows(site, None)
     if ae:
         title = f"{site.label(TKG + 'adverseEvent')}s"
-        views.append(View(ADVERSE_EVENTS, title[:1].upper() + title[1:], None, len({r["statistic"].value for r in ae}),
-                          len({r["study"].value for r in ae})))
+        views.append(
+            View(
+                ADVERSE_EVENTS,
+                title[:1].upper() + title[1:],
+                None,
+                len({r["statistic"].value for r in ae}),
+                len({r["study"].value for r in ae}),
+            )
+        )
     site.cache[key] = views
     return views
 
@@ -371,9 +513,18 @@ def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
                 if level is not None:
                     interval = f"{level * 100:g}% {interval}"
             not_reached = c.get("notReached") == "true"
-            shown = (site.label(TKG + "notReached") if not_reached else
-                     quantity(c["value"], c.get("unit", ""), c.get("ucum", "")) if c.get("value") else "")
-            stated_origin = c.get("origin", "") if r.get("origin_term") and r["origin_term"].value != TKG + "TimeOriginNotStated" else ""
+            shown = (
+                site.label(TKG + "notReached")
+                if not_reached
+                else quantity(c["value"], c.get("unit", ""), c.get("ucum", ""))
+                if c.get("value")
+                else ""
+            )
+            stated_origin = (
+                c.get("origin", "")
+                if r.get("origin_term") and r["origin_term"].value != TKG + "TimeOriginNotStated"
+                else ""
+            )
             if c.get("timepoint_value"):
                 when = f"at {plural(c['timepoint_value'], c.get('timepoint_unit', ''))}"
                 when += f" from {stated_origin}" if stated_origin else f" ({c['origin']})" if c.get("origin") else ""
@@ -386,20 +537,37 @@ def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
             else:
                 when = ""
             item = items[stat] = {
-                "statistic": stat, "href": site.link(path, stat), "label": c.get("label", ""),
+                "statistic": stat,
+                "href": site.link(path, stat),
+                "label": c.get("label", ""),
                 "study": {"label": c.get("study_label", ""), "href": site.link(path, r["study"].value)},
-                "design": c.get("design", ""), "type": r["type"].value if r.get("type") else "",
-                "type_label": c.get("type_label", ""), "value": _number(c.get("value", "")), "not_reached": not_reached,
-                "shown": shown, "unit": c.get("unit", ""), "ucum": c.get("ucum", ""),
+                "design": c.get("design", ""),
+                "type": r["type"].value if r.get("type") else "",
+                "type_label": c.get("type_label", ""),
+                "value": _number(c.get("value", "")),
+                "not_reached": not_reached,
+                "shown": shown,
+                "unit": c.get("unit", ""),
+                "ucum": c.get("ucum", ""),
                 "group": (f"{c['exposure']} vs {c['reference']}" if c.get("exposure") else c.get("population", "")),
-                "interval_label": c.get("interval", ""), "lower": _number(c.get("lower", "")),
-                "upper": _number(c.get("upper", "")), "interval": interval,
+                "interval_label": c.get("interval", ""),
+                "lower": _number(c.get("lower", "")),
+                "upper": _number(c.get("upper", "")),
+                "interval": interval,
                 "p": p_value(c.get("p_comparator", ""), c.get("p_value", "")),
-                "when": when, "origin": stated_origin, "time": _number(c.get("timepoint_value", "")),
-                "time_unit": c.get("timepoint_unit", ""), "grade": c.get("grade", ""),
-                "population": c.get("population", ""), "size": c.get("size", ""), "basis": c.get("basis", ""),
-                "source": _term(site, path, r["source"]), "source_label": c.get("source_label", ""),
-                "note": c.get("note", ""), "topics": [], "quotes": [],
+                "when": when,
+                "origin": stated_origin,
+                "time": _number(c.get("timepoint_value", "")),
+                "time_unit": c.get("timepoint_unit", ""),
+                "grade": c.get("grade", ""),
+                "population": c.get("population", ""),
+                "size": c.get("size", ""),
+                "basis": c.get("basis", ""),
+                "source": _term(site, path, r["source"]),
+                "source_label": c.get("source_label", ""),
+                "note": c.get("note", ""),
+                "topics": [],
+                "quotes": [],
             }
         topic, quote_text = cell(r.get("topic_label")), cell(r.get("quote"))
         if topic and topic not in item["topics"]:
@@ -432,39 +600,73 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
         for it in ratios:
             r, detail = row(it)
             right = f"{it['value']:g}" + (f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None else "")
-            marks.append({**it, "row": r, "detail": detail, "right": f"{right} {it['p']}".strip(),
-                          "data": {"value": f"{it['value']:g}"}})
+            marks.append(
+                {
+                    **it,
+                    "row": r,
+                    "detail": detail,
+                    "right": f"{right} {it['p']}".strip(),
+                    "data": {"value": f"{it['value']:g}"},
+                }
+            )
         types = list(dict.fromkeys(it["type_label"] for it in ratios))
         intervals = list(dict.fromkeys(it["interval_label"] for it in ratios if it["interval_label"]))
-        figures.append({"kind": "forest", "svg": forest_plot(
-            marks, f"{view.title}: {', '.join(types)}", f"{' / '.join(types)} (log scale)", HINT),
-            "caption": f"{', '.join(types)}: the estimate (square) and its {', '.join(intervals) or 'interval'} "
-                       "(line), on a log axis; the dashed line at 1 is no difference between the groups."})
+        figures.append(
+            {
+                "kind": "forest",
+                "svg": forest_plot(
+                    marks, f"{view.title}: {', '.join(types)}", f"{' / '.join(types)} (log scale)", HINT
+                ),
+                "caption": f"{', '.join(types)}: the estimate (square) and its {', '.join(intervals) or 'interval'} "
+                "(line), on a log axis; the dashed line at 1 is no difference between the groups.",
+            }
+        )
     medians = [it for it in items if it["type"] == MEDIAN_TYPE and (it["value"] is not None or it["not_reached"])]
     for unit in dict.fromkeys(it["unit"] for it in medians):
         marks = []
         for it in (m for m in medians if m["unit"] == unit):
             r, detail = row(it)
             right = it["shown"] + (f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None else "")
-            marks.append({**it, "row": r, "detail": detail, "right": right, "interval": it["interval_label"],
-                          "data": {"value": "" if it["value"] is None else f"{it['value']:g}"}})
+            marks.append(
+                {
+                    **it,
+                    "row": r,
+                    "detail": detail,
+                    "right": right,
+                    "interval": it["interval_label"],
+                    "data": {"value": "" if it["value"] is None else f"{it['value']:g}"},
+                }
+            )
         label = marks[0]["type_label"]
         not_reached = site.label(TKG + "notReached")
-        figures.append({"kind": "median", "svg": median_chart(marks, f"{view.title}: {label} ({unit})",
-                                                              f"{label} ({unit})", not_reached, HINT),
-                        "caption": f"{label} (dot) with its interval (line) where the source gives one; an arrow "
-                                   f"marks a {label.lower()} {not_reached}, never drawn as a number."})
+        figures.append(
+            {
+                "kind": "median",
+                "svg": median_chart(marks, f"{view.title}: {label} ({unit})", f"{label} ({unit})", not_reached, HINT),
+                "caption": f"{label} (dot) with its interval (line) where the source gives one; an arrow "
+                f"marks a {label.lower()} {not_reached}, never drawn as a number.",
+            }
+        )
     rates = [it for it in items if it["time"] is not None and it["ucum"] == "%" and it["value"] is not None]
     for unit in dict.fromkeys(it["time_unit"] for it in rates):
         groups: dict[tuple, dict] = {}
         for it in (x for x in rates if x["time_unit"] == unit):
             r, detail = row(it, timed=False)
-            group = groups.setdefault((it["study"]["href"], r, it["source_label"]), {"row": r, "detail": detail, "items": []})
-            group["items"].append({**it, "right": it["shown"], "data": {"value": f"{it['value']:g}", "time": f"{it['time']:g}"}})
+            group = groups.setdefault(
+                (it["study"]["href"], r, it["source_label"]), {"row": r, "detail": detail, "items": []}
+            )
+            group["items"].append(
+                {**it, "right": it["shown"], "data": {"value": f"{it['value']:g}", "time": f"{it['time']:g}"}}
+            )
         axis = f"{site.label(TKG + 'timePointValue')} ({unit})"
-        figures.append({"kind": "rate", "svg": rate_chart(list(groups.values()), f"{view.title}: {axis}", axis, HINT),
-                        "caption": "Each row one group: a rate sits at its time point, its height in the row the "
-                                   "percentage (0 % at the bottom of the row, 100 % at the top)."})
+        figures.append(
+            {
+                "kind": "rate",
+                "svg": rate_chart(list(groups.values()), f"{view.title}: {axis}", axis, HINT),
+                "caption": "Each row one group: a rate sits at its time point, its height in the row the "
+                "percentage (0 % at the bottom of the row, 100 % at the top).",
+            }
+        )
     return figures
 
 
@@ -486,11 +688,23 @@ def evidence_page(site: Site, slug: str) -> str | None:
         if not studies or studies[-1]["href"] != it["study"]["href"]:
             studies.append({**it["study"], "rows": []})
         studies[-1]["rows"].append(it)
-    site.cache[key] = _env().get_template("evidence.html").render(
-        **_common(site, path), title=view.title, view=view,
-        topic=_term(site, path, ox.NamedNode(view.topic)) if view.topic else None,
-        figures=_evidence_figures(site, view, items), designs=designs, n_items=len(items),
-        query_href=posixpath.relpath("queries/evidence-statistics.rq", EVIDENCE.rstrip("/")),
-        others=[{"title": v.title, "href": posixpath.relpath(v.path + ".html", EVIDENCE.rstrip("/"))}
-                for v in evidence_views(site) if v.slug != slug])
+    site.cache[key] = (
+        _env()
+        .get_template("evidence.html")
+        .render(
+            **_common(site, path),
+            title=view.title,
+            view=view,
+            topic=_term(site, path, ox.NamedNode(view.topic)) if view.topic else None,
+            figures=_evidence_figures(site, view, items),
+            designs=designs,
+            n_items=len(items),
+            query_href=posixpath.relpath("queries/evidence-statistics.rq", EVIDENCE.rstrip("/")),
+            others=[
+                {"title": v.title, "href": posixpath.relpath(v.path + ".html", EVIDENCE.rstrip("/"))}
+                for v in evidence_views(site)
+                if v.slug != slug
+            ],
+        )
+    )
     return site.cache[key]

@@ -11,6 +11,7 @@ files an earlier ``kg publish`` wrote there (listed in its marker file,
 ``.trialkg-site.json``). Anything else in ``DIR`` is refused with one line and
 nothing is touched.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,9 +89,11 @@ def check_target(out: Path) -> None:
         return
     foreign = foreign_entries(out)
     if foreign:
-        raise OutputError(f"{out}: refusing to replace a folder kg publish did not make (it holds {foreign[0]}"
-                          f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}, which kg publish did not "
-                          "write); give a new or empty folder")
+        raise OutputError(
+            f"{out}: refusing to replace a folder kg publish did not make (it holds {foreign[0]}"
+            f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}, which kg publish did not "
+            "write); give a new or empty folder"
+        )
 
 
 def publish(out_dir: str | Path, dataset: Dataset | None = None) -> tuple[Path, int]:
@@ -127,8 +130,10 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None) -> tuple[Path, 
             write(f"queries/{name}.rq", q.text)
             if not any(p.required for p in q.parameters):
                 write(f"queries/{name}.csv", serialize(site.dataset.run(q), "csv"))
-        (tmp / MARKER).write_text(json.dumps({"tool": "trialkg", "version": __version__, "files": sorted(written)},
-                                             indent=1), encoding="utf-8")
+        (tmp / MARKER).write_text(
+            json.dumps({"tool": "trialkg", "version": __version__, "files": sorted(written)}, indent=1),
+            encoding="utf-8",
+        )
         _swap(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)

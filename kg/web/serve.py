@@ -6,6 +6,7 @@ Resource IRIs name things (a trial, a statistic), not documents, so they answer
 "Cool URIs for the Semantic Web"; the same rules work on a static host through
 the generated ``.htaccess``. Document URLs (with a suffix) answer 200.
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, quote
@@ -25,8 +26,9 @@ MAX_PATH = 2048
 MAX_BODY = 1_000_000  # bytes of a POSTed query; a longer body is refused while it is read, never buffered
 
 
-def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: int = 10000,
-               limits: Limits | None = None):
+def create_app(
+    dataset: Dataset | None = None, timeout: float = 10.0, max_rows: int = 10000, limits: Limits | None = None
+):
     """The ASGI application serving ``dataset`` (the packaged graph by default).
 
     ``limits`` sets the /sparql limits (time-out, rows, memory per query, queries at once);
@@ -103,8 +105,11 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
                     return text(403, "this endpoint is read-only: SPARQL Update is refused")
                 query = (form.get("query") or [""])[0]
             else:
-                return text(415, "POST a query as application/sparql-query or application/x-www-form-urlencoded",
-                            Connection="close")
+                return text(
+                    415,
+                    "POST a query as application/sparql-query or application/x-www-form-urlencoded",
+                    Connection="close",
+                )
         else:
             if "update" in request.query_params:
                 return text(403, "this endpoint is read-only: SPARQL Update is refused")
@@ -115,8 +120,9 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
         from starlette.concurrency import run_in_threadpool
 
         answer = await run_in_threadpool(endpoint.execute, query, accept)
-        return Response(answer.body, status_code=answer.status, media_type=answer.media,
-                        headers={**headers, **answer.headers})
+        return Response(
+            answer.body, status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
+        )
 
     async def evidence(request: Request) -> Response:
         slug = request.path_params["slug"]
@@ -149,7 +155,9 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
             return text(404, f"not found: {iri}")
         wanted = negotiate(request.headers.get("accept"), media.OFFERED)
         if wanted is None:
-            return text(406, "none of the offered types is acceptable; offered: " + ", ".join(media.OFFERED), Vary="Accept")
+            return text(
+                406, "none of the offered types is acceptable; offered: " + ", ".join(media.OFFERED), Vary="Accept"
+            )
         suffix = "html" if wanted == media.HTML else media.syntax(wanted).suffix
         target = f"/{quote(path)}.{suffix}"
         return RedirectResponse(target, status_code=303, headers={**headers, "Vary": "Accept"})
@@ -165,13 +173,21 @@ def create_app(dataset: Dataset | None = None, timeout: float = 10.0, max_rows: 
         Route("/" + pages.EVIDENCE + "{slug}", evidence),
         Route("/{path:path}", resource),
     ]
-    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                             allow_headers=["*"])]
+    middleware = [
+        Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"])
+    ]
     return Starlette(routes=routes, middleware=middleware)
 
 
-def serve(dataset: Dataset, host: str = "127.0.0.1", port: int = 8000, timeout: float = 10.0,
-          max_rows: int = 10000, max_memory_mb: int = Limits.max_memory_mb, max_queries: int = Limits.max_queries) -> None:
+def serve(
+    dataset: Dataset,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    timeout: float = 10.0,
+    max_rows: int = 10000,
+    max_memory_mb: int = Limits.max_memory_mb,
+    max_queries: int = Limits.max_queries,
+) -> None:
     """Run the server (blocking)."""
     try:
         import uvicorn

@@ -4,6 +4,7 @@ What the server and the static site share. Paths mirror IRIs under the base
 (``<base>trial/x`` is ``trial/x``); links are relative, so the same HTML works
 behind ``kg serve`` and from any folder of a static host.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -58,7 +59,7 @@ class Site:
         """
         if not iri.startswith(self.base):
             return None
-        path = iri[len(self.base):]
+        path = iri[len(self.base) :]
         if not path or path.startswith("/") or ".." in path.split("/") or "//" in path:
             return None
         if not re.fullmatch(r"[A-Za-z0-9._~/-]+", path):
@@ -122,7 +123,9 @@ class Site:
 
     def types(self, iri: str) -> set[str]:
         """The resource's classes."""
-        return {value(q.object) for q in self.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(RDF_TYPE), None, None)}
+        return {
+            value(q.object) for q in self.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(RDF_TYPE), None, None)
+        }
 
     def link(self, from_path: str, iri: str, suffix: str = ".html") -> str:
         """A relative link from the page at ``from_path`` to a resource (the IRI itself for external terms)."""
