@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 from pathlib import Path
 
 # Skewed like a real literature: a few common terms and a long tail, all declared in ontology/imports.
@@ -113,7 +114,7 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     control_entered = f" , <synthetic/{slug}/control-induction>" if randomised else ""
     q = f"<synthetic/{slug}/sentence>"
     out.append(f"""{q} a oa:SpecificResource ; oa:hasSource {pub} ; oa:hasSelector <synthetic/{slug}/sentence-selector> .
-<synthetic/{slug}/sentence-selector> a oa:TextQuoteSelector ; oa:exact "Synthetic results sentence of publication {i}." .
+<synthetic/{slug}/sentence-selector> a oa:TextQuoteSelector ; oa:exact "@SENTENCE@" .
 {pub} a trialkg:JournalArticle ; rdfs:label "Synthetic publication {i}" ; dcterms:title "Synthetic trial report {i}" ;
     trialkg:hasAuthorship <synthetic/{slug}/author-1> , <synthetic/{slug}/author-2> ; trialkg:authorListComplete {str(rng.random() < 0.5).lower()} ;
     trialkg:publishedIn <journal/int-j-hematol> ; trialkg:doi "{doi}" ; schema:sameAs <https://doi.org/{doi}> ;
@@ -121,9 +122,9 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
 <synthetic/{slug}/author-1> a trialkg:Authorship ; trialkg:position {position} ; trialkg:authorName "Author{i} A" .
 <synthetic/{slug}/author-2> a trialkg:Authorship ; trialkg:position 2 ; trialkg:authorName "Author{i} B" .
 <journal/int-j-hematol> a trialkg:Journal ; rdfs:label "International Journal of Hematology" ; trialkg:issn "0925-5710" .
-<synthetic/{slug}/population-enrolled> a trialkg:AnalysisPopulation ; rdfs:label "enrolled" ; trialkg:size {enrolled} ;
+<synthetic/{slug}/population-enrolled> a trialkg:AnalysisPopulation ; rdfs:label "enrolled" ; trialkg:size {enrolled} ; trialkg:sizeBasis trialkg:StatedInSentence ;
     trialkg:enteredPhase <synthetic/{slug}/induction>{control_entered} ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
-<synthetic/{slug}/population-evaluable> a trialkg:AnalysisPopulation ; rdfs:label "evaluable" ; trialkg:size {evaluable} ;
+<synthetic/{slug}/population-evaluable> a trialkg:AnalysisPopulation ; rdfs:label "evaluable" ; trialkg:size {evaluable} ; trialkg:sizeBasis trialkg:StatedInSentence ;
     trialkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
 """)
     phases = []
@@ -131,7 +132,7 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     maintained = rng.randint(max(1, evaluable // 3), evaluable)
     if n_phases == 2:
         out.append(f"""<synthetic/{slug}/population-maintenance> a trialkg:AnalysisPopulation ; rdfs:label "started maintenance" ;
-    trialkg:size {maintained} ; trialkg:subsetOf <synthetic/{slug}/population-enrolled> ;
+    trialkg:size {maintained} ; trialkg:sizeBasis trialkg:StatedInSentence ; trialkg:subsetOf <synthetic/{slug}/population-enrolled> ;
     trialkg:enteredPhase <synthetic/{slug}/maintenance> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
 """)
     for code, name in PHASES[:n_phases]:
@@ -234,9 +235,9 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
         out.append(f"""<synthetic/{slug}/control-arm> a trialkg:StudyArm ; rdfs:label "Control" ; trialkg:hasTreatmentPhase <synthetic/{slug}/control-induction> .
 <synthetic/{slug}/control-induction> a trialkg:TreatmentPhase ; rdfs:label "Control induction" ; trialkg:phaseType NCIT:C158876 ; trialkg:hasDoseSchedule <synthetic/{slug}/control-induction-dose> .
 <synthetic/{slug}/control-induction-dose> a trialkg:DoseSchedule ; trialkg:drug NCIT:C633 ; trialkg:doseValue 9 ; trialkg:doseUnit UO:0000309 ; trialkg:frequency NCIT:C71127 .
-<synthetic/{slug}/population-arm-a> a trialkg:AnalysisPopulation ; rdfs:label "randomised to the investigational arm" ; trialkg:size {exposed} ;
+<synthetic/{slug}/population-arm-a> a trialkg:AnalysisPopulation ; rdfs:label "randomised to the investigational arm" ; trialkg:size {exposed} ; trialkg:sizeBasis trialkg:StatedInSentence ;
     trialkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
-<synthetic/{slug}/population-arm-b> a trialkg:AnalysisPopulation ; rdfs:label "randomised to control" ; trialkg:size {enrolled - exposed} ;
+<synthetic/{slug}/population-arm-b> a trialkg:AnalysisPopulation ; rdfs:label "randomised to control" ; trialkg:size {enrolled - exposed} ; trialkg:sizeBasis trialkg:StatedInSentence ;
     trialkg:subsetOf <synthetic/{slug}/population-enrolled> ; prov:wasDerivedFrom {pub} ; trialkg:quotedFrom {q} .
 {s} a trialkg:ComparativeStatistic , trialkg:TimeToEventStatistic ; rdfs:label "Hazard ratio for progression-free survival" ;
     trialkg:statisticType NCIT:C93150 ; trialkg:measures NCIT:C28234 ; trialkg:value {hr} ; trialkg:unit UO:0000190 ;
@@ -269,7 +270,11 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
     trialkg:hasStatistic {", ".join(stats)} ;
     trialkg:reportsAdverseEvent {", ".join(aes)} .
 """)
-    return "".join(out), planted
+    text = "".join(out)
+    # The quoted sentence prints every figure it is quoted for (kg validate checks that each is in its sentence).
+    printed = re.findall(r"trialkg:(?:size|value|numberOfEvents|lower|upper|pValue) ([0-9][0-9.]*)", text)
+    sentence = f"Synthetic results of publication {i}: {', '.join(dict.fromkeys(printed))}."
+    return text.replace("@SENTENCE@", sentence), planted
 
 
 def generate(n: int, seed: int, out: Path, defects: int = 0) -> list[tuple[str, str, str]]:

@@ -7,6 +7,7 @@ Option choices come from the library's own registries, never retyped here.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import wraps
 
@@ -25,7 +26,8 @@ TRIALS_OPTION = click.option(
     "trials",
     multiple=True,
     type=click.Path(),
-    help="Publication Turtle files or folders of them (with the packaged ontology), instead of the packaged trials.",
+    help="Publication Turtle files or folders of them (with the packaged ontology), instead of the packaged trials: "
+    "--trials a.ttl b.ttl, or repeated.",
 )
 STORE_OPTION = click.option(
     "--store",
@@ -110,6 +112,7 @@ def build(out: str, base: str | None, trials: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path())
 @TRIALS_OPTION
+@click.option("--strict", is_flag=True, help="Warnings (e.g. a term declared without where it was checked) fail too.")
 @click.option(
     "--engine",
     type=click.Choice(VALIDATION_ENGINES),
@@ -118,19 +121,23 @@ def build(out: str, base: str | None, trials: tuple[str, ...]) -> None:
     help="oxigraph: the shapes compiled to SPARQL (fast); pyshacl: the reference SHACL engine.",
 )
 @_guard
-def validate(files: tuple[str, ...], trials: tuple[str, ...], engine: str) -> None:
-    """Check publications against the SHACL shapes (default: the packaged trials).
+def validate(files: tuple[str, ...], trials: tuple[str, ...], strict: bool, engine: str) -> None:
+    """Check publications against the SHACL shapes and the curation checks (default: the packaged trials).
 
-    Exit status: 0 conforms, 1 violations, 2 unreadable input.
+    Each problem is printed as file:line: focus path: message. Besides the
+    shapes: quotes verbatim in the source text kept beside the file (x.txt for
+    x.ttl), every figure printed in its quoted sentence, no TODO left, terms
+    declared in the file with where they were checked (a warning; an error with
+    --strict). Exit status: 0 conforms, 1 violations, 2 unreadable input.
     """
     from kg import sources
     from kg.errors import ValidationFailed
     from kg.validate import validate as run_validate
 
-    report = run_validate(sources.publications([*files, *trials]), engine=engine)
+    report = run_validate(sources.publications([*files, *trials]), engine=engine, strict=strict)
     click.echo(report.text())
     if not report.conforms:
-        raise ValidationFailed(f"{len(report.violations)} violation(s)")
+        raise ValidationFailed(f"{len(report.errors)} violation(s)")
 
 
 @cli.command()
@@ -149,17 +156,23 @@ def reason(ontology_only: bool, trials: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option("--trial", default=None, help="Trial slug, IRI or CURIE (default: every trial).")
+@click.argument("studies", nargs=-1)
+@click.option("--trial", default=None, help="A study slug, IRI or CURIE (the same as giving it as an argument).")
 @TRIALS_OPTION
 @STORE_OPTION
 @ENDPOINT_OPTION
 @TIMEOUT_OPTION
 @_guard
-def summary(trial: str | None, trials, store, endpoint, timeout) -> None:
-    """Print a one-screen summary of each trial."""
+def summary(studies: tuple[str, ...], trial: str | None, trials, store, endpoint, timeout) -> None:
+    """One line per study; or, given STUDIES (slugs, IRIs or CURIEs), each study's screen.
+
+    A study's screen: design, arms and the number allocated to each,
+    populations, interventions by arm, every figure with its denominator and
+    time, the comparisons between groups, adverse events, and the citation.
+    """
     from kg.summary import summarize
 
-    click.echo(summarize(_dataset(trials, store, endpoint, timeout), trial=trial), nl=False)
+    click.echo(summarize(_dataset(trials, store, endpoint, timeout), studies, trial=trial), nl=False)
 
 
 @cli.command()
@@ -331,9 +344,38 @@ def publish(static_dir: str, trials, store) -> None:
     click.echo(f"wrote {count} files to {out}")
 
 
+#: options that take several values at once (``--trials a.ttl b.ttl``), as well as repeated
+LIST_OPTIONS = ("--trials", "--data")
+
+
+def spread_lists(args: list[str]) -> list[str]:
+    """``--trials a.ttl b.ttl`` as ``--trials a.ttl --trials b.ttl``, which click reads.
+
+    A value after the first is taken while it names an existing file or folder or
+    ends in ``.ttl``, so a command's own argument after the list still reads as one
+    (``kg query --trials a.ttl efficacy``).
+
+    >>> spread_lists(["query", "--trials", "x.ttl", "y.ttl", "efficacy"])
+    ['query', '--trials', 'x.ttl', '--trials', 'y.ttl', 'efficacy']
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        out.append(args[i])
+        if args[i] in LIST_OPTIONS and i + 1 < len(args):
+            out.append(args[i + 1])
+            i += 2
+            while i < len(args) and not args[i].startswith("-") and (args[i].endswith(".ttl") or os.path.exists(args[i])):
+                out += [out[-2], args[i]]
+                i += 1
+            continue
+        i += 1
+    return out
+
+
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="kg")
+    cli(args=spread_lists(sys.argv[1:]), prog_name="kg")
 
 
 if __name__ == "__main__":  # pragma: no cover

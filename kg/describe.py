@@ -34,6 +34,7 @@ LINK_TARGETS = [
     "OBI",
     "IAO",
     "STATO",
+    "hl7.tho",
     "DRUGBANK",
     "MESH",
     "WIKIDATA",

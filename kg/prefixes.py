@@ -45,6 +45,8 @@ PREFIXES: dict[str, str] = {
     "clinicaltrials": "https://www.clinicaltrials.gov/study/",
     "pubmed": "https://pubmed.ncbi.nlm.nih.gov/",
     "pmc": "http://europepmc.org/articles/",
+    # HL7 Terminology (THO) code systems: the statistic-type codes that have no NCIt or STATO IRI
+    "hl7.tho": "http://terminology.hl7.org/CodeSystem/",
     "schema": "https://schema.org/",
     "biolink": "https://w3id.org/biolink/vocab/",
     "semapv": "https://w3id.org/semapv/vocab/",

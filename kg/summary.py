@@ -1,18 +1,25 @@
-"""``kg summary``: a one-screen, plain-text summary of each trial, from the ready-made queries.
+"""``kg summary``: an overview line per study, or one study's screen, in plain text, from the ready-made queries.
 
-Every word about a trial comes from the graph (labels of populations, phases,
-statistics, sources); nothing here knows any particular trial. Each query runs
-once for all trials and its rows are grouped by trial.
+Every word about a study comes from the graph (labels of arms, populations,
+phases, statistics, comparisons, sources); nothing here knows any particular
+trial. Each query runs once for the studies asked about and its rows are grouped
+by study, so a figure, a comparison or an arm missing from one study's graph
+never breaks another's screen.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
+from collections.abc import Sequence
 
 from kg.dataset import Dataset
 from kg.errors import QueryError
 from kg.prefixes import BASE, compact, to_iri
 from kg.query.formats import cell, p_value, plural, quantity
+from kg.query.result import Value
+
+Row = dict[str, Value]
 
 #: where a study's slug may live under the base (trials, and other studies)
 STUDY_PATHS = ("trial/", "study/")
@@ -29,87 +36,101 @@ def study_iris(study: str, base: str = BASE) -> list[str]:
         return [iri]
     if study.replace("-", "").isalnum():
         return [f"{base}{path}{study}" for path in STUDY_PATHS]
-    raise QueryError(f"--trial {study!r} is not a slug, IRI or CURIE")
+    raise QueryError(f"{study!r} is not a study slug, IRI or CURIE")
 
 
-def _by_trial(rows: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = defaultdict(list)
+def _by_trial(rows: list[Row], key: str = "trial") -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
-        out[row["trial"].value].append(row)
+        if row.get(key) is not None:
+            out[row[key].value].append(row)
     return out
 
 
-def summarize(dataset: Dataset, trial: str | None = None) -> str:
-    """The summary text for one trial (slug, IRI or CURIE) or all of them."""
-    params: dict[str, str] = {}
-    facts: dict[str, list[dict]] = {}
-    for iri in study_iris(trial, dataset.base) if trial else [None]:
-        params = {"trial": iri} if iri else {}
-        facts = _by_trial(dataset.run("trial-summary", params).rows)
-        if facts:
-            break
-    if not facts:
-        raise QueryError(f"no study found{' for ' + trial if trial else ''}")
-    efficacy = _by_trial(dataset.run("efficacy", params).rows)
-    safety = _by_trial(dataset.run("adverse-events", params).rows)
-    citations = _by_trial([r for r in dataset.run("citation").rows if "trial" in r])
+def overview(dataset: Dataset) -> str:
+    """One line per study: slug, kind and phase, counts, and a publication that describes it."""
+    rows = dataset.run("studies").rows
+    if not rows:
+        return "(no studies)\n"
+    width = max(len(cell(r.get("slug"))) for r in rows)
+    out = []
+    for r in rows:
+        kind = ", ".join(x for x in (cell(r.get("design")), cell(r.get("phase"))) if x)
+        counts = "; ".join(
+            plural(cell(r.get(k)), word)
+            for k, word in (("arms", "arm"), ("statistics", "statistic"), ("comparisons", "comparison"))
+        )
+        out.append(f"{cell(r.get('slug')).ljust(width)}  {kind}; {counts}; {cell(r.get('publication'))}")
+    out.append(f"({len(rows)} {'study' if len(rows) == 1 else 'studies'}: `kg summary SLUG` shows one)")
+    return "\n".join(out) + "\n"
 
-    out: list[str] = []
-    for iri, rows in facts.items():
-        items: dict[str, list[str]] = defaultdict(list)
-        for row in rows:
-            items[cell(row["item"]).split(" ", 1)[1]].append(cell(row["value"]))
-        out.append(items["title"][0] if items["title"] else compact(iri))
-        out.append(f"  {compact(iri)}")
-        out.append(f"  {', '.join(items['phase'] + items['design'])}; {', '.join(items['condition'])}")
-        if items["eligibility"]:
-            out.append(f"  eligibility: {'; '.join(items['eligibility'])}")
-        out.append(f"  populations: {'; '.join(items['population'])}")
-        out += [f"  {line}" for line in items["intervention"]]
-        out += [f"  registration: {line}" for line in items["registration"]]
-        out.append("Efficacy  (value | denominator, how it was chosen | time anchor | source)")
-        out += _efficacy_lines(efficacy.get(iri, []))
-        out.append("Safety")
-        if not safety.get(iri):
-            out.append("  (no adverse events reported)")
-        for row in safety.get(iri, []):
-            parts = [cell(row["event"])]
-            if row.get("grade"):
-                parts.append(cell(row["grade"]))
-            if row.get("patients") is not None:
-                parts.append(plural(cell(row["patients"]), "patient"))
-            if row.get("percent") is not None:
-                parts.append(f"{cell(row['percent'])}%")
-            if row.get("ratio") is not None:
-                ratio = f"{cell(row['ratio_type'])} {cell(row['ratio'])}"
-                if row.get("ci_lower"):
-                    ratio += f" [CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
-                if row.get("p_value"):
-                    ratio += f", {p_value(cell(row.get('p_comparator')), cell(row['p_value']))}"
-                parts.append(ratio + f", {cell(row['exposure'])} vs {cell(row['reference'])}")
-            if row.get("population"):
-                parts.append("of " + _denominator(row))
-            out.append(f"  {' | '.join(parts)} | {cell(row.get('source_label')) or cell(row['source'])}")
-            if row.get("note") and row.get("terms") and " + " in cell(row["terms"]):
-                out.append(f"    note: {cell(row['note'])}")
-        out += _citation_lines(citations.get(iri, []))
-        out.append("")
+
+def resolve(dataset: Dataset, study: str) -> str:
+    """The IRI of the study a user named (slug, IRI or CURIE); an unknown one is refused with the nearest slugs."""
+    for iri in study_iris(study, dataset.base):
+        if dataset.run("studies", {"trial": iri}).rows:
+            return iri
+    slugs = [cell(r.get("slug")) for r in dataset.run("studies").rows]
+    near = difflib.get_close_matches(study.rsplit("/", 1)[-1].rsplit(":", 1)[-1], slugs, n=3, cutoff=0.4)
+    hint = f"; nearest: {', '.join(near)}" if near else (f"; studies: {', '.join(slugs[:10])}" if slugs else "")
+    raise QueryError(f"no study {study!r} in {dataset.origin}{hint}")
+
+
+def summarize(dataset: Dataset, studies: Sequence[str] = (), trial: str | None = None) -> str:
+    """The overview of every study (no study named), or the screen of each study named (slug, IRI or CURIE)."""
+    named = [*studies, *([trial] if trial else [])]
+    if not named:
+        return overview(dataset)
+    return "\n".join(screen(dataset, resolve(dataset, s)) for s in named)
+
+
+def screen(dataset: Dataset, iri: str) -> str:
+    """One study's screen: design, arms, populations, interventions, figures with comparisons, safety, citation."""
+    params = {"trial": iri}
+    rows = dataset.run("trial-summary", params).rows
+    efficacy = dataset.run("efficacy", params).rows
+    comparisons = dataset.run("comparisons", params).rows
+    safety = dataset.run("adverse-events", params).rows
+    citations = [r for r in dataset.run("citation").rows if r.get("trial") is not None and r["trial"].value == iri]
+
+    items: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        items[cell(row["item"]).split(" ", 1)[1]].append(cell(row["value"]))
+    out = [items["title"][0] if items["title"] else compact(iri), f"  {compact(iri)}"]
+    out.append(f"  {', '.join(items['kind'] + items['phase'] + items['design'])}; {', '.join(items['condition'])}")
+    if items["eligibility"]:
+        out.append(f"  eligibility: {'; '.join(items['eligibility'])}")
+    if len(items["arm"]) > 1 or any(": allocated" in a for a in items["arm"]):
+        out.append("  arms:")
+        out += [f"    {line}" for line in items["arm"]]
+    out.append(f"  populations: {'; '.join(items['population'])}")
+    out += [f"  {line}" for line in items["intervention"]]
+    out += [f"  registration: {line}" for line in items["registration"]]
+    out.append("Efficacy  (figure | denominator, how it was chosen | time anchor | source)")
+    out += _efficacy_lines(efficacy, comparisons)
+    out.append("Safety")
+    out += _safety_lines(safety, comparisons, {cell(r["endpoint"]) for r in efficacy})
+    out += _citation_lines(citations)
     return "\n".join(out).rstrip() + "\n"
 
 
-def _denominator(row: dict) -> str:
-    """``evaluable (n=36; stated)``: the population, its size if known, and how it was chosen."""
-    size = f"n={cell(row['size'])}" if row.get("size") else "size not stated"
+def _denominator(row: Row) -> str:
+    """``evaluable (n=36; stated)``: the population, its arm, its size if known, and how it was chosen."""
     if cell(row.get("population")).startswith("population not stated"):
         return "not stated"
+    size = f"n={cell(row['size'])}" if row.get("size") else "size not stated"
+    arm = f"{cell(row['arm'])} arm; " if row.get("arm") else ""
     basis = cell(row.get("basis"))
-    return f"{cell(row['population'])} ({size}" + (f"; {basis})" if basis else ")")
+    return f"{cell(row['population'])} ({arm}{size}" + (f"; {basis})" if basis else ")")
 
 
-def _value(row: dict) -> str:
+def _value(row: Row) -> str:
+    """``Median 13.8 months [95% CI ...]``: the statistic type first, so an estimate never reads as a share of n."""
+    kind = cell(row.get("type"))
     if cell(row.get("notReached")) == "true":
-        return "not reached"
+        return f"{kind} not reached".strip()
     shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
+    shown = f"{kind} {shown}".strip()
     if row.get("ci_level"):
         level = f"{float(cell(row['ci_level'])) * 100:g}"
         shown += f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
@@ -122,58 +143,112 @@ def _value(row: dict) -> str:
     return shown
 
 
-def _anchor(row: dict) -> str:
+def _anchor(row: Row) -> str:
     if row.get("timepoint_value"):
         at = f"at {plural(cell(row['timepoint_value']), cell(row['timepoint_unit']))}"
         origin = cell(row.get("origin"))
         return at + (f" from {origin}" if origin and "not stated" not in origin else " (time origin not stated)")
     if row.get("origin") and "not stated" in cell(row["origin"]):
         return "time origin not stated"
-    return (
-        f"from {cell(row['origin'])}"
-        if row.get("origin")
-        else f"at {cell(row['timepoint'])}"
-        if row.get("timepoint")
-        else f"during {cell(row['phase'])}"
-        if row.get("phase")
-        else "-"
-    )
+    if row.get("origin"):
+        return f"from {cell(row['origin'])}"
+    if row.get("timepoint"):
+        return f"at {cell(row['timepoint'])}"
+    if row.get("assessed"):
+        return f"assessed {cell(row['assessed'])} (every member, reached or not)"
+    if row.get("phase"):
+        inferred = " (phase inferred)" if cell(row.get("phase_basis")).startswith("inferred") else ""
+        return f"during {cell(row['phase'])}{inferred}"
+    return "-"
 
 
-def _efficacy_lines(rows: list[dict]) -> list[str]:
-    """Under each endpoint, one line per statistic; the reports of one finding grouped, differences flagged."""
+def _comparison_line(row: Row) -> str:
+    """``VD vs TD: 31% vs 15%, P = 0.001 (chi-square test) | source``."""
+    said = [p_value(cell(row.get("p_comparator")), cell(row.get("p_value"))), cell(row.get("significance"))]
+    test = f" ({cell(row['test'])})" if row.get("test") else ""
+    figures = f": {cell(row['figures'])}" if row.get("figures") else ""
+    shown = ", ".join(x for x in said if x)
+    source = cell(row.get("source_label")) or cell(row.get("source"))
+    return f"{cell(row.get('groups'))}{figures}, {shown}{test} | {source}"
+
+
+def _efficacy_lines(rows: list[Row], comparisons: list[Row]) -> list[str]:
+    """Under each endpoint, one line per statistic (twin reports grouped, differences flagged), then its comparisons."""
     out: list[str] = []
-    groups: dict[tuple[str, str], list[dict]] = {}
+    by_endpoint: dict[str, list[Row]] = defaultdict(list)
+    for c in comparisons:
+        by_endpoint[cell(c.get("endpoint_label"))].append(c)
+    groups: dict[tuple[str, str], list[Row]] = {}
     for row in rows:  # rows come ordered by endpoint and time, twins adjacent
         key = (cell(row["endpoint"]), row["finding"].value if row.get("finding") else row["statistic"].value)
         groups.setdefault(key, []).append(row)
-    endpoint = None
-    for (this_endpoint, _), reports in groups.items():
-        if this_endpoint != endpoint:
-            endpoint = this_endpoint
-            out.append(f"  {endpoint}")
-        first = reports[0]
+    endpoints = list(dict.fromkeys(endpoint for endpoint, _ in groups))
 
-        def source(r: dict) -> str:
-            return cell(r.get("source_label")) or cell(r["source"])
+    def source(r: Row) -> str:
+        return cell(r.get("source_label")) or cell(r["source"])
 
-        if len(reports) == 1:
-            out.append(
-                f"    {cell(first['label'])}: {_value(first)} | {_denominator(first)} | {_anchor(first)} | "
-                f"{source(first)}"
-            )
-            continue
-        flag = "they DIFFER" if any(cell(r.get("differs")) == "true" for r in reports) else "they agree"
-        title = cell(first.get("finding_label")) or cell(first["finding"])
-        out.append(f"    {title}: {plural(len(reports), 'report')}, {flag}")
-        for r in reports:
-            out.append(f"      {_value(r)} | {_denominator(r)} | {_anchor(r)} | {source(r)}")
+    for endpoint in endpoints:
+        out.append(f"  {endpoint}")
+        for (this, _), reports in groups.items():
+            if this != endpoint:
+                continue
+            first = reports[0]
+            if len(reports) == 1:
+                out.append(
+                    f"    {cell(first['label'])}: {_value(first)} | {_denominator(first)} | {_anchor(first)} | "
+                    f"{source(first)}"
+                )
+                continue
+            flag = "they DIFFER" if any(cell(r.get("differs")) == "true" for r in reports) else "they agree"
+            title = cell(first.get("finding_label")) or cell(first["finding"])
+            out.append(f"    {title}: {plural(len(reports), 'report')}, {flag}")
+            for r in reports:
+                out.append(f"      {_value(r)} | {_denominator(r)} | {_anchor(r)} | {source(r)}")
+        out += [f"    compared: {_comparison_line(c)}" for c in by_endpoint.get(endpoint, [])]
     return out
 
 
-def _citation_lines(rows: list[dict]) -> list[str]:
+def _safety_lines(rows: list[Row], comparisons: list[Row], efficacy_endpoints: set[str]) -> list[str]:
+    out: list[str] = []
+    if not rows:
+        out.append("  (no adverse-event figures or reports curated)")
+    for row in rows:
+        event = cell(row["event"])
+        if row.get("as_reported"):
+            event = f"{cell(row['as_reported'])} (coded: {cell(row.get('terms'))})"
+        parts = [event]
+        if row.get("grade"):
+            parts.append(cell(row["grade"]))
+        if row.get("patients") is not None:
+            parts.append(plural(cell(row["patients"]), "patient"))
+        if row.get("percent") is not None:
+            parts.append(f"{cell(row['percent'])}%")
+        if row.get("effect") is not None:
+            effect = f"{cell(row['effect_type'])} {cell(row['effect'])}"
+            if row.get("ci_lower"):
+                effect += f" [CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
+            if row.get("p_value"):
+                effect += f", {p_value(cell(row.get('p_comparator')), cell(row['p_value']))}"
+            parts.append(effect + f", {cell(row['exposure'])} vs {cell(row['reference'])}")
+        if row.get("population"):
+            parts.append("of " + _denominator(row))
+        if row.get("phase"):
+            inferred = " (phase inferred)" if cell(row.get("phase_basis")).startswith("inferred") else ""
+            parts.append(f"during {cell(row['phase'])}{inferred}")
+        out.append(f"  {' | '.join(parts)} | {cell(row.get('source_label')) or cell(row['source'])}")
+        if row.get("note") and row.get("terms") and " + " in cell(row["terms"]):
+            out.append(f"    note: {cell(row['note'])}")
+    out += [
+        f"  compared: {_comparison_line(c)}"
+        for c in comparisons
+        if cell(c.get("endpoint_label")) not in efficacy_endpoints
+    ]
+    return out
+
+
+def _citation_lines(rows: list[Row]) -> list[str]:
     """``Source: Isoda A, Murayama K, Ito S, et al. Title. Journal. Epub 2018-03-28. doi:...`` per article."""
-    by_pub: dict[str, list[dict]] = defaultdict(list)
+    by_pub: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_pub[row["publication"].value].append(row)
     out = []

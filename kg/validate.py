@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyoxigraph as ox
 
+from kg import curation
 from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError, ValidationFailed
-from kg.prefixes import SH, compact
+from kg.prefixes import SH, compact, to_iri
 from kg.rdf import value
 
 ENGINES = ("oxigraph", "pyshacl")
@@ -40,29 +41,45 @@ class Violation:
     message: str
     value: str = ""
     severity: str = "Violation"
+    at: int = 0  # the line of the source file where the focus resource is written (0: not found)
 
     def line(self) -> str:
-        """The one-line form ``kg validate`` prints: ``file: focus path: message (value: v)``."""
-        where = self.focus + (f" {self.path}" if self.path else "")
+        """The one-line form ``kg validate`` prints: ``file:line: focus path: message (value: v)``."""
+        where = " ".join(x for x in (self.focus, self.path) if x)
         value = f" (value: {self.value})" if self.value else ""
-        return f"{self.source}: {where}: {self.message}{value}"
+        place = f"{self.source}:{self.at}" if self.at else self.source
+        warning = "warning: " if self.severity != "Violation" else ""
+        return f"{place}: {warning}{where + ': ' if where else ''}{self.message}{value}"
 
 
 @dataclass
 class Report:
-    """The outcome of one validation run."""
+    """The outcome of one validation run: violations, warnings (which do not fail it) and notes."""
 
     conforms: bool
     violations: list[Violation]
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Violation]:
+        """The results that make the data non-conforming (severity Violation)."""
+        return [v for v in self.violations if v.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Violation]:
+        """The results that do not (severity Warning or Info)."""
+        return [v for v in self.violations if v.severity != "Violation"]
 
     def text(self) -> str:
-        """One line per violation, then a summary line."""
-        lines = [v.line() for v in sorted(self.violations)]
+        """One line per violation and warning (in file and line order), the notes, then a summary line."""
+        lines = [v.line() for v in sorted(self.violations, key=lambda v: (v.source, v.at, v.focus, v.message))]
+        lines += [f"note: {n}" for n in self.notes]
+        warned = f", {len(self.warnings)} warning(s)" if self.warnings else ""
         if self.conforms:
-            lines.append(f"conforms: {len(self.files)} file(s), no violations")
+            lines.append(f"conforms: {len(self.files)} file(s), no violations{warned}")
         else:
-            lines.append(f"does not conform: {len(self.violations)} violation(s) in {len(self.files)} file(s)")
+            lines.append(f"does not conform: {len(self.errors)} violation(s){warned} in {len(self.files)} file(s)")
         return "\n".join(lines)
 
 
@@ -71,26 +88,70 @@ BatchHandler = Callable[[Dataset, list[src.Source]], None]
 
 
 def validate(
-    publications: Sequence[src.Source], engine: str = "oxigraph", batch: int = BATCH, each: BatchHandler | None = None
+    publications: Sequence[src.Source],
+    engine: str = "oxigraph",
+    batch: int = BATCH,
+    each: BatchHandler | None = None,
+    strict: bool = False,
 ) -> Report:
     """Validate the publications (each batch with the packaged ontology and term extracts).
 
-    ``each`` is called with every batch's dataset once it is validated (the
-    dataset is dropped afterwards). Raises :class:`InputError` on unreadable input.
+    Besides the SHACL shapes, the curation checks of :mod:`kg.curation` run
+    (quotes against the kept source text, figures in their sentences, TODO
+    markers, terms declared without where they were checked), and every result
+    is pinned to its line. ``strict`` makes warnings violations. ``each`` is
+    called with every batch's dataset once it is validated (the dataset is
+    dropped afterwards). Raises :class:`InputError` on unreadable input.
     """
     if engine not in ENGINES:
         raise InputError(f"unknown validation engine {engine!r} (valid: {', '.join(ENGINES)})")
     pubs = list(publications)
     run = _compiled if engine == "oxigraph" else _pyshacl
     violations: set[Violation] = set()
+    without_text: list[str] = []
     for i in range(0, max(len(pubs), 1), batch):
         chunk = pubs[i : i + batch]
         dataset = Dataset.build(chunk)
-        violations |= run(dataset, {s.graph(): s.name for s in chunk})
+        found = run(dataset, {s.graph(): s.name for s in chunk})
+        findings, no_text = curation.check(dataset.store, chunk, dataset.base)
+        without_text += no_text
+        found |= {
+            Violation(f.source, f.focus, "", f.message, severity="Violation" if strict else f.severity, at=f.line)
+            for f in findings
+        }
+        violations |= _with_lines(found, chunk)
         if each is not None:
             each(dataset, chunk)
         del dataset
-    return Report(conforms=not violations, violations=sorted(violations), files=[s.name for s in pubs])
+    ordered = sorted(violations)
+    notes = [curation.no_source_text_note(without_text)] if without_text and pubs else []
+    return Report(
+        conforms=not any(v.severity == "Violation" for v in ordered),
+        violations=ordered,
+        files=[s.name for s in pubs],
+        notes=notes,
+    )
+
+
+def _with_lines(violations: set[Violation], chunk: list[src.Source]) -> set[Violation]:
+    """The violations with the line of their focus resource in its file (read again only where one is needed)."""
+    by_file: dict[str, set[str]] = {}
+    for v in violations:
+        if not v.at and v.focus and not v.focus.startswith("_:"):
+            by_file.setdefault(v.source, set()).add(v.focus)
+    if not by_file:
+        return violations
+    lines: dict[tuple[str, str], int] = {}
+    for source in chunk:
+        if source.name not in by_file:
+            continue
+        iris = {focus: to_iri(focus) or "" for focus in by_file[source.name]}
+        found = curation.locate(source, iris.values())
+        lines.update({(source.name, focus): found[iri] for focus, iri in iris.items() if iri in found})
+    return {
+        replace(v, at=lines[(v.source, v.focus)]) if not v.at and (v.source, v.focus) in lines else v
+        for v in violations
+    }
 
 
 def require_conformance(
@@ -100,8 +161,7 @@ def require_conformance(
     report = validate(publications, batch=batch, each=each)
     if not report.conforms:
         raise ValidationFailed(
-            f"refused: {len(report.violations)} SHACL violation(s), nothing was written; "
-            f"first: {report.violations[0].line()}"
+            f"refused: {len(report.errors)} violation(s), nothing was written; first: {report.errors[0].line()}"
         )
 
 

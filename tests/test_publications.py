@@ -1,8 +1,8 @@
 """The three publications added after the seed: every quote verbatim, figures through the queries, new shapes.
 
-Each publication was curated from a stored copy of its page; `tests/passages/<slug>.txt`
-keeps the quoted passages with the page's address, so the quotes are checked
-here without the network.
+Each publication was curated from a stored copy of its page; `trials/<slug>.txt` (packaged
+beside the publication, as `kg new` keeps a curator's source text) holds the passages with the
+page's address, so the quotes are checked here, and by `kg validate`, without the network.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from kg.dataset import Dataset
 from kg.sources import Source
 from kg.validate import validate
 
-PASSAGES = Path(__file__).resolve().parent / "passages"
+PASSAGES = Path(str(resources.folder("kg.trials")))
 NEW = ["green-2017", "sun-2017", "lee-2013"]
 OA = "http://www.w3.org/ns/oa#"
 TKG = "https://w3id.org/trialkg/ontology/"

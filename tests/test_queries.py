@@ -444,7 +444,16 @@ def test_evidence_statistics():
     assert {r[1] for r in by.values()} == {"endpoint"}
     assert by["os-from-induction"][:5] == ("clinical trial", "endpoint", "Median", "", "true"), "not reached, no number"
     assert by["os-hazard-ratio"][:7] == ("meta-analysis", "endpoint", "Hazard Ratio", "0.75", "false", "=", "0.001")
-    assert by["os-3y-group-a"][:8] == ("observational study", "endpoint", "Ratio", "65.3", "false", "=", "0.078", "3")
+    assert by["os-3y-group-a"][:8] == (
+        "observational study",
+        "endpoint",
+        "survival rate",
+        "65.3",
+        "false",
+        "=",
+        "0.078",
+        "3",
+    )
     assert by["os-from-induction"][8] == S8, "the verbatim sentence"
     # adverse events: one row per event term, reports without a number too
     ae = rows("evidence-statistics", dataset=PACKAGED, columns=["statistic", "role", "topic_label", "grade", "value"])

@@ -119,7 +119,7 @@ CASES = [
         "trialkg:statisticType NCIT:C44256 ;",
         "trialkg:statisticType NCIT:C28234 ;",
         T + "orr",
-        "exactly one statistic type",
+        "A statistic type is one of trialkg:statisticTypes",
     ),
     (
         "undeclared-external-term",
@@ -127,7 +127,7 @@ CASES = [
         "trialkg:measures NCIT:C17747 ;",
         "trialkg:measures NCIT:C9999999 ;",
         "NCIT:C9999999",
-        "not declared with its label",
+        "This term is not declared",
     ),
     (
         "estimate-outside-interval",
@@ -191,7 +191,7 @@ CASES = [
         "trialkg:drug NCIT:C1851 ;",
         "trialkg:drug <http://example.org/bortezomib> ;",
         T + "maintenance-bortezomib",
-        "exactly one drug, as an NCIt or ChEBI term",
+        "at most one drug, as an NCIt or ChEBI term",
     ),
     (
         "dose-without-unit",

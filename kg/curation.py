@@ -1,0 +1,431 @@
+"""The checks a curator's own file needs that SHACL cannot make, and where in the file each problem is.
+
+SHACL sees the graph; a curator edits text. So this module knows the text:
+
+- **Source text.** A publication file ``x.ttl`` may keep the text it was curated
+  from beside it, as ``x.txt`` (``kg new`` writes it): one block per document,
+  each opened by a ``# url: <address>`` line. Every quoted sentence must then
+  stand verbatim in the block of its document (the document whose ``schema:url``
+  is that address, or the only block there is).
+- **Numbers in their sentences.** A figure must be printed in the sentence it is
+  quoted from (as digits, or as words such as "Thirty-five"): a figure pointed at
+  the wrong sentence is the commonest slip, and no shape can see it.
+- **TODO markers** that ``kg new`` leaves in a skeleton are reported by line
+  until they are filled in.
+- **Terms declared in the curator's file** (an external IRI given a label there)
+  must say where they were checked (``trialkg:checkedIn``), as every packaged
+  term does.
+- **Lines.** Every problem, SHACL's included, is pinned to the line of the file
+  where its focus resource is written, so ``file:line`` leads straight to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import sources as src
+from kg.prefixes import BASE, OA, RDFS_LABEL, SCHEMA, TKG, compact
+from kg.rdf import value
+
+#: the suffix of the kept source text beside a publication file
+SOURCE_TEXT_SUFFIX = ".txt"
+#: a line that opens a document's block in a source text
+URL_LINE = re.compile(r"^#\s*url:\s*(\S+)\s*$")
+
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split()
+)
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in a publication file: where it is, what is wrong, and how bad (Violation or Warning)."""
+
+    source: str
+    focus: str
+    message: str
+    line: int = 0
+    severity: str = "Violation"
+
+
+# ---------------------------------------------------------------- the kept source text
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """One document's text, as kept beside a publication (whitespace runs read as one space)."""
+
+    url: str
+    text: str
+
+
+def source_text_path(source: src.Source) -> Path | None:
+    """Where the source text of a publication file would be (``x.ttl`` -> ``x.txt``), if it has a file."""
+    location = source.location
+    if isinstance(location, Path):
+        return location.with_suffix(SOURCE_TEXT_SUFFIX)
+    return None
+
+
+def parse_source_text(text: str) -> list[SourceText]:
+    """The documents of a source text: a block per ``# url:`` line (other ``#`` lines are notes).
+
+    >>> [d.url for d in parse_source_text("# url: https://a.example/1\\nOne.\\n# url: https://b.example/2\\nTwo.")]
+    ['https://a.example/1', 'https://b.example/2']
+    >>> parse_source_text("No url.\\nText  here.")[0].text
+    'No url. Text here.'
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        m = URL_LINE.match(line)
+        if m:
+            blocks.append((m.group(1), []))
+        elif line.startswith("#"):
+            continue
+        else:
+            if not blocks:
+                blocks.append(("", []))
+            blocks[-1][1].append(line)
+    return [SourceText(url, normalize(" ".join(lines))) for url, lines in blocks]
+
+
+def read_source_text(source: src.Source) -> list[SourceText] | None:
+    """The kept source text of a publication, or None when it has none."""
+    path = source_text_path(source)
+    if path is None or not path.is_file():
+        return None
+    try:
+        return parse_source_text(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def normalize(text: str) -> str:
+    """Whitespace runs (line breaks, non-breaking spaces) as one space.
+
+    >>> normalize("a\\n  b\\u00a0c ")
+    'a b c'
+    """
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- numbers in sentences
+
+
+def number_word(n: int) -> str | None:
+    """``35`` -> ``thirty-five`` (0 to 99), else None.
+
+    >>> number_word(35), number_word(20), number_word(7), number_word(120)
+    ('thirty-five', 'twenty', 'seven', None)
+    """
+    if 0 <= n < 20:
+        return _UNITS[n]
+    if 20 <= n < 100:
+        tens, units = divmod(n, 10)
+        return _TENS[tens - 2] + (f"-{_UNITS[units]}" if units else "")
+    return None
+
+
+def number_forms(lexical: str) -> list[str]:
+    """The ways a number may be printed: as given, normalized, without a leading zero, grouped, in words.
+
+    >>> number_forms("0.003")
+    ['0.003', '.003']
+    >>> number_forms("1338")
+    ['1338', '1,338', '1 338']
+    >>> number_forms("55.60")
+    ['55.60', '55.6']
+    """
+    forms = [lexical]
+    try:
+        number = Decimal(lexical)
+    except InvalidOperation:
+        return forms
+    plain = format(number.normalize(), "f") if number == number.to_integral_value() else format(number.normalize(), "f")
+    if "." in plain:
+        plain = plain.rstrip("0").rstrip(".")
+    forms.append(plain)
+    if plain.startswith("0."):
+        forms.append(plain[1:])
+    if number == number.to_integral_value() and abs(number) >= 1000:
+        n = int(number)
+        forms += [f"{n:,}", f"{n:,}".replace(",", " ")]
+    return list(dict.fromkeys(forms))
+
+
+def printed_in(lexical: str, sentence: str) -> bool:
+    """Whether the number stands in the sentence (digits not part of a longer number, or words).
+
+    >>> printed_in("61", "the overall response rate (ORR) was 61%.")
+    True
+    >>> printed_in("6", "the overall response rate (ORR) was 61%.")
+    False
+    >>> printed_in("35", "Thirty-five percent of patients")
+    True
+    >>> printed_in("0", "there were no cases with grade 2 neuropathy")
+    True
+    >>> printed_in("54", "a median of 54.0 months"), printed_in("54", "54.5 months")
+    (True, False)
+    """
+    for form in number_forms(lexical):
+        # a stored 54 may be printed 54.0 (a store keeps decimals canonical), so trailing zeros may follow
+        if re.search(rf"(?<![\d.,]){re.escape(form)}(?:\.0+)?(?![\d]|[.,]\d)", sentence):
+            return True
+    try:
+        number = Decimal(lexical)
+    except InvalidOperation:
+        return False
+    if number == number.to_integral_value():
+        word = number_word(int(number))
+        if word and re.search(rf"\b{word}\b", sentence, re.IGNORECASE):
+            return True
+        if number == 0 and re.search(r"\b(no|none|nor|neither)\b", sentence, re.IGNORECASE):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- where a resource is written
+
+
+@dataclass(frozen=True)
+class TurtleText:
+    """A Turtle file's text with its prefixes and base, to find the line a resource is written on."""
+
+    lines: list[str]
+    prefixes: dict[str, str]
+    base: str
+
+    @classmethod
+    def of(cls, data: bytes) -> TurtleText:
+        """Read the text (undecodable bytes are replaced; only positions matter here)."""
+        text = data.decode("utf-8", errors="replace")
+        prefixes = dict(re.findall(r"(?im)^\s*@?prefix\s+([A-Za-z][\w.-]*|):\s*<([^>]*)>", text))
+        bases = re.findall(r"(?im)^\s*@?base\s+<([^>]*)>", text)
+        return cls(text.splitlines(), prefixes, bases[0] if bases else BASE)
+
+    def spellings(self, iri: str) -> list[str]:
+        """How the file may write ``iri``: full, relative to the base, or with one of its prefixes."""
+        out = [f"<{iri}>"]
+        if iri.startswith(self.base):
+            out.append(f"<{iri[len(self.base) :]}>")
+        for prefix, ns in self.prefixes.items():
+            if ns and iri.startswith(ns) and iri != ns:
+                out.append(f"{prefix}:{iri[len(ns) :]}")
+        return out
+
+    def line_of(self, iri: str) -> int:
+        """The 1-based line where ``iri`` is first written as a subject (else anywhere); 0 if nowhere."""
+        spelled = self.spellings(iri)
+        pattern = re.compile("|".join(re.escape(s) + r"(?=[\s;,.)\]]|$)" for s in spelled))
+        anywhere = 0
+        for number, line in enumerate(self.lines, 1):
+            code = strip_comment(line)
+            m = pattern.search(code)
+            if not m:
+                continue
+            if not code[: m.start()].strip():
+                return number
+            anywhere = anywhere or number
+        return anywhere
+
+
+def strip_comment(line: str) -> str:
+    """A Turtle line without its comment (a ``#`` outside IRIs and strings).
+
+    >>> strip_comment('ex:a ex:b "x # y" . # note')
+    'ex:a ex:b "x # y" . '
+    """
+    in_iri = in_str = False
+    for i, ch in enumerate(line):
+        if ch == "<" and not in_str:
+            in_iri = True
+        elif ch == ">" and in_iri:
+            in_iri = False
+        elif ch == '"' and not in_iri:
+            in_str = not in_str
+        elif ch == "#" and not in_iri and not in_str:
+            return line[:i]
+    return line
+
+
+def todo_lines(data: bytes) -> Iterator[tuple[int, str]]:
+    """The lines (number, text) that still hold a ``TODO`` marker outside comments."""
+    if b"TODO" not in data:
+        return
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if "TODO" in strip_comment(line):
+            yield number, line.strip()
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def _objects(store: ox.Store, subject: ox.NamedNode | ox.BlankNode, predicate: str) -> list[ox.Term]:
+    return [q.object for q in store.quads_for_pattern(subject, ox.NamedNode(predicate), None, None)]
+
+
+def _quotes(store: ox.Store, thing: ox.NamedNode | ox.BlankNode) -> list[str]:
+    """The exact sentences a resource is quoted from."""
+    out = []
+    for passage in _objects(store, thing, TKG + "quotedFrom"):
+        if isinstance(passage, ox.Literal):
+            continue
+        for selector in _objects(store, passage, OA + "hasSelector"):
+            if isinstance(selector, ox.Literal):
+                continue
+            out += [value(e) for e in _objects(store, selector, OA + "exact")]
+    return out
+
+
+#: (what is checked, its property, the resources whose sentence may carry it)
+NUMBERS = (
+    ("value", TKG + "value"),
+    ("number of events", TKG + "numberOfEvents"),
+    ("time point", TKG + "timePointValue"),
+    ("size", TKG + "size"),
+    ("lower bound", TKG + "lower"),
+    ("upper bound", TKG + "upper"),
+    ("p-value", TKG + "pValue"),
+)
+
+
+def number_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[Finding]:
+    """Every figure of a publication that is not printed in the sentence it (or its statistic) is quoted from."""
+    estimate_of = {
+        q.object: q.subject for q in store.quads_for_pattern(None, ox.NamedNode(TKG + "attributeEstimate"), None, graph)
+    }
+    for what, predicate in NUMBERS:
+        for q in store.quads_for_pattern(None, ox.NamedNode(predicate), None, graph):
+            thing = q.subject
+            if not isinstance(q.object, ox.Literal) or isinstance(thing, ox.Triple):
+                continue
+            sentences = _quotes(store, thing)
+            owner = estimate_of.get(thing)
+            if not sentences and owner is not None:
+                sentences = _quotes(store, owner)
+            if not sentences or any(printed_in(q.object.value, s) for s in sentences):
+                continue
+            focus = owner if owner is not None and isinstance(thing, ox.BlankNode) else thing
+            yield Finding(
+                name,
+                _show(focus),
+                f"its {what} {q.object.value} is not printed in the sentence it is quoted from (as digits or "
+                f"words): quote the sentence that prints it (trialkg:quotedFrom), or correct the number",
+            )
+
+
+def quote_findings(
+    store: ox.Store, graph: ox.NamedNode, name: str, texts: list[SourceText], text_name: str
+) -> Iterator[Finding]:
+    """Every quoted sentence that is not verbatim in the kept source text of its document."""
+    by_url = {t.url: t for t in texts}
+    for q in store.quads_for_pattern(None, ox.NamedNode(OA + "hasSelector"), None, graph):
+        passage, selector = q.subject, q.object
+        if isinstance(selector, ox.Literal) or isinstance(passage, ox.Triple):
+            continue
+        document = next(iter(_objects(store, passage, OA + "hasSource")), None)
+        text = None
+        if document is not None and not isinstance(document, ox.Literal):
+            for url in _objects(store, document, SCHEMA + "url"):
+                text = by_url.get(value(url), text)
+        if text is None and len(texts) == 1:
+            text = texts[0]
+        if text is None:
+            where = compact(value(document)) if document is not None else "its document"
+            yield Finding(
+                name,
+                _show(passage),
+                f"no block of {text_name} is the text of {where}: open one with '# url: <the schema:url of {where}>'",
+            )
+            continue
+        for exact in _objects(store, selector, OA + "exact"):
+            if normalize(value(exact)) not in text.text:
+                shown = value(exact)
+                shown = shown if len(shown) <= 70 else shown[:67] + "..."
+                yield Finding(
+                    name,
+                    _show(passage),
+                    f"the quote is not verbatim in {text_name} ({text.url or 'its text'}): {shown!r}; copy the "
+                    "sentence from the source text exactly, typos included",
+                )
+
+
+def declared_term_findings(store: ox.Store, graph: ox.NamedNode, name: str, base: str) -> Iterator[Finding]:
+    """External terms given a label in a publication file without where they were checked."""
+    for q in store.quads_for_pattern(None, ox.NamedNode(RDFS_LABEL), None, graph):
+        term = q.subject
+        if not isinstance(term, ox.NamedNode) or term.value.startswith(base):
+            continue
+        if any(True for _ in store.quads_for_pattern(term, ox.NamedNode(TKG + "checkedIn"), None, graph)):
+            continue
+        curie = compact(term.value)
+        yield Finding(
+            name,
+            curie,
+            f"{curie} is declared in this file without where it was checked: add trialkg:checkedIn "
+            f'"<repository, file and version where you saw {curie} with this label>" to it (or use a packaged '
+            f"term: `kg terms {curie}`)",
+            severity="Warning",
+        )
+
+
+def _show(term: ox.Term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return compact(term.value)
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return value(term)
+
+
+def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> tuple[list[Finding], list[str]]:
+    """Run every check on the publications (already parsed into ``store``): the findings, and the names of the
+    publications that keep no source text (their quotes could not be checked against it)."""
+    findings: list[Finding] = []
+    without_text: list[str] = []
+    for source in sources:
+        graph = ox.NamedNode(source.graph(base))
+        findings += number_findings(store, graph, source.name)
+        findings += declared_term_findings(store, graph, source.name, base)
+        texts = read_source_text(source)
+        if texts is None:
+            without_text.append(source.name)
+        else:
+            path = source_text_path(source)
+            findings += quote_findings(store, graph, source.name, texts, path.name if path else "the source text")
+        data = source.read()
+        findings += [
+            Finding(source.name, "", f"a TODO is left in place: {text[:90]}", line=number)
+            for number, text in todo_lines(data)
+        ]
+    return findings, without_text
+
+
+def no_source_text_note(names: list[str]) -> str:
+    """The note for publications whose quotes could not be checked against a kept source text."""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (
+        f"{len(names)} file(s) keep no source text beside them ({shown}), so their quotes were not checked "
+        f"against it: keep the text as <file>{SOURCE_TEXT_SUFFIX} (see `kg new`)"
+    )
+
+
+def locate(source: src.Source, focus_iris: Iterable[str]) -> dict[str, int]:
+    """The line of each focus resource in the source file (only those found)."""
+    wanted = [i for i in focus_iris if i]
+    if not wanted:
+        return {}
+    text = TurtleText.of(source.read())
+    out = {}
+    for iri in wanted:
+        line = text.line_of(iri)
+        if line:
+            out[iri] = line
+    return out
