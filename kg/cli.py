@@ -282,6 +282,57 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> 
 
 
 @cli.command()
+@click.argument("text", type=click.Path(dir_okay=False))
+@click.option("--url", default="", help="The address of the page the text was copied from (else its '# url:' line).")
+@click.option("--slug", default=None, help="The publication's slug (default: the text file's name), e.g. smith-2014.")
+@click.option(
+    "--kind",
+    type=click.Choice(["trial", "study"]),
+    default="trial",
+    show_default=True,
+    help="trial: a clinical trial; study: an observational study.",
+)
+@click.option(
+    "--out",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write SLUG.ttl and SLUG.txt into (an existing file is never overwritten).",
+)
+@_guard
+def new(text: str, url: str, slug: str | None, kind: str, out: str) -> None:
+    """Write a skeleton publication from a source's TEXT (an abstract, a news report).
+
+    SLUG.ttl gets the citation, one quote per sentence with a figure and a stub
+    per figure, its unknowns TODO markers that `kg validate` lists by line;
+    SLUG.txt keeps the text, so quotes are checked against it. See docs/curating.md.
+    """
+    from kg.new import new as run_new
+
+    ttl, txt, stubs = run_new(text, out, slug=slug, url=url, kind=kind)
+    click.echo(f"wrote {ttl} ({stubs} figure stub(s)) and {txt}")
+    click.echo(f"next: fill the TODOs, then `kg validate {ttl}`")
+
+
+@cli.command()
+@click.argument("words", nargs=-1)
+@TRIALS_OPTION
+@_guard
+def terms(words: tuple[str, ...], trials: tuple[str, ...]) -> None:
+    """Find verified terms offline by label, synonym or identifier (WORDS all match; none: every term).
+
+    Shows each term's identifier, labels, what it is, its mappings, how the
+    graph uses it and where it was checked, then how to declare a new one.
+    With --trials, the terms your own files declare are searched too.
+    """
+    from kg import sources
+    from kg.terms import render, search
+
+    dataset = Dataset.build(sources.files(trials) if trials else None)
+    click.echo(render(search(dataset, list(words)), list(words)), nl=False)
+
+
+@cli.command()
 @click.argument("name", required=False)
 @_guard
 def queries(name: str | None) -> None:
@@ -365,7 +416,9 @@ def spread_lists(args: list[str]) -> list[str]:
         if args[i] in LIST_OPTIONS and i + 1 < len(args):
             out.append(args[i + 1])
             i += 2
-            while i < len(args) and not args[i].startswith("-") and (args[i].endswith(".ttl") or os.path.exists(args[i])):
+            while (
+                i < len(args) and not args[i].startswith("-") and (args[i].endswith(".ttl") or os.path.exists(args[i]))
+            ):
                 out += [out[-2], args[i]]
                 i += 1
             continue

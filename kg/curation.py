@@ -33,6 +33,8 @@ from kg import sources as src
 from kg.prefixes import BASE, OA, RDFS_LABEL, SCHEMA, TKG, compact
 from kg.rdf import value
 
+#: how a TODO marker left in a file is reported (before the line's text)
+TODO_MESSAGE = "a TODO is left in place"
 #: the suffix of the kept source text beside a publication file
 SOURCE_TEXT_SUFFIX = ".txt"
 #: a line that opens a document's block in a source text
@@ -268,11 +270,16 @@ def todo_lines(data: bytes) -> Iterator[tuple[int, str]]:
 # ---------------------------------------------------------------- the checks
 
 
-def _objects(store: ox.Store, subject: ox.NamedNode | ox.BlankNode, predicate: str) -> list[ox.Term]:
+Node = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+def _objects(store: ox.Store, subject: Node, predicate: str) -> list[Node]:
+    if isinstance(subject, ox.Literal):
+        return []
     return [q.object for q in store.quads_for_pattern(subject, ox.NamedNode(predicate), None, None)]
 
 
-def _quotes(store: ox.Store, thing: ox.NamedNode | ox.BlankNode) -> list[str]:
+def _quotes(store: ox.Store, thing: Node) -> list[str]:
     """The exact sentences a resource is quoted from."""
     out = []
     for passage in _objects(store, thing, TKG + "quotedFrom"):
@@ -377,7 +384,7 @@ def declared_term_findings(store: ox.Store, graph: ox.NamedNode, name: str, base
         )
 
 
-def _show(term: ox.Term) -> str:
+def _show(term: Node) -> str:
     if isinstance(term, ox.NamedNode):
         return compact(term.value)
     if isinstance(term, ox.BlankNode):
@@ -402,8 +409,7 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
             findings += quote_findings(store, graph, source.name, texts, path.name if path else "the source text")
         data = source.read()
         findings += [
-            Finding(source.name, "", f"a TODO is left in place: {text[:90]}", line=number)
-            for number, text in todo_lines(data)
+            Finding(source.name, "", f"{TODO_MESSAGE}: {text[:90]}", line=number) for number, text in todo_lines(data)
         ]
     return findings, without_text
 

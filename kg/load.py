@@ -46,6 +46,7 @@ import ctypes.util
 import errno
 import fcntl
 import hashlib
+import itertools
 import os
 import platform
 import shutil
@@ -66,6 +67,7 @@ from kg import sources as src
 from kg.dataset import Dataset, load_source
 from kg.errors import StoreError
 from kg.outputs import interrupted_swap
+from kg.rdf import to_bytes
 from kg.validate import BATCH, require_conformance
 
 PROGRESS_THRESHOLD = 5000  # triples; smaller loads print only the summary line
@@ -463,6 +465,8 @@ def load_endpoint(
 
 #: the largest update request sent (Oxigraph's server refuses SPARQL bodies above 128 MiB)
 MAX_UPDATE_BYTES = 128 * 1024 * 1024
+#: triples in one INSERT DATA operation of the update request (Virtuoso 7.2 refuses much larger ones)
+INSERT_CHUNK = 500
 
 
 def _post_nquads(gsp: str, nquads: IO[bytes], timeout: float) -> None:
@@ -505,9 +509,14 @@ def _write_update(
     def put(store: ox.Store, graphs: Sequence[str]) -> None:
         sizes = _graph_sizes_of(store)
         for iri in graphs:
-            out.write(f"DROP SILENT GRAPH <{iri}> ;\nINSERT DATA {{ GRAPH <{iri}> {{\n".encode())
-            store.dump(out, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(iri))
-            out.write(b"} } ;\n")
+            out.write(f"DROP SILENT GRAPH <{iri}> ;\n".encode())
+            # INSERT DATA of at most INSERT_CHUNK triples each (all in the one request): Virtuoso refuses an
+            # operation whose generated SQL passes 10,000 lines
+            triples = (q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
+            while chunk := list(itertools.islice(triples, INSERT_CHUNK)):
+                out.write(f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode())
+                out.write(to_bytes(chunk, ox.RdfFormat.N_TRIPLES))
+                out.write(b"} } ;\n")
             expected.sizes[iri] = sizes.get(iri, 0)
             progress.advance(expected.sizes[iri], iri.rsplit("/", 1)[-1])
 

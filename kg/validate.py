@@ -115,6 +115,9 @@ def validate(
         found = run(dataset, {s.graph(): s.name for s in chunk})
         findings, no_text = curation.check(dataset.store, chunk, dataset.base)
         without_text += no_text
+        # a TODO marker is reported once, by its line: not again as every shape its placeholder breaks
+        todo = {f.source for f in findings if f.message.startswith(curation.TODO_MESSAGE)}
+        found = {v for v in found if not (v.source in todo and ("TODO" in v.value or "TODO" in v.focus))}
         found |= {
             Violation(f.source, f.focus, "", f.message, severity="Violation" if strict else f.severity, at=f.line)
             for f in findings

@@ -88,7 +88,7 @@ def test_failed_build_keeps_previous_output(kg, tmp_path, trial_turtle):
 
 
 def test_summary_prints_the_trial(kg):
-    r = kg("summary")
+    r = kg("summary", "isoda-2018")
     assert r.returncode == 0, r.stderr
     for needle in [
         "Phase II Trial",
@@ -96,17 +96,33 @@ def test_summary_prints_the_trial(kg):
         "enrolled and treated: 38",
         "1.3 mg/m2",
         "Overall response rate among the evaluable patients: 2 reports, they agree",
-        "61% | evaluable (n=36; stated)",
-        "13.8 months",
-        "not reached",
+        "Proportion 61% | evaluable (n=36; stated)",
+        "Median 13.8 months",
+        "Median not reached",
         "doi:10.1007/s12185-018-2448-9",
         "3 patients | completed the 1-year maintenance (size not stated; inferred from the design)",
         "1 patient |",
         "35% | of reached plateau and started maintenance (n=20; stated)",
         "note: One count for the two events jointly",
+        "during Maintenance (phase inferred)",
     ]:
         assert needle in r.stdout, needle
     assert "1 patients" not in r.stdout and "(n=36)" not in r.stdout.split("after the 1-year maintenance")[1][:200]
+
+
+def test_summary_without_a_study_is_one_line_per_study(kg):
+    r = kg("summary")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [ln.split()[0] for ln in lines[:-1]] == ["green-2017", "isoda-2018", "lee-2013", "sun-2017"]
+    assert "lee-2013    observational study; 1 arm; 4 statistics; 2 comparisons" in r.stdout
+    assert lines[-1].startswith("(4 studies")
+
+
+def test_summary_of_an_unknown_study_names_the_nearest(kg):
+    r = kg("summary", "isoda-2019")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "no study 'isoda-2019'" in r.stderr and "nearest: isoda-2018" in r.stderr
 
 
 def test_python_m_kg_and_version(kg):

@@ -59,7 +59,11 @@ def marks(svg: ET.Element) -> list[ET.Element]:
 def graph_rows(site: Site, endpoint: str) -> dict[str, dict]:
     """compare-outcomes for the endpoint: statistic IRI -> every column as text ("" when unbound)."""
     result = site.dataset.run("compare-outcomes", {"endpoint": endpoint})
-    return {r["statistic"].value: {v: cell(r.get(v)) for v in result.variables} for r in result.rows}
+    return {
+        r["statistic"].value: {v: cell(r.get(v)) for v in result.variables}
+        for r in result.rows
+        if cell(r["kind"]) == "statistic"
+    }
 
 
 def quotes(site: Site) -> dict[str, str]:
@@ -138,13 +142,13 @@ def test_forest_plot_is_on_a_log_axis_with_a_line_at_1(site):
             if endpoint
             else {
                 r["item"].value: {
-                    "value": cell(r["ratio"]),
+                    "value": cell(r["effect"]),
                     "lower": cell(r["ci_lower"]),
                     "upper": cell(r["ci_upper"]),
-                    "type": cell(r["ratio_type"]),
+                    "type": cell(r["effect_type"]),
                 }
                 for r in site.rows("adverse-events")
-                if r.get("ratio")
+                if r.get("effect")
             }
         )
         ratios = {s: g for s, g in rows.items() if g["type"] in ("Hazard Ratio", "Relative Risk")}
@@ -170,7 +174,13 @@ def test_medians_and_rates_sit_at_their_values_on_their_time_axes(site):
         median = figures["median-chart"]
         left, width, xmax = (float(median.get(k)) for k in ("data-left", "data-width", "data-xmax"))
         medians = {s: g for s, g in rows.items() if g["type"] == "Median"}
-        assert {a.get("data-statistic") for a in marks(median)} == set(medians)
+        finding = {
+            r["statistic"].value: cell(r.get("finding")) for r in site.rows("evidence-statistics", topic=endpoint)
+        }
+        drawn = {a.get("data-statistic") for a in marks(median)}
+        assert drawn <= set(medians), "only medians"
+        assert all(s in drawn or any(finding[s] and finding[o] == finding[s] for o in drawn) for s in medians)
+        assert len({finding[s] or s for s in drawn}) == len(drawn), "twin reports of one finding: one mark"
         for a in marks(median):
             g = medians[a.get("data-statistic")]
             dot = a.find(f"{SVG}circle[@class='median']")
@@ -197,6 +207,16 @@ def test_medians_and_rates_sit_at_their_values_on_their_time_axes(site):
             assert abs(float(dot.get("cx")) - (left + float(g["timepoint_value"]) * width / xmax)) < 0.01
             assert abs(float(dot.get("cy")) - (float(dot.get("data-base")) - float(g["value"]) / 100 * band)) < 0.01
         assert rate.find(f".//{SVG}text[@class='axis-label']").text == "time point value (year)"
+
+
+def test_twin_reports_of_one_finding_are_one_mark_naming_both_sources(site):
+    svg = charts(pages.evidence_page(site, "progression-free-survival"))["median-chart"]
+    isoda = [a for a in marks(svg) if "isoda-2018/pfs-from" in a.get("data-statistic")]
+    assert len(isoda) == 2, "two findings (from induction, from maintenance), each reported twice, drawn once each"
+    for a in isoda:
+        title = a.find(f"{SVG}title").text
+        assert "Cancer Therapy Advisor news report on Isoda et al. 2018" in title and "Also reported:" in title
+        assert "Isoda et al. 2018, Int J Hematol" in title
 
 
 def test_every_mark_links_to_its_statistic_names_its_quote_and_takes_focus(site):

@@ -58,6 +58,8 @@ def test_pfs_from_all_four_publications_in_their_own_forms():
     got = rows("compare-outcomes", endpoint="NCIT:C28234")
     by_study = {}
     for r in got:
+        if r["kind"] != "statistic":
+            continue
         by_study.setdefault(r["study"].rsplit("/", 1)[-1], []).append(r)
     assert set(by_study) == {"isoda-2018", "green-2017", "sun-2017", "lee-2013"}
     assert {r["type"] for r in by_study["isoda-2018"]} == {"Median"}
@@ -69,11 +71,17 @@ def test_pfs_from_all_four_publications_in_their_own_forms():
         ("relapsed or persistent disease", "2", "14"),
         ("relapsed or persistent disease", "4", "14"),
     }
-    lee = {(r["group"], r["value"], r["p_comparator"], r["p_value"]) for r in by_study["lee-2013"]}
+    lee = {(r["group"], r["value"], r.get("p_value", "")) for r in by_study["lee-2013"]}
     assert lee == {
-        ("early good response group (A group)", "55.6", "<", "0.001"),
-        ("poor response group (B group)", "18.4", "<", "0.001"),
-    }, "P < 0.001 stays a bound"
+        ("early good response group (A group)", "55.6", ""),
+        ("poor response group (B group)", "18.4", ""),
+    }, "a group's figure carries no P value of its own"
+    (compared,) = [r for r in got if r["kind"] == "comparison" and r["study"].endswith("lee-2013")]
+    assert (compared["group"], compared["p_comparator"], compared["p_value"]) == (
+        "early good response group (A group) vs poor response group (B group)",
+        "<",
+        "0.001",
+    ), "one row for the comparison, naming both groups; P < 0.001 stays a bound"
     (hr,) = by_study["sun-2017"]
     assert (hr["value"], hr["lower"], hr["upper"], hr["p_comparator"], hr["p_value"]) == (
         "0.67",
@@ -82,14 +90,15 @@ def test_pfs_from_all_four_publications_in_their_own_forms():
         "=",
         "0.003",
     )
-    assert hr["exposure"] == "bortezomib maintenance" and hr["reference"] == "non-bortezomib maintenance"
+    assert hr["exposure"] == "Bortezomib maintenance (in the included trials)"
+    assert hr["reference"] == "Non-bortezomib maintenance therapy (in the included trials)", "named by their arms"
 
 
 def test_green_overall_survival_pairs_years_and_endpoints():
     got = {
         (r["group"], r["timepoint_value"]): r["value"]
         for r in rows("compare-outcomes", endpoint="NCIT:C125201")
-        if r["study"].endswith("green-2017")
+        if r["study"].endswith("green-2017") and r["kind"] == "statistic"
     }
     assert got == {
         ("newly diagnosed high-risk", "2"): "75",
@@ -101,7 +110,7 @@ def test_green_overall_survival_pairs_years_and_endpoints():
 
 def test_meta_analysis_risk_ratios():
     got = {
-        r["event"]: (r["ratio"], r["ci_lower"], r["ci_upper"], r.get("p_value", ""))
+        r["event"]: (r["effect"], r["ci_lower"], r["ci_upper"], r.get("p_value", ""))
         for r in rows("adverse-events", trial="trialkg.study:sun-2017")
     }
     assert got == {
@@ -128,9 +137,11 @@ def test_green_medians_with_ranges_and_regimen_alternatives():
         "follow-up": ("51", "16", "86", ""),
     }
     interventions = [
-        r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "8 intervention"
+        r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "9 intervention"
     ]
     assert interventions[0].startswith("Autologous"), "phases in the order the trial gives them"
+    conditioning = [i for i in interventions if i.startswith("HLA-matched allogeneic")]
+    assert any("Total-Body Irradiation 2 Gy" in i for i in conditioning), "the mandatory 2 Gy TBI, and HLA-matched"
     assert any("1.6 mg/m2 (intravenous)" in i and "alternative" in i for i in interventions)
     assert any("2.6 mg/m2 (subcutaneous)" in i and "alternative" in i for i in interventions)
     assert any("Fludarabine (with or without)" in i for i in interventions)
@@ -138,7 +149,7 @@ def test_green_medians_with_ranges_and_regimen_alternatives():
 
 def test_registry_and_bibliographic_identifiers():
     regs = [
-        r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "9 registration"
+        r["value"] for r in rows("trial-summary", trial="trialkg.trial:green-2017") if r["item"] == "99 registration"
     ]
     assert regs == ["https://www.clinicaltrials.gov/study/NCT00793572"]
     (lee,) = {r["publication"] for r in rows("citation") if r["publication"].endswith("lee-2013")}

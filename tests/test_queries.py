@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,8 @@ from kg.query.params import bind
 PACKAGED = Dataset.build()  # every packaged publication: engine agreement, parameters, formats
 # The seed trial alone: the tests below assert its facts, row for row.
 SEED = Dataset.build([s for s in sources.packaged_publications() if s.slug == "isoda-2018"])
+# A synthetic three-arm randomized trial (tests/data/rct): arms, pairwise and global comparisons, effects.
+RCT = Dataset.build(sources.files([Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl"]))
 
 NEWS, PAPER = "trialkg.publication:cta-isoda-2018", "trialkg.publication:isoda-2018"
 S8 = "After a median follow-up of 30.7 months, median overall survival from induction therapy initiation had not been reached."
@@ -54,14 +57,18 @@ def test_trial_summary():
         ("5 condition", "plasma cell myeloma"),
         ("6 eligibility", "ineligible for autologous stem cell transplantation"),
         ("6 eligibility", "previously untreated"),
-        ("7 population", "enrolled and treated: 38"),
-        ("7 population", "evaluable: 36"),
-        ("7 population", "reached plateau and started maintenance: 20"),
-        ("7 population", "completed the 1-year maintenance: size not stated"),
-        ("8 intervention", "Induction Therapy: Bortezomib (dose not stated) until plateau"),
+        ("7 arm", "Bortezomib induction then bortezomib maintenance (Investigational Arm)"),
+        ("8 population", "enrolled and treated: 38"),
+        ("8 population", "evaluable: 36"),
+        ("8 population", "reached plateau and started maintenance: 20"),
+        ("8 population", "completed the 1-year maintenance: size not stated"),
         (
-            "8 intervention",
-            "Maintenance: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
+            "9 intervention",
+            "Bortezomib-containing induction until plateau: Bortezomib (dose not stated) until plateau",
+        ),
+        (
+            "9 intervention",
+            "Bortezomib maintenance, 1.3 mg/m2 every 2 weeks for 1 year: Bortezomib 1.3 mg/m2 every 2 weeks for 1 year, "
             "started within 60 days of completion of induction therapy",
         ),
     ]
@@ -251,8 +258,15 @@ def test_provenance_all_statistics():
 def test_trials_by_drug(drug):
     got = rows("trials-by-drug", {"drug": drug}, columns=["trial", "phase", "drug", "dose", "unit", "frequency"])
     assert got == [
-        ("trialkg.trial:isoda-2018", "Induction Therapy", "Bortezomib", "", "", ""),
-        ("trialkg.trial:isoda-2018", "Maintenance", "Bortezomib", "1.3", "milligram per square meter", "every 2 weeks"),
+        (
+            "trialkg.trial:isoda-2018",
+            "Bortezomib maintenance, 1.3 mg/m2 every 2 weeks for 1 year",
+            "Bortezomib",
+            "1.3",
+            "milligram per square meter",
+            "every 2 weeks",
+        ),
+        ("trialkg.trial:isoda-2018", "Bortezomib-containing induction until plateau", "Bortezomib", "", "", ""),
     ]
 
 
@@ -375,7 +389,18 @@ def test_trial_terms():
         ("phase", "NCIT:C15601"),
         ("adverse event", "HP:0001873"),
     } <= got
-    assert {role for role, _ in got} == {"drug", "condition", "phase", "design", "phase type", "adverse event"}
+    assert {role for role, _ in got} == {
+        "drug",
+        "condition",
+        "phase",
+        "design",
+        "phase type",
+        "adverse event",
+        "arm type",
+    }
+    rct = set(rows("trial-terms", dataset=RCT, columns=["role", "term"]))
+    assert ("drug", "NCIT:C349") in rct, "drugs of every part of an alternating regimen"
+    assert ("drug", "CHEBI:9513") in rct and ("arm type", "NCIT:C174267") in rct
 
 
 def test_resources():
@@ -444,16 +469,8 @@ def test_evidence_statistics():
     assert {r[1] for r in by.values()} == {"endpoint"}
     assert by["os-from-induction"][:5] == ("clinical trial", "endpoint", "Median", "", "true"), "not reached, no number"
     assert by["os-hazard-ratio"][:7] == ("meta-analysis", "endpoint", "Hazard Ratio", "0.75", "false", "=", "0.001")
-    assert by["os-3y-group-a"][:8] == (
-        "observational study",
-        "endpoint",
-        "survival rate",
-        "65.3",
-        "false",
-        "=",
-        "0.078",
-        "3",
-    )
+    # a group's survival rate carries no P value of its own: the comparison of the two groups does
+    assert by["os-3y-group-a"][:8] == ("observational study", "endpoint", "survival rate", "65.3", "false", "", "", "3")
     assert by["os-from-induction"][8] == S8, "the verbatim sentence"
     # adverse events: one row per event term, reports without a number too
     ae = rows("evidence-statistics", dataset=PACKAGED, columns=["statistic", "role", "topic_label", "grade", "value"])
@@ -481,6 +498,59 @@ def test_evidence_studies():
         ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:isoda-2018"),
         ("meta-analysis", "trialkg.study:sun-2017", "trialkg.publication:sun-2017"),
         ("observational study", "trialkg.study:lee-2013", "trialkg.publication:lee-2013"),
+    ]
+
+
+def test_comparisons():
+    got = rows(
+        "comparisons",
+        dataset=RCT,
+        columns=["comparison", "kind", "groups", "figures", "p_comparator", "p_value", "test", "endpoint"],
+    )
+    by = {r[0].rsplit("/", 1)[-1]: r[1:] for r in got}
+    # one row per comparison, naming both arms: the arm in two pairs has its figure once in each, with its partner
+    assert by["cr-vd-vs-td"] == (
+        "between two groups",
+        "VD vs TD",
+        "31% vs 15%",
+        "=",
+        "0.001",
+        "chi-square test",
+        "NCIT:C4870",
+    )
+    assert by["cr-vd-vs-vbmcp"][:5] == ("between two groups", "VD vs VBMCP/VBAD/B", "31% vs 20%", "=", "0.04")
+    # a global test over three arms is one comparison with all of them, in arm order
+    assert by["pfs-three-arms"][:5] == (
+        "across 3 groups",
+        "VD vs TD vs VBMCP/VBAD/B",
+        "36 months vs 28 months vs 29 months",
+        "=",
+        "0.03",
+    )
+    assert set(by) == {"cr-vd-vs-td", "cr-vd-vs-vbmcp", "pfs-three-arms"}
+    assert rows("comparisons", {"endpoint": "NCIT:C28234"}, dataset=RCT, columns=["comparison"]) == [
+        ("trialkg.trial:synthetic-rct-3arm/pfs-three-arms",)
+    ]
+    lee = rows("comparisons", dataset=PACKAGED, columns=["comparison", "groups", "p_comparator", "p_value"])
+    assert (
+        "trialkg.study:lee-2013/pfs-3y-comparison",
+        "early good response group (A group) vs poor response group (B group)",
+        "<",
+        "0.001",
+    ) in lee
+    assert rows("comparisons") == [], "a single-arm trial has no comparison"
+
+
+def test_studies():
+    got = rows("studies", dataset=PACKAGED, columns=["slug", "design", "phase", "arms", "statistics", "comparisons"])
+    assert got == [
+        ("green-2017", "clinical trial", "Phase II Trial", "1", "13", "0"),
+        ("isoda-2018", "clinical trial", "Phase II Trial", "1", "22", "0"),
+        ("lee-2013", "observational study", "", "1", "4", "2"),
+        ("sun-2017", "meta-analysis", "", "2", "5", "0"),
+    ]
+    assert rows("studies", dataset=RCT, columns=["slug", "arms", "statistics", "comparisons"]) == [
+        ("synthetic-rct-3arm", "3", "14", "3")
     ]
 
 

@@ -319,53 +319,67 @@ def _row_label(x: float, y: float, item: dict) -> list[str]:
     ]
 
 
-def forest_plot(items: list[dict], title: str, axis: str, hint: str) -> str:
-    """Ratio measures (hazard ratio, relative risk) on a log axis with a vertical line at 1.
+def forest_plot(items: list[dict], title: str, axis: str, hint: str, log: bool = True) -> str:
+    """Between-group effects with their intervals and a dashed line of no difference.
 
-    Each item: ``value``, ``lower``, ``upper`` (the interval, may be None), ``row`` and
-    ``detail`` (its label lines), ``right`` (the printed estimate), ``href``, ``statistic``,
-    ``tip`` (title text) and ``data`` (extra data- attributes). Items without a positive
-    value are not drawn (a ratio is positive).
+    Ratios (hazard, odds, risk ratio: ``log``) on a log axis with the line at 1;
+    differences (risk, mean or median difference) on a linear axis with the line
+    at 0. Each item: ``value``, ``lower``, ``upper`` (the interval, may be None),
+    ``row`` and ``detail`` (its label lines), ``right`` (the printed estimate),
+    ``href``, ``statistic``, ``tip`` (title text) and ``data`` (extra data-
+    attributes). A ratio without a positive value is not drawn (a ratio is positive).
     """
-    items = [i for i in items if i.get("value") is not None and i["value"] > 0]
-    # the axis runs at least from 1/2 to 2, so the line at 1 never sits on its edge
-    numbers = [x for i in items for x in (i["value"], i.get("lower"), i.get("upper")) if x and x > 0] + [0.5, 2.0]
-    ticks = log_ticks(min(numbers), max(numbers))
-    lo, hi = min(ticks[0], min(numbers)), max(ticks[-1], max(numbers))
+    if log:
+        items = [i for i in items if i.get("value") is not None and i["value"] > 0]
+        # the axis runs at least from 1/2 to 2, so the line at 1 never sits on its edge
+        numbers = [x for i in items for x in (i["value"], i.get("lower"), i.get("upper")) if x and x > 0] + [0.5, 2.0]
+        ticks: list[float] = log_ticks(min(numbers), max(numbers))
+        lo, hi = min(ticks[0], min(numbers)), max(ticks[-1], max(numbers))
+        none = 1.0
+    else:
+        items = [i for i in items if i.get("value") is not None]
+        numbers = [x for i in items for x in (i["value"], i.get("lower"), i.get("upper")) if x is not None] + [0.0]
+        step = nice_step(max(numbers) - min(numbers) or 1)
+        lo, hi = math.floor(min(numbers) / step) * step, math.ceil(max(numbers) / step) * step
+        hi = hi if hi > lo else lo + step
+        ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
+        none = 0.0
     left, plot_w, top = LABEL_W + 10, WIDTH - LABEL_W - 10 - 150, 24
     axis_y = top + ROW_H * len(items) + 4
     tip_y = axis_y + 60
     height = int(tip_y + TIP_LINES * 15)
 
     def x_of(v: float) -> float:
-        return left + (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * plot_w
+        if log:
+            return left + (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * plot_w
+        return left + (v - lo) / (hi - lo) * plot_w
 
+    domain = (
+        f'data-log-min="{_num(lo)}" data-log-max="{_num(hi)}" data-scale="log"'
+        if log
+        else f'data-min="{_num(lo)}" data-max="{_num(hi)}" data-scale="linear"'
+    )
     parts = _open(
-        "forest",
-        height,
-        title,
-        f'data-left="{left}" data-width="{plot_w}" data-log-min="{_num(lo)}" '
-        f'data-log-max="{_num(hi)}" data-scale="log"',
-        hint,
+        "forest" if log else "difference", height, title, f'data-left="{left}" data-width="{plot_w}" {domain}', hint
     )
     parts.append(f'<line class="axis" x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
     for t in ticks:
         parts.append(
             f'<line x1="{x_of(t):.2f}" y1="{axis_y}" x2="{x_of(t):.2f}" y2="{axis_y + 5}" stroke="#333"/>'
-            f'<text x="{x_of(t):.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(t)}</text>'
+            f'<text x="{x_of(t):.2f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{_num(round(t, 10))}</text>'
         )
     parts.append(
         f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" font-size="11" '
         f'text-anchor="middle">{_esc(axis)}</text>'
     )
     parts.append(
-        f'<line class="no-effect" x1="{x_of(1):.2f}" y1="{top - 8}" x2="{x_of(1):.2f}" y2="{axis_y}" '
-        f'stroke="#5b6b7c" stroke-dasharray="4 3" data-value="1"/>'
+        f'<line class="no-effect" x1="{x_of(none):.2f}" y1="{top - 8}" x2="{x_of(none):.2f}" y2="{axis_y}" '
+        f'stroke="#5b6b7c" stroke-dasharray="4 3" data-value="{_num(none)}"/>'
     )
     for k, it in enumerate(items):
         y = top + k * ROW_H + ROW_H / 2
         inner = _row_label(left - 10, y, it)
-        if it.get("lower") and it.get("upper"):
+        if it.get("lower") is not None and it.get("upper") is not None and (not log or it["lower"] > 0):
             lo_x, hi_x = x_of(it["lower"]), x_of(it["upper"])
             inner.append(
                 f'<line class="ci" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" stroke="#1d2733" '

@@ -78,6 +78,8 @@ def _term(site: Site, path: str, term) -> dict:
     """A term for display: label, link (relative for our resources, resolver for external), CURIE."""
     if term is None:
         return {"label": "", "href": None, "curie": ""}
+    if isinstance(term, ox.BlankNode):  # a resource without a name (an inline selector): no page, no label
+        return {"label": f"_:{term.value}", "href": None, "curie": ""}
     iri = getattr(term, "value", str(term))
     curie = compact(iri)
     prefix = curie.split(":", 1)[0] if curie != iri else ""
@@ -213,7 +215,16 @@ def render_trial(site: Site, iri: str) -> str:
             "basis_reason": cell(r.get("basis_reason")),
             "origin": cell(r.get("origin")),
             "timepoint": cell(r.get("timepoint")),
+            "assessed": cell(r.get("assessed")),
             "phase": cell(r.get("phase")),
+            "phase_inferred": cell(r.get("phase_basis")).startswith("inferred"),
+            "arm": cell(r.get("arm")),
+            "effect": (
+                f"{cell(r['exposure'])} vs {cell(r['reference'])}"
+                + (f", {p_value(cell(r.get('p_comparator')), cell(r['p_value']))}" if r.get("p_value") else "")
+                if r.get("exposure")
+                else ""
+            ),
             "ci": (
                 f"{float(cell(r['ci_level'])) * 100:g}% CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
                 if r.get("ci_level")
@@ -245,19 +256,48 @@ def render_trial(site: Site, iri: str) -> str:
             for k in (
                 "event",
                 "terms",
+                "as_reported",
                 "grade",
                 "patients",
                 "percent",
+                "effect",
+                "effect_type",
+                "exposure",
+                "reference",
+                "ci_lower",
+                "ci_upper",
                 "population",
                 "size",
+                "arm",
                 "basis",
                 "phase",
                 "attribution",
                 "note",
             )
         }
-        | {"source": _term(site, path, r["source"]), "quote": quotes.get(r["item"].value, "")}
+        | {
+            "source": _term(site, path, r["source"]),
+            "quote": quotes.get(r["item"].value, ""),
+            "phase_inferred": cell(r.get("phase_basis")).startswith("inferred"),
+            "p": p_value(cell(r.get("p_comparator")), cell(r.get("p_value"))),
+        }
         for r in site.rows("adverse-events", trial=iri)
+    ]
+    comparisons = [
+        {
+            "href": site.link(path, r["comparison"].value),
+            "label": cell(r.get("label")),
+            "endpoint": cell(r.get("endpoint_label")),
+            "kind": cell(r.get("kind")),
+            "groups": cell(r.get("groups")),
+            "figures": cell(r.get("figures")),
+            "p": p_value(cell(r.get("p_comparator")), cell(r.get("p_value"))),
+            "significance": cell(r.get("significance")),
+            "test": cell(r.get("test")),
+            "source": _term(site, path, r["source"]),
+            "quote": cell(r.get("quote")),
+        }
+        for r in site.rows("comparisons", trial=iri)
     ]
     terms: dict[str, list[dict]] = {}
     for r in site.rows("trial-terms", trial=iri):
@@ -300,6 +340,7 @@ def render_trial(site: Site, iri: str) -> str:
             curie=compact(iri),
             summary=summary,
             efficacy=efficacy,
+            comparisons=comparisons,
             safety=safety,
             citations=citations,
             terms=terms,
@@ -410,8 +451,6 @@ def schema_org(site: Site, study: str) -> str:
 
 EVIDENCE = SITE_EVIDENCE  # site path of the generated views (no graph resource has one)
 ADVERSE_EVENTS = "adverse-events"
-#: statistic types (HL7 statistic-type codes in NCIt) that are ratios of two groups: a log axis, a line at 1
-RATIO_TYPES = {NCIT + "C93150", NCIT + "C93152"}  # hazard ratio, relative risk
 MEDIAN_TYPE = NCIT + "C28007"
 HINT = "Hover over a mark, or reach it with the Tab key, to read the sentence it comes from; select it to open the statistic."
 
@@ -550,6 +589,10 @@ def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
                 "unit": c.get("unit", ""),
                 "ucum": c.get("ucum", ""),
                 "group": (f"{c['exposure']} vs {c['reference']}" if c.get("exposure") else c.get("population", "")),
+                "effect_scale": c.get("effect_scale", ""),
+                "finding": r["finding"].value if r.get("finding") else "",
+                "arm": c.get("arm", ""),
+                "as_reported": c.get("as_reported", ""),
                 "interval_label": c.get("interval", ""),
                 "lower": _number(c.get("lower", "")),
                 "upper": _number(c.get("upper", "")),
@@ -582,6 +625,23 @@ def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
     return list(items.values())
 
 
+def _per_finding(items: list[dict]) -> list[dict]:
+    """One item per finding: twin reports of one result in several documents become its first report,
+    naming every source (the table still lists each report)."""
+    out: list[dict] = []
+    seen: dict[str, dict] = {}
+    for it in items:
+        twin = seen.get(it["finding"]) if it["finding"] else None
+        if twin is None:
+            out.append(dict(it))
+            if it["finding"]:
+                seen[it["finding"]] = out[-1]
+        elif it["source_label"] not in twin["source_label"].split(" + "):
+            twin["source_label"] += f" + {it['source_label']}"
+            twin["tip"] += f" Also reported: {it['tip']}"
+    return out
+
+
 def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
     """The SVG figures of a view: a forest plot of ratios, medians per unit, rates per time unit."""
     figures = []
@@ -590,14 +650,17 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
     def row(it: dict, timed: bool = True) -> tuple[str, str]:
         """The row's label (the group, or the events on the adverse-events page) and its detail line."""
         origin = f"from {it['origin']}" if it["origin"] and timed else ""
-        if by_topic:
-            return " + ".join(it["topics"]), " · ".join(x for x in (it["group"], origin, it["source_label"]) if x)
+        if by_topic:  # the source's own words where the code is broader or narrower than them
+            event = it["as_reported"] or " + ".join(it["topics"])
+            return event, " · ".join(x for x in (it["group"], origin, it["source_label"]) if x)
         return it["group"], " · ".join(x for x in (origin, it["source_label"]) if x)
 
-    ratios = [it for it in items if it["type"] in RATIO_TYPES and it["value"] is not None]
-    if ratios:
+    for scale in ("ratio", "difference"):
+        effects = [it for it in items if it["effect_scale"] == scale and it["value"] is not None]
+        if not effects:
+            continue
         marks = []
-        for it in ratios:
+        for it in effects:
             r, detail = row(it)
             right = f"{it['value']:g}" + (f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None else "")
             marks.append(
@@ -609,19 +672,21 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
                     "data": {"value": f"{it['value']:g}"},
                 }
             )
-        types = list(dict.fromkeys(it["type_label"] for it in ratios))
-        intervals = list(dict.fromkeys(it["interval_label"] for it in ratios if it["interval_label"]))
+        types = list(dict.fromkeys(it["type_label"] for it in effects))
+        intervals = list(dict.fromkeys(it["interval_label"] for it in effects if it["interval_label"]))
+        log = scale == "ratio"
+        title = f"{view.title}: {', '.join(types)}"
         figures.append(
             {
-                "kind": "forest",
-                "svg": forest_plot(
-                    marks, f"{view.title}: {', '.join(types)}", f"{' / '.join(types)} (log scale)", HINT
-                ),
+                "kind": "forest" if log else "difference",
+                "svg": forest_plot(marks, title, f"{' / '.join(types)}{' (log scale)' if log else ''}", HINT, log=log),
                 "caption": f"{', '.join(types)}: the estimate (square) and its {', '.join(intervals) or 'interval'} "
-                "(line), on a log axis; the dashed line at 1 is no difference between the groups.",
+                f"(line), on a {'log' if log else 'linear'} axis; the dashed line at {1 if log else 0} is no "
+                "difference between the groups.",
             }
         )
-    medians = [it for it in items if it["type"] == MEDIAN_TYPE and (it["value"] is not None or it["not_reached"])]
+    once = _per_finding(items)  # twin reports of one finding: one mark, with both sources
+    medians = [it for it in once if it["type"] == MEDIAN_TYPE and (it["value"] is not None or it["not_reached"])]
     for unit in dict.fromkeys(it["unit"] for it in medians):
         marks = []
         for it in (m for m in medians if m["unit"] == unit):
@@ -647,7 +712,7 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
                 f"marks a {label.lower()} {not_reached}, never drawn as a number.",
             }
         )
-    rates = [it for it in items if it["time"] is not None and it["ucum"] == "%" and it["value"] is not None]
+    rates = [it for it in once if it["time"] is not None and it["ucum"] == "%" and it["value"] is not None]
     for unit in dict.fromkeys(it["time_unit"] for it in rates):
         groups: dict[tuple, dict] = {}
         for it in (x for x in rates if x["time_unit"] == unit):
@@ -668,6 +733,28 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
             }
         )
     return figures
+
+
+def _evidence_comparisons(site: Site, path: str, view: View) -> list[dict]:
+    """The comparisons of the figures of an endpoint page, each naming its groups, by study."""
+    if view.topic is None:
+        return []
+    return [
+        {
+            "href": site.link(path, r["comparison"].value),
+            "study": {"label": site.label(r["trial"].value), "href": site.link(path, r["trial"].value)},
+            "label": cell(r.get("label")),
+            "kind": cell(r.get("kind")),
+            "groups": cell(r.get("groups")),
+            "figures": cell(r.get("figures")),
+            "p": p_value(cell(r.get("p_comparator")), cell(r.get("p_value"))),
+            "significance": cell(r.get("significance")),
+            "test": cell(r.get("test")),
+            "source": _term(site, path, r["source"]),
+            "quote": cell(r.get("quote")),
+        }
+        for r in site.rows("comparisons", endpoint=view.topic)
+    ]
 
 
 def evidence_page(site: Site, slug: str) -> str | None:
@@ -697,6 +784,7 @@ def evidence_page(site: Site, slug: str) -> str | None:
             view=view,
             topic=_term(site, path, ox.NamedNode(view.topic)) if view.topic else None,
             figures=_evidence_figures(site, view, items),
+            comparisons=_evidence_comparisons(site, path, view),
             designs=designs,
             n_items=len(items),
             query_href=posixpath.relpath("queries/evidence-statistics.rq", EVIDENCE.rstrip("/")),

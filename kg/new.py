@@ -1,0 +1,447 @@
+"""``kg new``: from the text of a source (an abstract, a news report), a skeleton publication file.
+
+A curator's first ten minutes go into typing what the text already says: every
+sentence that holds a figure, and a resource for every figure in it. This
+module writes those, so the curator only decides what each figure is:
+
+- the text is kept beside the publication (``x.txt`` for ``x.ttl``, one
+  sentence a line under its ``# url:``), so ``kg validate`` checks every quote
+  against it;
+- every sentence that holds a number becomes a quote (an ``oa:TextQuoteSelector``);
+- every number in it becomes a stub typed by the words around it: a
+  percentage, a count "of N", a median with its unit, a confidence interval or
+  range (on the figure before it), a hazard, odds or risk ratio, a P value (a
+  comparison), a population size ("n = 236", "38 patients"), a dose, a duration
+  or time point; each stub quotes its sentence and its unknowns are ``TODO``
+  markers, which ``kg validate`` reports by line until they are filled.
+
+Nothing here guesses what a figure measures or over whom: those are TODOs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from kg.curation import URL_LINE, number_word
+from kg.errors import InputError
+from kg.outputs import AtomicFiles
+
+#: sentence ends: ., ! or ? and a space before a capital, a digit or a quote; not after these abbreviations
+_ABBREVIATIONS = ("vs", "al", "e.g", "i.e", "Dr", "Fig", "No", "approx", "ca", "resp")
+_WORDS = {number_word(n): n for n in range(100) if number_word(n)}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(sorted(filter(None, _WORDS), key=len, reverse=True)) + r")\b", re.I)
+_NUMBER = r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)"
+_UNITS = {
+    "day": "UO:0000033",
+    "week": "UO:0000034",
+    "month": "UO:0000035",
+    "year": "UO:0000036",
+    "yr": "UO:0000036",
+    "mo": "UO:0000035",
+    "wk": "UO:0000034",
+}
+_DOSE_UNITS = {
+    "mg/m2": "UO:0000309",
+    "mg/m²": "UO:0000309",
+    "mg/kg": "UO:0000308",
+    "mg": "UO:0000022",
+    "gy": "UO:0000134",
+}
+_RATIOS = {
+    "hazard ratio": "NCIT:C93150",
+    "hr": "NCIT:C93150",
+    "odds ratio": "NCIT:C16932",
+    "or": "NCIT:C16932",
+    "risk ratio": "NCIT:C93152",
+    "relative risk": "NCIT:C93152",
+    "rr": "NCIT:C93152",
+}
+
+
+@dataclass
+class Figure:
+    """One number of a sentence and what its words say it is."""
+
+    kind: str  # proportion, count, median, value, interval, range, ratio, p, size, dose, duration, timepoint
+    text: str  # the number as printed
+    value: Decimal
+    start: int
+    unit: str = ""  # a UO CURIE where the words name one
+    statistic_type: str = ""  # an HL7 statistic-type CURIE where the words name one
+    comparator: str = "="
+    upper: Decimal | None = None  # intervals and ranges
+    of: Decimal | None = None  # "n of N"
+
+
+@dataclass
+class Sentence:
+    """A sentence of the source, its number in the text, and its figures."""
+
+    number: int
+    text: str
+    figures: list[Figure] = field(default_factory=list)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text: each line, split after ., ! or ? followed by a capital, a digit or a quote.
+
+    >>> sentences("Of 36 patients, 61% responded. P = .05 vs control. Median OS was 30 mo (95% CI, 2.1-3.4).")
+    ['Of 36 patients, 61% responded.', 'P = .05 vs control.', 'Median OS was 30 mo (95% CI, 2.1-3.4).']
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if not line or line.startswith("#"):
+            continue
+        start = 0
+        for m in re.finditer(r"[.!?][”\"’)]?\s+(?=[A-Z0-9“\"(•])", line):
+            before = line[start : m.start()].rsplit(" ", 1)[-1]
+            if before.rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"[A-Z]", before):
+                continue
+            out.append(line[start : m.end()].strip())
+            start = m.end()
+        if line[start:].strip():
+            out.append(line[start:].strip())
+    return out
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal(text.replace(",", ""))
+
+
+def figures(sentence: str) -> list[Figure]:
+    """Every number of the sentence (digits or words), each typed once, by the first rule that claims it.
+
+    >>> [(f.kind, str(f.value)) for f in figures("Of 36 evaluable patients, the ORR was 61% (P = .003).")]
+    [('size', '36'), ('proportion', '61'), ('p', '0.003')]
+    >>> [(f.kind, str(f.value), str(f.upper)) for f in figures("HR 0.67, 95% CI = 0.51 to 0.87")]
+    [('ratio', '0.67', 'None'), ('interval', '0.51', '0.87')]
+    """
+    text = _WORD_NUMBER.sub(lambda m: str(_WORDS[m.group(1).lower()]), sentence)
+    found: dict[int, Figure] = {}
+    taken: set[int] = set()
+
+    def claim(kind: str, m: re.Match[str], group: int = 1, **extra: object) -> None:
+        start = m.start(group)
+        if start in taken:
+            return
+        found[start] = Figure(kind, m.group(group), _decimal(m.group(group)), start, **extra)  # type: ignore[arg-type]
+        taken.add(start)
+
+    n = _NUMBER
+    rules: list[tuple[str, str]] = [
+        ("interval", rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval)[^0-9.]{{0,6}}{n}\s*(?:-|–|to)\s*{n}"),
+        ("range", rf"range[,:]?\s*{n}\s*(?:-|–|to)\s*{n}"),
+        ("p", rf"\bP\s*([=<>≤]|<=)\s*{n}"),
+        (
+            "ratio",
+            rf"\b(hazard ratio|odds ratio|risk ratio|relative risk|HR|OR|RR)\)?\s*(?:\([A-Z]+\)\s*)?(?:=|of|was|:)?\s*{n}",
+        ),
+        ("dose", rf"{n}\s*(mg/m2|mg/m²|mg/kg|mg|Gy)\b"),
+        ("count-of", rf"{n}\s+of\s+(?:the\s+)?{n}"),
+        ("size", rf"\bn\s*=\s*{n}"),
+        ("proportion", rf"{n}\s?(%|percent\b)"),
+        # "2-year", "3 yr PFS": the time point of a rate (not "27 months", a duration, nor "1-year maintenance")
+        (
+            "timepoint",
+            rf"{n}(?:-(year|yr|month|week)s?\b(?![- ](?:maintenance|therapy|follow))"
+            rf"| (year|yr)s? (?=PFS|OS|EFS|progression|overall|survival|event))",
+        ),
+        ("median", rf"\bmedian\b[^.;]{{0,60}}?{n}\s*(day|week|month|year|mo|wk|yr)s?\b"),
+        ("duration", rf"{n}\s*(day|week|month|year|mo|wk|yr)s?\b"),
+        ("size", rf"{n}\s+(?:\w+\s+){{0,3}}?(?:patients|participants|subjects|persons|people|cases)\b"),
+        ("none", r"\b(no|none of the) (?:cases|patients|participants|events)\b"),
+        ("value", n),
+    ]
+    for kind, pattern in rules:
+        for m in re.finditer(pattern, text, re.IGNORECASE if kind != "value" else 0):
+            if kind == "interval" or kind == "range":
+                low, high = (2, 3) if kind == "interval" else (1, 2)
+                if m.start(low) in taken:
+                    continue
+                found[m.start(low)] = Figure(
+                    kind, m.group(low), _decimal(m.group(low)), m.start(low), upper=_decimal(m.group(high))
+                )
+                taken.update({m.start(low), m.start(high)})
+                if kind == "interval" and m.group(1):
+                    taken.add(m.start(1))  # the interval's level ("95%"), not a figure of its own
+            elif kind == "p":
+                comparator = {"≤": "<=", ">": "="}.get(m.group(1), m.group(1))
+                claim("p", m, 2, comparator=comparator)
+            elif kind == "ratio":
+                claim("ratio", m, 2, statistic_type=_RATIOS[m.group(1).lower()])
+            elif kind == "dose":
+                claim("dose", m, 1, unit=_DOSE_UNITS[m.group(2).lower()])
+            elif kind == "count-of":
+                if m.start(1) not in taken:
+                    claim("count", m, 1, of=_decimal(m.group(2)))
+                    if m.start(2) not in taken:
+                        claim("size", m, 2)
+            elif kind == "proportion":
+                claim("proportion", m, 1, unit="UO:0000187", statistic_type="NCIT:C44256")
+            elif kind in ("timepoint", "duration", "median"):
+                word = next(g for g in m.groups()[1:] if g)
+                unit = _UNITS[word.lower().rstrip("s")]
+                extra = {"unit": unit}
+                if kind == "median":
+                    extra["statistic_type"] = "NCIT:C28007"
+                claim(kind, m, 1, **extra)
+            elif kind == "size":
+                claim("size", m, 1)
+            elif kind == "none":  # "no cases": a count of 0
+                if m.start(1) not in taken:
+                    found[m.start(1)] = Figure("count", m.group(0), Decimal(0), m.start(1))
+                    taken.add(m.start(1))
+            else:
+                if re.fullmatch(r"\d{4}", m.group(1)) and 1900 < int(m.group(1)) < 2100:
+                    continue  # a year
+                claim("value", m, 1)
+    return [found[k] for k in sorted(found)]
+
+
+def read(text: str) -> tuple[str, list[Sentence]]:
+    """The source's address (its ``# url:`` line, if any) and its sentences with their figures."""
+    url = next((m.group(1) for m in map(URL_LINE.match, text.splitlines()) if m), "")
+    out = [Sentence(i, s, figures(s)) for i, s in enumerate(sentences(text), 1)]
+    return url, out
+
+
+# ---------------------------------------------------------------- the skeleton
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+HEADER = """# {slug}: a skeleton made by `kg new` from {source}.
+# Fill in every TODO (`kg validate {slug}.ttl` lists each with its line; `kg terms WORDS` finds identifiers),
+# delete the stubs of numbers that are not figures (dates, doses you put in a dose schedule...), and
+# read docs/curating.md for what each property means. The text is kept in {slug}.txt: quotes are checked
+# against it, so fix a quote by fixing the text only if the text was copied wrong.
+
+@base <https://w3id.org/trialkg/> .
+@prefix trialkg: <https://w3id.org/trialkg/ontology/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix oa: <http://www.w3.org/ns/oa#> .
+@prefix schema: <https://schema.org/> .
+@prefix NCIT: <http://purl.obolibrary.org/obo/NCIT_> .
+@prefix UO: <http://purl.obolibrary.org/obo/UO_> .
+@prefix study: <https://w3id.org/trialkg/{kind}/{slug}/> .
+@prefix pub: <https://w3id.org/trialkg/publication/{slug}/> .
+"""
+
+STUDY_CLASSES = {
+    "trial": "trialkg:ClinicalTrial , trialkg:Study , schema:MedicalTrial",
+    "study": "trialkg:ObservationalStudy , trialkg:Study",
+}
+
+
+def skeleton(slug: str, url: str, found: list[Sentence], source: str, kind: str = "trial") -> str:
+    """The publication file: the document, its quoted sentences, the study, and a stub per figure."""
+    src = "<publication/" + slug + ">"
+    doc = "pub:source"
+    study = f"<{kind}/{slug}>"
+    lines = [HEADER.format(slug=slug, source=source, kind=kind)]
+    lines.append(f"""# ============================ the source =====================================
+
+{src} a trialkg:JournalArticle , schema:ScholarlyArticle ;
+    trialkg:slug "{slug}" ;
+    rdfs:label "TODO: First author et al. YEAR, Journal" ;
+    dcterms:title "TODO: the title as printed" ;
+    trialkg:hasAuthorship pub:author-1 ;
+    trialkg:authorListComplete false ;
+    trialkg:publishedIn <journal/TODO> ;
+    trialkg:hasAbstract {doc} ;
+    schema:url <{url or "https://TODO.example/the-page-you-read"}> .
+
+pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TODO: first author as printed" .
+<journal/TODO> a trialkg:Journal ; rdfs:label "TODO: the journal's name" .
+
+{doc} a trialkg:Abstract ;
+    rdfs:label "TODO: what this text is (e.g. abstract on the publisher's page)" ;
+    dcterms:isPartOf {src} ;
+    schema:url <{url or "https://TODO.example/the-page-you-read"}> .
+""")
+    quoted = [s for s in found if s.figures]
+    for s in quoted:
+        lines.append(
+            f"pub:sentence-{s.number} a oa:SpecificResource ; oa:hasSource {doc} ; "
+            f"oa:hasSelector pub:sentence-{s.number}-selector .\n"
+            f"pub:sentence-{s.number}-selector a oa:TextQuoteSelector ;\n    oa:exact {_literal(s.text)} ."
+        )
+    stats: list[str] = []
+    pops: list[str] = []
+    comparisons: list[str] = []
+    body: list[str] = []
+    for s in quoted:
+        body.append(f"\n# ---- sentence {s.number}: {s.text[:100]}{'…' if len(s.text) > 100 else ''}")
+        last_stat, last_kind = "", ""
+        for k, f in enumerate(s.figures, 1):
+            name = f"study:s{s.number}-{k}"
+            quote = f"pub:sentence-{s.number}"
+            prov = f"    prov:wasDerivedFrom {src} ;\n    trialkg:quotedFrom {quote} ."
+            shown = f'"{f.text}"'
+            if f.kind in ("interval", "range") and last_stat:
+                cls = "trialkg:ConfidenceInterval" if f.kind == "interval" else "trialkg:Range"
+                level = (
+                    "    trialkg:level 0.95 ;  # TODO: the level the sentence prints\n" if f.kind == "interval" else ""
+                )
+                body.append(
+                    f"# {shown} to {f.upper}: the {f.kind} of {last_stat}\n{name} a {cls} ;\n"
+                    f'    rdfs:label "{f.kind}" ;\n{level}    trialkg:lower {f.value} ; trialkg:upper {f.upper} ;\n{prov}'
+                )
+                body[-1] = body[-1].replace(f"{name} a", f"{last_stat} trialkg:attributeEstimate {name} .\n{name} a", 1)
+                continue
+            if f.kind == "p":
+                comp = f"study:comparison-{s.number}-{k}"
+                comparisons.append(comp)
+                owner = last_stat if last_kind == "ratio" else ""
+                if owner:
+                    body.append(
+                        f"# P {f.comparator} {f.text}: the P value of the between-group effect {owner}\n"
+                        f"{owner} trialkg:attributeEstimate {name} .\n"
+                        f'{name} a trialkg:PValue ; rdfs:label "p-value" ; trialkg:pValue {f.value} ; '
+                        f'trialkg:comparator "{f.comparator}" ;\n{prov}'
+                    )
+                    comparisons.pop()
+                    continue
+                body.append(
+                    f"# P {f.comparator} {f.text}: a comparison between groups (or one group over time)\n"
+                    f"{comp} a trialkg:Comparison ;\n"
+                    f'    rdfs:label "TODO: what is compared, e.g. 3-year PFS, arm A vs arm B" ;\n'
+                    f"    trialkg:comparesStatistic study:TODO-a , study:TODO-b ;  # one statistic per group\n"
+                    f"    trialkg:exposureGroup study:TODO-a-group ; trialkg:referenceGroup study:TODO-b-group ;  # or trialkg:comparedGroup for 3+\n"
+                    f"    trialkg:attributeEstimate {name} ;\n{prov}\n"
+                    f'{name} a trialkg:PValue ; rdfs:label "p-value" ; trialkg:pValue {f.value} ; '
+                    f'trialkg:comparator "{f.comparator}" ;\n{prov}'
+                )
+                continue
+            if f.kind == "size":
+                pops.append(name)
+                body.append(
+                    f"# {shown}: the size of a population (an arm's allocation, the enrolled, the evaluable...)\n"
+                    f"{name} a trialkg:AnalysisPopulation ;\n"
+                    f'    rdfs:label "TODO: who these {f.text} are" ;\n'
+                    f"    trialkg:size {f.value} ; trialkg:sizeBasis trialkg:StatedInSentence ;\n{prov}"
+                )
+                continue
+            if f.kind == "dose":
+                body.append(
+                    f"# {shown}: a dose; move it into the dose schedule of its phase (and delete this stub)\n"
+                    f"{name} a trialkg:DoseSchedule ;\n"
+                    f'    rdfs:label "TODO: drug and dose as printed" ;\n'
+                    f"    trialkg:drug NCIT:TODO ;\n"
+                    f"    trialkg:doseValue {f.value} ; trialkg:doseUnit {f.unit} ;\n{prov}"
+                )
+                continue
+            stats.append(name)
+            last_stat, last_kind = name, f.kind
+            cls = "trialkg:ComparativeStatistic" if f.kind == "ratio" else "trialkg:EfficacyStatistic"
+            stype = f.statistic_type or ("NCIT:C25463" if f.kind == "count" else "trialkg:TODO")
+            unit = (
+                f.unit
+                or ("UO:0000189" if f.kind == "count" else "")
+                or ("UO:0000190" if f.kind == "ratio" else "")
+                or "UO:TODO"
+            )
+            extra = ""
+            if f.kind == "ratio":
+                extra = "    trialkg:exposureGroup study:TODO ; trialkg:referenceGroup study:TODO ;\n"
+            if f.kind == "timepoint":
+                extra = (
+                    f"    trialkg:timePointValue {f.value} ; trialkg:timePointUnit {f.unit} ;  "
+                    "# a rate at this time point: its value is another number of the sentence\n"
+                )
+            if f.kind == "count" and f.of is not None:
+                extra = f"    # of {f.of}: the population whose size that is\n"
+            value = "" if f.kind == "timepoint" else f"    trialkg:value {f.value} ;\n"
+            body.append(
+                f"# {shown} ({f.kind}): TODO say what it measures, over whom, and when\n"
+                f"{name} a {cls} ;  # or trialkg:TimeToEventStatistic, trialkg:SafetyStatistic...\n"
+                f'    rdfs:label "TODO: what this figure is" ;\n'
+                f"    trialkg:statisticType {stype} ;\n"
+                f"    trialkg:measures trialkg:TODO ;\n{value}"
+                f"    trialkg:unit {unit} ;\n{extra}"
+                f"    trialkg:population trialkg:TODO ;  # trialkg:PopulationNotStated if no source says\n"
+                f"    trialkg:denominatorBasis trialkg:TODO ;  # StatedInSentence, InferredFrom..., NotStated\n{prov}"
+            )
+    study_class = STUDY_CLASSES.get(kind, STUDY_CLASSES["trial"])
+    lines.append(f"""
+# ============================ the study ======================================
+
+{study} a {study_class} ;
+    trialkg:slug "{slug}" ;
+    rdfs:label "TODO: what the study is, in a line (Author et al. YEAR)" ;
+    trialkg:trialPhase NCIT:TODO ;  # `kg terms phase`; delete for a study that is not a trial
+    trialkg:studiesCondition NCIT:TODO ;  # `kg terms myeloma`
+    trialkg:hasArm study:arm-1 ;
+    trialkg:hasPopulation {" , ".join(pops) if pops else "study:TODO"} ;
+    trialkg:describedIn {src} ;
+    prov:wasDerivedFrom {src} ;
+    trialkg:hasStatistic {" , ".join(stats) if stats else "study:TODO"}{" ;" if comparisons else " ."}""")
+    if comparisons:
+        lines.append(f"    trialkg:hasComparison {' , '.join(comparisons)} .")
+    lines.append("""
+study:arm-1 a trialkg:StudyArm ;
+    rdfs:label "TODO: the arm as the source names it" ;
+    trialkg:hasTreatmentPhase study:phase-1 .
+
+study:phase-1 a trialkg:TreatmentPhase ;
+    rdfs:label "TODO: the phase as the source names it (induction, consolidation...)" .
+""")
+    lines.append("# ============================ the figures ====================================")
+    lines += body
+    return "\n".join(lines) + "\n"
+
+
+def source_text(url: str, found: list[Sentence], retrieved: str = "") -> str:
+    """The kept source text: the address, then one sentence a line."""
+    head = [f"# url: {url or 'https://TODO.example/the-page-you-read'}"]
+    if retrieved:
+        head.append(f"# retrieved: {retrieved}")
+    return "\n".join(head + [s.text for s in found]) + "\n"
+
+
+def new(
+    text_file: str | Path, out: str | Path = ".", slug: str | None = None, url: str = "", kind: str = "trial"
+) -> tuple[Path, Path, int]:
+    """Write ``<slug>.ttl`` and ``<slug>.txt`` from a source's text; returns their paths and the number of stubs.
+
+    Refuses to overwrite a file that is already there (the curator's work).
+    """
+    path = Path(text_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    slug = slug or path.stem
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
+        raise InputError(f"slug {slug!r}: use lower-case letters, digits and hyphens (e.g. smith-2014), with --slug")
+    if kind not in STUDY_CLASSES:
+        raise InputError(f"--kind {kind!r}: one of {', '.join(STUDY_CLASSES)}")
+    found_url, found = read(text)
+    if not found:
+        raise InputError(f"{path}: holds no sentence")
+    out = Path(out)
+    ttl, txt = out / f"{slug}.ttl", out / f"{slug}.txt"
+    keep = txt.exists() and txt.resolve() == path.resolve()  # the text is already where it is kept
+    for target in (ttl, *([] if keep else [txt])):
+        if target.exists():
+            raise InputError(
+                f"{target}: already there; kg new never overwrites a file (choose another --slug or --out)"
+            )
+    url = url or found_url
+    if keep and url and not found_url:
+        raise InputError(f"{path}: give it a first line '# url: {url}' (kg new does not rewrite your text file)")
+    with AtomicFiles(out) as files:
+        files.path(ttl.name).write_text(skeleton(slug, url, found, path.name, kind), encoding="utf-8")
+        if not keep:
+            files.path(txt.name).write_text(source_text(url, found), encoding="utf-8")
+    return ttl, txt, sum(len(s.figures) for s in found)

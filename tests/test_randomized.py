@@ -1,0 +1,224 @@
+"""Randomized, multi-arm trials: a synthetic three-arm trial conforms and every view shows it right; the
+shapes refuse a P value on one group, a comparison of another study's group, an arm allocated more than
+were randomized; and every view survives every conforming graph (figures shared by comparisons, arms
+without figures, figures without arms)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg import sources
+from kg.dataset import Dataset
+from kg.summary import summarize
+from kg.validate import validate
+
+DATA = Path(__file__).parent / "data" / "rct"
+RCT = DATA / "synthetic-rct-3arm.ttl"
+T = "trialkg.trial:synthetic-rct-3arm/"
+
+
+def test_the_three_arm_trial_conforms_with_its_source_text():
+    report = validate(sources.files([RCT]))
+    assert report.conforms, report.text()
+    assert report.notes == [], "its source text is kept beside it, so its quotes were checked"
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = RCT.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / RCT.name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    shutil.copy(DATA / "synthetic-rct-3arm.txt", tmp_path / "synthetic-rct-3arm.txt")
+    return path
+
+
+#: (case, text in the trial file, its broken replacement, focus node, words of the expected message)
+REFUSED = [
+    (
+        "p-value-on-one-group",
+        "    trialkg:population trial:itt-vd ; trialkg:denominatorBasis trialkg:StatedInSentence ;\n"
+        "    prov:wasDerivedFrom <publication/synthetic-rct-3arm> ; trialkg:quotedFrom pub:s2 .\n"
+        "trial:cr-td a",
+        "    trialkg:population trial:itt-vd ; trialkg:denominatorBasis trialkg:StatedInSentence ;\n"
+        "    trialkg:attributeEstimate trial:cr-vd-vs-td-p ;\n"
+        "    prov:wasDerivedFrom <publication/synthetic-rct-3arm> ; trialkg:quotedFrom pub:s2 .\n"
+        "trial:cr-td a",
+        T + "cr-vd",
+        "A P value belongs to a comparison between groups",
+    ),
+    (
+        "comparison-of-another-studys-arm",
+        "    trialkg:exposureGroup trial:itt-vd ; trialkg:referenceGroup trial:itt-td ;\n"
+        "    trialkg:attributeEstimate trial:cr-vd-vs-td-p ;",
+        "    trialkg:exposureGroup trial:itt-vd ; trialkg:referenceGroup <trial/isoda-2018/population-evaluable> ;\n"
+        "    trialkg:attributeEstimate trial:cr-vd-vs-td-p ;",
+        T + "cr-vd-vs-td",
+        "must be the population of one of the statistics it compares",
+    ),
+    (
+        "effect-naming-another-studys-group",
+        "    trialkg:exposureGroup trial:itt-vd ; trialkg:referenceGroup trial:itt-td ;\n"
+        "    trialkg:attributeEstimate trial:cr-odds-ratio-ci",
+        "    trialkg:exposureGroup trial:itt-vd ; trialkg:referenceGroup <trial/isoda-2018/population-evaluable> ;\n"
+        "    trialkg:attributeEstimate trial:cr-odds-ratio-ci",
+        T + "cr-odds-ratio",
+        "compares groups of its own study",
+    ),
+    (
+        "arm-allocated-more-than-randomized",
+        "trialkg:size 130 ; trialkg:sizeBasis trialkg:StatedInSentence ;",
+        "trialkg:size 400 ; trialkg:sizeBasis trialkg:StatedInSentence ;",
+        T + "randomized",
+        "The participants allocated to an arm outnumber those allocated across the arms",
+    ),
+    (
+        "arms-allocated-more-than-randomized-together",
+        "trialkg:size 386 ; trialkg:sizeBasis trialkg:StatedInSentence ;",
+        "trialkg:size 300 ; trialkg:sizeBasis trialkg:StatedInSentence ;",
+        T + "randomized",
+        "the arms' allocations add up to more than it",
+    ),
+    (
+        "global-test-without-its-groups",
+        "    trialkg:comparedGroup trial:itt-vd , trial:itt-td , trial:itt-vbmcp ;\n",
+        "    trialkg:comparedGroup trial:itt-vd , trial:itt-td ;\n",
+        T + "pfs-three-arms",
+        "names every group it compares with trialkg:comparedGroup",
+    ),
+    (
+        "pair-without-exposure-and-reference",
+        "    trialkg:exposureGroup trial:itt-vd ; trialkg:referenceGroup trial:itt-vbmcp ;\n"
+        "    trialkg:attributeEstimate trial:cr-vd-vs-vbmcp-p ;",
+        "    trialkg:attributeEstimate trial:cr-vd-vs-vbmcp-p ;",
+        T + "cr-vd-vs-vbmcp",
+        "A comparison of two groups names them as trialkg:exposureGroup and trialkg:referenceGroup",
+    ),
+    (
+        "comparison-with-neither-p-nor-significance",
+        "    trialkg:attributeEstimate trial:pfs-three-arms-p ;\n",
+        "",
+        T + "pfs-three-arms",
+        "its P value (trialkg:attributeEstimate, a trialkg:PValue), its significance in words",
+    ),
+    (
+        "size-without-basis",
+        "trialkg:size 127 ; trialkg:sizeBasis trialkg:StatedInSentence ;",
+        "trialkg:size 127 ;",
+        T + "itt-td",
+        "A population with a size says how that size was chosen",
+    ),
+    (
+        "population-within-another-studys-arm",
+        "trialkg:withinArm trial:arm-td ;",
+        "trialkg:withinArm <trial/isoda-2018/arm> ;",
+        T + "itt-td",
+        "A population is within an arm of its own study",
+    ),
+    (
+        "phase-without-basis",
+        "trialkg:duringPhase trial:induction-td ; trialkg:phaseBasis trialkg:StatedInSentence ;",
+        "trialkg:duringPhase trial:induction-td ;",
+        T + "cr-td",
+        "says how that phase was chosen (trialkg:phaseBasis",
+    ),
+    (
+        "alternating-parts-without-structure",
+        "    trialkg:regimenStructure trialkg:Alternating ;\n",
+        "",
+        T + "induction-vbmcp",
+        "says how they follow each other (trialkg:regimenStructure)",
+    ),
+    (
+        "effect-type-on-a-group-figure",
+        "trialkg:statisticType NCIT:C44256 ; trialkg:measures NCIT:C4870 ; trialkg:value 52 ;",
+        "trialkg:statisticType NCIT:C16932 ; trialkg:measures NCIT:C4870 ; trialkg:value 52 ;",
+        T + "cr-after-asct-vd",
+        "Only a between-group effect",
+    ),
+]
+
+
+@pytest.mark.parametrize("case,old,new,focus,message", REFUSED, ids=[c[0] for c in REFUSED])
+def test_the_shapes_refuse(tmp_path, case, old, new, focus, message):
+    path = _broken(tmp_path, old, new)
+    report = validate(sources.files([path]))
+    assert not report.conforms
+    hits = [v for v in report.errors if v.focus == focus and message in v.message]
+    assert hits, f"expected {message!r} on {focus}; got:\n{report.text()}"
+    assert all(v.at > 0 for v in hits), "every violation names the line of its focus resource"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case,old,new,focus,message", REFUSED, ids=[c[0] for c in REFUSED])
+def test_pyshacl_refuses_the_same(tmp_path, case, old, new, focus, message):
+    path = _broken(tmp_path, old, new)
+    compiled = validate(sources.files([path]))
+    reference = validate(sources.files([path]), engine="pyshacl")
+    assert {(v.focus, v.message) for v in reference.errors} == {(v.focus, v.message) for v in compiled.errors}
+
+
+# ---- every view, on every conforming graph ---------------------------------------------------------
+
+EXTRA_ARM = """
+trial:arm-observation a trialkg:StudyArm ; rdfs:label "Observation" ; trialkg:armType NCIT:C174270 ; trialkg:position 4 ;
+    trialkg:hasTreatmentPhase trial:asct ; prov:wasDerivedFrom <publication/synthetic-rct-3arm> ; trialkg:quotedFrom pub:s1 .
+"""
+
+
+def _variants(tmp_path: Path) -> dict[str, Path]:
+    """The trial as it is, and with an arm that has no figure and no allocation (the arm is listed by its study)."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(RCT, plain / RCT.name)
+    extra = tmp_path / "extra-arm"
+    extra.mkdir()
+    text = RCT.read_text(encoding="utf-8").replace(
+        "trialkg:hasArm trial:arm-vd , trial:arm-td , trial:arm-vbmcp ;",
+        "trialkg:hasArm trial:arm-vd , trial:arm-td , trial:arm-vbmcp , trial:arm-observation ;",
+    )
+    (extra / RCT.name).write_text(text + EXTRA_ARM, encoding="utf-8")
+    return {"plain": plain, "extra-arm": extra}
+
+
+def test_every_view_shows_the_trial_by_arm_and_comparison(tmp_path):
+    from kg.query import catalog
+    from kg.web import pages
+    from kg.web.site import Site
+
+    for name, folder in _variants(tmp_path).items():
+        files = sources.files([folder])
+        report = validate(files)
+        assert report.conforms, f"{name}: {report.text()}"
+        ds = Dataset.build(files)
+        text = summarize(ds, ["synthetic-rct-3arm"])
+        assert "compared: VD vs TD: 31% vs 15%, P = 0.001 (chi-square test)" in text
+        assert "compared: VD vs VBMCP/VBAD/B: 31% vs 20%, P = 0.04" in text
+        assert "compared: VD vs TD vs VBMCP/VBAD/B: 36 months vs 28 months vs 29 months, P = 0.03" in text
+        assert "Odds Ratio 2.53 [95% CI 1.39-4.68], P = 0.002, VD vs TD" in text
+        assert "assessed after autologous transplantation (every member, reached or not)" in text
+        assert "Risk Difference 8 [CI 2.1-13.9], VD vs VBMCP/VBAD/B" in text
+        # the arm in two pairs shows its figure once: one line per statistic, one per comparison
+        assert text.count("Complete response after induction, VD: Proportion 31%") == 1
+        for q in catalog.names():
+            params = {p.name: "NCIT:C4870" for p in catalog.get(q).parameters if p.required}
+            if q == "resources":
+                params = {"namespace": "https://w3id.org/trialkg/trial/"}
+            ds.run(q, params)  # no query fails on a conforming graph
+        site = Site(ds)
+        trial = pages.page(site, "https://w3id.org/trialkg/trial/synthetic-rct-3arm")
+        assert 'id="comparisons"' in trial and "VD vs TD vs VBMCP/VBAD/B" in trial
+        assert "regimen by arm" in trial and "VBMCP/VBAD/B | VBMCP/VBAD/B induction (alternating), part 2 VBAD" in trial
+        for view in pages.evidence_views(site):
+            html = pages.evidence_page(site, view.slug)
+            assert html and "Traceback" not in html
+        cr = pages.evidence_page(site, "complete-remission")
+        assert 'id="forest-chart"' in cr and "Odds Ratio (log scale)" in cr
+        assert re.findall(r'<tr class="comparison"', cr) and "VD vs TD" in cr
+        ae = pages.evidence_page(site, "adverse-events")
+        assert 'id="difference-chart"' in ae, "a risk difference on a linear axis with its line at 0"
+        for resource in site.resources():
+            pages.page(site, resource)
