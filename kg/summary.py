@@ -155,7 +155,7 @@ def _anchor(row: Row) -> str:
     if row.get("timepoint"):
         return f"at {cell(row['timepoint'])}"
     if row.get("assessed"):
-        return f"assessed {cell(row['assessed'])} (every member, reached or not)"
+        return f"assessed at {cell(row['assessed'])} (every member, reached or not)"
     if row.get("phase"):
         inferred = " (phase inferred)" if cell(row.get("phase_basis")).startswith("inferred") else ""
         return f"during {cell(row['phase'])}{inferred}"

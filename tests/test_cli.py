@@ -114,9 +114,17 @@ def test_summary_without_a_study_is_one_line_per_study(kg):
     r = kg("summary")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert [ln.split()[0] for ln in lines[:-1]] == ["green-2017", "isoda-2018", "lee-2013", "sun-2017"]
-    assert "lee-2013    observational study; 1 arm; 4 statistics; 2 comparisons" in r.stdout
-    assert lines[-1].startswith("(4 studies")
+    assert [ln.split()[0] for ln in lines[:-1]] == [
+        "cavo-2012",
+        "green-2017",
+        "isoda-2018",
+        "lee-2013",
+        "mellqvist-2013",
+        "sun-2017",
+    ]
+    assert "lee-2013        observational study; 1 arm; 4 statistics; 2 comparisons" in r.stdout
+    assert "mellqvist-2013  clinical trial, Phase III Trial; 2 arms; 4 statistics; 2 comparisons" in r.stdout
+    assert lines[-1].startswith("(6 studies")
 
 
 def test_summary_of_an_unknown_study_names_the_nearest(kg):

@@ -61,7 +61,7 @@ def test_pfs_from_all_four_publications_in_their_own_forms():
         if r["kind"] != "statistic":
             continue
         by_study.setdefault(r["study"].rsplit("/", 1)[-1], []).append(r)
-    assert set(by_study) == {"isoda-2018", "green-2017", "sun-2017", "lee-2013"}
+    assert set(by_study) == {"isoda-2018", "green-2017", "sun-2017", "lee-2013", "cavo-2012", "mellqvist-2013"}
     assert {r["type"] for r in by_study["isoda-2018"]} == {"Median"}
     assert {r["type"] for r in by_study["sun-2017"]} == {"Hazard Ratio"}
     green = {(r["group"], r["timepoint_value"], r["value"]) for r in by_study["green-2017"]}

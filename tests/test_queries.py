@@ -475,7 +475,10 @@ def test_evidence_statistics():
     # adverse events: one row per event term, reports without a number too
     ae = rows("evidence-statistics", dataset=PACKAGED, columns=["statistic", "role", "topic_label", "grade", "value"])
     ae = [r for r in ae if r[1] == "adverse event"]
-    assert len({r[0] for r in ae}) == 12
+    assert len({r[0] for r in ae}) == 15, "Isoda's 8, Sun's 3, Cavo's 3 (grade 2 or 3 in each arm, grade 3 in one)"
+    assert {r[3] for r in ae if r[0].endswith("/pn-grade2-3-vtd")} == {
+        "Moderate Adverse Event (Grade 2) to Severe Adverse Event"
+    }, "grade 2 or 3 is never 'grade 2 or higher'"
     joint = sorted(r[2] for r in ae if r[0].endswith("/grade3-leukopenia-thrombocytopenia"))
     assert joint == ["Decreased total leukocyte count", "Thrombocytopenia"]
     assert ("Peripheral neuropathy", "", "2.23") in {r[2:] for r in ae}
@@ -484,18 +487,20 @@ def test_evidence_statistics():
 def test_evidence_endpoints():
     got = rows("evidence-endpoints", dataset=PACKAGED, columns=["endpoint", "endpoint_label", "statistics", "studies"])
     assert got[:2] == [
+        ("NCIT:C28234", "Progression-free Survival", "15", "6"),
         ("NCIT:C125201", "Overall Survival", "8", "4"),
-        ("NCIT:C28234", "Progression-free Survival", "11", "4"),
-    ]
+    ], "most studies first"
     assert not [r for r in got if r[0].startswith("HP:")], "adverse events have their own page"
 
 
 def test_evidence_studies():
     got = rows("evidence-studies", dataset=PACKAGED, columns=["design", "study", "publication"])
     assert got == [
+        ("clinical trial", "trialkg.trial:cavo-2012", "trialkg.publication:cavo-2012"),
         ("clinical trial", "trialkg.trial:green-2017", "trialkg.publication:green-2017"),
         ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:cta-isoda-2018"),
         ("clinical trial", "trialkg.trial:isoda-2018", "trialkg.publication:isoda-2018"),
+        ("clinical trial", "trialkg.trial:mellqvist-2013", "trialkg.publication:mellqvist-2013"),
         ("meta-analysis", "trialkg.study:sun-2017", "trialkg.publication:sun-2017"),
         ("observational study", "trialkg.study:lee-2013", "trialkg.publication:lee-2013"),
     ]
@@ -544,9 +549,11 @@ def test_comparisons():
 def test_studies():
     got = rows("studies", dataset=PACKAGED, columns=["slug", "design", "phase", "arms", "statistics", "comparisons"])
     assert got == [
+        ("cavo-2012", "clinical trial", "Phase III Trial", "2", "12", "6"),
         ("green-2017", "clinical trial", "Phase II Trial", "1", "13", "0"),
         ("isoda-2018", "clinical trial", "Phase II Trial", "1", "22", "0"),
         ("lee-2013", "observational study", "", "1", "4", "2"),
+        ("mellqvist-2013", "clinical trial", "Phase III Trial", "2", "4", "2"),
         ("sun-2017", "meta-analysis", "", "2", "5", "0"),
     ]
     assert rows("studies", dataset=RCT, columns=["slug", "arms", "statistics", "comparisons"]) == [
