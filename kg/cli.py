@@ -269,6 +269,7 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
 def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> None:
     """Run a ready-made query by NAME (see `kg queries`), or your own with --file."""
     from kg.errors import QueryError
+    from kg.lookup import require_known
     from kg.query import catalog
     from kg.query.formats import render
     from kg.query.params import parse_params
@@ -278,6 +279,7 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> 
     q = catalog.from_file(file) if file else catalog.get(name)
     params_given = parse_params(params)
     dataset = _dataset(trials, store, endpoint, timeout)
+    require_known(dataset, q, params_given)
     click.echo(render(dataset.run(q, params_given, engine=engine), fmt), nl=False)
 
 

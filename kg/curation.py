@@ -174,12 +174,13 @@ def printed_in(lexical: str, sentence: str) -> bool:
     True
     >>> printed_in("0", "there were no cases with grade 2 neuropathy")
     True
-    >>> printed_in("54", "a median of 54.0 months"), printed_in("54", "54.5 months")
-    (True, False)
+    >>> printed_in("54", "a median of 54.0 months"), printed_in("54", "54.5 months"), printed_in("0.7", "HR, 0.70;")
+    (True, False, True)
     """
     for form in number_forms(lexical):
-        # a stored 54 may be printed 54.0 (a store keeps decimals canonical), so trailing zeros may follow
-        if re.search(rf"(?<![\d.,]){re.escape(form)}(?:\.0+)?(?![\d]|[.,]\d)", sentence):
+        # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
+        zeros = r"0*" if "." in form else r"(?:\.0+)?"
+        if re.search(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", sentence):
             return True
     try:
         number = Decimal(lexical)
@@ -228,14 +229,18 @@ class TurtleText:
         spelled = self.spellings(iri)
         pattern = re.compile("|".join(re.escape(s) + r"(?=[\s;,.)\]]|$)" for s in spelled))
         anywhere = 0
+        fresh = True  # the line starts a new statement: the one before ended with "."
         for number, line in enumerate(self.lines, 1):
             code = strip_comment(line)
             m = pattern.search(code)
-            if not m:
-                continue
-            if not code[: m.start()].strip():
-                return number
-            anywhere = anywhere or number
+            if m:
+                if fresh and not code[: m.start()].strip():
+                    return number
+                anywhere = anywhere or number
+            if code.strip():
+                fresh = code.rstrip().endswith(".") and not code.strip().startswith("@")
+            if code.strip().startswith(("@prefix", "@base", "PREFIX", "BASE")):
+                fresh = True
         return anywhere
 
 

@@ -52,7 +52,7 @@ def term(param: Parameter, raw: str) -> Term:
     if param.type == "iri":
         iri = to_iri(raw)
         if iri is None:
-            known = ", ".join(p for p in PREFIXES if p.isupper())
+            known = ", ".join(sorted(PREFIXES, key=str.lower))
             raise QueryError(
                 f"parameter {param.name}: {raw[:60]!r} is not an IRI (http://..., https://..., urn:...) "
                 f"or a CURIE with a known prefix ({known})"
