@@ -11,15 +11,27 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = REPO.parent / "shared" / "seed" / "000_c77657b93ed979a6.txt"
+
+
+def find_seed() -> Path | None:
+    """The seed news report: $TRIALKG_SEED, else the one text in ``shared/seed/`` of the nearest folder above
+    the checkout that has it (``../shared`` beside a clone, wherever the clone is)."""
+    if os.environ.get("TRIALKG_SEED"):
+        return Path(os.environ["TRIALKG_SEED"])
+    for folder in REPO.parents:
+        seeds = sorted((folder / "shared" / "seed").glob("*.txt"))
+        if seeds:
+            return seeds[0]
+    return None
 
 
 @pytest.fixture(scope="session")
 def seed_text() -> str:
-    """The news report the trial graph was curated from (skips where ../shared is absent)."""
-    path = Path(os.environ.get("TRIALKG_SEED", SEED))
-    if not path.exists():
-        pytest.skip(f"seed text not found at {path} (it lives in ../shared/seed beside the repository)")
+    """The news report the trial graph was curated from (skips, saying where it looked, where it is absent)."""
+    path = find_seed()
+    if path is None or not path.exists():
+        where = path or f"shared/seed/*.txt in any folder above {REPO}"
+        pytest.skip(f"seed text not found at {where} (set TRIALKG_SEED to its path)")
     return path.read_text(encoding="utf-8")
 
 
