@@ -25,14 +25,26 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from kg.curation import URL_LINE, number_word
+from kg.curation import URL_LINE, spelled_numbers
 from kg.errors import InputError
 from kg.outputs import AtomicFiles
 
 #: sentence ends: ., ! or ? and a space before a capital, a digit or a quote; not after these abbreviations
-_ABBREVIATIONS = ("vs", "al", "e.g", "i.e", "Dr", "Fig", "No", "approx", "ca", "resp")
-_WORDS = {number_word(n): n for n in range(100) if number_word(n)}
-_WORD_NUMBER = re.compile(r"\b(" + "|".join(sorted(filter(None, _WORDS), key=len, reverse=True)) + r")\b", re.I)
+_ABBREVIATIONS = ("vs", "al", "e.g", "i.e", "dr", "fig", "no", "nos", "approx", "ca", "resp", "ref", "vol", "cf")
+#: registry and other identifiers whose digits are no figures: NCT00461747, EudraCT 2005-001110-41, ISRCTN...
+_IDENTIFIER = re.compile(
+    r"\b(?:NCT|ISRCTN|ACTRN|ChiCTR|CTRI|DRKS|JPRN|UMIN|jRCT|KCT|NTR|PACTR|IRCT|EUCTR)[-\w/.]*\d[-\w/.]*"
+    r"|\b\d+(?:-\d+){2,}\b"  # 2005-001110-41, a date 2010-12-04
+    r"|\b0\d+\b(?!\.\d)",  # 001110: a number with a leading zero is a code
+    re.IGNORECASE,
+)
+#: an age limit of eligibility ("aged 65 years or younger", "≥ 18 years", "older than 70"): no figure
+_AGE_LIMIT = (
+    r"(?:\b(?<!median )(?<!mean )aged?\s+(?:(?:≥|≤|>|<|over|under|between|from)\s*)?{n}(?:\s*(?:-|–|to|and)\s*{n})?"
+    r"|(?:≥|≤|>|<)\s*{n}(?=\s*(?:years|yr|y)\b)"
+    r"|\b(?:younger|older) than\s+{n}"
+    r"|{n}(?=\s*(?:years?|yr)\s+(?:of age\s+)?(?:or|and)\s+(?:younger|older|over|under|above|below|less|more)\b))"
+)
 _NUMBER = r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)"
 _UNITS = {
     "day": "UO:0000033",
@@ -74,6 +86,7 @@ class Figure:
     comparator: str = "="
     upper: Decimal | None = None  # intervals and ranges
     of: Decimal | None = None  # "n of N"
+    arm: str = ""  # the arm a size is allocated to, as the sentence names it ("VTD (130)", "(VD, n = 130)")
 
 
 @dataclass
@@ -99,7 +112,7 @@ def sentences(text: str) -> list[str]:
         start = 0
         for m in re.finditer(r"[.!?][”\"’)]?\s+(?=[A-Z0-9“\"(•])", line):
             before = line[start : m.start()].rsplit(" ", 1)[-1]
-            if before.rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"[A-Z]", before):
+            if before.strip('([“"').rstrip(".").lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]", before):
                 continue
             out.append(line[start : m.end()].strip())
             start = m.end()
@@ -120,9 +133,11 @@ def figures(sentence: str) -> list[Figure]:
     >>> [(f.kind, str(f.value), str(f.upper)) for f in figures("HR 0.67, 95% CI = 0.51 to 0.87")]
     [('ratio', '0.67', 'None'), ('interval', '0.51', '0.87')]
     """
-    text = _WORD_NUMBER.sub(lambda m: str(_WORDS[m.group(1).lower()]), sentence)
+    text = sentence
+    for start, end, number in reversed(spelled_numbers(sentence)):
+        text = text[:start] + str(number) + text[end:]
     found: dict[int, Figure] = {}
-    taken: set[int] = set()
+    taken: set[int] = {i for m in _IDENTIFIER.finditer(text) for i in range(m.start(), m.end())}
 
     def claim(kind: str, m: re.Match[str], group: int = 1, **extra: object) -> None:
         start = m.start(group)
@@ -133,12 +148,14 @@ def figures(sentence: str) -> list[Figure]:
 
     n = _NUMBER
     rules: list[tuple[str, str]] = [
+        ("eligibility", _AGE_LIMIT.format(n=n)),
+        ("arm", rf"([A-Z][\w/+-]*)\s*(?:,\s*n\s*=\s*|\(\s*(?:n\s*=\s*)?){n}\s*\)"),
         ("interval", rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval)[^0-9.]{{0,6}}{n}\s*(?:-|–|to)\s*{n}"),
         ("range", rf"range[,:]?\s*{n}\s*(?:-|–|to)\s*{n}"),
         ("p", rf"\bP\s*([=<>≤]|<=)\s*{n}"),
         (
             "ratio",
-            rf"\b(hazard ratio|odds ratio|risk ratio|relative risk|HR|OR|RR)\)?\s*(?:\([A-Z]+\)\s*)?(?:=|of|was|:)?\s*{n}",
+            rf"\b(hazard ratio|odds ratio|risk ratio|relative risk|(?-i:HR|OR|RR))\)?\s*(?:\([A-Z]+\)\s*)?(?:=|of|was|:)?\s*{n}",
         ),
         ("dose", rf"{n}\s*(mg/m2|mg/m²|mg/kg|mg|Gy)\b"),
         ("count-of", rf"{n}\s+of\s+(?:the\s+)?{n}"),
@@ -150,14 +167,19 @@ def figures(sentence: str) -> list[Figure]:
             rf"{n}(?:-(year|yr|month|week)s?\b(?![- ](?:maintenance|therapy|follow))"
             rf"| (year|yr)s? (?=PFS|OS|EFS|progression|overall|survival|event))",
         ),
+        # "56.2 vs 28.2 vs 35.5 months": every number of the list carries the unit (and "median" before it)
+        ("series", rf"{n}(?:\s*(?:vs\.?|versus|and|or|,)\s*{n})+\s*(day|week|month|year|mo|wk|yr)s?\b"),
         ("median", rf"\bmedian\b[^.;]{{0,60}}?{n}\s*(day|week|month|year|mo|wk|yr)s?\b"),
         ("duration", rf"{n}\s*(day|week|month|year|mo|wk|yr)s?\b"),
         ("size", rf"{n}\s+(?:\w+\s+){{0,3}}?(?:patients|participants|subjects|persons|people|cases)\b"),
         ("none", r"\b(no|none of the) (?:cases|patients|participants|events)\b"),
         ("value", n),
     ]
+    allocation = re.search(r"\b(?:allocat|randomi[sz]|assign)", text, re.IGNORECASE)
     for kind, pattern in rules:
-        for m in re.finditer(pattern, text, re.IGNORECASE if kind != "value" else 0):
+        if kind == "arm" and not allocation:
+            continue
+        for m in re.finditer(pattern, text, re.IGNORECASE if kind not in ("value", "arm") else 0):
             if kind == "interval" or kind == "range":
                 low, high = (2, 3) if kind == "interval" else (1, 2)
                 if m.start(low) in taken:
@@ -168,6 +190,12 @@ def figures(sentence: str) -> list[Figure]:
                 taken.update({m.start(low), m.start(high)})
                 if kind == "interval" and m.group(1):
                     taken.add(m.start(1))  # the interval's level ("95%"), not a figure of its own
+            elif kind == "arm":
+                claim("size", m, 2, arm=m.group(1))
+            elif kind == "eligibility":
+                group = next(i for i in range(1, len(m.groups()) + 1) if m.group(i))
+                claim("eligibility", m, group)
+                taken.update(m.start(i) for i in range(1, len(m.groups()) + 1) if m.group(i))
             elif kind == "p":
                 comparator = {"≤": "<=", ">": "="}.get(m.group(1), m.group(1))
                 claim("p", m, 2, comparator=comparator)
@@ -182,6 +210,16 @@ def figures(sentence: str) -> list[Figure]:
                         claim("size", m, 2)
             elif kind == "proportion":
                 claim("proportion", m, 1, unit="UO:0000187", statistic_type="NCIT:C44256")
+            elif kind == "series":
+                unit = _UNITS[m.group(m.lastindex or 0).lower().rstrip("s")]
+                median = re.search(r"\bmedian\b[^.;]{0,60}$", text[: m.start()], re.IGNORECASE)
+                for x in re.finditer(n, m.group(0)):
+                    start = m.start() + x.start(1)
+                    if start not in taken:
+                        kind_of = "median" if median else "duration"
+                        extra_s = {"statistic_type": "NCIT:C28007"} if median else {}
+                        found[start] = Figure(kind_of, x.group(1), _decimal(x.group(1)), start, unit=unit, **extra_s)  # type: ignore[arg-type]
+                        taken.add(start)
             elif kind in ("timepoint", "duration", "median"):
                 word = next(g for g in m.groups()[1:] if g)
                 unit = _UNITS[word.lower().rstrip("s")]
@@ -280,6 +318,9 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
     pops: list[str] = []
     comparisons: list[str] = []
     body: list[str] = []
+    eligibility: list[str] = []
+    # the arms: as the first allocation sentence names them, else one to fill in
+    arms = next(([f.arm for f in s.figures if f.arm] for s in quoted if any(f.arm for f in s.figures)), [""])
     for s in quoted:
         body.append(f"\n# ---- sentence {s.number}: {s.text[:100]}{'…' if len(s.text) > 100 else ''}")
         last_stat, last_kind = "", ""
@@ -321,6 +362,24 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
                     f"    trialkg:attributeEstimate {name} ;\n{prov}\n"
                     f'{name} a trialkg:PValue ; rdfs:label "p-value" ; trialkg:pValue {f.value} ; '
                     f'trialkg:comparator "{f.comparator}" ;\n{prov}'
+                )
+                continue
+            if f.kind == "eligibility":
+                eligibility.append(f"sentence {s.number}")
+                body.append(
+                    f"# {shown}: an age limit of who could enter, not a figure: write the criterion as printed "
+                    f"into the study's trialkg:eligibility"
+                )
+                continue
+            if f.kind == "size" and f.arm:
+                pops.append(name)
+                body.append(
+                    f"# {shown}: the patients allocated to {f.arm}\n"
+                    f"{name} a trialkg:AnalysisPopulation ;\n"
+                    f'    rdfs:label "allocated to {f.arm}" ;\n'
+                    f"    trialkg:withinArm study:arm-{arms.index(f.arm) + 1 if f.arm in arms else 'TODO'} ;\n"
+                    f"    trialkg:analysisSetType trialkg:AllAllocated ;  # TODO check: the set this sentence counts\n"
+                    f"    trialkg:size {f.value} ; trialkg:sizeBasis trialkg:StatedInSentence ;\n{prov}"
                 )
                 continue
             if f.kind == "size":
@@ -373,29 +432,37 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
                 f"    trialkg:denominatorBasis trialkg:TODO ;  # StatedInSentence, InferredFrom..., NotStated\n{prov}"
             )
     study_class = STUDY_CLASSES.get(kind, STUDY_CLASSES["trial"])
+    eligible = (
+        f'    trialkg:eligibility "TODO: the criterion as printed ({", ".join(eligibility)})" ;\n'
+        if eligibility
+        else ""
+    )
     lines.append(f"""
 # ============================ the study ======================================
 
 {study} a {study_class} ;
     trialkg:slug "{slug}" ;
     rdfs:label "TODO: what the study is, in a line (Author et al. YEAR)" ;
-    trialkg:trialPhase NCIT:TODO ;  # `kg terms phase`; delete for a study that is not a trial
+    trialkg:trialPhase NCIT:TODO ;  # `kg terms phase`; trialkg:PhaseNotStated if no source says; delete for a study that is not a trial
     trialkg:studiesCondition NCIT:TODO ;  # `kg terms myeloma`
-    trialkg:hasArm study:arm-1 ;
+{eligible}    trialkg:hasArm {" , ".join(f"study:arm-{i}" for i in range(1, len(arms) + 1))} ;
     trialkg:hasPopulation {" , ".join(pops) if pops else "study:TODO"} ;
     trialkg:describedIn {src} ;
     prov:wasDerivedFrom {src} ;
     trialkg:hasStatistic {" , ".join(stats) if stats else "study:TODO"}{" ;" if comparisons else " ."}""")
     if comparisons:
         lines.append(f"    trialkg:hasComparison {' , '.join(comparisons)} .")
-    lines.append("""
-study:arm-1 a trialkg:StudyArm ;
-    rdfs:label "TODO: the arm as the source names it" ;
-    trialkg:hasTreatmentPhase study:phase-1 .
+    for i, arm in enumerate(arms, 1):
+        label = f"{arm}" if arm else "TODO: the arm as the source names it"
+        lines.append(f"""
+study:arm-{i} a trialkg:StudyArm ;
+    rdfs:label "{label}" ;
+    trialkg:position {i} ;
+    trialkg:hasTreatmentPhase study:arm-{i}-phase-1 .
 
-study:phase-1 a trialkg:TreatmentPhase ;
-    rdfs:label "TODO: the phase as the source names it (induction, consolidation...)" .
-""")
+study:arm-{i}-phase-1 a trialkg:TreatmentPhase ;
+    rdfs:label "TODO: the phase as the source names it (induction, consolidation...)" .""")
+    lines.append("")
     lines.append("# ============================ the figures ====================================")
     lines += body
     return "\n".join(lines) + "\n"

@@ -129,3 +129,31 @@ def test_trials_takes_a_list_and_repeats(kg, tmp_path):
     r = kg("query", "--trials", a, b, "studies", "--format", "csv")  # the query's name after the list still reads
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("\n") == 3, "a header and the two studies"
+
+
+def test_a_number_written_in_words_is_read_whole(kg, tmp_path):
+    """'Three hundred eighty-six patients' prints 386 (not 3 and 86): the stated size conforms, 86 does not."""
+    spelled = dict(text_old="trial, 386 patients", text_new="trial, three hundred eighty-six patients")
+    quote = dict(old="trial, 386 patients", new="trial, three hundred eighty-six patients")
+    path = _curators_copy(tmp_path, **quote, **spelled)
+    r = kg("validate", str(path))
+    assert r.returncode == 0, r.stdout
+    wrong = path.read_text().replace("trialkg:size 386 ;", "trialkg:size 86 ;")
+    path.write_text(wrong)
+    r = kg("validate", str(path))
+    assert r.returncode == 1 and "its size 86 is not printed" in r.stdout, r.stdout
+
+
+def test_a_derived_size_need_not_be_printed_but_a_stated_one_must(kg, tmp_path):
+    stated = "trialkg:size 130 ; trialkg:sizeBasis trialkg:StatedInSentence"
+    path = _curators_copy(tmp_path, old=stated, new="trialkg:size 131 ; trialkg:sizeBasis trialkg:StatedInSentence")
+    r = kg("validate", str(path))
+    assert r.returncode == 1 and "its size 131 is not printed" in r.stdout and "trialkg:sizeBasis" in r.stdout
+    path = _curators_copy(
+        tmp_path,
+        old=stated,
+        new="trialkg:size 131 ; trialkg:sizeBasis trialkg:InferredFromOtherSource ;\n"
+        '    trialkg:sizeReason "the registry record gives 131"',
+    )
+    r = kg("validate", str(path))
+    assert "its size 131 is not printed" not in r.stdout, r.stdout

@@ -107,6 +107,42 @@ def test_the_figures_of_a_sentence_are_typed_by_their_words():
     ]
 
 
+def test_words_identifiers_abbreviations_and_age_limits_are_read_as_a_curator_reads_them():
+    """A number written out is one figure; an identifier's digits, an abbreviation's full stop and an age
+    limit of who could enter are none (found by a new user curating a real abstract)."""
+    text = (
+        "Three hundred eighty-six patients aged 65 years or younger were allocated to VTD (130), TD (127), "
+        "or VBMCP/VBAD/B (129). This trial was registered at www.clinicaltrials.gov as NCT00461747 and "
+        "Eudra CT (no. 2005-001110-41). Twenty-one patients relapsed."
+    )
+    _url, found = new.read(text)
+    assert [s.text[:20] for s in found] == ["Three hundred eighty", "This trial was regis", "Twenty-one patients "]
+    first = found[0].figures
+    assert [(f.kind, str(f.value), f.arm) for f in first] == [
+        ("size", "386", ""),
+        ("eligibility", "65", ""),
+        ("size", "130", "VTD"),
+        ("size", "127", "TD"),
+        ("size", "129", "VBMCP/VBAD/B"),
+    ]
+    assert found[1].figures == [], "no figure in a registry number"
+    assert [(f.kind, str(f.value)) for f in found[2].figures] == [("size", "21")]
+    body = new.skeleton("x-2012", "https://example.org/x", found, "abstract.txt")
+    for i, arm in enumerate(["VTD", "TD", "VBMCP/VBAD/B"], 1):
+        assert f'study:arm-{i} a trialkg:StudyArm ;\n    rdfs:label "{arm}" ;\n    trialkg:position {i} ;' in body
+    assert body.count("trialkg:withinArm study:arm-") == 3
+    assert 'trialkg:eligibility "TODO: the criterion as printed (sentence 1)"' in body
+    assert "UO:0000036" not in body, "an age limit is not a duration"
+    listed = new.figures("Median PFS was 56.2 vs 28.2 vs 35.5 months; treatment lasted 3 or 6 months.")
+    assert [(f.kind, str(f.value), f.unit) for f in listed] == [
+        ("median", "56.2", "UO:0000035"),
+        ("median", "28.2", "UO:0000035"),
+        ("median", "35.5", "UO:0000035"),
+        ("duration", "3", "UO:0000035"),
+        ("duration", "6", "UO:0000035"),  # "or" is not an odds ratio
+    ]
+
+
 def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_path):
     text = tmp_path / "abstract.txt"
     text.write_text(
