@@ -85,7 +85,7 @@ def summarize(dataset: Dataset, studies: Sequence[str] = (), trial: str | None =
 
 
 def screen(dataset: Dataset, iri: str) -> str:
-    """One study's screen: design, arms, populations, interventions, figures with comparisons, safety, citation."""
+    """One study's screen: design, arms, populations, interventions, figures with comparisons, safety, claims, citation."""
     params = {"trial": iri}
     rows = dataset.run("trial-summary", params).rows
     efficacy = dataset.run("efficacy", params).rows
@@ -110,6 +110,10 @@ def screen(dataset: Dataset, iri: str) -> str:
     out += _efficacy_lines(efficacy, comparisons)
     out.append("Safety")
     out += _safety_lines(safety, comparisons, {cell(r["endpoint"]) for r in efficacy})
+    claims = dataset.run("claims", params).rows
+    if claims:
+        out.append("Claims  (as the source words them | who made them)")
+        out += [f"  {cell(r['text'])} | {cell(r.get('attributed_to'))}" for r in claims]
     out += _citation_lines(citations)
     return "\n".join(out).rstrip() + "\n"
 
@@ -163,13 +167,14 @@ def _anchor(row: Row) -> str:
 
 
 def _comparison_line(row: Row) -> str:
-    """``VD vs TD: 31% vs 15%, P = 0.001 (chi-square test) | source``."""
+    """``VD vs TD (after transplant): 31% vs 15%, P = 0.001 (chi-square test) | source``: the time, where given."""
     said = [p_value(cell(row.get("p_comparator")), cell(row.get("p_value"))), cell(row.get("significance"))]
     test = f" ({cell(row['test'])})" if row.get("test") else ""
     figures = f": {cell(row['figures'])}" if row.get("figures") else ""
     shown = ", ".join(x for x in said if x)
     source = cell(row.get("source_label")) or cell(row.get("source"))
-    return f"{cell(row.get('groups'))}{figures}, {shown}{test} | {source}"
+    when = f" ({cell(row['when'])})" if cell(row.get("when")) else ""
+    return f"{cell(row.get('groups'))}{when}{figures}, {shown}{test} | {source}"
 
 
 def _efficacy_lines(rows: list[Row], comparisons: list[Row]) -> list[str]:
@@ -254,9 +259,11 @@ def _citation_lines(rows: list[Row]) -> list[str]:
     out = []
     for pub_rows in by_pub.values():
         first = pub_rows[0]
-        authors = ", ".join(dict.fromkeys(cell(r["author"]) for r in pub_rows))
+        authors = ", ".join(dict.fromkeys(cell(r["author"]) for r in pub_rows if r.get("author") is not None))
         etal = ", et al." if cell(first["complete"]) == "false" else ""
-        parts = [f"{authors}{etal}", cell(first["title"]), cell(first.get("journal"))]
+        # no page showed the authors: the publication's own label stands for them (never a name filled in)
+        who = f"{authors}{etal}" if authors else cell(first.get("label"))
+        parts = [who, cell(first.get("title")), cell(first.get("journal"))]
         if first.get("epub"):
             parts.append(f"Epub {cell(first['epub'])}")
         if first.get("doi"):

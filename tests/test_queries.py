@@ -533,6 +533,9 @@ def test_comparisons():
         "0.03",
     )
     assert set(by) == {"cr-vd-vs-td", "cr-vd-vs-vbmcp", "pfs-three-arms"}
+    # the type as HL7 displays it, as efficacy shows it: a percentage is a "Proportion", not NCIt's "Ratio"
+    types = dict(rows("comparisons", dataset=RCT, columns=["comparison", "type"]))
+    assert types["trialkg.trial:synthetic-rct-3arm/cr-vd-vs-td"] == "Proportion", types
     assert rows("comparisons", {"endpoint": "NCIT:C28234"}, dataset=RCT, columns=["comparison"]) == [
         ("trialkg.trial:synthetic-rct-3arm/pfs-three-arms",)
     ]

@@ -130,7 +130,7 @@ REFUSED = [
         "    trialkg:regimenStructure trialkg:Alternating ;\n",
         "",
         T + "induction-vbmcp",
-        "says how they follow each other (trialkg:regimenStructure)",
+        "says how they follow each other (trialkg:regimenStructure:",
     ),
     (
         "effect-type-on-a-group-figure",
@@ -181,7 +181,48 @@ def _variants(tmp_path: Path) -> dict[str, Path]:
         "trialkg:hasArm trial:arm-vd , trial:arm-td , trial:arm-vbmcp , trial:arm-observation ;",
     )
     (extra / RCT.name).write_text(text + EXTRA_ARM, encoding="utf-8")
-    return {"plain": plain, "extra-arm": extra}
+    unseen = tmp_path / "what-no-page-showed"
+    unseen.mkdir()
+    (unseen / RCT.name).write_text(_unseen(RCT.read_text(encoding="utf-8")), encoding="utf-8")
+    return {"plain": plain, "extra-arm": extra, "what-no-page-showed": unseen}
+
+
+def _unseen(text: str) -> str:
+    """The trial as a curator writes it from an abstract that shows no title, no authors, no phase and not
+    the order of a regimen's parts: each left out (or said not stated), with a note where the shapes ask."""
+    for old, new in [
+        ('    dcterms:title "A synthetic randomized trial of three induction regimens (test data)" ;\n', ""),
+        (
+            "    trialkg:hasAuthorship pub:author-1 ;\n    trialkg:authorListComplete true ;",
+            '    trialkg:authorListComplete false ;\n    skos:note "The page read shows neither title nor authors." ;',
+        ),
+        ('pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "Test Author" .\n', ""),
+        ("trialkg:trialPhase NCIT:C15602 ;", "trialkg:trialPhase trialkg:PhaseNotStated ;"),
+        ("trialkg:regimenStructure trialkg:Alternating ;", "trialkg:regimenStructure trialkg:OrderNotStated ;"),
+        (
+            "trialkg:hasComparison trial:cr-vd-vs-td , trial:cr-vd-vs-vbmcp , trial:pfs-three-arms .",
+            "trialkg:hasComparison trial:cr-vd-vs-td , trial:cr-vd-vs-vbmcp , trial:pfs-three-arms ;\n"
+            "    trialkg:hasClaim trial:claim-follow-up .\n"
+            'trial:claim-follow-up a trialkg:Claim ; trialkg:claimText "Median follow-up was 41 months." ;\n'
+            "    prov:wasAttributedTo <publication/synthetic-rct-3arm> ;\n"
+            "    prov:wasDerivedFrom <publication/synthetic-rct-3arm> ; trialkg:quotedFrom pub:s7 .",
+        ),
+    ]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_an_article_without_authors_needs_a_note_saying_no_page_showed_them(tmp_path):
+    text = _unseen(RCT.read_text(encoding="utf-8")).replace(
+        '    skos:note "The page read shows neither title nor authors." ;\n', ""
+    )
+    path = tmp_path / RCT.name
+    path.write_text(text, encoding="utf-8")
+    report = validate(sources.files([path]))
+    messages = {v.message for v in report.errors if v.focus == "trialkg.publication:synthetic-rct-3arm"}
+    assert any("needs at least one author entry" in m and "skos:note" in m for m in messages), report.text()
+    assert any("needs its title" in m for m in messages), report.text()
 
 
 def test_every_view_shows_the_trial_by_arm_and_comparison(tmp_path):
@@ -195,8 +236,19 @@ def test_every_view_shows_the_trial_by_arm_and_comparison(tmp_path):
         assert report.conforms, f"{name}: {report.text()}"
         ds = Dataset.build(files)
         text = summarize(ds, ["synthetic-rct-3arm"])
-        assert "compared: VD vs TD: 31% vs 15%, P = 0.001 (chi-square test)" in text
-        assert "compared: VD vs VBMCP/VBAD/B: 31% vs 20%, P = 0.04" in text
+        cited = ds.run("citation").rows
+        assert len(cited) == 1, f"{name}: the article has its citation row, authors shown or not"
+        if name == "what-no-page-showed":
+            assert "Source: Synthetic three-arm trial report. Synthetic Journal." in text, text
+            assert "phase not stated" in text and "(order not stated)" in text, text
+            claim = "Median follow-up was 41 months. | Synthetic three-arm trial report"
+            assert claim in text, "a claim without a label shows by its text"
+            shown = {r["label"].value for r in ds.run("provenance").rows}
+            assert "Median follow-up was 41 months." in shown
+        else:
+            assert "Source: Test Author. A synthetic randomized trial" in text, text
+        assert "compared: VD vs TD (Induction Therapy): 31% vs 15%, P = 0.001 (chi-square test)" in text
+        assert "compared: VD vs VBMCP/VBAD/B (Induction Therapy): 31% vs 20%, P = 0.04" in text
         assert "compared: VD vs TD vs VBMCP/VBAD/B: 36 months vs 28 months vs 29 months, P = 0.03" in text
         assert "Odds Ratio 2.53 [95% CI 1.39-4.68], P = 0.002, VD vs TD" in text
         assert "assessed at completion of the autologous transplant (every member, reached or not)" in text
@@ -211,7 +263,18 @@ def test_every_view_shows_the_trial_by_arm_and_comparison(tmp_path):
         site = Site(ds)
         trial = pages.page(site, "https://w3id.org/trialkg/trial/synthetic-rct-3arm")
         assert 'id="comparisons"' in trial and "VD vs TD vs VBMCP/VBAD/B" in trial
-        assert "regimen by arm" in trial and "VBMCP/VBAD/B | VBMCP/VBAD/B induction (alternating), part 2 VBAD" in trial
+        # the response chart names when each bar was assessed: after transplant is not the induction rate
+        assert "Complete Remission, completion of the autologous transplant: 52% of 130" in trial
+        assert "Complete Remission, Induction Therapy: 31% of 130" in trial
+        structure = "order not stated" if name == "what-no-page-showed" else "alternating"
+        assert (
+            "regimen by arm" in trial and f"VBMCP/VBAD/B | VBMCP/VBAD/B induction ({structure}), part 2 VBAD" in trial
+        )
+        citation = trial[trial.index('id="citation"') :]
+        author = "Synthetic three-arm trial report</a>" if name == "what-no-page-showed" else "Test Author</a>"
+        if name == "what-no-page-showed":
+            assert 'id="claims"' in trial and "Median follow-up was 41 months.</a>" in trial
+        assert author in citation and "<i>Synthetic Journal</i>" in citation, citation[:400]
         for view in pages.evidence_views(site):
             html = pages.evidence_page(site, view.slug)
             assert html and "Traceback" not in html

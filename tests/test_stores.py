@@ -53,6 +53,7 @@ BOUND = {
     "adverse-events": {"trial": "trialkg.study:sun-2017"},
     "provenance": {"statistic": "trialkg.trial:isoda-2018/orr"},
     "citation": {"publication": "trialkg.publication:lee-2013"},
+    "claims": {"trial": "trialkg.trial:cavo-2012"},
 }
 CASES = [(n, PARAMS.get(n, {})) for n in sorted(catalog.catalog())] + sorted(BOUND.items())
 IDS = sorted(catalog.catalog()) + [f"{n}-bound" for n in sorted(BOUND)]

@@ -33,7 +33,7 @@ def response_chart(rows: list[dict]) -> tuple[str, list[dict], list[dict]]:
     series: dict[tuple[str, str, str, str], str] = {}
     for r in rows:
         count, size, percent = cell(r.get("count")), cell(r.get("size")), cell(r.get("percent"))
-        when = cell(r.get("phase")) or cell(r.get("timepoint")) or "time not stated"
+        when = cell(r.get("assessed")) or cell(r.get("timepoint")) or cell(r.get("phase")) or "time not stated"
         population = cell(r.get("population"))
         key = (when, population, size, cell(r.get("source_label")) or cell(r.get("source")))
         if count and size and int(size) > 0:

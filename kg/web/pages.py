@@ -291,6 +291,7 @@ def render_trial(site: Site, iri: str) -> str:
             "kind": cell(r.get("kind")),
             "groups": cell(r.get("groups")),
             "figures": cell(r.get("figures")),
+            "when": cell(r.get("when")),
             "p": p_value(cell(r.get("p_comparator")), cell(r.get("p_value"))),
             "significance": cell(r.get("significance")),
             "test": cell(r.get("test")),
@@ -309,15 +310,17 @@ def render_trial(site: Site, iri: str) -> str:
             by_pub.setdefault(r["publication"].value, []).append(r)
     for pub, rows in by_pub.items():
         first = rows[0]
-        authors = ", ".join(cell(r["author"]) for r in rows) + (
-            ", et al." if cell(first["complete"]) == "false" else ""
+        named = ", ".join(dict.fromkeys(cell(r.get("author")) for r in rows if r.get("author") is not None))
+        # no page showed the authors: the publication's own label stands for them (never a name filled in)
+        authors = (
+            (named + (", et al." if cell(first["complete"]) == "false" else "")) if named else cell(first.get("label"))
         )
         doi = cell(first.get("doi"))
         citations.append(
             {
                 "href": site.link(path, pub),
                 "authors": authors,
-                "title": cell(first["title"]),
+                "title": cell(first.get("title")),
                 "journal": cell(first.get("journal")),
                 "epub": cell(first.get("epub")),
                 "status": cell(first.get("status")),
@@ -328,6 +331,15 @@ def render_trial(site: Site, iri: str) -> str:
         )
     here = posixpath.dirname(path) or "."
     evidence = {v.title if v.topic else "": posixpath.relpath(v.path + ".html", here) for v in evidence_views(site)}
+    claims = [
+        {
+            "href": site.link(path, r["claim"].value),
+            "text": cell(r["text"]),
+            "who": cell(r.get("attributed_to")),
+            "quote": cell(r.get("quote")) if cell(r.get("quote")) != cell(r["text"]) else "",
+        }
+        for r in site.rows("claims", trial=iri)
+    ]
     response_svg, _bars, undrawn = response_chart(site.rows("response-distribution", trial=iri))
     survival_svg, _items = survival_chart(efficacy_rows)
     return (
@@ -342,6 +354,7 @@ def render_trial(site: Site, iri: str) -> str:
             efficacy=efficacy,
             comparisons=comparisons,
             safety=safety,
+            claims=claims,
             citations=citations,
             terms=terms,
             response_svg=response_svg,
@@ -747,6 +760,7 @@ def _evidence_comparisons(site: Site, path: str, view: View) -> list[dict]:
             "kind": cell(r.get("kind")),
             "groups": cell(r.get("groups")),
             "figures": cell(r.get("figures")),
+            "when": cell(r.get("when")),
             "p": p_value(cell(r.get("p_comparator")), cell(r.get("p_value"))),
             "significance": cell(r.get("significance")),
             "test": cell(r.get("test")),
