@@ -1,0 +1,75 @@
+"""A curator's own file is the test: a first-time user's file (tests/data/curators/) conforms with its source
+text, and every view reads it right, by arm and comparison, with nothing it cannot show: the summary, every
+ready-made query, the trial and evidence pages and every export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg import export, sources
+from kg.dataset import Dataset
+from kg.query import catalog
+from kg.summary import summarize
+from kg.validate import validate
+
+FOLDER = Path(__file__).parent / "data" / "curators"
+FILES = sorted(FOLDER.glob("*.ttl"))
+
+
+@pytest.fixture(scope="module", params=FILES, ids=[f.stem for f in FILES])
+def curated(request) -> tuple[Path, Dataset]:
+    path = request.param
+    return path, Dataset.build(sources.files([path]))
+
+
+def test_it_conforms_with_its_quotes_checked_against_its_text(curated):
+    path, _ = curated
+    report = validate(sources.files([path]))
+    assert report.conforms, report.text()
+    assert report.notes == [], "its source text is kept beside it"
+
+
+def test_every_query_and_export_reads_it(curated):
+    _, ds = curated
+    for name in catalog.names():
+        params = {p.name: "NCIT:C4870" for p in catalog.get(name).parameters if p.required}
+        if name == "resources":
+            params = {"namespace": "https://w3id.org/trialkg/trial/"}
+        ds.run(name, params)
+    assert export.nquads(ds) and export.jsonld(ds)
+    nodes, edges = export.kgx(ds)
+    assert nodes and edges
+    assert export.fhir(ds)["entry"]
+
+
+def test_the_summary_reads_it_by_arm_and_comparison():
+    ds = Dataset.build(sources.files([FOLDER / "rosinol-2012.ttl"]))
+    text = summarize(ds, ["rosinol-2012"])
+    arms = text[text.index("  arms:") :].splitlines()[1:4]
+    assert [a.split(":")[0].strip() for a in arms] == ["VTD", "TD", "VBMCP/VBAD/B"], "in the source's order"
+    assert "allocated to the three arms (all allocated (intention to treat)): 386" in text, "386, printed in words"
+    assert "compared: VTD vs TD (after ASCT): 46% vs 24%, P = 0.004" in text, "when the compared rates were assessed"
+    assert "compared: VTD vs TD: 35% vs 14%, P = 0.001, stated significant" in text
+    assert "compared: VTD vs TD vs VBMCP/VBAD/B: 56.2 months vs 28.2 months vs 35.5 months, P = 0.01" in text
+    assert "Our results support the use of VTD as a highly effective induction regimen prior to ASCT." in text
+    assert "Source: Spanish Myeloma Group trial of VTD vs TD vs VBMCP/VBAD/B (NCT00461747), Blood" in text, (
+        "no page showed the authors: the article's label stands for them"
+    )
+
+
+def test_its_pages_show_it():
+    from kg.web import pages
+    from kg.web.site import Site
+
+    site = Site(Dataset.build(sources.files([FOLDER / "rosinol-2012.ttl"])))
+    trial = pages.page(site, "https://w3id.org/trialkg/trial/rosinol-2012")
+    assert "Complete Remission, after ASCT: 46% of 130" in trial, "the chart names when a bar was assessed"
+    assert 'id="claims"' in trial and "high-risk cytogenetics" in trial
+    citation = trial[trial.index('id="citation"') :]
+    assert "Spanish Myeloma Group trial of VTD vs TD vs VBMCP/VBAD/B (NCT00461747), Blood</a>" in citation
+    for view in pages.evidence_views(site):
+        assert pages.evidence_page(site, view.slug)
+    for resource in site.resources():
+        pages.page(site, resource)
