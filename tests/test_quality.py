@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from kg.prefixes import PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 KG = ROOT / "kg"
@@ -86,3 +89,35 @@ def test_error_classes_share_one_base_with_documented_codes():
     readme = (ROOT / "README.md").read_text()
     for c in classes:
         assert f"| {c.exit_code} |" in readme or c is errors.KGError, f"exit code of {c.__name__} is not in the README"
+
+
+def prefix_lines(text: str) -> list[tuple[str, str]]:
+    """Every (prefix, namespace) a SPARQL ``PREFIX`` line, a Turtle ``@prefix`` or a SHACL ``sh:declare`` binds."""
+    found = re.findall(r"(?i)\bPREFIX\s+([\w.-]*):\s*<([^>{}]*)>", text)
+    found += re.findall(r'sh:prefix "([\w.-]+)" ; sh:namespace "([^"]+)"', text)
+    return found
+
+
+def test_every_prefix_a_query_or_module_binds_is_the_maps():
+    """A query's ``PREFIX NCIT: <...>`` typed by hand must be the one map's, or a CURIE means two things."""
+    root = Path(__file__).resolve().parent.parent
+    files = [
+        *root.joinpath("queries").glob("*.rq"),
+        *root.joinpath("kg").rglob("*.py"),
+        root / "shapes" / "trialkg-shapes.ttl",
+    ]
+    wrong = [
+        (str(f.relative_to(root)), prefix, namespace)
+        for f in files
+        for prefix, namespace in prefix_lines(f.read_text(encoding="utf-8"))
+        if PREFIXES.get(prefix) != namespace
+    ]
+    assert wrong == []
+    assert len([f for f in files if prefix_lines(f.read_text(encoding="utf-8"))]) > 20, "the check reads them"
+
+
+def test_the_prefix_check_finds_a_namespace_typed_wrong():
+    assert prefix_lines("PREFIX NCIT: <http://purl.obolibrary.org/obo/ncit_>\nSELECT") == [
+        ("NCIT", "http://purl.obolibrary.org/obo/ncit_")
+    ]
+    assert PREFIXES["NCIT"] != "http://purl.obolibrary.org/obo/ncit_"
