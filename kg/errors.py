@@ -22,6 +22,17 @@ class InputError(KGError):
     exit_code = 2
 
 
+class UnsupportedShape(InputError):
+    """The shapes use a SHACL feature the compiled engine does not implement, or are ill-formed.
+
+    The compiled engine refuses such shapes by name before it validates anything,
+    so no shape is ever skipped silently; ``--engine pyshacl`` implements all of
+    SHACL Core and SHACL-SPARQL.
+    """
+
+    exit_code = 2
+
+
 class QueryError(KGError):
     """A query could not be prepared or run (unknown name, bad parameter, syntax)."""
 

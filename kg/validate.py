@@ -4,6 +4,15 @@ Each violation names the file its focus node came from, the focus node (a CURIE
 where the prefix map allows), the path, the shape's message and the offending
 value, so a curator can go straight to the line to fix.
 
+Results carry SHACL's severity: only ``sh:Violation`` results make a graph fail
+(``kg validate`` exits 1, ``kg load`` refuses it); ``sh:Warning`` and ``sh:Info``
+results (or a severity of the user's own) are printed as warnings and let it
+pass, as pyshacl's ``allow_warnings`` does.
+
+Users' shapes files (``shapes``) are checked beside the packaged shapes, or
+instead of them (``packaged_shapes=False``); they are parsed once, by the one
+Turtle parser, so a syntax error names ``file:line:column``.
+
 Publications are validated in batches, each together with the shared ontology
 (shapes check that external terms are declared there), so memory stays flat
 whatever the corpus size: no shape relates two publications. Files are read
@@ -16,6 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, cast
 
 import pyoxigraph as ox
 
@@ -25,6 +35,9 @@ from kg.dataset import Dataset
 from kg.errors import InputError, ValidationFailed
 from kg.prefixes import SH, compact, to_iri
 from kg.rdf import value
+
+if TYPE_CHECKING:
+    import rdflib
 
 ENGINES = ("oxigraph", "pyshacl")
 #: publications validated together (bounded memory; the shapes never relate two publications)
@@ -93,6 +106,8 @@ def validate(
     batch: int = BATCH,
     each: BatchHandler | None = None,
     strict: bool = False,
+    shapes: Sequence[src.Source] = (),
+    packaged_shapes: bool = True,
 ) -> Report:
     """Validate the publications (each batch with the packaged ontology and term extracts).
 
@@ -101,18 +116,28 @@ def validate(
     markers, terms declared without where they were checked), and every result
     is pinned to its line. ``strict`` makes warnings violations. ``each`` is
     called with every batch's dataset once it is validated (the dataset is
-    dropped afterwards). Raises :class:`InputError` on unreadable input.
+    dropped afterwards). ``shapes``: users' shapes files, checked beside the
+    packaged shapes (or alone, without ``packaged_shapes``). Raises
+    :class:`InputError` on unreadable input, and its subclass
+    :class:`~kg.errors.UnsupportedShape` when the compiled engine does not
+    implement a feature the shapes use.
     """
     if engine not in ENGINES:
         raise InputError(f"unknown validation engine {engine!r} (valid: {', '.join(ENGINES)})")
+    if not packaged_shapes and not shapes:
+        raise InputError("no shapes to validate with: give --shapes FILE with --shapes-only")
+    quads = list(src.shapes()) if packaged_shapes else []
+    for source in shapes:
+        quads += src.triples(source)
     pubs = list(publications)
     run = _compiled if engine == "oxigraph" else _pyshacl
+    prepared = _prepare_shapes(engine, quads)
     violations: set[Violation] = set()
     without_text: list[str] = []
     for i in range(0, max(len(pubs), 1), batch):
         chunk = pubs[i : i + batch]
         dataset = Dataset.build(chunk)
-        found = run(dataset, {s.graph(): s.name for s in chunk})
+        found = run(dataset, {s.graph(): s.name for s in chunk}, prepared)
         findings, no_text = curation.check(dataset.store, chunk, dataset.base)
         without_text += no_text
         # a TODO marker is reported once, by its line: not again as every shape its placeholder breaks
@@ -134,6 +159,15 @@ def validate(
         files=[s.name for s in pubs],
         notes=notes,
     )
+
+
+def _prepare_shapes(engine: str, quads: list[ox.Quad]) -> object:
+    """The shapes, read once for every batch: an index for the compiler, an rdflib graph for pyshacl."""
+    if engine == "oxigraph":
+        from kg.shacl_compile import Graph
+
+        return Graph(quads)
+    return src.rdflib_graph(quads)
 
 
 def _with_lines(violations: set[Violation], chunk: list[src.Source]) -> set[Violation]:
@@ -192,22 +226,27 @@ def _text(term) -> str:
     return term.value
 
 
-def _compiled(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
-    """The shapes compiled to SPARQL and run on Oxigraph (see :mod:`kg.shacl_compile`)."""
-    from kg.shacl_compile import compile_shapes, run
+def _severity(iri: str) -> str:
+    """A severity in words: Violation, Warning, Info (a user's own severity IRI by its local name)."""
+    return iri.rsplit("#", 1)[-1]
 
-    shapes = ox.Store()
-    shapes.extend(src.shapes())
-    rows = run(dataset.store, compile_shapes(shapes, dataset.store))
+
+def _compiled(dataset: Dataset, files: dict[str, str], shapes: object) -> set[Violation]:
+    """The shapes compiled to SPARQL and run on Oxigraph (see :mod:`kg.shacl_compile`)."""
+    from kg.shacl_compile import Graph
+    from kg.shacl_compile import validate as check
+
+    assert isinstance(shapes, Graph)
     return {
         Violation(
-            source=_origin(dataset, files, focus),
-            focus=_text(focus),
-            path=path,
-            message=message,
-            value=_text(value) if value is not None and value != focus else "",
+            source=_origin(dataset, files, r.focus),
+            focus=_text(r.focus),
+            path=r.path_text,
+            message=r.message,
+            value=_text(r.value) if r.value is not None and r.value != r.focus else "",
+            severity=_severity(r.severity),
         )
-        for path, message, _shape, focus, value in rows
+        for r in check(dataset.store, shapes)
     }
 
 
@@ -251,18 +290,17 @@ def _prepared_queries_graph():
     return PreparedQueries
 
 
-def _pyshacl(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
+def _pyshacl(dataset: Dataset, files: dict[str, str], shapes: object) -> set[Violation]:
     """The reference engine, pyshacl, on the same merged graph."""
     import pyshacl
     import rdflib
 
     merged = src.rdflib_graph(dataset.triples())
     data = _prepared_queries_graph()(store=merged.store, identifier=merged.identifier)
-    shapes = src.rdflib_graph(src.shapes())
     # inplace: the graph is ours and thrown away, and the shapes have no rules that
     # would add to it, so pyshacl need not copy it (and the copy would not cache).
     conforms, results, _text_report = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, inplace=True
+        data, shacl_graph=cast(rdflib.Graph, shapes), inference="none", advanced=True, allow_warnings=True, inplace=True
     )
     sh = rdflib.Namespace(SH)
     out: set[Violation] = set()
@@ -283,23 +321,38 @@ def _pyshacl(dataset: Dataset, files: dict[str, str]) -> set[Violation]:
                     path=_path_text(results, results.value(result, sh.resultPath)),
                     message=" / ".join(messages) or "constraint not met",
                     value=_text(value_ox) if value_ox is not None and value_ox != focus_ox else "",
-                    severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+                    severity=_severity(str(severity)) if severity is not None else "Violation",
                 )
             )
     return out
 
 
-def _path_text(results, path) -> str:
-    """A SHACL path in words: an IRI, or a sequence / inverse written SPARQL-style."""
+def _path_text(results: rdflib.Graph, path: rdflib.term.Node | None) -> str:
+    """A SHACL path in words, SPARQL-style (``^p``, ``a/b``, ``(a|b)``, ``p*``), as the compiled engine writes it."""
     import rdflib
+    from rdflib.collection import Collection
 
     if path is None:
         return ""
     if isinstance(path, rdflib.URIRef):
         return compact(str(path))
-    inverse = results.value(path, rdflib.URIRef(SH + "inversePath"))
-    if inverse is not None:
-        return "^" + _path_text(results, inverse)
+
+    def inner(node: rdflib.term.Node) -> str:
+        text = _path_text(results, node)
+        return text if isinstance(node, rdflib.URIRef) else f"({text})"
+
+    for key, form in (
+        ("inversePath", "^{}"),
+        ("zeroOrMorePath", "{}*"),
+        ("oneOrMorePath", "{}+"),
+        ("zeroOrOnePath", "{}?"),
+    ):
+        node = results.value(path, rdflib.URIRef(SH + key))
+        if node is not None:
+            return form.format(inner(node))
+    alternatives = results.value(path, rdflib.URIRef(SH + "alternativePath"))
+    if alternatives is not None:
+        return "(" + "|".join(_path_text(results, i) for i in Collection(results, alternatives)) + ")"
     if results.value(path, rdflib.RDF.first) is not None:
-        return "/".join(_path_text(results, i) for i in rdflib.collection.Collection(results, path))
+        return "/".join(_path_text(results, i) for i in Collection(results, path))
     return _text(src.from_rdflib(path))

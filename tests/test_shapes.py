@@ -441,23 +441,3 @@ def test_compiled_validator_reports_what_pyshacl_reports(
     fast, reference = validate_text(ttl, "oxigraph"), validate_text(ttl, "pyshacl")
     assert fast.conforms == reference.conforms
     assert _key(fast) == _key(reference)
-
-
-def test_compiler_refuses_unsupported_shapes():
-    import pyoxigraph as ox
-
-    from kg.shacl_compile import UnsupportedShape, compile_shapes
-
-    shapes = ox.Store()
-    shapes.extend(
-        ox.Quad(t.subject, t.predicate, t.object)
-        for t in ox.parse(
-            b"""
-        @prefix sh: <http://www.w3.org/ns/shacl#> .
-        <urn:s> a sh:NodeShape ; sh:targetClass <urn:C> ;
-            sh:property [ sh:path <urn:p> ; sh:qualifiedMinCount 1 ] .""",
-            format=ox.RdfFormat.TURTLE,
-        )
-    )
-    with pytest.raises(UnsupportedShape, match="qualifiedMinCount"):
-        compile_shapes(shapes)
