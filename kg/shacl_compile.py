@@ -170,6 +170,7 @@ class Graph:
     def __init__(self, triples: Iterable[ox.Triple | ox.Quad]):
         self._spo: dict[Term, dict[str, list[Term]]] = {}
         self._pos: dict[str, dict[Term, list[Term]]] = {}
+        self._referrers: dict[Term, list[Term]] = {}
         for t in triples:
             s, p, o = t.subject, t.predicate.value, t.object
             if isinstance(s, ox.Triple) or isinstance(o, ox.Triple):
@@ -178,6 +179,7 @@ class Graph:
             if o not in objects:
                 objects.append(o)
                 self._pos.setdefault(p, {}).setdefault(o, []).append(s)
+                self._referrers.setdefault(o, []).append(s)
 
     def objects(self, s: Term, p: str) -> list[Term]:
         """The objects of ``s p ?o``, in the order first stated."""
@@ -205,6 +207,20 @@ class Graph:
     def predicates(self, s: Term) -> dict[str, list[Term]]:
         """Every predicate of ``s`` with its objects."""
         return {p: list(o) for p, o in self._spo.get(s, {}).items()}
+
+    def referrer(self, node: Term) -> Term | None:
+        """A subject that points to ``node`` (through the cells of an RDF list it is a member of)."""
+        seen: set[Term] = set()
+        while node not in seen:
+            seen.add(node)
+            parents = self._referrers.get(node, [])
+            if not parents:
+                return None
+            parent = parents[0]
+            if not (self.objects(parent, RDF + "first") or self.objects(parent, RDF + "rest")):
+                return parent
+            node = parent
+        return None
 
     def triples(self) -> Iterable[tuple[Term, str, Term]]:
         """Every triple, as (subject, predicate IRI, object)."""
@@ -535,6 +551,7 @@ class _Compiler:
         self.emitting: list[Term] = []
         self.expanding: list[Term] = []
         self.paths: dict[Term, tuple[str, bool, str]] = {}
+        self.classes = g.instances(RDFS + "Class")
 
     def fresh(self, stem: str = "v") -> str:
         """A variable no other part of the query uses."""
@@ -780,6 +797,22 @@ class _Compiler:
                 lines.append(f"PREFIX {prefix.value}: <{value(namespace)}>")
         return "\n".join(lines)
 
+    def describe(self, node: Term, depth: int = 0) -> str:
+        """A node as the author of the shapes file can find it: ``ex:Shape > [ sh:path ex:p ]``."""
+        if not isinstance(node, ox.BlankNode):
+            return _name(node)
+        path = self.g.one(node, SH + "path")
+        words = "a blank node"
+        if path is not None:
+            try:
+                words = f"[ sh:path {self._path(node, path, ())[2]} ]"
+            except UnsupportedShape:
+                words = "[ sh:path (ill-formed) ]"
+        parent = self.g.referrer(node)
+        if parent is None or depth > 5:
+            return words
+        return f"{self.describe(parent, depth + 1)} > {words}"
+
     # ------------------------------------------------------------ compiling
     def compile(self) -> list[Check]:
         """Every result-producing query of every targeted shape (after every shape was checked)."""
@@ -787,7 +820,7 @@ class _Compiler:
         shapes = self.find_shapes()
         for s in sorted(shapes, key=str):
             self.check_shape(s)
-        classes = self.g.instances(RDFS + "Class")
+        classes = self.classes
         if self.data is not None:
             wanted = set(self.g.all_objects(SH + "targetClass")) | set(self.g.all_objects(SH + "class"))
             wanted |= classes & shapes
@@ -817,7 +850,7 @@ class _Compiler:
         if nodes:
             parts.append(f"VALUES {var} {{ {' '.join(_sparql_term(n, s, 'sh:targetNode') for n in nodes)} }}")
         classes = g.objects(s, SH + "targetClass")
-        if s in g.instances(RDFS + "Class") and s not in classes:
+        if s in self.classes and s not in classes:
             classes.append(s)
         parts += [self.is_a(var, c) for c in classes]
         parts += [f"{var} {p} {self.fresh('t')} ." for p in g.objects(s, SH + "targetSubjectsOf")]
@@ -1089,9 +1122,11 @@ class _Compiler:
             assert isinstance(text, ox.Literal)
             prepared = _prepare_select(text.value, s, "?this", path[0] if path else None)
             c_messages = tuple(m for m in g.objects(c, SH + "message") if isinstance(m, ox.Literal))
-            templates = sorted({m for msg in c_messages for m in _TEMPLATE.findall(msg.value)} - {"this"})
+            templates = sorted({m for msg in c_messages for m in _TEMPLATE.findall(msg.value)})
             outputs = " ".join(
-                f"?{name}" for name in dict.fromkeys(["value", "path", "message", "failure", *templates])
+                f"?{name}"
+                for name in dict.fromkeys(["value", "path", "message", "failure", *templates])
+                if name != "this"
             )
             focus_pattern = focus("?this")
             ancestors = " ".join(sorted(set(_ANCESTOR.findall(focus_pattern))))
@@ -1147,7 +1182,13 @@ def compile_shapes(
         graph = Graph(shapes.quads_for_pattern(None, None, None, None))
     else:
         graph = Graph(shapes)
-    return _Compiler(graph, data, union).compile()
+    compiler = _Compiler(graph, data, union)
+    try:
+        return compiler.compile()
+    except UnsupportedShape as exc:
+        # A blank node's label means nothing to the author of the shapes file: say where it is.
+        message = re.sub(r"_:([A-Za-z0-9]+)", lambda m: compiler.describe(ox.BlankNode(m.group(1))), str(exc))
+        raise UnsupportedShape(message) from None
 
 
 # ---------------------------------------------------------------- running

@@ -380,3 +380,19 @@ if __name__ == "__main__":
                 print(f"{engine:9} {result:8} {case.id}: {detail if verbose else detail[:300]}")
     for name, c in counts().items():
         print(name, dict(c))
+
+
+@pytest.mark.slow
+def test_the_readme_states_these_counts():
+    """The README's table of outcomes is what this suite measures (so it stays true)."""
+    import pyshacl
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    measured = counts()
+    for engine, name in (("compiled", "compiled (Oxigraph)"), ("pyshacl", f"pyshacl {pyshacl.__version__}")):
+        for part, size in (("core", 98), ("sparql", 22)):
+            c = measured[f"{engine} {part}"]
+            refused = str(c["refused"]) if engine == "compiled" else "–"
+            label = "core" if part == "core" else "SPARQL"
+            row = f"| {name} | {label} ({size}) | {c['passed']} | {refused} | {c['wrong']} | {c['crashed']} |"
+            assert row in readme, f"README should say: {row}"
