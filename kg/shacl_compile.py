@@ -20,7 +20,9 @@ What it implements, and how (SHACL 1.0, https://www.w3.org/TR/shacl/):
 - **Paths**: every SHACL path, as a SPARQL property path.
 - **Constraint components**: all of SHACL Core, and SPARQL-based constraints
   (``sh:sparql``) on node and property shapes with ``$this`` pre-bound per focus
-  node (Oxigraph's ``LATERAL``), ``$PATH`` and ``$currentShape`` substituted.
+  node (Oxigraph's ``LATERAL``; or, where that gives the same answers, as for
+  every constraint of ``shapes/``, the focus nodes joined into the query's
+  ``WHERE``, which is much faster), ``$PATH`` and ``$currentShape`` substituted.
 - **Results** carry what SHACL's report does: focus node, path, value, source
   shape, constraint component, severity (``sh:severity``, default Violation),
   messages and, for SPARQL constraints, the source constraint.
@@ -32,10 +34,12 @@ evaluated with the node bound (Oxigraph substitutes the outer bindings).
 
 It refuses, with :class:`~kg.errors.UnsupportedShape` naming the feature:
 SHACL-SPARQL custom constraint components, SHACL Advanced Features (rules,
-SPARQL targets, ``sh:target``), ``owl:imports``, recursive shapes, blank nodes
+SPARQL targets, node expressions), ``owl:imports`` of a graph the shapes do
+not hold, recursive shapes, blank nodes
 where SPARQL would need them as constants, ``$shapesGraph``, the SPARQL forms
 SHACL forbids with pre-bound variables (``MINUS``, ``VALUES``, ``SERVICE``,
-``AS $this``, sub-queries that do not project ``$this``), datatypes whose
+``AS $this``, queries that do not project ``$this``), XPath regular-expression
+syntax Oxigraph reads differently, datatypes whose
 literals the Oxigraph store rewrites (``xsd:byte``, ``xsd:int``... become
 ``xsd:integer``) or whose lexical space it cannot check, and ill-formed shapes.
 
@@ -60,7 +64,7 @@ from kg.errors import UnsupportedShape
 from kg.prefixes import RDF, RDFS, SH, XSD, compact
 from kg.rdf import Term, select, value
 
-__all__ = ["Check", "Result", "ShapesGraph", "UnsupportedShape", "compile_shapes", "run", "validate"]
+__all__ = ["Check", "Graph", "Result", "UnsupportedShape", "compile_shapes", "run", "validate"]
 
 OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 VIOLATION = SH + "Violation"
@@ -255,10 +259,6 @@ class Graph:
                     classes.add(sub)
                     todo.append(sub)
         return {s for c in classes for s in self.subjects(RDF + "type", c)}
-
-
-# The name the README and earlier code use for the shapes graph.
-ShapesGraph = Graph
 
 
 @dataclass(frozen=True)
@@ -491,7 +491,9 @@ def _prepare_select(text: str, shape: Term, this: str, path: str | None, suffix:
     for t in projections[0]:
         depth += (t == "(") - (t == ")")
         projects_this = projects_this or (depth == 0 and _is_var(t) and t[1:] == "this")
-    joinable = joinable and projects_this
+    if not projects_this:
+        # Pre-binding reaches into a query only through what it projects (as into a sub-query).
+        raise _refuse(shape, "a SPARQL constraint whose SELECT does not project $this")
     # (safe for an expression using $this, inside an EXISTS reached from a safe place, open parentheses)
     stack: list[list[object]] = [[True, False, 0]]
     previous = ""
