@@ -454,8 +454,9 @@ def _prepare_select(text: str, shape: Term, this: str, path: str | None, suffix:
     ``$this`` replaced (Oxigraph's ``LATERAL`` does that). Joining the focus nodes
     into the top-level ``WHERE`` group gives the same answers, much faster, when
     every use of ``$this`` in an expression sits in that group (or in an
-    ``EXISTS`` of it), the query projects ``$this`` and aggregates nothing:
-    :attr:`Select.join_at` says where, or None.
+    ``EXISTS`` of it; a sub-query returns ``$this``, so it joins on it) and the
+    query itself aggregates and limits nothing: :attr:`Select.join_at` says
+    where, or None.
     """
     tokens = _tokens(text)
     words = [(i, t) for i, t in enumerate(tokens) if not t.isspace() and not t.startswith("#")]
@@ -486,7 +487,15 @@ def _prepare_select(text: str, shape: Term, this: str, path: str | None, suffix:
     where = next((k for k in range(selects[0], len(words)) if words[k][1] == "{"), None)
     if where is None:
         raise _ill_formed(shape, "sh:select has no WHERE group")
-    joinable = len(selects) == 1 and not any(t.upper() in _AGGREGATES for _, t in words)
+    # the top-level query's own projection and solution modifiers (after its WHERE group)
+    close, depth = None, 0
+    for k in range(where, len(words)):
+        depth += (words[k][1] == "{") - (words[k][1] == "}")
+        if depth == 0:
+            close = k
+            break
+    top_level = projections[0] + [t for _, t in words[close + 1 :]] if close is not None else ["GROUP"]
+    joinable = not any(t.upper() in _AGGREGATES for t in top_level)
     depth, projects_this = 0, False
     for t in projections[0]:
         depth += (t == "(") - (t == ")")
