@@ -111,7 +111,7 @@ def test_cli_warnings_do_not_fail_the_check(kg, tmp_path):
         "warning: trialkg.study:lee-2013/pfs-3y-comparison-p trialkg:comparator: Journal checklist: give the exact p-value, not a bound. (value: <)"
         in r.stdout
     )
-    assert "conforms: 4 file(s), no violations, 1 warning(s)" in r.stdout
+    assert "file(s), no violations, 1 warning(s)" in r.stdout.splitlines()[-1]
 
 
 def test_cli_shapes_file_with_a_syntax_error_names_file_line_column(kg, tmp_path):
