@@ -114,7 +114,11 @@ def own_terms(store: ox.Store) -> list[Term]:
     for q in store.quads_for_pattern(None, label, None, None):
         if not isinstance(q.subject, ox.NamedNode) or not q.subject.value.startswith(TKG):
             continue
-        types = [x.object for x in store.quads_for_pattern(q.subject, ox.NamedNode(RDF_TYPE), None, None)]
+        types = [
+            x.object
+            for x in store.quads_for_pattern(q.subject, ox.NamedNode(RDF_TYPE), None, None)
+            if isinstance(x.object, ox.NamedNode)
+        ]
         kind = next((kinds[t.value] for t in types if t.value in kinds), "")
         for t in types:  # a value: the label of its class ("time anchor", "regimen structure")
             if isinstance(t, ox.NamedNode) and t.value.startswith(TKG):

@@ -9,11 +9,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from kg import sources
 from kg.dataset import Dataset
 from kg.errors import QueryError
+from kg.prefixes import compact
 from kg.query import catalog
 from kg.query.formats import cell, serialize
 from kg.query.params import bind
@@ -225,6 +227,23 @@ def test_citation():
         NEWS,
     )
     assert got == [("1", "Isoda A", *tail), ("2", "Murayama K", *tail), ("3", "Ito S", *tail)]
+
+
+def test_claims():
+    got = rows("claims", {"trial": "trialkg.trial:isoda-2018"}, dataset=PACKAGED, columns=["claim", "attributed_to"])
+    listed = {
+        q.object.value
+        for q in PACKAGED.store.quads_for_pattern(
+            ox.NamedNode("https://w3id.org/trialkg/trial/isoda-2018"),
+            ox.NamedNode("https://w3id.org/trialkg/ontology/hasClaim"),
+            None,
+            None,
+        )
+    }
+    assert {r[0] for r in got} == {compact(c) for c in listed} and len(got) == len(listed) > 0, "one row per claim"
+    assert all(r[1] for r in got), "each says who made it"
+    every = rows("claims", dataset=PACKAGED, columns=["trial"])
+    assert {r[0] for r in every} >= {"trialkg.trial:isoda-2018", "trialkg.trial:cavo-2012"}
 
 
 def test_provenance_one_statistic():
