@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -362,6 +362,10 @@ def _quotes(store: ox.Store, thing: Node) -> list[str]:
 
 
 STATED = ox.NamedNode(TKG + "StatedInSentence")
+#: the unit of a percentage (UO "percent")
+UO_PERCENT = "http://purl.obolibrary.org/obo/UO_0000187"
+#: the statistic type of a share of the population (HL7 "Proportion", NCIt C44256)
+PROPORTION = "http://purl.obolibrary.org/obo/NCIT_C44256"
 
 #: (what is checked, its property, the resources whose sentence may carry it)
 NUMBERS = (
@@ -462,6 +466,56 @@ def declared_term_findings(store: ox.Store, graph: ox.NamedNode, name: str, base
         )
 
 
+def whole_counts(percent: Decimal, size: int) -> list[int]:
+    """The whole counts out of ``size`` that print as ``percent`` (rounded half up or half even, to its decimals).
+
+    >>> whole_counts(Decimal("8.1"), 160), whole_counts(Decimal("2.4"), 161), whole_counts(Decimal("35"), 130)
+    ([13], [], [45, 46])
+    """
+    places = max(0, -percent.normalize().as_tuple().exponent)  # type: ignore[operator]
+    step = Decimal(1).scaleb(-places)
+    out = []
+    for k in range(size + 1):
+        exact = Decimal(100 * k) / Decimal(size)
+        shown = {exact.quantize(step, rounding=r) for r in (ROUND_HALF_UP, ROUND_HALF_EVEN)}
+        if percent in shown:
+            out.append(k)
+    return out
+
+
+def share_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[Finding]:
+    """Percentages that no whole count of their population's size gives: the denominator is likely another one.
+
+    A warning, not an error: sources have slips. It is how an independent reader
+    found a rate read over the wrong population (2.4% of 161: 4 of 161 is 2.5%).
+    """
+    unit, population, size = (ox.NamedNode(TKG + "unit"), ox.NamedNode(TKG + "population"), TKG + "size")
+    for q in store.quads_for_pattern(None, ox.NamedNode(TKG + "value"), None, graph):
+        if not isinstance(q.object, ox.Literal) or isinstance(q.subject, ox.Triple):
+            continue
+        if ox.NamedNode(UO_PERCENT) not in _objects(store, q.subject, unit.value):
+            continue
+        if ox.NamedNode(PROPORTION) not in _objects(store, q.subject, TKG + "statisticType"):
+            continue  # a survival rate (Kaplan-Meier) or a mean is no count over the population
+        for pop in _objects(store, q.subject, population.value):
+            sizes = [value(x) for x in _objects(store, pop, size)]
+            try:
+                percent, n = Decimal(q.object.value), int(sizes[0]) if sizes else 0
+            except (InvalidOperation, ValueError):
+                continue
+            if not 0 < n <= 100_000 or not 0 <= percent <= 100 or whole_counts(percent, n):
+                continue
+            near = min(range(n + 1), key=lambda k: abs(Decimal(100 * k) / n - percent))
+            yield Finding(
+                name,
+                _show(q.subject),
+                f"its {percent}% is no whole count of its population's {n} ({near} of {n} is "
+                f"{(Decimal(100 * near) / n).quantize(Decimal('0.01'))}%): is {n} its denominator? If the source "
+                f"does not say, the population is trialkg:PopulationNotStated",
+                severity="Warning",
+            )
+
+
 def _show(term: Node) -> str:
     if isinstance(term, ox.NamedNode):
         return compact(term.value)
@@ -479,6 +533,7 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
         graph = ox.NamedNode(source.graph(base))
         findings += number_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
+        findings += share_findings(store, graph, source.name)
         texts = read_source_text(source)
         if texts is None:
             without_text.append(source.name)

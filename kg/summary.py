@@ -125,6 +125,8 @@ def _denominator(row: Row) -> str:
     size = f"n={cell(row['size'])}" if row.get("size") else "size not stated"
     arm = f"{cell(row['arm'])} arm; " if row.get("arm") else ""
     basis = cell(row.get("basis"))
+    if basis and not row.get("size"):
+        basis = f"the group {basis}"  # "size not stated; stated" would read as a stated size
     return f"{cell(row['population'])} ({arm}{size}" + (f"; {basis})" if basis else ")")
 
 

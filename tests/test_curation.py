@@ -157,3 +157,30 @@ def test_a_derived_size_need_not_be_printed_but_a_stated_one_must(kg, tmp_path):
     )
     r = kg("validate", str(path))
     assert "its size 131 is not printed" not in r.stdout, r.stdout
+
+
+def test_a_percentage_no_whole_count_of_its_population_gives_is_a_warning():
+    """2.4% of 161 patients cannot be (4 of 161 is 2.5%): the figure was counted over another population.
+    A survival rate (Kaplan-Meier) is no count and is left alone."""
+    import pyoxigraph as ox
+
+    from kg.curation import share_findings
+
+    ttl = """@prefix t: <https://w3id.org/trialkg/ontology/> .
+    @prefix NCIT: <http://purl.obolibrary.org/obo/NCIT_> .
+    @prefix UO: <http://purl.obolibrary.org/obo/UO_> .
+    @prefix OBI: <http://purl.obolibrary.org/obo/OBI_> .
+    <https://w3id.org/trialkg/trial/x/pp> t:size 161 .
+    <https://w3id.org/trialkg/trial/x/rate> t:statisticType NCIT:C44256 ; t:unit UO:0000187 ; t:value 2.4 ;
+        t:population <https://w3id.org/trialkg/trial/x/pp> .
+    <https://w3id.org/trialkg/trial/x/fits> t:statisticType NCIT:C44256 ; t:unit UO:0000187 ; t:value 2.5 ;
+        t:population <https://w3id.org/trialkg/trial/x/pp> .
+    <https://w3id.org/trialkg/trial/x/km> t:statisticType OBI:0000789 ; t:unit UO:0000187 ; t:value 2.4 ;
+        t:population <https://w3id.org/trialkg/trial/x/pp> .
+    """
+    store = ox.Store()
+    graph = ox.NamedNode("https://w3id.org/trialkg/graph/x")
+    store.load(ttl.encode(), format=ox.RdfFormat.TURTLE, to_graph=graph)
+    found = list(share_findings(store, graph, "x.ttl"))
+    assert [(f.focus, f.severity) for f in found] == [("trialkg.trial:x/rate", "Warning")]
+    assert "its 2.4% is no whole count of its population's 161 (4 of 161 is 2.48%)" in found[0].message
