@@ -21,6 +21,7 @@ partition, whatever the corpus size.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -36,6 +37,7 @@ from kg.describe import DISTRIBUTIONS, LINK_TARGETS, Statistics, describe
 from kg.errors import OutputError
 from kg.outputs import AtomicFiles
 from kg.prefixes import PREFIXES, RDF_TYPE, turtle_prefixes
+from kg.rdf import iris_of, turtle
 
 #: publications parsed at once by a streamed build
 BATCH = 500
@@ -56,7 +58,7 @@ def build(dataset: Dataset, out_dir: str | Path = "dist") -> BuildResult:
     start = time.perf_counter()
     if dataset.deferred is not None:
         return _streamed(dataset.deferred, dataset.base, out_dir, start)
-    prefixes = turtle_prefixes()
+    prefixes = turtle_prefixes(iris_of(dataset.triples()))
     with AtomicFiles(out_dir) as out:
         for _key, name, rdf in DISTRIBUTIONS:
             path = out.path(name)
@@ -66,7 +68,7 @@ def build(dataset: Dataset, out_dir: str | Path = "dist") -> BuildResult:
                 ox.serialize(dataset.triples(), str(path), format=rdf.format, prefixes=prefixes)
             else:
                 ox.serialize(dataset.triples(), str(path), format=rdf.format)
-        ox.serialize(dataset.description, str(out.path("void.ttl")), format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+        out.path("void.ttl").write_bytes(turtle(dataset.description))
     if not out.written:
         raise OutputError(f"{out_dir}: nothing was written")
     return BuildResult(
@@ -81,15 +83,15 @@ def _streamed(
     pubs: Sequence[src.Source], base: str, out_dir: str | Path, start: float, batch: int = BATCH
 ) -> BuildResult:
     """The same files as :func:`build`, from sources parsed one batch at a time (see the module docstring)."""
-    prefixes = turtle_prefixes()
     with AtomicFiles(out_dir) as out:
         scratch = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=out.folder))
         try:
             names = {key: out.path(name) for key, name, _rdf in DISTRIBUTIONS}
             flat = scratch / "graphs.nt"
             quads = _write_graphs(pubs, base, batch, names["nq"], flat)
-            stats = _merge(flat, names["nt"], scratch, base, quads)
+            stats, escaping = _merge(flat, names["nt"], scratch, base, quads)
             flat.unlink()
+            prefixes = {p: ns for p, ns in turtle_prefixes().items() if ns not in escaping}
             for key, _name, rdf in DISTRIBUTIONS:
                 if key in ("nq", "nt"):
                     continue
@@ -98,9 +100,7 @@ def _streamed(
                     ox.serialize(merged, str(names[key]), format=rdf.format, prefixes=prefixes)
                 else:
                     ox.serialize(merged, str(names[key]), format=rdf.format)
-            ox.serialize(
-                describe(stats, base), str(out.path("void.ttl")), format=ox.RdfFormat.TURTLE, prefixes=prefixes
-            )
+            out.path("void.ttl").write_bytes(turtle(describe(stats, base)))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     if not out.written:
@@ -131,13 +131,17 @@ def _write_graphs(pubs: Sequence[src.Source], base: str, batch: int, nquads: Pat
     return quads
 
 
-def _merge(flat: Path, merged: Path, scratch: Path, base: str, quads: int) -> Statistics:
+def _merge(flat: Path, merged: Path, scratch: Path, base: str, quads: int) -> tuple[Statistics, set[str]]:
     """Write the distinct triples of ``flat`` to ``merged`` and count them as :func:`kg.describe.statistics` does.
 
     Bounded memory: the triples are spread over partition files by subject (a
     triple stated in several graphs lands in one partition), their objects over
     others by object; each partition is then deduplicated and counted alone.
+    Also returns the prefix namespaces under which some IRI of the graph would
+    need an escape in Turtle (see :func:`kg.prefixes.turtle_prefixes`).
     """
+    escaping: set[str] = set()
+    unsafe = _escaping_iri()
     parts = max(1, flat.stat().st_size // PARTITION_BYTES)
     by_subject = [open(scratch / f"s{i}", "wb") for i in range(parts)]
     by_object = [open(scratch / f"o{i}", "wb") for i in range(parts)]
@@ -154,14 +158,28 @@ def _merge(flat: Path, merged: Path, scratch: Path, base: str, quads: int) -> St
     counts = _Counts(base)
     with open(merged, "wb") as out:
         for i in range(parts):
-            lines = dict.fromkeys((scratch / f"s{i}").read_bytes().splitlines(keepends=True))
+            data = (scratch / f"s{i}").read_bytes()
+            escaping.update(m.group(1).decode() for m in unsafe.finditer(data))
+            lines = dict.fromkeys(data.splitlines(keepends=True))
+            del data
             (scratch / f"s{i}").unlink()
             out.write(b"".join(lines))
             counts.add(lines)
             objects = (scratch / f"o{i}").read_bytes().split(b"\n")
             (scratch / f"o{i}").unlink()
             counts.objects += len(set(objects[:-1]))
-    return counts.statistics(quads)
+    return counts.statistics(quads), escaping
+
+
+def _escaping_iri() -> re.Pattern[bytes]:
+    """An IRI in N-Triples under a namespace of :func:`kg.prefixes.turtle_prefixes` whose local name needs an escape.
+
+    Group 1 is the namespace. The same rule as ``turtle_prefixes(iris)``, run over bytes at C speed.
+    """
+    namespaces = sorted(turtle_prefixes().values(), key=len, reverse=True)
+    alternatives = b"|".join(re.escape(ns.encode()) for ns in namespaces)
+    plain = rb"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?"
+    return re.compile(rb"<(" + alternatives + rb")(?!(?:" + plain + rb")?>)[^>]*>")
 
 
 #: bytes of N-Triples per partition of :func:`_merge` (what it holds at once, times a small factor)

@@ -26,9 +26,9 @@ from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError
 from kg.outputs import AtomicFiles
-from kg.prefixes import PREFIXES, PROJECT, compact, kgx_curie, kgx_prefix_map, turtle_prefixes
+from kg.prefixes import PREFIXES, PROJECT, compact, kgx_curie, kgx_prefix_map
 from kg.query.catalog import parse_query
-from kg.rdf import to_bytes
+from kg.rdf import to_bytes, turtle
 
 NODE_COLUMNS = ["id", "category", "name", "xref", "provided_by", "publication_type", "published_in"]
 EDGE_COLUMNS = [
@@ -633,7 +633,7 @@ def fhir(ds: Dataset) -> dict:
 
 
 def _void(ds: Dataset) -> bytes:
-    return to_bytes(ds.description, ox.RdfFormat.TURTLE, turtle_prefixes())
+    return turtle(ds.description)
 
 
 #: format -> {file name: writer}

@@ -8,7 +8,7 @@ queries, the shapes' messages and the exports.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 BASE = "https://w3id.org/trialkg/"
 ONTOLOGY = BASE + "ontology/"
@@ -212,13 +212,31 @@ def compact(iri: str) -> str:
     return iri
 
 
-def turtle_prefixes() -> dict[str, str]:
+#: a local name every Turtle reader takes as written: no character a writer would escape with a backslash
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
+
+
+def turtle_prefixes(iris: Iterable[str] | None = None) -> dict[str, str]:
     """The map for serializers (``prefixes=`` of pyoxigraph): the vocabularies, not the dataset's own kinds.
 
     A dataset resource written as ``trialkg.trial:isoda-2018/orr`` would not be
-    valid Turtle (a slash in a local name), so those IRIs stay whole.
+    valid Turtle (a slash in a local name), so those IRIs stay whole. Given the
+    IRIs a document will hold, a prefix is also left out when one of them would
+    need a backslash escape under it (``DOI:10.1007\\/s12185...``): Turtle allows
+    such escapes, but real loaders (Virtuoso's bulk loader) keep the backslash in
+    the IRI, so those IRIs are written whole instead.
+
+    >>> "DOI" in turtle_prefixes(["https://doi.org/10.1007/s12185-018-2448-9"])
+    False
+    >>> "NCIT" in turtle_prefixes(["http://purl.obolibrary.org/obo/NCIT_C1851"])
+    True
     """
-    return {p: ns for p, ns in PREFIXES.items() if not p.startswith(PROJECT + ".")}
+    out = {p: ns for p, ns in PREFIXES.items() if not p.startswith(PROJECT + ".")}
+    for iri in iris or ():
+        for p, ns in list(out.items()):
+            if iri.startswith(ns) and len(iri) > len(ns) and not _PLAIN_LOCAL.fullmatch(iri[len(ns) :]):
+                del out[p]
+    return out
 
 
 if (

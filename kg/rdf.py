@@ -7,10 +7,12 @@ helpers say which one the caller asked for, once, instead of at every call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import cast
 
 import pyoxigraph as ox
+
+from kg.prefixes import turtle_prefixes
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
@@ -33,3 +35,17 @@ def to_bytes(items: Iterable, fmt: ox.RdfFormat, prefixes: dict[str, str] | None
 def value(term: object) -> str:
     """The lexical value of a term (an IRI, blank node label or literal form; '' for a default graph)."""
     return cast(str, getattr(term, "value", ""))
+
+
+def iris_of(items: Iterable[ox.Triple | ox.Quad]) -> Iterator[str]:
+    """Every IRI in some triples or quads (what :func:`kg.prefixes.turtle_prefixes` chooses a document's prefixes by)."""
+    for t in items:
+        for term in (t.subject, t.predicate, t.object):
+            if isinstance(term, ox.NamedNode):
+                yield term.value
+
+
+def turtle(items: Iterable[ox.Triple | ox.Quad]) -> bytes:
+    """Triples as Turtle with the project's prefixes, leaving out any that would need an escape in these IRIs."""
+    items = list(items)
+    return to_bytes(items, ox.RdfFormat.TURTLE, turtle_prefixes(iris_of(items)))

@@ -20,15 +20,12 @@ import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
 
-import pyoxigraph as ox
-
 from kg import __version__, media
 from kg.dataset import Dataset
 from kg.errors import OutputError
-from kg.prefixes import turtle_prefixes
 from kg.query import catalog
 from kg.query.formats import serialize
-from kg.rdf import to_bytes
+from kg.rdf import turtle
 from kg.web import pages
 from kg.web.site import Site
 
@@ -116,7 +113,7 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None) -> tuple[Path, 
 
     try:
         write("index.html", pages.index(site, static=True))
-        write("void.ttl", to_bytes(site.dataset.description, ox.RdfFormat.TURTLE, turtle_prefixes()))
+        write("void.ttl", turtle(site.dataset.description))
         write(".htaccess", htaccess())
         for iri in site.resources():
             path = site.path_of(iri)

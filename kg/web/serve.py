@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, quote
 
-import pyoxigraph as ox
-
 from kg import media
 from kg.dataset import Dataset
 from kg.errors import InputError
-from kg.prefixes import turtle_prefixes
+from kg.rdf import turtle
 from kg.web import pages
 from kg.web.endpoint import FORMAT_PARAM, Endpoint, Limits
 from kg.web.negotiate import negotiate
@@ -47,7 +45,7 @@ def create_app(
     site = Site(dataset)
     endpoint = Endpoint(dataset.store, limits or Limits(timeout=timeout, max_rows=max_rows))
     base = dataset.base
-    void_ttl = ox.serialize(dataset.description, format=ox.RdfFormat.TURTLE, prefixes=turtle_prefixes())
+    void_ttl = turtle(dataset.description)
     headers = {"X-Content-Type-Options": "nosniff"}
 
     def text(status: int, message: str, **extra) -> Response:

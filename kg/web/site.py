@@ -15,8 +15,8 @@ import pyoxigraph as ox
 
 from kg import media
 from kg.dataset import Dataset
-from kg.prefixes import RDF_TYPE, RDFS_LABEL, compact, turtle_prefixes
-from kg.rdf import to_bytes, value
+from kg.prefixes import RDF_TYPE, RDFS_LABEL, compact
+from kg.rdf import to_bytes, turtle, value
 
 #: last path segment that cannot be a resource's file name on a static host (it is the folder's page)
 RESERVED = {"index"}
@@ -111,8 +111,8 @@ class Site:
         key = ("rdf", iri, media_type)
         if key not in self.cache:
             fmt = media.syntax(media_type).format
-            prefixes = turtle_prefixes() if fmt is ox.RdfFormat.TURTLE else None
-            self.cache[key] = to_bytes(self.cbd(iri), fmt, prefixes)
+            cbd = self.cbd(iri)
+            self.cache[key] = turtle(cbd) if fmt is ox.RdfFormat.TURTLE else to_bytes(cbd, fmt)
         return self.cache[key]
 
     def label(self, iri: str) -> str:
