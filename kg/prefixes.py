@@ -69,6 +69,15 @@ PREFIXES: dict[str, str] = {
     "formats": "http://www.w3.org/ns/formats/",
 }
 
+#: Resolvers whose IRIs name the records of many registries (``https://identifiers.org/pubmed:23341716``,
+#: ``http://bio2rdf.org/drugbank:DB00188``): Bioregistry's "miriam" and "bio2rdf" providers. They are
+#: not CURIE prefixes of the map (their local part is itself a CURIE); the graph links to them with
+#: owl:sameAs from the record's own IRI, so other graphs that use them join with plain triple patterns.
+RESOLVERS: dict[str, str] = {
+    "identifiers.org": "https://identifiers.org/",
+    "bio2rdf": "http://bio2rdf.org/",
+}
+
 #: The CURIE prefixes of the KGX export, spelled as the Biolink Model spells them, each with
 #: the project prefix it stands for and what its local ids carry before the project's local id
 #: (Biolink's PMC ids are the number after "PMC"). The namespaces are the project's, so every

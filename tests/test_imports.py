@@ -20,6 +20,9 @@ LOCATORS = {
     "http://www.w3.org/2000/01/rdf-schema#isDefinedBy",
     "http://www.w3.org/2002/07/owl#versionIRI",
     "https://w3id.org/trialkg/ontology/registration",
+    # another IRI of the subject's own record or term (identifiers.org, Bio2RDF): it names what the
+    # subject names, so the subject's label is its label (tests/test_links.py checks each one)
+    "http://www.w3.org/2002/07/owl#sameAs",
 }
 
 

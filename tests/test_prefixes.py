@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 
 from kg import __version__, mappings, resources
-from kg.prefixes import KGX_PREFIXES, PREFIXES, PROJECT, kgx_prefix_map
+from kg.prefixes import KGX_PREFIXES, PREFIXES, PROJECT, RESOLVERS, kgx_prefix_map
 
 bioregistry = pytest.importorskip("bioregistry", reason="the bioregistry package (test extra) is not installed")
 
@@ -34,7 +34,8 @@ REQUIRED_FORM = {
     "clinicaltrials": ("default", "https://www.clinicaltrials.gov/study/$1"),
     "pmc": ("default", "http://europepmc.org/articles/$1"),
     # Bioregistry's default ends in a slash ("https://pubmed.ncbi.nlm.nih.gov/$1/"), which no
-    # namespace can write; the same address without it is a format Bioregistry records too.
+    # namespace can write; the same address without it is a format Bioregistry records too. The
+    # graph's PubMed IRIs are the default form, with the slash (issue 19: get_iri's form).
     "pubmed": ("listed", "https://pubmed.ncbi.nlm.nih.gov/$1"),
 }
 NAMED_AS_BIOREGISTRY = {"clinicaltrials", "pubmed", "pmc"}
@@ -100,6 +101,9 @@ def test_pattern_matches_the_identifiers_of_the_graph(prefix, dataset):
     }
     longer = [p for p, n in PREFIXES.items() if n.startswith(ns) and n != ns]  # a nested namespace is not this one
     locals_ = {x for x in locals_ if not any((ns + x).startswith(PREFIXES[p]) for p in longer)}
+    if REQUIRED_FORM.get(prefix, ("",))[0] == "listed":  # IRIs in the default form end with the slash it adds
+        assert all(bioregistry.get_iri(prefix, x[:-1]) == ns + x for x in locals_), locals_
+        locals_ = {x[:-1] for x in locals_}
     assert all(re.match(pattern, x) for x in locals_), [x for x in locals_ if not re.match(pattern, x)]
 
 
@@ -122,7 +126,9 @@ def test_every_identifier_in_the_graph_is_under_a_prefix_of_the_map(dataset):
     stray = set()
     for q in dataset.quads():
         for term in (q.subject, q.predicate) + (() if q.predicate.value in DOCUMENT_LINKS else (q.object,)):
-            if isinstance(term, ox.NamedNode) and not any(term.value.startswith(ns) for ns in PREFIXES.values()):
+            if isinstance(term, ox.NamedNode) and not any(
+                term.value.startswith(ns) for ns in [*PREFIXES.values(), *RESOLVERS.values()]
+            ):
                 stray.add(term.value)
     # the FHIR R5 element definitions the statistic model is aligned with: documents, mapped in the ontology
     stray = {s for s in stray if not s.startswith("http://hl7.org/fhir/R5/")}
@@ -170,8 +176,12 @@ def test_sssom_curie_map_agrees_with_the_prefix_map():
 
 def test_xrefs_extract_uses_the_prefix_map_namespaces():
     (xrefs,) = [f for f in resources.ontology_files() if f.name == "xrefs.ttl"]
+    same_as = "http://www.w3.org/2002/07/owl#sameAs"
     for t in ox.parse(xrefs.read_bytes(), format=ox.RdfFormat.TURTLE):
-        assert any(t.subject.value.startswith(PREFIXES[p]) for p in ("DRUGBANK", "MESH", "WIKIDATA")), t.subject
+        records = ("DRUGBANK", "MESH", "WIKIDATA") + (("NCIT", "CHEBI", "MONDO", "DOID") if t.predicate.value == same_as else ())
+        assert any(t.subject.value.startswith(PREFIXES[p]) for p in records), t.subject
+        if t.predicate.value == same_as:  # the other IRIs of a record: a resolver's
+            assert t.object.value.startswith(tuple(RESOLVERS.values())), t.object
 
 
 def test_kgx_prefix_map_file_is_generated_from_kg_prefixes():

@@ -154,7 +154,7 @@ def test_registry_and_bibliographic_identifiers():
     assert regs == ["https://www.clinicaltrials.gov/study/NCT00793572"]
     (lee,) = {r["publication"] for r in rows("citation") if r["publication"].endswith("lee-2013")}
     ids = {q.object.value for q in PACKAGED.store.quads_for_pattern(ox.NamedNode(lee), None, None, None)}
-    assert {"23341716", "PMC3546109", "10.3346/jkms.2013.28.1.80", "https://pubmed.ncbi.nlm.nih.gov/23341716"} <= ids
+    assert {"23341716", "PMC3546109", "10.3346/jkms.2013.28.1.80", "https://pubmed.ncbi.nlm.nih.gov/23341716/"} <= ids
     green = "https://w3id.org/trialkg/publication/green-2017"
     props = {q.predicate.value for q in PACKAGED.store.quads_for_pattern(ox.NamedNode(green), None, None, None)}
     assert TKG + "doi" not in props and TKG + "pmid" not in props, "identifiers the page does not show stay absent"
