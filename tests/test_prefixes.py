@@ -178,7 +178,9 @@ def test_xrefs_extract_uses_the_prefix_map_namespaces():
     (xrefs,) = [f for f in resources.ontology_files() if f.name == "xrefs.ttl"]
     same_as = "http://www.w3.org/2002/07/owl#sameAs"
     for t in ox.parse(xrefs.read_bytes(), format=ox.RdfFormat.TURTLE):
-        records = ("DRUGBANK", "MESH", "WIKIDATA") + (("NCIT", "CHEBI", "MONDO", "DOID") if t.predicate.value == same_as else ())
+        records = ("DRUGBANK", "MESH", "WIKIDATA") + (
+            ("NCIT", "CHEBI", "MONDO", "DOID") if t.predicate.value == same_as else ()
+        )
         assert any(t.subject.value.startswith(PREFIXES[p]) for p in records), t.subject
         if t.predicate.value == same_as:  # the other IRIs of a record: a resolver's
             assert t.object.value.startswith(tuple(RESOLVERS.values())), t.object
