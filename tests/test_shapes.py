@@ -382,6 +382,79 @@ CASES = [
     ),
 ]
 
+# identifier literals and the IRIs of the same record (issue 19): one mistake each
+P = "trialkg.publication:isoda-2018"
+SAME_AS = "<http://www.w3.org/2002/07/owl#sameAs>"
+CASES += [
+    (
+        "doi-without-identifier-literal",
+        "<publication/isoda-2018>",
+        'dcterms:identifier "10.1007/s12185-018-2448-9" ;',
+        "",
+        P,
+        "is not also its dcterms:identifier literal",
+    ),
+    (
+        "identifier-literal-of-no-scheme",
+        "<publication/isoda-2018>",
+        'dcterms:identifier "10.1007/s12185-018-2448-9" ;',
+        'dcterms:identifier "10.1007/s12185-018-2448-9" , "12345" ;',
+        P,
+        "is not also its dcterms:identifier literal",
+    ),
+    (
+        "pmid-without-its-record-iri",
+        "<publication/isoda-2018>",
+        'dcterms:identifier "10.1007/s12185-018-2448-9" ;',
+        'dcterms:identifier "10.1007/s12185-018-2448-9" , "1" ; trialkg:pmid "1" ;',
+        P,
+        "PubMed ID or PMC ID and its record IRI",
+    ),
+    (
+        "pubmed-iri-without-trailing-slash",
+        "<publication/isoda-2018>",
+        'dcterms:identifier "10.1007/s12185-018-2448-9" ;',
+        'dcterms:identifier "10.1007/s12185-018-2448-9" , "1" ; trialkg:pmid "1" ; '
+        "schema:sameAs <https://pubmed.ncbi.nlm.nih.gov/1> ;",
+        P,
+        "PubMed ID or PMC ID and its record IRI",
+    ),
+    (
+        "registration-without-nct-literal",
+        "<trial/isoda-2018>",
+        'trialkg:slug "isoda-2018" ;',
+        'trialkg:slug "isoda-2018" ; trialkg:registration <https://www.clinicaltrials.gov/study/NCT00793572> ;',
+        "trialkg.trial:isoda-2018",
+        "has no identifier literal with its NCT number",
+    ),
+    (
+        "nct-literal-of-another-registration",
+        "<trial/isoda-2018>",
+        'trialkg:slug "isoda-2018" ;',
+        'trialkg:slug "isoda-2018" ; trialkg:registration <https://www.clinicaltrials.gov/study/NCT00793572> ; '
+        'dcterms:identifier "NCT00793572" , "NCT00793573" ;',
+        "trialkg.trial:isoda-2018",
+        "has no matching registration IRI",
+    ),
+    (
+        "trial-same-as-its-registry-record",
+        "<trial/isoda-2018>",
+        'trialkg:slug "isoda-2018" ;',
+        f'trialkg:slug "isoda-2018" ; {SAME_AS} <https://identifiers.org/clinicaltrials:NCT00793572> ;',
+        "trialkg.trial:isoda-2018",
+        "owl:sameAs links a record's IRI only to another IRI of the same record",
+    ),
+    (
+        "same-as-another-record",
+        "<trial/isoda-2018>",
+        'trialkg:slug "isoda-2018" ;',
+        f'trialkg:slug "isoda-2018" . <https://go.drugbank.com/drugs/DB00188> {SAME_AS} '
+        '<http://bio2rdf.org/drugbank:DB00189> . <trial/isoda-2018> trialkg:slug "isoda-2018" ;',
+        "DRUGBANK:DB00188",
+        "owl:sameAs links a record's IRI only to another IRI of the same record",
+    ),
+]
+
 ILL_TYPED = {
     "ill-typed-date": "2018-13-45",
     "ill-typed-integer": "3.5",
