@@ -117,7 +117,7 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
 <synthetic/{slug}/sentence-selector> a oa:TextQuoteSelector ; oa:exact "@SENTENCE@" .
 {pub} a trialkg:JournalArticle ; rdfs:label "Synthetic publication {i}" ; dcterms:title "Synthetic trial report {i}" ;
     trialkg:hasAuthorship <synthetic/{slug}/author-1> , <synthetic/{slug}/author-2> ; trialkg:authorListComplete {str(rng.random() < 0.5).lower()} ;
-    trialkg:publishedIn <journal/int-j-hematol> ; trialkg:doi "{doi}" ; schema:sameAs <https://doi.org/{doi}> ;
+    trialkg:publishedIn <journal/int-j-hematol> ; trialkg:doi "{doi}" ; dcterms:identifier "{doi}" ; schema:sameAs <https://doi.org/{doi}> ;
     trialkg:epubDate {epub} .
 <synthetic/{slug}/author-1> a trialkg:Authorship ; trialkg:position {position} ; trialkg:authorName "Author{i} A" .
 <synthetic/{slug}/author-2> a trialkg:Authorship ; trialkg:position 2 ; trialkg:authorName "Author{i} B" .
