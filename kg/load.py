@@ -453,6 +453,7 @@ def load_endpoint(
                 _post_update(update, body, timeout)
         except http.RequestError as exc:
             notes.append(_after_failure(exc, endpoint, expected, before, timeout))
+    check_answers(endpoint, expected, timeout)
     return LoadResult(
         target=endpoint,
         graphs=list(expected.sizes),
@@ -484,6 +485,8 @@ class Expected:
 
     sizes: dict[str, int]
     sources: dict[str, list[src.Source]]
+    #: one triple of the ontology graph (no blank node), asked for after the load
+    probe: str = ""
 
     def fingerprint(self, graph: str) -> Fingerprint:
         """The fingerprint of what this load sends to ``graph``, parsed again from its files."""
@@ -522,6 +525,9 @@ def _write_update(
 
     ontology = _ontology()
     held = len(ontology)
+    expected.probe = next(
+        (str(q.triple) for q in ontology if not any(isinstance(t, ox.BlankNode) for t in (q.subject, q.object))), ""
+    )
     put(ontology, [onto])
     ontology.dump(nquads, format=ox.RdfFormat.N_QUADS)
     del ontology
@@ -535,6 +541,42 @@ def _write_update(
 
     _batches(pubs, validate, batch, each)
     return expected, held
+
+
+def _ask(endpoint: str, text: str, timeout: float) -> bool:
+    data = http.query(endpoint, text, "application/sparql-results+json", timeout=timeout)
+    try:
+        answer = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError) as exc:
+        raise StoreError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
+    return isinstance(answer, ox.QueryBoolean) and bool(answer)
+
+
+def check_answers(endpoint: str, expected: Expected, timeout: float) -> None:
+    """After a load, make sure the server answers queries over what it was sent; else raise saying how to fix it.
+
+    A triple of the ontology graph is asked for twice: in its named graph (the
+    load reached the store ``endpoint`` queries), then in the default graph,
+    which the ready-made queries read as the union of the named graphs. A
+    server that keeps its default graph apart (Oxigraph without
+    ``--union-default-graph``) would otherwise hold the data and answer every
+    query with no rows.
+    """
+    if not expected.probe:
+        return
+    onto = src.graph_iri(src.ONTOLOGY_SLUG)
+    if not _ask(endpoint, f"ASK {{ GRAPH <{onto}> {{ {expected.probe} }} }}", timeout):
+        raise StoreError(
+            f"the load was sent, but {endpoint} does not find what it was sent in graph <{onto}>: "
+            "it queries another store than the update endpoint writes; check --endpoint and --update-endpoint"
+        )
+    if not _ask(endpoint, f"ASK {{ {expected.probe} }}", timeout):
+        raise StoreError(
+            f"loaded {len(expected.sizes)} graph(s), but queries over the default graph of {endpoint} find none of "
+            "them, so every query would answer nothing: make the default graph the union of the named graphs "
+            "(start oxigraph with --union-default-graph; Fuseki: tdb:unionDefaultGraph true), then query again "
+            "(no need to load again)"
+        )
 
 
 def _post_update(update: str, body: IO[bytes], timeout: float) -> None:

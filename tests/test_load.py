@@ -60,10 +60,11 @@ def oxigraph_binary() -> str:
 class OxigraphServer:
     """A real `oxigraph serve` on a free loopback port, with a persistent location."""
 
-    def __init__(self, location: Path):
+    def __init__(self, location: Path, union: bool = True):
         self.location = location
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
+        self.union = union  # --union-default-graph, as the README's store table starts it
 
     @property
     def base(self) -> str:
@@ -78,7 +79,7 @@ class OxigraphServer:
                 str(self.location),
                 "--bind",
                 f"127.0.0.1:{self.port}",
-                "--union-default-graph",
+                *(["--union-default-graph"] if self.union else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -418,3 +419,35 @@ def test_shared_resources_do_not_repeat_rows_on_a_store(tmp_path):
     load_embedded(src.packaged_publications() + [Source("journal.ttl", "journal", second)], store_dir=path)
     rows = Dataset.open(path).run("citation", {"publication": "trialkg.publication:isoda-2018"}).rows
     assert len(rows) == 3, "one row per author, not one per graph that names the journal"
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_load_into_a_server_whose_default_graph_is_not_the_union_fails_saying_how_to_fix_it(tmp_path, kg):
+    """Oxigraph started without --union-default-graph: the load is refused with exit 3, never a store answering nothing."""
+    srv = OxigraphServer(tmp_path / "oxigraph", union=False).start()
+    try:
+        r = kg(
+            "load",
+            "--endpoint",
+            f"{srv.base}/query",
+            "--update-endpoint",
+            f"{srv.base}/update",
+            "--gsp-endpoint",
+            f"{srv.base}/store",
+        )
+        assert r.returncode == 3, (r.returncode, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "--union-default-graph" in lines[0] and "default graph" in lines[0], r.stderr
+        # the graphs are on the server (only the default graph does not show them), so nothing is lost
+        assert any("<https://w3id.org/trialkg/graph/green-2017>" in q for q in srv.nquads())
+        empty = kg("query", "trial-summary", "--endpoint", f"{srv.base}/query", "--format", "csv")
+        assert empty.stdout.strip().count("\n") == 0  # what the check prevents: a header and no rows
+    finally:
+        srv.stop()
+    ok = OxigraphServer(tmp_path / "oxigraph").start()  # the same store, now served as the README says
+    try:
+        rows = kg("query", "trial-summary", "--endpoint", f"{ok.base}/query", "--format", "csv")
+        assert rows.returncode == 0 and rows.stdout.strip().count("\n") >= 3, rows.stdout
+    finally:
+        ok.stop()
