@@ -157,11 +157,14 @@ PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX schema: <https://schema.org/>
-SELECT ?pub ?kind ?name ?same ?issn WHERE {
+SELECT ?pub ?kind ?name ?same ?issn ?pmid ?pmcid ?doi WHERE {
   ?pub a ?kind ; rdfs:label ?label .
   VALUES ?kind { trialkg:JournalArticle trialkg:NewsReport }
   OPTIONAL { ?pub dcterms:title ?title }
   OPTIONAL { ?pub schema:sameAs ?same }
+  OPTIONAL { ?pub trialkg:pmid ?pmid }
+  OPTIONAL { ?pub trialkg:pmcid ?pmcid }
+  OPTIONAL { ?pub trialkg:doi ?doi }
   OPTIONAL { ?pub trialkg:publishedIn/trialkg:issn ?issn }
   BIND(COALESCE(?title, ?label) AS ?name)
 }
@@ -226,10 +229,13 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
             entry["same"].add(p["same"])
     for iri, p in pubs.items():
         own = _kgx_id(iri)
-        same = sorted(filter(None, map(kgx_curie, p["same"])))  # PubMed, PMC
-        nid = next((c for c in same if c.startswith("PMID:")), own)
-        # a DOI has a slash, so it cannot be a KGX id; as an xref it keeps Biolink's doi prefix
-        same += sorted("doi:" + x[len(PREFIXES["DOI"]) :] for x in p["same"] if x.startswith(PREFIXES["DOI"]))
+        # Biolink's id prefixes of a journal article, in its order: PMID, PMCID, doi. A DOI has a
+        # slash, which KGX does not read in an id, so a DOI is an xref only, and an article with no
+        # PubMed ID keeps the graph's own id.
+        same = [f"PMID:{p['pmid']}"] if p["pmid"] else []
+        same += [f"PMCID:{p['pmcid']}"] if p["pmcid"] else []
+        same += [f"doi:{p['doi']}"] if p["doi"] else []
+        nid = same[0] if same and same[0].startswith("PMID:") else own
         article = p["kind"].endswith("JournalArticle")
         nodes[nid] = {
             "id": nid,
@@ -269,15 +275,21 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     roles: dict[str, dict[str, list[str]]] = {}
     for r in _rows(ds, "kgx-study-terms", _KGX_STUDY_TERMS):
         roles.setdefault(r["study"], {}).setdefault(r["role"], []).append(r["term"])
+    study_id: dict[str, str] = {}
+    for iri, st in studies.items():
+        # a registered trial is known to Biolink by its registry id (biolink:ClinicalTrial takes
+        # CLINICALTRIALS ids); the graph's own id stays an xref, so the two can be joined back
+        registrations = sorted(filter(None, map(kgx_curie, filter(None, st["registrations"]))))
+        study_id[iri] = next((r for r in registrations if r.startswith("CLINICALTRIALS:")), _kgx_id(iri))
     for iri, st in studies.items():
         category, predicate, level = _STUDY_KINDS[st["kind"].rsplit("/", 1)[-1]]
-        sid = _kgx_id(iri)
+        sid = study_id[iri]
         registrations = sorted(filter(None, map(kgx_curie, filter(None, st["registrations"]))))
         nodes[sid] = {
             "id": sid,
             "category": category,
             "name": st["label"],
-            "xref": "|".join(registrations),
+            "xref": "|".join(sorted({_kgx_id(iri), *registrations} - {sid})),
             "provided_by": "trialkg",
         }
         papers = sorted(pub_id[p] for p in st["papers"] if p in pub_id)
@@ -294,7 +306,14 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         drug = term_node(a["drug"], "drug")
         event = term_node(a["ae"], "adverse event")
         paper = pub_id.get(a["source"]) or _kgx_id(a["source"])
-        edge(drug, "biolink:has_adverse_event", event, a["level"], [paper], _kgx_id(a["study"]))
+        edge(
+            drug,
+            "biolink:has_adverse_event",
+            event,
+            a["level"],
+            [paper],
+            study_id.get(a["study"]) or _kgx_id(a["study"]),
+        )
 
     node_rows = [{c: n.get(c, "") for c in NODE_COLUMNS} for _, n in sorted(nodes.items())]
     edge_rows = []

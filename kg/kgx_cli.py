@@ -39,8 +39,14 @@ def biolink_schema() -> Path:
 
 
 def biolink_prefix_map() -> dict[str, str]:
-    """The Biolink Model's own prefix map (installed package), as kgx would read it from its context."""
-    path = importlib_resources.files("biolink_model") / "prefixmaps" / "biolink_model_prefix_map.json"
+    """The Biolink Model's own prefix map (installed package), as kgx would read it from its context.
+
+    The package ships two maps; ``biolink-model-prefix-map.json`` holds exactly the prefixes of the
+    release's JSON-LD context (``project/jsonld/biolink_model.context.jsonld`` of 4.4.3: the same
+    266 prefixes and namespaces), ``biolink_model_prefix_map.json`` six fewer (CLINICALTRIALS among
+    them, though ``biolink:ClinicalTrial`` takes its ids from it).
+    """
+    path = importlib_resources.files("biolink_model") / "prefixmaps" / "biolink-model-prefix-map.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -79,12 +85,20 @@ def _offline_toolkit(schema: Path) -> None:
     setattr(toolkit, "__init__", offline_init)  # noqa: B010 (replacing a method)
 
 
-def prepare() -> None:
-    """Point bmt and kgx at the installed Biolink Model and the prefix maps, before kgx is imported."""
+#: the first argument that makes ``python -m kg.kgx_cli`` use Biolink's own prefix map only
+BIOLINK_ONLY = "--biolink-prefixes-only"
+
+
+def prepare(project_map: bool = True) -> None:
+    """Point bmt and kgx at the installed Biolink Model and the prefix maps, before kgx is imported.
+
+    Without ``project_map``, only the Biolink Model's own map: what ``kgx`` itself reads (Biolink's
+    JSON-LD context), so ``kgx validate`` judges the ids exactly as any Biolink consumer would.
+    """
     _offline_toolkit(biolink_schema())
     import kgx.config
 
-    context = {**biolink_prefix_map(), **kgx_prefix_map()}
+    context = {**biolink_prefix_map(), **(kgx_prefix_map() if project_map else {})}
     # kgx reads its CURIE contexts once, by name; filled in here, none is downloaded. Its
     # fallbacks (the Monarch and OBO contexts) get the same map, so no id of the export expands
     # through a map the project did not choose.
@@ -93,12 +107,17 @@ def prepare() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``kgx`` with ``argv`` (default: the command line); its exit status."""
-    prepare()
+    """Run ``kgx`` with ``argv`` (default: the command line); its exit status.
+
+    A first argument ``--biolink-prefixes-only`` leaves trialkg's prefix map out (see :func:`prepare`).
+    """
+    args = list(argv if argv is not None else sys.argv[1:])
+    project_map = not (args and args[0] == BIOLINK_ONLY)
+    prepare(project_map)
     from kgx.cli import cli
 
     try:
-        cli.main(args=list(argv if argv is not None else sys.argv[1:]), prog_name="kgx")
+        cli.main(args=args[0 if project_map else 1 :], prog_name="kgx")
     except SystemExit as exc:  # kgx and click end every command with sys.exit
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

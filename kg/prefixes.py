@@ -87,6 +87,7 @@ KGX_PREFIXES: dict[str, tuple[str, str]] = {
     **{p: (p, "") for p in ("CHEBI", "MONDO", "DOID", "HP", "NCIT", "MESH", "DRUGBANK", "WIKIDATA", "ISSN", "biolink")},
     "PMID": ("pubmed", ""),
     "PMC": ("pmc", "PMC"),
+    "PMCID": ("pmc", ""),
     "CLINICALTRIALS": ("clinicaltrials", ""),
     "doi": ("DOI", ""),
     PROJECT: (PROJECT, ""),

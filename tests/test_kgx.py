@@ -81,6 +81,12 @@ def readme_run(tmp_path_factory):
     return cwd, results
 
 
+def in_graph_form(iri: str, in_graph: set[str]) -> bool:
+    """Whether an IRI from KGX's expansion is one of the graph's: as it is, or (PubMed) in Bioregistry's
+    default form, which ends in a slash no prefix map can write (https://pubmed.ncbi.nlm.nih.gov/N/)."""
+    return iri in in_graph or (iri.startswith(PREFIXES["pubmed"]) and iri + "/" in in_graph)
+
+
 def tsv(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8") as f:
         return list(csv.DictReader(f, delimiter="\t"))
@@ -105,7 +111,7 @@ def test_ids_are_curies_kgx_reads_and_expand_to_iris_of_the_graph(readme_run, da
     for n in nodes:
         assert KGX_CURIE.match(n["id"]), n["id"]
         prefix, local = n["id"].split(":", 1)
-        assert pmap[prefix] + local in in_graph, f"{n['id']} expands to an IRI the graph does not have"
+        assert in_graph_form(pmap[prefix] + local, in_graph), f"{n['id']} expands to an IRI the graph does not have"
     ids = {n["id"] for n in nodes}
     for e in edges:
         assert e["subject"] in ids and e["object"] in ids, e
@@ -136,7 +142,8 @@ def test_the_export_covers_every_publication_and_kind(readme_run):
     by_category: dict[str, set[str]] = {}
     for n in nodes.values():
         by_category.setdefault(n["category"], set()).add(n["id"])
-    assert by_category["biolink:ClinicalTrial"] == {"trialkg.trial:isoda-2018", "trialkg.trial:green-2017"}
+    # a registered trial by its registry id (Biolink's ClinicalTrial prefix), the graph's id an xref
+    assert by_category["biolink:ClinicalTrial"] == {"trialkg.trial:isoda-2018", "CLINICALTRIALS:NCT00793572"}
     assert by_category["biolink:Study"] == {
         "trialkg.study:sun-2017",
         "trialkg.study:lee-2013",
@@ -145,11 +152,11 @@ def test_the_export_covers_every_publication_and_kind(readme_run):
     # verified mapping, so its NCIt code is its id
     assert by_category["biolink:Drug"] == {"CHEBI:52717", "DRUGBANK:DB01042", "NCIT:C1094"}
     assert {"NCIT:C201465", "NCIT:C201466"} <= by_category["biolink:Procedure"]
-    assert nodes["trialkg.trial:green-2017"]["xref"] == "CLINICALTRIALS:NCT00793572"
+    assert nodes["CLINICALTRIALS:NCT00793572"]["xref"] == "trialkg.trial:green-2017"
     lee = nodes["PMID:23341716"]
     assert lee["category"] == "biolink:JournalArticle"
     assert set(lee["xref"].split("|")) == {
-        "PMC:3546109",
+        "PMCID:PMC3546109",  # Biolink's PMCID (PMC:3546109 would expand to a wrong IRI under Bioregistry's pmc)
         "doi:10.3346/jkms.2013.28.1.80",
         "trialkg.publication:lee-2013",
     }
@@ -180,10 +187,24 @@ def test_transformed_triples_are_the_graphs(readme_run, dataset):
             continue
         for term in (t.subject, t.object):
             if isinstance(term, ox.NamedNode) and not term.value.startswith(vocab):
-                assert term.value in in_graph, f"{term.value} (from kgx transform) is not an IRI of the graph"
+                assert in_graph_form(term.value, in_graph), (
+                    f"{term.value} (from kgx transform) is not an IRI of the graph"
+                )
     names = {(t.subject.value, t.object.value) for t in triples if t.predicate.value == RDFS_LABEL}  # KGX's name
     assert names
+    # a registered trial's KGX id expands to its registry record: the study is the one registered there
+    registered = {
+        q.object.value: q.subject.value
+        for q in dataset.quads()
+        if q.predicate.value == "https://w3id.org/trialkg/ontology/registration"
+    }
+
+    def node(iri: str) -> str:
+        iri = registered.get(iri, iri)
+        return iri + "/" if iri not in in_graph and iri + "/" in in_graph else iri
+
     for iri, name in names:
+        iri = node(iri)
         ask = f"""ASK {{ <{iri}> (<{SKOS_EXACT}>|^<{SKOS_EXACT}>)* ?x .
                         {{ ?x <{RDFS_LABEL}> ?l }} UNION {{ ?x <http://purl.org/dc/terms/title> ?l }}
                         UNION {{ ?p <https://schema.org/sameAs> ?x . ?p <http://purl.org/dc/terms/title> ?l }}
@@ -202,7 +223,7 @@ def test_transformed_triples_are_the_graphs(readme_run, dataset):
     same = f"(<{SKOS_EXACT}>|^<{SKOS_EXACT}>)*"
     t_ = "https://w3id.org/trialkg/ontology/"
     for t in direct:
-        s, p, o = t.subject.value, t.predicate.value[len(BIOLINK) :], t.object.value
+        s, p, o = node(t.subject.value), t.predicate.value[len(BIOLINK) :], node(t.object.value)
         if p in ("in_clinical_trials_for", "applied_to_treat"):
             ask = f"""ASK {{ ?study <{t_}hasArm>/<{t_}hasTreatmentPhase>/<{t_}hasDoseSchedule>/<{t_}drug> ?d ;
                                    <{t_}studiesCondition> ?c .
@@ -229,3 +250,31 @@ def test_export_writes_the_prefix_map_it_needs(readme_run):
     for prefix in ("CHEBI", "MONDO", "HP", "NCIT", "MESH", "DRUGBANK", "PMID", "PMC", "doi"):
         assert prefix in biolink_map, prefix
     assert kgx_prefix_map()["DRUGBANK"] == PREFIXES["DRUGBANK"] != biolink_map["DRUGBANK"]
+
+
+def test_kgx_validate_with_biolinks_own_prefixes_only_errs_only_on_the_project_prefix(readme_run):
+    """Without trialkg's prefix map, KGX judges every id as any Biolink consumer does: only trialkg's own
+    prefixes (not registered with Biolink or Bioregistry yet) are unknown; every other id is Biolink's."""
+    cwd, _ = readme_run
+    r = run(
+        [
+            "python",
+            "-m",
+            "kg.kgx_cli",
+            "--biolink-prefixes-only",
+            "validate",
+            "-i",
+            "tsv",
+            "dist/nodes.tsv",
+            "dist/edges.tsv",
+        ],
+        cwd,
+    )
+    out = r.stdout + r.stderr
+    flagged = re.findall(r"CURIE prefix '([^']+)'", out)
+    assert flagged, "kgx reported nothing: the check would prove nothing"  # the project ids are flagged
+    assert {p.split(".")[0] for p in flagged} == {"trialkg"}, sorted(set(flagged))
+    other_errors = [m for m in re.findall(r'"((?:Node|Edge) property[^"]*)"', out) if "CURIE prefix 'trialkg" not in m]
+    assert not other_errors, other_errors[:5]
+    nodes = {n["id"]: n for n in tsv(cwd / "dist" / "nodes.tsv")}
+    assert "CLINICALTRIALS:NCT00793572" in nodes and "PMID:23341716" in nodes
