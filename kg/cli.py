@@ -208,7 +208,7 @@ def summary(studies: tuple[str, ...], trial: str | None, trials, store, endpoint
     "fmt",
     required=True,
     type=click.Choice(EXPORT_FORMATS),
-    help="nquads (named graphs), jsonld (compacted), kgx (Biolink KGX TSV), sssom, fhir (R5 Bundle), void.",
+    help="nquads (named graphs), jsonld (compacted, JSON-LD 1.1), jsonld-1.0 (for JSON-LD 1.0 readers such as Jena), kgx (Biolink KGX TSV), sssom, fhir (R5 Bundle), void.",
 )
 @OUT_OPTION
 @TRIALS_OPTION

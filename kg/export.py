@@ -73,6 +73,33 @@ def jsonld(ds: Dataset) -> bytes:
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
+def context_1_0() -> dict:
+    """The packaged context as JSON-LD 1.0 reads it: no ``@version``, and no prefix that only 1.1 may compact with.
+
+    A 1.1 term with ``"@prefix": true`` (the OBO namespaces, which end in ``_``, not a URI
+    gen-delim) is left out: JSON-LD 1.0 would expand ``NCIT:C1851`` with it, but a 1.1 processor
+    reading a document without ``@version`` would not (it takes ``NCIT:`` for a URI scheme), so
+    those IRIs are written whole and the document means the same to both.
+    """
+    out: dict[str, object] = {}
+    for term, definition in context()["@context"].items():
+        if term == "@version" or (isinstance(definition, dict) and definition.get("@prefix")):
+            continue
+        if isinstance(definition, dict) and set(definition) - {"@id", "@type", "@container", "@language"}:
+            raise InputError(f"context.jsonld: term {term!r} uses a JSON-LD 1.1 keyword; no 1.0 form of it")
+        out[term] = definition
+    return {"@context": out}
+
+
+def jsonld_1_0(ds: Dataset) -> bytes:
+    """The merged graph as JSON-LD 1.0 (Jena's and jsonld-java's reader), compacted with :func:`context_1_0`."""
+    g = src.rdflib_graph(ds.triples())
+    ctx = context_1_0()["@context"]
+    doc = json.loads(g.serialize(format="json-ld", context=ctx, auto_compact=True))
+    doc["@context"] = ctx
+    return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
 # ------------------------------------------------------------------ KGX
 #
 # Biolink Model categories and predicates used (all present in the pinned
@@ -659,6 +686,7 @@ def _void(ds: Dataset) -> bytes:
 WRITERS: dict[str, dict[str, Callable[[Dataset], bytes]]] = {
     "nquads": {"trialkg.nq": nquads},
     "jsonld": {"trialkg.jsonld": jsonld, "context.jsonld": lambda ds: json.dumps(context(), indent=2).encode()},
+    "jsonld-1.0": {"trialkg-1.0.jsonld": jsonld_1_0},
     "kgx": {
         "nodes.tsv": lambda ds: _tsv(kgx(ds)[0], NODE_COLUMNS).encode(),
         "edges.tsv": lambda ds: _tsv(kgx(ds)[1], EDGE_COLUMNS).encode(),

@@ -312,6 +312,7 @@ JENA_JARS = [
     "gson",
     "guava",
     "httpclient",
+    "httpclient-cache",  # jsonld-java, Jena's JSON-LD 1.0 reader, needs it
     "httpcore",
     "jackson-core",
     "jackson-databind",
