@@ -208,17 +208,24 @@ def summary(studies: tuple[str, ...], trial: str | None, trials, store, endpoint
     "fmt",
     required=True,
     type=click.Choice(EXPORT_FORMATS),
-    help="nquads (named graphs), jsonld (compacted, JSON-LD 1.1), jsonld-1.0 (for JSON-LD 1.0 readers such as Jena), kgx (Biolink KGX TSV), sssom, fhir (R5 Bundle), void.",
+    help="nquads (named graphs), jsonld (compacted, JSON-LD 1.1), jsonld-1.0 (for JSON-LD 1.0 readers such as Jena), kgx (Biolink KGX TSV), sssom, fhir (R5 Bundle), void, nanopub (one nanopublication per statistic, adverse-event report and claim).",
+)
+@click.option(
+    "--date",
+    "created",
+    default=None,
+    help="nanopub: the creation date of the nanopublications, YYYY-MM-DD (default: the issued date of the data).",
 )
 @OUT_OPTION
 @TRIALS_OPTION
 @STORE_OPTION
 @_guard
-def export(fmt: str, out: str, trials, store) -> None:
+def export(fmt: str, created: str | None, out: str, trials, store) -> None:
     """Export the graph for other graphs and tools to ingest."""
     from kg.export import export as run_export
+    from kg.nanopub import parse_date
 
-    for path in run_export(fmt, out, _dataset(trials, store)):
+    for path in run_export(fmt, out, _dataset(trials, store), parse_date(created)):
         click.echo(f"wrote {path}")
 
 

@@ -16,12 +16,13 @@ import io
 import json
 import uuid
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
-from kg import mappings, resources
+from kg import mappings, nanopub, resources
 from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError
@@ -678,12 +679,16 @@ def fhir(ds: Dataset) -> dict:
 # ------------------------------------------------------------------ driver
 
 
+def _nanopubs(ds: Dataset, created: date | None) -> bytes:
+    return to_bytes(nanopub.nanopublications(ds, created), ox.RdfFormat.TRIG)
+
+
 def _void(ds: Dataset) -> bytes:
     return turtle(ds.description)
 
 
 #: format -> {file name: writer}
-WRITERS: dict[str, dict[str, Callable[[Dataset], bytes]]] = {
+WRITERS: dict[str, dict[str, Callable[..., bytes]]] = {
     "nquads": {"trialkg.nq": nquads},
     "jsonld": {"trialkg.jsonld": jsonld, "context.jsonld": lambda ds: json.dumps(context(), indent=2).encode()},
     "jsonld-1.0": {"trialkg-1.0.jsonld": jsonld_1_0},
@@ -695,15 +700,20 @@ WRITERS: dict[str, dict[str, Callable[[Dataset], bytes]]] = {
     "sssom": {"mappings.sssom.tsv": lambda ds: mappings.packaged().text.encode()},
     "fhir": {"trialkg-fhir-bundle.json": lambda ds: json.dumps(fhir(ds), indent=1, ensure_ascii=False).encode()},
     "void": {"void.ttl": _void},
+    "nanopub": {"trialkg.nanopubs.trig": lambda ds, created=None: _nanopubs(ds, created)},
 }
 FORMATS = tuple(WRITERS)
 
 
-def export(fmt: str, out_dir: str | Path, ds: Dataset) -> list[Path]:
-    """Write one export format of ``ds`` into ``out_dir``; returns the files written."""
+def export(fmt: str, out_dir: str | Path, ds: Dataset, created: date | None = None) -> list[Path]:
+    """Write one export format of ``ds`` into ``out_dir``; returns the files written.
+
+    ``created`` dates the nanopublications (default: the issued date of the data), so an export is
+    reproducible; the other formats carry no date of their own.
+    """
     if fmt not in WRITERS:
         raise InputError(f"unknown export format {fmt!r} (valid: {', '.join(FORMATS)})")
     with AtomicFiles(out_dir) as out:
         for name, writer in WRITERS[fmt].items():
-            out.path(name).write_bytes(writer(ds))
+            out.path(name).write_bytes(writer(ds, created) if fmt == "nanopub" else writer(ds))
     return out.written
