@@ -420,14 +420,20 @@ def serve(
     type=click.Path(file_okay=False),
     help="Folder to write the static site into: new, empty, or made by an earlier kg publish.",
 )
+@click.option(
+    "--hosted-at",
+    default=None,
+    metavar="URL",
+    help="Where the site will be served from: also write w3id.htaccess, the rules for w3id.org's trialkg/ folder.",
+)
 @TRIALS_OPTION
 @STORE_OPTION
 @_guard
-def publish(static_dir: str, trials, store) -> None:
+def publish(static_dir: str, hosted_at: str | None, trials, store) -> None:
     """Write every page and per-resource RDF file, with .htaccess rules, for a static host."""
     from kg.web.publish import publish as run_publish
 
-    out, count = run_publish(static_dir, _dataset(trials, store))
+    out, count = run_publish(static_dir, _dataset(trials, store), hosted_at)
     click.echo(f"wrote {count} files to {out}")
 
 

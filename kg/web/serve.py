@@ -157,7 +157,8 @@ def create_app(
                 406, "none of the offered types is acceptable; offered: " + ", ".join(media.OFFERED), Vary="Accept"
             )
         suffix = "html" if wanted == media.HTML else media.syntax(wanted).suffix
-        target = f"/{quote(path)}.{suffix}"
+        # the document's own path: an IRI ending in "/" (the ontology's) has its documents at index.*
+        target = f"/{quote(site.path_of(iri) or path)}.{suffix}"
         return RedirectResponse(target, status_code=303, headers={**headers, "Vary": "Accept"})
 
     routes = [
