@@ -176,6 +176,18 @@ def test_the_w3id_rules_send_every_iri_to_the_hosted_document_kg_serve_chooses(s
             assert followed[1].get("content-type") == want[1].get("content-type"), where
 
 
+def test_w3id_rules_name_the_host_and_refuse_a_bad_one():
+    from kg.errors import InputError
+    from kg.web.publish import w3id_htaccess
+
+    rules = w3id_htaccess("https://example.org/trialkg-site/")
+    assert "https://example.org/trialkg-site/$1.%{ENV:TKG_SUFFIX} [R=303,L]" in rules and "//$1" not in rules
+    for bad in ("ftp://x", "https://x y", "https://x/$1", "example.org"):
+        with pytest.raises(InputError):
+            w3id_htaccess(bad)
+
+
+@pytest.mark.slow  # writes a whole site
 def test_publish_hosted_at_writes_the_w3id_rules_for_that_host(kg, tmp_path):
     r = kg("publish", "--static", str(tmp_path / "site"), "--hosted-at", "https://example.org/trialkg-site/")
     assert r.returncode == 0, r.stderr

@@ -83,6 +83,7 @@ def test_streamed_build_turtle_has_no_escapes(tmp_path):
     assert "@prefix NCIT:" in text and "NCIT:C1851" in text
 
 
+@pytest.mark.slow  # writes a whole site
 def test_every_site_and_served_turtle_document_has_no_escapes(site):
     files = sorted(site.rglob("*.ttl"))
     assert len(files) > 50
