@@ -135,7 +135,7 @@ def test_categories_predicates_and_levels_exist_in_the_pinned_biolink_model(read
     assert {c for c in columns if c not in {"id", "category"}} <= {s.replace(" ", "_") for s in schema["slots"]}
 
 
-def test_the_export_covers_every_publication_and_kind(readme_run):
+def test_the_export_covers_every_publication_and_kind(readme_run, dataset):
     cwd, _ = readme_run
     nodes = {n["id"]: n for n in tsv(cwd / "dist" / "nodes.tsv")}
     edges = {(e["subject"], e["predicate"], e["object"]): e for e in tsv(cwd / "dist" / "edges.tsv")}
@@ -143,14 +143,21 @@ def test_the_export_covers_every_publication_and_kind(readme_run):
     for n in nodes.values():
         by_category.setdefault(n["category"], set()).add(n["id"])
     # a registered trial by its registry id (Biolink's ClinicalTrial prefix), the graph's id an xref
-    assert by_category["biolink:ClinicalTrial"] == {"trialkg.trial:isoda-2018", "CLINICALTRIALS:NCT00793572"}
-    assert by_category["biolink:Study"] == {
-        "trialkg.study:sun-2017",
-        "trialkg.study:lee-2013",
-    }  # meta-analysis, registry
+    ct = "https://www.clinicaltrials.gov/study/"
+    registered = {
+        q.subject.value: "CLINICALTRIALS:" + q.object.value[len(ct) :]
+        for q in dataset.quads()
+        if q.predicate.value == "https://w3id.org/trialkg/ontology/registration" and q.object.value.startswith(ct)
+    }
+    assert {"trialkg.trial:isoda-2018", "CLINICALTRIALS:NCT00793572"} <= by_category["biolink:ClinicalTrial"]
+    assert set(registered.values()) <= by_category["biolink:ClinicalTrial"]
+    assert not {f"trialkg.trial:{s.rsplit('/', 1)[-1]}" for s in registered} & by_category["biolink:ClinicalTrial"]
+    assert {"trialkg.study:sun-2017", "trialkg.study:lee-2013"} <= by_category[
+        "biolink:Study"
+    ]  # meta-analysis, registry
     # bortezomib and melphalan by their mapped ids (Biolink prefers CHEBI, then DRUGBANK); fludarabine has no
     # verified mapping, so its NCIt code is its id
-    assert by_category["biolink:Drug"] == {"CHEBI:52717", "DRUGBANK:DB01042", "NCIT:C1094"}
+    assert {"CHEBI:52717", "DRUGBANK:DB01042", "NCIT:C1094"} <= by_category["biolink:Drug"]
     assert {"NCIT:C201465", "NCIT:C201466"} <= by_category["biolink:Procedure"]
     assert nodes["CLINICALTRIALS:NCT00793572"]["xref"] == "trialkg.trial:green-2017"
     lee = nodes["PMID:23341716"]
