@@ -222,6 +222,24 @@ def test_every_same_as_is_a_bioregistry_provider_iri_of_its_subject(dataset):
         assert other.startswith(tuple(RESOLVERS.values()))
 
 
+def test_every_packaged_record_id_is_also_an_identifier_literal(dataset):
+    """The shapes accept a curator's file without the literals; the packaged trials carry every one."""
+    store = dataset.store
+    typed = [T + "doi", T + "pmid", T + "pmcid"]
+    ct = "https://www.clinicaltrials.gov/study/"
+    missing = []
+    for q in dataset.quads():
+        wanted = None
+        if q.predicate.value in typed:
+            wanted = q.object.value
+        elif q.predicate.value == T + "registration" and q.object.value.startswith(ct):
+            wanted = q.object.value[len(ct) :]
+        if wanted is not None and ox.Literal(wanted) not in _objects(store, q.subject, IDENTIFIER):
+            missing.append((q.subject.value, wanted))
+    assert not missing, missing
+    assert len([q for q in dataset.quads() if q.predicate.value == T + "registration"]) >= 3
+
+
 def test_identifier_literals_are_the_local_ids_of_the_record_iris(dataset):
     bioregistry = pytest.importorskip("bioregistry", reason="the bioregistry package (test extra) is not installed")
     store = dataset.store

@@ -387,20 +387,12 @@ P = "trialkg.publication:isoda-2018"
 SAME_AS = "<http://www.w3.org/2002/07/owl#sameAs>"
 CASES += [
     (
-        "doi-without-identifier-literal",
-        "<publication/isoda-2018>",
-        'dcterms:identifier "10.1007/s12185-018-2448-9" ;',
-        "",
-        P,
-        "is not also its dcterms:identifier literal",
-    ),
-    (
         "identifier-literal-of-no-scheme",
         "<publication/isoda-2018>",
         'dcterms:identifier "10.1007/s12185-018-2448-9" ;',
         'dcterms:identifier "10.1007/s12185-018-2448-9" , "12345" ;',
         P,
-        "is not also its dcterms:identifier literal",
+        "is none of its DOI, PubMed ID or PMC ID",
     ),
     (
         "pmid-without-its-record-iri",
@@ -418,14 +410,6 @@ CASES += [
         "schema:sameAs <https://pubmed.ncbi.nlm.nih.gov/1> ;",
         P,
         "PubMed ID or PMC ID and its record IRI",
-    ),
-    (
-        "registration-without-nct-literal",
-        "<trial/isoda-2018>",
-        'trialkg:slug "isoda-2018" ;',
-        'trialkg:slug "isoda-2018" ; trialkg:registration <https://www.clinicaltrials.gov/study/NCT00793572> ;',
-        "trialkg.trial:isoda-2018",
-        "has no identifier literal with its NCT number",
     ),
     (
         "nct-literal-of-another-registration",
