@@ -100,7 +100,7 @@ def test_summary_prints_the_trial(kg):
         "Median 13.8 months",
         "Median not reached",
         "doi:10.1007/s12185-018-2448-9",
-        "3 patients | completed the 1-year maintenance (size not stated; inferred from the design)",
+        "3 patients | completed the 1-year maintenance (size not stated; the group inferred from the design)",
         "1 patient |",
         "35% | of reached plateau and started maintenance (n=20; stated)",
         "note: One count for the two events jointly",
