@@ -145,7 +145,7 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
     """The VoID / DCAT / HCLS description of a dataset with these statistics."""
     N, L = ox.NamedNode, ox.Literal
 
-    def lit(value, dtype="string"):
+    def lit(value: object, dtype: str = "string") -> ox.Literal:
         return L(str(value), datatype=N(XSD + dtype))
 
     summary = N(base + "dataset")
@@ -153,7 +153,7 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
     sparql = N(base + "sparql")
     out: list[ox.Triple] = []
 
-    def add(s, p: str, o) -> None:
+    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
         out.append(ox.Triple(s, N(p), o))
 
     add(summary, RDF_TYPE, N(DCTYPES + "Dataset"))

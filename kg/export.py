@@ -51,9 +51,10 @@ def _rows(ds: Dataset, name: str, text: str) -> list[dict[str, str]]:
     return [{n: (row[n].value if n in row else "") for n in result.variables} for row in result.rows]
 
 
-def context() -> dict:
+def context() -> dict[str, Any]:
     """The packaged JSON-LD context."""
-    return json.loads(resources.ontology_file("context.jsonld").read_text(encoding="utf-8"))
+    found: dict[str, Any] = json.loads(resources.ontology_file("context.jsonld").read_text(encoding="utf-8"))
+    return found
 
 
 # ------------------------------------------------------------------ n-quads, json-ld
@@ -74,7 +75,7 @@ def jsonld(ds: Dataset) -> bytes:
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def context_1_0() -> dict:
+def context_1_0() -> dict[str, Any]:
     """The packaged context as JSON-LD 1.0 reads it: no ``@version``, and no prefix that only 1.1 may compact with.
 
     A 1.1 term with ``"@prefix": true`` (the OBO namespaces, which end in ``_``, not a URI
@@ -466,26 +467,26 @@ def _slug(iri: str) -> str:
     return "".join(c if c.isalnum() or c in "-." else "-" for c in iri.split("/trialkg/", 1)[-1])[:64]
 
 
-def _num(text: str):
+def _num(text: str) -> int | float:
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
-def _quantity(value: str, unit: str, ucum: str) -> dict:
+def _quantity(value: str, unit: str, ucum: str) -> dict[str, Any]:
     return {"value": _num(value), "unit": unit, "system": UCUM, "code": ucum}
 
 
-def _role(code: str) -> dict:
+def _role(code: str) -> dict[str, Any]:
     return {"coding": [{"system": VARIABLE_ROLE_SYSTEM, "code": code}]}
 
 
-def _group(role: str, label: str, size: str) -> dict:
+def _group(role: str, label: str, size: str) -> dict[str, Any]:
     out: dict[str, Any] = {"variableRole": _role(role), "description": label}
     if size:
         out["note"] = [{"text": f"{size} participants"}]
     return out
 
 
-def _estimates(rows: list[dict[str, str]], unit: str, ucum: str) -> list[dict]:
+def _estimates(rows: list[dict[str, str]], unit: str, ucum: str) -> list[dict[str, Any]]:
     """FHIR attributeEstimates of one statistic: confidence interval, range, p-value."""
     out = []
     for e in rows:
@@ -506,15 +507,15 @@ def _estimates(rows: list[dict[str, str]], unit: str, ucum: str) -> list[dict]:
     return out
 
 
-def _coding(iri: str, label: str) -> dict:
+def _coding(iri: str, label: str) -> dict[str, Any]:
     if iri.startswith("http://purl.obolibrary.org/obo/NCIT_"):
         return {"system": NCIT_SYSTEM, "code": iri.rsplit("_", 1)[-1], "display": label}
     return {"system": iri.rsplit("/", 1)[0] + "/", "code": iri.rsplit("/", 1)[-1], "display": label}
 
 
-def fhir(ds: Dataset) -> dict:
+def fhir(ds: Dataset) -> dict[str, Any]:
     """A FHIR R5 collection Bundle: Citation per article, EvidenceVariable per variable, Evidence per statistic."""
-    entries: list[dict] = []
+    entries: list[dict[str, Any]] = []
     by_pub: dict[str, list[dict[str, str]]] = {}
     for r in _rows(ds, "fhir-citations", _CITATION):
         by_pub.setdefault(r["pub"], []).append(r)

@@ -47,12 +47,14 @@ def biolink_prefix_map() -> dict[str, str]:
     them, though ``biolink:ClinicalTrial`` takes its ids from it).
     """
     path = importlib_resources.files("biolink_model") / "prefixmaps" / "biolink-model-prefix-map.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    found: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return found
 
 
 def kgx_prefix_map() -> dict[str, str]:
     """The packaged ``ontology/kgx-prefix-map.json``: each CURIE prefix of the KGX export and its namespace."""
-    return json.loads(resources.ontology_file("kgx-prefix-map.json").read_text(encoding="utf-8"))
+    found: dict[str, str] = json.loads(resources.ontology_file("kgx-prefix-map.json").read_text(encoding="utf-8"))
+    return found
 
 
 class _EmptyPredicateMap:

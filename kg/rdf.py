@@ -25,7 +25,9 @@ def select(store: ox.Store, text: str, union: bool = True) -> ox.QuerySolutions:
     return result
 
 
-def to_bytes(items: Iterable, fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+def to_bytes(
+    items: Iterable[ox.Triple] | Iterable[ox.Quad], fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None
+) -> bytes:
     """Serialize triples or quads to bytes in memory."""
     if prefixes:
         return cast(bytes, ox.serialize(items, format=fmt, prefixes=prefixes))
@@ -45,7 +47,7 @@ def iris_of(items: Iterable[ox.Triple | ox.Quad]) -> Iterator[str]:
                 yield term.value
 
 
-def turtle(items: Iterable[ox.Triple | ox.Quad]) -> bytes:
+def turtle(items: Iterable[ox.Triple]) -> bytes:
     """Triples as Turtle with the project's prefixes, leaving out any that would need an escape in these IRIs."""
-    items = list(items)
-    return to_bytes(items, ox.RdfFormat.TURTLE, turtle_prefixes(iris_of(items)))
+    triples = list(items)
+    return to_bytes(triples, ox.RdfFormat.TURTLE, turtle_prefixes(iris_of(triples)))

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kg import sources as src
 from kg.dataset import Dataset
@@ -28,7 +29,7 @@ class ReasonResult:
     unsatisfiable: list[str]
 
 
-def _owl2_literal(term):
+def _owl2_literal(term: Any) -> Any:
     """HermiT accepts only the OWL 2 datatype map, which lacks xsd:date.
 
     Dates are handed to the reasoner as plain strings: no trialkg property puts a

@@ -10,16 +10,20 @@ syntax error always names ``file:line:column`` and nothing is half-read.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from kg import resources
 from kg.errors import InputError
 from kg.prefixes import BASE, XSD
+
+if TYPE_CHECKING:
+    import rdflib
 
 ONTOLOGY_SLUG = "ontology"
 
@@ -162,7 +166,7 @@ def parse_error(name: str, exc: SyntaxError) -> InputError:
     return InputError(f"{where}: Turtle syntax error: {exc}")
 
 
-def _rebase(term, base: str):
+def _rebase(term: Any, base: str) -> Any:
     if isinstance(term, ox.NamedNode) and term.value.startswith(BASE):
         return ox.NamedNode(base + term.value[len(BASE) :])
     return term
@@ -197,7 +201,7 @@ def shapes() -> list[ox.Quad]:
     return out
 
 
-def rdflib_term(term):
+def rdflib_term(term: Any) -> rdflib.term.Identifier:
     """The rdflib twin of a pyoxigraph term (the one conversion; xsd:string literals become plain)."""
     import rdflib
 
@@ -214,7 +218,7 @@ def rdflib_term(term):
     raise TypeError(f"unsupported term {term!r}")
 
 
-def from_rdflib(term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+def from_rdflib(term: Any) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """The pyoxigraph twin of an rdflib term."""
     import rdflib
 
@@ -229,7 +233,7 @@ def from_rdflib(term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     return ox.Literal(str(term))
 
 
-def rdflib_graph(items: Iterable[ox.Triple | ox.Quad], transform=None):
+def rdflib_graph(items: Iterable[ox.Triple | ox.Quad], transform: Callable[[Any], Any] | None = None) -> rdflib.Graph:
     """An rdflib Graph of the given triples or quads (graph names dropped); ``transform`` maps objects."""
     import rdflib
 

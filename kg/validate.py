@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pyoxigraph as ox
 
@@ -202,20 +202,21 @@ def require_conformance(
         )
 
 
-def _origin(dataset: Dataset, files: dict[str, str], focus) -> str:
+def _origin(dataset: Dataset, files: dict[str, str], focus: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str:
     """The file a focus node is described in (as subject), else a publication file that uses it."""
     if focus is None:
         return "?"
-    for q in dataset.store.quads_for_pattern(focus, None, None, None):
-        if value(q.graph_name) in files:
-            return files[value(q.graph_name)]
+    if not isinstance(focus, ox.Literal):  # a literal focus (sh:targetObjectsOf) is never a subject
+        for q in dataset.store.quads_for_pattern(focus, None, None, None):
+            if value(q.graph_name) in files:
+                return files[value(q.graph_name)]
     for q in dataset.store.quads_for_pattern(None, None, focus, None):
         if value(q.graph_name) in files:
             return files[value(q.graph_name)]
     return "?"
 
 
-def _text(term) -> str:
+def _text(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:
     """How a term reads in a report: a CURIE, a blank node label, or the literal's lexical form."""
     if term is None:
         return ""
@@ -223,7 +224,7 @@ def _text(term) -> str:
         return compact(term.value)
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
-    return term.value
+    return str(term.value) if isinstance(term, ox.Literal) else str(term)
 
 
 def _severity(iri: str) -> str:
@@ -251,7 +252,7 @@ def _compiled(dataset: Dataset, files: dict[str, str], shapes: object) -> set[Vi
 
 
 @functools.lru_cache(maxsize=256)
-def _prepared(text: str, namespaces: tuple[tuple[str, str], ...], base: str | None):
+def _prepared(text: str, namespaces: tuple[tuple[str, str], ...], base: str | None) -> Any:
     """One SPARQL text parsed and translated once (rdflib's prepareQuery)."""
     from rdflib.plugins.sparql import prepareQuery
 
@@ -259,7 +260,7 @@ def _prepared(text: str, namespaces: tuple[tuple[str, str], ...], base: str | No
 
 
 @functools.cache
-def _prepared_queries_graph():
+def _prepared_queries_graph() -> Any:
     """The rdflib graph class below (made on first use: rdflib is imported only when needed)."""
     import rdflib
 
@@ -274,14 +275,14 @@ def _prepared_queries_graph():
 
         def query(
             self,
-            query_object,
-            processor="sparql",
-            result="sparql",
-            initNs=None,  # noqa: N803
-            initBindings=None,
-            use_store_provided=True,
-            **kwargs,
-        ):  # noqa: N803
+            query_object: Any,
+            processor: Any = "sparql",
+            result: Any = "sparql",
+            initNs: Any = None,  # noqa: N803
+            initBindings: Any = None,  # noqa: N803
+            use_store_provided: bool = True,
+            **kwargs: Any,
+        ) -> Any:
             if isinstance(query_object, str):
                 namespaces = tuple(sorted((k, str(v)) for k, v in (initNs or {}).items()))
                 query_object = _prepared(query_object, namespaces, kwargs.get("base"))

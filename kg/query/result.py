@@ -27,7 +27,7 @@ class Result:
         return [row[name].value if name in row else "" for row in self.rows]
 
 
-def from_solutions(solutions, text: str, origin: str = "query") -> Result:
+def from_solutions(solutions: object, text: str, origin: str = "query") -> Result:
     """A :class:`Result` from pyoxigraph solutions (local, or parsed from a server's answer)."""
     if not isinstance(solutions, ox.QuerySolutions):
         raise QueryError(f"{origin}: only SELECT queries are supported here")

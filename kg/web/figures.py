@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from typing import Any
 
 from kg.query.formats import cell
 
@@ -20,7 +21,7 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def response_chart(rows: list[dict]) -> tuple[str, list[dict], list[dict]]:
+def response_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
     """Bars of response categories, each as a share of its own denominator.
 
     A bar is drawn only where the share is known: a reported percentage, or a
@@ -28,8 +29,8 @@ def response_chart(rows: list[dict]) -> tuple[str, list[dict], list[dict]]:
     unknown size are returned in the third list, to be printed, never drawn.
     Returns the SVG, the bars and the undrawn counts.
     """
-    bars: list[dict] = []
-    undrawn: list[dict] = []
+    bars: list[dict[str, Any]] = []
+    undrawn: list[dict[str, Any]] = []
     series: dict[tuple[str, str, str, str], str] = {}
     for r in rows:
         count, size, percent = cell(r.get("count")), cell(r.get("size")), cell(r.get("percent"))
@@ -119,13 +120,13 @@ def response_chart(rows: list[dict]) -> tuple[str, list[dict], list[dict]]:
     return "\n".join(parts), bars, undrawn
 
 
-def survival_chart(rows: list[dict]) -> tuple[str, list[dict]]:
+def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """Time-to-event medians on one time axis, with CIs; a median not reached is an open-ended arrow.
 
     One mark per finding: of several reports of one finding, the one with a
     confidence interval is drawn, and the mark's title names every source.
     """
-    chosen: dict[str, dict] = {}
+    chosen: dict[str, dict[str, Any]] = {}
     for r in rows:
         if not r.get("origin"):
             continue
@@ -252,7 +253,7 @@ def nice_step(span: float, most: int = 8) -> float:
         if span / (factor * power) <= most:
             step = factor * power
             return int(step) if step >= 1 else round(step, 12)
-    return 10 * power  # pragma: no cover - the loop always returns
+    return float(10 * power)  # pragma: no cover - the loop always returns
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
@@ -292,7 +293,7 @@ def _open(kind: str, height: int, title: str, data: str, hint: str) -> list[str]
     ]
 
 
-def _mark(item: dict, tip_y: float, inner: list[str], ring: tuple[float, float, float, float]) -> list[str]:
+def _mark(item: dict[str, Any], tip_y: float, inner: list[str], ring: tuple[float, float, float, float]) -> list[str]:
     """One statistic's mark: a link to its page, with its title, focus ring and reading-strip text."""
     x, y, w, h = ring
     tip = _wrap(item["tip"])
@@ -310,7 +311,7 @@ def _mark(item: dict, tip_y: float, inner: list[str], ring: tuple[float, float, 
     ]
 
 
-def _row_label(x: float, y: float, item: dict) -> list[str]:
+def _row_label(x: float, y: float, item: dict[str, Any]) -> list[str]:
     group = item["row"] if len(item["row"]) <= 46 else item["row"][:45] + "…"
     detail = item["detail"] if len(item["detail"]) <= 52 else item["detail"][:51] + "…"
     return [
@@ -319,7 +320,7 @@ def _row_label(x: float, y: float, item: dict) -> list[str]:
     ]
 
 
-def forest_plot(items: list[dict], title: str, axis: str, hint: str, log: bool = True) -> str:
+def forest_plot(items: list[dict[str, Any]], title: str, axis: str, hint: str, log: bool = True) -> str:
     """Between-group effects with their intervals and a dashed line of no difference.
 
     Ratios (hazard, odds, risk ratio: ``log``) on a log axis with the line at 1;
@@ -352,7 +353,7 @@ def forest_plot(items: list[dict], title: str, axis: str, hint: str, log: bool =
     def x_of(v: float) -> float:
         if log:
             return left + (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) * plot_w
-        return left + (v - lo) / (hi - lo) * plot_w
+        return float(left + (v - lo) / (hi - lo) * plot_w)
 
     domain = (
         f'data-log-min="{_num(lo)}" data-log-max="{_num(hi)}" data-scale="log"'
@@ -432,7 +433,7 @@ def _axis_max(numbers: list[float]) -> tuple[float, float]:
     return math.ceil(top / step) * step, step
 
 
-def median_chart(items: list[dict], title: str, axis: str, not_reached: str, hint: str) -> str:
+def median_chart(items: list[dict[str, Any]], title: str, axis: str, not_reached: str, hint: str) -> str:
     """Medians on their own axis (in their unit), each a row, with the CI or range; not reached as an open arrow.
 
     Each item as for :func:`forest_plot`, with ``not_reached`` (bool) and ``interval`` (the
@@ -493,7 +494,7 @@ def median_chart(items: list[dict], title: str, axis: str, not_reached: str, hin
     return "\n".join(parts)
 
 
-def rate_chart(rows: list[dict], title: str, axis: str, hint: str) -> str:
+def rate_chart(rows: list[dict[str, Any]], title: str, axis: str, hint: str) -> str:
     """Rates at a time point (percentages), each group a row: x is the time point, height in the row the rate.
 
     ``rows`` are groups: ``row``, ``detail`` and ``items``, each item with ``time``,
