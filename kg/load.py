@@ -5,7 +5,9 @@ publication goes into its own named graph (the ontology and term extracts into
 ``graph/ontology``), so a re-load replaces exactly one publication.
 
 **Embedded.** One writer at a time: an OS file lock (``flock``) on
-``.<name>.lock`` beside the store is held for the whole load; a second
+``.<name>.lock`` beside the store (its real path: a store reached through a
+symlink is locked, copied and swapped where the link points, and the link
+stays a link) is held for the whole load; a second
 ``kg load`` waits up to ``wait`` seconds, then is refused (exit 3), so no
 update is ever lost. Validation parses the publications one batch at a time
 (:data:`kg.validate.BATCH`, each with the shared ontology); each validated
@@ -172,6 +174,17 @@ def _graph_sizes_of(store: ox.Store) -> dict[str, int]:
 # ------------------------------------------------------------------ embedded
 
 
+def real_path(path: Path) -> Path:
+    """The store's real path: symlinks resolved (the last one too, even to a store not made yet).
+
+    A store is often reached through a symlink (``~/.local/share/trialkg/store``
+    to a larger disk). The lock, the copy and the swap all work on the folder
+    the link points to, so a load through the link and one through the real
+    path exclude each other, and the swap never replaces the link with a folder.
+    """
+    return Path(os.path.realpath(path))
+
+
 class StoreLock:
     """The exclusive write lock of one store folder: ``flock`` on ``.<name>.lock`` in its parent.
 
@@ -181,8 +194,8 @@ class StoreLock:
     """
 
     def __init__(self, path: Path, wait: float = 0.0):
-        self.path = path
-        self.file = path.parent / f".{path.name}.lock"
+        self.path = real_path(path)  # a symlinked store and its real path share one lock
+        self.file = self.path.parent / f".{self.path.name}.lock"
         self.wait = wait
         self._fd: int | None = None
 
@@ -231,7 +244,7 @@ def load_embedded(
     """
     start = time.perf_counter()
     pubs = list(publications if publications is not None else src.packaged_publications())
-    path = Path(store_dir) if store_dir else default_store_dir()
+    path = real_path(Path(store_dir) if store_dir else default_store_dir())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
