@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from kg.dataset import ENGINES, Dataset
-from kg.errors import KGError, OutputError
+from kg.errors import KGError, OutputError, printable
 from kg.export import FORMATS as EXPORT_FORMATS
 from kg.query.formats import NAMES as OUTPUT_FORMATS
 from kg.validate import ENGINES as VALIDATION_ENGINES
@@ -56,8 +56,18 @@ OUT_OPTION = click.option(
 )
 
 
+#: the exit status of an error nothing foresaw (a bug): never 1, which means "violations"
+INTERNAL_ERROR = 70
+
+
 def _guard(func):
-    """Turn library errors into one line and an exit code (tracebacks only with --debug)."""
+    """Turn library errors into one line and an exit code (tracebacks only with --debug).
+
+    The line is made printable (:func:`kg.errors.printable`): a file name's
+    newline cannot add a line, nor can bytes that are not UTF-8 end in a
+    traceback. An exception nothing foresaw is one line too, with its own exit
+    status (:data:`INTERNAL_ERROR`).
+    """
 
     @wraps(func)
     def wrapper(*args, **kwargs):
@@ -67,16 +77,29 @@ def _guard(func):
         except KGError as exc:
             if debug:
                 raise
-            click.echo(f"kg: error: {exc}", err=True)
+            _error(str(exc))
             sys.exit(exc.exit_code)
         except OSError as exc:  # an output the library did not foresee: still one line
             if debug:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"kg: error: {where}{exc.strerror or exc}", err=True)
+            _error(f"{where}{exc.strerror or exc}")
             sys.exit(OutputError.exit_code)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line and its own status, never a traceback
+            if debug:
+                raise
+            _error(f"internal error: {type(exc).__name__}: {exc} (kg --debug shows where; please report it)")
+            sys.exit(INTERNAL_ERROR)
 
     return wrapper
+
+
+def _error(message: str) -> None:
+    click.echo(f"kg: error: {printable(message)}", err=True)
+
+
+def _note(message: str) -> None:
+    click.echo(f"kg: note: {printable(message)}", err=True)
 
 
 def _dataset(trials=(), store=None, endpoint=None, timeout=60.0) -> Dataset:
@@ -273,7 +296,7 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
         click.echo(f"store: {target}")
         result = load_embedded(pubs, target, wait=wait)
     for note in result.notes:
-        click.echo(f"kg: note: {note}", err=True)
+        _note(note)
     click.echo(
         f"loaded {result.triples} triples into {len(result.graphs)} named graph(s) "
         f"at {result.target} in {result.seconds:.2f} s"
@@ -469,7 +492,15 @@ def spread_lists(args: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Output that cannot be encoded (a file name whose bytes are not UTF-8) is
+    written with backslash escapes instead of failing.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     cli(args=spread_lists(sys.argv[1:]), prog_name="kg")
 
 

@@ -6,10 +6,16 @@ says so); they are numbered as in the issue. Nothing leaves loopback.
 
 from __future__ import annotations
 
+import os
+import sys
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import kg_serve  # noqa: E402
 
 TKG = "https://w3id.org/trialkg/"
 
@@ -53,3 +59,49 @@ def test_a_load_through_a_symlinked_store_writes_the_real_store_and_keeps_the_li
     assert link.is_symlink() and link.resolve() == real.resolve(), "the link is still a link to the same store"
     assert "extra" in _graph_names(real), "the load reached the store the link points to"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "link"], "nothing was left beside the link"
+
+
+# ---------------------------------------------------------------- 4, 13. file names are the user's: any bytes, any character
+
+
+@pytest.fixture
+def undecodable(trial_turtle, tmp_path) -> Path:
+    """A folder holding one conforming publication whose file name is not UTF-8 (``bad\\xff\\xfe.ttl``)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"bad\xff\xfe.ttl")
+    (folder / name).write_text(trial_turtle.replace("isoda-2018", "bad-1"))
+    return folder
+
+
+def test_a_file_name_that_is_not_utf8_validates(kg, undecodable):
+    r = kg("validate", "--trials", str(undecodable))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "conforms" in r.stdout
+
+
+@pytest.mark.slow
+def test_a_file_name_that_is_not_utf8_builds_loads_publishes_serves_and_queries(kg, undecodable, tmp_path):
+    runs = {
+        "build": ["build", "--trials", str(undecodable), "--out", str(tmp_path / "dist")],
+        "load": ["load", "--store", str(tmp_path / "store"), "--trials", str(undecodable)],
+        "publish": ["publish", "--static", str(tmp_path / "site"), "--trials", str(undecodable)],
+        "query": ["query", "citation", "--trials", str(undecodable)],
+        "summary": ["summary", "--trials", str(undecodable)],
+    }
+    for verb, args in runs.items():
+        r = kg(*args)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, (verb, r.stderr[-2000:])
+    assert "bad%FF%FE" in {g.rsplit("/", 1)[-1] for g in _graph_names(tmp_path / "store")}
+    assert (tmp_path / "site" / "trial" / "bad-1.html").exists()
+    with kg_serve("--trials", str(undecodable)) as base:
+        assert urllib.request.urlopen(base + "/trial/bad-1.html", timeout=30).status == 200
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_message_line(kg, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "x.ttl:1:1: fine\nkg: note: store wiped.ttl").write_text("<a:b> <a:c> <a:d> .\n<a:x> <a:y> oops .\n")
+    r = kg("validate", "--trials", str(folder))
+    assert r.returncode == 2 and one_line(r.stderr), r.stderr
+    assert r.stderr.startswith("kg: error: ") and "\\n" in r.stderr and ":2:" in r.stderr, r.stderr
