@@ -251,5 +251,9 @@ def load_source(store: ox.Store, source: src.Source, base: str = BASE) -> None:
             store.load(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE, to_graph=graph)
         except SyntaxError as exc:
             raise src.parse_error(source.name, exc) from None
+        except MemoryError as exc:  # a literal or IRI past the parser's 16 MiB
+            if not src.is_token_limit(exc):
+                raise
+            raise src.parse_error(source.name, exc) from None
     else:
         store.extend(list(src.quads(source, base)))

@@ -165,10 +165,29 @@ def publications(paths: Iterable[str | Path] | None = None) -> list[Source]:
     return files(paths) if paths else packaged_publications()
 
 
-def parse_error(name: str, exc: SyntaxError) -> InputError:
-    """Turn a parser's error into ``file:line:column: message``."""
+def parse_error(name: str, exc: SyntaxError | MemoryError) -> InputError:
+    """Turn a parser's error into ``file:line:column: message``.
+
+    pyoxigraph's parser reads one token (a literal, an IRI) into a buffer of at
+    most 16 MiB and raises :class:`MemoryError` past it: that is the file's
+    fault too, so it is reported the same way (call :func:`is_token_limit` first).
+    """
+    if isinstance(exc, MemoryError):
+        return InputError(
+            f"{name}: cannot parse: it holds a literal or IRI longer than {TOKEN_LIMIT >> 20} MiB, "
+            "the most the Turtle parser reads as one term"
+        )
     where = f"{name}:{exc.lineno}:{exc.offset or 1}" if exc.lineno else name
     return InputError(f"{where}: Turtle syntax error: {exc}")
+
+
+#: the longest single term (literal or IRI) pyoxigraph's parsers read (bytes)
+TOKEN_LIMIT = 16 * 1024 * 1024
+
+
+def is_token_limit(exc: MemoryError) -> bool:
+    """Whether a parser's :class:`MemoryError` is its one-token limit (the input's fault), not memory running out."""
+    return "buffer maximal size" in str(exc)
 
 
 def _rebase(term, base: str):
@@ -185,6 +204,10 @@ def triples(source: Source, base: str = BASE) -> list[ox.Quad]:
     try:
         parsed = list(ox.parse(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE))
     except SyntaxError as exc:
+        raise parse_error(source.name, exc) from None
+    except MemoryError as exc:
+        if not is_token_limit(exc):
+            raise
         raise parse_error(source.name, exc) from None
     if base != BASE:
         parsed = [ox.Quad(_rebase(t.subject, base), t.predicate, _rebase(t.object, base)) for t in parsed]

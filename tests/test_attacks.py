@@ -105,3 +105,41 @@ def test_a_newline_in_a_file_name_cannot_forge_a_message_line(kg, tmp_path):
     r = kg("validate", "--trials", str(folder))
     assert r.returncode == 2 and one_line(r.stderr), r.stderr
     assert r.stderr.startswith("kg: error: ") and "\\n" in r.stderr and ":2:" in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------- 14. a literal longer than the parser reads
+
+
+@pytest.fixture
+def huge_literal(tmp_path) -> Path:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    literal = "a" * (17 << 20)  # past pyoxigraph's 16 MiB buffer for one term
+    (folder / "big.ttl").write_text(f'<{TKG}trial/x> <http://www.w3.org/2000/01/rdf-schema#label> "{literal}" .\n')
+    return folder
+
+
+def _refuses_huge_literal(r) -> bool:
+    return r.returncode == 2 and one_line(r.stderr) and "big.ttl: cannot parse" in r.stderr and "16 MiB" in r.stderr
+
+
+def test_a_literal_over_16_mib_is_one_line_naming_the_file(kg, huge_literal):
+    r = kg("validate", "--trials", str(huge_literal))
+    assert _refuses_huge_literal(r), (r.returncode, r.stderr[-2000:])
+
+
+@pytest.mark.slow
+def test_a_literal_over_16_mib_is_one_line_in_every_verb(kg, huge_literal, tmp_path):
+    runs = [
+        ["build", "--out", str(tmp_path / "dist")],
+        ["load", "--store", str(tmp_path / "store")],
+        ["publish", "--static", str(tmp_path / "site")],
+        ["query", "citation"],
+        ["summary"],
+        ["export", "--format", "nquads", "--out", str(tmp_path / "x")],
+        ["serve", "--port", "1"],  # refused before it listens
+    ]
+    for args in runs:
+        r = kg(*args, "--trials", str(huge_literal))
+        assert _refuses_huge_literal(r), (args[0], r.returncode, r.stderr[-2000:])
+    assert not (tmp_path / "store").exists() and not (tmp_path / "site").exists()
