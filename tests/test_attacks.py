@@ -143,3 +143,54 @@ def test_a_literal_over_16_mib_is_one_line_in_every_verb(kg, huge_literal, tmp_p
         r = kg(*args, "--trials", str(huge_literal))
         assert _refuses_huge_literal(r), (args[0], r.returncode, r.stderr[-2000:])
     assert not (tmp_path / "store").exists() and not (tmp_path / "site").exists()
+
+
+# ---------------------------------------------------------------- 15. a value that is not a number where one is expected
+
+
+def _every_view(dataset) -> int:
+    """Render what `kg publish` and `kg serve` render (every page, the evidence pages) and the summary."""
+    from kg.summary import summarize
+    from kg.web import pages
+    from kg.web.site import Site
+
+    summarize(dataset)
+    site = Site(dataset.described())
+    n = 0
+    for iri in site.resources():
+        n += bool(pages.page(site, iri))
+    n += bool(pages.index(site, static=True))
+    for view in pages.evidence_views(site):
+        n += bool(pages.evidence_page(site, view.slug))
+    return n
+
+
+NOT_NUMBERS = {
+    "a string": '"s81"',
+    "NaN": '"NaN"^^<http://www.w3.org/2001/XMLSchema#double>',
+    "past a double": "1e400",
+    "huge": "1000000000000",
+}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [pytest.param(v, marks=[] if k == "a string" else pytest.mark.slow) for k, v in NOT_NUMBERS.items()],
+    ids=list(NOT_NUMBERS),
+)
+def test_a_value_that_is_not_a_number_is_shown_and_never_breaks_a_view(bad):
+    import re
+
+    from kg import resources, sandbox
+    from kg.dataset import Dataset
+    from kg.sources import Source
+
+    numbers = "value|lower|upper|level|size|timePointValue"  # every number a figure, a page or the summary reads
+    pubs = []
+    for entry in resources.trial_files():
+        text = entry.read_text(encoding="utf-8")
+        text = re.sub(rf"(trialkg:(?:{numbers})) -?[0-9][0-9.]*(?=\s*[;.,])", rf"\1 {bad}", text)
+        pubs.append(Source(entry.name, entry.name[:-4], text.encode()))
+    outcome = sandbox.run(_every_view, Dataset.build(pubs), timeout=60)  # a figure must not draw forever either
+    assert outcome.ok, outcome.describe() or repr(outcome.raised)
+    assert outcome.value > 10

@@ -7,6 +7,7 @@ what a SPARQL 1.1 server would send.
 
 from __future__ import annotations
 
+import math
 import shutil
 import textwrap
 from typing import cast
@@ -47,6 +48,32 @@ def cell(term: Value | None) -> str:
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     return term.value
+
+
+def number(text: str | None) -> float | None:
+    """A literal's lexical form as a finite number, or None: what a figure can draw.
+
+    Pages and the summary show any graph, conforming or not: a value ``"s81"``,
+    ``NaN`` or ``1e400`` is printed as written but never drawn or computed with.
+
+    >>> number("13.8"), number("s81"), number("NaN"), number("1e400"), number(None)
+    (13.8, None, None, None, None)
+    """
+    try:
+        x = float(text) if text else None
+    except ValueError:
+        return None
+    return x if x is not None and math.isfinite(x) else None
+
+
+def level(text: str) -> str:
+    """A confidence level as a percentage: ``0.95`` is ``95%``; a level that is not a number, as printed.
+
+    >>> level("0.95"), level("s81")
+    ('95%', 's81')
+    """
+    x = number(text)
+    return f"{x * 100:g}%" if x is not None else text
 
 
 def plural(n: int | str, word: str) -> str:
