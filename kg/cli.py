@@ -102,8 +102,11 @@ def _note(message: str) -> None:
     click.echo(f"kg: note: {printable(message)}", err=True)
 
 
-def _dataset(trials=(), store=None, endpoint=None, timeout=60.0) -> Dataset:
-    return Dataset.select(paths=list(trials), store=store, endpoint=endpoint, timeout=timeout)
+def _dataset(trials=(), store=None, endpoint=None, timeout=60.0, isolated=False) -> Dataset:
+    """The dataset the target options name; ``isolated``: its queries run in a child (a panic is one line)."""
+    dataset = Dataset.select(paths=list(trials), store=store, endpoint=endpoint, timeout=timeout)
+    dataset.isolated = isolated
+    return dataset
 
 
 @click.group()
@@ -220,9 +223,18 @@ def summary(studies: tuple[str, ...], trial: str | None, trials, store, endpoint
     populations, interventions by arm, every figure with its denominator and
     time, the comparisons between groups, adverse events, and the citation.
     """
+    from functools import partial
+
+    from kg.query.execute import in_child
     from kg.summary import summarize
 
-    click.echo(summarize(_dataset(trials, store, endpoint, timeout), studies, trial=trial), nl=False)
+    dataset = _dataset(trials, store, endpoint, timeout)
+    text = (
+        summarize(dataset, studies, trial=trial)
+        if dataset.is_remote
+        else in_child(partial(summarize, dataset, studies, trial=trial), origin="kg summary")
+    )
+    click.echo(text, nl=False)
 
 
 @cli.command()
@@ -248,7 +260,7 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
     from kg.export import export as run_export
     from kg.nanopub import parse_date
 
-    for path in run_export(fmt, out, _dataset(trials, store), parse_date(created)):
+    for path in run_export(fmt, out, _dataset(trials, store, isolated=True), parse_date(created)):
         click.echo(f"wrote {path}")
 
 
@@ -335,7 +347,7 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> 
         raise QueryError("give either a query NAME or --file Q.rq (see `kg queries`)")
     q = catalog.from_file(file) if file else catalog.get(name)
     params_given = parse_params(params)
-    dataset = _dataset(trials, store, endpoint, timeout)
+    dataset = _dataset(trials, store, endpoint, timeout, isolated=True)
     require_known(dataset, q, params_given)
     click.echo(render(dataset.run(q, params_given, engine=engine), fmt), nl=False)
 

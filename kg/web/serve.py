@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, quote
 
 from kg import media
 from kg.dataset import Dataset
-from kg.errors import InputError
+from kg.errors import InputError, KGError
 from kg.rdf import turtle
 from kg.web import pages
-from kg.web.endpoint import FORMAT_PARAM, Endpoint, Limits
+from kg.web.endpoint import FORMAT_PARAM, LOG, Endpoint, Limits
 from kg.web.negotiate import negotiate
 from kg.web.site import Site
 
@@ -42,6 +42,9 @@ def create_app(
     from kg.query import catalog
 
     dataset = (dataset or Dataset.build()).described()
+    dataset.isolated = (
+        True  # the pages' queries run in a child: data that makes pyoxigraph panic costs a 500, not the server
+    )
     site = Site(dataset)
     endpoint = Endpoint(dataset.store, limits or Limits(timeout=timeout, max_rows=max_rows))
     base = dataset.base
@@ -175,7 +178,14 @@ def create_app(
     middleware = [
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"])
     ]
-    return Starlette(routes=routes, middleware=middleware)
+
+    async def failed(request: Request, exc: Exception) -> Response:
+        """A page that cannot be made (its query crashed): one 500 line and one log line, never a traceback."""
+        message = " ".join(str(exc).split())[:500]
+        LOG.error("kg serve: %s: %s", request.url.path[:200], message)
+        return text(500, f"this page could not be made: {message}")
+
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={KGError: failed})
 
 
 def serve(
