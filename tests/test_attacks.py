@@ -269,13 +269,18 @@ def _crash_line(r) -> bool:
     return r.returncode == 2 and one_line(r.stderr) and "panicked" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_kg_query_citation_on_data_that_makes_pyoxigraph_panic_is_one_line(kg, tmp_path):
-    r = kg("query", "citation", "--trials", str(panic_data(tmp_path)))
+@pytest.fixture(scope="module")
+def panicking(tmp_path_factory) -> Path:
+    return panic_data(tmp_path_factory.mktemp("panic"))
+
+
+def test_kg_query_citation_on_data_that_makes_pyoxigraph_panic_is_one_line(kg, panicking):
+    r = kg("query", "citation", "--trials", str(panicking))
     assert _crash_line(r), (r.returncode, r.stderr[-1500:])
 
 
-def test_kg_summary_on_data_that_makes_pyoxigraph_panic_is_one_line(kg, tmp_path):
-    r = kg("summary", "x", "--trials", str(panic_data(tmp_path)))
+def test_kg_summary_on_data_that_makes_pyoxigraph_panic_is_one_line(kg, panicking):
+    r = kg("summary", "x", "--trials", str(panicking))
     assert _crash_line(r), (r.returncode, r.stderr[-1500:])
 
 
@@ -287,3 +292,158 @@ def test_a_page_whose_query_panics_is_a_500_and_the_server_lives(tmp_path):
             urllib.request.urlopen(base + "/trial/x.html", timeout=60)
         assert err.value.code == 500 and b"panicked" in err.value.read()
         assert urllib.request.urlopen(base + "/void.ttl", timeout=30).status == 200, "the server still answers"
+
+
+# ---------------------------------------------------------------- 2, 8. kg publish: races, permissions, leftovers, targets
+
+
+def _tiny(tmp_path: Path, *names: str) -> Path:
+    """A folder of tiny publications (one labelled trial each): a site of a few files, quick to write."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for name in names:
+        (data / f"{name}.ttl").write_text(
+            f'<{TKG}trial/{name}> <http://www.w3.org/2000/01/rdf-schema#label> "{name}" .\n'
+        )
+    return data
+
+
+def _tiny_dataset(tmp_path: Path, *names: str):
+    from kg.dataset import Dataset
+    from kg.sources import files
+
+    return Dataset.build(files([_tiny(tmp_path, *names)]))
+
+
+def test_a_file_written_into_the_site_while_it_is_published_is_kept(tmp_path, monkeypatch):
+    """The race: a file written after the folder was checked, right before publish moves anything, stays."""
+    from kg.web.publish import publish
+
+    site = tmp_path / "site"
+    publish(site, _tiny_dataset(tmp_path, "x"))
+    assert (site / "trial" / "x.html").exists()
+    written = []
+
+    def user_writes_first(real):
+        def move(src, dst, *args, **kwargs):
+            if not written and any(Path(p) == site or site in Path(p).parents for p in (src, dst)):
+                (site / "notes.txt").write_text("mine")  # the user (or a sync tool), just now
+                written.append(True)
+            return real(src, dst, *args, **kwargs)
+
+        return move
+
+    for name in ("rename", "replace", "link"):
+        monkeypatch.setattr(os, name, user_writes_first(getattr(os, name)))
+    publish(site, _tiny_dataset(tmp_path, "x", "y"))
+    monkeypatch.undo()
+    assert written, "publish moved something into the site"
+    assert (site / "notes.txt").read_text() == "mine", "the file written during the publish is still there"
+    assert (site / "trial" / "y.html").exists(), "and the new site is in place"
+
+
+@pytest.mark.slow
+def test_a_file_changed_in_the_site_while_it_is_published_is_kept(tmp_path, monkeypatch):
+    from kg.errors import OutputError
+    from kg.web import pages
+    from kg.web.publish import publish
+
+    site = tmp_path / "site"
+    publish(site, _tiny_dataset(tmp_path, "x"))
+    real_index = pages.index
+
+    def index_while_the_user_edits(*args, **kwargs):
+        (site / "index.html").write_text("my own front page")  # during the build, after the check
+        return real_index(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "index", index_while_the_user_edits)
+    with pytest.raises(OutputError, match="index.html appeared or changed while the site was written"):
+        publish(site, _tiny_dataset(tmp_path, "x", "y"))
+    assert (site / "index.html").read_text() == "my own front page"
+    assert (site / "trial" / "y.html").exists(), "the rest of the site was written"
+
+
+def test_a_new_site_folder_gets_the_permissions_of_the_umask(tmp_path):
+    from kg.web.publish import publish
+
+    old = os.umask(0o022)
+    try:
+        publish(tmp_path / "site", _tiny_dataset(tmp_path, "x"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "site").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "site" / "trial").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "site" / "index.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_publish_refuses_the_root_folder_with_a_clear_message(kg, tmp_path):
+    before = sorted(os.listdir("/"))
+    r = kg("publish", "--static", "/", "--trials", str(_tiny(tmp_path, "x")))
+    assert r.returncode == 5 and one_line(r.stderr), r.stderr
+    assert "root folder" in r.stderr and "/proc" not in r.stderr, r.stderr
+    assert sorted(os.listdir("/")) == before
+
+
+@pytest.mark.slow
+def test_the_next_publish_removes_what_a_killed_publish_left(kg, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    site = tmp_path / "site"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg", "publish", "--static", str(site)],  # the packaged graph: seconds to build
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while not [p for p in tmp_path.iterdir() if ".kg-publish-" in p.name] and proc.poll() is None:
+        assert time.time() < deadline
+        time.sleep(0.005)
+    time.sleep(0.3)  # a few pages into the build
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert [p for p in tmp_path.iterdir() if ".kg-publish-" in p.name], "the killed publish left its build"
+    time.sleep(0.5)  # the build's child follows its parent
+    r = kg("publish", "--static", str(site), "--trials", str(_tiny(tmp_path, "x")))
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in tmp_path.iterdir() if ".kg-publish-" in p.name] == [], "the leftover was removed"
+    assert (site / "trial" / "x.html").exists()
+
+
+@pytest.mark.slow
+def test_publish_into_a_mount_point(tmp_path):
+    """A target that is a mount point (another file system) is written like any folder."""
+    import shutil
+    import subprocess
+
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        pytest.skip("needs root and unshare(1) to mount a file system in a private mount namespace")
+    site = tmp_path / "site"
+    site.mkdir()
+    data = _tiny(tmp_path, "x")
+    script = 'mount -t tmpfs none "$0" || exit 99; "$@"; code=$?; ls -A "$0" > "$0.list"; exit $code'
+    r = subprocess.run(
+        [unshare, "-m", "sh", "-c", script, str(site), sys.executable, "-m", "kg", "publish", "--static", str(site)]
+        + ["--trials", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    if r.returncode == 99:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()[:200]}")
+    assert r.returncode == 0, r.stderr
+    listing = (tmp_path / "site.list").read_text().split()
+    assert "index.html" in listing and "trial" in listing and not [n for n in listing if "kg-publish" in n]
+
+
+@pytest.mark.slow
+def test_publish_on_data_that_makes_pyoxigraph_panic_is_one_line_and_writes_nothing(kg, tmp_path):
+    data = panic_data(tmp_path, described=True)
+    site = tmp_path / "site"
+    r = kg("publish", "--static", str(site), "--trials", str(data))
+    assert _crash_line(r), (r.returncode, r.stderr[-1500:])
+    assert not site.exists() and not [p for p in tmp_path.iterdir() if ".kg-publish-" in p.name]
