@@ -7,6 +7,7 @@ says so); they are numbered as in the issue. Nothing leaves loopback.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -447,3 +448,68 @@ def test_publish_on_data_that_makes_pyoxigraph_panic_is_one_line_and_writes_noth
     r = kg("publish", "--static", str(site), "--trials", str(data))
     assert _crash_line(r), (r.returncode, r.stderr[-1500:])
     assert not site.exists() and not [p for p in tmp_path.iterdir() if ".kg-publish-" in p.name]
+
+
+# ---------------------------------------------------------------- 6. javascript: links, and a policy that runs no script
+
+JS_LINKS = (  # on the news report, which has a page of its own listing every property
+    f"<{TKG}publication/cta-isoda-2018> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <javascript:alert(1)> ;\n"
+    "    <https://schema.org/sameAs> <JavaScript:alert(document.cookie)> ;\n"
+    "    <http://www.w3.org/2004/02/skos/core#exactMatch> <data:text/html,x> .\n"
+)
+
+
+@pytest.fixture
+def js_links(trial_turtle, tmp_path) -> Path:
+    folder = tmp_path / "js"
+    folder.mkdir()
+    (folder / "isoda-2018.ttl").write_text(trial_turtle + "\n" + JS_LINKS)
+    return folder
+
+
+def test_a_link_that_is_not_http_is_refused_by_the_shapes(kg, js_links):
+    r = kg("validate", "--trials", str(js_links))
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr
+    report = r.stdout
+    for iri in ("javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,x"):
+        assert f"{iri}: A link" in report, (iri, report[-2000:])
+
+
+def test_a_link_that_is_not_http_is_text_on_every_page(js_links):
+    from kg.dataset import Dataset
+    from kg.sources import files
+    from kg.web import pages
+    from kg.web.site import Site
+
+    site = Site(Dataset.build(files([js_links])).described())
+    seen = 0
+    for iri in site.resources():
+        html = pages.page(site, iri)
+        assert not re.search(r"""href\s*=\s*["']?\s*(javascript|data):""", html, re.IGNORECASE), iri
+        seen += "javascript:alert(1)" in html
+    assert seen, "the IRI is still shown, as text"
+
+
+@pytest.mark.slow
+def test_served_and_static_pages_carry_a_policy_that_runs_no_script(tmp_path):
+    from kg.web.policy import style_hashes
+    from kg.web.publish import publish
+
+    def policy_of(header: str) -> dict[str, set[str]]:
+        return {d.split()[0]: set(d.split()[1:]) for d in header.split(";") if d.strip()}
+
+    with kg_serve() as base:
+        for path in ("/", "/trial/isoda-2018.html", "/evidence/overall-survival.html"):
+            with urllib.request.urlopen(base + path, timeout=60) as resp:
+                html = resp.read().decode()
+                csp = policy_of(resp.headers["Content-Security-Policy"])
+            assert csp["default-src"] == {"'none'"} and "script-src" not in csp, csp  # so no script at all
+            assert csp["style-src"] == style_hashes(html), "exactly the page's own style blocks"
+        with urllib.request.urlopen(base + "/trial/isoda-2018.ttl", timeout=60) as resp:
+            assert policy_of(resp.headers["Content-Security-Policy"])["default-src"] == {"'none'"}
+    out, _ = publish(tmp_path / "site")
+    (line,) = [x for x in (out / ".htaccess").read_text().splitlines() if "Content-Security-Policy" in x]
+    static = policy_of(line.split('"')[1])
+    assert static["default-src"] == {"'none'"} and "script-src" not in static
+    pages_styles = set().union(*(style_hashes(p.read_text()) for p in out.rglob("*.html")))
+    assert static["style-src"] == pages_styles

@@ -35,6 +35,7 @@ from kg.query.execute import in_child
 from kg.query.formats import serialize
 from kg.rdf import turtle
 from kg.web import pages
+from kg.web.policy import NO_CONTENT, policy, style_hashes
 from kg.web.site import Site
 
 MARKER = ".trialkg-site.json"
@@ -140,10 +141,18 @@ RewriteRule ^ - [R=406,L]
 """
 
 
-def htaccess() -> str:
-    """The static site's Apache rules: the same content negotiation (303, Vary, 404, 406) as ``kg serve``."""
+def htaccess(csp: str = NO_CONTENT) -> str:
+    """The static site's Apache rules: the same content negotiation (303, Vary, 404, 406) as ``kg serve``, and
+    its Content-Security-Policy (``csp``: :func:`kg.web.policy.policy` of the site's pages)."""
     rules = _negotiation("RewriteCond %{ENV:TKG_NEGOTIATE} .")
-    return HEAD + SITE + "\n".join(rules) + "\n" + SITE_TAIL
+    return HEAD + SITE + "\n".join(rules) + "\n" + SITE_TAIL + POLICY.format(csp=csp)
+
+
+POLICY = """# The pages run no script; their styles are their own <style> blocks (by SHA-256): as kg serve sends it.
+<IfModule mod_headers.c>
+    Header always set Content-Security-Policy "{csp}"
+</IfModule>
+"""
 
 
 W3ID = """# For the w3id.org repository (https://github.com/perma-id/w3id.org): save as trialkg/.htaccess.
@@ -321,19 +330,25 @@ def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> list[str]:
         path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         written.append(rel)
 
-    write("index.html", pages.index(site, static=True))
+    styles: set[str] = set()  # every page's style blocks, allowed by the one policy of the site
+
+    def write_page(rel: str, html: str) -> None:
+        styles.update(style_hashes(html))
+        write(rel, html)
+
+    write_page("index.html", pages.index(site, static=True))
     write("void.ttl", turtle(site.dataset.description))
-    write(".htaccess", htaccess())
     if w3id is not None:
         write("w3id.htaccess", w3id)
     for iri in site.resources():
         path = site.path_of(iri)
         assert path is not None  # resources() holds only IRIs with a path
-        write(f"{path}.html", pages.page(site, iri))
+        write_page(f"{path}.html", pages.page(site, iri))
         for syntax in media.RDF_SYNTAXES:
             write(f"{path}.{syntax.suffix}", site.rdf(iri, syntax.media))
     for view in pages.evidence_views(site):
-        write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
+        write_page(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
+    write(".htaccess", htaccess(policy(styles)))
     for name, q in catalog.catalog().items():
         write(f"queries/{name}.rq", q.text)
         if not any(p.required for p in q.parameters):

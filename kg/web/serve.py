@@ -18,6 +18,7 @@ from kg.rdf import turtle
 from kg.web import pages
 from kg.web.endpoint import FORMAT_PARAM, LOG, Endpoint, Limits
 from kg.web.negotiate import negotiate
+from kg.web.policy import NO_CONTENT, policy, style_hashes
 from kg.web.site import Site
 
 MAX_PATH = 2048
@@ -49,13 +50,21 @@ def create_app(
     endpoint = Endpoint(dataset.store, limits or Limits(timeout=timeout, max_rows=max_rows))
     base = dataset.base
     void_ttl = turtle(dataset.description)
-    headers = {"X-Content-Type-Options": "nosniff"}
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": NO_CONTENT}
 
     def text(status: int, message: str, **extra) -> Response:
         return PlainTextResponse(message + "\n", status_code=status, headers={**headers, **extra})
 
+    def page(html: str) -> Response:
+        """A page, with the policy that lets its own styles (and no script at all) run."""
+        return Response(
+            html,
+            media_type="text/html; charset=utf-8",
+            headers={**headers, "Content-Security-Policy": policy(style_hashes(html))},
+        )
+
     async def index(request: Request) -> Response:
-        return Response(pages.index(site), media_type="text/html; charset=utf-8", headers=headers)
+        return page(pages.index(site))
 
     async def void(request: Request) -> Response:
         return Response(void_ttl, media_type="text/turtle", headers=headers)
@@ -131,7 +140,7 @@ def create_app(
         if html is None:
             return text(404, f"no evidence page {slug!r}")
         if request.url.path.endswith(".html"):
-            return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+            return page(html)
         # a generated view, not a resource: the bare path redirects to its page as on a static host
         return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html", status_code=303, headers=headers)
 
@@ -149,7 +158,7 @@ def create_app(
                 return text(404, f"not found: {base}{stem}")
             chosen = media.SUFFIXES[suffix]
             if chosen == media.HTML:
-                return Response(pages.page(site, iri), media_type="text/html; charset=utf-8", headers=headers)
+                return page(pages.page(site, iri))
             return Response(site.rdf(iri, chosen), media_type=chosen, headers=headers)
         iri = site.iri_of(path)
         if site.path_of(iri) is None or not site.exists(iri):
