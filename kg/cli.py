@@ -334,9 +334,19 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
 @STORE_OPTION
 @ENDPOINT_OPTION
 @TIMEOUT_OPTION
+@click.option(
+    "--allow-service",
+    is_flag=True,
+    help="Let a --file query use SERVICE, which fetches from other SPARQL endpoints over the network "
+    "(refused without this flag).",
+)
 @_guard
-def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> None:
-    """Run a ready-made query by NAME (see `kg queries`), or your own with --file."""
+def query(name, file, params, fmt, engine, trials, store, endpoint, timeout, allow_service) -> None:
+    """Run a ready-made query by NAME (see `kg queries`), or your own with --file.
+
+    A --file query that uses SERVICE is refused unless --allow-service is
+    given: SERVICE makes the engine fetch from any endpoint the query names.
+    """
     from kg.errors import QueryError
     from kg.lookup import require_known
     from kg.query import catalog
@@ -349,7 +359,7 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> 
     params_given = parse_params(params)
     dataset = _dataset(trials, store, endpoint, timeout, isolated=True)
     require_known(dataset, q, params_given)
-    click.echo(render(dataset.run(q, params_given, engine=engine), fmt), nl=False)
+    click.echo(render(dataset.run(q, params_given, engine=engine, allow_service=allow_service), fmt), nl=False)
 
 
 @cli.command()

@@ -30,6 +30,7 @@ from kg.query import catalog, execute
 from kg.query.catalog import Query
 from kg.query.params import bind
 from kg.query.result import Result
+from kg.query.tokens import uses_service
 from kg.rdf import value
 
 ENGINES = ("oxigraph", "rdflib")
@@ -230,17 +231,33 @@ class Dataset:
         return copy
 
     # ------------------------------------------------------------ querying it
-    def run(self, query: Query | str, params: Mapping[str, str] | None = None, engine: str = "oxigraph") -> Result:
-        """Run a ready-made query (by name or :class:`Query`) with its parameters bound as RDF terms."""
+    def run(
+        self,
+        query: Query | str,
+        params: Mapping[str, str] | None = None,
+        engine: str = "oxigraph",
+        allow_service: bool = False,
+    ) -> Result:
+        """Run a ready-made query (by name or :class:`Query`) with its parameters bound as RDF terms.
+
+        A user's own query that uses ``SERVICE`` (the engine would fetch another
+        endpoint over the network) is refused unless ``allow_service``.
+        """
         q = catalog.get(query) if isinstance(query, str) else query
         bindings = bind(q, params or {})
         if engine not in ENGINES:
             raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
+        if q.user_supplied and not allow_service and uses_service(q.text):
+            raise QueryError(
+                f"{q.origin}: the query uses SERVICE, which fetches from another endpoint over the network; "
+                "give --allow-service to let it"
+            )
         if self.endpoint:
             return execute.on_endpoint(self.endpoint, q.text, bindings, q.origin, self.timeout)
         if engine == "rdflib":
             return execute.on_rdflib(self.rdflib, q.text, bindings, q.origin)
-        return execute.on_oxigraph(self.store, q.text, bindings, q.origin, isolated=q.user_supplied or self.isolated)
+        isolated = q.user_supplied or self.isolated
+        return execute.on_oxigraph(self.store, q.text, bindings, q.origin, isolated=isolated, network=allow_service)
 
     def rows(self, query: Query | str, **params: str) -> list[dict]:
         """The rows of a ready-made query (parameters as keyword arguments)."""

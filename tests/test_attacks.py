@@ -513,3 +513,94 @@ def test_served_and_static_pages_carry_a_policy_that_runs_no_script(tmp_path):
     assert static["default-src"] == {"'none'"} and "script-src" not in static
     pages_styles = set().union(*(style_hashes(p.read_text()) for p in out.rglob("*.html")))
     assert static["style-src"] == pages_styles
+
+
+# ---------------------------------------------------------------- 9, 10, 11. SERVICE however spelled; FROM honoured
+
+
+class Trap:
+    """A listening socket on loopback that must receive nothing: it counts the connections made to it."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/sparql"
+        self.connections = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self):
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self._stop = True
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def trap():
+    t = Trap()
+    yield t
+    t.close()
+
+
+ESCAPED_SERVICE = {
+    "an escaped # in a prefixed name": "PREFIX t: <{trap}> SELECT * WHERE {{ ?s ?p ?o BIND(t:a\\# AS ?x) SERVICE t: {{ ?a ?b ?c }} }}",
+    "an escaped character in an IRI": "SELECT * WHERE {{ ?s ?p ?o BIND(<http://b\\u0041#> AS ?x) SERVICE <{trap}> {{ ?a ?b ?c }} }}",
+}
+
+
+@pytest.mark.parametrize("query", list(ESCAPED_SERVICE.values()), ids=list(ESCAPED_SERVICE))
+def test_sparql_refuses_service_behind_an_escape(store, trap, query):
+    from kg.web.endpoint import execute
+
+    answer = execute(store, query.format(trap=trap.url), None, timeout=10, max_rows=10)
+    assert answer.status == 400 and b"SERVICE is refused" in answer.body, (answer.status, answer.body[:300])
+    assert trap.connections == 0
+
+
+def _count(answer) -> int:
+    import json
+
+    assert answer.status == 200, answer.body[:300]
+    return int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_sparql_honours_from_and_from_named(store):
+    from kg.web.endpoint import Endpoint
+
+    endpoint = Endpoint(store)
+    graph = f"{TKG}graph/isoda-2018"
+    in_graph = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+    union = _count(endpoint.execute("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", None))
+    assert 0 < in_graph < union
+    assert _count(endpoint.execute(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}", None)) == in_graph
+    assert _count(endpoint.execute("select (count(*) as ?n) from <urn:nothing> where { ?s ?p ?o }", None)) == 0
+    named = f"SELECT (COUNT(*) AS ?n) FROM NAMED <{graph}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"
+    assert _count(endpoint.execute(named, None)) == in_graph
+    protocol = endpoint.execute("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", None, default_graphs=[graph])
+    assert _count(protocol) == in_graph, "the protocol's default-graph-uri is honoured too"
+
+
+def test_query_file_with_service_needs_allow_service(kg, trap, tmp_path):
+    q = tmp_path / "federated.rq"
+    q.write_text(f"SELECT * WHERE {{ ?s ?p ?o SERVICE <{trap.url}> {{ ?a ?b ?c }} }} LIMIT 1\n")
+    r = kg("query", "--file", str(q))
+    assert r.returncode == 2 and one_line(r.stderr) and "--allow-service" in r.stderr, r.stderr
+    assert trap.connections == 0, "nothing was fetched"
+    r = kg("query", "--file", str(q), "--allow-service")
+    assert trap.connections >= 1, f"with the flag the query reaches the endpoint it names: {r.stderr}"
+    assert "--allow-service" in kg("query", "--help").stdout

@@ -26,26 +26,28 @@ def on_oxigraph(
     origin: str = "query",
     union: bool = True,
     isolated: bool = False,
+    network: bool = True,
 ) -> Result:
     """Run on pyoxigraph, the default graph being the union of the named graphs unless ``union`` is off.
 
     ``isolated`` runs it in a forked child (:mod:`kg.sandbox`), for queries a
     user wrote: pyoxigraph 0.5.13 aborts the whole process on some ``ORDER BY``
-    (a Rust panic), which then becomes one :class:`QueryError` line instead.
+    (a Rust panic), which then becomes one :class:`QueryError` line instead;
+    without ``network`` that child cannot open a socket (where seccomp exists).
     """
     if not isolated:
         return _solve(store, text, bindings, origin, union)
-    return cast(Result, in_child(_solve, store, text, bindings, origin, union, origin=origin))
+    return cast(Result, in_child(_solve, store, text, bindings, origin, union, origin=origin, network=network))
 
 
-def in_child(func: Callable[..., T], *args: Any, origin: str = "query") -> T:
+def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network: bool = True) -> T:
     """``func(*args)`` in a forked child (:mod:`kg.sandbox`): whatever queries it runs, a crash is one line.
 
     A pyoxigraph panic (SIGABRT) becomes a :class:`QueryError` naming ``origin``;
     an exception the function raises is raised here. Use it for a whole verb
     that runs several queries (``kg summary``: one fork, about 10 ms).
     """
-    outcome = sandbox.run(func, *args)
+    outcome = sandbox.run(func, *args, network=network)
     if outcome.raised is not None:
         raise outcome.raised
     if not outcome.ok:

@@ -4,9 +4,13 @@
 - **Nothing but the graph.** A query that uses ``SERVICE`` is refused with
   400 before it runs (Oxigraph would otherwise fetch any URL the query names,
   which makes an open endpoint an open proxy). The check reads the query as
-  Oxigraph's lexer does: ``SERVICE`` inside a string, an IRI or a comment does
-  not count; any letter case, comments and odd spacing do. Behind it, each
-  query child cannot open a network socket at all (:mod:`kg.sandbox`).
+  Oxigraph's lexer does (:mod:`kg.query.tokens`): ``SERVICE`` inside a string,
+  an IRI or a comment does not count; any letter case, comments, odd spacing
+  and escapes do. Behind it, each query child cannot open a network socket at
+  all (:mod:`kg.sandbox`).
+- **Its graphs as asked.** The default graph is the union of the named graphs,
+  unless the query names its own (``FROM``, ``FROM NAMED``) or the request
+  does (``default-graph-uri``, ``named-graph-uri``): those are honoured.
 - **Limits.** Each query runs in a forked child (sharing the store's memory)
   that is killed at the time-out and may add at most ``max_memory_mb`` to its
   address space; at most ``max_queries`` run at once, and one more is answered
@@ -20,6 +24,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -27,6 +32,7 @@ import pyoxigraph as ox
 
 from kg import media, sandbox
 from kg.query.result import json_term
+from kg.query.tokens import has_dataset_clause, uses_service
 from kg.rdf import to_bytes
 from kg.web.negotiate import negotiate
 
@@ -37,23 +43,6 @@ _UPDATE = re.compile(
     r"^\s*((PREFIX|BASE)\s[^\n]*\n\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
 )
 LOG = logging.getLogger("uvicorn.error")
-
-# The lexical tokens of SPARQL that can hold arbitrary text, and the rest one word or character at a time.
-_TOKENS = re.compile(
-    r"""
-    (?P<comment>\#[^\r\n]*)
-  | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''|\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
-              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$]\w+)
-  | (?P<word>[\w\\:][\w.\-:%\\]*)
-  | (?P<other>\S)
-""",
-    re.VERBOSE | re.DOTALL,
-)
-# Inside an IRIREF token: a "<" that Oxigraph reads as less-than, hiding "SERVICE" up to a ">" in a comment
-# (``FILTER(?o<2)SERVICE#>``, then the service IRI on the next line).
-_HIDDEN_SERVICE = re.compile(r"[)\].\d']service[\w?$:.\-%]*#", re.IGNORECASE)
 
 
 @dataclass
@@ -81,31 +70,31 @@ def looks_like_update(text: str) -> bool:
     return bool(_UPDATE.match(text))
 
 
-def uses_service(text: str) -> bool:
-    """Whether a query would make the server fetch a URL (``SERVICE``), read as Oxigraph's lexer reads it.
+def answer(
+    store: ox.Store,
+    query: str,
+    accept: str,
+    max_rows: int,
+    default_graphs: Sequence[str] = (),
+    named_graphs: Sequence[str] = (),
+) -> Answer:
+    """Run one query and serialize its result (in the query child).
 
-    >>> uses_service("select * where { service # comment\\n <http://127.0.0.1:9/> { ?s ?p ?o } }")
-    True
-    >>> uses_service('SELECT * WHERE { ?service <http://x/SERVICE> "SERVICE <http://y/>" } # SERVICE')
-    False
+    The default graph is the union of the named graphs, unless the request
+    names graphs: the protocol's ``default-graph-uri`` / ``named-graph-uri``
+    (which take precedence, as SPARQL 1.1 Protocol says), else the query's own
+    ``FROM`` / ``FROM NAMED`` (then only FROM graphs make the default graph,
+    and only FROM NAMED ones are there for GRAPH), never ignored.
     """
-    previous = ""
-    for m in _TOKENS.finditer(text):
-        kind, token = m.lastgroup, m.group()
-        if kind == "word" and previous != "@":  # a language tag is not a keyword
-            head = token.split(":", 1)[0] if ":" in token else token  # in a prefixed name, only the prefix part
-            if "service" in head.lower():  # Oxigraph needs no space around it: "1SERVICE<x>" is a SERVICE
-                return True
-        elif kind == "iri" and _HIDDEN_SERVICE.search(token):
-            return True
-        previous = token
-    return False
-
-
-def answer(store: ox.Store, query: str, accept: str, max_rows: int) -> Answer:
-    """Run one query and serialize its result (in the query child)."""
     try:
-        result = store.query(query, use_default_graph_as_union=True)
+        if default_graphs or named_graphs:
+            result = store.query(
+                query,
+                default_graph=[ox.NamedNode(g) for g in default_graphs],
+                named_graphs=[ox.NamedNode(g) for g in named_graphs] or None,
+            )
+        else:
+            result = store.query(query, use_default_graph_as_union=not has_dataset_clause(query))
         if isinstance(result, ox.QuerySolutions):
             chosen = negotiate(accept, list(RESULT_MEDIA)) or "application/sparql-results+json"
             variables = result.variables
@@ -154,12 +143,19 @@ class Endpoint:
         self.limits = limits
         self._slots = threading.BoundedSemaphore(limits.max_queries)
 
-    def execute(self, query: str, accept: str | None) -> Answer:
-        """Answer one query (blocking: call it from a worker thread)."""
+    def execute(
+        self, query: str, accept: str | None, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()
+    ) -> Answer:
+        """Answer one query (blocking: call it from a worker thread); graphs as the protocol's parameters name them."""
         if looks_like_update(query):
             return Answer(403, "text/plain", b"this endpoint is read-only: SPARQL Update is refused\n")
         if uses_service(query):
             return Answer(400, "text/plain", b"SERVICE is refused: this endpoint queries its own graph only\n")
+        for graph in [*default_graphs, *named_graphs]:
+            try:
+                ox.NamedNode(graph)
+            except ValueError:
+                return Answer(400, "text/plain", b"default-graph-uri and named-graph-uri must be IRIs\n")
         if not self._slots.acquire(blocking=False):
             retry = str(max(1, round(self.limits.timeout)))
             return Answer(
@@ -175,6 +171,8 @@ class Endpoint:
                 query,
                 accept or "",
                 self.limits.max_rows,
+                list(default_graphs),
+                list(named_graphs),
                 timeout=self.limits.timeout,
                 max_memory_mb=self.limits.max_memory_mb,
                 network=False,

@@ -97,6 +97,7 @@ def create_app(
         return text(413, f"query too long: at most {MAX_BODY} bytes", Connection="close")
 
     async def sparql(request: Request) -> Response:
+        form: dict[str, list[str]] = {}  # a form-encoded POST's fields
         if request.method == "POST":
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype == "application/sparql-update":
@@ -129,7 +130,12 @@ def create_app(
         accept = FORMAT_PARAM.get(request.query_params.get("format", ""), request.headers.get("accept"))
         from starlette.concurrency import run_in_threadpool
 
-        answer = await run_in_threadpool(endpoint.execute, query, accept)
+        graphs = {
+            k: request.query_params.getlist(k) + form.get(k, []) for k in ("default-graph-uri", "named-graph-uri")
+        }
+        answer = await run_in_threadpool(
+            endpoint.execute, query, accept, graphs["default-graph-uri"], graphs["named-graph-uri"]
+        )
         return Response(
             answer.body, status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
         )
