@@ -38,13 +38,24 @@ class RequestError(StoreError):
     ``status`` is the HTTP status the server answered with (it got the request
     and refused it), or None; ``reached`` is False when the request certainly
     never reached the server (connection refused, unknown host), None when
-    that is not known (a time-out, a connection dropped mid-request).
+    that is not known (a time-out, a connection dropped mid-request, or a
+    502, 503 or 504, which a proxy in front of the server may have answered
+    while the server still works on the request).
     """
 
     def __init__(self, message: str, status: int | None = None, reached: bool | None = None):
         super().__init__(message)
         self.status = status
-        self.reached = True if status is not None else reached
+        self.reached = None if status in GATEWAY else True if status is not None else reached
+
+    @property
+    def from_server(self) -> bool:
+        """Whether the status is the server's own answer (a gateway's 502, 503 or 504 may not be)."""
+        return self.status is not None and self.status not in GATEWAY
+
+
+#: statuses a proxy or gateway in front of a server answers with on its own (the server may have the request)
+GATEWAY = frozenset({502, 503, 504})
 
 
 def _failure(error: type[KGError], message: str, status: int | None = None, reached: bool | None = None) -> KGError:

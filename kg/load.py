@@ -693,8 +693,9 @@ def _after_failure(
     """Look at the server after the update request failed; return a note if the load was applied, else raise."""
     if exc.reached is False:
         raise StoreError(f"load failed, published graphs unchanged (the update never reached the server): {exc}")
-    # An HTTP error status is the server's own answer: one look. Otherwise it may still be working: look a while.
-    deadline = time.monotonic() + (0 if exc.status is not None else timeout)
+    # The server's own error status is its answer: one look. Otherwise (no answer, or a gateway's 502, 503 or
+    # 504, which a proxy sends while the server behind it may still apply the update) look a while.
+    deadline = time.monotonic() + (0 if exc.from_server else timeout)
     while True:
         state = _state(endpoint, expected, before, timeout)
         if state == "new":
@@ -704,19 +705,31 @@ def _after_failure(
         if state == "unknown" or time.monotonic() >= deadline:
             break
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    check = _how_to_check(endpoint)
     if state == "unknown":
-        raise StoreError(
-            f"load failed: {exc}; could not verify what the server holds (it does not answer): "
-            "check the published graphs before loading again"
-        )
+        raise StoreError(f"load failed: {exc}; could not verify what the server holds (it does not answer): {check}")
     if state == "other":
         raise StoreError(
             f"load failed: {exc}; could not verify: the published graphs match neither their state "
-            "before the load nor the new one (another writer?)"
+            f"before the load nor the new one (another writer?): {check}"
         )
-    if exc.status is not None:
+    if exc.from_server:
         raise StoreError(f"load failed, published graphs unchanged (checked): {exc}")
+    who = (
+        "an answer a proxy or gateway may have given while the server behind it still works, so whether the "
+        "update was applied is unknown"
+        if exc.status is not None
+        else "no answer"
+    )
     raise StoreError(
-        f"load failed: {exc}; checked for {timeout:g} s afterwards, the published graphs were still "
-        "unchanged, but the server may yet apply the update: check them before loading again"
+        f"load failed: {exc} ({who}); checked for {timeout:g} s afterwards, the published graphs were still "
+        f"unchanged, but the server may yet apply the update: {check}"
+    )
+
+
+def _how_to_check(endpoint: str) -> str:
+    """How a user finds out what the server holds now (one line)."""
+    return (
+        f"before loading again, see which graphs {endpoint} holds (kg query --endpoint {endpoint} --file on "
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g)"
     )

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -604,3 +605,128 @@ def test_query_file_with_service_needs_allow_service(kg, trap, tmp_path):
     r = kg("query", "--file", str(q), "--allow-service")
     assert trap.connections >= 1, f"with the flag the query reaches the endpoint it names: {r.stderr}"
     assert "--allow-service" in kg("query", "--help").stdout
+
+
+# ---------------------------------------------------------------- 3. a gateway's 504 is not the server's answer
+
+
+def _oxigraph_server():
+    """tests/test_load.py's OxigraphServer (a real `oxigraph serve` on loopback)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_kg_test_load", Path(__file__).with_name("test_load.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.OxigraphServer
+
+
+class Gateway:
+    """A reverse proxy on loopback that times out on updates: it answers 504 at once, and hands the update
+    to the server ``late`` seconds later (never, if None), as a proxy does whose server is still working."""
+
+    def __init__(self, server, late: float | None):
+        import http.server
+        import threading
+        import time
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
+                if self.command == "POST" and self.path.startswith("/update") and b"probe" not in body:
+                    self.send_response(504)
+                    self.send_header("Content-Length", "19")
+                    self.end_headers()
+                    self.wfile.write(b"gateway timed out\r\n")
+                    if late is not None:
+
+                        def later():
+                            time.sleep(late)
+                            req = urllib.request.Request(server.base + self.path, data=body, headers=headers)
+                            urllib.request.urlopen(req, timeout=60).read()
+
+                        threading.Thread(target=later, daemon=True).start()
+                    return
+                req = urllib.request.Request(
+                    server.base + self.path, data=body or None, method=self.command, headers=headers
+                )
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as resp:
+                        status, data = resp.status, resp.read()
+                except urllib.error.HTTPError as exc:
+                    status, data = exc.code, exc.read()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _corpus(trial_turtle: str, folder: Path, names: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / f"{name}.ttl").write_text(trial_turtle.replace("isoda-2018", name))
+    return folder
+
+
+def _load_via(kg, base: str, folder: Path, *extra: str):
+    return kg(
+        "load",
+        *("--endpoint", f"{base}/query", "--gsp-endpoint", f"{base}/store", "--update-endpoint", f"{base}/update"),
+        *("--trials", str(folder), *extra),
+    )
+
+
+def _published(base: str) -> set[str]:
+    q = urllib.parse.urlencode({"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"})
+    req = urllib.request.Request(f"{base}/query?{q}", headers={"Accept": "application/sparql-results+json"})
+    data = urllib.request.urlopen(req, timeout=30).read()
+    return {r["g"].value.rsplit("/", 1)[-1] for r in ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)}
+
+
+@pytest.fixture
+def oxigraph(tmp_path):
+    srv = _oxigraph_server()(tmp_path / "oxigraph").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_gateway_504_while_the_server_applies_the_load_is_not_unchanged(kg, trial_turtle, tmp_path, oxigraph):
+    assert _load_via(kg, oxigraph.base, _corpus(trial_turtle, tmp_path / "old", ["t1", "t2"])).returncode == 0
+    gateway = Gateway(oxigraph, late=2)  # the server applies the update 2 s after the gateway gave up
+    try:
+        r = _load_via(kg, gateway.base, _corpus(trial_turtle, tmp_path / "new", ["t1", "t2", "t3"]), "--timeout", "20")
+    finally:
+        gateway.close()
+    assert "unchanged" not in r.stderr, r.stderr
+    assert r.returncode == 0 and "checked, the load was applied" in r.stderr, r.stderr
+    assert "t3" in _published(oxigraph.base)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_gateway_504_is_unknown_and_says_how_to_check(kg, trial_turtle, tmp_path, oxigraph):
+    assert _load_via(kg, oxigraph.base, _corpus(trial_turtle, tmp_path / "old", ["t1", "t2"])).returncode == 0
+    gateway = Gateway(oxigraph, late=None)  # nothing reaches the server while the load looks
+    try:
+        r = _load_via(kg, gateway.base, _corpus(trial_turtle, tmp_path / "new", ["t1", "t2", "t3"]), "--timeout", "2")
+    finally:
+        gateway.close()
+    assert r.returncode == 3 and one_line(r.stderr), r.stderr
+    assert "HTTP 504" in r.stderr and "unchanged (checked)" not in r.stderr and "may yet apply" in r.stderr
+    assert "GRAPH ?g" in r.stderr, "it says how to look"
