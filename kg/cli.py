@@ -350,7 +350,6 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout, all
     from kg.errors import QueryError
     from kg.lookup import require_known
     from kg.query import catalog
-    from kg.query.formats import render
     from kg.query.params import parse_params
 
     if bool(name) == bool(file):
@@ -359,7 +358,9 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout, all
     params_given = parse_params(params)
     dataset = _dataset(trials, store, endpoint, timeout, isolated=True)
     require_known(dataset, q, params_given)
-    click.echo(render(dataset.run(q, params_given, engine=engine, allow_service=allow_service), fmt), nl=False)
+    out = click.get_binary_stream("stdout")
+    dataset.write(q, params_given, fmt, out, engine=engine, allow_service=allow_service)
+    out.flush()
 
 
 @cli.command()

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -28,6 +29,7 @@ from kg.outputs import interrupted_swap
 from kg.prefixes import BASE
 from kg.query import catalog, execute
 from kg.query.catalog import Query
+from kg.query.formats import render, write_solutions
 from kg.query.params import bind
 from kg.query.result import Result
 from kg.query.tokens import uses_service
@@ -231,6 +233,15 @@ class Dataset:
         return copy
 
     # ------------------------------------------------------------ querying it
+    @staticmethod
+    def run_checks(q: Query, allow_service: bool) -> None:
+        """Refuse a user's own query that uses ``SERVICE`` (the engine would fetch another endpoint) unless allowed."""
+        if q.user_supplied and not allow_service and uses_service(q.text):
+            raise QueryError(
+                f"{q.origin}: the query uses SERVICE, which fetches from another endpoint over the network; "
+                "give --allow-service to let it"
+            )
+
     def run(
         self,
         query: Query | str,
@@ -247,17 +258,36 @@ class Dataset:
         bindings = bind(q, params or {})
         if engine not in ENGINES:
             raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
-        if q.user_supplied and not allow_service and uses_service(q.text):
-            raise QueryError(
-                f"{q.origin}: the query uses SERVICE, which fetches from another endpoint over the network; "
-                "give --allow-service to let it"
-            )
+        self.run_checks(q, allow_service)
         if self.endpoint:
             return execute.on_endpoint(self.endpoint, q.text, bindings, q.origin, self.timeout)
         if engine == "rdflib":
             return execute.on_rdflib(self.rdflib, q.text, bindings, q.origin)
         isolated = q.user_supplied or self.isolated
         return execute.on_oxigraph(self.store, q.text, bindings, q.origin, isolated=isolated, network=allow_service)
+
+    def write(
+        self,
+        query: Query,
+        params: Mapping[str, str],
+        fmt: str,
+        out: IO[bytes],
+        engine: str = "oxigraph",
+        allow_service: bool = False,
+    ) -> None:
+        """Run a query and write its result to ``out`` in ``fmt`` (``kg query``).
+
+        From a remote endpoint the answer is parsed and written as it arrives,
+        so an answer of any size takes bounded memory; a local result is held.
+        """
+        if self.endpoint and engine in ENGINES:
+            self.run_checks(query, allow_service)
+            with execute.endpoint_stream(
+                self.endpoint, query.text, bind(query, params), query.origin, self.timeout
+            ) as s:
+                write_solutions(s, fmt, out)
+            return
+        out.write(render(self.run(query, params, engine, allow_service), fmt).encode("utf-8", "backslashreplace"))
 
     def rows(self, query: Query | str, **params: str) -> list[dict]:
         """The rows of a ready-made query (parameters as keyword arguments)."""

@@ -730,3 +730,84 @@ def test_a_gateway_504_is_unknown_and_says_how_to_check(kg, trial_turtle, tmp_pa
     assert r.returncode == 3 and one_line(r.stderr), r.stderr
     assert "HTTP 504" in r.stderr and "unchanged (checked)" not in r.stderr and "may yet apply" in r.stderr
     assert "GRAPH ?g" in r.stderr, "it says how to look"
+
+
+# ---------------------------------------------------------------- 16. kg query --endpoint streams the answer
+
+
+def _grid(n: int) -> str:
+    """A query whose answer has n x n rows on any store, empty or not (no data needed)."""
+    values = " ".join(str(i) for i in range(n))
+    return f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} }}\n"
+
+
+def test_kg_query_endpoint_writes_rows_while_the_answer_arrives(tmp_path):
+    """A server that sends half of its answer and waits: the rows already sent are printed meanwhile."""
+    import http.server
+    import subprocess
+    import threading
+
+    printed = threading.Event()
+    head = b'{"head":{"vars":["a"]},"results":{"bindings":['
+    row = b'{"a":{"type":"literal","value":"%d"}}'
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(head + b",".join(row % i for i in range(20000)))
+            self.wfile.flush()
+            printed.wait(60)  # the rest comes only once the first rows were printed
+            self.wfile.write(b"," + b",".join(row % i for i in range(20000, 20100)) + b"]}}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    q = tmp_path / "q.rq"
+    q.write_text("SELECT ?a WHERE { ?s ?p ?a }\n")
+    url = f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg", "query", "--file", str(q), "--endpoint", url, "--format", "csv"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        first: list[bytes] = []
+        reader = threading.Thread(target=lambda: first.extend(proc.stdout.readline() for _ in range(3)), daemon=True)
+        reader.start()
+        reader.join(30)
+        assert first == [b"a\r\n", b"0\r\n", b"1\r\n"], f"nothing printed while the answer arrives: {first}"
+        printed.set()
+        rest = proc.stdout.read().splitlines()
+        assert proc.wait(60) == 0, proc.stderr.read()
+    finally:
+        printed.set()
+        proc.kill()
+        server.shutdown()
+        server.server_close()
+    assert len(rest) == 20098 and rest[-1] == b"20099"
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_kg_query_endpoint_streams_a_large_answer_whole_and_exact(kg, tmp_path, oxigraph):
+    q = tmp_path / "grid.rq"
+    q.write_text(_grid(300))
+    expected = ox.Store().query(q.read_text()).serialize(format=ox.QueryResultsFormat.CSV)
+    r = subprocess_bytes("query", "--file", str(q), "--endpoint", f"{oxigraph.base}/query", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == expected, "the streamed CSV is byte for byte what pyoxigraph writes"
+    r = kg("query", "--file", str(q), "--endpoint", f"{oxigraph.base}/query")
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("(90000 rows)"), r.stdout[-300:] + r.stderr
+
+
+def subprocess_bytes(*args: str):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "kg", *args], capture_output=True, timeout=300)

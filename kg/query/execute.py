@@ -6,7 +6,8 @@ CLI, the summary and the pages print the same thing whichever ran it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
@@ -102,3 +103,25 @@ def on_endpoint(
     except (SyntaxError, ValueError) as exc:
         raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
     return from_solutions(solutions, text, origin)
+
+
+@contextlib.contextmanager
+def endpoint_stream(
+    endpoint: str, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query", timeout: float = 60.0
+) -> Iterator[ox.QuerySolutions]:
+    """Run over the SPARQL 1.1 Protocol; the solutions parsed as the answer arrives, never held whole.
+
+    An answer that is not SPARQL JSON results, or stops midway, is one :class:`QueryError` line.
+    """
+    from kg import http
+
+    with http.query_opened(
+        endpoint, with_values(text, bindings or {}), "application/sparql-results+json", timeout, QueryError
+    ) as answer:
+        try:
+            solutions = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)
+            if not isinstance(solutions, ox.QuerySolutions):
+                raise QueryError(f"{origin}: only SELECT queries are supported here")
+            yield solutions
+        except SyntaxError as exc:
+            raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
