@@ -19,6 +19,7 @@ from kg.errors import KGError, OutputError, printable
 from kg.export import FORMATS as EXPORT_FORMATS
 from kg.query.formats import NAMES as OUTPUT_FORMATS
 from kg.validate import ENGINES as VALIDATION_ENGINES
+from kg.web.connections import MAX_CONNECTIONS
 from kg.web.endpoint import Limits
 
 TRIALS_OPTION = click.option(
@@ -444,18 +445,53 @@ def queries(name: str | None) -> None:
     default=Limits.max_queries,
     show_default=True,
     type=click.IntRange(min=1),
-    help="SPARQL queries running at once; one more is answered 503 with Retry-After.",
+    help="SPARQL queries running at once; one more waits a moment for a slot, then is answered 503 with Retry-After.",
+)
+@click.option(
+    "--max-result-mb",
+    default=Limits.max_result_mb,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="MB",
+    help="Largest SPARQL result (as TSV or N-Triples); a larger one is answered 413.",
+)
+@click.option(
+    "--max-connections",
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections; past it the one waiting longest for a request is closed (fewer where the process "
+    "may open fewer files).",
 )
 @_guard
 def serve(
-    host: str, port: int, trials, store, timeout: float, max_rows: int, max_memory: int, max_queries: int
+    host: str,
+    port: int,
+    trials,
+    store,
+    timeout: float,
+    max_rows: int,
+    max_memory: int,
+    max_queries: int,
+    max_result_mb: int,
+    max_connections: int,
 ) -> None:
     """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
     from kg.web.serve import serve as run_serve
 
     dataset = _dataset(trials, store)
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    run_serve(dataset, host, port, timeout, max_rows, max_memory_mb=max_memory, max_queries=max_queries)
+    run_serve(
+        dataset,
+        host,
+        port,
+        timeout,
+        max_rows,
+        max_memory_mb=max_memory,
+        max_queries=max_queries,
+        max_result_mb=max_result_mb,
+        max_connections=max_connections,
+    )
 
 
 @cli.command()

@@ -811,3 +811,152 @@ def subprocess_bytes(*args: str):
     import subprocess
 
     return subprocess.run([sys.executable, "-m", "kg", *args], capture_output=True, timeout=300)
+
+
+# ---------------------------------------------------------------- 7, 12. crowds of slow connections, big results
+
+
+def _start_serve(tmp_path: Path, *args: str, files: int | None = None):
+    """`kg serve` over a tiny publication on a free port (the open-files limit set to ``files``); (process, base)."""
+    import resource
+    import subprocess
+    import time
+
+    from servers import free_port
+
+    port = free_port()
+    limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))) if files else None
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", "--port", str(port), "--trials", str(_tiny(tmp_path, "x")), *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=limit,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/void.ttl", timeout=2).read()
+            return proc, base
+        except OSError:
+            assert time.time() < deadline and proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.2)
+
+
+def _memory_kb(pid: int) -> int:
+    """A `kg serve`'s memory: its own resident set and its worker's (query children excluded)."""
+    from kg.web.workers import resident_kb
+
+    children = [int(p) for t in Path(f"/proc/{pid}/task").iterdir() for p in (t / "children").read_text().split()]
+    return resident_kb(pid) + sum(resident_kb(c) for c in children)
+
+
+@pytest.mark.slow
+def test_slow_connections_past_the_open_files_limit_leave_quick_requests_answered_and_the_log_quiet(tmp_path):
+    import selectors
+    import socket
+    import threading
+    import time
+
+    proc, base = _start_serve(tmp_path, files=512)
+    port = int(base.rsplit(":", 1)[1])
+    log: list[bytes] = []
+    threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True).start()
+    stop = threading.Event()
+    opened = []
+
+    def slowloris() -> None:  # 700 connections from another address, each sending half a request head, slowly
+        sel = selectors.DefaultSelector()
+        while not stop.is_set():
+            while len(sel.get_map()) < 700 and len(opened) < 3000:
+                s = socket.socket()
+                s.setblocking(False)
+                s.bind(("127.0.0.2", 0))
+                s.connect_ex(("127.0.0.1", port))
+                sel.register(s, selectors.EVENT_WRITE)
+                opened.append(1)
+            for key, events in sel.select(0.1):
+                s = key.fileobj
+                try:
+                    if events & selectors.EVENT_WRITE:
+                        s.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")
+                        sel.modify(s, selectors.EVENT_READ)
+                        continue
+                    if s.recv(100):
+                        continue
+                except OSError:
+                    pass
+                sel.unregister(s)  # the server closed it: another one takes its place
+                s.close()
+        for key in list(sel.get_map().values()):
+            key.fileobj.close()
+
+    attacker = threading.Thread(target=slowloris, daemon=True)
+    try:
+        time.sleep(0.5)
+        mark = len(log)
+        attacker.start()
+        time.sleep(2)
+        answered = []
+        for _ in range(30):
+            try:
+                answered.append(urllib.request.urlopen(base + "/void.ttl", timeout=10).status)
+            except OSError as exc:
+                answered.append(repr(exc))
+            time.sleep(0.2)
+        stop.set()
+        attacker.join(30)
+        during = log[mark:]
+    finally:
+        stop.set()
+        proc.terminate()
+        proc.wait(30)
+    assert len(opened) > 700, "the attack went past the limit of open files"
+    assert answered == [200] * 30, answered
+    assert len(during) <= 5, f"{len(during)} log lines, first: {during[:3]}"
+
+
+@pytest.mark.slow
+def test_four_big_results_at_once_pass_through_the_server_without_staying_in_it(tmp_path):
+    import threading
+    import time
+
+    proc, base = _start_serve(tmp_path, "--max-rows", "1000", "--timeout", "30")
+    literal = "x" * 20_000
+    values = " ".join(str(i) for i in range(1000))
+    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{literal}" }} }}'.encode()
+    sizes: list[int] = []
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _memory_kb(proc.pid))
+            time.sleep(0.01)
+
+    def one() -> None:
+        req = urllib.request.Request(
+            base + "/sparql", data=query, headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"}
+        )
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            sizes.append(len(resp.read()) if resp.status == 200 else -resp.status)
+
+    try:
+        time.sleep(1)
+        before = _memory_kb(proc.pid)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        readers = [threading.Thread(target=one) for _ in range(4)]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(180)
+        done.set()
+        sampler.join(5)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert len(sizes) == 4 and all(n > 20_000_000 for n in sizes), sizes
+    grown = (peak[0] - before) / 1024
+    assert grown < 20, f"the server grew by {grown:.0f} MB while sending 4 answers of {sizes[0] / 1e6:.0f} MB"

@@ -17,14 +17,20 @@ from collections.abc import Iterator
 
 _ESC = r"\\[_~.\-!$&'()*+,;=/?#@%]"  # PN_LOCAL_ESC: a character of a prefixed name's local part
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"  # a character of an IRI
+# Every repetition is written unrolled (a run of plain characters, then one escape and another run, and so on),
+# never as a repetition of alternatives, which costs the regex engine memory for each character: a query of
+# 1 MB with one long literal would otherwise take tens of MB to read.
+_IRI_CHAR = r"[^<>\"{}|^`\\\x00-\x20]"
 _TOKENS = re.compile(
     rf"""
     (?P<comment>\#[^\r\n]*)
-  | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''|\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
-              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>)
+  | (?P<string>'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
+              |\"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
+              |'[^'\\\n\r]*(?:\\.[^'\\\n\r]*)*'
+              |"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*")
+  | (?P<iri><{_IRI_CHAR}*(?:(?:{_UCHAR}){_IRI_CHAR}*)*>)
   | (?P<var>[?$]\w+)
-  | (?P<word>(?:[\w:]|{_ESC})(?:[\w.\-:%]|{_ESC})*)
+  | (?P<word>(?:[\w:]|{_ESC})[\w.\-:%]*(?:{_ESC}[\w.\-:%]*)*)
   | (?P<other>\S)
 """,
     re.VERBOSE | re.DOTALL,
