@@ -49,6 +49,7 @@ def test_a_load_through_a_symlinked_store_locks_the_real_store(tmp_path):
     assert not real.exists(), "nothing was written while the other load held the store"
 
 
+@pytest.mark.slow
 def test_a_load_through_a_symlinked_store_writes_the_real_store_and_keeps_the_link(tmp_path, trial_turtle):
     from kg.load import load_embedded
     from kg.sources import Source
@@ -365,6 +366,7 @@ def test_a_file_changed_in_the_site_while_it_is_published_is_kept(tmp_path, monk
     assert (site / "trial" / "y.html").exists(), "the rest of the site was written"
 
 
+@pytest.mark.slow
 def test_a_new_site_folder_gets_the_permissions_of_the_umask(tmp_path):
     from kg.web.publish import publish
 
