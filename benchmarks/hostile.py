@@ -538,6 +538,9 @@ def slowloris(server: Server, scale: float) -> tuple[Kind, dict]:
         if err.strip():
             print("slowloris stderr:", err.strip()[-500:], file=sys.stderr)
     quick.seconds = time.perf_counter() - began
+    settle = time.monotonic() + 30  # a worker that grew during the crowd hands over to a fresh one: wait for it
+    while len(server.workers()) > 1 and time.monotonic() < settle:
+        time.sleep(0.2)
     latencies.sort()
     facts = {
         "attack": dict(attack),
@@ -545,6 +548,7 @@ def slowloris(server: Server, scale: float) -> tuple[Kind, dict]:
         "max": latencies[-1] if latencies else 0.0,
         "open files": fds,
         "log lines": len(server.log) - mark,
+        "recycled": any(b"a fresh one takes over" in line for line in server.log[mark:]),
     }
     return quick, facts
 
@@ -799,9 +803,10 @@ def main() -> int:
     attack = loris_facts["attack"]
     print(
         f"- slowloris: {attack.get('opened', 0):,} connections opened, at most "
-        f"{attack.get('most open at once', 0):,} open at once per process, {attack.get('closed by the server', 0):,} "
+        f"{attack.get('most open at once', 0):,} open at once (both processes), {attack.get('closed by the server', 0):,} "
         f"closed by the server, {attack.get('answered (should not be)', 0)} answered; server open files at most "
-        f"{loris_facts['open files']:,}; {loris_facts['log lines']} log line(s) meanwhile; quick requests "
+        f"{loris_facts['open files']:,}; {loris_facts['log lines']} log line(s) meanwhile; the worker "
+        f"{'was replaced by a fresh one after the crowd' if loris_facts['recycled'] else 'was not replaced'}; quick requests "
         f"{loris.tried - len(loris.failures)} of {loris.tried} answered (p50 {loris_facts['p50'] * 1000:.0f} ms, "
         f"max {loris_facts['max'] * 1000:.0f} ms)"
     )
