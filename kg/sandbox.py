@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
 import io
 import os
 import pickle
@@ -465,8 +466,13 @@ def release_memory() -> None:
     own malloc arena, where they stay counted in the process's memory; this
     returns them.
     """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, looked up once (finding the C library runs a program), or None."""
     libc_name = ctypes.util.find_library("c") if platform.system() == "Linux" else None
-    if libc_name:
-        trim = getattr(ctypes.CDLL(libc_name), "malloc_trim", None)
-        if trim is not None:
-            trim(0)
+    return getattr(ctypes.CDLL(libc_name), "malloc_trim", None) if libc_name else None

@@ -205,13 +205,9 @@ def _resident_kb() -> int:
 
 def trim_memory() -> None:
     """Give the memory freed by closed connections back to the system (glibc's ``malloc_trim``; else nothing)."""
-    import ctypes
-    import ctypes.util
+    from kg.sandbox import release_memory
 
-    name = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    if trim is not None:
-        trim(0)
+    release_memory()
 
 
 def guarded_protocol(guard: Guard) -> type:

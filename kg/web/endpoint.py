@@ -41,6 +41,7 @@ _UPDATE = re.compile(
     r"^\s*((PREFIX|BASE)\s[^\n]*\n\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE
 )
 LOG = logging.getLogger("uvicorn.error")
+SMALL = 256 * 1024  # bytes: an answer up to this size is sent whole, a larger one streamed
 
 
 @dataclass
@@ -203,11 +204,17 @@ class Body:
         self._stream = stream
         self._release = release
         self.cut = False  # ended early: the process went quiet, or failed while writing
+        self.first: list[bytes] = []  # chunks already read, sent before the rest
+        self.size = 0  # bytes read so far
 
     def read(self) -> bytes:
         """The next chunk (``b""`` at the end); a process that goes quiet for the time-out ends the body there."""
+        if self.first:
+            return self.first.pop(0)
         try:
-            return self._stream.read()
+            chunk = self._stream.read()
+            self.size += len(chunk)
+            return chunk
         except (TimeoutError, OSError) as exc:
             LOG.warning("kg serve: a /sparql answer was cut off: %s", exc)
             self.cut = True
@@ -215,8 +222,12 @@ class Body:
 
     async def aread(self) -> bytes:
         """:meth:`read` for the server's event loop."""
+        if self.first:
+            return self.first.pop(0)
         try:
-            return await self._stream.aread()
+            chunk = await self._stream.aread()
+            self.size += len(chunk)
+            return chunk
         except (TimeoutError, OSError) as exc:
             LOG.warning("kg serve: a /sparql answer was cut off: %s", exc)
             self.cut = True
@@ -229,7 +240,8 @@ class Body:
                 self._stream.close()
             finally:
                 self._release()
-                sandbox.release_memory()
+                if self.size > SMALL:  # a large answer passed through: give back what it left behind
+                    sandbox.release_memory()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -316,14 +328,26 @@ class Endpoint:
             return self._failed(outcome, query)
         head = cast(Answer, outcome.value)
         body = Body(stream, self._slots.release)
-        if streamed:
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            while not streamed or size < SMALL:  # a small answer is read here and sent whole
+                chunk = body.read()
+                if not chunk:
+                    head.body = b"".join(chunks)
+                    return head
+                chunks.append(chunk)
+                size += len(chunk)
+        except BaseException:
+            body.close()
+            raise
+        else:
+            body.first = chunks  # the rest streams
             head.stream = body
             return head
-        try:
-            head.body = b"".join(iter(body.read, b""))
         finally:
-            body.close()
-        return head
+            if head.stream is None:
+                body.close()
 
     def _failed(self, outcome: sandbox.Outcome, query: str) -> Answer:
         """The answer for a query process that gave none: time-out, memory, or a crash (one log line)."""
