@@ -962,3 +962,36 @@ def test_four_big_results_at_once_pass_through_the_server_without_staying_in_it(
     assert len(sizes) == 4 and all(n > 20_000_000 for n in sizes), sizes
     grown = (peak[0] - before) / 1024
     assert grown < 20, f"the server grew by {grown:.0f} MB while sending 4 answers of {sizes[0] / 1e6:.0f} MB"
+
+
+@pytest.mark.slow
+def test_the_static_site_on_apache_sends_the_same_policy(tmp_path):
+    import shutil
+
+    import apache
+
+    from kg.web.policy import style_hashes
+    from kg.web.publish import publish
+
+    why = apache.missing()
+    if why:
+        pytest.skip(why)
+    root = apache.workdir()
+    server = apache.Apache(root, [root / "site"])
+    try:
+        publish(root / "site", _tiny_dataset(tmp_path, "x"))
+        try:
+            server.start()
+        except RuntimeError as exc:
+            pytest.skip(f"Apache did not start: {exc}")
+        for path in ("/trial/x.html", "/index.html"):
+            with urllib.request.urlopen(server.url() + path, timeout=30) as resp:
+                html = resp.read().decode()
+                header = resp.headers["Content-Security-Policy"]
+            assert header, f"{path}: no Content-Security-Policy from Apache"
+            csp = {d.split()[0]: set(d.split()[1:]) for d in header.split(";") if d.strip()}
+            assert csp["default-src"] == {"'none'"} and "script-src" not in csp, header
+            assert style_hashes(html) <= csp["style-src"], "the page's own styles are allowed"
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
