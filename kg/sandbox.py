@@ -261,8 +261,8 @@ def _read_head(result_r: int, err_r: int, timeout: float | None) -> tuple[bytes 
 
 
 def _child(
-    func,
-    args,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
     result_w: int,
     err_w: int,
     timeout: float | None,

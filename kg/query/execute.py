@@ -38,7 +38,7 @@ def on_oxigraph(
     """
     if not isolated:
         return _solve(store, text, bindings, origin, union)
-    return cast(Result, in_child(_solve, store, text, bindings, origin, union, origin=origin, network=network))
+    return in_child(_solve, store, text, bindings, origin, union, origin=origin, network=network)
 
 
 def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network: bool = True) -> T:

@@ -10,6 +10,7 @@ the generated ``.htaccess``. Document URLs (with a suffix) answer 200.
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, quote
 
 from kg import media
@@ -143,7 +144,7 @@ def create_app(
             )
         stream = answer.stream
 
-        async def relay():
+        async def relay() -> AsyncIterator[bytes]:
             """The answer, chunk by chunk as the query process writes it; its process ended whatever happens."""
             try:
                 while chunk := await stream.aread():
