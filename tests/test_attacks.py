@@ -995,3 +995,26 @@ def test_the_static_site_on_apache_sends_the_same_policy(tmp_path):
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_browser_applies_every_style_of_the_served_pages_under_their_policy(tmp_path):
+    """Headless chromium reports every directive a page violates: the policy must let the pages' own styles in."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with kg_serve() as base:
+        for path in ("/trial/isoda-2018.html", "/evidence/progression-free-survival.html", "/"):
+            run = subprocess.run(
+                [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr"]
+                + ["--v=0", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", base + path],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert "</html>" in run.stdout, (path, run.stderr[-500:])
+            violations = [line for line in run.stderr.splitlines() if "Content Security Policy" in line]
+            assert violations == [], (path, violations[:3])
