@@ -8,23 +8,39 @@ traversal paths, huge paths and headers, SPARQL Update by every route,
 SERVICE (towards a listening socket on loopback that must receive nothing),
 runaway and crashing queries, oversized bodies, junk bytes, Accept headers
 with thousands of ranges, and a concurrent flood. Counts are multiplied by
-``--scale``; every kind stops at the ``--seconds`` deadline.
+``--scale``; every kind stops at the ``--seconds`` deadline. Then, on their
+own clocks:
+
+- **slowloris**: two processes (from 127.0.0.2 and 127.0.0.3) each keep
+  10,000 connections open for 45 s (times ``--scale``), sending one header
+  line every 5 s and never finishing a request, opening a new one for each
+  the server closes (at most 500 a second, at most 3 x 10,000 in all), while
+  quick requests (a page, an RDF document, an ASK query) go every 0.2 s from
+  127.0.0.1 and must all be answered, within 10 s each;
+- **big results**: four queries at once, each answered with about 77 MB
+  (1,000 rows of a 77 kB literal, within ``--max-rows``), read whole.
 
 A request *fails* when the answer is not one the kind allows (a 5xx where a
 4xx is due, a 200 with /etc/passwd, an update applied, a connection to the
-trap) or the server stops answering. At the end the server must still answer
-a known query with the same result as at the start, and its resident memory
-(VmRSS) must be back near where it started. Prints a markdown table; exits 1
-if anything failed.
+trap, a quick request not answered) or the server stops answering. At the end
+the server must still answer a known query with the same result as at the
+start, and its resident memory (VmRSS) must be back within 20 % of where it
+started. Prints a markdown table; exits 1 if anything failed.
+
+    python benchmarks/hostile.py --slowloris PORT COUNT SECONDS SOURCE
+
+is one slowloris process (started by the run itself).
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import random
 import select
+import selectors
 import socket
 import subprocess
 import sys
@@ -51,6 +67,7 @@ class Kind:
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    memory_kb: int = 0  # the server's memory right after this kind
 
 
 def free_port() -> int:
@@ -65,6 +82,32 @@ def rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def pss_kb(pid: int) -> int:
+    """A process's proportional set size in kB (its resident memory, pages it shares counted by share); 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def child_pids(pid: int) -> list[int]:
+    pids: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return pids
+    for task in tasks:
+        try:
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return pids
 
 
 def _rss_or_0(pid: int) -> int:
@@ -161,7 +204,7 @@ class Server:
     def _sample(self):
         while self.proc.poll() is None:
             try:
-                self.peak = max(self.peak, rss_kb(self.proc.pid))
+                self.peak = max(self.peak, self.memory_kb())
                 children = self.children()
                 self.children_peak = max(self.children_peak, sum(_rss_or_0(c) for c in children))
                 self.most_children = max(self.most_children, len(children))
@@ -169,15 +212,17 @@ class Server:
                 return
             time.sleep(0.05)
 
+    def workers(self) -> list[int]:
+        """The server's worker processes (the process itself serves nothing: it forks a worker that does)."""
+        return child_pids(self.proc.pid)
+
+    def memory_kb(self) -> int:
+        """The server's memory: the PSS of the server process and its workers (shared pages counted once)."""
+        return sum(pss_kb(pid) for pid in [self.proc.pid, *self.workers()])
+
     def children(self) -> list[int]:
-        """The server's query children now."""
-        pids: list[int] = []
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            try:
-                pids += [int(p) for p in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        return pids
+        """The server's query children now (children of its workers)."""
+        return [c for w in self.workers() for c in child_pids(w)]
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30
@@ -349,7 +394,219 @@ def expect(status: int | None, allowed: set, what: str) -> str:
     return str(status) if status is not None else "closed"
 
 
+# ---------------------------------------------------------------- slowloris and big results
+
+
+def slowloris_worker(port: int, count: int, seconds: float, source: str) -> dict:
+    """Keep ``count`` connections from ``source`` half-way through a request for ``seconds``; what happened.
+
+    Each sends a request line and a header, then one more header line every 5 s,
+    never the blank line that ends the head. Each one the server closes is
+    replaced (at most 500 new connections a second, at most 3 x ``count`` in all).
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sel = selectors.DefaultSelector()
+    stats = Counter()
+    conns: dict[socket.socket, float] = {}  # socket -> when it last sent a line
+    end = time.monotonic() + seconds
+    budget = 3 * count
+
+    def open_one() -> None:
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.bind((source, 0))
+            s.connect_ex(("127.0.0.1", port))
+        except OSError:
+            stats["could not open"] += 1
+            s.close()
+            return
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, "connecting")
+        conns[s] = 0.0
+        stats["opened"] += 1
+
+    def drop(s: socket.socket, why: str) -> None:
+        stats[why] += 1
+        sel.unregister(s)
+        conns.pop(s, None)
+        s.close()
+
+    refill = time.monotonic()
+    while time.monotonic() < end:
+        now = time.monotonic()
+        allowance = count if stats["opened"] == 0 else int((now - refill) * 500)
+        if allowance:
+            refill = now
+        while len(conns) < count and allowance > 0 and stats["opened"] < budget:
+            open_one()
+            allowance -= 1
+        if os.environ.get("LORIS_DEBUG"):
+            print(f"{time.monotonic() - end + seconds:.1f} s: {len(conns)} open, {dict(stats)}", file=sys.stderr)
+        for key, events in sel.select(0.2):
+            s = key.fileobj
+            if key.data == "connecting" and events & selectors.EVENT_WRITE:
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    drop(s, "connect failed")
+                    continue
+                try:
+                    s.send(b"GET /trial/isoda-2018 HTTP/1.1\r\nHost: x\r\nX-Slow-0: 0\r\n")
+                except OSError:
+                    drop(s, "closed by the server")
+                    continue
+                sel.modify(s, selectors.EVENT_READ, "open")
+                conns[s] = time.monotonic()
+            elif events & selectors.EVENT_READ:
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    drop(s, "closed by the server")
+                else:
+                    stats["answered (should not be)"] += 1
+                    drop(s, "closed by the server")
+        now = time.monotonic()
+        for s, last in list(conns.items()):
+            if last and now - last >= 5:
+                try:
+                    s.send(b"X-Slow-%d: 1\r\n" % int(now))
+                    conns[s] = now
+                    stats["lines trickled"] += 1
+                except OSError:
+                    drop(s, "closed by the server")
+        stats["most open at once"] = max(stats["most open at once"], len(conns))
+    for s in list(conns):
+        drop(s, "still open at the end")
+    return dict(stats)
+
+
+def open_files(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def slowloris(server: Server, scale: float) -> tuple[Kind, dict]:
+    """Two slowloris processes of 10,000 connections for 45 s (times ``scale``), and quick requests meanwhile."""
+    count, seconds = max(50, round(10_000 * scale)), 45 * min(1.0, max(scale, 0.1))
+    mark = len(server.log)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--slowloris", str(server.port), str(count), str(seconds), source],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for source in ("127.0.0.2", "127.0.0.3")
+    ]
+    quick = Kind(f"quick requests during slowloris (2 x {count:,} connections, {seconds:.0f} s)")
+    began = time.perf_counter()
+    end, fds, latencies = time.monotonic() + seconds, 0, []
+    targets = [
+        ("/void.ttl", {200}),
+        ("/trial/isoda-2018.html", {200}),
+        ("/trial/isoda-2018", {303}),
+        ("/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}), {200}),
+    ]
+    time.sleep(min(3.0, seconds / 5))  # the attackers' connections first
+    while time.monotonic() < end - 1:
+        path, ok = targets[quick.tried % len(targets)]
+        quick.tried += 1
+        t = time.perf_counter()
+        try:
+            status, _ = server.request("GET", path, timeout=10)
+            quick.statuses[str(status)] += 1
+            latencies.append(time.perf_counter() - t)
+            if status not in ok:
+                quick.failures.append(f"{status} {path[:50]}")
+        except (OSError, http.client.HTTPException) as exc:
+            quick.statuses["not answered"] += 1
+            quick.failures.append(f"{type(exc).__name__} {path[:50]} at {time.perf_counter() - began:.1f} s")
+        fds = max(fds, max((open_files(w) for w in server.workers()), default=0))
+        time.sleep(0.2)
+    attack = Counter()
+    for w in workers:
+        out, err = w.communicate(timeout=seconds + 120)
+        try:
+            attack.update(json.loads(out.strip().splitlines()[-1]))
+        except (ValueError, IndexError):
+            quick.failures.append(f"a slowloris process failed: {err.strip()[-300:]}")
+        if err.strip():
+            print("slowloris stderr:", err.strip()[-500:], file=sys.stderr)
+    quick.seconds = time.perf_counter() - began
+    settle = time.monotonic() + 30  # a worker that grew during the crowd hands over to a fresh one: wait for it
+    while len(server.workers()) > 1 and time.monotonic() < settle:
+        time.sleep(0.2)
+    latencies.sort()
+    facts = {
+        "attack": dict(attack),
+        "p50": latencies[len(latencies) // 2] if latencies else 0.0,
+        "max": latencies[-1] if latencies else 0.0,
+        "open files": fds,
+        "log lines": len(server.log) - mark,
+        "recycled": any(b"a fresh one takes over" in line for line in server.log[mark:]),
+    }
+    return quick, facts
+
+
+BIG = 77_000  # characters of the literal; 1,000 rows of it make a result of about 77 MB
+
+
+def big_results(server: Server, scale: float) -> tuple[Kind, dict]:
+    """Four queries at once, each answered with about 77 MB (times ``scale``), read whole."""
+    size = max(1000, round(BIG * scale))
+    values = " ".join(str(i) for i in range(1000))
+    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{"x" * size}" }} }}'
+    kind = Kind(f"4 results of {1000 * size / 1e6:.0f} MB at once")
+    got: list[int] = []
+    began = time.perf_counter()
+    before_peak = server.peak
+
+    def one() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        try:
+            conn.request(
+                "POST",
+                "/sparql",
+                body=query.encode(),
+                headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"},
+            )
+            resp = conn.getresponse()
+            n = 0
+            while chunk := resp.read(1 << 20):
+                n += len(chunk)
+            kind.statuses[str(resp.status)] += 1
+            got.append(n)
+            if resp.status != 200 or n < 1000 * size:
+                kind.failures.append(f"{resp.status}, {n:,} bytes")
+        except (OSError, http.client.HTTPException) as exc:
+            kind.statuses["error"] += 1
+            kind.failures.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    kind.tried = len(threads)
+    server.peak = 0
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    kind.seconds = time.perf_counter() - began
+    facts = {"bytes": got, "server peak": server.peak, "children peak": server.children_peak}
+    server.peak = max(server.peak, before_peak)
+    return kind, facts
+
+
 def main() -> int:
+    if len(sys.argv) == 6 and sys.argv[1] == "--slowloris":
+        port, count, seconds, source = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+        print(json.dumps(slowloris_worker(port, count, seconds, source)))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every count (0.05 for a smoke run)")
     ap.add_argument("--seconds", type=float, default=60.0, help="stop sending at this many seconds")
@@ -373,12 +630,13 @@ def main() -> int:
         server.request("GET", "/trial/isoda-2018.html")
         server.sparql("SELECT * WHERE { ?s ?p ?o } LIMIT 10")
     time.sleep(0.5)
-    rss_before = rss_kb(server.proc.pid)
+    rss_before = server.memory_kb()
     kinds: list[Kind] = []
 
     def kind(name: str, jobs: list[Callable[[], str | None]]) -> None:
         k = Kind(name)
         run_kind(k, jobs, deadline)
+        k.memory_kb = server.memory_kb()
         kinds.append(k)
 
     def traversal(path: str) -> str:
@@ -505,33 +763,64 @@ def main() -> int:
     for t in threads:
         t.join(120)
     flood.seconds = time.perf_counter() - began
+    flood.memory_kb = server.memory_kb()
     kinds.append(flood)
+
+    loris, loris_facts = slowloris(server, args.scale)
+    loris.memory_kb = server.memory_kb()
+    kinds.append(loris)
+    big, big_facts = big_results(server, args.scale)
+    big.memory_kb = server.memory_kb()
+    kinds.append(big)
 
     time.sleep(2.5)  # let the last children time out and the server settle
     answer = server.alive_answer()
-    rss_after = rss_kb(server.proc.pid)
+    rss_after = server.memory_kb()
     alive = server.proc.poll() is None
     log = [line.decode("utf-8", "replace").rstrip() for line in server.log]
     server.stop()
     trap.stop = True
     elapsed = time.time() - start
 
-    print("| kind | tried | failures | answers | seconds |")
-    print("|---|---:|---:|---|---:|")
+    print("| kind | tried | failures | answers | seconds | server memory after |")
+    print("|---|---:|---:|---|---:|---:|")
     for k in kinds:
         answers = ", ".join(f"{s} x{c}" for s, c in sorted(k.statuses.items()))
-        print(f"| {k.name} | {k.tried} | {len(k.failures)} | {answers} | {k.seconds:.1f} |")
+        print(
+            f"| {k.name} | {k.tried} | {len(k.failures)} | {answers} | {k.seconds:.1f} | {k.memory_kb / 1024:.0f} MB |"
+        )
     total = sum(k.tried for k in kinds)
     failed = sum(len(k.failures) for k in kinds)
     same = answer is not None and answer == baseline_answer
     print()
     print(f"- requests: {total}, failures: {failed}, time: {elapsed:.1f} s")
     print(
-        f"- server RSS: {rss_before / 1024:.0f} MB before, {server.peak / 1024:.0f} MB peak, "
+        f"- server memory (PSS of the server and its worker): {rss_before / 1024:.0f} MB before, {server.peak / 1024:.0f} MB peak, "
         f"{rss_after / 1024:.0f} MB after ({(rss_after - rss_before) / 1024:+.0f} MB); query children: at most "
         f"{server.most_children} at once, {server.children_peak / 1024:.0f} MB together at the peak"
     )
     print(f"- connections to the trap: {trap.connections}; log lines: {len(log)}")
+    attack = loris_facts["attack"]
+    print(
+        f"- slowloris: {attack.get('opened', 0):,} connections opened, at most "
+        f"{attack.get('most open at once', 0):,} open at once (both processes), {attack.get('closed by the server', 0):,} "
+        f"closed by the server, {attack.get('answered (should not be)', 0)} answered; server open files at most "
+        f"{loris_facts['open files']:,}; {loris_facts['log lines']} log line(s) meanwhile; the worker "
+        f"{'was replaced by a fresh one after the crowd' if loris_facts['recycled'] else 'was not replaced'}; quick requests "
+        f"{loris.tried - len(loris.failures)} of {loris.tried} answered (p50 {loris_facts['p50'] * 1000:.0f} ms, "
+        f"max {loris_facts['max'] * 1000:.0f} ms)"
+    )
+    print(
+        f"- big results: {', '.join(f'{n / 1e6:.0f} MB' for n in big_facts['bytes'])} read; server memory at most "
+        f"{big_facts['server peak'] / 1024:.0f} MB meanwhile (query children: {big_facts['children peak'] / 1024:.0f} MB "
+        "together at their peak)"
+    )
+    within = rss_after <= 1.2 * rss_before
+    print(
+        f"- quick requests {'were all answered' if not loris.failures else 'were NOT all answered'}; memory at the end "
+        f"{'is' if within else 'is NOT'} within 20 % of the start ({rss_after / 1024:.0f} MB against "
+        f"{rss_before / 1024:.0f} MB)"
+    )
     print(
         f"- at the end the server {'answers the same count of triples' if same else 'DOES NOT answer correctly'}"
         f"{'' if alive else ' (it died)'}"
@@ -541,7 +830,7 @@ def main() -> int:
             print(f"  - failure, {k.name}: {f}")
     for line, count in Counter(line[:160] for line in log).most_common(5):
         print(f"  - log x{count}: {line}")
-    ok = failed == 0 and same and alive and trap.connections == 0 and rss_after - rss_before < 64 * 1024
+    ok = failed == 0 and same and alive and trap.connections == 0 and within
     return 0 if ok else 1
 
 

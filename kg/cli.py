@@ -15,10 +15,11 @@ from pathlib import Path
 import click
 
 from kg.dataset import ENGINES, Dataset
-from kg.errors import KGError, OutputError
+from kg.errors import KGError, OutputError, printable
 from kg.export import FORMATS as EXPORT_FORMATS
 from kg.query.formats import NAMES as OUTPUT_FORMATS
 from kg.validate import ENGINES as VALIDATION_ENGINES
+from kg.web.connections import MAX_CONNECTIONS
 from kg.web.endpoint import Limits
 
 TRIALS_OPTION = click.option(
@@ -56,8 +57,18 @@ OUT_OPTION = click.option(
 )
 
 
+#: the exit status of an error nothing foresaw (a bug): never 1, which means "violations"
+INTERNAL_ERROR = 70
+
+
 def _guard(func):
-    """Turn library errors into one line and an exit code (tracebacks only with --debug)."""
+    """Turn library errors into one line and an exit code (tracebacks only with --debug).
+
+    The line is made printable (:func:`kg.errors.printable`): a file name's
+    newline cannot add a line, nor can bytes that are not UTF-8 end in a
+    traceback. An exception nothing foresaw is one line too, with its own exit
+    status (:data:`INTERNAL_ERROR`).
+    """
 
     @wraps(func)
     def wrapper(*args, **kwargs):
@@ -67,20 +78,36 @@ def _guard(func):
         except KGError as exc:
             if debug:
                 raise
-            click.echo(f"kg: error: {exc}", err=True)
+            _error(str(exc))
             sys.exit(exc.exit_code)
         except OSError as exc:  # an output the library did not foresee: still one line
             if debug:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"kg: error: {where}{exc.strerror or exc}", err=True)
+            _error(f"{where}{exc.strerror or exc}")
             sys.exit(OutputError.exit_code)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line and its own status, never a traceback
+            if debug:
+                raise
+            _error(f"internal error: {type(exc).__name__}: {exc} (kg --debug shows where; please report it)")
+            sys.exit(INTERNAL_ERROR)
 
     return wrapper
 
 
-def _dataset(trials=(), store=None, endpoint=None, timeout=60.0) -> Dataset:
-    return Dataset.select(paths=list(trials), store=store, endpoint=endpoint, timeout=timeout)
+def _error(message: str) -> None:
+    click.echo(f"kg: error: {printable(message)}", err=True)
+
+
+def _note(message: str) -> None:
+    click.echo(f"kg: note: {printable(message)}", err=True)
+
+
+def _dataset(trials=(), store=None, endpoint=None, timeout=60.0, isolated=False) -> Dataset:
+    """The dataset the target options name; ``isolated``: its queries run in a child (a panic is one line)."""
+    dataset = Dataset.select(paths=list(trials), store=store, endpoint=endpoint, timeout=timeout)
+    dataset.isolated = isolated
+    return dataset
 
 
 @click.group()
@@ -197,9 +224,18 @@ def summary(studies: tuple[str, ...], trial: str | None, trials, store, endpoint
     populations, interventions by arm, every figure with its denominator and
     time, the comparisons between groups, adverse events, and the citation.
     """
+    from functools import partial
+
+    from kg.query.execute import in_child
     from kg.summary import summarize
 
-    click.echo(summarize(_dataset(trials, store, endpoint, timeout), studies, trial=trial), nl=False)
+    dataset = _dataset(trials, store, endpoint, timeout)
+    text = (
+        summarize(dataset, studies, trial=trial)
+        if dataset.is_remote
+        else in_child(partial(summarize, dataset, studies, trial=trial), origin="kg summary")
+    )
+    click.echo(text, nl=False)
 
 
 @cli.command()
@@ -225,7 +261,7 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
     from kg.export import export as run_export
     from kg.nanopub import parse_date
 
-    for path in run_export(fmt, out, _dataset(trials, store), parse_date(created)):
+    for path in run_export(fmt, out, _dataset(trials, store, isolated=True), parse_date(created)):
         click.echo(f"wrote {path}")
 
 
@@ -273,7 +309,7 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
         click.echo(f"store: {target}")
         result = load_embedded(pubs, target, wait=wait)
     for note in result.notes:
-        click.echo(f"kg: note: {note}", err=True)
+        _note(note)
     click.echo(
         f"loaded {result.triples} triples into {len(result.graphs)} named graph(s) "
         f"at {result.target} in {result.seconds:.2f} s"
@@ -299,22 +335,33 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
 @STORE_OPTION
 @ENDPOINT_OPTION
 @TIMEOUT_OPTION
+@click.option(
+    "--allow-service",
+    is_flag=True,
+    help="Let a --file query use SERVICE, which fetches from other SPARQL endpoints over the network "
+    "(refused without this flag).",
+)
 @_guard
-def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> None:
-    """Run a ready-made query by NAME (see `kg queries`), or your own with --file."""
+def query(name, file, params, fmt, engine, trials, store, endpoint, timeout, allow_service) -> None:
+    """Run a ready-made query by NAME (see `kg queries`), or your own with --file.
+
+    A --file query that uses SERVICE is refused unless --allow-service is
+    given: SERVICE makes the engine fetch from any endpoint the query names.
+    """
     from kg.errors import QueryError
     from kg.lookup import require_known
     from kg.query import catalog
-    from kg.query.formats import render
     from kg.query.params import parse_params
 
     if bool(name) == bool(file):
         raise QueryError("give either a query NAME or --file Q.rq (see `kg queries`)")
     q = catalog.from_file(file) if file else catalog.get(name)
     params_given = parse_params(params)
-    dataset = _dataset(trials, store, endpoint, timeout)
+    dataset = _dataset(trials, store, endpoint, timeout, isolated=True)
     require_known(dataset, q, params_given)
-    click.echo(render(dataset.run(q, params_given, engine=engine), fmt), nl=False)
+    out = click.get_binary_stream("stdout")
+    dataset.write(q, params_given, fmt, out, engine=engine, allow_service=allow_service)
+    out.flush()
 
 
 @cli.command()
@@ -398,18 +445,53 @@ def queries(name: str | None) -> None:
     default=Limits.max_queries,
     show_default=True,
     type=click.IntRange(min=1),
-    help="SPARQL queries running at once; one more is answered 503 with Retry-After.",
+    help="SPARQL queries running at once; one more waits a moment for a slot, then is answered 503 with Retry-After.",
+)
+@click.option(
+    "--max-result-mb",
+    default=Limits.max_result_mb,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="MB",
+    help="Largest SPARQL result (as TSV or N-Triples); a larger one is answered 413.",
+)
+@click.option(
+    "--max-connections",
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections; past it the one waiting longest for a request is closed (fewer where the process "
+    "may open fewer files).",
 )
 @_guard
 def serve(
-    host: str, port: int, trials, store, timeout: float, max_rows: int, max_memory: int, max_queries: int
+    host: str,
+    port: int,
+    trials,
+    store,
+    timeout: float,
+    max_rows: int,
+    max_memory: int,
+    max_queries: int,
+    max_result_mb: int,
+    max_connections: int,
 ) -> None:
     """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
     from kg.web.serve import serve as run_serve
 
     dataset = _dataset(trials, store)
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    run_serve(dataset, host, port, timeout, max_rows, max_memory_mb=max_memory, max_queries=max_queries)
+    run_serve(
+        dataset,
+        host,
+        port,
+        timeout,
+        max_rows,
+        max_memory_mb=max_memory,
+        max_queries=max_queries,
+        max_result_mb=max_result_mb,
+        max_connections=max_connections,
+    )
 
 
 @cli.command()
@@ -469,7 +551,15 @@ def spread_lists(args: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Output that cannot be encoded (a file name whose bytes are not UTF-8) is
+    written with backslash escapes instead of failing.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     cli(args=spread_lists(sys.argv[1:]), prog_name="kg")
 
 

@@ -10,6 +10,29 @@ an exit code (table in the README), so library callers keep full control.
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print on one line: control characters escaped, bytes that are not UTF-8 as ``\\xNN``.
+
+    File names are the user's: one holding a newline could forge a second
+    message line, and one holding bytes that are not UTF-8 (which Python keeps
+    as lone surrogates) could not be printed at all.
+
+    >>> printable("a b.ttl"), printable("x\\ny.ttl"), printable("bad\\udcff.ttl")
+    ('a b.ttl', 'x\\\\ny.ttl', 'bad\\\\xff.ttl')
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # one byte of a name that is not UTF-8 (os.fsdecode's surrogateescape)
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 class KGError(Exception):
     """Base class of every error trialkg reports to a user."""
 

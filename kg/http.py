@@ -18,13 +18,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
+import io
 import os
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
-from typing import IO
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, cast
 
 from kg.errors import KGError, StoreError
 
@@ -38,13 +41,24 @@ class RequestError(StoreError):
     ``status`` is the HTTP status the server answered with (it got the request
     and refused it), or None; ``reached`` is False when the request certainly
     never reached the server (connection refused, unknown host), None when
-    that is not known (a time-out, a connection dropped mid-request).
+    that is not known (a time-out, a connection dropped mid-request, or a
+    502, 503 or 504, which a proxy in front of the server may have answered
+    while the server still works on the request).
     """
 
     def __init__(self, message: str, status: int | None = None, reached: bool | None = None):
         super().__init__(message)
         self.status = status
-        self.reached = True if status is not None else reached
+        self.reached = None if status in GATEWAY else True if status is not None else reached
+
+    @property
+    def from_server(self) -> bool:
+        """Whether the status is the server's own answer (a gateway's 502, 503 or 504 may not be)."""
+        return self.status is not None and self.status not in GATEWAY
+
+
+#: statuses a proxy or gateway in front of a server answers with on its own (the server may have the request)
+GATEWAY = frozenset({502, 503, 504})
 
 
 def _failure(error: type[KGError], message: str, status: int | None = None, reached: bool | None = None) -> KGError:
@@ -172,6 +186,23 @@ def request(
     error: type[KGError] = StoreError,
 ) -> bytes:
     """One HTTP request; the body of the answer, or a one-line ``error`` naming the URL."""
+    with opened(method, url, body, headers, timeout, error) as answer:
+        return answer.read()
+
+
+@contextlib.contextmanager
+def opened(
+    method: str,
+    url: str,
+    body: bytes | IO[bytes] | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    error: type[KGError] = StoreError,
+) -> Iterator[IO[bytes]]:
+    """One HTTP request; the answer's body as a stream, read as it arrives (a large answer is never held whole).
+
+    A failure to get the answer, or to read it to its end, is a one-line ``error`` naming the URL.
+    """
     all_headers = {"User-Agent": "trialkg", **(headers or {})}
     token, creds = _token(), _credentials()
     data = _Replayable(body) if body is not None and not isinstance(body, bytes) else body
@@ -182,35 +213,66 @@ def request(
         basic = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode("ascii")
         req.add_unredirected_header("Authorization", f"Basic {basic}")
     try:
-        with _opener(url).open(req, timeout=timeout) as resp:
-            return resp.read()
-    except urllib.error.HTTPError as exc:
+        resp = _opener(url).open(req, timeout=timeout)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+        raise _translate(exc, url, timeout, error) from None
+    with resp:
+        yield cast(IO[bytes], _Answer(resp, url, timeout, error))
+
+
+class _Answer(io.RawIOBase):
+    """An answer's body, read as it arrives; a connection lost or timed out midway is one ``error`` line."""
+
+    def __init__(self, resp: IO[bytes], url: str, timeout: float, error: type[KGError]):
+        self.resp, self.url, self.timeout, self.error = resp, url, timeout, error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.resp.read(len(buffer))
+        except (OSError, http.client.HTTPException) as exc:
+            raise _translate(exc, self.url, self.timeout, self.error, midway=True) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self.resp.read() if size is None or size < 0 else self.resp.read(size)
+        except (OSError, http.client.HTTPException) as exc:
+            raise _translate(exc, self.url, self.timeout, self.error, midway=True) from None
+
+
+def _translate(exc: BaseException, url: str, timeout: float, error: type[KGError], midway: bool = False) -> KGError:
+    """A failed request as one line: the status and the server's first line, or what is known of the connection."""
+    if isinstance(exc, urllib.error.HTTPError):
         if exc.code in (401, 403):
             how = (
                 "check TRIALKG_USER / TRIALKG_PASSWORD / TRIALKG_TOKEN"
                 if has_credentials()
                 else "set TRIALKG_USER and TRIALKG_PASSWORD (or TRIALKG_TOKEN)"
             )
-            raise _failure(
+            return _failure(
                 error, f"{url}: HTTP {exc.code} {'unauthorized' if exc.code == 401 else 'forbidden'}: {how}", exc.code
-            ) from None
+            )
         detail = ""
         try:
             lines = exc.read(2000).decode("utf-8", "replace").strip().splitlines()
             detail = lines[0] if lines else ""
         except Exception:  # noqa: BLE001 - the body is a courtesy; the status is the message
             pass
-        raise _failure(
+        return _failure(
             error, redact(f"{url}: HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")), exc.code
-        ) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-            raise _failure(error, redact(f"{url}: no answer within the time-out of {timeout:g} s")) from None
-        never = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
-        raise _failure(
-            error, redact(f"{url}: cannot reach the server: {reason}"), reached=False if never else None
-        ) from None
+        )
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        what = "the answer stopped for longer than the time-out" if midway else "no answer within the time-out"
+        return _failure(error, redact(f"{url}: {what} of {timeout:g} s"))
+    if midway:
+        return _failure(error, redact(f"{url}: the answer was cut off: {reason}"))
+    never = isinstance(reason, (ConnectionRefusedError, socket.gaierror))
+    return _failure(error, redact(f"{url}: cannot reach the server: {reason}"), reached=False if never else None)
 
 
 def with_param(url: str, key: str, value: str) -> str:
@@ -224,12 +286,20 @@ def with_param(url: str, key: str, value: str) -> str:
 
 
 def query(endpoint: str, text: str, accept: str, timeout: float = 60.0, error: type[KGError] = StoreError) -> bytes:
-    """Send a query: GET when the URL stays short, else a form-encoded POST."""
+    """Send a query: GET when the URL stays short, else a form-encoded POST; the whole answer."""
+    with query_opened(endpoint, text, accept, timeout, error) as answer:
+        return answer.read()
+
+
+def query_opened(
+    endpoint: str, text: str, accept: str, timeout: float = 60.0, error: type[KGError] = StoreError
+) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """Send a query as :func:`query` does; the answer as a stream (:func:`opened`)."""
     url = with_param(endpoint, "query", text)
     if len(url) <= MAX_GET_URL:
-        return request("GET", url, headers={"Accept": accept}, timeout=timeout, error=error)
+        return opened("GET", url, headers={"Accept": accept}, timeout=timeout, error=error)
     body = urllib.parse.urlencode({"query": text}).encode("utf-8")
-    return request(
+    return opened(
         "POST",
         endpoint,
         body,

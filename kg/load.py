@@ -5,7 +5,9 @@ publication goes into its own named graph (the ontology and term extracts into
 ``graph/ontology``), so a re-load replaces exactly one publication.
 
 **Embedded.** One writer at a time: an OS file lock (``flock``) on
-``.<name>.lock`` beside the store is held for the whole load; a second
+``.<name>.lock`` beside the store (its real path: a store reached through a
+symlink is locked, copied and swapped where the link points, and the link
+stays a link) is held for the whole load; a second
 ``kg load`` waits up to ``wait`` seconds, then is refused (exit 3), so no
 update is ever lost. Validation parses the publications one batch at a time
 (:data:`kg.validate.BATCH`, each with the shared ontology); each validated
@@ -172,6 +174,17 @@ def _graph_sizes_of(store: ox.Store) -> dict[str, int]:
 # ------------------------------------------------------------------ embedded
 
 
+def real_path(path: Path) -> Path:
+    """The store's real path: symlinks resolved (the last one too, even to a store not made yet).
+
+    A store is often reached through a symlink (``~/.local/share/trialkg/store``
+    to a larger disk). The lock, the copy and the swap all work on the folder
+    the link points to, so a load through the link and one through the real
+    path exclude each other, and the swap never replaces the link with a folder.
+    """
+    return Path(os.path.realpath(path))
+
+
 class StoreLock:
     """The exclusive write lock of one store folder: ``flock`` on ``.<name>.lock`` in its parent.
 
@@ -181,8 +194,8 @@ class StoreLock:
     """
 
     def __init__(self, path: Path, wait: float = 0.0):
-        self.path = path
-        self.file = path.parent / f".{path.name}.lock"
+        self.path = real_path(path)  # a symlinked store and its real path share one lock
+        self.file = self.path.parent / f".{self.path.name}.lock"
         self.wait = wait
         self._fd: int | None = None
 
@@ -231,7 +244,7 @@ def load_embedded(
     """
     start = time.perf_counter()
     pubs = list(publications if publications is not None else src.packaged_publications())
-    path = Path(store_dir) if store_dir else default_store_dir()
+    path = real_path(Path(store_dir) if store_dir else default_store_dir())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -680,8 +693,9 @@ def _after_failure(
     """Look at the server after the update request failed; return a note if the load was applied, else raise."""
     if exc.reached is False:
         raise StoreError(f"load failed, published graphs unchanged (the update never reached the server): {exc}")
-    # An HTTP error status is the server's own answer: one look. Otherwise it may still be working: look a while.
-    deadline = time.monotonic() + (0 if exc.status is not None else timeout)
+    # The server's own error status is its answer: one look. Otherwise (no answer, or a gateway's 502, 503 or
+    # 504, which a proxy sends while the server behind it may still apply the update) look a while.
+    deadline = time.monotonic() + (0 if exc.from_server else timeout)
     while True:
         state = _state(endpoint, expected, before, timeout)
         if state == "new":
@@ -691,19 +705,31 @@ def _after_failure(
         if state == "unknown" or time.monotonic() >= deadline:
             break
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    check = _how_to_check(endpoint)
     if state == "unknown":
-        raise StoreError(
-            f"load failed: {exc}; could not verify what the server holds (it does not answer): "
-            "check the published graphs before loading again"
-        )
+        raise StoreError(f"load failed: {exc}; could not verify what the server holds (it does not answer): {check}")
     if state == "other":
         raise StoreError(
             f"load failed: {exc}; could not verify: the published graphs match neither their state "
-            "before the load nor the new one (another writer?)"
+            f"before the load nor the new one (another writer?): {check}"
         )
-    if exc.status is not None:
+    if exc.from_server:
         raise StoreError(f"load failed, published graphs unchanged (checked): {exc}")
+    who = (
+        "an answer a proxy or gateway may have given while the server behind it still works, so whether the "
+        "update was applied is unknown"
+        if exc.status is not None
+        else "no answer"
+    )
     raise StoreError(
-        f"load failed: {exc}; checked for {timeout:g} s afterwards, the published graphs were still "
-        "unchanged, but the server may yet apply the update: check them before loading again"
+        f"load failed: {exc} ({who}); checked for {timeout:g} s afterwards, the published graphs were still "
+        f"unchanged, but the server may yet apply the update: {check}"
+    )
+
+
+def _how_to_check(endpoint: str) -> str:
+    """How a user finds out what the server holds now (one line)."""
+    return (
+        f"before loading again, see which graphs {endpoint} holds (kg query --endpoint {endpoint} --file on "
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g)"
     )

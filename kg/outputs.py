@@ -12,8 +12,12 @@ such a swap left, so the store is found even then.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
+import functools
 import os
+import platform
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -114,3 +118,41 @@ def interrupted_swap(path: str | Path) -> Path | None:
         return None
     old = [p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir() and not p.is_symlink()]
     return max(old, key=lambda p: p.stat().st_ctime) if old else None
+
+
+def rename_noreplace(src: str | Path, dst: str | Path) -> None:
+    """Rename ``src`` to ``dst`` only if nothing is there; :class:`FileExistsError` otherwise, nothing moved.
+
+    Atomic where the system can (Linux ``renameat2(RENAME_NOREPLACE)``, files
+    and folders); elsewhere a file goes through a hard link, which also fails
+    on anything in the way; only where neither exists is it a check, then a
+    rename (a file created between the two would be replaced).
+    """
+    libc = _libc()
+    if libc is not None and hasattr(libc, "renameat2"):
+        at_fdcwd, rename_noreplace_flag = -100, 1
+        if libc.renameat2(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), rename_noreplace_flag) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise (FileExistsError if err == errno.EEXIST else OSError)(err, os.strerror(err), str(dst))
+    if not os.path.isdir(src):
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except FileExistsError:
+            raise
+        except OSError:
+            pass  # no hard links on this file system
+        else:
+            os.unlink(src)
+            return
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    os.rename(src, dst)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library on Linux (looked up once: finding it runs a program), else None."""
+    name = ctypes.util.find_library("c") if platform.system() == "Linux" else None
+    return ctypes.CDLL(name, use_errno=True) if name else None

@@ -25,6 +25,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
+import io
 import os
 import pickle
 import platform
@@ -117,8 +119,156 @@ def run(
     return outcome
 
 
+@dataclass
+class Stream:
+    """A child's answer after its head: the body as the child writes it; :meth:`close` ends the child.
+
+    :meth:`read` waits at most ``idle`` seconds for each chunk (the child gone
+    quiet: TimeoutError), so a stuck child never holds its caller for good.
+    """
+
+    pid: int
+    fd: int
+    err_fd: int
+    pending: bytes
+    idle: float | None
+    closed: bool = False
+
+    def read(self, size: int = 1 << 16) -> bytes:
+        """The next chunk of the body (``b""`` at its end)."""
+        if self.pending:
+            chunk, self.pending = self.pending[:size], self.pending[size:]
+            return chunk
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.fd, selectors.EVENT_READ)
+            if not sel.select(self.idle):
+                raise TimeoutError(f"the query process sent nothing for {self.idle:g} s")
+        return os.read(self.fd, size)
+
+    async def aread(self, size: int = 1 << 16) -> bytes:
+        """:meth:`read` for an event loop: waits on the pipe without a thread (the loop's own memory, no other)."""
+        if self.pending:
+            chunk, self.pending = self.pending[:size], self.pending[size:]
+            return chunk
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(self.fd, wake)
+        try:
+            await asyncio.wait_for(ready, self.idle)
+        except TimeoutError:
+            raise TimeoutError(f"the query process sent nothing for {self.idle:g} s") from None
+        finally:
+            loop.remove_reader(self.fd)
+        return os.read(self.fd, size)
+
+    def close(self) -> Outcome:
+        """Kill the child if it still runs, reap it, close the pipes; how it ended."""
+        outcome = Outcome()
+        if self.closed:
+            return outcome
+        self.closed = True
+        try:
+            os.close(self.fd)
+        finally:
+            try:
+                status = _reap(self.pid, kill=True)
+                outcome.signal = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+                outcome.exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+            finally:
+                os.close(self.err_fd)
+        return outcome
+
+
+def stream(
+    func: Callable[..., Any],
+    *args: Any,
+    timeout: float | None = None,
+    max_memory_mb: int | None = None,
+    network: bool = True,
+    idle: float | None = None,
+) -> tuple[Outcome, Stream | None]:
+    """Call ``func(*args)`` in a forked child that returns ``(head, body)``: the head comes back, the body streams.
+
+    ``body`` is bytes, or a function the child calls with a binary file to
+    write into: either way the parent never holds it whole. ``timeout`` is for
+    the head (the answer computed); then each chunk may take ``idle`` seconds.
+    On success the outcome holds the head and a :class:`Stream` of the body
+    (close it); otherwise the outcome says why, and there is no stream.
+    """
+    with _FORK_LOCK:
+        result_r, result_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
+            os.close(result_r)
+            os.close(err_r)
+            _child(func, args, result_w, err_w, timeout, max_memory_mb, network, streamed=True)
+        os.close(result_w)
+        os.close(err_w)
+    try:
+        head, rest, err, timed_out = _read_head(result_r, err_r, timeout)
+    except BaseException:
+        Stream(pid, result_r, err_r, b"", idle).close()
+        raise
+    if head is not None and not timed_out:
+        try:
+            kind, payload = pickle.loads(head)
+        except Exception:  # noqa: BLE001 - a garbled head is the same as none
+            kind, payload = "", None
+        if kind == "ok":
+            return Outcome(value=payload, ok=True), Stream(pid, result_r, err_r, rest, idle)
+    else:
+        kind, payload = "", None
+    if not timed_out:
+        err = _drain(err_r, bytearray(err))  # a panic message comes just before the abort
+    status = Stream(pid, result_r, err_r, b"", idle).close()
+    outcome = Outcome(timed_out=timed_out, message=last_words(err), signal=status.signal, exit_code=status.exit_code)
+    outcome.out_of_memory = kind == "memory" or "memory allocation of" in err.decode("utf-8", "replace")
+    if kind == "raised":
+        outcome.raised = payload
+    return outcome, None
+
+
+def _read_head(result_r: int, err_r: int, timeout: float | None) -> tuple[bytes | None, bytes, bytes, bool]:
+    """Read the child's framed head; (head or None if it ended first, bytes after it, its stderr, timed out)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    data, err = bytearray(), bytearray()
+    with selectors.DefaultSelector() as sel:
+        sel.register(result_r, selectors.EVENT_READ, data)
+        sel.register(err_r, selectors.EVENT_READ, err)
+        while True:
+            if len(data) >= 8 and len(data) >= 8 + int.from_bytes(data[:8], "big"):
+                n = 8 + int.from_bytes(data[:8], "big")
+                return bytes(data[8:n]), bytes(data[n:]), bytes(err), False
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                return None, b"", bytes(err), True
+            for key, _ in sel.select(wait):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    sel.unregister(key.fd)
+                    if key.fd == result_r:
+                        return None, b"", bytes(err), False
+                elif key.data is data or len(err) < _STDERR_KEPT:
+                    key.data.extend(chunk)
+
+
 def _child(
-    func, args, result_w: int, err_w: int, timeout: float | None, max_memory_mb: int | None, network: bool
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    result_w: int,
+    err_w: int,
+    timeout: float | None,
+    max_memory_mb: int | None,
+    network: bool,
+    streamed: bool = False,
 ) -> None:  # pragma: no cover
     code = 0
     try:
@@ -131,8 +281,12 @@ def _child(
             limit_memory(max_memory_mb)
         if not network:
             block_network()
+        body: Any = None
         try:
-            data = pickle.dumps(("ok", func(*args)))
+            value = func(*args)
+            if streamed:
+                value, body = value
+            data = pickle.dumps(("ok", value))
         except MemoryError:
             data = pickle.dumps(("memory", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the parent to re-raise
@@ -140,13 +294,39 @@ def _child(
                 data = pickle.dumps(("raised", exc))
             except Exception:  # noqa: BLE001 - an exception that does not pickle becomes its text
                 data = pickle.dumps(("raised", RuntimeError(str(exc))))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(result_w, view) :]
+        if streamed:  # the head, framed by its length; then the body as it is written
+            data = len(data).to_bytes(8, "big") + data
+        _write_all(result_w, data)
+        if body is not None:
+            if timeout is not None:  # the answer is ready: sending it has its own, longer backstop
+                signal.alarm(int(timeout) * 10 + 60)
+            out = _PipeWriter(result_w)
+            body(out) if callable(body) else out.write(body)
     except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
         code = 70
     finally:
         os._exit(code)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class _PipeWriter(io.RawIOBase):
+    """The child's end of the answer pipe as a binary file, for serializers that write into one."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        _write_all(self.fd, view)
+        return len(view)
 
 
 def _collect(pid: int, result_r: int, err_r: int, timeout: float | None) -> tuple[bytes, bytes, bool]:
@@ -277,3 +457,22 @@ def block_network() -> bool:
     if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
         return False
     return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0) == 0
+
+
+def release_memory() -> None:
+    """Give memory the process freed back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+
+    A server thread that relayed a large answer leaves its freed chunks in its
+    own malloc arena, where they stay counted in the process's memory; this
+    returns them.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, looked up once (finding the C library runs a program), or None."""
+    libc_name = ctypes.util.find_library("c") if platform.system() == "Linux" else None
+    return getattr(ctypes.CDLL(libc_name), "malloc_trim", None) if libc_name else None

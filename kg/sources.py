@@ -9,6 +9,7 @@ syntax error always names ``file:line:column`` and nothing is half-read.
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from kg import resources
-from kg.errors import InputError
+from kg.errors import InputError, printable
 from kg.prefixes import BASE, XSD
 
 if TYPE_CHECKING:
@@ -88,31 +89,39 @@ def slug_of(name: str) -> str:
     """An IRI-safe graph slug for a file name: its stem, with anything else percent-encoded.
 
     Any name the operating system allows becomes a valid IRI segment, so a file
-    called ``a b.ttl`` loads into ``graph/a%20b`` instead of crashing.
+    called ``a b.ttl`` loads into ``graph/a%20b`` instead of crashing; the bytes
+    of a name that is not UTF-8 are percent-encoded as they are.
 
     >>> slug_of("a b.ttl")
     'a%20b'
     >>> slug_of("isoda-2018.ttl")
     'isoda-2018'
+    >>> slug_of(os.fsdecode(b"bad\\xff.ttl"))
+    'bad%FF'
     """
     stem = name[: -len(".ttl")] if name.endswith(".ttl") else name.rsplit(".", 1)[0]
-    return urllib.parse.quote(stem, safe="-._~") or "unnamed"
+    return urllib.parse.quote(os.fsencode(stem), safe="-._~") or "unnamed"
 
 
 def read(entry: Traversable | Path, slug: str | None = None) -> Source:
-    """A source for one file, read when it is parsed; a file that cannot be opened is an :class:`InputError` now."""
+    """A source for one file, read when it is parsed; a file that cannot be opened is an :class:`InputError` now.
+
+    Its name, as messages print it, has control characters and bytes that are
+    not UTF-8 escaped (:func:`kg.errors.printable`).
+    """
+    name = printable(str(entry))
     if isinstance(entry, Path):
         try:
             with open(entry, "rb"):
                 pass
         except OSError as exc:
-            raise InputError(f"{entry}: cannot read: {exc.strerror or exc}") from exc
-        return Source(name=str(entry), slug=slug or slug_of(entry.name), location=entry)
+            raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+        return Source(name=name, slug=slug or slug_of(entry.name), location=entry)
     try:
         data = entry.read_bytes()
     except OSError as exc:
-        raise InputError(f"{entry}: cannot read: {exc.strerror or exc}") from exc
-    return Source(name=str(entry), slug=slug or slug_of(entry.name), data=data)
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    return Source(name=name, slug=slug or slug_of(entry.name), data=data)
 
 
 def ontology() -> list[Source]:
@@ -139,12 +148,12 @@ def files(paths: Iterable[str | Path]) -> list[Source]:
         if path.is_dir():
             members = sorted(p for p in path.glob("*.ttl") if p.is_file())
             if not members:
-                raise InputError(f"{path}: folder holds no .ttl files")
+                raise InputError(f"{printable(str(path))}: folder holds no .ttl files")
             out += [read(p) for p in members]
         elif path.exists():
             out.append(read(path))
         else:
-            raise InputError(f"{path}: no such file")
+            raise InputError(f"{printable(str(path))}: no such file")
     slugs: dict[str, str] = {}
     for s in out:
         if s.slug == ONTOLOGY_SLUG or s.slug in slugs:
@@ -160,10 +169,29 @@ def publications(paths: Iterable[str | Path] | None = None) -> list[Source]:
     return files(paths) if paths else packaged_publications()
 
 
-def parse_error(name: str, exc: SyntaxError) -> InputError:
-    """Turn a parser's error into ``file:line:column: message``."""
+def parse_error(name: str, exc: SyntaxError | MemoryError) -> InputError:
+    """Turn a parser's error into ``file:line:column: message``.
+
+    pyoxigraph's parser reads one token (a literal, an IRI) into a buffer of at
+    most 16 MiB and raises :class:`MemoryError` past it: that is the file's
+    fault too, so it is reported the same way (call :func:`is_token_limit` first).
+    """
+    if isinstance(exc, MemoryError):
+        return InputError(
+            f"{name}: cannot parse: it holds a literal or IRI longer than {TOKEN_LIMIT >> 20} MiB, "
+            "the most the Turtle parser reads as one term"
+        )
     where = f"{name}:{exc.lineno}:{exc.offset or 1}" if exc.lineno else name
     return InputError(f"{where}: Turtle syntax error: {exc}")
+
+
+#: the longest single term (literal or IRI) pyoxigraph's parsers read (bytes)
+TOKEN_LIMIT = 16 * 1024 * 1024
+
+
+def is_token_limit(exc: MemoryError) -> bool:
+    """Whether a parser's :class:`MemoryError` is its one-token limit (the input's fault), not memory running out."""
+    return "buffer maximal size" in str(exc)
 
 
 def _rebase(term: Any, base: str) -> Any:
@@ -180,6 +208,10 @@ def triples(source: Source, base: str = BASE) -> list[ox.Quad]:
     try:
         parsed = list(ox.parse(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE))
     except SyntaxError as exc:
+        raise parse_error(source.name, exc) from None
+    except MemoryError as exc:
+        if not is_token_limit(exc):
+            raise
         raise parse_error(source.name, exc) from None
     if base != BASE:
         parsed = [ox.Quad(_rebase(t.subject, base), t.predicate, _rebase(t.object, base)) for t in parsed]

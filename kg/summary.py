@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from kg.dataset import Dataset
 from kg.errors import QueryError
 from kg.prefixes import BASE, compact, to_iri
-from kg.query.formats import cell, p_value, plural, quantity
+from kg.query.formats import cell, level, p_value, plural, quantity
 from kg.query.result import Value
 
 Row = dict[str, Value]
@@ -138,8 +138,7 @@ def _value(row: Row) -> str:
     shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
     shown = f"{kind} {shown}".strip()
     if row.get("ci_level"):
-        level = f"{float(cell(row['ci_level'])) * 100:g}"
-        shown += f" [{level}% CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
+        shown += f" [{level(cell(row['ci_level']))} CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
     if row.get("range_lower"):
         shown += f" (range {cell(row['range_lower'])}-{cell(row['range_upper'])})"
     if row.get("p_value"):

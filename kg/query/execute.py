@@ -6,8 +6,9 @@ CLI, the summary and the pages print the same thing whichever ran it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import cast
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 
@@ -15,6 +16,8 @@ from kg import sandbox
 from kg.errors import QueryError
 from kg.query.result import Result, from_solutions
 from kg.query.text import Term, is_ordered, syntax_error, with_values
+
+T = TypeVar("T")
 
 
 def on_oxigraph(
@@ -24,21 +27,33 @@ def on_oxigraph(
     origin: str = "query",
     union: bool = True,
     isolated: bool = False,
+    network: bool = True,
 ) -> Result:
     """Run on pyoxigraph, the default graph being the union of the named graphs unless ``union`` is off.
 
     ``isolated`` runs it in a forked child (:mod:`kg.sandbox`), for queries a
     user wrote: pyoxigraph 0.5.13 aborts the whole process on some ``ORDER BY``
-    (a Rust panic), which then becomes one :class:`QueryError` line instead.
+    (a Rust panic), which then becomes one :class:`QueryError` line instead;
+    without ``network`` that child cannot open a socket (where seccomp exists).
     """
     if not isolated:
         return _solve(store, text, bindings, origin, union)
-    outcome = sandbox.run(_solve, store, text, bindings, origin, union)
+    return in_child(_solve, store, text, bindings, origin, union, origin=origin, network=network)
+
+
+def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network: bool = True) -> T:
+    """``func(*args)`` in a forked child (:mod:`kg.sandbox`): whatever queries it runs, a crash is one line.
+
+    A pyoxigraph panic (SIGABRT) becomes a :class:`QueryError` naming ``origin``;
+    an exception the function raises is raised here. Use it for a whole verb
+    that runs several queries (``kg summary``: one fork, about 10 ms).
+    """
+    outcome = sandbox.run(func, *args, network=network)
     if outcome.raised is not None:
         raise outcome.raised
     if not outcome.ok:
         raise QueryError(f"{origin}: the query engine failed: {outcome.describe()}")
-    return cast(Result, outcome.value)
+    return cast(T, outcome.value)
 
 
 def _solve(store: ox.Store, text: str, bindings: Mapping[str, Term] | None, origin: str, union: bool) -> Result:
@@ -88,3 +103,25 @@ def on_endpoint(
     except (SyntaxError, ValueError) as exc:
         raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
     return from_solutions(solutions, text, origin)
+
+
+@contextlib.contextmanager
+def endpoint_stream(
+    endpoint: str, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query", timeout: float = 60.0
+) -> Iterator[ox.QuerySolutions]:
+    """Run over the SPARQL 1.1 Protocol; the solutions parsed as the answer arrives, never held whole.
+
+    An answer that is not SPARQL JSON results, or stops midway, is one :class:`QueryError` line.
+    """
+    from kg import http
+
+    with http.query_opened(
+        endpoint, with_values(text, bindings or {}), "application/sparql-results+json", timeout, QueryError
+    ) as answer:
+        try:
+            solutions = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)
+            if not isinstance(solutions, ox.QuerySolutions):
+                raise QueryError(f"{origin}: only SELECT queries are supported here")
+            yield solutions
+        except SyntaxError as exc:
+            raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None

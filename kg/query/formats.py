@@ -7,9 +7,12 @@ what a SPARQL 1.1 server would send.
 
 from __future__ import annotations
 
+import math
 import shutil
+import tempfile
 import textwrap
-from typing import cast
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, cast
 
 import pyoxigraph as ox
 
@@ -47,6 +50,32 @@ def cell(term: Value | None) -> str:
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     return term.value
+
+
+def number(text: str | None) -> float | None:
+    """A literal's lexical form as a finite number, or None: what a figure can draw.
+
+    Pages and the summary show any graph, conforming or not: a value ``"s81"``,
+    ``NaN`` or ``1e400`` is printed as written but never drawn or computed with.
+
+    >>> number("13.8"), number("s81"), number("NaN"), number("1e400"), number(None)
+    (13.8, None, None, None, None)
+    """
+    try:
+        x = float(text) if text else None
+    except ValueError:
+        return None
+    return x if x is not None and math.isfinite(x) else None
+
+
+def level(text: str) -> str:
+    """A confidence level as a percentage: ``0.95`` is ``95%``; a level that is not a number, as printed.
+
+    >>> level("0.95"), level("s81")
+    ('95%', 's81')
+    """
+    x = number(text)
+    return f"{x * 100:g}%" if x is not None else text
 
 
 def plural(n: int | str, word: str) -> str:
@@ -91,34 +120,82 @@ def table(result: Result, width: int | None = None) -> str:
 
     Either way nothing is cut off: long values wrap instead.
     """
+    out: list[str] = []
+    write_table(result.variables, lambda: result.rows, out.append, width)
+    return "".join(out)[:-1]
+
+
+def write_table(
+    variables: list[str],
+    rows: Callable[[], Iterable[Mapping[str, Value]]],
+    write: Callable[[str], None],
+    width: int | None = None,
+) -> None:
+    """:func:`table`, written line by line; ``rows`` is read twice (widths, then lines), never held whole."""
     width = width or shutil.get_terminal_size((80, 24)).columns
-    names = result.variables
-    cells = [[cell(row.get(v)) for v in names] for row in result.rows]
-    if not cells:
-        return "(no rows)"
-    widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
-    footer = f"({plural(len(cells), 'row')})"
+    names = variables
+    widths = [len(n) for n in names]
+    count = 0
+    for row in rows():
+        count += 1
+        for i, v in enumerate(names):
+            widths[i] = max(widths[i], len(cell(row.get(v))))
+    if not count:
+        write("(no rows)\n")
+        return
+    footer = f"({plural(count, 'row')})"
     if sum(widths) + 2 * (len(widths) - 1) <= width:
 
         def line(values: list[str]) -> str:
-            return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+            return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip() + "\n"
 
-        out = [line(names), line(["-" * w for w in widths])]
-        out += [line(c) for c in cells]
-        out.append(footer)
-        return "\n".join(out)
+        write(line(names))
+        write(line(["-" * w for w in widths]))
+        for row in rows():
+            write(line([cell(row.get(v)) for v in names]))
+        write(footer + "\n")
+        return
     label = max(len(n) for n in names)
-    out = []
-    for i, c in enumerate(cells, 1):
-        out.append(f"-- row {i} " + "-" * max(0, min(width, 60) - len(f"-- row {i} ")))
-        for name, value in zip(names, c):
+    for i, row in enumerate(rows(), 1):
+        write(f"-- row {i} " + "-" * max(0, min(width, 60) - len(f"-- row {i} ")) + "\n")
+        for name in names:
+            value = cell(row.get(name))
             if not value:
                 continue
             wrapped = textwrap.wrap(value, max(20, width - label - 2)) or [""]
-            out.append(f"{name.ljust(label)}  {wrapped[0]}")
-            out += [" " * (label + 2) + w for w in wrapped[1:]]
-    out.append(footer)
-    return "\n".join(out)
+            write(f"{name.ljust(label)}  {wrapped[0]}\n")
+            for w in wrapped[1:]:
+                write(" " * (label + 2) + w + "\n")
+    write(footer + "\n")
+
+
+def write_solutions(solutions: ox.QuerySolutions, fmt: str, out: IO[bytes]) -> None:
+    """Write solutions as they come (a server's answer, parsed as it arrives) in ``fmt``; memory stays bounded.
+
+    A W3C format is pyoxigraph's own serializer, row by row; the table needs
+    its column widths first, so the rows go to a temporary file and are read
+    from it twice.
+    """
+    if fmt != "table":
+        try:
+            target = media.result_format(fmt)
+        except KeyError:
+            raise QueryError(f"unknown format {fmt!r} (valid: {', '.join(NAMES)})") from None
+        solutions.serialize(out, format=target.format)
+        return
+    variables = [v.value for v in solutions.variables]
+    with tempfile.TemporaryFile() as spool:
+        solutions.serialize(spool, format=ox.QueryResultsFormat.TSV)
+
+        def rows() -> Iterator[dict[str, Value]]:
+            spool.seek(0)
+            for sol in cast(ox.QuerySolutions, ox.parse_query_results(spool, format=ox.QueryResultsFormat.TSV)):
+                yield {v: sol[v] for v in variables if sol[v] is not None}
+
+        def write(text: str) -> None:
+            out.write(text.encode("utf-8", "backslashreplace"))
+
+        write_table(variables, rows, write)
 
 
 def render(result: Result, fmt: str) -> str:

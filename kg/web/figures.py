@@ -12,7 +12,7 @@ import html
 import math
 from typing import Any
 
-from kg.query.formats import cell
+from kg.query.formats import cell, level, number
 
 PALETTE = ["#4a7ebb", "#9bbbe0", "#b5542c", "#6a9a4c", "#8a6bb0", "#c9a227"]
 
@@ -37,11 +37,12 @@ def response_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
         when = cell(r.get("assessed")) or cell(r.get("timepoint")) or cell(r.get("phase")) or "time not stated"
         population = cell(r.get("population"))
         key = (when, population, size, cell(r.get("source_label")) or cell(r.get("source")))
-        if count and size and int(size) > 0:
-            share = 100 * int(count) / int(size)
-        elif percent:
-            share = float(percent)
-        else:
+        n, of, pct = number(count), number(size), number(percent)
+        if n is not None and of is not None and of > 0:
+            share = 100 * n / of
+        elif pct is not None:
+            share = pct
+        else:  # nothing to draw it as a share of (a value that is not a number is printed, never drawn)
             undrawn.append(
                 {
                     "category": cell(r["category"]),
@@ -79,7 +80,7 @@ def response_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#333"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
     ]
-    for tick in range(0, int(ymax) + 1, 10):
+    for tick in range(0, int(ymax) + 1, 10 * max(1, math.ceil(ymax / 100))):  # at most about 10 ticks
         y = top + plot_h - tick * plot_h / ymax
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}%</text>')
     for i, b in enumerate(bars):
@@ -150,7 +151,7 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
         else:
             chosen[key] = item
     items = list(chosen.values())
-    numbers = [float(x) for i in items for x in (i["value"], i["upper"]) if x]
+    numbers = [x for i in items for x in (number(i["value"]), number(i["upper"])) if x is not None]
     xmax = max(6, math.ceil((max(numbers) if numbers else 12) * 1.25 / 6) * 6)
     unit = next((i["unit"] for i in items if i["unit"]), "")
     width, left, right, row_h, top = 720, 260, 30, 44, 30
@@ -167,7 +168,7 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
     ]
     axis_y = top + row_h * len(items) + 5
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
-    for tick in range(0, int(xmax) + 1, 6):
+    for tick in range(0, int(xmax) + 1, 6 * max(1, math.ceil(xmax / 72))):  # at most about 12 ticks
         x = left + tick * scale
         parts.append(f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 5}" stroke="#333"/>')
         parts.append(f'<text x="{x:.1f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">{tick}</text>')
@@ -181,7 +182,10 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
             f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end"><title>{_esc(it["label"])}; '
             f"{_esc(it['source'])}</title>{_esc(label)}</text>"
         )
-        if it["not_reached"] or not it["value"]:
+        v = number(it["value"])
+        if v is None and not it["not_reached"] and it["value"]:
+            continue  # a value that is not a number: its row is labelled, nothing is drawn
+        if it["not_reached"] or v is None:
             parts.append(
                 f'<line class="not-reached" x1="{left}" y1="{y:.1f}" x2="{left + plot_w - 2:.1f}" y2="{y:.1f}" '
                 f'stroke="#b5542c" stroke-width="3" stroke-dasharray="6 4" marker-end="url(#arrow)" '
@@ -192,13 +196,12 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
                 f'fill="#b5542c">median not reached</text>'
             )
             continue
-        v = float(it["value"])
-        if it["lower"]:
-            lo, hi = float(it["lower"]), float(it["upper"])
+        lo, hi = number(it["lower"]), number(it["upper"])
+        if lo is not None and hi is not None:
             parts.append(
                 f'<line class="ci" x1="{left + lo * scale:.2f}" y1="{y:.1f}" x2="{left + hi * scale:.2f}" '
                 f'y2="{y:.1f}" stroke="#333" stroke-width="2" data-lower="{lo}" data-upper="{hi}">'
-                f"<title>{float(it['level']) * 100:g}% CI {lo}–{hi}</title></line>"
+                f"<title>{_esc(level(it['level']))} CI {lo}–{hi}</title></line>"
             )
             for end in (lo, hi):
                 parts.append(
@@ -380,7 +383,8 @@ def forest_plot(items: list[dict[str, Any]], title: str, axis: str, hint: str, l
     for k, it in enumerate(items):
         y = top + k * ROW_H + ROW_H / 2
         inner = _row_label(left - 10, y, it)
-        if it.get("lower") is not None and it.get("upper") is not None and (not log or it["lower"] > 0):
+        low, high = it.get("lower"), it.get("upper")
+        if low is not None and high is not None and (not log or (low > 0 and high > 0)):  # a log axis: above 0 only
             lo_x, hi_x = x_of(it["lower"]), x_of(it["upper"])
             inner.append(
                 f'<line class="ci" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" stroke="#1d2733" '

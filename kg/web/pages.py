@@ -19,7 +19,7 @@ from kg import __version__
 from kg.errors import InputError
 from kg.prefixes import DCT, NCIT, SCHEMA, TKG, compact
 from kg.query import catalog
-from kg.query.formats import cell, p_value, plural, quantity
+from kg.query.formats import cell, level, number, p_value, plural, quantity
 from kg.rdf import value
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
 from kg.web.site import EVIDENCE as SITE_EVIDENCE
@@ -226,7 +226,7 @@ def render_trial(site: Site, iri: str) -> str:
                 else ""
             ),
             "ci": (
-                f"{float(cell(r['ci_level'])) * 100:g}% CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
+                f"{level(cell(r['ci_level']))} CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
                 if r.get("ci_level")
                 else ""
             ),
@@ -543,10 +543,7 @@ def evidence_views(site: Site) -> list[View]:
 
 
 def _number(text: str) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
+    return number(text)  # finite, or None: a value that is not a number is printed, never drawn
 
 
 def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
@@ -675,7 +672,9 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
         marks = []
         for it in effects:
             r, detail = row(it)
-            right = f"{it['value']:g}" + (f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None else "")
+            right = f"{it['value']:g}" + (
+                f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None and it["upper"] is not None else ""
+            )
             marks.append(
                 {
                     **it,
@@ -704,7 +703,9 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
         marks = []
         for it in (m for m in medians if m["unit"] == unit):
             r, detail = row(it)
-            right = it["shown"] + (f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None else "")
+            right = it["shown"] + (
+                f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None and it["upper"] is not None else ""
+            )
             marks.append(
                 {
                     **it,

@@ -5,28 +5,37 @@ Links are relative, so the folder works under any path. The ``.htaccess``
 a resource IRI answers 303 to its ``.html``, ``.ttl``, ``.nt``, ``.jsonld`` or
 ``.rdf`` document by the request's Accept header.
 
-Nothing a user owns is ever deleted: the site is built in a new folder beside
-``DIR`` and swapped in only if ``DIR`` is missing, empty, or holds exactly the
-files an earlier ``kg publish`` wrote there (listed in its marker file,
-``.trialkg-site.json``). Anything else in ``DIR`` is refused with one line and
-nothing is touched.
+Nothing a user owns is ever deleted: ``DIR`` is written only if it is missing,
+empty, or holds exactly the files an earlier ``kg publish`` wrote there (listed
+in its marker file, ``.trialkg-site.json``); anything else is refused with one
+line and nothing is touched. The site is built in a new folder first, then
+moved in (:func:`_install`): only files this publish wrote move, a file of the
+earlier site is replaced or removed only if nobody changed it since the check,
+so a file written into ``DIR`` while the site is built stays.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import re
 import shutil
-import tempfile
+import stat
 import uuid
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from kg import __version__, media
 from kg.dataset import Dataset
-from kg.errors import InputError, OutputError
+from kg.errors import InputError, OutputError, printable
+from kg.outputs import rename_noreplace
 from kg.query import catalog
+from kg.query.execute import in_child
 from kg.query.formats import serialize
 from kg.rdf import turtle
 from kg.web import pages
+from kg.web.policy import NO_CONTENT, policy, style_hashes
 from kg.web.site import Site
 
 MARKER = ".trialkg-site.json"
@@ -132,10 +141,18 @@ RewriteRule ^ - [R=406,L]
 """
 
 
-def htaccess() -> str:
-    """The static site's Apache rules: the same content negotiation (303, Vary, 404, 406) as ``kg serve``."""
+def htaccess(csp: str = NO_CONTENT) -> str:
+    """The static site's Apache rules: the same content negotiation (303, Vary, 404, 406) as ``kg serve``, and
+    its Content-Security-Policy (``csp``: :func:`kg.web.policy.policy` of the site's pages)."""
     rules = _negotiation("RewriteCond %{ENV:TKG_NEGOTIATE} .")
-    return HEAD + SITE + "\n".join(rules) + "\n" + SITE_TAIL
+    return HEAD + SITE + "\n".join(rules) + "\n" + SITE_TAIL + POLICY.format(csp=csp)
+
+
+POLICY = """# The pages run no script; their styles are their own <style> blocks (by SHA-256): as kg serve sends it.
+<IfModule mod_headers.c>
+    Header always set Content-Security-Policy "{csp}"
+</IfModule>
+"""
 
 
 W3ID = """# For the w3id.org repository (https://github.com/perma-id/w3id.org): save as trialkg/.htaccess.
@@ -184,18 +201,39 @@ def w3id_htaccess(hosted_at: str) -> str:
     return HEAD + W3ID.format(hosted=hosted) + "\n".join(rules) + "\n" + W3ID_TAIL.format(hosted=hosted)
 
 
+#: a site being built: ``.<site>.kg-publish-<pid>-<id>`` beside a new site folder, ``.kg-publish-<pid>-<id>``
+#: inside an existing one (so on its file system, a mount point too); the pid says whose it is
+BUILD = re.compile(r"\.kg-publish-(\d+)-[0-9a-f]{16}")
+
+
 def foreign_entries(out: Path) -> list[str]:
     """What in ``out`` no earlier ``kg publish`` wrote: every entry, unless its marker lists them (sorted).
 
-    Folders count too: only the folders that hold files of the site are its own.
+    Folders count too: only the folders that hold files of the site are its own;
+    so do builds in progress (or left by a killed publish), by their name.
     """
-    try:
-        written = set(json.loads((out / MARKER).read_text(encoding="utf-8"))["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        written = set()
+    written = set(_marker_files(out))
     own = {MARKER, *written, *(str(parent) for w in written for parent in PurePosixPath(w).parents)}
     present = (p.relative_to(out).as_posix() for p in out.rglob("*"))
-    return sorted(p for p in present if p not in own)
+    return sorted(p for p in present if p not in own and not BUILD.fullmatch(p.split("/", 1)[0]))
+
+
+def _marker_files(out: Path) -> list[str]:
+    try:
+        files = json.loads((out / MARKER).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+
+
+def target(out_dir: str | Path) -> Path:
+    """The folder a site goes to, as the system finds it (absolute, symlinks resolved); the root is refused."""
+    out = Path(os.path.realpath(out_dir))
+    if out.parent == out:
+        raise OutputError(
+            f"{printable(str(out))}: kg publish will not write a site into the root folder; give it a folder of its own"
+        )
+    return out
 
 
 def check_target(out: Path) -> None:
@@ -213,21 +251,77 @@ def check_target(out: Path) -> None:
         )
 
 
+Signature = tuple[int, int, int]  # inode, modification time (ns), size: a file as it was when checked
+
+
+def _own_files(out: Path) -> dict[str, Signature]:
+    """The earlier site's files as they are now: each may be replaced or removed later only if still so."""
+    own: dict[str, Signature] = {}
+    for rel in _marker_files(out) if out.is_dir() else []:
+        sig = _signature(out / rel)
+        if sig is not None:
+            own[rel] = sig
+    return own
+
+
+def _signature(path: Path) -> Signature | None:
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size) if stat.S_ISREG(st.st_mode) else None
+
+
 def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str | None = None) -> tuple[Path, int]:
     """Write the static site of ``dataset`` (the packaged graph by default); returns the folder and file count.
 
     With ``hosted_at`` (the URL the site will be served from), also ``w3id.htaccess``: the rules to
     submit to the w3id.org repository as ``trialkg/.htaccess`` (not applied by the host itself).
+
+    The site is built in a new folder (beside ``out_dir`` when that is missing,
+    inside it otherwise, so on its file system), by a forked child: a page whose
+    query makes pyoxigraph abort is one :class:`QueryError` line, nothing written.
+    Then :func:`_install` puts it in place: a new folder is renamed to
+    ``out_dir`` (with the permissions the umask gives), an existing one gets
+    only the files this publish wrote, one by one. Builds left by a killed
+    publish (their process gone) are removed first.
     """
     w3id = w3id_htaccess(hosted_at) if hosted_at else None
-    out = Path(out_dir).absolute()
+    out = target(out_dir)
     check_target(out)
-    site = Site((dataset or Dataset.build()).described())
+    own = _own_files(out)
+    dataset = dataset or Dataset.build()
+    where = out if out.is_dir() else out.parent
+    name = f"kg-publish-{os.getpid()}-{uuid.uuid4().hex[:16]}"
+    tmp = where / (f".{name}" if where == out else f".{out.name}.{name}")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.kg-publish-", dir=out.parent))
+        where.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(out)
+        os.mkdir(tmp)  # 0o777 less the umask: what the site folder will have
+        lock = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held while this publish lives, so no other one takes it for a leftover
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
+    try:
+        written = in_child(partial(_render, dataset, tmp, w3id), origin="kg publish (a page's query)")
+        kept = _install(tmp, out, written, own)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
+    finally:
+        os.close(lock)
+        shutil.rmtree(tmp, ignore_errors=True)  # ours: what is left of the build (folders; files not moved)
+    if kept:
+        raise OutputError(
+            f"{out}: {kept[0]}{f' and {len(kept) - 1} more' if len(kept) > 1 else ''} appeared or changed while "
+            "the site was written, and was kept as it is (kg publish replaces only what it wrote and nobody "
+            "changed since); the rest of the site was written: publish again once they are moved away"
+        )
+    return out, len(written)
+
+
+def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> list[str]:
+    """Write every page and RDF file of the site into ``tmp`` (in a child); the files written, relative."""
+    site = Site(dataset.described())
     written: list[str] = []
 
     def write(rel: str, data: str | bytes) -> None:
@@ -236,68 +330,128 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
         path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         written.append(rel)
 
-    try:
-        write("index.html", pages.index(site, static=True))
-        write("void.ttl", turtle(site.dataset.description))
-        write(".htaccess", htaccess())
-        if w3id is not None:
-            write("w3id.htaccess", w3id)
-        for iri in site.resources():
-            path = site.path_of(iri)
-            assert path is not None  # resources() holds only IRIs with a path
-            write(f"{path}.html", pages.page(site, iri))
-            for syntax in media.RDF_SYNTAXES:
-                write(f"{path}.{syntax.suffix}", site.rdf(iri, syntax.media))
-        for view in pages.evidence_views(site):
-            write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
-        for name, q in catalog.catalog().items():
-            write(f"queries/{name}.rq", q.text)
-            if not any(p.required for p in q.parameters):
-                write(f"queries/{name}.csv", serialize(site.dataset.run(q), "csv"))
-        (tmp / MARKER).write_text(
-            json.dumps({"tool": "trialkg", "version": __version__, "files": sorted(written)}, indent=1),
-            encoding="utf-8",
-        )
-        _swap(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out, len(written)
+    styles: set[str] = set()  # every page's style blocks, allowed by the one policy of the site
+
+    def write_page(rel: str, html: str) -> None:
+        styles.update(style_hashes(html))
+        write(rel, html)
+
+    write_page("index.html", pages.index(site, static=True))
+    write("void.ttl", turtle(site.dataset.description))
+    if w3id is not None:
+        write("w3id.htaccess", w3id)
+    for iri in site.resources():
+        path = site.path_of(iri)
+        assert path is not None  # resources() holds only IRIs with a path
+        write_page(f"{path}.html", pages.page(site, iri))
+        for syntax in media.RDF_SYNTAXES:
+            write(f"{path}.{syntax.suffix}", site.rdf(iri, syntax.media))
+    for view in pages.evidence_views(site):
+        write_page(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
+    write(".htaccess", htaccess(policy(styles)))
+    for name, q in catalog.catalog().items():
+        write(f"queries/{name}.rq", q.text)
+        if not any(p.required for p in q.parameters):
+            write(f"queries/{name}.csv", serialize(site.dataset.run(q), "csv"))
+    _write_marker(tmp, written)
+    return written
 
 
-def _swap(new: Path, out: Path) -> None:
-    """Put ``new`` at ``out``; the old folder (checked to be ours, or empty) goes only after the swap."""
-    check_target(out)  # again, right before: nothing appeared there meanwhile
+def _write_marker(folder: Path, files: list[str], into: Path | None = None) -> None:
+    """Write the marker listing ``files`` in ``folder`` (and, if ``into``, move it there in one rename)."""
+    (folder / MARKER).write_text(
+        json.dumps({"tool": "trialkg", "version": __version__, "files": sorted(set(files))}, indent=1),
+        encoding="utf-8",
+    )
+    if into is not None:
+        os.replace(folder / MARKER, into / MARKER)
+
+
+def _install(tmp: Path, out: Path, written: list[str], own: dict[str, Signature]) -> list[str]:
+    """Put the site built in ``tmp`` at ``out``; return what was kept in its way (appeared or changed meanwhile).
+
+    A missing ``out`` is the built folder, renamed there in one step (never over
+    anything that appeared meanwhile). Into an existing one (empty, the working
+    directory, a mount point, an earlier site), only files move: a file of the
+    earlier site is replaced, or removed if the new site has none, only if it is
+    as it was when the folder was checked; every other file goes only where
+    nothing is. So nothing written there meanwhile is ever moved or deleted.
+    The marker first lists the old and the new files (a publish killed midway
+    leaves a folder the next one accepts), at the end only what is now the site's.
+    """
     if not out.exists():
-        new.replace(out)
-        return
-    if not any(out.iterdir()):  # an empty folder keeps its identity (it may be someone's working directory)
-        for entry in new.iterdir():
-            entry.rename(out / entry.name)
-        new.rmdir()
-        return
-    if _is_working_directory(out):  # `kg publish --static .`: renaming it would strand the user's shell
-        trash = out.parent / f".{out.name}.kg-old-{uuid.uuid4().hex[:8]}"
-        trash.mkdir()
-        for entry in list(out.iterdir()):  # only an earlier site's files: check_target made sure
-            entry.rename(trash / entry.name)
-        for entry in new.iterdir():
-            entry.rename(out / entry.name)
-        new.rmdir()
-        shutil.rmtree(trash, ignore_errors=True)
-        return
-    trash = out.parent / f".{out.name}.kg-old-{uuid.uuid4().hex[:8]}"
-    out.rename(trash)
-    new.rename(out)
-    shutil.rmtree(trash, ignore_errors=True)
+        try:
+            rename_noreplace(tmp, out)
+            return []
+        except FileExistsError:
+            pass  # a folder appeared there meanwhile: only files move into it, as into any other
+    old, new = set(own), set(written)
+    _write_marker(tmp, [*old, *new], into=out)
+    kept: list[str] = []
+    folders = sorted({str(p) for rel in new for p in PurePosixPath(rel).parents if str(p) != "."}, key=len)
+    for folder in folders:
+        try:
+            (out / folder).mkdir(exist_ok=True)
+        except FileExistsError:  # a file is in the way
+            kept.append(folder)
+    for rel in sorted(new):
+        src, dst = tmp / rel, out / rel
+        try:
+            if rel in own and _signature(dst) == own[rel]:
+                os.replace(src, dst)
+            else:
+                rename_noreplace(src, dst)
+        except (FileExistsError, IsADirectoryError, NotADirectoryError):
+            kept.append(rel)
+    for rel in sorted(old - new):
+        if _signature(out / rel) == own[rel]:
+            (out / rel).unlink()
+        else:
+            kept.append(rel)
+    gone = {str(p) for rel in old - new for p in PurePosixPath(rel).parents if str(p) != "."} - set(folders)
+    for folder in sorted(gone, key=len, reverse=True):
+        try:
+            (out / folder).rmdir()  # only once empty: a folder of the earlier site with a file of someone else stays
+        except OSError:
+            pass
+    _write_marker(tmp, [rel for rel in written if rel not in kept], into=out)
+    return kept
 
 
-def _is_working_directory(path: Path) -> bool:
-    """Whether ``path`` is this process's working directory (most likely the user's shell's too)."""
+def remove_leftovers(out: Path) -> int:
+    """Remove builds that killed publishes of ``out`` left (beside it or inside it); how many.
+
+    Only folders named as this module names its builds, whose process is gone
+    and whose lock nobody holds: a publish running now keeps its own.
+    """
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.kg-publish-(\d+)-[0-9a-f]{{16}}")
+    places = [(out.parent, pattern), *([(out, BUILD)] if out.is_dir() else [])]
+    removed = 0
+    for folder, name in places:
+        for entry in folder.iterdir():
+            match = name.fullmatch(entry.name)
+            if match is None or entry.is_symlink() or not entry.is_dir() or _alive(int(match.group(1))):
+                continue
+            try:
+                fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # someone holds it: a build in progress
+            finally:
+                os.close(fd)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
     try:
-        return Path.cwd().resolve() == path.resolve()
-    except OSError:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
+    except OSError:  # it exists, but is not ours to signal
+        return True
+    return True

@@ -9,15 +9,18 @@ the generated ``.htaccess``. Document URLs (with a suffix) answer 200.
 
 from __future__ import annotations
 
+import socket
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, quote
 
 from kg import media
 from kg.dataset import Dataset
-from kg.errors import InputError
+from kg.errors import InputError, KGError
 from kg.rdf import turtle
-from kg.web import pages
-from kg.web.endpoint import FORMAT_PARAM, Endpoint, Limits
+from kg.web import connections, pages, workers
+from kg.web.endpoint import FORMAT_PARAM, LOG, Endpoint, Limits
 from kg.web.negotiate import negotiate
+from kg.web.policy import NO_CONTENT, policy, style_hashes
 from kg.web.site import Site
 
 MAX_PATH = 2048
@@ -36,23 +39,34 @@ def create_app(
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
-    from starlette.responses import PlainTextResponse, RedirectResponse, Response
+    from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
     from starlette.routing import Route
 
     from kg.query import catalog
 
     dataset = (dataset or Dataset.build()).described()
+    dataset.isolated = (
+        True  # the pages' queries run in a child: data that makes pyoxigraph panic costs a 500, not the server
+    )
     site = Site(dataset)
     endpoint = Endpoint(dataset.store, limits or Limits(timeout=timeout, max_rows=max_rows))
     base = dataset.base
     void_ttl = turtle(dataset.description)
-    headers = {"X-Content-Type-Options": "nosniff"}
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": NO_CONTENT}
 
     def text(status: int, message: str, **extra) -> Response:
         return PlainTextResponse(message + "\n", status_code=status, headers={**headers, **extra})
 
+    def page(html: str) -> Response:
+        """A page, with the policy that lets its own styles (and no script at all) run."""
+        return Response(
+            html,
+            media_type="text/html; charset=utf-8",
+            headers={**headers, "Content-Security-Policy": policy(style_hashes(html))},
+        )
+
     async def index(request: Request) -> Response:
-        return Response(pages.index(site), media_type="text/html; charset=utf-8", headers=headers)
+        return page(pages.index(site))
 
     async def void(request: Request) -> Response:
         return Response(void_ttl, media_type="text/turtle", headers=headers)
@@ -85,6 +99,7 @@ def create_app(
         return text(413, f"query too long: at most {MAX_BODY} bytes", Connection="close")
 
     async def sparql(request: Request) -> Response:
+        form: dict[str, list[str]] = {}  # a form-encoded POST's fields
         if request.method == "POST":
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype == "application/sparql-update":
@@ -117,9 +132,28 @@ def create_app(
         accept = FORMAT_PARAM.get(request.query_params.get("format", ""), request.headers.get("accept"))
         from starlette.concurrency import run_in_threadpool
 
-        answer = await run_in_threadpool(endpoint.execute, query, accept)
-        return Response(
-            answer.body, status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
+        graphs = {
+            k: request.query_params.getlist(k) + form.get(k, []) for k in ("default-graph-uri", "named-graph-uri")
+        }
+        answer = await run_in_threadpool(
+            endpoint.execute, query, accept, graphs["default-graph-uri"], graphs["named-graph-uri"], True
+        )
+        if answer.stream is None:
+            return Response(
+                answer.body, status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
+            )
+        stream = answer.stream
+
+        async def relay() -> AsyncIterator[bytes]:
+            """The answer, chunk by chunk as the query process writes it; its process ended whatever happens."""
+            try:
+                while chunk := await stream.aread():
+                    yield chunk
+            finally:
+                stream.close()
+
+        return StreamingResponse(
+            relay(), status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
         )
 
     async def evidence(request: Request) -> Response:
@@ -128,7 +162,7 @@ def create_app(
         if html is None:
             return text(404, f"no evidence page {slug!r}")
         if request.url.path.endswith(".html"):
-            return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+            return page(html)
         # a generated view, not a resource: the bare path redirects to its page as on a static host
         return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html", status_code=303, headers=headers)
 
@@ -146,7 +180,7 @@ def create_app(
                 return text(404, f"not found: {base}{stem}")
             chosen = media.SUFFIXES[suffix]
             if chosen == media.HTML:
-                return Response(pages.page(site, iri), media_type="text/html; charset=utf-8", headers=headers)
+                return page(pages.page(site, iri))
             return Response(site.rdf(iri, chosen), media_type=chosen, headers=headers)
         iri = site.iri_of(path)
         if site.path_of(iri) is None or not site.exists(iri):
@@ -175,7 +209,14 @@ def create_app(
     middleware = [
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"])
     ]
-    return Starlette(routes=routes, middleware=middleware)
+
+    async def failed(request: Request, exc: Exception) -> Response:
+        """A page that cannot be made (its query crashed): one 500 line and one log line, never a traceback."""
+        message = " ".join(str(exc).split())[:500]
+        LOG.error("kg serve: %s: %s", request.url.path[:200], message)
+        return text(500, f"this page could not be made: {message}")
+
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={KGError: failed})
 
 
 def serve(
@@ -186,13 +227,61 @@ def serve(
     max_rows: int = 10000,
     max_memory_mb: int = Limits.max_memory_mb,
     max_queries: int = Limits.max_queries,
+    max_result_mb: int = Limits.max_result_mb,
+    max_connections: int = connections.MAX_CONNECTIONS,
+    request_timeout: float = connections.REQUEST_TIMEOUT,
 ) -> None:
-    """Run the server (blocking)."""
+    """Run the server (blocking): a worker process serves, replaced when it dies or asks (:mod:`kg.web.workers`).
+
+    The application is built and the socket opened here, once; connections are
+    capped and timed in the worker (:mod:`kg.web.connections`).
+    """
     try:
         import uvicorn
     except ImportError:
         raise InputError("kg serve needs the serve extra: pip install 'trialkg[serve]'") from None
-    if max_queries < 1 or max_memory_mb < 1 or timeout <= 0 or max_rows < 0:
-        raise InputError("--max-queries, --max-memory and --timeout must be positive")
-    limits = Limits(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb, max_queries=max_queries)
-    uvicorn.run(create_app(dataset, limits=limits), host=host, port=port, log_level="warning")
+    if min(max_queries, max_memory_mb, max_result_mb, max_connections) < 1 or min(timeout, request_timeout) <= 0:
+        raise InputError(
+            "--max-queries, --max-memory, --max-result-mb, --max-connections and the time-outs must be positive"
+        )
+    if max_rows < 0:
+        raise InputError("--max-rows must not be negative")
+    limits = Limits(
+        timeout=timeout,
+        max_rows=max_rows,
+        max_memory_mb=max_memory_mb,
+        max_queries=max_queries,
+        max_result_mb=max_result_mb,
+    )
+    descriptors = connections.raise_descriptor_limit()
+    guard = connections.Guard(connections.connection_cap(max_connections, descriptors), request_timeout)
+    config = uvicorn.Config(
+        create_app(dataset, limits=limits),
+        log_level="warning",
+        http=connections.guarded_protocol(guard),
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=max(10, round(timeout) + 5),
+        backlog=connections.accept_batch(descriptors),
+    )
+    connections.quiet_logs()  # after the Config, which sets up uvicorn's loggers
+    sock = listen(host, port, config.backlog)
+
+    def serve_in_worker(worker: workers.Worker) -> None:
+        guard.on_crowd_passed = worker.crowd_passed
+        uvicorn.Server(config).run(sockets=[sock])
+
+    workers.supervise(serve_in_worker)
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """The listening socket, opened before any worker starts (connections wait in it while workers change)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock

@@ -25,6 +25,8 @@ RESERVED = {"index"}
 EVIDENCE = "evidence/"
 OWN_PATHS = (EVIDENCE, "queries/")
 OWN_NAMES = {"void", "sparql", ".well-known"}
+#: the external IRIs a page may link to: http and https only
+LINKABLE = re.compile(r"https?://", re.IGNORECASE)
 
 
 @dataclass
@@ -128,10 +130,14 @@ class Site:
         }
 
     def link(self, from_path: str, iri: str, suffix: str = ".html") -> str:
-        """A relative link from the page at ``from_path`` to a resource (the IRI itself for external terms)."""
+        """A relative link from the page at ``from_path`` to a resource (the IRI itself for external terms).
+
+        An external IRI that is not http or https (``javascript:``, ``data:``,
+        ``file:``) gets no link at all (""): pages print it as text.
+        """
         path = self.path_of(iri)
         if path is None or not self.exists(iri):
-            return iri
+            return iri if LINKABLE.match(iri) else ""
         return posixpath.relpath(path + suffix, posixpath.dirname(from_path) or ".")
 
     def rows(self, name: str, **params: str) -> list[dict]:
