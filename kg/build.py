@@ -6,28 +6,37 @@ the description computed from the same data. Files are written beside their
 final names and renamed at the end, so a failed build never leaves a
 half-written dump where the last good one was, nor anything half-written behind.
 
-A large corpus (a :class:`~kg.dataset.Dataset` built with ``defer``) is
-streamed instead of held: the sources are parsed one batch at a time, each
-batch written to ``trialkg.nq`` and, as N-Triples, to a scratch file. The
-merged graph is that file without the triples several publications state:
-its lines are spread over partition files by subject, so every copy of a
-triple meets in one partition, deduplicated and counted there one partition at
-a time (the counts of the description come from the same pass, exactly as the
-SPARQL of :mod:`kg.describe` counts them). Turtle and JSON-LD are then written
-from ``trialkg.nt`` by Oxigraph's streaming writers (JSON-LD as one array of
-node objects, the streaming document form), so memory is one batch or one
-partition, whatever the corpus size.
+**Reproducible.** The same input gives the same bytes, on every run and on both
+paths below: ``trialkg.nq`` holds the ontology graph, then each publication's
+graph in IRI order, each graph's lines sorted; ``trialkg.nt`` is the distinct
+triples of every graph, its lines sorted; Turtle and JSON-LD are written from it
+in that order; blank nodes carry labels derived from their source
+(:func:`kg.sources.triples`), never the parser's random ones.
+
+**Bounded memory.** A large corpus (a :class:`~kg.dataset.Dataset` built with
+``defer``) is parsed one batch at a time, each batch written to ``trialkg.nq``
+and its triples, sorted, to a scratch run file. The merged graph is a merge of
+the sorted runs (the copies of a triple several publications state meet there
+and are written once), counted for the description in the same pass: lines of
+one subject are adjacent in sorted order, and distinct objects are counted in
+partitions by a fixed hash of the object (CRC-32, the same on every run). A
+small dataset in memory is the same code with one batch. Turtle and JSON-LD
+are written from ``trialkg.nt`` by Oxigraph's streaming writers (JSON-LD as one
+array of node objects, the streaming document form), so memory is one batch or
+one partition, whatever the corpus size.
 """
 
 from __future__ import annotations
 
-import re
+import heapq
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -37,10 +46,12 @@ from kg.describe import DISTRIBUTIONS, LINK_TARGETS, Statistics, describe
 from kg.errors import OutputError
 from kg.outputs import AtomicFiles
 from kg.prefixes import PREFIXES, RDF_TYPE, turtle_prefixes
-from kg.rdf import iris_of, turtle
+from kg.rdf import graph_bytes
 
 #: publications parsed at once by a streamed build
 BATCH = 500
+#: merged lines written (and counted) at once
+CHUNK = 65536
 
 
 @dataclass
@@ -53,45 +64,21 @@ class BuildResult:
     seconds: float
 
 
-def build(dataset: Dataset, out_dir: str | Path = "dist") -> BuildResult:
-    """Write the dumps and ``void.ttl`` of ``dataset`` into ``out_dir``."""
+def build(dataset: Dataset, out_dir: str | Path = "dist", batch: int = BATCH) -> BuildResult:
+    """Write the dumps and ``void.ttl`` of ``dataset`` into ``out_dir`` (see the module docstring)."""
     start = time.perf_counter()
-    if dataset.deferred is not None:
-        return _streamed(dataset.deferred, dataset.base, out_dir, start)
-    prefixes = turtle_prefixes(iris_of(dataset.triples()))
-    with AtomicFiles(out_dir) as out:
-        for _key, name, rdf in DISTRIBUTIONS:
-            path = out.path(name)
-            if rdf.format is ox.RdfFormat.N_QUADS:
-                ox.serialize(dataset.quads(), str(path), format=rdf.format)
-            elif rdf.format is ox.RdfFormat.TURTLE:
-                ox.serialize(dataset.triples(), str(path), format=rdf.format, prefixes=prefixes)
-            else:
-                ox.serialize(dataset.triples(), str(path), format=rdf.format)
-        out.path("void.ttl").write_bytes(turtle(dataset.description))
-    if not out.written:
-        raise OutputError(f"{out_dir}: nothing was written")
-    return BuildResult(
-        out_dir=Path(out_dir),
-        files=out.written,
-        triples=dataset.statistics.triples,
-        seconds=time.perf_counter() - start,
-    )
-
-
-def _streamed(
-    pubs: Sequence[src.Source], base: str, out_dir: str | Path, start: float, batch: int = BATCH
-) -> BuildResult:
-    """The same files as :func:`build`, from sources parsed one batch at a time (see the module docstring)."""
+    base = dataset.base
+    prefixes = turtle_prefixes()
     with AtomicFiles(out_dir) as out:
         scratch = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=out.folder))
         try:
             names = {key: out.path(name) for key, name, _rdf in DISTRIBUTIONS}
-            flat = scratch / "graphs.nt"
-            quads = _write_graphs(pubs, base, batch, names["nq"], flat)
-            stats, escaping = _merge(flat, names["nt"], scratch, base, quads)
-            flat.unlink()
-            prefixes = {p: ns for p, ns in turtle_prefixes().items() if ns not in escaping}
+            if dataset.deferred is not None:
+                batches: Iterable[tuple[ox.Store, list[str]]] = _parsed(dataset.deferred, base, batch)
+            else:
+                batches = [(dataset.store, dataset.graphs())]
+            quads, runs = _write_graphs(batches, names["nq"], scratch)
+            stats = _merge(runs, names["nt"], scratch, base, quads)
             for key, _name, rdf in DISTRIBUTIONS:
                 if key in ("nq", "nt"):
                     continue
@@ -100,7 +87,9 @@ def _streamed(
                     ox.serialize(merged, str(names[key]), format=rdf.format, prefixes=prefixes)
                 else:
                     ox.serialize(merged, str(names[key]), format=rdf.format)
-            out.path("void.ttl").write_bytes(turtle(describe(stats, base)))
+            ox.serialize(
+                describe(stats, base), str(out.path("void.ttl")), format=ox.RdfFormat.TURTLE, prefixes=prefixes
+            )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     if not out.written:
@@ -110,76 +99,101 @@ def _streamed(
     )
 
 
-def _write_graphs(pubs: Sequence[src.Source], base: str, batch: int, nquads: Path, flat: Path) -> int:
-    """Parse the ontology, then the publications one batch at a time: N-Quads, and every graph's triples to ``flat``.
+def _parsed(pubs: Sequence[src.Source], base: str, batch: int) -> Iterator[tuple[ox.Store, list[str]]]:
+    """The ontology, then the publications in graph-IRI order, ``batch`` at a time: each parsed store and its graphs.
 
-    Returns the number of quads written.
+    The sources of one graph stay in one batch, so every graph is written whole, once.
     """
-    quads = 0
-    with open(nquads, "wb") as nq, open(flat, "wb") as nt:
-        groups: list[list[src.Source]] = [src.ontology()]
-        groups += [list(pubs[i : i + batch]) for i in range(0, len(pubs), batch)]
-        for group in groups:
-            one = ox.Store()
-            for source in group:
-                load_source(one, source, base)
-            quads += len(one)
-            one.dump(nq, format=ox.RdfFormat.N_QUADS)
-            for graph in dict.fromkeys(s.graph(base) for s in group):
-                one.dump(nt, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
-            del one
-    return quads
+    yield _store(src.ontology(), base), [src.graph_iri(src.ONTOLOGY_SLUG, base)]
+    by_graph: dict[str, list[src.Source]] = {}
+    for s in sorted(pubs, key=lambda s: s.graph(base)):
+        by_graph.setdefault(s.graph(base), []).append(s)
+    graphs = list(by_graph)
+    for i in range(0, len(graphs), batch):
+        chunk = graphs[i : i + batch]
+        yield _store([s for g in chunk for s in by_graph[g]], base), chunk
 
 
-def _merge(flat: Path, merged: Path, scratch: Path, base: str, quads: int) -> tuple[Statistics, set[str]]:
-    """Write the distinct triples of ``flat`` to ``merged`` and count them as :func:`kg.describe.statistics` does.
+def _store(sources: Sequence[src.Source], base: str) -> ox.Store:
+    one = ox.Store()
+    for source in sources:
+        load_source(one, source, base)
+    return one
 
-    Bounded memory: the triples are spread over partition files by subject (a
-    triple stated in several graphs lands in one partition), their objects over
-    others by object; each partition is then deduplicated and counted alone.
-    Also returns the prefix namespaces under which some IRI of the graph would
-    need an escape in Turtle (see :func:`kg.prefixes.turtle_prefixes`).
+
+def _sorted_lines(data: bytes) -> list[bytes]:
+    lines = data.splitlines(keepends=True)
+    lines.sort()
+    return lines
+
+
+def _write_graphs(batches: Iterable[tuple[ox.Store, list[str]]], nquads: Path, scratch: Path) -> tuple[int, list[Path]]:
+    """Write each batch's graphs to ``nquads`` (lines sorted per graph) and its distinct triples, sorted, to a run file.
+
+    Returns the number of quads written and the run files.
     """
-    escaping: set[str] = set()
-    unsafe = _escaping_iri()
-    parts = max(1, flat.stat().st_size // PARTITION_BYTES)
-    by_subject = [open(scratch / f"s{i}", "wb") for i in range(parts)]
-    by_object = [open(scratch / f"o{i}", "wb") for i in range(parts)]
-    try:
-        with open(flat, "rb") as fh:
-            for line in fh:  # canonical N-Triples: `S P O .` with S and P free of spaces
-                subject, _p, rest = line.split(b" ", 2)
-                obj = rest[:-3]
-                by_subject[hash(subject) % parts].write(line)
-                by_object[hash(obj) % parts].write(obj + b"\n")
-    finally:
-        for f in [*by_subject, *by_object]:
-            f.close()
+    quads, runs = 0, list[Path]()
+    with open(nquads, "wb") as nq:
+        for store, graphs in batches:
+            triples: set[bytes] = set()
+            for iri in graphs:
+                graph = ox.NamedNode(iri)
+                lines = _sorted_lines(graph_bytes(store, graph, ox.RdfFormat.N_QUADS))
+                quads += len(lines)
+                nq.write(b"".join(lines))
+                triples.update(graph_bytes(store, graph, ox.RdfFormat.N_TRIPLES).splitlines(keepends=True))
+            run = scratch / f"run-{len(runs)}.nt"
+            run.write_bytes(b"".join(sorted(triples)))
+            runs.append(run)
+            del store, triples
+    return quads, runs
+
+
+def _merge(runs: list[Path], merged: Path, scratch: Path, base: str, quads: int) -> Statistics:
+    """Merge the sorted runs into ``merged`` (each distinct triple once) and count it as :func:`kg.describe.statistics` does.
+
+    Bounded memory: a line per run and a chunk of merged lines at a time; the
+    distinct objects are counted in partitions by the CRC-32 of the object, one
+    partition at a time.
+    """
+    parts = max(1, sum(r.stat().st_size for r in runs) // PARTITION_BYTES)
     counts = _Counts(base)
-    with open(merged, "wb") as out:
-        for i in range(parts):
-            data = (scratch / f"s{i}").read_bytes()
-            escaping.update(m.group(1).decode() for m in unsafe.finditer(data))
-            lines = dict.fromkeys(data.splitlines(keepends=True))
-            del data
-            (scratch / f"s{i}").unlink()
-            out.write(b"".join(lines))
-            counts.add(lines)
-            objects = (scratch / f"o{i}").read_bytes().split(b"\n")
-            (scratch / f"o{i}").unlink()
-            counts.objects += len(set(objects[:-1]))
-    return counts.statistics(quads), escaping
+    inputs: list[IO[bytes]] = [open(r, "rb") for r in runs]
+    by_object: list[IO[bytes]] = [open(scratch / f"o{i}", "wb") for i in range(parts)]
+    try:
+        with open(merged, "wb") as out:
+            chunk: list[bytes] = []
+            previous = b""
+            for line in heapq.merge(*inputs):
+                if line == previous:
+                    continue
+                previous = line
+                chunk.append(line)
+                if len(chunk) >= CHUNK:
+                    _flush(chunk, out, counts, by_object)
+                    chunk = []
+            _flush(chunk, out, counts, by_object)
+    finally:
+        for f in [*inputs, *by_object]:
+            f.close()
+    for i in range(parts):
+        objects = (scratch / f"o{i}").read_bytes().split(b"\n")
+        (scratch / f"o{i}").unlink()
+        counts.objects += len(set(objects[:-1]))
+    for r in runs:
+        r.unlink()
+    return counts.statistics(quads)
 
 
-def _escaping_iri() -> re.Pattern[bytes]:
-    """An IRI in N-Triples under a namespace of :func:`kg.prefixes.turtle_prefixes` whose local name needs an escape.
-
-    Group 1 is the namespace. The same rule as ``turtle_prefixes(iris)``, run over bytes at C speed.
-    """
-    namespaces = sorted(turtle_prefixes().values(), key=len, reverse=True)
-    alternatives = b"|".join(re.escape(ns.encode()) for ns in namespaces)
-    plain = rb"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?"
-    return re.compile(rb"<(" + alternatives + rb")(?!(?:" + plain + rb")?>)[^>]*>")
+def _flush(chunk: list[bytes], out: IO[bytes], counts: _Counts, by_object: list[IO[bytes]]) -> None:
+    """Write merged lines, count them, and spread their objects over the object partitions."""
+    out.write(b"".join(chunk))
+    objects = counts.add(chunk)
+    if len(by_object) == 1:
+        by_object[0].write(b"\n".join(objects) + b"\n" if objects else b"")
+        return
+    for obj in objects:
+        by_object[zlib.crc32(obj) % len(by_object)].write(obj + b"\n")
 
 
 #: bytes of N-Triples per partition of :func:`_merge` (what it holds at once, times a small factor)
@@ -187,7 +201,7 @@ PARTITION_BYTES = 24 * 1024 * 1024
 
 
 class _Counts:
-    """The counts of :class:`kg.describe.Statistics`, added up partition by partition from N-Triples lines."""
+    """The counts of :class:`kg.describe.Statistics`, added up chunk by chunk from sorted, distinct N-Triples lines."""
 
     def __init__(self, base: str):
         self.base = b"<" + base.encode()
@@ -197,6 +211,7 @@ class _Counts:
         self.properties: set[bytes] = set()
         self.classes: set[bytes] = set()
         self._ns: dict[bytes, str | None] = {}
+        self._last_subject = b""
 
     def _ns_of(self, iri: bytes) -> str | None:
         if iri not in self._ns:
@@ -209,14 +224,20 @@ class _Counts:
             self._ns[iri] = best
         return self._ns[iri]
 
-    def add(self, lines) -> None:
-        """Count the distinct triples of one partition (every triple of a subject is in the same partition)."""
-        subjects: set[bytes] = set()
+    def add(self, lines: list[bytes]) -> list[bytes]:
+        """Count distinct, sorted triples (a subject's lines are adjacent, also across calls); returns their objects."""
         rdf_type = f"<{RDF_TYPE}>".encode()
+        objects = []
+        last = self._last_subject
         for line in lines:
             s, p, rest = line.split(b" ", 2)
             o = rest[:-3]
-            subjects.add(s)
+            objects.append(o)
+            if s != last:
+                last = s
+                self.subjects += 1
+                if s.startswith(self.base):
+                    self.entities += 1
             self.properties.add(p)
             if p == rdf_type:
                 self.classes.add(o)
@@ -230,9 +251,9 @@ class _Counts:
                         and s[1:].decode().startswith(self.namespaces[ns])
                     ):
                         self.links[ns] -= 1
+        self._last_subject = last
         self.triples += len(lines)
-        self.subjects += len(subjects)
-        self.entities += sum(1 for s in subjects if s.startswith(self.base))
+        return objects
 
     def statistics(self, quads: int) -> Statistics:
         """The totals."""

@@ -9,11 +9,13 @@ syntax error always names ``file:line:column`` and nothing is half-read.
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -168,18 +170,61 @@ def _rebase(term, base: str):
     return term
 
 
+#: Turtle that can make a blank node: a label, ``[``, a collection, an RDF 1.2 reifier or annotation. A document
+#: with none of these bytes (anywhere, literals included) has no blank node, so the store may parse it directly.
+BLANK_NODE_SYNTAX = (b"_:", b"[", b"(", b"<<", b"~", b"{|")
+
+
+def may_hold_blank_nodes(data: bytes) -> bool:
+    """Whether a Turtle document might state a blank node (False: it certainly does not).
+
+    >>> may_hold_blank_nodes(b'<a> <b> "c" .'), may_hold_blank_nodes(b'<a> <b> [ <c> 1 ] .')
+    (False, True)
+    """
+    return any(token in data for token in BLANK_NODE_SYNTAX)
+
+
 def triples(source: Source, base: str = BASE) -> list[ox.Quad]:
     """Parse one source completely (so an error leaves nothing behind); IRIs moved to ``base``.
 
     The statements come back in the default graph; :func:`quads` puts them in the source's own.
+    Blank nodes get labels that depend only on the source and their order in it
+    (:class:`_BlankLabels`), not the parser's random ones, so the same input always
+    gives the same output bytes.
     """
     try:
         parsed = list(ox.parse(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE))
     except SyntaxError as exc:
         raise parse_error(source.name, exc) from None
+    labels = _BlankLabels(source)
     if base != BASE:
         parsed = [ox.Quad(_rebase(t.subject, base), t.predicate, _rebase(t.object, base)) for t in parsed]
+    if any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in parsed):
+        parsed = [ox.Quad(labels.term(t.subject), t.predicate, labels.term(t.object)) for t in parsed]
     return parsed
+
+
+class _BlankLabels:
+    """Deterministic blank-node labels for one source: ``b<digest of its graph and file name>n<order of appearance>``.
+
+    The parser labels blank nodes at random (two parses of one file differ); these
+    labels are the same on every run and every path, and never the same in two sources.
+    """
+
+    def __init__(self, source: Source):
+        name = Path(source.name).name
+        self.prefix = "b" + hashlib.sha256(f"{source.slug}/{name}".encode()).hexdigest()[:16] + "n"
+        self.seen: dict[str, ox.BlankNode] = {}
+
+    def term(self, term: Any) -> Any:
+        """The term with its blank nodes relabelled (other terms unchanged)."""
+        if isinstance(term, ox.BlankNode):
+            if term.value not in self.seen:
+                self.seen[term.value] = ox.BlankNode(f"{self.prefix}{len(self.seen)}")
+            return self.seen[term.value]
+        if isinstance(term, ox.Triple):  # an RDF 1.2 triple term
+            return ox.Triple(self.term(term.subject), term.predicate, self.term(term.object))
+        return term
 
 
 def quads(source: Source, base: str = BASE) -> Iterator[ox.Quad]:
