@@ -240,7 +240,16 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
 @click.option(
     "--gsp-endpoint",
     default=None,
-    help="Graph Store Protocol endpoint: takes a first load too large for one update request, as one N-Quads POST.",
+    help="Graph Store Protocol endpoint: no longer needed (every load goes as SPARQL Update); accepted and ignored.",
+)
+@click.option(
+    "--batch-mb",
+    default=32,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="MB",
+    help="Largest update request sent to a server; a larger load goes in batches of whole publications, "
+    "undone if one fails (readers then see it change batch by batch).",
 )
 @click.option("--update-endpoint", default=None, help="SPARQL Update URL, where the server separates it.")
 @TIMEOUT_OPTION
@@ -254,7 +263,7 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
 )
 @TRIALS_OPTION
 @_guard
-def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) -> None:
+def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait, trials) -> None:
     """Validate, then load each publication into its own named graph (all or nothing).
 
     Credentials for a server come from TRIALKG_USER / TRIALKG_PASSWORD or
@@ -266,7 +275,12 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
     pubs = sources.publications(trials)
     if endpoint:
         result = load_endpoint(
-            endpoint, pubs, gsp_endpoint=gsp_endpoint, update_endpoint=update_endpoint, timeout=timeout
+            endpoint,
+            pubs,
+            gsp_endpoint=gsp_endpoint,
+            update_endpoint=update_endpoint,
+            timeout=timeout,
+            batch_bytes=batch_mb * 1024 * 1024,
         )
     else:
         target = store or default_store_dir()

@@ -7,22 +7,27 @@ never the corpus; the streamed build writes what the in-memory build writes.
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import os
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
 import kg
+import kg.load
 from kg import resources
 from kg import sources as src
 from kg.build import build
 from kg.dataset import Dataset
 from kg.errors import StoreError, ValidationFailed
-from kg.load import load_embedded
+from kg.load import load_embedded, load_endpoint
 from kg.prefixes import turtle_prefixes
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -96,18 +101,86 @@ def test_server_load_holds_one_batch_at_a_time(corpus, tmp_path):
         srv.stop()
 
 
+class RefusingProxy:
+    """A real HTTP proxy in front of a server that answers the ``fail_at``-th data update with a 500, unforwarded."""
+
+    def __init__(self, upstream: str, fail_at: int):
+        proxy = self
+        self.updates = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "POST" and self.path.startswith("/update") and b"INSERT DATA" in body:
+                    proxy.updates += 1
+                    if proxy.updates == fail_at:
+                        self.send_response(500)
+                        self.send_header("Content-Length", "4")
+                        self.end_headers()
+                        self.wfile.write(b"full")
+                        return
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
+                req = urllib.request.Request(
+                    upstream + self.path, data=body or None, method=self.command, headers=headers
+                )
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as resp:
+                        status, ctype, data = resp.status, resp.headers.get("Content-Type", ""), resp.read()
+                except urllib.error.HTTPError as exc:
+                    status, ctype, data = exc.code, exc.headers.get("Content-Type", ""), exc.read()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @pytest.mark.server
-def test_server_load_too_large_for_one_update_goes_as_one_nquads_post(corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr("kg.load.MAX_UPDATE_BYTES", 4096)  # as if the corpus were larger than the server's limit
+def test_server_load_larger_than_a_batch_goes_in_bounded_requests_all_or_nothing(corpus, tmp_path, monkeypatch):
+    limit = 160 * 1024  # bytes per update request (the ontology alone is ~150 kB): as if the corpus were too large
+    sent: list[int] = []
+    post = kg.load._post_update
+
+    def counted(update, request, timeout):
+        if isinstance(request, Path):
+            sent.append(request.stat().st_size)
+        return post(update, request, timeout)
+
+    monkeypatch.setattr("kg.load._post_update", counted)
     srv = _server_class()(tmp_path / "oxigraph").start()
     try:
-        result = srv.load(corpus, batch=BATCH)
-        assert result.peak_held == max(batch_sizes(corpus))
-        held = srv.nquads()
-        assert len(held) == result.triples, "every graph arrived in the one POST"
-        with pytest.raises(StoreError, match="refused, published graphs unchanged.*can only add"):
-            srv.load(corpus[:-1], batch=BATCH)  # a re-load cannot be one POST: refused, not applied in parts
-        assert srv.nquads() == held
+        first = srv.load(corpus, batch=BATCH, batch_bytes=limit)
+        assert len(sent) > 3 and max(sent) <= limit, "several requests, none larger than a batch"
+        assert first.peak_held == max(batch_sizes(corpus)), "kg held one parsed batch at most"
+        old = srv.nquads()
+        assert len(old) == first.triples, "every graph arrived"
+
+        changed = tmp_path / "changed"  # the same publications (same graph names), other content
+        synth.generate(N, seed=4, out=changed)
+        new = src.files([changed])
+        proxy = RefusingProxy(srv.base, fail_at=3)
+        try:
+            with pytest.raises(StoreError, match=r"at request 3 of \d+, published graphs unchanged.*2 request.*undone"):
+                load_endpoint(f"{proxy.base}/query", new, update_endpoint=f"{proxy.base}/update", batch_bytes=limit)
+        finally:
+            proxy.close()
+        assert srv.nquads() == old, "the two requests applied before the refused one were undone"
+
+        again = srv.load(new, batch_bytes=limit)
+        assert len(srv.nquads()) == again.triples and srv.nquads() != old, "then the new version loads whole"
     finally:
         srv.stop()
 
