@@ -68,7 +68,6 @@ from kg.outputs import interrupted_swap
 from kg.rdf import graph_bytes
 from kg.validate import BATCH, require_conformance
 
-PROGRESS_THRESHOLD = 5000  # triples; smaller loads print only the summary line
 STAGING = "https://w3id.org/trialkg/graph/.staging/"  # where versions before 0.2 staged graphs on a server
 PAUSE_ENV = "TRIALKG_TEST_PAUSE_AT"
 
@@ -95,27 +94,34 @@ class LoadResult:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; silent when stderr is piped."""
+    """A one-line progress bar on a terminal; silent when stderr is piped.
 
-    def __init__(self, total: int, enabled: bool | None = None):
+    Its total is known, never estimated: the publications a load checks and
+    writes (counted as each validated batch is handed on), then, for a server,
+    the triples sent (counted per request, from what was written). ``threshold``:
+    smaller totals print only the summary line.
+    """
+
+    def __init__(self, total: int, unit: str = "publications", enabled: bool | None = None, threshold: int = 20):
         self.total = max(total, 1)
+        self.unit = unit
         self.done = 0
-        self.enabled = (sys.stderr.isatty() if enabled is None else enabled) and total >= PROGRESS_THRESHOLD
+        self.enabled = (sys.stderr.isatty() if enabled is None else enabled) and total >= threshold
 
     def advance(self, n: int, label: str = "") -> None:
-        """Count ``n`` more triples done."""
+        """Count ``n`` more done."""
         self.done += n
         if self.enabled:
             width = 30
-            filled = int(width * self.done / self.total)
+            filled = min(width, int(width * self.done / self.total))
             sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} triples {label[:30]:30}"
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {self.unit} {label[:30]:30}"
             )
             sys.stderr.flush()
 
     def close(self) -> None:
         """End the bar's line."""
-        if self.enabled:
+        if self.enabled and self.done:
             sys.stderr.write("\n")
 
 
@@ -277,7 +283,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
     """
     work = path.parent / f".{path.name}.loading-{uuid.uuid4().hex}"
     nquads = work.parent / f"{work.name}.nq"
-    progress = Progress(sum(s.size for s in pubs) // 100)  # about 100 bytes of Turtle per triple
+    progress = Progress(len(pubs), "publications checked")
     onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG))
     graphs = list(dict.fromkeys([onto.value, *(s.graph() for s in pubs)]))
     counts = {"quads": 0, "held": 0}
@@ -295,7 +301,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
                 n = len(store)
                 store.dump(fh, format=ox.RdfFormat.N_QUADS)
                 counts["quads"] += n
-                progress.advance(n, chunk[-1].slug if chunk else "")
+                progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
             _batches(pubs, validate, batch, write)  # syntax errors name file and line; violations raise here
         pause("batch-written")
@@ -416,7 +422,7 @@ def load_endpoint(
     pubs = list(publications if publications is not None else src.packaged_publications())
     update = update_endpoint or endpoint
     limit = batch_bytes or BATCH_BYTES
-    progress = Progress(sum(s.size for s in pubs) // 100)
+    progress = Progress(len(pubs), "publications checked")
     with tempfile.TemporaryDirectory(prefix="trialkg-load-") as tmp:
         try:  # validation happens here, batch by batch, before the server is asked anything
             parts, expected, held = _write_updates(Path(tmp), pubs, validate, batch, limit, progress)
@@ -532,7 +538,6 @@ def _write_updates(
             part.graphs.append(iri)
             part.size += len(text)
             expected.sizes[iri] = sizes.get(iri, 0)
-            progress.advance(expected.sizes[iri], iri.rsplit("/", 1)[-1])
 
     try:
         ontology = _ontology()
@@ -548,6 +553,7 @@ def _write_updates(
             nonlocal held
             held = max(held, len(dataset.store))
             put(dataset.store, list(dict.fromkeys(s.graph() for s in chunk)))
+            progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
         _batches(pubs, validate, batch, each)
     finally:
@@ -612,34 +618,42 @@ def _batched(
     parts sent so far in their new version and the others in their old one.
     """
     applied: list[tuple[Part, Path]] = []
-    for i, part in enumerate(parts):
-        try:
-            saved = folder / f"previous-{i}.nq"
-            try:  # what this request will replace, read before it is sent
-                before = graph_sizes(endpoint, part.graphs, timeout)
-                _save_graphs(endpoint, [g for g, n in before.items() if n], before, saved, timeout)
-            except (StoreError, OSError) as exc:
-                raise NotApplied(f"could not read the graphs request {i + 1} replaces: {exc}") from None
-            if before_update and i == 0:
-                before_update()
+    sending = Progress(sum(expected.sizes.values()), "triples sent", threshold=5000)
+    try:
+        for i, part in enumerate(parts):
             try:
-                _post_update(update, part.path, timeout)
-            except http.RequestError as exc:
-                _after_failure(exc, endpoint, expected.only(part.graphs), before, timeout)  # raises unless applied
-            applied.append((part, saved))
-        except NotApplied as exc:  # this request certainly changed nothing: undo the ones before it
-            if not applied:
-                raise
-            raise _undo(applied, update, timeout, exc, i, len(parts)) from None
-        except StoreError as exc:  # this request may yet be applied: undoing the others now could mix states
-            if not applied:
-                raise
-            kept = _keep([saved for _part, saved in applied])
-            raise StoreError(
-                f"load failed at request {i + 1} of {len(parts)}: {exc}; the {len(applied)} request(s) before it "
-                f"were applied, and the graphs they replaced are saved in {kept} (N-Quads, one file per request)"
-            ) from None
-    return [f"loaded in {len(parts)} requests of at most {max(p.size for p in parts) >> 20} MiB each"]
+                saved = folder / f"previous-{i}.nq"
+                try:  # what this request will replace, read before it is sent
+                    before = graph_sizes(endpoint, part.graphs, timeout)
+                    _save_graphs(endpoint, [g for g, n in before.items() if n], before, saved, timeout)
+                except (StoreError, OSError) as exc:
+                    raise NotApplied(f"could not read the graphs request {i + 1} replaces: {exc}") from None
+                if before_update and i == 0:
+                    before_update()
+                try:
+                    _post_update(update, part.path, timeout)
+                except http.RequestError as exc:
+                    _after_failure(exc, endpoint, expected.only(part.graphs), before, timeout)  # raises unless applied
+                applied.append((part, saved))
+                sending.advance(sum(expected.sizes[g] for g in part.graphs), f"request {i + 1} of {len(parts)}")
+            except NotApplied as exc:  # this request certainly changed nothing: undo the ones before it
+                if not applied:
+                    raise
+                raise _undo(applied, update, timeout, exc, i, len(parts)) from None
+            except StoreError as exc:  # this request may yet be applied: undoing the others now could mix states
+                if not applied:
+                    raise
+                kept = _keep([saved for _part, saved in applied])
+                raise StoreError(
+                    f"load failed at request {i + 1} of {len(parts)}: {exc}; the {len(applied)} request(s) before it "
+                    f"were applied, and the graphs they replaced are saved in {kept} (N-Quads, one file per request)"
+                ) from None
+    finally:
+        sending.close()
+    return [
+        f"loaded in {len(parts)} requests of at most {max(p.size for p in parts) >> 20} MiB each: readers of the "
+        "union default graph saw the publications change request by request (each one whole)"
+    ]
 
 
 def _save_graphs(endpoint: str, graphs: list[str], sizes: dict[str, int], out: Path, timeout: float) -> None:
