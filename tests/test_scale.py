@@ -34,7 +34,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 import synth  # noqa: E402
 
-N, BATCH = 12, 3
+N, BATCH = 24, 3
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +148,10 @@ class RefusingProxy:
         self.httpd.server_close()
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_server_load_larger_than_a_batch_goes_in_bounded_requests_all_or_nothing(corpus, tmp_path, monkeypatch):
-    limit = 160 * 1024  # bytes per update request (the ontology alone is ~150 kB): as if the corpus were too large
+    limit = 256 * 1024  # bytes per update request (the ontology alone is ~240 kB): as if the corpus were too large
     sent: list[int] = []
     post = kg.load._post_update
 
