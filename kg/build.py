@@ -28,30 +28,26 @@ one partition, whatever the corpus size.
 
 from __future__ import annotations
 
-import heapq
 import shutil
 import tempfile
 import time
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import pyoxigraph as ox
 
 from kg import sources as src
 from kg.dataset import Dataset, load_source
-from kg.describe import DISTRIBUTIONS, LINK_TARGETS, Statistics, describe
+from kg.describe import DISTRIBUTIONS, describe
 from kg.errors import OutputError
+from kg.merge import merge, write_run
 from kg.outputs import AtomicFiles
-from kg.prefixes import PREFIXES, RDF_TYPE, turtle_prefixes
+from kg.prefixes import turtle_prefixes
 from kg.rdf import graph_bytes
 
 #: publications parsed at once by a streamed build
 BATCH = 500
-#: merged lines written (and counted) at once
-CHUNK = 65536
 
 
 @dataclass
@@ -78,7 +74,7 @@ def build(dataset: Dataset, out_dir: str | Path = "dist", batch: int = BATCH) ->
             else:
                 batches = [(dataset.store, dataset.graphs())]
             quads, runs = _write_graphs(batches, names["nq"], scratch)
-            stats = _merge(runs, names["nt"], scratch, base, quads)
+            stats = merge(runs, names["nt"], scratch, base, quads)
             for key, _name, rdf in DISTRIBUTIONS:
                 if key in ("nq", "nt"):
                     continue
@@ -135,135 +131,12 @@ def _write_graphs(batches: Iterable[tuple[ox.Store, list[str]]], nquads: Path, s
     quads, runs = 0, list[Path]()
     with open(nquads, "wb") as nq:
         for store, graphs in batches:
-            triples: set[bytes] = set()
             for iri in graphs:
-                graph = ox.NamedNode(iri)
-                lines = _sorted_lines(graph_bytes(store, graph, ox.RdfFormat.N_QUADS))
+                lines = _sorted_lines(graph_bytes(store, ox.NamedNode(iri), ox.RdfFormat.N_QUADS))
                 quads += len(lines)
                 nq.write(b"".join(lines))
-                triples.update(graph_bytes(store, graph, ox.RdfFormat.N_TRIPLES).splitlines(keepends=True))
             run = scratch / f"run-{len(runs)}.nt"
-            run.write_bytes(b"".join(sorted(triples)))
+            write_run(store, graphs, run)
             runs.append(run)
-            del store, triples
+            del store
     return quads, runs
-
-
-def _merge(runs: list[Path], merged: Path, scratch: Path, base: str, quads: int) -> Statistics:
-    """Merge the sorted runs into ``merged`` (each distinct triple once) and count it as :func:`kg.describe.statistics` does.
-
-    Bounded memory: a line per run and a chunk of merged lines at a time; the
-    distinct objects are counted in partitions by the CRC-32 of the object, one
-    partition at a time.
-    """
-    parts = max(1, sum(r.stat().st_size for r in runs) // PARTITION_BYTES)
-    counts = _Counts(base)
-    inputs: list[IO[bytes]] = [open(r, "rb") for r in runs]
-    by_object: list[IO[bytes]] = [open(scratch / f"o{i}", "wb") for i in range(parts)]
-    try:
-        with open(merged, "wb") as out:
-            chunk: list[bytes] = []
-            previous = b""
-            for line in heapq.merge(*inputs):
-                if line == previous:
-                    continue
-                previous = line
-                chunk.append(line)
-                if len(chunk) >= CHUNK:
-                    _flush(chunk, out, counts, by_object)
-                    chunk = []
-            _flush(chunk, out, counts, by_object)
-    finally:
-        for f in [*inputs, *by_object]:
-            f.close()
-    for i in range(parts):
-        objects = (scratch / f"o{i}").read_bytes().split(b"\n")
-        (scratch / f"o{i}").unlink()
-        counts.objects += len(set(objects[:-1]))
-    for r in runs:
-        r.unlink()
-    return counts.statistics(quads)
-
-
-def _flush(chunk: list[bytes], out: IO[bytes], counts: _Counts, by_object: list[IO[bytes]]) -> None:
-    """Write merged lines, count them, and spread their objects over the object partitions."""
-    out.write(b"".join(chunk))
-    objects = counts.add(chunk)
-    if len(by_object) == 1:
-        by_object[0].write(b"\n".join(objects) + b"\n" if objects else b"")
-        return
-    for obj in objects:
-        by_object[zlib.crc32(obj) % len(by_object)].write(obj + b"\n")
-
-
-#: bytes of N-Triples per partition of :func:`_merge` (what it holds at once, times a small factor)
-PARTITION_BYTES = 24 * 1024 * 1024
-
-
-class _Counts:
-    """The counts of :class:`kg.describe.Statistics`, added up chunk by chunk from sorted, distinct N-Triples lines."""
-
-    def __init__(self, base: str):
-        self.base = b"<" + base.encode()
-        self.namespaces = {p: PREFIXES[p] for p in LINK_TARGETS}
-        self.links = dict.fromkeys(self.namespaces, 0)
-        self.triples = self.subjects = self.entities = self.objects = 0
-        self.properties: set[bytes] = set()
-        self.classes: set[bytes] = set()
-        self._ns: dict[bytes, str | None] = {}
-        self._last_subject = b""
-
-    def _ns_of(self, iri: bytes) -> str | None:
-        if iri not in self._ns:
-            if len(self._ns) > 100_000:
-                self._ns.clear()
-            text, best = iri.decode(), None
-            for prefix, ns in self.namespaces.items():
-                if text.startswith(ns) and (best is None or len(ns) > len(self.namespaces[best])):
-                    best = prefix
-            self._ns[iri] = best
-        return self._ns[iri]
-
-    def add(self, lines: list[bytes]) -> list[bytes]:
-        """Count distinct, sorted triples (a subject's lines are adjacent, also across calls); returns their objects."""
-        rdf_type = f"<{RDF_TYPE}>".encode()
-        objects = []
-        last = self._last_subject
-        for line in lines:
-            s, p, rest = line.split(b" ", 2)
-            o = rest[:-3]
-            objects.append(o)
-            if s != last:
-                last = s
-                self.subjects += 1
-                if s.startswith(self.base):
-                    self.entities += 1
-            self.properties.add(p)
-            if p == rdf_type:
-                self.classes.add(o)
-            if o.startswith(b"<"):
-                ns = self._ns_of(o[1:-1])
-                if ns is not None:
-                    self.links[ns] += 1
-                    if (
-                        s.startswith(b"<")
-                        and not s.startswith(self.base)
-                        and s[1:].decode().startswith(self.namespaces[ns])
-                    ):
-                        self.links[ns] -= 1
-        self._last_subject = last
-        self.triples += len(lines)
-        return objects
-
-    def statistics(self, quads: int) -> Statistics:
-        """The totals."""
-        return Statistics(
-            triples=self.triples,
-            entities=self.entities,
-            classes=len(self.classes),
-            properties=len(self.properties),
-            distinct_subjects=self.subjects,
-            distinct_objects=self.objects,
-            quads=quads,
-            links=self.links,
-        )

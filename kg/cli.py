@@ -421,9 +421,11 @@ def serve(
     """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
     from kg.web.serve import serve as run_serve
 
+    def ready() -> None:  # said only once the server answers
+        click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+
     dataset = _dataset(trials, store)
-    click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    run_serve(dataset, host, port, timeout, max_rows, max_memory_mb=max_memory, max_queries=max_queries)
+    run_serve(dataset, host, port, timeout, max_rows, max_memory_mb=max_memory, max_queries=max_queries, ready=ready)
 
 
 @cli.command()

@@ -22,8 +22,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import sources as src
-from kg.describe import Statistics, describe, statistics
+from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, QueryError, StoreError
+from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
 from kg.prefixes import BASE
 from kg.query import catalog, execute
@@ -56,6 +57,7 @@ class Dataset:
         self.endpoint = endpoint
         self.timeout = timeout
         self.origin = origin
+        self._on_disk = False  # a store made by `kg load` (large: counted in bounded memory)
 
     # ------------------------------------------------------------ making one
     @classmethod
@@ -107,7 +109,9 @@ class Dataset:
             store = ox.Store.read_only(str(path))
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the store: {exc}") from None
-        return cls(store, origin=str(path))
+        opened = cls(store, origin=str(path))
+        opened._on_disk = True
+        return opened
 
     @classmethod
     def remote(cls, endpoint: str, timeout: float = 60.0) -> Dataset:
@@ -157,15 +161,26 @@ class Dataset:
         return self._store
 
     def graphs(self) -> list[str]:
-        """The named graphs, ontology first, then publications in IRI order."""
+        """The named graphs of the data, ontology first, then publications in IRI order (not the description's)."""
         names = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
-        onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
-        return [g for g in names if g == onto] + [g for g in names if g != onto]
+        onto, void = src.graph_iri(src.ONTOLOGY_SLUG, self.base), self.description_graph
+        return [g for g in names if g == onto] + [g for g in names if g not in (onto, void)]
+
+    @property
+    def description_graph(self) -> str:
+        """Where ``kg load`` stores the description with the data (``graph/void``)."""
+        return src.graph_iri(src.DESCRIPTION_SLUG, self.base)
+
+    def stored_description(self) -> list[ox.Triple]:
+        """The description stored with the data (empty if there is none, as in a store loaded by an earlier version)."""
+        return [q.triple for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(self.description_graph))]
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        """Every quad, or one named graph's."""
-        g = ox.NamedNode(graph) if graph else None
-        return self.store.quads_for_pattern(None, None, None, g)
+        """Every quad of the data (not the stored description), or one named graph's."""
+        if graph:
+            return self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+        store = self.store
+        return (q for g in self.graphs() for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
 
     def triples(self) -> Iterator[ox.Triple]:
         """The merged graph: every distinct triple once, streamed graph by graph.
@@ -187,13 +202,23 @@ class Dataset:
 
     @cached_property
     def statistics(self) -> Statistics:
-        """Counts of the data (computed once; the description is not part of the data)."""
+        """Counts of the data (the description is not part of the data): read from the stored description if any.
+
+        Otherwise computed once: with SPARQL over a graph in memory; over a store on
+        disk, in bounded memory (:func:`kg.merge.store_statistics`), since a whole-store
+        ``COUNT(DISTINCT ...)`` would hold every distinct term at once.
+        """
+        stored = self.stored_description()
+        if stored:
+            return read(stored, self.base)
+        if self._on_disk:
+            return store_statistics(self.store, self.graphs(), self.base)
         return statistics(self.store, self.base)
 
     @cached_property
     def description(self) -> list[ox.Triple]:
-        """The VoID / DCAT / HCLS description of this dataset."""
-        return describe(self.statistics, self.base)
+        """The VoID / DCAT / HCLS description of this dataset: the stored one, else computed once."""
+        return self.stored_description() or describe(self.statistics, self.base)
 
     @cached_property
     def rdflib(self):
@@ -209,21 +234,6 @@ class Dataset:
             )
             g.add((src.rdflib_term(q.subject), src.rdflib_term(q.predicate), src.rdflib_term(q.object)))
         return ds
-
-    def described(self) -> Dataset:
-        """An in-memory copy with the description in ``graph/void``, so ``/dataset`` IRIs resolve.
-
-        The copy's statistics and description are this dataset's: computed
-        before the description was added, so it never counts itself.
-        """
-        store = ox.Store()
-        store.extend(self.quads())
-        void = ox.NamedNode(src.graph_iri("void", self.base))
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, void) for t in self.description)
-        copy = Dataset(store, base=self.base, origin=self.origin)
-        copy.__dict__["statistics"] = self.statistics  # cached_property values, carried over
-        copy.__dict__["description"] = self.description
-        return copy
 
     # ------------------------------------------------------------ querying it
     def run(self, query: Query | str, params: Mapping[str, str] | None = None, engine: str = "oxigraph") -> Result:

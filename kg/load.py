@@ -63,8 +63,11 @@ import pyoxigraph as ox
 from kg import http
 from kg import sources as src
 from kg.dataset import Dataset, load_source
+from kg.describe import describe
 from kg.errors import StoreError
+from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
+from kg.prefixes import BASE
 from kg.rdf import graph_bytes
 from kg.validate import BATCH, require_conformance
 
@@ -315,6 +318,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
             if store.contains_named_graph(ox.NamedNode(g)):
                 store.remove_graph(ox.NamedNode(g))
         store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+        describe_store(store)
         store.flush()
         del store
         pause("loaded")
@@ -331,6 +335,20 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
         nquads.unlink(missing_ok=True)
         progress.close()
     return graphs, counts["quads"], counts["held"]
+
+
+def describe_store(store: ox.Store, base: str = BASE) -> None:
+    """Store the description of the data a store holds in its ``graph/void``, replacing any earlier one.
+
+    Counted once here, in bounded memory (:func:`kg.merge.store_statistics`), so
+    that a server reads its counts instead of counting the store again.
+    """
+    void = ox.NamedNode(src.graph_iri(src.DESCRIPTION_SLUG, base))
+    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != void)
+    description = describe(store_statistics(store, graphs, base), base)
+    if store.contains_named_graph(void):
+        store.remove_graph(void)
+    store.extend([ox.Quad(t.subject, t.predicate, t.object, void) for t in description])
 
 
 def _swap(new: Path, path: Path) -> None:

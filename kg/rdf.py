@@ -56,4 +56,3 @@ def graph_bytes(store: ox.Store, graph: ox.NamedNode, fmt: ox.RdfFormat) -> byte
     if fmt is ox.RdfFormat.N_QUADS:
         return to_bytes(store.quads_for_pattern(None, None, None, graph), fmt)
     return cast(bytes, store.dump(format=fmt, from_graph=graph))
-

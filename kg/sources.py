@@ -24,6 +24,8 @@ from kg.errors import InputError
 from kg.prefixes import BASE, XSD
 
 ONTOLOGY_SLUG = "ontology"
+#: the graph ``kg load`` stores the dataset description in (no publication may use its name)
+DESCRIPTION_SLUG = "void"
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,9 @@ def files(paths: Iterable[str | Path]) -> list[Source]:
             raise InputError(f"{path}: no such file")
     slugs: dict[str, str] = {}
     for s in out:
-        if s.slug == ONTOLOGY_SLUG or s.slug in slugs:
-            other = slugs.get(s.slug, "the packaged ontology")
+        if s.slug in (ONTOLOGY_SLUG, DESCRIPTION_SLUG) or s.slug in slugs:
+            reserved = {ONTOLOGY_SLUG: "the packaged ontology", DESCRIPTION_SLUG: "the dataset description"}
+            other = slugs.get(s.slug, reserved.get(s.slug, ""))
             raise InputError(f"{s.name}: its graph name {s.slug!r} is already used by {other}; rename the file")
         slugs[s.slug] = s.name
     return out

@@ -41,7 +41,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 @pytest.fixture(scope="module")
 def site():
-    return Site(Dataset.build().described())
+    return Site(Dataset.build())
 
 
 def charts(html: str) -> dict[str, ET.Element]:
@@ -306,7 +306,7 @@ def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_public
     # of the site's own text that a packaged label happens to use too)
     seed_only = label_words(packaged, publications) - label_words(synthetic) - {"page", "regimens"}
     assert {"isoda", "tandem", "korean", "bioscience", "plateau", "newly"} <= seed_only and len(seed_only) > 100
-    site = Site(synthetic.described())
+    site = Site(synthetic)
     views = {v.slug: v for v in pages.evidence_views(site)}
     assert {"progression-free-survival", "overall-survival", "adverse-events"} <= set(views)
     html = {slug: pages.evidence_page(site, slug) for slug in views}

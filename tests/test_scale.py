@@ -56,15 +56,17 @@ def test_sources_are_read_when_parsed(corpus):
 
 def test_embedded_load_holds_one_batch_at_a_time(corpus, tmp_path):
     result = load_embedded(corpus, store_dir=tmp_path / "store", batch=BATCH)
-    store = Dataset.open(tmp_path / "store").store
-    assert len(store) == result.triples, "every publication was loaded"
-    assert {g.value for g in store.named_graphs()} == {src.graph_iri("ontology"), *(s.graph() for s in corpus)}
+    loaded = Dataset.open(tmp_path / "store")
+    store = loaded.store
+    assert len(list(loaded.quads())) == result.triples, "every publication was loaded"
+    assert set(loaded.graphs()) == {src.graph_iri("ontology"), *(s.graph() for s in corpus)}
     assert result.peak_held == max(batch_sizes(corpus)), "the loader held one batch (with the ontology) at most"
     assert result.peak_held < result.triples, "never the corpus"
     del store
     whole = load_embedded(corpus, store_dir=tmp_path / "whole")
     assert whole.triples == result.triples, "the batch size changes nothing in the store"
     assert whole.peak_held > result.peak_held
+    del loaded
 
 
 def test_embedded_load_refuses_a_bad_last_batch_and_writes_nothing(corpus, tmp_path, trial_turtle, edit_block):
@@ -197,7 +199,7 @@ def _graph(path: Path, fmt: ox.RdfFormat) -> tuple[int, set[str]]:
 @pytest.mark.parametrize("partition", [None, 16384], ids=["one-partition", "many-partitions"])
 def test_streamed_build_writes_what_the_in_memory_build_writes(corpus, tmp_path, monkeypatch, partition):
     if partition:  # small partitions: every triple stated twice must still meet its copy
-        monkeypatch.setattr("kg.build.PARTITION_BYTES", partition)
+        monkeypatch.setattr("kg.merge.PARTITION_BYTES", partition)
     pubs = [*corpus, *src.packaged_publications()]  # the packaged ones share a journal: triples stated twice
     deferred = Dataset.build(pubs, defer=True)
     assert deferred.deferred is not None, "nothing parsed yet"
@@ -249,7 +251,7 @@ def mixed(corpus, tmp_path_factory) -> list[src.Source]:
 def test_builds_are_byte_identical_on_every_path(mixed, tmp_path, monkeypatch):
     first = build(Dataset.build(mixed, defer=False), tmp_path / "memory")
     again = build(Dataset.build(mixed, defer=False), tmp_path / "memory-again")
-    monkeypatch.setattr("kg.build.PARTITION_BYTES", 4096)  # many object partitions
+    monkeypatch.setattr("kg.merge.PARTITION_BYTES", 4096)  # many object partitions
     streamed = build(Dataset.build(list(reversed(mixed)), defer=True), tmp_path / "streamed", batch=2)
     other = build(Dataset.build(mixed, defer=True), tmp_path / "streamed-5", batch=5)
     assert first.triples == again.triples == streamed.triples == other.triples

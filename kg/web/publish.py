@@ -18,16 +18,19 @@ import json
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+
+import pyoxigraph as ox
 
 from kg import __version__, media
 from kg.dataset import Dataset
 from kg.errors import InputError, OutputError
 from kg.query import catalog
 from kg.query.formats import serialize
-from kg.rdf import turtle
+from kg.rdf import to_bytes, turtle
 from kg.web import pages
-from kg.web.site import Site
+from kg.web.site import PAGE_SIZE, STUDIES, Site, Study
 
 MARKER = ".trialkg-site.json"
 
@@ -218,54 +221,86 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
 
     With ``hosted_at`` (the URL the site will be served from), also ``w3id.htaccess``: the rules to
     submit to the w3id.org repository as ``trialkg/.htaccess`` (not applied by the host itself).
+
+    Streamed: every file is written as soon as it is made and nothing of it is
+    kept (the resources come graph by graph, the study listing page by page, the
+    marker's list of files goes to disk as it grows), so memory does not grow
+    with the corpus.
     """
     w3id = w3id_htaccess(hosted_at) if hosted_at else None
     out = Path(out_dir).absolute()
     check_target(out)
-    site = Site((dataset or Dataset.build()).described())
+    site = Site(dataset or Dataset.build())
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.kg-publish-", dir=out.parent))
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
-    written: list[str] = []
+    count = 0
+    marker = None
 
     def write(rel: str, data: str | bytes) -> None:
+        nonlocal count
         path = tmp / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        written.append(rel)
+        assert marker is not None
+        marker.write(("" if not count else ",\n") + json.dumps(rel))
+        count += 1
 
     try:
+        marker = open(tmp / MARKER, "w", encoding="utf-8")
+        marker.write(json.dumps({"tool": "trialkg", "version": __version__})[:-1] + ', "files": [\n')
         write("index.html", pages.index(site, static=True))
         write("void.ttl", turtle(site.dataset.description))
         write(".htaccess", htaccess())
         if w3id is not None:
             write("w3id.htaccess", w3id)
+        _listing_pages(site, write)
         for iri in site.resources():
             path = site.path_of(iri)
-            assert path is not None  # resources() holds only IRIs with a path
+            assert path is not None  # resources() gives only IRIs with a path
             write(f"{path}.html", pages.page(site, iri))
+            description = site.cbd(iri)
             for syntax in media.RDF_SYNTAXES:
-                write(f"{path}.{syntax.suffix}", site.rdf(iri, syntax.media))
+                if syntax.format is ox.RdfFormat.TURTLE:
+                    write(f"{path}.{syntax.suffix}", turtle(description))
+                else:
+                    write(f"{path}.{syntax.suffix}", to_bytes(description, syntax.format))
         for view in pages.evidence_views(site):
             write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
         for name, q in catalog.catalog().items():
             write(f"queries/{name}.rq", q.text)
             if not any(p.required for p in q.parameters):
                 write(f"queries/{name}.csv", serialize(site.dataset.run(q), "csv"))
-        (tmp / MARKER).write_text(
-            json.dumps({"tool": "trialkg", "version": __version__, "files": sorted(written)}, indent=1),
-            encoding="utf-8",
-        )
+        marker.write("\n]}\n")
+        marker.close()
         _swap(tmp, out)
     except OSError as exc:
+        if marker is not None:
+            marker.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
     except BaseException:
+        if marker is not None:
+            marker.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out, len(written)
+    return out, count
+
+
+def _listing_pages(site: Site, write: Callable[[str, str], None]) -> None:
+    """Every page of the study listing, from one pass over the listing (one page held at a time)."""
+    total = sum(n for _iri, _label, n in site.designs())
+    rows: list[Study] = []
+    page_no = 1
+    for study in site.listing():
+        rows.append(study)
+        if len(rows) == PAGE_SIZE:
+            write(f"{STUDIES}page-{page_no}.html", pages.studies_page(site, page_no, rows, total) or "")
+            rows, page_no = [], page_no + 1
+    if rows or page_no == 1:
+        write(f"{STUDIES}page-{page_no}.html", pages.studies_page(site, page_no, rows, total) or "")
 
 
 def _swap(new: Path, out: Path) -> None:

@@ -9,6 +9,7 @@ the generated ``.htaccess``. Document URLs (with a suffix) answer 200.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, quote
 
 from kg import media
@@ -18,7 +19,7 @@ from kg.rdf import turtle
 from kg.web import pages
 from kg.web.endpoint import FORMAT_PARAM, Endpoint, Limits
 from kg.web.negotiate import negotiate
-from kg.web.site import Site
+from kg.web.site import STUDIES, Site
 
 MAX_PATH = 2048
 MAX_BODY = 1_000_000  # bytes of a POSTed query; a longer body is refused while it is read, never buffered
@@ -33,6 +34,7 @@ def create_app(
     without it, ``timeout`` and ``max_rows`` with the other defaults.
     """
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
@@ -41,8 +43,8 @@ def create_app(
 
     from kg.query import catalog
 
-    dataset = (dataset or Dataset.build()).described()
-    site = Site(dataset)
+    dataset = dataset or Dataset.build()
+    site = Site(dataset)  # the store as it is: nothing copied, every page asked of it when requested
     endpoint = Endpoint(dataset.store, limits or Limits(timeout=timeout, max_rows=max_rows))
     base = dataset.base
     void_ttl = turtle(dataset.description)
@@ -52,7 +54,9 @@ def create_app(
         return PlainTextResponse(message + "\n", status_code=status, headers={**headers, **extra})
 
     async def index(request: Request) -> Response:
-        return Response(pages.index(site), media_type="text/html; charset=utf-8", headers=headers)
+        return Response(
+            await run_in_threadpool(pages.index, site), media_type="text/html; charset=utf-8", headers=headers
+        )
 
     async def void(request: Request) -> Response:
         return Response(void_ttl, media_type="text/turtle", headers=headers)
@@ -115,8 +119,6 @@ def create_app(
         if not query.strip():
             return text(400, "give a SPARQL query in the 'query' parameter (GET or POST)")
         accept = FORMAT_PARAM.get(request.query_params.get("format", ""), request.headers.get("accept"))
-        from starlette.concurrency import run_in_threadpool
-
         answer = await run_in_threadpool(endpoint.execute, query, accept)
         return Response(
             answer.body, status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
@@ -124,13 +126,22 @@ def create_app(
 
     async def evidence(request: Request) -> Response:
         slug = request.path_params["slug"]
-        html = pages.evidence_page(site, slug)
+        html = await run_in_threadpool(pages.evidence_page, site, slug)
         if html is None:
             return text(404, f"no evidence page {slug!r}")
         if request.url.path.endswith(".html"):
             return Response(html, media_type="text/html; charset=utf-8", headers=headers)
         # a generated view, not a resource: the bare path redirects to its page as on a static host
         return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html", status_code=303, headers=headers)
+
+    async def studies(request: Request) -> Response:
+        number = request.path_params["number"]
+        html = await run_in_threadpool(pages.studies_page, site, number) if 0 < number < 10**9 else None
+        if html is None:
+            return text(404, f"no study listing page {number}")
+        if request.url.path.endswith(".html"):
+            return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+        return RedirectResponse(f"/{STUDIES}page-{number}.html", status_code=303, headers=headers)
 
     async def resource(request: Request) -> Response:
         raw = request.url.path
@@ -146,8 +157,12 @@ def create_app(
                 return text(404, f"not found: {base}{stem}")
             chosen = media.SUFFIXES[suffix]
             if chosen == media.HTML:
-                return Response(pages.page(site, iri), media_type="text/html; charset=utf-8", headers=headers)
-            return Response(site.rdf(iri, chosen), media_type=chosen, headers=headers)
+                return Response(
+                    await run_in_threadpool(pages.page, site, iri),
+                    media_type="text/html; charset=utf-8",
+                    headers=headers,
+                )
+            return Response(await run_in_threadpool(site.rdf, iri, chosen), media_type=chosen, headers=headers)
         iri = site.iri_of(path)
         if site.path_of(iri) is None or not site.exists(iri):
             return text(404, f"not found: {iri}")
@@ -170,6 +185,8 @@ def create_app(
         Route("/queries/{name}.rq", query_text),
         Route("/" + pages.EVIDENCE + "{slug}.html", evidence),
         Route("/" + pages.EVIDENCE + "{slug}", evidence),
+        Route("/" + STUDIES + "page-{number:int}.html", studies),
+        Route("/" + STUDIES + "page-{number:int}", studies),
         Route("/{path:path}", resource),
     ]
     middleware = [
@@ -186,8 +203,9 @@ def serve(
     max_rows: int = 10000,
     max_memory_mb: int = Limits.max_memory_mb,
     max_queries: int = Limits.max_queries,
+    ready: Callable[[], None] | None = None,
 ) -> None:
-    """Run the server (blocking)."""
+    """Run the server (blocking); ``ready`` is called once it listens, with the site built: from then on it answers."""
     try:
         import uvicorn
     except ImportError:
@@ -195,4 +213,12 @@ def serve(
     if max_queries < 1 or max_memory_mb < 1 or timeout <= 0 or max_rows < 0:
         raise InputError("--max-queries, --max-memory and --timeout must be positive")
     limits = Limits(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb, max_queries=max_queries)
-    uvicorn.run(create_app(dataset, limits=limits), host=host, port=port, log_level="warning")
+    app = create_app(dataset, limits=limits)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and ready is not None:
+                ready()
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
