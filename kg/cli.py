@@ -18,6 +18,7 @@ from kg.dataset import ENGINES, Dataset
 from kg.errors import KGError, OutputError
 from kg.export import FORMATS as EXPORT_FORMATS
 from kg.query.formats import NAMES as OUTPUT_FORMATS
+from kg.query.text import MAX_PAGE
 from kg.validate import ENGINES as VALIDATION_ENGINES
 from kg.web.endpoint import Limits
 
@@ -308,18 +309,31 @@ def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait
     show_default=True,
     help="Output: an aligned table, or a W3C SPARQL 1.1 results format.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0, max=MAX_PAGE),
+    default=None,
+    metavar="N",
+    help="At most N rows (added to the query as LIMIT N, a checked integer).",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0, max=MAX_PAGE),
+    default=None,
+    metavar="N",
+    help="Skip the first N rows (added as OFFSET N); with an ordered query, pages through it.",
+)
 @ENGINE_OPTION
 @TRIALS_OPTION
 @STORE_OPTION
 @ENDPOINT_OPTION
 @TIMEOUT_OPTION
 @_guard
-def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> None:
+def query(name, file, params, fmt, limit, offset, engine, trials, store, endpoint, timeout) -> None:
     """Run a ready-made query by NAME (see `kg queries`), or your own with --file."""
     from kg.errors import QueryError
     from kg.lookup import require_known
     from kg.query import catalog
-    from kg.query.formats import render
     from kg.query.params import parse_params
 
     if bool(name) == bool(file):
@@ -328,7 +342,8 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout) -> 
     params_given = parse_params(params)
     dataset = _dataset(trials, store, endpoint, timeout)
     require_known(dataset, q, params_given)
-    click.echo(render(dataset.run(q, params_given, engine=engine), fmt), nl=False)
+    out = click.get_binary_stream("stdout")
+    dataset.write(q, params_given, fmt, out, engine=engine, limit=limit, offset=offset)  # rows as they come
 
 
 @cli.command()

@@ -18,19 +18,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
+from kg import sandbox
 from kg import sources as src
 from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, QueryError, StoreError
 from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
 from kg.prefixes import BASE
-from kg.query import catalog, execute
+from kg.query import catalog, execute, formats
 from kg.query.catalog import Query
 from kg.query.params import bind
 from kg.query.result import Result
+from kg.query.text import paged
 from kg.rdf import value
 
 ENGINES = ("oxigraph", "rdflib")
@@ -236,17 +239,68 @@ class Dataset:
         return ds
 
     # ------------------------------------------------------------ querying it
-    def run(self, query: Query | str, params: Mapping[str, str] | None = None, engine: str = "oxigraph") -> Result:
-        """Run a ready-made query (by name or :class:`Query`) with its parameters bound as RDF terms."""
+    def run(
+        self,
+        query: Query | str,
+        params: Mapping[str, str] | None = None,
+        engine: str = "oxigraph",
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Result:
+        """Run a ready-made query (by name or :class:`Query`) with its parameters bound as RDF terms.
+
+        ``limit`` / ``offset``: one page of its rows (see :func:`kg.query.text.paged`).
+        """
         q = catalog.get(query) if isinstance(query, str) else query
         bindings = bind(q, params or {})
+        text = paged(q.text, limit, offset)
         if engine not in ENGINES:
             raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
         if self.endpoint:
-            return execute.on_endpoint(self.endpoint, q.text, bindings, q.origin, self.timeout)
+            return execute.on_endpoint(self.endpoint, text, bindings, q.origin, self.timeout)
         if engine == "rdflib":
-            return execute.on_rdflib(self.rdflib, q.text, bindings, q.origin)
-        return execute.on_oxigraph(self.store, q.text, bindings, q.origin, isolated=q.user_supplied)
+            return execute.on_rdflib(self.rdflib, text, bindings, q.origin)
+        return execute.on_oxigraph(self.store, text, bindings, q.origin, isolated=q.user_supplied)
+
+    def write(
+        self,
+        query: Query | str,
+        params: Mapping[str, str] | None,
+        fmt: str,
+        out: IO[bytes],
+        engine: str = "oxigraph",
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        """Run a query and write its rows to ``out`` in ``fmt`` as the engine finds them (``kg query``).
+
+        On a local graph with pyoxigraph nothing of the result is held: rows are
+        written as they come (:func:`kg.query.formats.write`); a query a user
+        wrote runs in a forked child (as :meth:`run` does), which writes them.
+        Elsewhere (rdflib, a server) the result is read, then written.
+        """
+        q = catalog.get(query) if isinstance(query, str) else query
+        if self.endpoint or engine != "oxigraph":
+            formats.write(self.run(q, params, engine, limit, offset), fmt, out)
+            return
+        bindings = bind(q, params or {})
+        text = paged(q.text, limit, offset)
+        store = self.store
+        if not q.user_supplied:
+            formats.write(execute.solutions(store, text, bindings, q.origin), fmt, out)
+            out.flush()
+            return
+        out.flush()  # nothing buffered is written twice, by the parent and by the child
+
+        def child() -> None:
+            formats.write(execute.solutions(store, text, bindings, q.origin), fmt, out)
+            out.flush()
+
+        outcome = sandbox.run(child)
+        if outcome.raised is not None:
+            raise outcome.raised
+        if not outcome.ok:
+            raise QueryError(f"{q.origin}: the query engine failed: {outcome.describe()}")
 
     def rows(self, query: Query | str, **params: str) -> list[dict]:
         """The rows of a ready-made query (parameters as keyword arguments)."""

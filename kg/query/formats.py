@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from typing import cast
+from typing import IO, cast
 
 import pyoxigraph as ox
 
@@ -86,10 +86,11 @@ def p_value(comparator: str, value: str) -> str:
     return f"P {comparator} {value}" if value else ""
 
 
-def table(result: Result, width: int | None = None) -> str:
+def table(result: Result, width: int | None = None, footer: bool = True, first: int = 1) -> str:
     """An aligned table if it fits the terminal, else one block per row (name: value).
 
-    Either way nothing is cut off: long values wrap instead.
+    Either way nothing is cut off: long values wrap instead. ``footer``: end with the row count;
+    ``first``: the number of the first row (a streamed table comes in blocks).
     """
     width = width or shutil.get_terminal_size((80, 24)).columns
     names = result.variables
@@ -97,7 +98,7 @@ def table(result: Result, width: int | None = None) -> str:
     if not cells:
         return "(no rows)"
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
-    footer = f"({plural(len(cells), 'row')})"
+    end = [f"({plural(len(cells), 'row')})"] if footer else []
     if sum(widths) + 2 * (len(widths) - 1) <= width:
 
         def line(values: list[str]) -> str:
@@ -105,11 +106,10 @@ def table(result: Result, width: int | None = None) -> str:
 
         out = [line(names), line(["-" * w for w in widths])]
         out += [line(c) for c in cells]
-        out.append(footer)
-        return "\n".join(out)
+        return "\n".join(out + end)
     label = max(len(n) for n in names)
     out = []
-    for i, c in enumerate(cells, 1):
+    for i, c in enumerate(cells, first):
         out.append(f"-- row {i} " + "-" * max(0, min(width, 60) - len(f"-- row {i} ")))
         for name, value in zip(names, c):
             if not value:
@@ -117,8 +117,7 @@ def table(result: Result, width: int | None = None) -> str:
             wrapped = textwrap.wrap(value, max(20, width - label - 2)) or [""]
             out.append(f"{name.ljust(label)}  {wrapped[0]}")
             out += [" " * (label + 2) + w for w in wrapped[1:]]
-    out.append(footer)
-    return "\n".join(out)
+    return "\n".join(out + end)
 
 
 def render(result: Result, fmt: str) -> str:
@@ -126,3 +125,41 @@ def render(result: Result, fmt: str) -> str:
     if fmt == "table":
         return table(result) + "\n"
     return serialize(result, fmt).decode("utf-8")
+
+
+#: rows of a streamed table aligned together (the header repeats for each block)
+TABLE_BLOCK = 1000
+
+
+def write(rows: ox.QuerySolutions | Result, fmt: str, out: IO[bytes]) -> None:
+    """Write rows to ``out`` as they come: what ``kg query`` prints, without holding the result.
+
+    Solutions straight from the engine go through pyoxigraph's streaming result
+    serializer (csv, tsv, json, xml: the bytes a SPARQL 1.1 server sends); a table
+    is aligned a block of :data:`TABLE_BLOCK` rows at a time, its header repeated
+    per block, and ends with the row count. A :class:`Result` already in memory
+    (from rdflib or a server) is written whole.
+    """
+    if isinstance(rows, Result):
+        out.write(render(rows, fmt).encode("utf-8"))
+        return
+    if fmt != "table":
+        try:
+            target = media.result_format(fmt)
+        except KeyError:
+            raise QueryError(f"unknown format {fmt!r} (valid: {', '.join(NAMES)})") from None
+        rows.serialize(out, format=target.format)
+        return
+    variables = [v.value for v in rows.variables]
+    block: list[dict[str, Value]] = []
+    count = 0
+    for solution in rows:
+        block.append({v: solution[v] for v in variables if solution[v] is not None})
+        count += 1
+        if len(block) == TABLE_BLOCK:
+            out.write((table(Result(variables, block), footer=False, first=count - len(block) + 1) + "\n").encode())
+            out.flush()
+            block = []
+    if block:
+        out.write((table(Result(variables, block), footer=False, first=count - len(block) + 1) + "\n").encode())
+    out.write((f"({plural(count, 'row')})" if count else "(no rows)").encode("utf-8") + b"\n")
