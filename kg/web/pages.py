@@ -106,10 +106,6 @@ def index(site: Site, static: bool = False) -> str:
         else:
             run = f"sparql?query={quote(q.text)}&format=csv" if runnable else None
         queries.append({"name": name, "summary": q.summary, "run_href": run, "text_href": f"queries/{name}.rq"})
-    evidence = [
-        {"href": v.path + ".html", "title": v.title, "statistics": v.statistics, "studies": v.studies}
-        for v in evidence_views(site)
-    ]
     html = site.cache[key] = (
         _env()
         .get_template("index.html")
@@ -118,12 +114,39 @@ def index(site: Site, static: bool = False) -> str:
             title="trialkg",
             designs=designs,
             listing=_listing(site, path, 1, site.studies(0, PAGE_SIZE), total),
-            evidence=evidence,
+            evidence_href=VIEWS + ".html",
             queries=queries,
             stats=site.dataset.statistics,
             static=static,
             void_href="void.ttl",
         )
+    )
+    return html
+
+
+#: the page listing the evidence pages (the landing page links to it: what they are costs a pass over the corpus)
+VIEWS = SITE_EVIDENCE + "index"
+
+
+def views_page(site: Site) -> str:
+    """The list of evidence pages (:func:`evidence_views`) with their numbers of figures and studies (cached)."""
+    key = ("views",)
+    if key in site.cache:
+        return site.cache[key]
+    here = SITE_EVIDENCE.rstrip("/")
+    evidence = [
+        {
+            "href": posixpath.relpath(v.path + ".html", here),
+            "title": v.title,
+            "statistics": v.statistics,
+            "studies": v.studies,
+        }
+        for v in evidence_views(site)
+    ]
+    html = site.cache[key] = (
+        _env()
+        .get_template("views.html")
+        .render(**_common(site, VIEWS), title="Evidence across publications", evidence=evidence)
     )
     return html
 

@@ -267,6 +267,7 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
                     write(f"{path}.{syntax.suffix}", turtle(description))
                 else:
                     write(f"{path}.{syntax.suffix}", to_bytes(description, syntax.format))
+        write(f"{pages.VIEWS}.html", pages.views_page(site))
         for view in pages.evidence_views(site):
             write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
         for name, q in catalog.catalog().items():

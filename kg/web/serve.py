@@ -134,6 +134,12 @@ def create_app(
         # a generated view, not a resource: the bare path redirects to its page as on a static host
         return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html", status_code=303, headers=headers)
 
+    async def views(request: Request) -> Response:
+        if not request.url.path.endswith(".html"):
+            return RedirectResponse(f"/{pages.VIEWS}.html", status_code=303, headers=headers)
+        html = await run_in_threadpool(pages.views_page, site)
+        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+
     async def studies(request: Request) -> Response:
         number = request.path_params["number"]
         html = await run_in_threadpool(pages.studies_page, site, number) if 0 < number < 10**9 else None
@@ -183,6 +189,8 @@ def create_app(
         Route("/void.ttl", void),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/queries/{name}.rq", query_text),
+        Route("/" + pages.VIEWS + ".html", views),
+        Route("/" + pages.EVIDENCE, views),
         Route("/" + pages.EVIDENCE + "{slug}.html", evidence),
         Route("/" + pages.EVIDENCE + "{slug}", evidence),
         Route("/" + STUDIES + "page-{number:int}.html", studies),

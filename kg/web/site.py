@@ -277,41 +277,63 @@ class Site:
 
     # -- the study listing: every study by design, a page at a time
     def designs(self) -> list[tuple[str, str, int]]:
-        """The designs (subclasses of trialkg:Study) with studies: (class, label, number of studies), by label."""
+        """The designs (subclasses of trialkg:Study) with studies: (class, label, number of studies), by label.
+
+        One aggregate over the studies' types, kept in the cache (every listing page needs it).
+        """
+        key = ("designs",)
+        if key in self.cache:
+            return list(self.cache[key])
         rows = select(
             self.store,
-            f"""SELECT ?class (SAMPLE(?labelText) AS ?label) (COUNT(DISTINCT ?study) AS ?studies) WHERE {{
+            f"""SELECT ?class (COUNT(DISTINCT ?study) AS ?studies) WHERE {{
                   ?class <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{TKG}Study> .
-                  ?study a ?class .
-                  OPTIONAL {{ ?class <{RDFS_LABEL}> ?labelRaw }} BIND(STR(?labelRaw) AS ?labelText) }}
+                  ?study a ?class }}
                 GROUP BY ?class""",
         )
-        found = [
-            (
-                value(r["class"]),
-                value(r["label"]) if r["label"] else compact(value(r["class"])),
-                int(value(r["studies"])),
-            )
-            for r in rows
-        ]
-        return sorted(found, key=lambda d: (d[1], d[0]))
+        found = sorted(
+            ((value(r["class"]), self.label(value(r["class"])), int(value(r["studies"]))) for r in rows),
+            key=lambda d: (d[1], d[0]),
+        )
+        self.cache[key] = found
+        return list(found)
 
     def studies(self, offset: int = 0, limit: int = PAGE_SIZE) -> list[Study]:
-        """One page of the listing: studies by design label, then study label and IRI (a study of two designs twice)."""
-        return list(self.listing(offset, limit))
+        """One page of the listing: studies by design (designs by label), each design's in the store's own order.
 
-    def listing(self, offset: int = 0, limit: int | None = None) -> Iterator[Study]:
-        """The study listing from ``offset`` on (all of it without ``limit``), streamed as the store answers."""
-        page = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else f"OFFSET {int(offset)}"
-        rows = select(
-            self.store,
-            f"""SELECT DISTINCT ?study ?studyLabel ?designLabel WHERE {{
-                  ?class <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{TKG}Study> .
-                  ?study a ?class .
-                  OPTIONAL {{ ?class <{RDFS_LABEL}> ?dl }} OPTIONAL {{ ?study <{RDFS_LABEL}> ?sl }}
-                  BIND(COALESCE(STR(?dl), STR(?class)) AS ?designLabel)
-                  BIND(COALESCE(STR(?sl), STR(?study)) AS ?studyLabel) }}
-                ORDER BY ?designLabel ?studyLabel ?study {page}""",
-        )
-        for r in rows:
-            yield Study(value(r["study"]), value(r["studyLabel"]), value(r["designLabel"]))
+        The store's order (its index order, the same on every request to the same
+        store) needs no sort of the whole listing: a page costs a lookup that skips
+        ``offset`` rows, not a sort of every study (1.4 s at 10,000 studies,
+        measured: Oxigraph compares IRIs as strings read from its dictionary).
+        """
+        out: list[Study] = []
+        for iri, label, count in self.designs():
+            if offset >= count:
+                offset -= count
+                continue
+            want = limit - len(out)
+            rows = select(
+                self.store,
+                f"SELECT DISTINCT ?study WHERE {{ ?study a {ox.NamedNode(iri)} }} LIMIT {int(want)} OFFSET {int(offset)}",
+            )
+            out += self._named([value(r["study"]) for r in rows], label)
+            offset = 0
+            if len(out) >= limit:
+                break
+        return out
+
+    def listing(self) -> Iterator[Study]:
+        """The whole listing in the order of :meth:`studies`, streamed (a static site writes every page in one pass)."""
+        for iri, label, _count in self.designs():
+            rows = select(self.store, f"SELECT DISTINCT ?study WHERE {{ ?study a {ox.NamedNode(iri)} }}")
+            chunk: list[str] = []
+            for r in rows:
+                chunk.append(value(r["study"]))
+                if len(chunk) == PAGE_SIZE:
+                    yield from self._named(chunk, label)
+                    chunk = []
+            yield from self._named(chunk, label)
+
+    def _named(self, studies: list[str], design: str) -> list[Study]:
+        labels = self.labels(studies)
+        return [Study(s, value(labels[s][0]) if s in labels else compact(s), design) for s in studies]
