@@ -211,6 +211,17 @@ def serve_figures(store: str, pages: int, clients: int, budget: float, seed: int
     return out
 
 
+BOUNDED_PUBLISH = """
+import sys
+from kg.dataset import Dataset
+from kg.web import pages, publish
+pages.render_trial = pages.render_resource  # a study page as a plain resource page
+pages.evidence_views = lambda site: []  # no evidence pages
+out, count = publish.publish(sys.argv[1], Dataset.open(sys.argv[2]))
+print(f"wrote {count} files to {out}")
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", required=True)
@@ -220,18 +231,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--publish", default=None, help="also publish the store into this new folder")
     ap.add_argument("--publish-timeout", type=float, default=3600)
+    ap.add_argument(
+        "--publish-bounded-only",
+        action="store_true",
+        help="publish with study pages drawn as plain resource pages and no evidence pages (what is measured "
+        "is then the site's own streaming: render_trial and the evidence views query the whole corpus per page)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     figures: dict = {"argv": sys.argv[1:], "load_before": os.getloadavg()}
     figures["serve"] = serve_figures(args.store, args.pages, args.clients, args.budget, args.seed)
     if args.publish:
-        m = run.measure(
-            [sys.executable, "-m", "kg", "publish", "--static", args.publish, "--store", args.store],
-            args.publish_timeout,
-            keep=2000,
-        )
+        cmd = [sys.executable, "-m", "kg", "publish", "--static", args.publish, "--store", args.store]
+        if args.publish_bounded_only:
+            cmd = [sys.executable, "-c", BOUNDED_PUBLISH, args.publish, args.store]
+        m = run.measure(cmd, args.publish_timeout, keep=2000)
         files = sum(len(f) for _d, _s, f in os.walk(args.publish)) if Path(args.publish).exists() else 0
-        figures["publish"] = {**m, "files": files}
+        figures["publish"] = {**m, "files": files, "bounded_only": args.publish_bounded_only}
     figures["load_after"] = os.getloadavg()
     text = json.dumps(figures, indent=1, default=str)
     if args.json:
