@@ -264,7 +264,7 @@ def render_resource(site: Site, iri: str) -> str:
             rows=rows,
             cut=len(description) >= MAX_DESCRIPTION,
             referenced_by=referenced_by,
-            more_incoming=more,
+            incoming_cut=more,
             formats=_formats(path),
         )
     )
