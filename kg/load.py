@@ -539,13 +539,7 @@ def _write_updates(
         nonlocal out
         sizes = _graph_sizes_of(store)
         for iri in graphs:
-            # INSERT DATA of at most INSERT_CHUNK triples each (all in the one request): Virtuoso refuses an
-            # operation whose generated SQL passes 10,000 lines
-            lines = graph_bytes(store, ox.NamedNode(iri), ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
-            text = f"DROP SILENT GRAPH <{iri}> ;\n".encode() + b"".join(
-                f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode() + b"".join(lines[i : i + INSERT_CHUNK]) + b"} } ;\n"
-                for i in range(0, len(lines), INSERT_CHUNK)
-            )
+            text = _replacement(store, iri)
             part = parts[-1]
             if part.graphs and part.size + len(text) > limit:  # whole graphs only: a new request
                 out.close()
@@ -613,6 +607,19 @@ def check_answers(endpoint: str, expected: Expected, timeout: float) -> None:
             "(start oxigraph with --union-default-graph; Fuseki: tdb:unionDefaultGraph true), then query again "
             "(no need to load again)"
         )
+
+
+def _replacement(store: ox.Store, iri: str) -> bytes:
+    """The update text that replaces a graph on a server with its content in ``store`` (none: the graph is dropped).
+
+    INSERT DATA operations of at most :data:`INSERT_CHUNK` triples each (all in one request): Virtuoso refuses an
+    operation whose generated SQL passes 10,000 lines.
+    """
+    lines = graph_bytes(store, ox.NamedNode(iri), ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
+    return f"DROP SILENT GRAPH <{iri}> ;\n".encode() + b"".join(
+        f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode() + b"".join(lines[i : i + INSERT_CHUNK]) + b"} } ;\n"
+        for i in range(0, len(lines), INSERT_CHUNK)
+    )
 
 
 def _batched(
@@ -720,11 +727,7 @@ def _undo(
             old.bulk_load(path=str(saved), format=ox.RdfFormat.N_QUADS)
             with tempfile.TemporaryFile() as body:
                 for g in part.graphs:
-                    body.write(f"DROP SILENT GRAPH <{g}> ;\n".encode())
-                    if old.contains_named_graph(ox.NamedNode(g)):
-                        body.write(f"INSERT DATA {{ GRAPH <{g}> {{\n".encode())
-                        body.write(graph_bytes(old, ox.NamedNode(g), ox.RdfFormat.N_TRIPLES))
-                        body.write(b"} } ;\n")
+                    body.write(_replacement(old, g))
                 _post_update(update, body, timeout)
             del old
             done += 1
