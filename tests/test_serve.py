@@ -379,8 +379,10 @@ def test_static_site(kg, tmp_path):
         ("rdf", ox.RdfFormat.RDF_XML),
     ]:
         files = list(out.rglob(f"*.{suffix}"))
-        # every page has its RDF, but the landing page and the evidence pages (generated views, not resources)
-        assert len(files) >= len([p for p in pages if p.relative_to(out).parts[0] != "evidence"]) - 1
+        # every page has its RDF, but the landing page, the evidence pages and the study listing (generated views,
+        # not resources)
+        views = ("evidence", "studies")
+        assert len(files) >= len([p for p in pages if p.relative_to(out).parts[0] not in views]) - 1
         for f in files:
             assert list(ox.parse(path=str(f), format=fmt, base_iri="https://w3id.org/trialkg/")), f
     # crawl every relative link from the landing page

@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -27,7 +28,7 @@ from kg import __version__, media
 from kg.dataset import Dataset
 from kg.errors import InputError, OutputError
 from kg.query import catalog
-from kg.query.formats import serialize
+from kg.query.catalog import Query
 from kg.rdf import to_bytes, turtle
 from kg.web import pages
 from kg.web.site import PAGE_SIZE, STUDIES, Site, Study
@@ -239,11 +240,16 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
     count = 0
     marker = None
 
-    def write(rel: str, data: str | bytes) -> None:
+    def write(rel: str, data: str | bytes | Callable[[IO[bytes]], None]) -> None:
+        """Write one file of the site (``data`` may be a function that writes it, as it goes) and list it."""
         nonlocal count
         path = tmp / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        if callable(data):
+            with open(path, "wb") as fh:
+                data(fh)
+        else:
+            path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         assert marker is not None
         marker.write(("" if not count else ",\n") + json.dumps(rel))
         count += 1
@@ -272,8 +278,12 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
             write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
         for name, q in catalog.catalog().items():
             write(f"queries/{name}.rq", q.text)
-            if not any(p.required for p in q.parameters):
-                write(f"queries/{name}.csv", serialize(site.dataset.run(q), "csv"))
+            if not any(p.required for p in q.parameters):  # rows streamed from the engine to the file
+
+                def rows(fh: IO[bytes], q: Query = q) -> None:
+                    site.dataset.write(q, {}, "csv", fh)
+
+                write(f"queries/{name}.csv", rows)
         marker.write("\n]}\n")
         marker.close()
         _swap(tmp, out)
