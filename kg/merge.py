@@ -32,8 +32,6 @@ from kg.rdf import graph_bytes
 
 #: merged lines written (and counted) at once
 CHUNK = 65536
-#: graphs read into one run by :func:`store_statistics`
-GRAPHS_PER_RUN = 500
 
 
 def write_run(store: ox.Store, graphs: Iterable[str], path: Path) -> int:
@@ -49,19 +47,44 @@ def write_run(store: ox.Store, graphs: Iterable[str], path: Path) -> int:
 
 
 def store_statistics(store: ox.Store, graphs: Sequence[str], base: str) -> Statistics:
-    """The statistics of the merged graph of ``graphs`` of a store (any size), in bounded memory, on scratch files."""
+    """The statistics of the merged graph of ``graphs`` of a store (any size), in bounded memory, on scratch files.
+
+    One sequential dump of the store (a graph-by-graph dump costs a lookup per
+    graph: 3 ms each, measured), read back line by line into sorted runs.
+    """
+    wanted = {str(ox.NamedNode(g)).encode() for g in graphs}
     scratch = Path(tempfile.mkdtemp(prefix="trialkg-count-"))
     try:
+        everything = scratch / "store.nq"
+        store.dump(str(everything), format=ox.RdfFormat.N_QUADS)
         runs: list[Path] = []
+        lines: list[bytes] = []
         quads = 0
-        for i in range(0, len(graphs), GRAPHS_PER_RUN):
-            chunk = graphs[i : i + GRAPHS_PER_RUN]
+
+        def flush() -> None:
             run = scratch / f"run-{len(runs)}.nt"
-            quads += write_run(store, chunk, run)
+            run.write_bytes(b"".join(sorted(set(lines))))
             runs.append(run)
+            lines.clear()
+
+        with open(everything, "rb") as fh:
+            for line in fh:  # canonical N-Quads: `S P O G .`, the graph an IRI without spaces
+                triple, graph = line[:-3].rsplit(b" ", 1)
+                if graph in wanted:
+                    lines.append(triple + b" .\n")
+                    quads += 1
+                    if len(lines) >= RUN_LINES:
+                        flush()
+        if lines:
+            flush()
+        everything.unlink()
         return merge(runs, None, scratch, base, quads)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+#: quads sorted into one run by :func:`store_statistics` (what it holds at once)
+RUN_LINES = 500_000
 
 
 def merge(runs: list[Path], merged: Path | None, scratch: Path, base: str, quads: int) -> Statistics:
