@@ -293,3 +293,26 @@ def test_two_builds_in_separate_processes_are_byte_identical(mixed, tmp_path):
         outputs[seed] = _bytes(out)
     assert outputs["1"] == outputs["2"], "two streamed builds"
     assert outputs["1"] == outputs["3"], "the streamed and the in-memory build"
+
+
+# ---- serving and publishing hold no more than a page at a time ---------------------------------------------
+
+
+def test_a_site_holds_a_bounded_cache_whatever_it_serves(corpus, tmp_path, monkeypatch):
+    """Every page of a store asked once: the site keeps the most recent few, never one per resource."""
+    from kg.web import pages
+    from kg.web.site import LRU, Site
+
+    load_embedded(corpus, store_dir=tmp_path / "store", batch=BATCH)
+    site = Site(Dataset.open(tmp_path / "store"), cache=LRU(8))
+    assert site.extra == [], "the description is read from the store (kg load stored it), not held"
+    monkeypatch.setattr(pages, "render_trial", pages.render_resource)  # the lead's study pages aside
+    asked = 0
+    for iri in site.resources():
+        pages.page(site, iri)
+        site.rdf(iri, "text/turtle")
+        asked += 1
+    assert asked > 500 and len(site.cache) <= 8
+    listing = pages.studies_page(site, 1)
+    assert listing is not None and listing.count('<li><a href="../synthetic/') == N
+    assert pages.studies_page(site, 2) is None, "past the last page: no page"
