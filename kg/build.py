@@ -44,7 +44,7 @@ from kg.errors import OutputError
 from kg.merge import merge, write_run
 from kg.outputs import AtomicFiles
 from kg.prefixes import turtle_prefixes
-from kg.rdf import graph_bytes
+from kg.rdf import graph_bytes, turtle
 
 #: publications parsed at once by a streamed build
 BATCH = 500
@@ -64,7 +64,6 @@ def build(dataset: Dataset, out_dir: str | Path = "dist", batch: int = BATCH) ->
     """Write the dumps and ``void.ttl`` of ``dataset`` into ``out_dir`` (see the module docstring)."""
     start = time.perf_counter()
     base = dataset.base
-    prefixes = turtle_prefixes()
     with AtomicFiles(out_dir) as out:
         scratch = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=out.folder))
         try:
@@ -74,7 +73,9 @@ def build(dataset: Dataset, out_dir: str | Path = "dist", batch: int = BATCH) ->
             else:
                 batches = [(dataset.store, dataset.graphs())]
             quads, runs = _write_graphs(batches, names["nq"], scratch)
-            stats = merge(runs, names["nt"], scratch, base, quads)
+            escaping: set[str] = set()  # namespaces some IRI would need an escape under: no prefix for them
+            stats = merge(runs, names["nt"], scratch, base, quads, escaping)
+            prefixes = {p: ns for p, ns in turtle_prefixes().items() if ns not in escaping}
             for key, _name, rdf in DISTRIBUTIONS:
                 if key in ("nq", "nt"):
                     continue
@@ -83,9 +84,7 @@ def build(dataset: Dataset, out_dir: str | Path = "dist", batch: int = BATCH) ->
                     ox.serialize(merged, str(names[key]), format=rdf.format, prefixes=prefixes)
                 else:
                     ox.serialize(merged, str(names[key]), format=rdf.format)
-            ox.serialize(
-                describe(stats, base), str(out.path("void.ttl")), format=ox.RdfFormat.TURTLE, prefixes=prefixes
-            )
+            out.path("void.ttl").write_bytes(turtle(describe(stats, base)))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     if not out.written:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import shutil
 import tempfile
 import zlib
@@ -27,7 +28,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from kg.describe import LINK_TARGETS, Statistics
-from kg.prefixes import PREFIXES, RDF_TYPE
+from kg.prefixes import PREFIXES, RDF_TYPE, turtle_prefixes
 from kg.rdf import graph_bytes
 
 #: merged lines written (and counted) at once
@@ -87,13 +88,18 @@ def store_statistics(store: ox.Store, graphs: Sequence[str], base: str) -> Stati
 RUN_LINES = 500_000
 
 
-def merge(runs: list[Path], merged: Path | None, scratch: Path, base: str, quads: int) -> Statistics:
+def merge(
+    runs: list[Path], merged: Path | None, scratch: Path, base: str, quads: int, escaping: set[str] | None = None
+) -> Statistics:
     """Merge sorted runs into ``merged`` (each distinct triple once; None: count only), counted as SPARQL would.
 
     Bounded memory: a line per run and a chunk of merged lines at a time; the
     distinct objects are counted in partitions by the CRC-32 of the object, one
-    partition at a time.
+    partition at a time. ``escaping``, if given, receives the prefix namespaces
+    under which some IRI of the graph would need an escape in Turtle (see
+    :func:`kg.prefixes.turtle_prefixes`): a Turtle writer leaves those out.
     """
+    unsafe = _escaping_iri() if escaping is not None else None
     parts = max(1, sum(r.stat().st_size for r in runs) // PARTITION_BYTES)
     counts = _Counts(base)
     inputs: list[IO[bytes]] = [open(r, "rb") for r in runs]
@@ -108,9 +114,9 @@ def merge(runs: list[Path], merged: Path | None, scratch: Path, base: str, quads
                 previous = line
                 chunk.append(line)
                 if len(chunk) >= CHUNK:
-                    _flush(chunk, out, counts, by_object)
+                    _flush(chunk, out, counts, by_object, unsafe, escaping)
                     chunk = []
-            _flush(chunk, out, counts, by_object)
+            _flush(chunk, out, counts, by_object, unsafe, escaping)
     finally:
         for f in [*inputs, *by_object]:
             f.close()
@@ -123,15 +129,36 @@ def merge(runs: list[Path], merged: Path | None, scratch: Path, base: str, quads
     return counts.statistics(quads)
 
 
-def _flush(chunk: list[bytes], out: IO[bytes], counts: _Counts, by_object: list[IO[bytes]]) -> None:
-    """Write merged lines, count them, and spread their objects over the object partitions."""
-    out.write(b"".join(chunk))
+def _flush(
+    chunk: list[bytes],
+    out: IO[bytes],
+    counts: _Counts,
+    by_object: list[IO[bytes]],
+    unsafe: re.Pattern[bytes] | None = None,
+    escaping: set[str] | None = None,
+) -> None:
+    """Write merged lines, count them, spread their objects over the object partitions, note escaping namespaces."""
+    data = b"".join(chunk)
+    out.write(data)
+    if unsafe is not None and escaping is not None:
+        escaping.update(m.group(1).decode() for m in unsafe.finditer(data))
     objects = counts.add(chunk)
     if len(by_object) == 1:
         by_object[0].write(b"\n".join(objects) + b"\n" if objects else b"")
         return
     for obj in objects:
         by_object[zlib.crc32(obj) % len(by_object)].write(obj + b"\n")
+
+
+def _escaping_iri() -> re.Pattern[bytes]:
+    """An IRI in N-Triples under a namespace of :func:`kg.prefixes.turtle_prefixes` whose local name needs an escape.
+
+    Group 1 is the namespace. The same rule as ``turtle_prefixes(iris)``, run over bytes at C speed.
+    """
+    namespaces = sorted(turtle_prefixes().values(), key=len, reverse=True)
+    alternatives = b"|".join(re.escape(ns.encode()) for ns in namespaces)
+    plain = rb"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?"
+    return re.compile(rb"<(" + alternatives + rb")(?!(?:" + plain + rb")?>)[^>]*>")
 
 
 #: bytes of N-Triples per object partition of :func:`merge` (what it holds at once, times a small factor)
