@@ -875,6 +875,19 @@ def targets(results: list[dict], defects: dict | None) -> list[str]:
     return out + [""]
 
 
+#: results.md sections measured by other scripts (serve_scale.py, query_speed.py) follow this line; a run keeps them
+KEPT = "<!-- sections below are measured by other scripts and kept by run.py -->"
+
+
+def kept_sections(out: Path) -> str:
+    """What follows :data:`KEPT` in the report being replaced (nothing if it has no such line)."""
+    try:
+        old = out.read_text()
+    except OSError:
+        return ""
+    return "\n" + old[old.index(KEPT) :] if KEPT in old else ""
+
+
 def _parse_queries(m: dict) -> dict:
     if not isinstance(m, dict) or "output" not in m:
         return {}
@@ -903,7 +916,7 @@ def main() -> None:
         saved = json.loads(args.from_json.read_text())
         sys.argv = [sys.argv[0], *saved.get("argv", [])]  # the report names the command that measured
         text = report(saved["results"], saved["defects"], args, saved.get("started", "?"), saved.get("elapsed", 0.0))
-        args.out.write_text(text + "\n")
+        args.out.write_text(text + "\n" + kept_sections(args.out))
         print(text)
         return
     sizes_text = args.sizes if args.sizes is not None else ("100,1000" if args.quick else "100,1000,10000,100000")
@@ -937,7 +950,7 @@ def main() -> None:
             text = f"# trialkg benchmarks\n\nThe report could not be written ({exc!r}); raw figures: {args.json}."
         if stopped:
             text += f"\nThe run stopped early: {stopped}\n"
-        args.out.write_text(text + "\n")
+        args.out.write_text(text + "\n" + kept_sections(args.out))
         return text
 
     def defects_check(work: Path) -> None:

@@ -18,6 +18,7 @@ from kg.dataset import ENGINES, Dataset
 from kg.errors import KGError, OutputError, printable
 from kg.export import FORMATS as EXPORT_FORMATS
 from kg.query.formats import NAMES as OUTPUT_FORMATS
+from kg.query.text import MAX_PAGE
 from kg.validate import ENGINES as VALIDATION_ENGINES
 from kg.web.connections import MAX_CONNECTIONS
 from kg.web.endpoint import Limits
@@ -276,7 +277,16 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
 @click.option(
     "--gsp-endpoint",
     default=None,
-    help="Graph Store Protocol endpoint: takes a first load too large for one update request, as one N-Quads POST.",
+    help="Graph Store Protocol endpoint: no longer needed (every load goes as SPARQL Update); accepted and ignored.",
+)
+@click.option(
+    "--batch-mb",
+    default=32,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="MB",
+    help="Largest update request sent to a server; a larger load goes in batches of whole publications, "
+    "undone if one fails (readers then see it change batch by batch).",
 )
 @click.option("--update-endpoint", default=None, help="SPARQL Update URL, where the server separates it.")
 @TIMEOUT_OPTION
@@ -290,7 +300,7 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
 )
 @TRIALS_OPTION
 @_guard
-def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) -> None:
+def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait, trials) -> None:
     """Validate, then load each publication into its own named graph (all or nothing).
 
     Credentials for a server come from TRIALKG_USER / TRIALKG_PASSWORD or
@@ -302,7 +312,12 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
     pubs = sources.publications(trials)
     if endpoint:
         result = load_endpoint(
-            endpoint, pubs, gsp_endpoint=gsp_endpoint, update_endpoint=update_endpoint, timeout=timeout
+            endpoint,
+            pubs,
+            gsp_endpoint=gsp_endpoint,
+            update_endpoint=update_endpoint,
+            timeout=timeout,
+            batch_bytes=batch_mb * 1024 * 1024,
         )
     else:
         target = store or default_store_dir()
@@ -330,6 +345,20 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
     show_default=True,
     help="Output: an aligned table, or a W3C SPARQL 1.1 results format.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0, max=MAX_PAGE),
+    default=None,
+    metavar="N",
+    help="At most N rows (added to the query as LIMIT N, a checked integer).",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0, max=MAX_PAGE),
+    default=None,
+    metavar="N",
+    help="Skip the first N rows (added as OFFSET N); with an ordered query, pages through it.",
+)
 @ENGINE_OPTION
 @TRIALS_OPTION
 @STORE_OPTION
@@ -342,7 +371,7 @@ def load(store, endpoint, gsp_endpoint, update_endpoint, timeout, wait, trials) 
     "(refused without this flag).",
 )
 @_guard
-def query(name, file, params, fmt, engine, trials, store, endpoint, timeout, allow_service) -> None:
+def query(name, file, params, fmt, limit, offset, engine, trials, store, endpoint, timeout, allow_service) -> None:
     """Run a ready-made query by NAME (see `kg queries`), or your own with --file.
 
     A --file query that uses SERVICE is refused unless --allow-service is
@@ -360,7 +389,9 @@ def query(name, file, params, fmt, engine, trials, store, endpoint, timeout, all
     dataset = _dataset(trials, store, endpoint, timeout, isolated=True)
     require_known(dataset, q, params_given)
     out = click.get_binary_stream("stdout")
-    dataset.write(q, params_given, fmt, out, engine=engine, allow_service=allow_service)
+    dataset.write(
+        q, params_given, fmt, out, engine=engine, allow_service=allow_service, limit=limit, offset=offset
+    )  # rows as they come
     out.flush()
 
 
@@ -479,8 +510,10 @@ def serve(
     """Serve the graph as linked data: pages, RDF by content negotiation, and /sparql."""
     from kg.web.serve import serve as run_serve
 
+    def ready() -> None:  # said only once the server answers
+        click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+
     dataset = _dataset(trials, store)
-    click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
     run_serve(
         dataset,
         host,
@@ -491,6 +524,7 @@ def serve(
         max_queries=max_queries,
         max_result_mb=max_result_mb,
         max_connections=max_connections,
+        ready=ready,
     )
 
 

@@ -23,15 +23,16 @@ from typing import IO
 import pyoxigraph as ox
 
 from kg import sources as src
-from kg.describe import Statistics, describe, statistics
+from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, QueryError, StoreError
+from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
 from kg.prefixes import BASE
-from kg.query import catalog, execute
+from kg.query import catalog, execute, formats
 from kg.query.catalog import Query
-from kg.query.formats import render, write_solutions
 from kg.query.params import bind
 from kg.query.result import Result
+from kg.query.text import paged
 from kg.query.tokens import uses_service
 from kg.rdf import value
 
@@ -63,6 +64,7 @@ class Dataset:
         #: and ``kg export`` do: data can make pyoxigraph 0.5.13 abort the process (a Rust panic in an ORDER
         #: BY over mixed datatypes), and in a child that is one line. About 10 ms a query.
         self.isolated = False
+        self._on_disk = False  # a store made by `kg load` (large: counted in bounded memory)
 
     # ------------------------------------------------------------ making one
     @classmethod
@@ -114,7 +116,9 @@ class Dataset:
             store = ox.Store.read_only(str(path))
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the store: {exc}") from None
-        return cls(store, origin=str(path))
+        opened = cls(store, origin=str(path))
+        opened._on_disk = True
+        return opened
 
     @classmethod
     def remote(cls, endpoint: str, timeout: float = 60.0) -> Dataset:
@@ -164,15 +168,26 @@ class Dataset:
         return self._store
 
     def graphs(self) -> list[str]:
-        """The named graphs, ontology first, then publications in IRI order."""
+        """The named graphs of the data, ontology first, then publications in IRI order (not the description's)."""
         names = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
-        onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
-        return [g for g in names if g == onto] + [g for g in names if g != onto]
+        onto, void = src.graph_iri(src.ONTOLOGY_SLUG, self.base), self.description_graph
+        return [g for g in names if g == onto] + [g for g in names if g not in (onto, void)]
+
+    @property
+    def description_graph(self) -> str:
+        """Where ``kg load`` stores the description with the data (``graph/void``)."""
+        return src.graph_iri(src.DESCRIPTION_SLUG, self.base)
+
+    def stored_description(self) -> list[ox.Triple]:
+        """The description stored with the data (empty if there is none, as in a store loaded by an earlier version)."""
+        return [q.triple for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(self.description_graph))]
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        """Every quad, or one named graph's."""
-        g = ox.NamedNode(graph) if graph else None
-        return self.store.quads_for_pattern(None, None, None, g)
+        """Every quad of the data (not the stored description), or one named graph's."""
+        if graph:
+            return self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+        store = self.store
+        return (q for g in self.graphs() for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
 
     def triples(self) -> Iterator[ox.Triple]:
         """The merged graph: every distinct triple once, streamed graph by graph.
@@ -194,13 +209,23 @@ class Dataset:
 
     @cached_property
     def statistics(self) -> Statistics:
-        """Counts of the data (computed once; the description is not part of the data)."""
+        """Counts of the data (the description is not part of the data): read from the stored description if any.
+
+        Otherwise computed once: with SPARQL over a graph in memory; over a store on
+        disk, in bounded memory (:func:`kg.merge.store_statistics`), since a whole-store
+        ``COUNT(DISTINCT ...)`` would hold every distinct term at once.
+        """
+        stored = self.stored_description()
+        if stored:
+            return read(stored, self.base)
+        if self._on_disk:
+            return store_statistics(self.store, self.graphs(), self.base)
         return statistics(self.store, self.base)
 
     @cached_property
     def description(self) -> list[ox.Triple]:
-        """The VoID / DCAT / HCLS description of this dataset."""
-        return describe(self.statistics, self.base)
+        """The VoID / DCAT / HCLS description of this dataset: the stored one, else computed once."""
+        return self.stored_description() or describe(self.statistics, self.base)
 
     @cached_property
     def rdflib(self):
@@ -216,21 +241,6 @@ class Dataset:
             )
             g.add((src.rdflib_term(q.subject), src.rdflib_term(q.predicate), src.rdflib_term(q.object)))
         return ds
-
-    def described(self) -> Dataset:
-        """An in-memory copy with the description in ``graph/void``, so ``/dataset`` IRIs resolve.
-
-        The copy's statistics and description are this dataset's: computed
-        before the description was added, so it never counts itself.
-        """
-        store = ox.Store()
-        store.extend(self.quads())
-        void = ox.NamedNode(src.graph_iri("void", self.base))
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, void) for t in self.description)
-        copy = Dataset(store, base=self.base, origin=self.origin)
-        copy.__dict__["statistics"] = self.statistics  # cached_property values, carried over
-        copy.__dict__["description"] = self.description
-        return copy
 
     # ------------------------------------------------------------ querying it
     @staticmethod
@@ -248,46 +258,72 @@ class Dataset:
         params: Mapping[str, str] | None = None,
         engine: str = "oxigraph",
         allow_service: bool = False,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> Result:
         """Run a ready-made query (by name or :class:`Query`) with its parameters bound as RDF terms.
 
         A user's own query that uses ``SERVICE`` (the engine would fetch another
-        endpoint over the network) is refused unless ``allow_service``.
+        endpoint over the network) is refused unless ``allow_service``;
+        ``limit`` / ``offset``: one page of its rows (see :func:`kg.query.text.paged`).
         """
         q = catalog.get(query) if isinstance(query, str) else query
         bindings = bind(q, params or {})
+        text = paged(q.text, limit, offset)
         if engine not in ENGINES:
             raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
         self.run_checks(q, allow_service)
         if self.endpoint:
-            return execute.on_endpoint(self.endpoint, q.text, bindings, q.origin, self.timeout)
+            return execute.on_endpoint(self.endpoint, text, bindings, q.origin, self.timeout)
         if engine == "rdflib":
-            return execute.on_rdflib(self.rdflib, q.text, bindings, q.origin)
+            return execute.on_rdflib(self.rdflib, text, bindings, q.origin)
         isolated = q.user_supplied or self.isolated
-        return execute.on_oxigraph(self.store, q.text, bindings, q.origin, isolated=isolated, network=allow_service)
+        return execute.on_oxigraph(self.store, text, bindings, q.origin, isolated=isolated, network=allow_service)
 
     def write(
         self,
-        query: Query,
-        params: Mapping[str, str],
+        query: Query | str,
+        params: Mapping[str, str] | None,
         fmt: str,
         out: IO[bytes],
         engine: str = "oxigraph",
         allow_service: bool = False,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> None:
-        """Run a query and write its result to ``out`` in ``fmt`` (``kg query``).
+        """Run a query and write its rows to ``out`` in ``fmt`` as they come (``kg query``).
 
-        From a remote endpoint the answer is parsed and written as it arrives,
-        so an answer of any size takes bounded memory; a local result is held.
+        From pyoxigraph or a server nothing of the result is held: the engine's
+        rows, or the server's answer parsed as it arrives, are written as they
+        come (:func:`kg.query.formats.write_solutions`); a query a user wrote,
+        or any query of an isolated dataset, runs in a forked child (as
+        :meth:`run` does), which writes them. With rdflib the result is read,
+        then written.
         """
-        if self.endpoint and engine in ENGINES:
-            self.run_checks(query, allow_service)
-            with execute.endpoint_stream(
-                self.endpoint, query.text, bind(query, params), query.origin, self.timeout
-            ) as s:
-                write_solutions(s, fmt, out)
+        q = catalog.get(query) if isinstance(query, str) else query
+        if engine not in ENGINES:
+            raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
+        self.run_checks(q, allow_service)
+        bindings = bind(q, params or {})
+        text = paged(q.text, limit, offset)
+        if self.endpoint:
+            with execute.endpoint_stream(self.endpoint, text, bindings, q.origin, self.timeout) as answer:
+                formats.write_solutions(answer, fmt, out)
             return
-        out.write(render(self.run(query, params, engine, allow_service), fmt).encode("utf-8", "backslashreplace"))
+        if engine != "oxigraph":
+            formats.write(self.run(q, params, engine, allow_service, limit, offset), fmt, out)
+            return
+        store = self.store
+
+        def written() -> None:
+            formats.write(execute.solutions(store, text, bindings, q.origin), fmt, out)
+            out.flush()
+
+        if not (q.user_supplied or self.isolated):
+            written()
+            return
+        out.flush()  # nothing buffered is written twice, by the parent and by the child
+        execute.in_child(written, origin=q.origin, network=allow_service)
 
     def rows(self, query: Query | str, **params: str) -> list[dict]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
@@ -295,11 +331,17 @@ class Dataset:
 
 
 def load_source(store: ox.Store, source: src.Source, base: str = BASE) -> None:
-    """Parse one source into its named graph of ``store``; nothing of it is added if it does not parse."""
+    """Parse one source into its named graph of ``store``; nothing of it is added if it does not parse.
+
+    A document without blank nodes is parsed by Oxigraph itself (fastest); one that
+    may hold some goes through :func:`kg.sources.quads`, which labels them the same
+    on every run, so outputs are reproducible byte for byte.
+    """
     graph = ox.NamedNode(source.graph(base))
-    if base == BASE:
+    data = source.read()
+    if base == BASE and not src.may_hold_blank_nodes(data):
         try:  # parsed by Oxigraph itself, in one transaction: all of the file or none of it
-            store.load(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE, to_graph=graph)
+            store.load(data, format=ox.RdfFormat.TURTLE, base_iri=BASE, to_graph=graph)
         except SyntaxError as exc:
             raise src.parse_error(source.name, exc) from None
         except MemoryError as exc:  # a literal or IRI past the parser's 16 MiB

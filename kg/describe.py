@@ -234,3 +234,42 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
                 add(linkset, VOID + "triples", lit(n, "integer"))
                 add(dist, VOID + "subset", linkset)
     return out
+
+
+def read(triples: list[ox.Triple], base: str = BASE) -> Statistics:
+    """The statistics a description states (the inverse of :func:`describe`): how a stored description is read back.
+
+    ``kg load`` stores the description with the data (``graph/void``); a server
+    reads its counts from there instead of counting the store again.
+    """
+    by_subject: dict[str, dict[str, list[str]]] = {}
+    for t in triples:
+        by_subject.setdefault(value(t.subject), {}).setdefault(value(t.predicate), []).append(value(t.object))
+
+    def dist(file: str) -> dict[str, list[str]]:
+        for props in by_subject.values():
+            if any(u.endswith("/" + file) for u in props.get(DCAT + "downloadURL", [])):
+                return props
+        raise ValueError(f"the description has no distribution {file}")
+
+    def count(props: dict[str, list[str]], name: str) -> int:
+        return int(props[VOID + name][0])
+
+    ttl, nq = dist("trialkg.ttl"), dist("trialkg.nq")
+    links = {}
+    for subset in ttl.get(VOID + "subset", []):
+        props = by_subject.get(subset, {})
+        target = by_subject.get(props.get(VOID + "objectsTarget", [""])[0], {})
+        title = target.get(DCT + "title", [""])[0]
+        if title:
+            links[title] = count(props, "triples")
+    return Statistics(
+        triples=count(ttl, "triples"),
+        entities=count(ttl, "entities"),
+        classes=count(ttl, "classes"),
+        properties=count(ttl, "properties"),
+        distinct_subjects=count(ttl, "distinctSubjects"),
+        distinct_objects=count(ttl, "distinctObjects"),
+        quads=count(nq, "triples"),
+        links={p: links.get(p, 0) for p in LINK_TARGETS},
+    )

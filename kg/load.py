@@ -23,22 +23,21 @@ the original store is never written. Leftovers of killed loads
 (``.<name>.loading-*`` folders and batch files, ``.<name>.old-*`` folders)
 are removed by the next load, under the lock.
 
-**Server.** All graphs go in ONE SPARQL Update request: for each graph
-``DROP SILENT GRAPH`` then ``INSERT DATA``, plus a drop of any staging graph
-an earlier version left behind. The request is written to a temporary file
-batch by batch as validation goes (the same bounded memory as above) and
-streamed from it, as ``application/sparql-update`` (form-encoded only for a
-server that refuses that type). An update larger than a server takes in one
-request (:data:`MAX_UPDATE_BYTES`, Oxigraph's limit) goes instead as one
-N-Quads POST to the Graph Store endpoint, which Oxigraph applies in one
-transaction; a POST can only add, so this is done only when none of the
-graphs is on the server yet, and a large re-load is refused (nothing changed)
-rather than applied in parts. A transactional store applies one request
-all-or-nothing, so readers of the union default graph see the old graphs or
-all of the new ones, never a part, whatever fails and whenever. No staging
-graph is ever created. If that request fails without a clear answer (a
-time-out, a dropped connection), the server is asked what it now holds before
-anything is said about it.
+**Server.** Each graph is replaced by ``DROP SILENT GRAPH`` then ``INSERT
+DATA``, written to temporary files batch by batch as validation goes (the same
+bounded memory as above) and streamed from them, as ``application/sparql-update``
+(form-encoded only for a server that refuses that type). A load that fits in one
+request of ``batch_bytes`` goes as ONE request: a transactional store applies it
+all-or-nothing, so readers of the union default graph see the old graphs or all
+of the new ones, never a part. A larger load goes as one request per batch of
+whole publications (:func:`_batched`): each one transaction, so the server holds
+one batch at a time and each publication changes whole; the graphs a request
+replaces are saved first, and a failed request undoes the ones before it, so
+the load is all-or-nothing in the end (readers may see it change batch by batch:
+the README says why nothing better is possible on a server whose transactions
+live in memory). No staging graph is ever created. If a request fails without a
+clear answer (a time-out, a dropped connection), the server is asked what it now
+holds before anything is said about it.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ import ctypes.util
 import errno
 import fcntl
 import hashlib
-import itertools
 import os
 import platform
 import shutil
@@ -67,12 +65,14 @@ import pyoxigraph as ox
 from kg import http
 from kg import sources as src
 from kg.dataset import Dataset, load_source
+from kg.describe import describe
 from kg.errors import StoreError
+from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
-from kg.rdf import to_bytes
+from kg.prefixes import BASE
+from kg.rdf import graph_bytes
 from kg.validate import BATCH, require_conformance
 
-PROGRESS_THRESHOLD = 5000  # triples; smaller loads print only the summary line
 STAGING = "https://w3id.org/trialkg/graph/.staging/"  # where versions before 0.2 staged graphs on a server
 PAUSE_ENV = "TRIALKG_TEST_PAUSE_AT"
 
@@ -99,27 +99,34 @@ class LoadResult:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; silent when stderr is piped."""
+    """A one-line progress bar on a terminal; silent when stderr is piped.
 
-    def __init__(self, total: int, enabled: bool | None = None):
+    Its total is known, never estimated: the publications a load checks and
+    writes (counted as each validated batch is handed on), then, for a server,
+    the triples sent (counted per request, from what was written). ``threshold``:
+    smaller totals print only the summary line.
+    """
+
+    def __init__(self, total: int, unit: str = "publications", enabled: bool | None = None, threshold: int = 20):
         self.total = max(total, 1)
+        self.unit = unit
         self.done = 0
-        self.enabled = (sys.stderr.isatty() if enabled is None else enabled) and total >= PROGRESS_THRESHOLD
+        self.enabled = (sys.stderr.isatty() if enabled is None else enabled) and total >= threshold
 
     def advance(self, n: int, label: str = "") -> None:
-        """Count ``n`` more triples done."""
+        """Count ``n`` more done."""
         self.done += n
         if self.enabled:
             width = 30
-            filled = int(width * self.done / self.total)
+            filled = min(width, int(width * self.done / self.total))
             sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} triples {label[:30]:30}"
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {self.unit} {label[:30]:30}"
             )
             sys.stderr.flush()
 
     def close(self) -> None:
         """End the bar's line."""
-        if self.enabled:
+        if self.enabled and self.done:
             sys.stderr.write("\n")
 
 
@@ -292,7 +299,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
     """
     work = path.parent / f".{path.name}.loading-{uuid.uuid4().hex}"
     nquads = work.parent / f"{work.name}.nq"
-    progress = Progress(sum(s.size for s in pubs) // 100)  # about 100 bytes of Turtle per triple
+    progress = Progress(len(pubs), "publications checked")
     onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG))
     graphs = list(dict.fromkeys([onto.value, *(s.graph() for s in pubs)]))
     counts = {"quads": 0, "held": 0}
@@ -310,7 +317,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
                 n = len(store)
                 store.dump(fh, format=ox.RdfFormat.N_QUADS)
                 counts["quads"] += n
-                progress.advance(n, chunk[-1].slug if chunk else "")
+                progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
             _batches(pubs, validate, batch, write)  # syntax errors name file and line; violations raise here
         pause("batch-written")
@@ -324,6 +331,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
             if store.contains_named_graph(ox.NamedNode(g)):
                 store.remove_graph(ox.NamedNode(g))
         store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+        describe_store(store)
         store.flush()
         del store
         pause("loaded")
@@ -340,6 +348,20 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
         nquads.unlink(missing_ok=True)
         progress.close()
     return graphs, counts["quads"], counts["held"]
+
+
+def describe_store(store: ox.Store, base: str = BASE) -> None:
+    """Store the description of the data a store holds in its ``graph/void``, replacing any earlier one.
+
+    Counted once here, in bounded memory (:func:`kg.merge.store_statistics`), so
+    that a server reads its counts instead of counting the store again.
+    """
+    void = ox.NamedNode(src.graph_iri(src.DESCRIPTION_SLUG, base))
+    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != void)
+    description = describe(store_statistics(store, graphs, base), base)
+    if store.contains_named_graph(void):
+        store.remove_graph(void)
+    store.extend([ox.Quad(t.subject, t.predicate, t.object, void) for t in description])
 
 
 def _swap(new: Path, path: Path) -> None:
@@ -412,60 +434,50 @@ def load_endpoint(
     validate: bool = True,
     before_update: Callable[[], None] | None = None,
     batch: int = BATCH,
+    batch_bytes: int | None = None,
 ) -> LoadResult:
-    """Validate, then replace every graph on the server in one request.
+    """Validate, then replace every graph on the server: in one request if it fits, else batch by batch.
 
     ``endpoint`` answers queries (used to look before and after);
     ``update_endpoint`` takes the update (default: ``endpoint``). A load whose
-    update would be larger than :data:`MAX_UPDATE_BYTES` (the most a server
-    takes; Oxigraph's limit) goes instead as one N-Quads POST to
-    ``gsp_endpoint``, the Graph Store Protocol endpoint, provided none of its
-    graphs is on the server yet (a POST adds, it cannot replace). ``before_update``
-    is called right before the request is sent (tests use it to stop the server
-    there). ``batch``: publications parsed at once.
+    update fits in ``batch_bytes`` (default :data:`BATCH_BYTES`) goes as one request, one transaction: readers
+    see the old graphs or all of the new ones. A larger one goes as requests of at
+    most ``batch_bytes`` each (whole publications; see :func:`_batched`), so the
+    server never holds more than one batch in a transaction. ``gsp_endpoint`` is
+    not needed (accepted so existing command lines keep working). ``before_update``
+    is called right before the first update request is sent (tests use it to stop
+    the server there). ``batch``: publications parsed (and validated) at once.
     """
+    del gsp_endpoint  # no longer used: every batch is a SPARQL Update request
     start = time.perf_counter()
     pubs = list(publications if publications is not None else src.packaged_publications())
     update = update_endpoint or endpoint
-    progress = Progress(sum(s.size for s in pubs) // 100)
-    with tempfile.TemporaryFile() as body, tempfile.TemporaryFile() as nquads:
+    limit = batch_bytes or BATCH_BYTES
+    progress = Progress(len(pubs), "publications checked")
+    with tempfile.TemporaryDirectory(prefix="trialkg-load-") as tmp:
         try:  # validation happens here, batch by batch, before the server is asked anything
-            expected, held = _write_update(body, nquads, pubs, validate, batch, progress)
+            parts, expected, held = _write_updates(Path(tmp), pubs, validate, batch, limit, progress)
         finally:
             progress.close()
         leftovers = staging_graphs(endpoint, timeout)
         notes = [f"dropped {len(leftovers)} staging graph(s) an earlier load left on the server"] if leftovers else []
-        before = graph_sizes(endpoint, list(expected.sizes), timeout)
         http.update(update, f"DROP SILENT GRAPH <{STAGING}probe>", timeout=timeout)  # may we write? (before uploading)
-        post = body.tell() > MAX_UPDATE_BYTES
-        if post:
-            present = [g for g, n in before.items() if n]
-            if present or not gsp_endpoint:
-                why = (
-                    f"{len(present)} of its graphs are already on the server (first {present[0]}), and a "
-                    "Graph Store POST can only add"
-                    if present
-                    else "no --gsp-endpoint was given"
-                )
-                raise StoreError(
-                    f"load refused, published graphs unchanged: its update is {body.tell() >> 20} MB, more "
-                    f"than a server takes in one request ({MAX_UPDATE_BYTES >> 20} MB), and it cannot go as "
-                    f"one N-Quads POST either: {why}"
-                )
+        if len(parts) == 1:
+            part = parts[0]
+            before = graph_sizes(endpoint, list(expected.sizes), timeout)
+            with open(part.path, "ab") as body:
+                for stage in leftovers:
+                    body.write(f"DROP SILENT GRAPH <{stage}> ;\n".encode())
+            if before_update:
+                before_update()
+            try:
+                _post_update(update, part.path, timeout)
+            except http.RequestError as exc:
+                notes.append(_after_failure(exc, endpoint, expected, before, timeout))
+        else:
             for stage in leftovers:  # not published data: dropped on their own, before
                 http.update(update, f"DROP SILENT GRAPH <{stage}>", timeout=timeout)
-        else:
-            for stage in leftovers:
-                body.write(f"DROP SILENT GRAPH <{stage}> ;\n".encode())
-        if before_update:
-            before_update()
-        try:
-            if post:
-                _post_nquads(str(gsp_endpoint), nquads, timeout)
-            else:
-                _post_update(update, body, timeout)
-        except http.RequestError as exc:
-            notes.append(_after_failure(exc, endpoint, expected, before, timeout))
+            notes += _batched(parts, endpoint, update, expected, timeout, Path(tmp), before_update)
     check_answers(endpoint, expected, timeout)
     return LoadResult(
         target=endpoint,
@@ -477,19 +489,18 @@ def load_endpoint(
     )
 
 
-#: the largest update request sent (Oxigraph's server refuses SPARQL bodies above 128 MiB)
+class NotApplied(StoreError):
+    """An update request that certainly changed nothing on the server (refused, or never arrived)."""
+
+
+#: the largest update request Oxigraph's server takes (it refuses SPARQL bodies above 128 MiB)
 MAX_UPDATE_BYTES = 128 * 1024 * 1024
-#: triples in one INSERT DATA operation of the update request (Virtuoso 7.2 refuses much larger ones)
+#: triples in one INSERT DATA operation of an update request (Virtuoso 7.2 refuses much larger ones)
 INSERT_CHUNK = 500
-
-
-def _post_nquads(gsp: str, nquads: IO[bytes], timeout: float) -> None:
-    """POST every graph as N-Quads to the Graph Store endpoint: one request, one transaction on the server."""
-    size = nquads.tell()
-    nquads.seek(0)
-    http.request(
-        "POST", gsp, nquads, {"Content-Type": "application/n-quads", "Content-Length": str(size)}, timeout=timeout
-    )
+#: the default largest update request sent at once; a larger load goes in batches of at most this many bytes.
+#: Smaller than Oxigraph's limit: its server holds a transaction in memory (3.3 GB for requests of 128 MiB at
+#: N = 10,000, measured), and a 32 MiB request was also applied faster per triple than a 128 MiB one
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -508,52 +519,71 @@ class Expected:
             load_source(one, s)
         return fingerprint(q.triple for q in one)
 
+    def only(self, graphs: Sequence[str]) -> Expected:
+        """What this load sends to some of its graphs (one batch)."""
+        return Expected(sizes={g: self.sizes[g] for g in graphs}, sources=self.sources)
 
-def _write_update(
-    out: IO[bytes], nquads: IO[bytes], pubs: Sequence[src.Source], validate: bool, batch: int, progress: Progress
-) -> tuple[Expected, int]:
-    """Write the update request (raw SPARQL) and the same graphs as N-Quads, batch by batch.
 
-    Returns what the load sends and the most quads held at once.
+@dataclass
+class Part:
+    """One update request of a load: a file of whole graphs (``DROP SILENT GRAPH`` then ``INSERT DATA`` each)."""
+
+    path: Path
+    graphs: list[str] = field(default_factory=list)
+    size: int = 0
+
+
+def _write_updates(
+    folder: Path, pubs: Sequence[src.Source], validate: bool, batch: int, limit: int, progress: Progress
+) -> tuple[list[Part], Expected, int]:
+    """Write the update requests into ``folder``, each at most ``limit`` bytes of whole graphs, batch by batch.
+
+    Returns the requests, what the load sends and the most quads held at once.
     """
     onto = src.graph_iri(src.ONTOLOGY_SLUG)
     expected = Expected(sizes={}, sources={onto: src.ontology()})
     for s in pubs:
         expected.sources.setdefault(s.graph(), []).append(s)
+    parts = [Part(folder / "update-0.ru")]
+    out = open(parts[0].path, "wb")
     held = 0
 
     def put(store: ox.Store, graphs: Sequence[str]) -> None:
+        nonlocal out
         sizes = _graph_sizes_of(store)
         for iri in graphs:
-            out.write(f"DROP SILENT GRAPH <{iri}> ;\n".encode())
-            # INSERT DATA of at most INSERT_CHUNK triples each (all in the one request): Virtuoso refuses an
-            # operation whose generated SQL passes 10,000 lines
-            triples = (q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
-            while chunk := list(itertools.islice(triples, INSERT_CHUNK)):
-                out.write(f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode())
-                out.write(to_bytes(chunk, ox.RdfFormat.N_TRIPLES))
-                out.write(b"} } ;\n")
+            text = _replacement(store, iri)
+            part = parts[-1]
+            if part.graphs and part.size + len(text) > limit:  # whole graphs only: a new request
+                out.close()
+                part = Part(folder / f"update-{len(parts)}.ru")
+                parts.append(part)
+                out = open(part.path, "wb")
+            out.write(text)
+            part.graphs.append(iri)
+            part.size += len(text)
             expected.sizes[iri] = sizes.get(iri, 0)
-            progress.advance(expected.sizes[iri], iri.rsplit("/", 1)[-1])
 
-    ontology = _ontology()
-    held = len(ontology)
-    expected.probe = next(
-        (str(q.triple) for q in ontology if not any(isinstance(t, ox.BlankNode) for t in (q.subject, q.object))), ""
-    )
-    put(ontology, [onto])
-    ontology.dump(nquads, format=ox.RdfFormat.N_QUADS)
-    del ontology
+    try:
+        ontology = _ontology()
+        held = len(ontology)
+        expected.probe = next(
+            (str(q.triple) for q in ontology if not any(isinstance(t, ox.BlankNode) for t in (q.subject, q.object))),
+            "",
+        )
+        put(ontology, [onto])
+        del ontology
 
-    def each(dataset: Dataset, chunk: list[src.Source]) -> None:
-        nonlocal held
-        held = max(held, len(dataset.store))
-        put(dataset.store, list(dict.fromkeys(s.graph() for s in chunk)))
-        dataset.store.remove_graph(ox.NamedNode(onto))  # written once, above
-        dataset.store.dump(nquads, format=ox.RdfFormat.N_QUADS)
+        def each(dataset: Dataset, chunk: list[src.Source]) -> None:
+            nonlocal held
+            held = max(held, len(dataset.store))
+            put(dataset.store, list(dict.fromkeys(s.graph() for s in chunk)))
+            progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
-    _batches(pubs, validate, batch, each)
-    return expected, held
+        _batches(pubs, validate, batch, each)
+    finally:
+        out.close()
+    return parts, expected, held
 
 
 def _ask(endpoint: str, text: str, timeout: float) -> bool:
@@ -592,8 +622,152 @@ def check_answers(endpoint: str, expected: Expected, timeout: float) -> None:
         )
 
 
-def _post_update(update: str, body: IO[bytes], timeout: float) -> None:
-    """POST the request as ``application/sparql-update``; form-encoded if the server refuses that type (nothing applied)."""
+def _replacement(store: ox.Store, iri: str) -> bytes:
+    """The update text that replaces a graph on a server with its content in ``store`` (none: the graph is dropped).
+
+    INSERT DATA operations of at most :data:`INSERT_CHUNK` triples each (all in one request): Virtuoso refuses an
+    operation whose generated SQL passes 10,000 lines.
+    """
+    lines = graph_bytes(store, ox.NamedNode(iri), ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
+    return f"DROP SILENT GRAPH <{iri}> ;\n".encode() + b"".join(
+        f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode() + b"".join(lines[i : i + INSERT_CHUNK]) + b"} } ;\n"
+        for i in range(0, len(lines), INSERT_CHUNK)
+    )
+
+
+def _batched(
+    parts: list[Part],
+    endpoint: str,
+    update: str,
+    expected: Expected,
+    timeout: float,
+    folder: Path,
+    before_update: Callable[[], None] | None,
+) -> list[str]:
+    """Send a load too large for one request as one request per part, all or nothing in the end.
+
+    Each request is one transaction on the server: each publication changes as a
+    whole (readers see its old graph or its new one, never a part, never both),
+    and the server holds one batch at a time. Before a part is sent, the current
+    content of the graphs it replaces is saved to a file beside the requests, so
+    that if a later part fails, every part already applied is undone (newest
+    first) and the server is left with what it held before the load. While the
+    load runs, readers of the union default graph see the publications of the
+    parts sent so far in their new version and the others in their old one.
+    """
+    applied: list[tuple[Part, Path]] = []
+    sending = Progress(sum(expected.sizes.values()), "triples sent", threshold=5000)
+    try:
+        for i, part in enumerate(parts):
+            try:
+                saved = folder / f"previous-{i}.nq"
+                try:  # what this request will replace, read before it is sent
+                    before = graph_sizes(endpoint, part.graphs, timeout)
+                    _save_graphs(endpoint, [g for g, n in before.items() if n], before, saved, timeout)
+                except (StoreError, OSError) as exc:
+                    raise NotApplied(f"could not read the graphs request {i + 1} replaces: {exc}") from None
+                if before_update and i == 0:
+                    before_update()
+                try:
+                    _post_update(update, part.path, timeout)
+                except http.RequestError as exc:
+                    _after_failure(exc, endpoint, expected.only(part.graphs), before, timeout)  # raises unless applied
+                applied.append((part, saved))
+                sending.advance(sum(expected.sizes[g] for g in part.graphs), f"request {i + 1} of {len(parts)}")
+            except NotApplied as exc:  # this request certainly changed nothing: undo the ones before it
+                if not applied:
+                    raise
+                raise _undo(applied, update, timeout, exc, i, len(parts)) from None
+            except StoreError as exc:  # this request may yet be applied: undoing the others now could mix states
+                if not applied:
+                    raise
+                kept = _keep([saved for _part, saved in applied])
+                raise StoreError(
+                    f"load failed at request {i + 1} of {len(parts)}: {exc}; the {len(applied)} request(s) before it "
+                    f"were applied, and the graphs they replaced are saved in {kept} (N-Quads, one file per request)"
+                ) from None
+    finally:
+        sending.close()
+    return [
+        f"loaded in {len(parts)} requests of at most {max(p.size for p in parts) >> 20} MiB each: readers of the "
+        "union default graph saw the publications change request by request (each one whole)"
+    ]
+
+
+def _save_graphs(endpoint: str, graphs: list[str], sizes: dict[str, int], out: Path, timeout: float) -> None:
+    """Write the server's current quads of ``graphs`` to ``out`` as N-Quads, a bounded number of quads per query."""
+    with open(out, "wb") as fh:
+        chunk: list[str] = []
+        for k, g in enumerate(graphs):
+            chunk.append(g)
+            if k + 1 == len(graphs) or sum(sizes[c] for c in chunk) + sizes[graphs[k + 1]] > SAVE_QUADS:
+                values = " ".join(f"<{c}>" for c in chunk)
+                data = http.query(
+                    endpoint,
+                    f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}",
+                    "text/tab-separated-values",
+                    timeout=timeout,
+                )
+                try:
+                    rows = ox.parse_query_results(data, format=ox.QueryResultsFormat.TSV)
+                except (SyntaxError, ValueError) as exc:
+                    raise StoreError(f"{endpoint}: the server's answer is not SPARQL TSV results: {exc}") from None
+                assert isinstance(rows, ox.QuerySolutions)
+                ox.serialize((ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows), fh, format=ox.RdfFormat.N_QUADS)
+                chunk = []
+
+
+#: quads read back from the server per query when saving the graphs a batch replaces
+SAVE_QUADS = 200_000
+
+
+def _keep(files: list[Path]) -> Path:
+    """Copy saved graphs out of the load's temporary folder (it is removed): the way back stays with the user."""
+    kept = Path(tempfile.mkdtemp(prefix="trialkg-load-previous-"))
+    for k, saved in enumerate(files):
+        shutil.copy(saved, kept / f"request-{k + 1}.nq")
+    return kept
+
+
+def _undo(
+    applied: list[tuple[Part, Path]], update: str, timeout: float, cause: StoreError, at: int, of: int
+) -> StoreError:
+    """Put back what the applied parts replaced, newest first; the error to raise either way."""
+    done = 0
+    try:
+        for part, saved in reversed(applied):
+            old = ox.Store()
+            old.bulk_load(path=str(saved), format=ox.RdfFormat.N_QUADS)
+            with tempfile.TemporaryFile() as body:
+                for g in part.graphs:
+                    body.write(_replacement(old, g))
+                _post_update(update, body, timeout)
+            del old
+            done += 1
+    except (StoreError, OSError) as exc:
+        kept = _keep([saved for _part, saved in applied[: len(applied) - done]])
+        return StoreError(
+            f"load failed at request {at + 1} of {of}: {cause}; undoing the {len(applied)} request(s) applied "
+            f"before failed too ({exc}): {len(applied) - done} of them are still applied, and the graphs they "
+            f"replaced are saved in {kept} (N-Quads, one file per request)"
+        )
+    return StoreError(
+        f"load failed at request {at + 1} of {of}, published graphs unchanged: {cause} "
+        f"(the {len(applied)} request(s) applied before it were undone)"
+    )
+
+
+def _post_update(update: str, request: Path | IO[bytes], timeout: float) -> None:
+    """POST the request (a file, or an open file written up to here) as ``application/sparql-update``.
+
+    Form-encoded if the server refuses that type (nothing applied).
+    """
+    if isinstance(request, Path):
+        with open(request, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            _post_update(update, fh, timeout)
+        return
+    body = request
     size = body.tell()
     body.seek(0)
     try:
@@ -692,7 +866,7 @@ def _after_failure(
 ) -> str:
     """Look at the server after the update request failed; return a note if the load was applied, else raise."""
     if exc.reached is False:
-        raise StoreError(f"load failed, published graphs unchanged (the update never reached the server): {exc}")
+        raise NotApplied(f"load failed, published graphs unchanged (the update never reached the server): {exc}")
     # The server's own error status is its answer: one look. Otherwise (no answer, or a gateway's 502, 503 or
     # 504, which a proxy sends while the server behind it may still apply the update) look a while.
     deadline = time.monotonic() + (0 if exc.from_server else timeout)
@@ -714,7 +888,7 @@ def _after_failure(
             f"before the load nor the new one (another writer?): {check}"
         )
     if exc.from_server:
-        raise StoreError(f"load failed, published graphs unchanged (checked): {exc}")
+        raise NotApplied(f"load failed, published graphs unchanged (checked): {exc}")
     who = (
         "an answer a proxy or gateway may have given while the server behind it still works, so whether the "
         "update was applied is unknown"

@@ -51,3 +51,10 @@ def turtle(items: Iterable[ox.Triple]) -> bytes:
     """Triples as Turtle with the project's prefixes, leaving out any that would need an escape in these IRIs."""
     triples = list(items)
     return to_bytes(triples, ox.RdfFormat.TURTLE, turtle_prefixes(iris_of(triples)))
+
+
+def graph_bytes(store: ox.Store, graph: ox.NamedNode, fmt: ox.RdfFormat) -> bytes:
+    """One named graph of a store serialized in memory (N-Triples, or N-Quads with the graph name)."""
+    if fmt is ox.RdfFormat.N_QUADS:
+        return to_bytes(store.quads_for_pattern(None, None, None, graph), fmt)
+    return cast(bytes, store.dump(format=fmt, from_graph=graph))

@@ -9,6 +9,7 @@ syntax error always names ``file:line:column`` and nothing is half-read.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     import rdflib
 
 ONTOLOGY_SLUG = "ontology"
+#: the graph ``kg load`` stores the dataset description in (no publication may use its name)
+DESCRIPTION_SLUG = "void"
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,9 @@ def files(paths: Iterable[str | Path]) -> list[Source]:
             raise InputError(f"{printable(str(path))}: no such file")
     slugs: dict[str, str] = {}
     for s in out:
-        if s.slug == ONTOLOGY_SLUG or s.slug in slugs:
-            other = slugs.get(s.slug, "the packaged ontology")
+        if s.slug in (ONTOLOGY_SLUG, DESCRIPTION_SLUG) or s.slug in slugs:
+            reserved = {ONTOLOGY_SLUG: "the packaged ontology", DESCRIPTION_SLUG: "the dataset description"}
+            other = slugs.get(s.slug, reserved.get(s.slug, ""))
             raise InputError(f"{s.name}: its graph name {s.slug!r} is already used by {other}; rename the file")
         slugs[s.slug] = s.name
     return out
@@ -200,10 +204,27 @@ def _rebase(term: Any, base: str) -> Any:
     return term
 
 
+#: Turtle that can make a blank node: a label, ``[``, a collection, an RDF 1.2 reifier or annotation. A document
+#: with none of these bytes (anywhere, literals included) has no blank node, so the store may parse it directly.
+BLANK_NODE_SYNTAX = (b"_:", b"[", b"(", b"<<", b"~", b"{|")
+
+
+def may_hold_blank_nodes(data: bytes) -> bool:
+    """Whether a Turtle document might state a blank node (False: it certainly does not).
+
+    >>> may_hold_blank_nodes(b'<a> <b> "c" .'), may_hold_blank_nodes(b'<a> <b> [ <c> 1 ] .')
+    (False, True)
+    """
+    return any(token in data for token in BLANK_NODE_SYNTAX)
+
+
 def triples(source: Source, base: str = BASE) -> list[ox.Quad]:
     """Parse one source completely (so an error leaves nothing behind); IRIs moved to ``base``.
 
     The statements come back in the default graph; :func:`quads` puts them in the source's own.
+    Blank nodes get labels that depend only on the source and their order in it
+    (:class:`_BlankLabels`), not the parser's random ones, so the same input always
+    gives the same output bytes.
     """
     try:
         parsed = list(ox.parse(source.read(), format=ox.RdfFormat.TURTLE, base_iri=BASE))
@@ -213,9 +234,35 @@ def triples(source: Source, base: str = BASE) -> list[ox.Quad]:
         if not is_token_limit(exc):
             raise
         raise parse_error(source.name, exc) from None
+    labels = _BlankLabels(source)
     if base != BASE:
         parsed = [ox.Quad(_rebase(t.subject, base), t.predicate, _rebase(t.object, base)) for t in parsed]
+    if any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in parsed):
+        parsed = [ox.Quad(labels.term(t.subject), t.predicate, labels.term(t.object)) for t in parsed]
     return parsed
+
+
+class _BlankLabels:
+    """Deterministic blank-node labels for one source: ``b<digest of its graph and file name>n<order of appearance>``.
+
+    The parser labels blank nodes at random (two parses of one file differ); these
+    labels are the same on every run and every path, and never the same in two sources.
+    """
+
+    def __init__(self, source: Source):
+        name = Path(source.name).name
+        self.prefix = "b" + hashlib.sha256(f"{source.slug}/{name}".encode()).hexdigest()[:16] + "n"
+        self.seen: dict[str, ox.BlankNode] = {}
+
+    def term(self, term: Any) -> Any:
+        """The term with its blank nodes relabelled (other terms unchanged)."""
+        if isinstance(term, ox.BlankNode):
+            if term.value not in self.seen:
+                self.seen[term.value] = ox.BlankNode(f"{self.prefix}{len(self.seen)}")
+            return self.seen[term.value]
+        if isinstance(term, ox.Triple):  # an RDF 1.2 triple term
+            return ox.Triple(self.term(term.subject), term.predicate, self.term(term.object))
+        return term
 
 
 def quads(source: Source, base: str = BASE) -> Iterator[ox.Quad]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -20,26 +20,26 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def kg_serve(*args: str, cwd: str | None = None) -> Iterator[str]:
-    """Start `kg serve ARGS` (from an empty folder unless ``cwd``), yield its base URL, stop it afterwards."""
+    """Start `kg serve ARGS` (from an empty folder unless ``cwd``), yield its base URL, stop it afterwards.
+
+    It says "serving on ..." only once it answers: the first request, sent the
+    moment that line appears, must be answered (no retry).
+    """
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kg", "serve", "--port", str(port), *args],
             cwd=cwd or tmp,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    raise RuntimeError("kg serve did not start: " + proc.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.2)
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        line = proc.stdout.readline().decode() if ready else ""
+        if not line.startswith(f"serving on {base}/"):
+            proc.kill()
+            raise RuntimeError(f"kg serve did not start ({line!r}): " + proc.stderr.read().decode()[-2000:])
+        urllib.request.urlopen(base + "/", timeout=60).read()  # it said so: it answers now
         try:
             yield base
         finally:

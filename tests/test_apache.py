@@ -102,7 +102,7 @@ def servers():
             server.start()
         except RuntimeError as exc:
             pytest.skip(f"Apache did not start: {exc}")
-        site = Site(Dataset.build().described())
+        site = Site(Dataset.build())
         with kg_serve() as kg_base:
             yield {"apache": server.url(0), "w3id": server.url(1) + "/trialkg", "kg": kg_base, "site": site}
     finally:

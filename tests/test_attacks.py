@@ -159,7 +159,7 @@ def _every_view(dataset) -> int:
     from kg.web.site import Site
 
     summarize(dataset)
-    site = Site(dataset.described())
+    site = Site(dataset)
     n = 0
     for iri in site.resources():
         n += bool(pages.page(site, iri))
@@ -243,27 +243,27 @@ def panic_turtle(seed: int) -> str:
 PANIC_SEEDS = [81, 50, 56, 149, 2]  # seeds on which pyoxigraph 0.5.13 aborted the citation query (fuzzed)
 
 
-def _aborts(folder: Path, described: bool) -> bool:
-    """Whether pyoxigraph itself, unprotected, aborts on the citation query over ``folder`` (as served: described)."""
+def _aborts(folder: Path) -> bool:
+    """Whether pyoxigraph itself, unprotected, aborts on the citation query over ``folder``."""
     import subprocess
 
     code = f"""
 from kg.dataset import Dataset
 from kg.sources import files
 ds = Dataset.build(files([{str(folder)!r}]))
-(ds.described() if {described} else ds).rows("citation")
+ds.rows("citation")
 """
     probe = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, cwd=folder)
     return probe.returncode == -6
 
 
-def panic_data(tmp_path: Path, described: bool = False) -> Path:
+def panic_data(tmp_path: Path) -> Path:
     """A folder whose one publication makes pyoxigraph abort the citation query; the test skips when none does."""
     for seed in PANIC_SEEDS:
         folder = tmp_path / f"panic-{seed}"
         folder.mkdir(exist_ok=True)
         (folder / "p.ttl").write_text(panic_turtle(seed))
-        if _aborts(folder, False) and (not described or _aborts(folder, True)):
+        if _aborts(folder):
             return folder
     pytest.skip("this pyoxigraph no longer aborts on any of the fuzzed reproducers")
 
@@ -289,7 +289,7 @@ def test_kg_summary_on_data_that_makes_pyoxigraph_panic_is_one_line(kg, panickin
 
 @pytest.mark.slow
 def test_a_page_whose_query_panics_is_a_500_and_the_server_lives(tmp_path):
-    data = panic_data(tmp_path, described=True)
+    data = panic_data(tmp_path)
     with kg_serve("--trials", str(data)) as base:
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(base + "/trial/x.html", timeout=60)
@@ -446,7 +446,7 @@ def test_publish_into_a_mount_point(tmp_path):
 
 @pytest.mark.slow
 def test_publish_on_data_that_makes_pyoxigraph_panic_is_one_line_and_writes_nothing(kg, tmp_path):
-    data = panic_data(tmp_path, described=True)
+    data = panic_data(tmp_path)
     site = tmp_path / "site"
     r = kg("publish", "--static", str(site), "--trials", str(data))
     assert _crash_line(r), (r.returncode, r.stderr[-1500:])
@@ -484,7 +484,7 @@ def test_a_link_that_is_not_http_is_text_on_every_page(js_links):
     from kg.web import pages
     from kg.web.site import Site
 
-    site = Site(Dataset.build(files([js_links])).described())
+    site = Site(Dataset.build(files([js_links])))
     seen = 0
     for iri in site.resources():
         html = pages.page(site, iri)

@@ -83,13 +83,22 @@ def test_described_triples_are_the_triples_of_every_dump_in_build_publish_and_se
     assert described_triples(body) == described
 
 
-def test_the_description_never_counts_itself():
+def test_the_description_never_counts_itself(tmp_path):
     dataset = Dataset.build()
     merged = {(t.subject, t.predicate, t.object) for t in dataset.triples()}
-    described = dataset.described()
     assert dataset.statistics.triples == len(merged)
-    assert described.statistics.triples == len(merged), "the served copy holds the description, and does not count it"
-    assert len(list(described.quads())) == len(list(dataset.quads())) + len(dataset.description)
+    quads = len(list(dataset.quads()))
+    Site(dataset)  # a site of a graph built in memory holds its description itself: the store is not touched
+    assert len(dataset.store) == quads
+
+    from kg.load import load_embedded
+
+    load_embedded(store_dir=tmp_path / "store")  # kg load stores the description with the data, in graph/void
+    stored = Dataset.open(tmp_path / "store")
+    assert stored.stored_description(), "the description is stored with the data"
+    assert len(stored.store) == quads + len(stored.stored_description())
+    assert stored.statistics == dataset.statistics, "read back from the store, counting the data only"
+    assert len(list(stored.quads())) == quads and stored.description_graph not in stored.graphs()
 
 
 @pytest.mark.slow
@@ -126,7 +135,7 @@ def test_summary_and_pages_of_a_synthetic_corpus_carry_no_word_of_the_packaged_p
     text = summarize(synthetic)
     assert text.strip() and not words(text) & seed_only, sorted(words(text) & seed_only)
 
-    site = Site(synthetic.described())
+    site = Site(synthetic)
     studies = [
         r["s"].value
         for r in synthetic.store.query(

@@ -92,7 +92,7 @@ def test_every_site_and_served_turtle_document_has_no_escapes(site):
     # kg serve answers each .ttl with Site.rdf (the same call the static site's files come from)
     from kg.web.site import Site
 
-    served = Site(Dataset.build().described())
+    served = Site(Dataset.build())
     for iri in served.resources():
         text = served.rdf(iri, "text/turtle").decode("utf-8")
         assert not escapes_outside_strings(text), iri

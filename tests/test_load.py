@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import io
 import os
 import shutil
 import signal
@@ -397,16 +398,35 @@ def test_unreachable_server_is_one_line(kg):
 def test_progress_bar_on_a_terminal(capsys):
     from kg.load import Progress
 
-    bar = Progress(total=12000, enabled=True)
+    bar = Progress(total=12000, unit="triples sent", enabled=True)
     bar.advance(6000, "isoda-2018")
     bar.advance(6000, "other")
     bar.close()
     err = capsys.readouterr().err
-    assert "\r[###############...............] 6000/12000 triples" in err
+    assert "\r[###############...............] 6000/12000 triples sent" in err
     assert "12000/12000" in err and err.endswith("\n")
-    small = Progress(total=100, enabled=True)
-    small.advance(100)
+    small = Progress(total=4, enabled=True)
+    small.advance(4)
     assert capsys.readouterr().err == "", "small loads print only the summary line"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_load_progress_counts_publications_and_ends_at_its_total(tmp_path, monkeypatch):
+    """The bar's total is what the load checks and writes: it ends at N/N (it once ended at 76338/36481 triples)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import synth
+
+    synth.generate(60, seed=5, out=tmp_path / "corpus")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    load_embedded(src.files([tmp_path / "corpus"]), store_dir=tmp_path / "store", batch=25)
+    shown = [line for line in terminal.getvalue().split("\r") if line.strip()]
+    assert [s.split("] ")[1].split(" publications")[0] for s in shown] == ["25/60", "50/60", "60/60"]
+    assert shown[-1].startswith("[" + "#" * 30 + "]") and terminal.getvalue().endswith("\n")
 
 
 def test_shared_resources_do_not_repeat_rows_on_a_store(tmp_path):

@@ -348,7 +348,7 @@ def test_each_summary_and_page_reads_its_own_publication_only(slug):
     text = summarize(PACKAGED, trial=slug)
     assert slug.split("-")[0] in text.lower(), "the summary is about the publication asked for"
     assert not words(text) & others, sorted(words(text) & others)
-    page = page_text(pages.page(Site(PACKAGED.described()), study))
+    page = page_text(pages.page(Site(PACKAGED), study))
     assert not words(page) & others, sorted(words(page) & others)
     titles = {r["title"].value for r in PACKAGED.rows("citation") if r.get("trial") and r["trial"].value == study}
     assert titles and all(" ".join(t.split()) in " ".join(page.split()) for t in titles), "its own citation is there"

@@ -339,7 +339,8 @@ def _publication(trial_turtle: str, folder: Path, name: str) -> Path:
 
 
 def _graphs(store: Path) -> set[str]:
-    """The named graphs of a store, as `kg query --store` finds them (by their last segment)."""
+    """The named graphs of a store's data, as `kg query --store` finds them (by their last segment; not the
+    description, graph/void, that every load stores)."""
     q = store.parent / "graphs.rq"
     q.write_text("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }\n")
     r = subprocess.run(
@@ -351,7 +352,7 @@ def _graphs(store: Path) -> set[str]:
         cwd=store.parent,
     )
     assert r.returncode == 0, r.stderr
-    return {line.strip("<>").rsplit("/", 1)[-1] for line in r.stdout.splitlines()[1:]}
+    return {line.strip("<>").rsplit("/", 1)[-1] for line in r.stdout.splitlines()[1:]} - {"void"}
 
 
 def _leftovers(store: Path) -> list[str]:

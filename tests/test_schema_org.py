@@ -133,7 +133,7 @@ def problems(doc: dict, vocab: Vocabulary) -> list[str]:
 
 @pytest.fixture(scope="module")
 def site():
-    return Site(Dataset.build().described())
+    return Site(Dataset.build())
 
 
 def json_ld(html: str) -> list[dict]:

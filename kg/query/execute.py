@@ -125,3 +125,17 @@ def endpoint_stream(
             yield solutions
         except SyntaxError as exc:
             raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
+
+
+def solutions(store: ox.Store, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query"):
+    """The solutions of a SELECT on pyoxigraph, lazily: rows come as the engine finds them (the default graph is
+    the union of the named graphs)."""
+    try:
+        found = store.query(with_values(text, bindings or {}), use_default_graph_as_union=True)
+    except SyntaxError as exc:
+        raise syntax_error(exc, origin) from None
+    except OSError as exc:
+        raise QueryError(f"{origin}: the query failed: {exc}") from None
+    if not isinstance(found, ox.QuerySolutions):
+        raise QueryError(f"{origin}: only SELECT queries are supported here")
+    return found

@@ -203,3 +203,16 @@ def render(result: Result, fmt: str) -> str:
     if fmt == "table":
         return table(result) + "\n"
     return serialize(result, fmt).decode("utf-8")
+
+
+def write(rows: ox.QuerySolutions | Result, fmt: str, out: IO[bytes]) -> None:
+    """Write rows to ``out`` as they come: what ``kg query`` prints, without holding the result.
+
+    Solutions straight from an engine or a server's answer go through
+    :func:`write_solutions` (memory bounded, whatever the size); a
+    :class:`Result` already in memory (from rdflib) is written whole.
+    """
+    if isinstance(rows, Result):
+        out.write(render(rows, fmt).encode("utf-8"))
+        return
+    write_solutions(rows, fmt, out)

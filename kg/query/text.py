@@ -83,3 +83,46 @@ def syntax_error(exc: Exception, origin: str = "query") -> QueryError:
     if m:
         return QueryError(f"{origin}:{m.group(1)}:{m.group(2)}: SPARQL syntax error: {m.group(3)}")
     return QueryError(f"{origin}: SPARQL syntax error: {text}")
+
+
+#: the largest --limit / --offset taken (an integer the engines all accept)
+MAX_PAGE = 10**12
+_STRING = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
+)
+_IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
+
+
+def _words_only(text: str) -> str:
+    """The query without comments, strings and IRIs (blanked to spaces): what is left are its keywords and names."""
+    bare = strip_comments(text)
+    for pattern in (_STRING, _IRI):
+        bare = pattern.sub(lambda m: " " * len(m.group(0)), bare)
+    return bare
+
+
+def paged(text: str, limit: int | None = None, offset: int | None = None) -> str:
+    r"""The query with ``LIMIT`` / ``OFFSET`` (``kg query --limit --offset``) added at its end.
+
+    Placed safely: each value must be a Python ``int`` from 0 to :data:`MAX_PAGE`
+    (checked here, whatever the caller checked), and what is added to the text is
+    only ``LIMIT`` / ``OFFSET`` and the decimal digits of that integer, so no value
+    can change the query's meaning beyond the page it asks for. A query with its
+    own ``LIMIT`` or ``OFFSET``, or ending with a ``VALUES`` block (after which
+    nothing may follow), is refused rather than rewritten.
+
+    >>> paged("SELECT * WHERE { ?s ?p ?o } ORDER BY ?s", 10, 20)
+    'SELECT * WHERE { ?s ?p ?o } ORDER BY ?s\nLIMIT 10\nOFFSET 20'
+    """
+    page = [("LIMIT", limit), ("OFFSET", offset)]
+    for name, n in page:
+        if n is not None and (type(n) is not int or not 0 <= n <= MAX_PAGE):
+            raise QueryError(f"--{name.lower()} must be a whole number from 0 to {MAX_PAGE}, not {n!r}")
+    if limit is None and offset is None:
+        return text
+    bare = _words_only(text)
+    if re.search(r"\b(LIMIT|OFFSET)\b", bare, re.IGNORECASE):
+        raise QueryError("the query has its own LIMIT or OFFSET: give --limit / --offset only for a query without them")
+    if re.search(r"\bVALUES\b[^{}]*\{[^{}]*\}\s*$", bare, re.IGNORECASE):
+        raise QueryError("the query ends with a VALUES block: move it into the WHERE clause to use --limit / --offset")
+    return text.rstrip() + "".join(f"\n{name} {int(n)}" for name, n in page if n is not None)

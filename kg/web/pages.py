@@ -20,12 +20,10 @@ from kg.errors import InputError
 from kg.prefixes import DCT, NCIT, SCHEMA, TKG, compact
 from kg.query import catalog
 from kg.query.formats import cell, level, number, p_value, plural, quantity
-from kg.rdf import value
+from kg.rdf import select, value
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
 from kg.web.site import EVIDENCE as SITE_EVIDENCE
-from kg.web.site import Site
-
-MAX_INCOMING = 200  # links listed under "referenced by" on a resource page
+from kg.web.site import MAX_DESCRIPTION, PAGE_SIZE, STUDIES, Site, Study
 
 RESOLVER_NAMES = {
     "NCIT": "NCIt",
@@ -63,10 +61,11 @@ def _env():
 def page(site: Site, iri: str) -> str:
     """The resource's HTML page (cached on the site: the dataset is read-only there)."""
     key = ("html", iri)
-    if key not in site.cache:
-        render = render_trial if TKG + "Study" in site.types(iri) else render_resource
-        site.cache[key] = render(site, iri)
-    return site.cache[key]
+    if key in site.cache:
+        return site.cache[key]
+    render = render_trial if TKG + "Study" in site.types(iri) else render_resource
+    html = site.cache[key] = render(site, iri)
+    return html
 
 
 def _common(site: Site, path: str) -> dict:
@@ -92,31 +91,13 @@ def _term(site: Site, path: str, term) -> dict:
 
 
 def index(site: Site, static: bool = False) -> str:
-    """The landing page: studies by design, the evidence pages, counts, the ready-made queries."""
+    """The landing page: the counts, the designs with their numbers of studies, the first page of the study listing,
+    the evidence pages and the ready-made queries (cached: the dataset is read-only here)."""
     key = ("index", static)
     if key in site.cache:
         return site.cache[key]
     path = "index"
-    designs: list[dict] = []  # design -> studies -> publications, in the query's order
-    for r in site.rows("evidence-studies"):
-        if not designs or designs[-1]["design"] != cell(r["design"]):
-            designs.append({"design": cell(r["design"]), "studies": []})
-        studies = designs[-1]["studies"]
-        if not studies or studies[-1]["iri"] != r["study"].value:
-            studies.append(
-                {
-                    "iri": r["study"].value,
-                    "href": site.link(path, r["study"].value),
-                    "label": cell(r["study_label"]),
-                    "publications": [],
-                }
-            )
-        if r.get("publication"):
-            studies[-1]["publications"].append(_term(site, path, r["publication"]))
-    evidence = [
-        {"href": v.path + ".html", "title": v.title, "statistics": v.statistics, "studies": v.studies}
-        for v in evidence_views(site)
-    ]
+    designs, total = _designs(site, path)
     queries = []
     for name, q in sorted(catalog.catalog().items()):
         runnable = not any(p.required for p in q.parameters)
@@ -125,29 +106,139 @@ def index(site: Site, static: bool = False) -> str:
         else:
             run = f"sparql?query={quote(q.text)}&format=csv" if runnable else None
         queries.append({"name": name, "summary": q.summary, "run_href": run, "text_href": f"queries/{name}.rq"})
-    site.cache[key] = (
+    html = site.cache[key] = (
         _env()
         .get_template("index.html")
         .render(
             **_common(site, path),
             title="trialkg",
             designs=designs,
-            evidence=evidence,
+            listing=_listing(site, path, 1, site.studies(0, PAGE_SIZE), total),
+            evidence_href=VIEWS + ".html",
             queries=queries,
             stats=site.dataset.statistics,
-            resources=len(site.resources()),
             static=static,
             void_href="void.ttl",
         )
     )
-    return site.cache[key]
+    return html
+
+
+#: the page listing the evidence pages (the landing page links to it: what they are costs a pass over the corpus)
+VIEWS = SITE_EVIDENCE + "index"
+
+
+def views_page(site: Site) -> str:
+    """The list of evidence pages (:func:`evidence_views`) with their numbers of figures and studies (cached)."""
+    key = ("views",)
+    if key in site.cache:
+        return site.cache[key]
+    here = SITE_EVIDENCE.rstrip("/")
+    evidence = [
+        {
+            "href": posixpath.relpath(v.path + ".html", here),
+            "title": v.title,
+            "statistics": v.statistics,
+            "studies": v.studies,
+        }
+        for v in evidence_views(site)
+    ]
+    html = site.cache[key] = (
+        _env()
+        .get_template("views.html")
+        .render(**_common(site, VIEWS), title="Evidence across publications", evidence=evidence)
+    )
+    return html
+
+
+def _designs(site: Site, path: str) -> tuple[list[dict], int]:
+    """The designs with their numbers of studies and the listing page each starts on; the listing's length."""
+    out, start = [], 0
+    for iri, label, studies in site.designs():
+        page_no = start // PAGE_SIZE + 1
+        out.append({"label": label, "studies": studies, "href": _page_href(path, page_no), "term": iri})
+        start += studies
+    return out, start
+
+
+def pages_of(total: int) -> int:
+    """How many listing pages ``total`` rows take (at least one)."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def _page_href(from_path: str, page_no: int) -> str:
+    return posixpath.relpath(f"{STUDIES}page-{page_no}.html", posixpath.dirname(from_path) or ".")
+
+
+def _listing(site: Site, path: str, page_no: int, rows: list[Study], total: int) -> dict:
+    """One page of the study listing for a template: studies grouped by design, with their publications, and links
+    to the first, previous, next and last pages and to a few around this one (plain links, no script)."""
+    pubs: dict[str, list[str]] = {}
+    if rows:
+        values = " ".join(str(ox.NamedNode(s.iri)) for s in rows)
+        for r in select(
+            site.store,
+            f"SELECT DISTINCT ?s ?p WHERE {{ VALUES ?s {{ {values} }} ?s <{TKG}describedIn> ?p }} ORDER BY ?s ?p",
+        ):
+            pubs.setdefault(value(r["s"]), []).append(value(r["p"]))
+    designs: list[dict] = []
+    for s in rows:
+        if not designs or designs[-1]["design"] != s.design:
+            designs.append({"design": s.design, "studies": []})
+        designs[-1]["studies"].append(
+            {
+                "href": site.link(path, s.iri),
+                "label": s.label,
+                "publications": [_term(site, path, ox.NamedNode(p)) for p in pubs.get(s.iri, [])],
+            }
+        )
+    last = pages_of(total)
+    around = range(max(1, page_no - 4), min(last, page_no + 4) + 1)
+    return {
+        "page": page_no,
+        "pages": last,
+        "total": total,
+        "first_row": (page_no - 1) * PAGE_SIZE + 1 if rows else 0,
+        "last_row": (page_no - 1) * PAGE_SIZE + len(rows),
+        "designs": designs,
+        "links": {
+            "first": _page_href(path, 1) if page_no > 1 else None,
+            "previous": _page_href(path, page_no - 1) if page_no > 1 else None,
+            "next": _page_href(path, page_no + 1) if page_no < last else None,
+            "last": _page_href(path, last) if page_no < last else None,
+        },
+        "around": [{"page": n, "href": _page_href(path, n), "here": n == page_no} for n in around],
+    }
+
+
+def studies_page(site: Site, page_no: int, rows: list[Study] | None = None, total: int | None = None) -> str | None:
+    """The listing page ``studies/page-N`` (None past the last page). ``rows`` and ``total``: given when known (a
+    static site writes every page from one pass over the listing); else asked of the store (one page of it)."""
+    if total is None:
+        total = sum(n for _iri, _label, n in site.designs())
+    if page_no < 1 or page_no > pages_of(total):
+        return None
+    path = f"{STUDIES}page-{page_no}"
+    if rows is None:
+        rows = site.studies((page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+    return (
+        _env()
+        .get_template("studies.html")
+        .render(
+            **_common(site, path),
+            title=f"Studies, page {page_no} of {pages_of(total)}",
+            page_size=PAGE_SIZE,
+            listing=_listing(site, path, page_no, rows, total),
+        )
+    )
 
 
 def render_resource(site: Site, iri: str) -> str:
-    """A generic page: the resource's properties and values, linked."""
+    """A generic page: the resource's properties and values, linked, and what links to it (bounded)."""
     path = site.path_of(iri) or ""
     rows = []
-    for t in site.cbd(iri):
+    description = site.cbd(iri)
+    for t in description:
         if value(t.subject) != iri:
             continue
         obj = t.object
@@ -157,13 +248,7 @@ def render_resource(site: Site, iri: str) -> str:
             shown = _term(site, path, obj)
         rows.append({"predicate": _term(site, path, t.predicate), "value": shown})
     rows.sort(key=lambda r: (r["predicate"]["curie"], r["value"]["label"]))
-    incoming = sorted(
-        {
-            (value(q.subject), value(q.predicate))
-            for q in site.store.quads_for_pattern(None, None, ox.NamedNode(iri), None)
-            if isinstance(q.subject, ox.NamedNode)
-        }
-    )[:MAX_INCOMING]
+    incoming, more = site.incoming(iri)
     referenced_by = [
         {"subject": _term(site, path, ox.NamedNode(s)), "predicate": _term(site, path, ox.NamedNode(p))}
         for s, p in incoming
@@ -177,7 +262,9 @@ def render_resource(site: Site, iri: str) -> str:
             iri=iri,
             curie=compact(iri),
             rows=rows,
+            cut=len(description) >= MAX_DESCRIPTION,
             referenced_by=referenced_by,
+            incoming_cut=more,
             formats=_formats(path),
         )
     )

@@ -23,20 +23,24 @@ import re
 import shutil
 import stat
 import uuid
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import IO
+
+import pyoxigraph as ox
 
 from kg import __version__, media
 from kg.dataset import Dataset
 from kg.errors import InputError, OutputError, printable
 from kg.outputs import rename_noreplace
 from kg.query import catalog
+from kg.query.catalog import Query
 from kg.query.execute import in_child
-from kg.query.formats import serialize
-from kg.rdf import turtle
+from kg.rdf import to_bytes, turtle
 from kg.web import pages
 from kg.web.policy import NO_CONTENT, policy, style_hashes
-from kg.web.site import Site
+from kg.web.site import PAGE_SIZE, STUDIES, Site, Study
 
 MARKER = ".trialkg-site.json"
 
@@ -285,6 +289,10 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
     ``out_dir`` (with the permissions the umask gives), an existing one gets
     only the files this publish wrote, one by one. Builds left by a killed
     publish (their process gone) are removed first.
+
+    Streamed: every file is written as soon as it is made and nothing of it is
+    kept but its name (the resources come graph by graph, the study listing
+    page by page, each query's CSV from the engine to its file).
     """
     w3id = w3id_htaccess(hosted_at) if hosted_at else None
     out = target(out_dir)
@@ -321,40 +329,67 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
 
 def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> list[str]:
     """Write every page and RDF file of the site into ``tmp`` (in a child); the files written, relative."""
-    site = Site(dataset.described())
+    site = Site(dataset)
     written: list[str] = []
-
-    def write(rel: str, data: str | bytes) -> None:
-        path = tmp / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        written.append(rel)
 
     styles: set[str] = set()  # every page's style blocks, allowed by the one policy of the site
 
-    def write_page(rel: str, html: str) -> None:
-        styles.update(style_hashes(html))
-        write(rel, html)
+    def write(rel: str, data: str | bytes | Callable[[IO[bytes]], None]) -> None:
+        """Write one file of the site (``data`` may be a function that writes it, as it goes) and list it."""
+        path = tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if callable(data):
+            with open(path, "wb") as fh:
+                data(fh)
+        else:
+            if rel.endswith(".html"):
+                styles.update(style_hashes(data if isinstance(data, str) else data.decode("utf-8")))
+            path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        written.append(rel)
 
-    write_page("index.html", pages.index(site, static=True))
+    write("index.html", pages.index(site, static=True))
     write("void.ttl", turtle(site.dataset.description))
     if w3id is not None:
         write("w3id.htaccess", w3id)
+    _listing_pages(site, write)
     for iri in site.resources():
         path = site.path_of(iri)
-        assert path is not None  # resources() holds only IRIs with a path
-        write_page(f"{path}.html", pages.page(site, iri))
+        assert path is not None  # resources() gives only IRIs with a path
+        write(f"{path}.html", pages.page(site, iri))
+        description = site.cbd(iri)
         for syntax in media.RDF_SYNTAXES:
-            write(f"{path}.{syntax.suffix}", site.rdf(iri, syntax.media))
+            if syntax.format is ox.RdfFormat.TURTLE:
+                write(f"{path}.{syntax.suffix}", turtle(description))
+            else:
+                write(f"{path}.{syntax.suffix}", to_bytes(description, syntax.format))
+    write(f"{pages.VIEWS}.html", pages.views_page(site))
     for view in pages.evidence_views(site):
-        write_page(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
-    write(".htaccess", htaccess(policy(styles)))
+        write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
     for name, q in catalog.catalog().items():
         write(f"queries/{name}.rq", q.text)
-        if not any(p.required for p in q.parameters):
-            write(f"queries/{name}.csv", serialize(site.dataset.run(q), "csv"))
+        if not any(p.required for p in q.parameters):  # rows streamed from the engine to the file
+
+            def rows(fh: IO[bytes], q: Query = q) -> None:
+                site.dataset.write(q, {}, "csv", fh)
+
+            write(f"queries/{name}.csv", rows)
+    write(".htaccess", htaccess(policy(styles)))
     _write_marker(tmp, written)
     return written
+
+
+def _listing_pages(site: Site, write: Callable[[str, str], None]) -> None:
+    """Every page of the study listing, from one pass over the listing (one page held at a time)."""
+    total = sum(n for _iri, _label, n in site.designs())
+    rows: list[Study] = []
+    page_no = 1
+    for study in site.listing():
+        rows.append(study)
+        if len(rows) == PAGE_SIZE:
+            write(f"{STUDIES}page-{page_no}.html", pages.studies_page(site, page_no, rows, total) or "")
+            rows, page_no = [], page_no + 1
+    if rows or page_no == 1:
+        write(f"{STUDIES}page-{page_no}.html", pages.studies_page(site, page_no, rows, total) or "")
 
 
 def _write_marker(folder: Path, files: list[str], into: Path | None = None) -> None:

@@ -10,7 +10,7 @@ the generated ``.htaccess``. Document URLs (with a suffix) answer 200.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs, quote
 
 from kg import media
@@ -21,7 +21,7 @@ from kg.web import connections, pages, workers
 from kg.web.endpoint import FORMAT_PARAM, LOG, Endpoint, Limits
 from kg.web.negotiate import negotiate
 from kg.web.policy import NO_CONTENT, policy, style_hashes
-from kg.web.site import Site
+from kg.web.site import STUDIES, Site
 
 MAX_PATH = 2048
 MAX_BODY = 1_000_000  # bytes of a POSTed query; a longer body is refused while it is read, never buffered
@@ -36,6 +36,7 @@ def create_app(
     without it, ``timeout`` and ``max_rows`` with the other defaults.
     """
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
@@ -44,11 +45,10 @@ def create_app(
 
     from kg.query import catalog
 
-    dataset = (dataset or Dataset.build()).described()
-    dataset.isolated = (
-        True  # the pages' queries run in a child: data that makes pyoxigraph panic costs a 500, not the server
-    )
-    site = Site(dataset)
+    dataset = dataset or Dataset.build()
+    # the pages' queries run in a child: data that makes pyoxigraph panic costs a 500, not the server
+    dataset.isolated = True
+    site = Site(dataset)  # the store as it is: nothing copied, every page asked of it when requested
     endpoint = Endpoint(dataset.store, limits or Limits(timeout=timeout, max_rows=max_rows))
     base = dataset.base
     void_ttl = turtle(dataset.description)
@@ -66,7 +66,7 @@ def create_app(
         )
 
     async def index(request: Request) -> Response:
-        return page(pages.index(site))
+        return page(await run_in_threadpool(pages.index, site))
 
     async def void(request: Request) -> Response:
         return Response(void_ttl, media_type="text/turtle", headers=headers)
@@ -130,8 +130,6 @@ def create_app(
         if not query.strip():
             return text(400, "give a SPARQL query in the 'query' parameter (GET or POST)")
         accept = FORMAT_PARAM.get(request.query_params.get("format", ""), request.headers.get("accept"))
-        from starlette.concurrency import run_in_threadpool
-
         graphs = {
             k: request.query_params.getlist(k) + form.get(k, []) for k in ("default-graph-uri", "named-graph-uri")
         }
@@ -158,13 +156,27 @@ def create_app(
 
     async def evidence(request: Request) -> Response:
         slug = request.path_params["slug"]
-        html = pages.evidence_page(site, slug)
+        html = await run_in_threadpool(pages.evidence_page, site, slug)
         if html is None:
             return text(404, f"no evidence page {slug!r}")
         if request.url.path.endswith(".html"):
             return page(html)
         # a generated view, not a resource: the bare path redirects to its page as on a static host
         return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html", status_code=303, headers=headers)
+
+    async def views(request: Request) -> Response:
+        if not request.url.path.endswith(".html"):
+            return RedirectResponse(f"/{pages.VIEWS}.html", status_code=303, headers=headers)
+        return page(await run_in_threadpool(pages.views_page, site))
+
+    async def studies(request: Request) -> Response:
+        number = request.path_params["number"]
+        html = await run_in_threadpool(pages.studies_page, site, number) if 0 < number < 10**9 else None
+        if html is None:
+            return text(404, f"no study listing page {number}")
+        if request.url.path.endswith(".html"):
+            return page(html)
+        return RedirectResponse(f"/{STUDIES}page-{number}.html", status_code=303, headers=headers)
 
     async def resource(request: Request) -> Response:
         raw = request.url.path
@@ -180,8 +192,8 @@ def create_app(
                 return text(404, f"not found: {base}{stem}")
             chosen = media.SUFFIXES[suffix]
             if chosen == media.HTML:
-                return page(pages.page(site, iri))
-            return Response(site.rdf(iri, chosen), media_type=chosen, headers=headers)
+                return page(await run_in_threadpool(pages.page, site, iri))
+            return Response(await run_in_threadpool(site.rdf, iri, chosen), media_type=chosen, headers=headers)
         iri = site.iri_of(path)
         if site.path_of(iri) is None or not site.exists(iri):
             return text(404, f"not found: {iri}")
@@ -202,8 +214,12 @@ def create_app(
         Route("/void.ttl", void),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/queries/{name}.rq", query_text),
+        Route("/" + pages.VIEWS + ".html", views),
+        Route("/" + pages.EVIDENCE, views),
         Route("/" + pages.EVIDENCE + "{slug}.html", evidence),
         Route("/" + pages.EVIDENCE + "{slug}", evidence),
+        Route("/" + STUDIES + "page-{number:int}.html", studies),
+        Route("/" + STUDIES + "page-{number:int}", studies),
         Route("/{path:path}", resource),
     ]
     middleware = [
@@ -230,11 +246,13 @@ def serve(
     max_result_mb: int = Limits.max_result_mb,
     max_connections: int = connections.MAX_CONNECTIONS,
     request_timeout: float = connections.REQUEST_TIMEOUT,
+    ready: Callable[[], None] | None = None,
 ) -> None:
     """Run the server (blocking): a worker process serves, replaced when it dies or asks (:mod:`kg.web.workers`).
 
     The application is built and the socket opened here, once; connections are
-    capped and timed in the worker (:mod:`kg.web.connections`).
+    capped and timed in the worker (:mod:`kg.web.connections`). ``ready`` is
+    called once the first worker listens, with the site built: from then on it answers.
     """
     try:
         import uvicorn
@@ -268,7 +286,14 @@ def serve(
 
     def serve_in_worker(worker: workers.Worker) -> None:
         guard.on_crowd_passed = worker.crowd_passed
-        uvicorn.Server(config).run(sockets=[sock])
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets=sockets)
+                if self.started and ready is not None and worker.first:
+                    ready()
+
+        Server(config).run(sockets=[sock])
 
     workers.supervise(serve_in_worker)
 

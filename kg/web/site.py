@@ -3,30 +3,88 @@
 What the server and the static site share. Paths mirror IRIs under the base
 (``<base>trial/x`` is ``trial/x``); links are relative, so the same HTML works
 behind ``kg serve`` and from any folder of a static host.
+
+Everything here reads the store as it is, with bounded lookups made when a page
+is asked for: whether a resource exists, its concise bounded description, its
+incoming links (at most :data:`MAX_INCOMING`), its labels and types. Nothing
+holds the corpus: no list of every resource, no copy of the store; the only
+memory kept between pages is a cache of at most :data:`CACHE_ENTRIES` recent
+pages (least recently used first out). The dataset description comes from the
+store (``graph/void``, written by ``kg load``) or, for a graph built in
+memory, is computed once and held here (a few hundred triples).
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
 from kg import media
 from kg.dataset import Dataset
-from kg.prefixes import RDF_TYPE, RDFS_LABEL, compact
-from kg.rdf import to_bytes, turtle, value
+from kg.prefixes import RDF_TYPE, RDFS_LABEL, TKG, compact
+from kg.rdf import select, to_bytes, turtle, value
 
 #: last path segment that cannot be a resource's file name on a static host (it is the folder's page)
 RESERVED = {"index"}
-#: site paths the site's own documents use: the generated evidence views, the ready-made queries, the VoID
-#: description and the SPARQL endpoint; a graph resource there gets no page, or it would replace (or be hidden by) one
+#: site paths the site's own documents use: the generated evidence views, the ready-made queries, the study
+#: listings, the VoID description and the SPARQL endpoint; a graph resource there gets no page, or it would
+#: replace (or be hidden by) one
 EVIDENCE = "evidence/"
-OWN_PATHS = (EVIDENCE, "queries/")
+STUDIES = "studies/"
+OWN_PATHS = (EVIDENCE, "queries/", STUDIES)
 OWN_NAMES = {"void", "sparql", ".well-known"}
 #: the external IRIs a page may link to: http and https only
 LINKABLE = re.compile(r"https?://", re.IGNORECASE)
+#: pages (and RDF documents) kept in memory by a site, the least recently used dropped first
+CACHE_ENTRIES = 256
+#: incoming links a resource page lists ("referenced by"); more are counted as "more"
+MAX_INCOMING = 200
+#: triples of one concise bounded description; a larger one is cut there (and says so on its page)
+MAX_DESCRIPTION = 5000
+#: studies per listing page (``studies/page-N``)
+PAGE_SIZE = 100
+
+
+class LRU(OrderedDict):
+    """A dict that keeps its ``size`` most recently used entries (safe to share between the server's threads)."""
+
+    def __init__(self, size: int = CACHE_ENTRIES):
+        super().__init__()
+        self.size = size
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: Any) -> Any:
+        with self._lock:
+            item = super().__getitem__(key)
+            self.move_to_end(key)
+            return item
+
+    def __setitem__(self, key: Any, item: Any) -> None:
+        with self._lock:
+            super().__setitem__(key, item)
+            self.move_to_end(key)
+            while len(self) > self.size:
+                self.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return super().__contains__(key)
+
+
+@dataclass
+class Study:
+    """One row of the study listing: a study under one of its designs."""
+
+    iri: str
+    label: str
+    design: str
 
 
 @dataclass
@@ -34,12 +92,13 @@ class Site:
     """A read-only view of a dataset (with its description) as resources under its base."""
 
     dataset: Dataset
-    cache: dict = field(default_factory=dict)
+    cache: LRU = field(default_factory=LRU)
 
     def __post_init__(self) -> None:
-        rows = self.dataset.run("resources", {"namespace": self.base}).rows
-        self._resources = sorted({r["resource"].value for r in rows if self.path_of(r["resource"].value) is not None})
-        self._known = set(self._resources)
+        # the description resolves at its own IRIs (/dataset...): from the store when `kg load` stored it there,
+        # else (a graph built in memory) held here, never added to the dataset's store
+        self.extra: list[ox.Triple] = [] if self.dataset.stored_description() else list(self.dataset.description)
+        self._extra_subjects = {value(t.subject) for t in self.extra}
 
     @property
     def base(self) -> str:
@@ -48,7 +107,7 @@ class Site:
 
     @property
     def store(self) -> ox.Store:
-        """The store behind the site (data and description)."""
+        """The store behind the site."""
         return self.dataset.store
 
     # -- naming
@@ -78,38 +137,108 @@ class Site:
             path = path[: -len("index")]
         return self.base + path
 
-    def resources(self) -> list[str]:
-        """Every IRI under the base that the dataset describes and that can have a page."""
-        return list(self._resources)
+    def resources(self) -> Iterator[str]:
+        """Every IRI under the base that the dataset describes and that can have a page, each once, streamed.
+
+        Graph by graph (the description's last): a resource stated in several
+        graphs (a journal every publication names) is given once, remembered in a
+        set of such shared resources only.
+        """
+        shared: set[str] = set()
+        graphs = [*self.dataset.graphs()]
+        if not self.extra:
+            graphs.append(self.dataset.description_graph)
+        for graph in graphs:
+            rows = select(
+                self.store, f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) }}"
+            )
+            for row in rows:
+                iri = value(row["s"])
+                if self.path_of(iri) is None:
+                    continue
+                if self._elsewhere(ox.NamedNode(iri), graph):
+                    if iri in shared:
+                        continue
+                    shared.add(iri)
+                yield iri
+        yield from sorted(s for s in self._extra_subjects if self.path_of(s) is not None)
+
+    def _elsewhere(self, node: ox.NamedNode, graph: str) -> bool:
+        """Whether a resource is stated in another graph than ``graph`` (stops at the first such statement)."""
+        return any(value(q.graph_name) != graph for q in self.store.quads_for_pattern(node, None, None, None))
 
     def exists(self, iri: str) -> bool:
-        """Whether ``iri`` is one of the site's resources."""
-        return iri in self._known
+        """Whether ``iri`` is one of the site's resources (one index lookup)."""
+        if iri in self._extra_subjects:
+            return True
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return False
+        return next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
 
     # -- descriptions
+    def _outgoing(self, node: ox.NamedNode | ox.BlankNode, limit: int) -> list[ox.Triple]:
+        """A node's distinct outgoing triples (once, whatever the number of graphs stating them), at most ``limit``."""
+        if isinstance(node, ox.BlankNode):
+            seen = dict.fromkeys(q.triple for q in self.store.quads_for_pattern(node, None, None, None))
+            return list(seen)[:limit]
+        rows = select(self.store, f"SELECT DISTINCT ?p ?o WHERE {{ {node} ?p ?o }} LIMIT {int(limit)}")
+        out = [ox.Triple(node, r["p"], r["o"]) for r in rows]
+        return out + [t for t in self.extra if t.subject == node][: max(0, limit - len(out))]
+
     def cbd(self, iri: str) -> list[ox.Triple]:
-        """Concise bounded description: outgoing triples, blank-node closure, labels of what it points to."""
-        out: set[ox.Triple] = set()
+        """Concise bounded description: outgoing triples, blank-node closure, labels of what it points to.
+
+        At most :data:`MAX_DESCRIPTION` triples (no resource of the graph comes
+        near; a larger one is cut there, and its page says so).
+        """
+        out: dict[ox.Triple, None] = {}
         seen: set = set()
         todo: list = [ox.NamedNode(iri)]
-        while todo:
+        while todo and len(out) < MAX_DESCRIPTION:
             node = todo.pop()
             if node in seen:
                 continue
             seen.add(node)
-            for q in self.store.quads_for_pattern(node, None, None, None):
-                out.add(q.triple)
-                if isinstance(q.object, ox.BlankNode):
-                    todo.append(q.object)
-        label = ox.NamedNode(RDFS_LABEL)
-        for t in list(out):
-            for term in (t.predicate, t.object):
-                if isinstance(term, ox.NamedNode):
-                    out.update(q.triple for q in self.store.quads_for_pattern(term, label, None, None))
+            for t in self._outgoing(node, MAX_DESCRIPTION - len(out)):
+                out[t] = None
+                if isinstance(t.object, ox.BlankNode):
+                    todo.append(t.object)
+        named = {term.value for t in out for term in (t.predicate, t.object) if isinstance(term, ox.NamedNode)}
+        for term, labels in self.labels(named).items():
+            for label in labels:
+                out[ox.Triple(ox.NamedNode(term), ox.NamedNode(RDFS_LABEL), label)] = None
         return sorted(out, key=str)
 
+    def labels(self, iris: set[str] | list[str]) -> dict[str, list[ox.Literal]]:
+        """The labels of some terms, in one query (terms without one are absent)."""
+        out: dict[str, list[ox.Literal]] = {}
+        terms = sorted(iris)
+        for i in range(0, len(terms), 500):
+            values = " ".join(str(ox.NamedNode(t)) for t in terms[i : i + 500])
+            rows = select(
+                self.store, f"SELECT DISTINCT ?t ?l WHERE {{ VALUES ?t {{ {values} }} ?t <{RDFS_LABEL}> ?l }}"
+            )
+            for r in rows:
+                if isinstance(r["l"], ox.Literal):
+                    out.setdefault(value(r["t"]), []).append(r["l"])
+        for t in self.extra:
+            if t.predicate.value == RDFS_LABEL and value(t.subject) in iris and isinstance(t.object, ox.Literal):
+                out.setdefault(value(t.subject), []).append(t.object)
+        return out
+
+    def incoming(self, iri: str, limit: int = MAX_INCOMING) -> tuple[list[tuple[str, str]], bool]:
+        """Up to ``limit`` (resource, property) pairs pointing at ``iri`` (sorted), and whether there are more."""
+        rows = select(
+            self.store,
+            f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {ox.NamedNode(iri)} FILTER(isIRI(?s)) }} LIMIT {int(limit) + 1}",
+        )
+        pairs = sorted((value(r["s"]), value(r["p"])) for r in rows)
+        return pairs[:limit], len(pairs) > limit
+
     def rdf(self, iri: str, media_type: str) -> bytes:
-        """The resource's description in an RDF syntax (cached: the dataset is read-only here)."""
+        """The resource's description in an RDF syntax (recent ones cached: the dataset is read-only here)."""
         key = ("rdf", iri, media_type)
         if key not in self.cache:
             fmt = media.syntax(media_type).format
@@ -119,14 +248,22 @@ class Site:
 
     def label(self, iri: str) -> str:
         """The resource's label, or its CURIE."""
-        for q in self.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(RDFS_LABEL), None, None):
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return iri
+        for q in self.store.quads_for_pattern(node, ox.NamedNode(RDFS_LABEL), None, None):
             return value(q.object)
+        for t in self.extra:
+            if t.subject == node and t.predicate.value == RDFS_LABEL:
+                return value(t.object)
         return compact(iri)
 
     def types(self, iri: str) -> set[str]:
         """The resource's classes."""
-        return {
-            value(q.object) for q in self.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(RDF_TYPE), None, None)
+        rows = select(self.store, f"SELECT DISTINCT ?t WHERE {{ {ox.NamedNode(iri)} <{RDF_TYPE}> ?t }}")
+        return {value(r["t"]) for r in rows} | {
+            value(t.object) for t in self.extra if value(t.subject) == iri and t.predicate.value == RDF_TYPE
         }
 
     def link(self, from_path: str, iri: str, suffix: str = ".html") -> str:
@@ -143,3 +280,66 @@ class Site:
     def rows(self, name: str, **params: str) -> list[dict]:
         """Rows of a ready-made query on this site's dataset."""
         return self.dataset.run(name, params).rows
+
+    # -- the study listing: every study by design, a page at a time
+    def designs(self) -> list[tuple[str, str, int]]:
+        """The designs (subclasses of trialkg:Study) with studies: (class, label, number of studies), by label.
+
+        One aggregate over the studies' types, kept in the cache (every listing page needs it).
+        """
+        key = ("designs",)
+        if key in self.cache:
+            return list(self.cache[key])
+        rows = select(
+            self.store,
+            f"""SELECT ?class (COUNT(DISTINCT ?study) AS ?studies) WHERE {{
+                  ?class <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{TKG}Study> .
+                  ?study a ?class }}
+                GROUP BY ?class""",
+        )
+        found = sorted(
+            ((value(r["class"]), self.label(value(r["class"])), int(value(r["studies"]))) for r in rows),
+            key=lambda d: (d[1], d[0]),
+        )
+        self.cache[key] = found
+        return list(found)
+
+    def studies(self, offset: int = 0, limit: int = PAGE_SIZE) -> list[Study]:
+        """One page of the listing: studies by design (designs by label), each design's in the store's own order.
+
+        The store's order (its index order, the same on every request to the same
+        store) needs no sort of the whole listing: a page costs a lookup that skips
+        ``offset`` rows, not a sort of every study (1.4 s at 10,000 studies,
+        measured: Oxigraph compares IRIs as strings read from its dictionary).
+        """
+        out: list[Study] = []
+        for iri, label, count in self.designs():
+            if offset >= count:
+                offset -= count
+                continue
+            want = limit - len(out)
+            rows = select(
+                self.store,
+                f"SELECT DISTINCT ?study WHERE {{ ?study a {ox.NamedNode(iri)} }} LIMIT {int(want)} OFFSET {int(offset)}",
+            )
+            out += self._named([value(r["study"]) for r in rows], label)
+            offset = 0
+            if len(out) >= limit:
+                break
+        return out
+
+    def listing(self) -> Iterator[Study]:
+        """The whole listing in the order of :meth:`studies`, streamed (a static site writes every page in one pass)."""
+        for iri, label, _count in self.designs():
+            rows = select(self.store, f"SELECT DISTINCT ?study WHERE {{ ?study a {ox.NamedNode(iri)} }}")
+            chunk: list[str] = []
+            for r in rows:
+                chunk.append(value(r["study"]))
+                if len(chunk) == PAGE_SIZE:
+                    yield from self._named(chunk, label)
+                    chunk = []
+            yield from self._named(chunk, label)
+
+    def _named(self, studies: list[str], design: str) -> list[Study]:
+        labels = self.labels(studies)
+        return [Study(s, value(labels[s][0]) if s in labels else compact(s), design) for s in studies]

@@ -39,9 +39,10 @@ def resident_kb(pid: int | str = "self") -> int:
 class Worker:
     """What a worker keeps to ask for its successor: the pipe to the supervisor, asked once."""
 
-    def __init__(self, to_supervisor: int):
+    def __init__(self, to_supervisor: int, first: bool = True):
         self.to_supervisor = to_supervisor
         self.asked = False
+        self.first = first  # the server's first worker (the one whose start is announced)
 
     def crowd_passed(self, before_kb: int) -> None:
         """A crowd of connections is gone: ask for a successor if memory grew past :data:`GROWTH` meanwhile."""
@@ -68,8 +69,12 @@ def supervise(serve: Callable[[Worker], None]) -> None:
     workers: dict[int, int] = {}  # pid -> the read end of its pipe
     retiring: set[int] = set()
     stopping = False
+    spawned = 0
 
     def spawn() -> int:
+        nonlocal spawned
+        first = spawned == 0
+        spawned += 1
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the worker; coverage cannot follow it
@@ -81,7 +86,7 @@ def supervise(serve: Callable[[Worker], None]) -> None:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 _die_with_supervisor()
-                serve(Worker(write_end))
+                serve(Worker(write_end, first))
             except BaseException:  # noqa: BLE001 - a worker never returns into the supervisor's code
                 code = 1
             finally:

@@ -1,0 +1,155 @@
+"""Ready-made queries at engine speed? Rows per second of each against a three-pattern join on the same store.
+
+    python benchmarks/query_speed.py --store DIR [--only a,b] [--limit 120] [--json FILE]
+    python benchmarks/query_speed.py --rare DIR100 DIR100000 [--json FILE]
+
+Run it from the repository root on stores made by ``kg load`` from ``benchmarks/synth.py`` corpora.
+
+- Per query: each ready-made query (with the parameters below) is run as ``kg query`` runs it
+  (``Dataset.write``, CSV, rows streamed to a sink that counts them), in a forked child stopped
+  after ``--limit`` seconds; its rows/s is set against the floor, a three-pattern join on the same
+  store (every statistic's value and unit label: ``?s trialkg:value ?v ; trialkg:unit ?u . ?u
+  rdfs:label ?l``), and a one-pattern scan (``?s ?p ?o``). The issue-22 target: every query
+  within 3x of the join (rows/s at least a third of it).
+- ``--rare``: ``trials-by-drug`` / ``trials-by-condition`` for the rare terms of the synthetic
+  corpus on a small and a large store (best of 5 each); the target: the large within 5x of the small.
+
+Timing figures are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+import synth  # noqa: E402
+
+SYNTH = "https://w3id.org/trialkg/synthetic/"
+#: parameters for the queries that need one (terms the synthetic corpus uses; a statistic of its first publication)
+PARAMS = {
+    "trials-by-drug": {"drug": "NCIT:C1851"},
+    "trials-by-condition": {"condition": "MONDO:0009693"},
+    "evidence-by-drug": {"drug": "NCIT:C1851"},
+    "compare-outcomes": {"endpoint": "NCIT:C28234"},
+    "provenance": {"statistic": SYNTH + "synth-000000/stat-0"},
+    "resources": {"namespace": SYNTH},
+}
+RARE = [("trials-by-drug", {"drug": synth.RARE_DRUG}), ("trials-by-condition", {"condition": synth.RARE_CONDITION})]
+JOIN = """PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?s ?v ?l WHERE { ?s trialkg:value ?v ; trialkg:unit ?u . ?u rdfs:label ?l }"""
+SCAN = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+
+
+class Count:
+    """A binary sink that counts lines (CSV rows) and bytes."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.bytes = 0
+
+    def write(self, data: bytes) -> int:
+        self.lines += data.count(b"\n")
+        self.bytes += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _one(store: str, name: str, text: str | None, conn) -> None:
+    from kg.dataset import Dataset
+    from kg.query import catalog
+
+    ds = Dataset.open(store)
+    query = catalog.parse_query(name, text) if text else catalog.get(name)
+    sink = Count()
+    start = time.perf_counter()
+    ds.write(query, PARAMS.get(name, {}), "csv", sink)
+    conn.send([time.perf_counter() - start, max(0, sink.lines - 1)])
+
+
+def timed(store: str, name: str, text: str | None, limit: float) -> dict:
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_one, args=(store, name, text, send))
+    proc.start()
+    send.close()
+    if recv.poll(limit):
+        seconds, rows = recv.recv()
+        out = {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds if seconds else None}
+    else:
+        out = {"seconds": None, "stopped": limit}
+    proc.kill()
+    proc.join()
+    return out
+
+
+def speed(store: str, only: list[str], limit: float) -> dict:
+    from kg.query import catalog
+
+    out: dict = {"store": store, "load_before": os.getloadavg()}
+    out["floor_join"] = timed(store, "join", JOIN, limit)
+    out["floor_scan"] = timed(store, "scan", SCAN, limit)
+    print(json.dumps({"join": out["floor_join"], "scan": out["floor_scan"]}), flush=True)
+    out["queries"] = {}
+    for name in only or sorted(catalog.catalog()):
+        out["queries"][name] = timed(store, name, None, limit)
+        print(json.dumps({name: out["queries"][name]}), flush=True)
+    join = out["floor_join"].get("rows_per_s")
+    for q in out["queries"].values():
+        if join and q.get("rows_per_s") is not None:
+            q["vs_join"] = join / q["rows_per_s"] if q["rows_per_s"] else None
+    out["load_after"] = os.getloadavg()
+    return out
+
+
+def rare(stores: list[str]) -> dict:
+    from kg.dataset import Dataset
+
+    out: dict = {}
+    for store in stores:
+        ds = Dataset.open(store)
+        here = out[store] = {}
+        for name, params in RARE:
+            best, rows = None, 0
+            for _ in range(5):
+                start = time.perf_counter()
+                rows = len(ds.run(name, params).rows)
+                took = time.perf_counter() - start
+                best = took if best is None else min(best, took)
+            here[name] = {"seconds": best, "rows": rows}
+        print(json.dumps({store: here}), flush=True)
+        del ds
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--limit", type=float, default=120)
+    ap.add_argument("--rare", nargs="+", default=None, metavar="STORE")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    figures: dict = {"argv": sys.argv[1:]}
+    if args.store:
+        figures["speed"] = speed(args.store, [n for n in args.only.split(",") if n], args.limit)
+    if args.rare:
+        figures["rare"] = rare(args.rare)
+    text = json.dumps(figures, indent=1, default=str)
+    if args.json:
+        args.json.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
