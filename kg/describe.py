@@ -16,7 +16,8 @@ import pyoxigraph as ox
 
 from kg import __version__, media
 from kg.prefixes import BASE, DCAT, DCT, DCTYPES, PAV, PREFIXES, RDF_TYPE, VOID, W3C_FORMATS, XSD
-from kg.rdf import select, value
+from kg.rdf import value
+from kg.sparql import select
 
 RELEASED = date(2026, 11, 25)  # the issued date of this version of the data
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"

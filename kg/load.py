@@ -62,7 +62,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from kg import http
+from kg import http, sparql
 from kg import sources as src
 from kg.dataset import Dataset, load_source
 from kg.describe import describe
@@ -173,8 +173,7 @@ def _batches(
 
 def _graph_sizes_of(store: ox.Store) -> dict[str, int]:
     """Quads per named graph of a store (counted by the engine, not in Python)."""
-    rows = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-    assert isinstance(rows, ox.QuerySolutions)
+    rows = sparql.select(store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
     return {row["g"].value: int(row["n"].value) for row in rows}
 
 
@@ -587,11 +586,7 @@ def _write_updates(
 
 
 def _ask(endpoint: str, text: str, timeout: float) -> bool:
-    data = http.query(endpoint, text, "application/sparql-results+json", timeout=timeout)
-    try:
-        answer = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-    except (SyntaxError, ValueError) as exc:
-        raise StoreError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
+    answer = sparql.remote(endpoint, text, timeout)
     return isinstance(answer, ox.QueryBoolean) and bool(answer)
 
 
@@ -702,16 +697,12 @@ def _save_graphs(endpoint: str, graphs: list[str], sizes: dict[str, int], out: P
             chunk.append(g)
             if k + 1 == len(graphs) or sum(sizes[c] for c in chunk) + sizes[graphs[k + 1]] > SAVE_QUADS:
                 values = " ".join(f"<{c}>" for c in chunk)
-                data = http.query(
+                rows = sparql.remote(
                     endpoint,
                     f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}",
-                    "text/tab-separated-values",
-                    timeout=timeout,
+                    timeout,
+                    results="tsv",
                 )
-                try:
-                    rows = ox.parse_query_results(data, format=ox.QueryResultsFormat.TSV)
-                except (SyntaxError, ValueError) as exc:
-                    raise StoreError(f"{endpoint}: the server's answer is not SPARQL TSV results: {exc}") from None
                 assert isinstance(rows, ox.QuerySolutions)
                 ox.serialize((ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows), fh, format=ox.RdfFormat.N_QUADS)
                 chunk = []
@@ -821,15 +812,7 @@ def graph_sizes(endpoint: str, graphs: Sequence[str], timeout: float) -> dict[st
 
 
 def _select(endpoint: str, text: str, timeout: float) -> list[dict]:
-    data = http.query(endpoint, text, "application/sparql-results+json", timeout=timeout)
-    try:
-        solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-    except (SyntaxError, ValueError) as exc:
-        raise StoreError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
-    if not isinstance(solutions, ox.QuerySolutions):
-        return []
-    names = solutions.variables
-    return [{v.value: sol[v] for v in names if sol[v] is not None} for sol in solutions]
+    return sparql.remote_rows(endpoint, text, timeout)
 
 
 def _state(endpoint: str, expected: Expected, before: dict[str, int], timeout: float) -> str:
@@ -848,13 +831,10 @@ def _state(endpoint: str, expected: Expected, before: dict[str, int], timeout: f
     try:  # the sizes cannot tell old from new: compare the content itself
         for g in expected.sizes:
             f = expected.fingerprint(g)
-            data = http.query(
-                endpoint,
-                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}",
-                "application/n-triples",
-                timeout=timeout,
+            triples = sparql.remote_triples(
+                endpoint, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}", timeout
             )
-            if fingerprint(q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)) != f:
+            if fingerprint(triples) != f:
                 return "old"
     except (StoreError, SyntaxError):
         return "unknown"

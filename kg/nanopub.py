@@ -32,7 +32,7 @@ from kg.dataset import Dataset
 from kg.describe import LICENSE, RELEASED
 from kg.errors import InputError
 from kg.prefixes import BASE, DCT, OA, PROV, RDF_TYPE, RDFS_LABEL, TKG, XSD
-from kg.rdf import select
+from kg.sparql import select
 
 #: where the nanopublications are named: ``<NP_BASE>RA...``
 NP_BASE = BASE + "np/"

@@ -17,14 +17,6 @@ from kg.prefixes import turtle_prefixes
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
-def select(store: ox.Store, text: str, union: bool = True) -> ox.QuerySolutions:
-    """Run a SELECT (the default graph is the union of the named graphs unless ``union`` is off)."""
-    result = store.query(text, use_default_graph_as_union=union)
-    if not isinstance(result, ox.QuerySolutions):
-        raise TypeError("not a SELECT query")
-    return result
-
-
 def to_bytes(
     items: Iterable[ox.Triple] | Iterable[ox.Quad], fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None
 ) -> bytes:

@@ -62,7 +62,8 @@ import pyoxigraph as ox
 
 from kg.errors import UnsupportedShape
 from kg.prefixes import RDF, RDFS, SH, XSD, compact
-from kg.rdf import Term, select, value
+from kg.rdf import Term, value
+from kg.sparql import select
 
 __all__ = ["Check", "Graph", "Result", "UnsupportedShape", "compile_shapes", "run", "validate"]
 

@@ -1,4 +1,4 @@
-"""The codebase keeps its shape: lint, types, the import contract, one Turtle parser."""
+"""The codebase keeps its shape: lint, types, the import contract, one Turtle parser, one SPARQL runner."""
 
 from __future__ import annotations
 
@@ -79,6 +79,58 @@ def test_only_the_core_parses_turtle():
             offenders[str(path.relative_to(ROOT))] = lines
     assert offenders == {}, "Turtle is parsed only in kg/sources.py and kg/dataset.py"
     assert _parses_turtle(ast.parse((KG / "dataset.py").read_text())), "the check finds the core's own parser"
+
+
+#: where a query runs outside the one runner: rdflib's own engine (kg query --engine rdflib, pyshacl's queries)
+RDFLIB_ENGINE = {("kg/query/execute.py", "on_rdflib"), ("kg/validate.py", "query")}
+
+
+def _runs_sparql(tree: ast.AST, within: str = "") -> list[tuple[str, int]]:
+    """Calls that run a SPARQL query themselves (``X.query(...)``, ``X.query_opened(...)``), each with its function."""
+    found = []
+    for node in ast.iter_child_nodes(tree):
+        name = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else within
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("query", "query_opened"):
+                found.append((within, node.lineno))
+        found += _runs_sparql(node, name)
+    return found
+
+
+def test_only_the_runner_runs_sparql():
+    """Every query (pages, endpoint, loads, validation, kg query) goes through kg/sparql.py, or rdflib's own engine."""
+    offenders = {}
+    for path in KG.rglob("*.py"):
+        rel = str(path.relative_to(ROOT))
+        if rel in ("kg/sparql.py", "kg/http.py"):  # the runner, and the HTTP client it sends queries with
+            continue
+        calls = [
+            (f, line)
+            for f, line in _runs_sparql(ast.parse(path.read_text(encoding="utf-8")))
+            if (rel, f) not in RDFLIB_ENGINE
+        ]
+        if calls:
+            offenders[rel] = calls
+    assert offenders == {}, "run queries through kg.sparql (local, select, remote, remote_stream)"
+    assert _runs_sparql(ast.parse((KG / "sparql.py").read_text())), "the check finds the runner's own calls"
+
+
+def _contract_modules() -> set[str]:
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    named = set()
+    for c in contracts:
+        prefix = f"{c['containers'][0]}." if c.get("containers") else ""
+        for layer in c["layers"]:
+            named.update(prefix + m.strip() for m in layer.split("|"))
+    return named
+
+
+def test_the_import_contract_names_every_module():
+    """A module left out of the layers could import anything; every module of kg has its layer."""
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in KG.rglob("*.py") if p.name != "__init__.py"}
+    assert modules - _contract_modules() == set()
 
 
 def test_error_classes_share_one_base_with_documented_codes():

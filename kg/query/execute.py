@@ -1,7 +1,9 @@
-"""Run a SELECT on one of three engines: a pyoxigraph store, rdflib, or a SPARQL 1.1 endpoint.
+"""Run a ready-made SELECT on one of three engines: a pyoxigraph store, rdflib, or a SPARQL 1.1 endpoint.
 
-Every engine answers with the same :class:`~kg.query.result.Result`, so the
-CLI, the summary and the pages print the same thing whichever ran it.
+Parameters go in as ``VALUES`` (RDF terms, never text), the query runs
+through the one runner (:mod:`kg.sparql`) or rdflib's own engine, and every
+engine answers with the same :class:`~kg.query.result.Result`, so the CLI,
+the summary and the pages print the same thing whichever ran it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 
-from kg import sandbox
+from kg import sandbox, sparql
 from kg.errors import QueryError
 from kg.query.result import Result, from_solutions
 from kg.query.text import Term, is_ordered, syntax_error, with_values
@@ -58,7 +60,7 @@ def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network:
 
 def _solve(store: ox.Store, text: str, bindings: Mapping[str, Term] | None, origin: str, union: bool) -> Result:
     try:
-        solutions = store.query(with_values(text, bindings or {}), use_default_graph_as_union=union)
+        solutions = sparql.local(store, with_values(text, bindings or {}), union)
         return from_solutions(solutions, text, origin)
     except SyntaxError as exc:
         raise syntax_error(exc, origin) from None
@@ -89,19 +91,7 @@ def on_endpoint(
     endpoint: str, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query", timeout: float = 60.0
 ) -> Result:
     """Run over the SPARQL 1.1 Protocol; the answer is read as SPARQL JSON results."""
-    from kg import http
-
-    data = http.query(
-        endpoint,
-        with_values(text, bindings or {}),
-        "application/sparql-results+json",
-        timeout=timeout,
-        error=QueryError,
-    )
-    try:
-        solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-    except (SyntaxError, ValueError) as exc:
-        raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
+    solutions = sparql.remote(endpoint, with_values(text, bindings or {}), timeout, QueryError)
     return from_solutions(solutions, text, origin)
 
 
@@ -113,25 +103,19 @@ def endpoint_stream(
 
     An answer that is not SPARQL JSON results, or stops midway, is one :class:`QueryError` line.
     """
-    from kg import http
-
-    with http.query_opened(
-        endpoint, with_values(text, bindings or {}), "application/sparql-results+json", timeout, QueryError
-    ) as answer:
-        try:
-            solutions = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)
-            if not isinstance(solutions, ox.QuerySolutions):
-                raise QueryError(f"{origin}: only SELECT queries are supported here")
-            yield solutions
-        except SyntaxError as exc:
-            raise QueryError(f"{endpoint}: the server's answer is not SPARQL JSON results: {exc}") from None
+    with sparql.remote_stream(endpoint, with_values(text, bindings or {}), timeout, QueryError) as solutions:
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise QueryError(f"{origin}: only SELECT queries are supported here")
+        yield solutions
 
 
-def solutions(store: ox.Store, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query"):
+def solutions(
+    store: ox.Store, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query"
+) -> ox.QuerySolutions:
     """The solutions of a SELECT on pyoxigraph, lazily: rows come as the engine finds them (the default graph is
     the union of the named graphs)."""
     try:
-        found = store.query(with_values(text, bindings or {}), use_default_graph_as_union=True)
+        found = sparql.local(store, with_values(text, bindings or {}))
     except SyntaxError as exc:
         raise syntax_error(exc, origin) from None
     except OSError as exc:

@@ -30,7 +30,7 @@ from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
-from kg import media, sandbox
+from kg import media, sandbox, sparql
 from kg.query.tokens import has_dataset_clause, uses_service
 from kg.web.negotiate import negotiate
 
@@ -128,13 +128,14 @@ def answer(
     """
     try:
         if default_graphs or named_graphs:
-            result = store.query(
+            result = sparql.local(
+                store,
                 query,
                 default_graph=[ox.NamedNode(g) for g in default_graphs],
                 named_graphs=[ox.NamedNode(g) for g in named_graphs] or None,
             )
         else:
-            result = store.query(query, use_default_graph_as_union=not has_dataset_clause(query))
+            result = sparql.local(store, query, union=not has_dataset_clause(query))
         if isinstance(result, ox.QueryBoolean):
             chosen = (
                 negotiate(accept, ["application/sparql-results+json", "application/sparql-results+xml"])

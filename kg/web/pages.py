@@ -20,7 +20,8 @@ from kg.errors import InputError
 from kg.prefixes import DCT, NCIT, SCHEMA, TKG, compact
 from kg.query import catalog
 from kg.query.formats import cell, level, number, p_value, plural, quantity
-from kg.rdf import select, value
+from kg.rdf import value
+from kg.sparql import select
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
 from kg.web.site import EVIDENCE as SITE_EVIDENCE
 from kg.web.site import MAX_DESCRIPTION, PAGE_SIZE, STUDIES, Site, Study

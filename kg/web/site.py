@@ -29,7 +29,8 @@ import pyoxigraph as ox
 from kg import media
 from kg.dataset import Dataset
 from kg.prefixes import RDF_TYPE, RDFS_LABEL, TKG, compact
-from kg.rdf import select, to_bytes, turtle, value
+from kg.rdf import to_bytes, turtle, value
+from kg.sparql import select
 
 #: last path segment that cannot be a resource's file name on a static host (it is the folder's page)
 RESERVED = {"index"}
