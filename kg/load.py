@@ -42,13 +42,9 @@ holds before anything is said about it.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno
 import fcntl
 import hashlib
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -68,7 +64,7 @@ from kg.dataset import Dataset, load_source
 from kg.describe import describe
 from kg.errors import StoreError
 from kg.merge import store_statistics
-from kg.outputs import interrupted_swap
+from kg.outputs import interrupted_swap, move, swap_folder
 from kg.prefixes import BASE
 from kg.rdf import graph_bytes
 from kg.validate import BATCH, require_conformance
@@ -275,7 +271,7 @@ def recover(path: Path) -> list[str]:
     try:
         cut = interrupted_swap(path)
         if cut is not None:
-            cut.rename(path)
+            move(cut, path)
             notes.append(f"restored the store at {path} from an interrupted load ({cut.name})")
         loading = sorted(path.parent.glob(f".{path.name}.loading-*"))
         old = sorted(path.parent.glob(f".{path.name}.old-*"))
@@ -334,7 +330,8 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
         store.flush()
         del store
         pause("loaded")
-        _swap(work, path)
+        cut_between = os.environ.get(PAUSE_ENV) == "between-renames"  # the test of a crash between two renames
+        swap_folder(work, path, between=(lambda: pause("between-renames")) if cut_between else None)
         pause("swapped")
         shutil.rmtree(work, ignore_errors=True)  # after the exchange, the old store
     except OSError as exc:
@@ -361,37 +358,6 @@ def describe_store(store: ox.Store, base: str = BASE) -> None:
     if store.contains_named_graph(void):
         store.remove_graph(void)
     store.extend([ox.Quad(t.subject, t.predicate, t.object, void) for t in description])
-
-
-def _swap(new: Path, path: Path) -> None:
-    """Put the folder ``new`` at ``path``; the old store (if any) ends up at ``new``."""
-    if not path.exists():
-        new.rename(path)
-        return
-    if os.environ.get(PAUSE_ENV) != "between-renames" and _exchange(new, path):
-        return
-    trash = path.parent / f".{path.name}.old-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
-    path.rename(trash)
-    pause("between-renames")  # a crash here leaves no store at `path`: recover() restores `trash`
-    new.rename(path)
-    trash.rename(new)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where not supported."""
-    libc_name = ctypes.util.find_library("c")
-    if platform.system() != "Linux" or libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    if not hasattr(libc, "renameat2"):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
 
 
 def count_quads(store: ox.Store, graph: str | None = None) -> int:

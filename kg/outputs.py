@@ -1,4 +1,4 @@
-"""Writing output files so that a failure leaves nothing half-written.
+"""The one atomic writer: output files and folders so that a failure leaves nothing half-written.
 
 Each file is written under a hidden temporary name beside its final name and
 renamed only when every file of the batch is complete; on any failure the
@@ -8,6 +8,10 @@ temporary files are removed and the previous outputs stay as they were. An
 Folders replaced whole (a store written by ``kg load``) are swapped in beside
 their path; :func:`interrupted_swap` finds the folder a crash in the middle of
 such a swap left, so the store is found even then.
+
+Every rename of the project is here (:func:`swap_folder`, :func:`move`,
+:func:`rename_noreplace`, :class:`AtomicFiles`); ``tests/test_quality.py``
+keeps it so, so what "atomic" means is decided once.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import errno
 import functools
 import os
 import platform
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -118,6 +124,49 @@ def interrupted_swap(path: str | Path) -> Path | None:
         return None
     old = [p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir() and not p.is_symlink()]
     return max(old, key=lambda p: p.stat().st_ctime) if old else None
+
+
+def swap_folder(new: Path, path: Path, between: Callable[[], None] | None = None) -> None:
+    """Put the folder ``new`` at ``path``; the old folder (if any) ends up at ``new``.
+
+    One atomic exchange where the system has it (Linux ``renameat2(RENAME_EXCHANGE)``);
+    elsewhere two renames, the old folder parked as ``.<name>.old-<time>-<id>``,
+    which :func:`interrupted_swap` finds if a crash comes between them. ``between``
+    (tests) runs there, and forces the two renames.
+    """
+    if not path.exists():
+        new.rename(path)
+        return
+    if between is None and _exchange(new, path):
+        return
+    trash = path.parent / f".{path.name}.old-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    path.rename(trash)
+    if between is not None:
+        between()  # a crash here leaves no folder at `path`: interrupted_swap() finds `trash`
+    new.rename(path)
+    trash.rename(new)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where not supported."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def move(src: str | Path, dst: str | Path, replace: bool = True) -> None:
+    """Rename ``src`` to ``dst`` in one step, replacing what is there (or, without ``replace``, never)."""
+    if replace:
+        os.replace(src, dst)
+    else:
+        rename_noreplace(src, dst)
 
 
 def rename_noreplace(src: str | Path, dst: str | Path) -> None:

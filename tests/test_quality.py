@@ -115,6 +115,33 @@ def test_only_the_runner_runs_sparql():
     assert _runs_sparql(ast.parse((KG / "sparql.py").read_text())), "the check finds the runner's own calls"
 
 
+def _renames(tree: ast.AST) -> list[int]:
+    """Lines that rename files or folders: ``os.rename/replace/renames(a, b)``, a path's ``.rename(b)`` / ``.replace(b)``."""
+    lines = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in ("rename", "replace", "renames", "renameat2"):
+            continue
+        on_os = isinstance(node.func.value, ast.Name) and node.func.value.id == "os"
+        if on_os or len(node.args) == 1 or node.func.attr == "renameat2":  # str.replace takes two arguments
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_atomic_writer_renames():
+    """Files and folders are put in place by kg/outputs.py alone (AtomicFiles, swap_folder, move, rename_noreplace)."""
+    offenders = {}
+    for path in KG.rglob("*.py"):
+        if path == KG / "outputs.py":
+            continue
+        lines = _renames(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            offenders[str(path.relative_to(ROOT))] = lines
+    assert offenders == {}, "put outputs in place through kg.outputs"
+    assert _renames(ast.parse((KG / "outputs.py").read_text())), "the check finds the writer's own renames"
+
+
 def _contract_modules() -> set[str]:
     import tomllib
 

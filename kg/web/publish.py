@@ -33,7 +33,7 @@ import pyoxigraph as ox
 from kg import __version__, media
 from kg.dataset import Dataset
 from kg.errors import InputError, OutputError, printable
-from kg.outputs import rename_noreplace
+from kg.outputs import move, rename_noreplace
 from kg.query import catalog
 from kg.query.catalog import Query
 from kg.query.execute import in_child
@@ -399,7 +399,7 @@ def _write_marker(folder: Path, files: list[str], into: Path | None = None) -> N
         encoding="utf-8",
     )
     if into is not None:
-        os.replace(folder / MARKER, into / MARKER)
+        move(folder / MARKER, into / MARKER)
 
 
 def _install(tmp: Path, out: Path, written: list[str], own: dict[str, Signature]) -> list[str]:
@@ -433,7 +433,7 @@ def _install(tmp: Path, out: Path, written: list[str], own: dict[str, Signature]
         src, dst = tmp / rel, out / rel
         try:
             if rel in own and _signature(dst) == own[rel]:
-                os.replace(src, dst)
+                move(src, dst)
             else:
                 rename_noreplace(src, dst)
         except (FileExistsError, IsADirectoryError, NotADirectoryError):
