@@ -120,18 +120,23 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+BASE_OPTION = click.option(
+    "--base", default=None, help="Publish under this base IRI instead of https://w3id.org/trialkg/ (graph names too)."
+)
+
+
 @cli.command()
 @OUT_OPTION
-@click.option("--base", default=None, help="Publish under this base IRI instead of https://w3id.org/trialkg/.")
+@BASE_OPTION
 @TRIALS_OPTION
 @_guard
 def build(out: str, base: str | None, trials: tuple[str, ...]) -> None:
     """Write the graph as Turtle, N-Triples, JSON-LD (merged) and N-Quads (named graphs), and void.ttl."""
     from kg import sources
     from kg.build import build as run_build
-    from kg.prefixes import BASE
+    from kg.prefixes import BASE, check_base
 
-    dataset = Dataset.build(sources.files(trials) if trials else None, base or BASE)
+    dataset = Dataset.build(sources.files(trials) if trials else None, check_base(base) if base else BASE)
     result = run_build(dataset, out)
     for path in result.files:
         click.echo(f"wrote {path}")
@@ -298,9 +303,10 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
     metavar="SECONDS",
     help="How long to wait for another kg load of the same embedded store to finish (0: refuse at once).",
 )
+@BASE_OPTION
 @TRIALS_OPTION
 @_guard
-def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait, trials) -> None:
+def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait, base, trials) -> None:
     """Validate, then load each publication into its own named graph (all or nothing).
 
     Credentials for a server come from TRIALKG_USER / TRIALKG_PASSWORD or
@@ -308,8 +314,10 @@ def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait
     """
     from kg import sources
     from kg.load import default_store_dir, load_embedded, load_endpoint
+    from kg.prefixes import BASE, check_base
 
     pubs = sources.publications(trials)
+    base = check_base(base) if base else BASE
     if endpoint:
         result = load_endpoint(
             endpoint,
@@ -318,11 +326,12 @@ def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait
             update_endpoint=update_endpoint,
             timeout=timeout,
             batch_bytes=batch_mb * 1024 * 1024,
+            base=base,
         )
     else:
         target = store or default_store_dir()
         click.echo(f"store: {target}")
-        result = load_embedded(pubs, target, wait=wait)
+        result = load_embedded(pubs, target, wait=wait, base=base)
     for note in result.notes:
         _note(note)
     click.echo(

@@ -27,7 +27,7 @@ from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, QueryError, StoreError
 from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
-from kg.prefixes import BASE
+from kg.prefixes import BASE, data_iri
 from kg.query import catalog, execute, formats
 from kg.query.catalog import Query
 from kg.query.params import bind
@@ -116,7 +116,7 @@ class Dataset:
             store = ox.Store.read_only(str(path))
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the store: {exc}") from None
-        opened = cls(store, origin=str(path))
+        opened = cls(store, base=stored_base(store), origin=str(path))
         opened._on_disk = True
         return opened
 
@@ -328,6 +328,21 @@ class Dataset:
     def rows(self, query: Query | str, **params: str) -> list[dict]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
         return self.run(query, params).rows
+
+
+def stored_base(store: ox.Store) -> str:
+    """The base IRI a store made by ``kg load`` publishes under: read from its ontology graph's name.
+
+    ``kg load --base`` names every graph under its base, so a store says its own
+    base and no verb that opens it needs telling again.
+    """
+    tail = src.graph_iri(src.ONTOLOGY_SLUG, "")
+    if store.contains_named_graph(ox.NamedNode(data_iri(BASE, tail))):
+        return BASE
+    for graph in store.named_graphs():
+        if isinstance(graph, ox.NamedNode) and graph.value.endswith(tail):
+            return graph.value[: -len(tail)]
+    return BASE
 
 
 def load_source(store: ox.Store, source: src.Source, base: str = BASE) -> None:

@@ -15,7 +15,7 @@ from datetime import date
 import pyoxigraph as ox
 
 from kg import __version__, media
-from kg.prefixes import BASE, DCAT, DCT, DCTYPES, PAV, PREFIXES, RDF_TYPE, VOID, W3C_FORMATS, XSD
+from kg.prefixes import BASE, DCAT, DCT, DCTYPES, PAV, PREFIXES, RDF_TYPE, SHAPES, VOID, W3C_FORMATS, XSD, data_iri
 from kg.rdf import value
 from kg.sparql import select
 
@@ -149,9 +149,9 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
     def lit(value: object, dtype: str = "string") -> ox.Literal:
         return L(str(value), datatype=N(XSD + dtype))
 
-    summary = N(base + "dataset")
-    version = N(f"{base}dataset/{__version__}")
-    sparql = N(base + "sparql")
+    summary = N(data_iri(base, "dataset"))
+    version = N(data_iri(base, f"dataset/{__version__}"))
+    sparql = N(data_iri(base, "sparql"))
     out: list[ox.Triple] = []
 
     def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
@@ -188,8 +188,8 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
     add(version, DCT + "license", N(LICENSE))
 
     for key, file, rdf in DISTRIBUTIONS:
-        dist = N(f"{base}dataset/{__version__}/{key}")
-        dump = N(f"{base}dist/{__version__}/{file}")
+        dist = N(data_iri(base, f"dataset/{__version__}/{key}"))
+        dump = N(data_iri(base, f"dist/{__version__}/{file}"))
         add(version, DCAT + "distribution", dist)
         add(dist, RDF_TYPE, N(VOID + "Dataset"))
         add(dist, RDF_TYPE, N(DCAT + "Distribution"))
@@ -214,7 +214,7 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
         add(dist, DCAT + "downloadURL", dump)
         add(dist, VOID + "dataDump", dump)
         add(dist, VOID + "sparqlEndpoint", sparql)
-        add(dist, DCT + "conformsTo", N(base + "shapes/"))
+        add(dist, DCT + "conformsTo", N(SHAPES))
         for name, count in stats.void().items():
             if key == "nq" and name == "triples":
                 count = stats.quads
@@ -224,8 +224,8 @@ def describe(stats: Statistics, base: str = BASE) -> list[ox.Triple]:
                 n = stats.links.get(prefix, 0)
                 if not n:
                     continue
-                target = N(f"{base}dataset/external/{prefix}")
-                linkset = N(f"{base}dataset/{__version__}/linkset/{prefix}")
+                target = N(data_iri(base, f"dataset/external/{prefix}"))
+                linkset = N(data_iri(base, f"dataset/{__version__}/linkset/{prefix}"))
                 add(target, RDF_TYPE, N(VOID + "Dataset"))
                 add(target, VOID + "uriSpace", L(PREFIXES[prefix]))
                 add(target, DCT + "title", L(prefix))

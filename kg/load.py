@@ -142,16 +142,20 @@ def pause(step: str) -> None:
         time.sleep(3600)
 
 
-def _ontology() -> ox.Store:
-    """The shared ontology graph, parsed."""
+def _ontology(base: str = BASE) -> ox.Store:
+    """The shared ontology graph, parsed (under ``base``)."""
     one = ox.Store()
     for source in src.ontology():
-        load_source(one, source)
+        load_source(one, source, base)
     return one
 
 
 def _batches(
-    pubs: Sequence[src.Source], validate: bool, batch: int, each: Callable[[Dataset, list[src.Source]], None]
+    pubs: Sequence[src.Source],
+    validate: bool,
+    batch: int,
+    each: Callable[[Dataset, list[src.Source]], None],
+    base: str = BASE,
 ) -> None:
     """Hand every batch of parsed publications to ``each``, validated first unless ``validate`` is off.
 
@@ -160,11 +164,11 @@ def _batches(
     store is touched.
     """
     if validate:
-        require_conformance(pubs, batch=batch, each=each)
+        require_conformance(pubs, batch=batch, each=each, base=base)
         return
     for i in range(0, len(pubs), batch):
         chunk = list(pubs[i : i + batch])
-        each(Dataset.build(chunk), chunk)
+        each(Dataset.build(chunk, base), chunk)
 
 
 def _graph_sizes_of(store: ox.Store) -> dict[str, int]:
@@ -238,11 +242,13 @@ def load_embedded(
     validate: bool = True,
     wait: float = 0.0,
     batch: int = BATCH,
+    base: str = BASE,
 ) -> LoadResult:
     """Validate, then replace each publication's named graph (and the ontology's), all or nothing.
 
     ``wait`` is how long to wait for another ``kg load`` of the same store to
-    finish; ``batch`` how many publications are parsed (and validated) at once.
+    finish; ``batch`` how many publications are parsed (and validated) at once;
+    ``base`` the base IRI the data is published under (graph names included).
     """
     start = time.perf_counter()
     pubs = list(publications if publications is not None else src.packaged_publications())
@@ -254,7 +260,7 @@ def load_embedded(
     with StoreLock(path, wait):
         pause("locked")
         notes = recover(path)
-        graphs, total, held = _replace_graphs(path, pubs, validate, batch)
+        graphs, total, held = _replace_graphs(path, pubs, validate, batch, base)
     return LoadResult(
         target=str(path), graphs=graphs, triples=total, seconds=time.perf_counter() - start, notes=notes, peak_held=held
     )
@@ -287,7 +293,9 @@ def recover(path: Path) -> list[str]:
     return notes
 
 
-def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batch: int) -> tuple[list[str], int, int]:
+def _replace_graphs(
+    path: Path, pubs: Sequence[src.Source], validate: bool, batch: int, base: str = BASE
+) -> tuple[list[str], int, int]:
     """Write the new graphs to one N-Quads file batch by batch, then load it into a checkpoint and swap it in.
 
     Returns the graphs, the quads loaded into them and the most parsed quads held at once.
@@ -295,12 +303,12 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
     work = path.parent / f".{path.name}.loading-{uuid.uuid4().hex}"
     nquads = work.parent / f"{work.name}.nq"
     progress = Progress(len(pubs), "publications checked")
-    onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG))
-    graphs = list(dict.fromkeys([onto.value, *(s.graph() for s in pubs)]))
+    onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
+    graphs = list(dict.fromkeys([onto.value, *(s.graph(base) for s in pubs)]))
     counts = {"quads": 0, "held": 0}
     try:
         with open(nquads, "wb") as fh:
-            ontology = _ontology()
+            ontology = _ontology(base)
             counts["quads"] = counts["held"] = len(ontology)
             ontology.dump(fh, format=ox.RdfFormat.N_QUADS)
             del ontology
@@ -314,7 +322,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
                 counts["quads"] += n
                 progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
-            _batches(pubs, validate, batch, write)  # syntax errors name file and line; violations raise here
+            _batches(pubs, validate, batch, write, base)  # syntax errors name file and line; violations raise here
         pause("batch-written")
         if path.exists() and any(path.iterdir()):
             old = ox.Store.read_only(str(path))
@@ -326,7 +334,7 @@ def _replace_graphs(path: Path, pubs: Sequence[src.Source], validate: bool, batc
             if store.contains_named_graph(ox.NamedNode(g)):
                 store.remove_graph(ox.NamedNode(g))
         store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
-        describe_store(store)
+        describe_store(store, base)
         store.flush()
         del store
         pause("loaded")
@@ -400,6 +408,7 @@ def load_endpoint(
     before_update: Callable[[], None] | None = None,
     batch: int = BATCH,
     batch_bytes: int | None = None,
+    base: str = BASE,
 ) -> LoadResult:
     """Validate, then replace every graph on the server: in one request if it fits, else batch by batch.
 
@@ -411,7 +420,8 @@ def load_endpoint(
     server never holds more than one batch in a transaction. ``gsp_endpoint`` is
     not needed (accepted so existing command lines keep working). ``before_update``
     is called right before the first update request is sent (tests use it to stop
-    the server there). ``batch``: publications parsed (and validated) at once.
+    the server there). ``batch``: publications parsed (and validated) at once;
+    ``base``: the base IRI the data is published under (graph names included).
     """
     del gsp_endpoint  # no longer used: every batch is a SPARQL Update request
     start = time.perf_counter()
@@ -421,7 +431,7 @@ def load_endpoint(
     progress = Progress(len(pubs), "publications checked")
     with tempfile.TemporaryDirectory(prefix="trialkg-load-") as tmp:
         try:  # validation happens here, batch by batch, before the server is asked anything
-            parts, expected, held = _write_updates(Path(tmp), pubs, validate, batch, limit, progress)
+            parts, expected, held = _write_updates(Path(tmp), pubs, validate, batch, limit, progress, base)
         finally:
             progress.close()
         leftovers = staging_graphs(endpoint, timeout)
@@ -476,17 +486,19 @@ class Expected:
     sources: dict[str, list[src.Source]]
     #: one triple of the ontology graph (no blank node), asked for after the load
     probe: str = ""
+    #: the base IRI the load publishes under
+    base: str = BASE
 
     def fingerprint(self, graph: str) -> Fingerprint:
         """The fingerprint of what this load sends to ``graph``, parsed again from its files."""
         one = ox.Store()
         for s in self.sources[graph]:
-            load_source(one, s)
+            load_source(one, s, self.base)
         return fingerprint(q.triple for q in one)
 
     def only(self, graphs: Sequence[str]) -> Expected:
         """What this load sends to some of its graphs (one batch)."""
-        return Expected(sizes={g: self.sizes[g] for g in graphs}, sources=self.sources)
+        return Expected(sizes={g: self.sizes[g] for g in graphs}, sources=self.sources, base=self.base)
 
 
 @dataclass
@@ -499,16 +511,22 @@ class Part:
 
 
 def _write_updates(
-    folder: Path, pubs: Sequence[src.Source], validate: bool, batch: int, limit: int, progress: Progress
+    folder: Path,
+    pubs: Sequence[src.Source],
+    validate: bool,
+    batch: int,
+    limit: int,
+    progress: Progress,
+    base: str = BASE,
 ) -> tuple[list[Part], Expected, int]:
     """Write the update requests into ``folder``, each at most ``limit`` bytes of whole graphs, batch by batch.
 
     Returns the requests, what the load sends and the most quads held at once.
     """
-    onto = src.graph_iri(src.ONTOLOGY_SLUG)
-    expected = Expected(sizes={}, sources={onto: src.ontology()})
+    onto = src.graph_iri(src.ONTOLOGY_SLUG, base)
+    expected = Expected(sizes={}, sources={onto: src.ontology()}, base=base)
     for s in pubs:
-        expected.sources.setdefault(s.graph(), []).append(s)
+        expected.sources.setdefault(s.graph(base), []).append(s)
     parts = [Part(folder / "update-0.ru")]
     out = open(parts[0].path, "wb")
     held = 0
@@ -530,7 +548,7 @@ def _write_updates(
             expected.sizes[iri] = sizes.get(iri, 0)
 
     try:
-        ontology = _ontology()
+        ontology = _ontology(base)
         held = len(ontology)
         expected.probe = next(
             (str(q.triple) for q in ontology if not any(isinstance(t, ox.BlankNode) for t in (q.subject, q.object))),
@@ -542,10 +560,10 @@ def _write_updates(
         def each(dataset: Dataset, chunk: list[src.Source]) -> None:
             nonlocal held
             held = max(held, len(dataset.store))
-            put(dataset.store, list(dict.fromkeys(s.graph() for s in chunk)))
+            put(dataset.store, list(dict.fromkeys(s.graph(base) for s in chunk)))
             progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
-        _batches(pubs, validate, batch, each)
+        _batches(pubs, validate, batch, each, base)
     finally:
         out.close()
     return parts, expected, held
@@ -568,7 +586,7 @@ def check_answers(endpoint: str, expected: Expected, timeout: float) -> None:
     """
     if not expected.probe:
         return
-    onto = src.graph_iri(src.ONTOLOGY_SLUG)
+    onto = src.graph_iri(src.ONTOLOGY_SLUG, expected.base)
     if not _ask(endpoint, f"ASK {{ GRAPH <{onto}> {{ {expected.probe} }} }}", timeout):
         raise StoreError(
             f"the load was sent, but {endpoint} does not find what it was sent in graph <{onto}>: "

@@ -31,11 +31,11 @@ import pyoxigraph as ox
 from kg.dataset import Dataset
 from kg.describe import LICENSE, RELEASED
 from kg.errors import InputError
-from kg.prefixes import BASE, DCT, OA, PROV, RDF_TYPE, RDFS_LABEL, TKG, XSD
+from kg.prefixes import DCT, NANOPUBS, OA, PROV, RDF_TYPE, RDFS_LABEL, TKG, XSD
 from kg.sparql import select
 
 #: where the nanopublications are named: ``<NP_BASE>RA...``
-NP_BASE = BASE + "np/"
+NP_BASE = NANOPUBS
 NP = "http://www.nanopub.org/nschema#"
 CREATOR = "trialkg curators"  # as the dataset description (void.ttl) names them
 #: properties that say where an item came from: provenance, not assertion

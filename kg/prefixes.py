@@ -12,6 +12,9 @@ from collections.abc import Iterable, Mapping
 
 BASE = "https://w3id.org/trialkg/"
 ONTOLOGY = BASE + "ontology/"
+SHAPES = BASE + "shapes/"
+#: where the nanopublications are named (``kg export --format nanopub``): ``<NANOPUBS>RA...``
+NANOPUBS = BASE + "np/"
 
 #: The project's own prefix, ``trialkg`` (not taken in Bioregistry; see
 #: ontology/bioregistry-entry.json), names the vocabulary. The dataset's own
@@ -23,7 +26,7 @@ RESOURCE_KINDS = ("trial", "study", "publication", "journal", "synthetic")
 PREFIXES: dict[str, str] = {
     PROJECT: ONTOLOGY,
     **{f"{PROJECT}.{kind}": f"{BASE}{kind}/" for kind in RESOURCE_KINDS},
-    f"{PROJECT}.shapes": BASE + "shapes/",
+    f"{PROJECT}.shapes": SHAPES,
     f"{PROJECT}.base": BASE,
     "NCIT": "http://purl.obolibrary.org/obo/NCIT_",
     "CHEBI": "http://purl.obolibrary.org/obo/CHEBI_",
@@ -255,3 +258,47 @@ if (
     import json
 
     print(json.dumps(kgx_prefix_map(), indent=2))
+
+
+def check_base(base: str) -> str:
+    """A ``--base`` value, checked: an absolute http(s) IRI ending in ``/`` (every IRI is built by appending).
+
+    >>> check_base("https://example.org/kg/")
+    'https://example.org/kg/'
+    """
+    from kg.errors import InputError
+
+    if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`#?]+/", base):
+        raise InputError(f"--base {base!r}: give an absolute http(s) IRI ending in '/', e.g. https://example.org/kg/")
+    return base
+
+
+#: the vocabulary's namespaces: the same under every base (the queries, the shapes and other graphs name them)
+VOCABULARY = (ONTOLOGY, SHAPES)
+
+
+def data_iri(base: str, path: str) -> str:
+    """The data IRI at ``path`` under ``base`` (``trial/isoda-2018``, ``graph/ontology``, ``dataset``).
+
+    The one way an IRI is made from a base, so that ``--base`` reaches every one
+    (``tests/test_quality.py`` keeps it so).
+
+    >>> data_iri("https://example.org/kg/", "graph/isoda-2018")
+    'https://example.org/kg/graph/isoda-2018'
+    """
+    return base + path
+
+
+def rebase(iri: str, base: str) -> str:
+    """The IRI ``iri`` (written under :data:`BASE`) has when the data is published under ``base``.
+
+    The one place a data IRI moves to another base; the vocabulary stays where it is published.
+
+    >>> rebase(BASE + "trial/isoda-2018", "https://example.org/kg/")
+    'https://example.org/kg/trial/isoda-2018'
+    >>> rebase(ONTOLOGY + "Study", "https://example.org/kg/") == ONTOLOGY + "Study"
+    True
+    """
+    if base == BASE or not iri.startswith(BASE) or iri.startswith(VOCABULARY):
+        return iri
+    return data_iri(base, iri[len(BASE) :])

@@ -22,7 +22,7 @@ import pyoxigraph as ox
 
 from kg import resources
 from kg.errors import InputError, printable
-from kg.prefixes import BASE, XSD
+from kg.prefixes import BASE, XSD, data_iri, rebase
 
 if TYPE_CHECKING:
     import rdflib
@@ -85,7 +85,7 @@ def graph_iri(slug: str, base: str = BASE) -> str:
     >>> graph_iri("isoda-2018")
     'https://w3id.org/trialkg/graph/isoda-2018'
     """
-    return f"{base}graph/{slug}"
+    return data_iri(base, f"graph/{slug}")
 
 
 def slug_of(name: str) -> str:
@@ -199,8 +199,9 @@ def is_token_limit(exc: MemoryError) -> bool:
 
 
 def _rebase(term: Any, base: str) -> Any:
-    if isinstance(term, ox.NamedNode) and term.value.startswith(BASE):
-        return ox.NamedNode(base + term.value[len(BASE) :])
+    if isinstance(term, ox.NamedNode):
+        moved = rebase(term.value, base)
+        return term if moved == term.value else ox.NamedNode(moved)
     return term
 
 

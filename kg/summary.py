@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from kg.dataset import Dataset
 from kg.errors import QueryError
-from kg.prefixes import BASE, compact, to_iri
+from kg.prefixes import BASE, compact, data_iri, to_iri
 from kg.query.formats import cell, level, p_value, plural, quantity
 from kg.query.result import Value
 
@@ -35,7 +35,7 @@ def study_iris(study: str, base: str = BASE) -> list[str]:
     if iri is not None:
         return [iri]
     if study.replace("-", "").isalnum():
-        return [f"{base}{path}{study}" for path in STUDY_PATHS]
+        return [data_iri(base, f"{path}{study}") for path in STUDY_PATHS]
     raise QueryError(f"{study!r} is not a study slug, IRI or CURIE")
 
 

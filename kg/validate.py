@@ -33,7 +33,7 @@ from kg import curation
 from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError, ValidationFailed
-from kg.prefixes import SH, compact, to_iri
+from kg.prefixes import BASE, SH, compact, to_iri
 from kg.rdf import value
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def validate(
     strict: bool = False,
     shapes: Sequence[src.Source] = (),
     packaged_shapes: bool = True,
+    base: str = BASE,
 ) -> Report:
     """Validate the publications (each batch with the packaged ontology and term extracts).
 
@@ -136,8 +137,8 @@ def validate(
     without_text: list[str] = []
     for i in range(0, max(len(pubs), 1), batch):
         chunk = pubs[i : i + batch]
-        dataset = Dataset.build(chunk)
-        found = run(dataset, {s.graph(): s.name for s in chunk}, prepared)
+        dataset = Dataset.build(chunk, base)
+        found = run(dataset, {s.graph(base): s.name for s in chunk}, prepared)
         findings, no_text = curation.check(dataset.store, chunk, dataset.base)
         without_text += no_text
         # a TODO marker is reported once, by its line: not again as every shape its placeholder breaks
@@ -192,10 +193,10 @@ def _with_lines(violations: set[Violation], chunk: list[src.Source]) -> set[Viol
 
 
 def require_conformance(
-    publications: Sequence[src.Source], batch: int = BATCH, each: BatchHandler | None = None
+    publications: Sequence[src.Source], batch: int = BATCH, each: BatchHandler | None = None, base: str = BASE
 ) -> None:
     """Refuse data that does not conform, before anything is written anywhere (``each`` as in :func:`validate`)."""
-    report = validate(publications, batch=batch, each=each)
+    report = validate(publications, batch=batch, each=each, base=base)
     if not report.conforms:
         raise ValidationFailed(
             f"refused: {len(report.errors)} violation(s), nothing was written; first: {report.errors[0].line()}"

@@ -40,6 +40,24 @@ def test_build_with_another_base(kg, tmp_path):
     text = (tmp_path / "trialkg.nt").read_text()
     assert "<https://example.org/kg/trial/isoda-2018>" in text
     assert "https://w3id.org/trialkg/trial/" not in text
+    assert "<https://w3id.org/trialkg/ontology/ClinicalTrial>" in text, "the vocabulary stays where it is published"
+
+
+def test_load_with_another_base_names_every_graph_under_it_and_the_store_says_so(kg, tmp_path):
+    """kg load --base: the data and its graphs move to the base, the vocabulary stays, and the verbs that open
+    the store read the base from it (no second --base)."""
+    store = tmp_path / "store"
+    r = kg("load", "--store", str(store), "--base", "https://example.org/kg/")
+    assert r.returncode == 0, r.stderr
+    graphs = {g.value for g in ox.Store.read_only(str(store)).named_graphs()}
+    assert "https://example.org/kg/graph/isoda-2018" in graphs and "https://example.org/kg/graph/void" in graphs
+    assert not any(g.startswith("https://w3id.org/trialkg/") for g in graphs)
+    rows = kg("query", "trial-summary", "--store", str(store), "--format", "csv")
+    assert "https://example.org/kg/trial/isoda-2018," in rows.stdout, "the queries (trialkg: vocabulary) still answer"
+    one = kg("summary", "isoda-2018", "--store", str(store))
+    assert one.returncode == 0 and "bortezomib" in one.stdout.lower(), one.stderr
+    bad = kg("load", "--store", str(tmp_path / "other"), "--base", "javascript:alert(1)")
+    assert bad.returncode == 2 and "--base" in bad.stderr and not (tmp_path / "other").exists()
 
 
 def test_validate_packaged_conforms(kg):

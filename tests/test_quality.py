@@ -142,6 +142,41 @@ def test_only_the_atomic_writer_renames():
     assert _renames(ast.parse((KG / "outputs.py").read_text())), "the check finds the writer's own renames"
 
 
+BASE_NAMES = {"base", "BASE"}
+
+
+def _builds_iris(tree: ast.AST) -> list[int]:
+    """Lines that make an IRI by appending to a base: ``base + "..."``, ``f"{base}..."`` (also ``self.base``)."""
+
+    def is_base(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Name) and node.id in BASE_NAMES) or (
+            isinstance(node, ast.Attribute) and node.attr in BASE_NAMES
+        )
+
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and is_base(node.left):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.JoinedStr) and node.values:
+            first = node.values[0]
+            if isinstance(first, ast.FormattedValue) and is_base(first.value):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_iri_builder_appends_to_a_base():
+    """Every IRI under a base is made by kg.prefixes (data_iri, rebase), so ``--base`` reaches every one."""
+    offenders = {}
+    for path in KG.rglob("*.py"):
+        if path == KG / "prefixes.py":
+            continue
+        lines = _builds_iris(ast.parse(path.read_text(encoding="utf-8")))
+        if lines:
+            offenders[str(path.relative_to(ROOT))] = lines
+    assert offenders == {}, "make IRIs with kg.prefixes.data_iri"
+    assert _builds_iris(ast.parse((KG / "prefixes.py").read_text())), "the check finds the builder's own"
+
+
 def _contract_modules() -> set[str]:
     import tomllib
 

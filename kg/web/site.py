@@ -28,7 +28,7 @@ import pyoxigraph as ox
 
 from kg import media
 from kg.dataset import Dataset
-from kg.prefixes import RDF_TYPE, RDFS_LABEL, TKG, compact
+from kg.prefixes import RDF_TYPE, RDFS_LABEL, TKG, compact, data_iri
 from kg.rdf import to_bytes, turtle, value
 from kg.sparql import select
 
@@ -136,7 +136,7 @@ class Site:
         """The resource IRI for a site path (the inverse of :meth:`path_of`)."""
         if path.endswith("/index"):
             path = path[: -len("index")]
-        return self.base + path
+        return data_iri(self.base, path)
 
     def resources(self) -> Iterator[str]:
         """Every IRI under the base that the dataset describes and that can have a page, each once, streamed.
