@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import uuid
+import weakref
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -220,6 +221,19 @@ def _kgx_id(iri: str) -> str:
     if curie is None:
         raise InputError(f"KGX export: {iri} has no CURIE in ontology/kgx-prefix-map.json")
     return curie
+
+
+#: the KGX nodes and edges of a dataset, made once for both of its files
+_KGX_MADE: weakref.WeakKeyDictionary[Dataset, tuple[list[dict[str, str]], list[dict[str, str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def kgx_once(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """:func:`kgx`, computed once per dataset however many of its files are written."""
+    if ds not in _KGX_MADE:
+        _KGX_MADE[ds] = kgx(ds)
+    return _KGX_MADE[ds]
 
 
 def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -694,8 +708,8 @@ WRITERS: dict[str, dict[str, Callable[..., bytes]]] = {
     "jsonld": {"trialkg.jsonld": jsonld, "context.jsonld": lambda ds: json.dumps(context(), indent=2).encode()},
     "jsonld-1.0": {"trialkg-1.0.jsonld": jsonld_1_0},
     "kgx": {
-        "nodes.tsv": lambda ds: _tsv(kgx(ds)[0], NODE_COLUMNS).encode(),
-        "edges.tsv": lambda ds: _tsv(kgx(ds)[1], EDGE_COLUMNS).encode(),
+        "nodes.tsv": lambda ds: _tsv(kgx_once(ds)[0], NODE_COLUMNS).encode(),
+        "edges.tsv": lambda ds: _tsv(kgx_once(ds)[1], EDGE_COLUMNS).encode(),
         "kgx-prefix-map.json": lambda ds: json.dumps(kgx_prefix_map(), indent=2).encode() + b"\n",
     },
     "sssom": {"mappings.sssom.tsv": lambda ds: mappings.packaged().text.encode()},

@@ -46,11 +46,6 @@ class Source:
     data: bytes | None = None
     location: Traversable | Path | None = None
 
-    @property
-    def is_ontology(self) -> bool:
-        """Whether this source is part of the shared ontology graph (not a publication)."""
-        return self.slug == ONTOLOGY_SLUG
-
     def graph(self, base: str = BASE) -> str:
         """The named graph's IRI under ``base``."""
         return graph_iri(self.slug, base)

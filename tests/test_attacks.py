@@ -568,9 +568,9 @@ ESCAPED_SERVICE = {
 
 @pytest.mark.parametrize("query", list(ESCAPED_SERVICE.values()), ids=list(ESCAPED_SERVICE))
 def test_sparql_refuses_service_behind_an_escape(store, trap, query):
-    from kg.web.endpoint import execute
+    from kg.web.endpoint import Endpoint, Limits
 
-    answer = execute(store, query.format(trap=trap.url), None, timeout=10, max_rows=10)
+    answer = Endpoint(store, Limits(timeout=10, max_rows=10)).execute(query.format(trap=trap.url), None)
     assert answer.status == 400 and b"SERVICE is refused" in answer.body, (answer.status, answer.body[:300])
     assert trap.connections == 0
 

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from kg import sandbox, sparql
 from kg.errors import QueryError
 from kg.query.result import Result, from_solutions
-from kg.query.text import Term, is_ordered, syntax_error, with_values
+from kg.query.text import Term, syntax_error, with_values
 
 T = TypeVar("T")
 
@@ -61,7 +61,7 @@ def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network:
 def _solve(store: ox.Store, text: str, bindings: Mapping[str, Term] | None, origin: str, union: bool) -> Result:
     try:
         solutions = sparql.local(store, with_values(text, bindings or {}), union)
-        return from_solutions(solutions, text, origin)
+        return from_solutions(solutions, origin)
     except SyntaxError as exc:
         raise syntax_error(exc, origin) from None
     except OSError as exc:
@@ -84,7 +84,7 @@ def on_rdflib(dataset, text: str, bindings: Mapping[str, Term] | None = None, or
         raise QueryError(f"{origin}: only SELECT queries are supported here")
     variables = [str(v) for v in result.vars]
     rows = [{v: from_rdflib(row[v]) for v in variables if row[v] is not None} for row in result]
-    return Result(variables=variables, rows=rows, ordered=is_ordered(text))
+    return Result(variables=variables, rows=rows)
 
 
 def on_endpoint(
@@ -92,7 +92,7 @@ def on_endpoint(
 ) -> Result:
     """Run over the SPARQL 1.1 Protocol; the answer is read as SPARQL JSON results."""
     solutions = sparql.remote(endpoint, with_values(text, bindings or {}), timeout, QueryError)
-    return from_solutions(solutions, text, origin)
+    return from_solutions(solutions, origin)
 
 
 @contextlib.contextmanager

@@ -9,31 +9,25 @@ import pyoxigraph as ox
 
 from kg.errors import QueryError
 from kg.prefixes import XSD
-from kg.query.text import is_ordered
 
 Value = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 @dataclass
 class Result:
-    """Variables and rows (unbound variables absent from a row); ``ordered`` if the query fixed the order."""
+    """Variables and rows (unbound variables absent from a row)."""
 
     variables: list[str]
     rows: list[dict[str, Value]]
-    ordered: bool = False
-
-    def column(self, name: str) -> list[str]:
-        """One column's lexical values ('' where unbound)."""
-        return [row[name].value if name in row else "" for row in self.rows]
 
 
-def from_solutions(solutions: object, text: str, origin: str = "query") -> Result:
+def from_solutions(solutions: object, origin: str = "query") -> Result:
     """A :class:`Result` from pyoxigraph solutions (local, or parsed from a server's answer)."""
     if not isinstance(solutions, ox.QuerySolutions):
         raise QueryError(f"{origin}: only SELECT queries are supported here")
     variables = [v.value for v in solutions.variables]
     rows = [{v: sol[v] for v in variables if sol[v] is not None} for sol in solutions]
-    return Result(variables=variables, rows=rows, ordered=is_ordered(text))
+    return Result(variables=variables, rows=rows)
 
 
 def json_term(term: Value) -> dict[str, str]:

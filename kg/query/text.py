@@ -43,11 +43,6 @@ def strip_comments(text: str) -> str:
     return "\n".join(out)
 
 
-def is_ordered(text: str) -> bool:
-    """Whether the query fixes its row order (``ORDER BY``)."""
-    return re.search(r"\bORDER\s+BY\b", strip_comments(text), re.IGNORECASE) is not None
-
-
 def values_block(bindings: Mapping[str, Term]) -> str:
     """A ``VALUES`` block of already-checked RDF terms (``str(term)`` is N-Triples syntax).
 

@@ -366,8 +366,3 @@ class Endpoint:
         why = outcome.describe() if outcome.raised is None else _one_line(outcome.raised)
         LOG.error("kg serve: a /sparql query process failed: %s; query: %s", why, _one_line(ValueError(query))[:200])
         return Answer(500, "text/plain", f"the query process failed: {why}\n".encode())
-
-
-def execute(store: ox.Store, query: str, accept: str | None, timeout: float, max_rows: int) -> Answer:
-    """Run one read-only query under the default limits with this time-out and result cap (one-off use)."""
-    return Endpoint(store, Limits(timeout=timeout, max_rows=max_rows)).execute(query, accept)
