@@ -88,8 +88,8 @@ def nanopublication(store: ox.Store, item: ox.NamedNode, created: date) -> list[
         out.append((g, s, p, o))
 
     # assertion: the item's own triples, those of the estimates it owns, and its study's link to it
-    todo: list = [item]
-    seen: set = set()
+    todo: list[ox.NamedNode | ox.BlankNode] = [item]
+    seen: set[ox.NamedNode | ox.BlankNode] = set()
     while todo:
         node = todo.pop()
         if node in seen:
@@ -99,8 +99,11 @@ def nanopublication(store: ox.Store, item: ox.NamedNode, created: date) -> list[
             if node == item and q.predicate.value in PROVENANCE:
                 continue
             add(g_assertion, str(name(node)), q.predicate.value, name(q.object))
-            if q.predicate.value == TKG + "attributeEstimate" or isinstance(q.object, ox.BlankNode):
-                todo.append(q.object)
+            follow = described(q.object)  # a literal is never looked up as a subject
+            if follow is not None and (
+                q.predicate.value == TKG + "attributeEstimate" or isinstance(follow, ox.BlankNode)
+            ):
+                todo.append(follow)
     for link in LINKS:
         for q in store.quads_for_pattern(None, ox.NamedNode(link), item, None):
             add(g_assertion, str(name(q.subject)), link, item.value)
@@ -147,12 +150,12 @@ def _line(term: str | ox.Literal) -> str:
     return f"^{datatype} {_escape(term.value)}\n"
 
 
-def _sort_key(quad: Quad) -> tuple:
+def _sort_key(quad: Quad) -> tuple[bytes, bytes, bytes, tuple[object, ...]]:
     """The order of ``nanopub``'s StatementComparator: graph, subject, predicate, then IRIs before literals,
     literals by value, then datatype (none for a language-tagged one), then language."""
     g, s, p, o = quad
     if isinstance(o, str):
-        obj: tuple = (0, o.encode())
+        obj: tuple[object, ...] = (0, o.encode())
     else:
         dt = (0, b"") if o.language else (1, (o.datatype.value if o.datatype else XSD + "string").encode())
         lang = (0, b"") if not o.language else (1, o.language.encode())

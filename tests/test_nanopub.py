@@ -166,3 +166,18 @@ def test_the_export_is_reproducible_and_dated_by_option(dataset, trig, kg, tmp_p
     assert r.returncode == 2 and "YYYY-MM-DD" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = kg("export", "--format", "nanopub", "--date", "2027-01-02", "--out", str(tmp_path))
     assert r.returncode == 0 and (tmp_path / "trialkg.nanopubs.trig").read_bytes() == other
+
+
+def test_a_literal_attribute_estimate_is_asserted_not_followed():
+    """No shape types a claim's ``trialkg:attributeEstimate``: a literal one is kept as a value, not looked up as a
+    subject (that raised a TypeError, an internal error from ``kg export --format nanopub``)."""
+    from kg.nanopub import nanopublication
+
+    claim = ox.NamedNode("https://w3id.org/trialkg/example/claim")
+    store = ox.Store()
+    estimate = ox.Literal("about a half")
+    store.add(ox.Quad(claim, ox.NamedNode(T + "attributeEstimate"), estimate, ox.NamedNode("urn:g")))
+    quads = nanopublication(store, claim, date(2024, 1, 2))
+    assert [(s, p, o) for g, s, p, o in quads if g.endswith("#assertion")] == [
+        (claim.value, T + "attributeEstimate", estimate)
+    ]
