@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import click
 
@@ -61,8 +63,11 @@ OUT_OPTION = click.option(
 #: the exit status of an error nothing foresaw (a bug): never 1, which means "violations"
 INTERNAL_ERROR = 70
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-def _guard(func):
+
+def _guard(func: Callable[_P, _R]) -> Callable[_P, _R]:
     """Turn library errors into one line and an exit code (tracebacks only with --debug).
 
     The line is made printable (:func:`kg.errors.printable`): a file name's
@@ -72,7 +77,7 @@ def _guard(func):
     """
 
     @wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         debug = (click.get_current_context().find_root().obj or {}).get("debug", False)
         try:
             return func(*args, **kwargs)
@@ -104,7 +109,13 @@ def _note(message: str) -> None:
     click.echo(f"kg: note: {printable(message)}", err=True)
 
 
-def _dataset(trials=(), store=None, endpoint=None, timeout=60.0, isolated=False) -> Dataset:
+def _dataset(
+    trials: Sequence[str] = (),
+    store: str | None = None,
+    endpoint: str | None = None,
+    timeout: float = 60.0,
+    isolated: bool = False,
+) -> Dataset:
     """The dataset the target options name; ``isolated``: its queries run in a child (a panic is one line)."""
     dataset = Dataset.select(paths=list(trials), store=store, endpoint=endpoint, timeout=timeout)
     dataset.isolated = isolated
@@ -223,7 +234,14 @@ def reason(ontology_only: bool, trials: tuple[str, ...]) -> None:
 @ENDPOINT_OPTION
 @TIMEOUT_OPTION
 @_guard
-def summary(studies: tuple[str, ...], trial: str | None, trials, store, endpoint, timeout) -> None:
+def summary(
+    studies: tuple[str, ...],
+    trial: str | None,
+    trials: tuple[str, ...],
+    store: str | None,
+    endpoint: str | None,
+    timeout: float,
+) -> None:
     """One line per study; or, given STUDIES (slugs, IRIs or CURIEs), each study's screen.
 
     A study's screen: design, arms and the number allocated to each,
@@ -262,7 +280,7 @@ def summary(studies: tuple[str, ...], trial: str | None, trials, store, endpoint
 @TRIALS_OPTION
 @STORE_OPTION
 @_guard
-def export(fmt: str, created: str | None, out: str, trials, store) -> None:
+def export(fmt: str, created: str | None, out: str, trials: tuple[str, ...], store: str | None) -> None:
     """Export the graph for other graphs and tools to ingest."""
     from kg.export import export as run_export
     from kg.nanopub import parse_date
@@ -306,7 +324,17 @@ def export(fmt: str, created: str | None, out: str, trials, store) -> None:
 @BASE_OPTION
 @TRIALS_OPTION
 @_guard
-def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait, base, trials) -> None:
+def load(
+    store: str | None,
+    endpoint: str | None,
+    gsp_endpoint: str | None,
+    batch_mb: int,
+    update_endpoint: str | None,
+    timeout: float,
+    wait: float,
+    base: str | None,
+    trials: tuple[str, ...],
+) -> None:
     """Validate, then load each publication into its own named graph (all or nothing).
 
     Credentials for a server come from TRIALKG_USER / TRIALKG_PASSWORD or
@@ -380,7 +408,20 @@ def load(store, endpoint, gsp_endpoint, batch_mb, update_endpoint, timeout, wait
     "(refused without this flag).",
 )
 @_guard
-def query(name, file, params, fmt, limit, offset, engine, trials, store, endpoint, timeout, allow_service) -> None:
+def query(
+    name: str | None,
+    file: str | None,
+    params: tuple[str, ...],
+    fmt: str,
+    limit: int | None,
+    offset: int | None,
+    engine: str,
+    trials: tuple[str, ...],
+    store: str | None,
+    endpoint: str | None,
+    timeout: float,
+    allow_service: bool,
+) -> None:
     """Run a ready-made query by NAME (see `kg queries`), or your own with --file.
 
     A --file query that uses SERVICE is refused unless --allow-service is
@@ -391,9 +432,12 @@ def query(name, file, params, fmt, limit, offset, engine, trials, store, endpoin
     from kg.query import catalog
     from kg.query.params import parse_params
 
-    if bool(name) == bool(file):
+    if file and not name:
+        q = catalog.from_file(file)
+    elif name and not file:
+        q = catalog.get(name)
+    else:
         raise QueryError("give either a query NAME or --file Q.rq (see `kg queries`)")
-    q = catalog.from_file(file) if file else catalog.get(name)
     params_given = parse_params(params)
     dataset = _dataset(trials, store, endpoint, timeout, isolated=True)
     require_known(dataset, q, params_given)
@@ -507,8 +551,8 @@ def queries(name: str | None) -> None:
 def serve(
     host: str,
     port: int,
-    trials,
-    store,
+    trials: tuple[str, ...],
+    store: str | None,
     timeout: float,
     max_rows: int,
     max_memory: int,
@@ -554,7 +598,7 @@ def serve(
 @TRIALS_OPTION
 @STORE_OPTION
 @_guard
-def publish(static_dir: str, hosted_at: str | None, trials, store) -> None:
+def publish(static_dir: str, hosted_at: str | None, trials: tuple[str, ...], store: str | None) -> None:
     """Write every page and per-resource RDF file, with .htaccess rules, for a static host."""
     from kg.web.publish import publish as run_publish
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -31,10 +31,13 @@ from kg.prefixes import BASE, data_iri
 from kg.query import catalog, execute, formats
 from kg.query.catalog import Query
 from kg.query.params import bind
-from kg.query.result import Result
+from kg.query.result import Result, Value
 from kg.query.text import paged
 from kg.query.tokens import uses_service
 from kg.rdf import value
+
+if TYPE_CHECKING:
+    import rdflib
 
 ENGINES = ("oxigraph", "rdflib")
 #: above this many bytes of Turtle, :meth:`Dataset.build` parses only when the store is first needed, so
@@ -228,7 +231,7 @@ class Dataset:
         return self.stored_description() or describe(self.statistics, self.base)
 
     @cached_property
-    def rdflib(self):
+    def rdflib(self) -> rdflib.Dataset:
         """An rdflib ``Dataset`` with the same named graphs (for rdflib's engine, pyshacl, JSON-LD)."""
         import rdflib
 
@@ -325,7 +328,7 @@ class Dataset:
         out.flush()  # nothing buffered is written twice, by the parent and by the child
         execute.in_child(written, origin=q.origin, network=allow_service)
 
-    def rows(self, query: Query | str, **params: str) -> list[dict]:
+    def rows(self, query: Query | str, **params: str) -> list[dict[str, Value]]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
         return self.run(query, params).rows
 

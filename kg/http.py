@@ -104,10 +104,18 @@ def redact(text: str) -> str:
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects within the origin; across origins, only without credentials, and never with them."""
 
-    def __init__(self, start: str):
+    def __init__(self, start: str) -> None:
         self.start = origin(start)
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         if origin(newurl) == self.start:  # the bearer token is an unredirected header: carry it within the origin
             new = super().redirect_request(req, fp, code, msg, headers, newurl)
             token = req.unredirected_hdrs.get("Authorization")
@@ -140,7 +148,9 @@ _BASIC_ORIGINS: set[tuple[str, str, int | None]] = set()
 class _BasicAuth(urllib.request.HTTPBasicAuthHandler):
     """HTTP Basic on a challenge, remembering the origins where it worked."""
 
-    def http_error_401(self, req, fp, code, msg, headers):
+    def http_error_401(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: http.client.HTTPMessage
+    ) -> Any:  # an HTTP response (typeshed: Any), or None
         response = super().http_error_401(req, fp, code, msg, headers)
         if response is not None and 200 <= response.status < 300:
             _BASIC_ORIGINS.add(origin(req.full_url))

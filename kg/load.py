@@ -795,7 +795,7 @@ def graph_sizes(endpoint: str, graphs: Sequence[str], timeout: float) -> dict[st
     return sizes
 
 
-def _select(endpoint: str, text: str, timeout: float) -> list[dict]:
+def _select(endpoint: str, text: str, timeout: float) -> list[dict[str, sparql.Term]]:
     return sparql.remote_rows(endpoint, text, timeout)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import cast
 
 import pyoxigraph as ox
 
@@ -24,6 +23,8 @@ from kg import http
 from kg.errors import KGError, StoreError
 
 Answer = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+#: a term bound in a SELECT row
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 #: what a server is asked for, by what the caller wants back
 RESULTS = {
@@ -70,12 +71,14 @@ def remote(
     media, fmt, name = RESULTS[results]
     data = http.query(endpoint, text, media, timeout=timeout, error=error)
     try:
-        return cast(ox.QuerySolutions | ox.QueryBoolean, ox.parse_query_results(data, format=fmt))
+        return ox.parse_query_results(data, format=fmt)
     except (SyntaxError, ValueError) as exc:
         raise error(f"{endpoint}: the server's answer is not {name}: {exc}") from None
 
 
-def remote_rows(endpoint: str, text: str, timeout: float = 60.0, error: type[KGError] = StoreError) -> list[dict]:
+def remote_rows(
+    endpoint: str, text: str, timeout: float = 60.0, error: type[KGError] = StoreError
+) -> list[dict[str, Term]]:
     """A SELECT's rows from a server, each a dict of the variables bound (nothing for an ASK)."""
     solutions = remote(endpoint, text, timeout, error)
     if not isinstance(solutions, ox.QuerySolutions):
@@ -106,6 +109,6 @@ def remote_stream(
     media, fmt, name = RESULTS["json"]
     with http.query_opened(endpoint, text, media, timeout, error) as answer:
         try:
-            yield cast(ox.QuerySolutions | ox.QueryBoolean, ox.parse_query_results(answer, format=fmt))
+            yield ox.parse_query_results(answer, format=fmt)
         except SyntaxError as exc:
             raise error(f"{endpoint}: the server's answer is not {name}: {exc}") from None

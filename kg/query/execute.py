@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pyoxigraph as ox
 
@@ -18,6 +18,9 @@ from kg import sandbox, sparql
 from kg.errors import QueryError
 from kg.query.result import Result, from_solutions
 from kg.query.text import Term, syntax_error, with_values
+
+if TYPE_CHECKING:
+    import rdflib
 
 T = TypeVar("T")
 
@@ -68,22 +71,27 @@ def _solve(store: ox.Store, text: str, bindings: Mapping[str, Term] | None, orig
         raise QueryError(f"{origin}: the query failed: {exc}") from None
 
 
-def on_rdflib(dataset, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query") -> Result:
+def on_rdflib(
+    dataset: rdflib.Dataset, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query"
+) -> Result:
     """Run with rdflib's own SPARQL engine; parameters go in as ``initBindings``."""
     import rdflib
     from pyparsing import ParseException
 
     from kg.sources import from_rdflib, rdflib_term
 
-    init = {rdflib.Variable(k): rdflib_term(v) for k, v in (bindings or {}).items()}
+    init: dict[str, rdflib.term.Identifier] = {rdflib.Variable(k): rdflib_term(v) for k, v in (bindings or {}).items()}
     try:
         result = dataset.query(text, initBindings=init)
     except ParseException as exc:
         raise QueryError(f"{origin}:{exc.lineno}:{exc.col}: SPARQL syntax error: {exc.msg}") from None
     if result.type != "SELECT":
         raise QueryError(f"{origin}: only SELECT queries are supported here")
-    variables = [str(v) for v in result.vars]
-    rows = [{v: from_rdflib(row[v]) for v in variables if row[v] is not None} for row in result]
+    variables = [str(v) for v in result.vars or ()]
+    rows = [
+        {v: from_rdflib(row[v]) for v in variables if row[v] is not None}
+        for row in cast("Iterator[rdflib.query.ResultRow]", iter(result))  # a SELECT's rows
+    ]
     return Result(variables=variables, rows=rows)
 
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from kg import sparql
 from kg.errors import QueryError
 from kg.prefixes import XSD
 
-Value = ox.NamedNode | ox.BlankNode | ox.Literal
+#: a term bound in a row (the one definition is the runner's)
+Value = sparql.Term
 
 
 @dataclass
