@@ -51,7 +51,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -386,9 +386,10 @@ class Fingerprint:
     digest: str
 
 
-def fingerprint(triples) -> Fingerprint:
+def fingerprint(triples: Iterable[ox.Triple]) -> Fingerprint:
     """The fingerprint of some triples (blank-node labels differ between stores, so those triples are only counted)."""
-    lines, n = [], 0
+    lines: list[str] = []
+    n = 0
     for t in triples:
         n += 1
         if not any(isinstance(term, ox.BlankNode) for term in (t.subject, t.object)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote
 
 from kg import media
@@ -23,13 +24,16 @@ from kg.web.negotiate import negotiate
 from kg.web.policy import NO_CONTENT, policy, style_hashes
 from kg.web.site import STUDIES, Site
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
 MAX_PATH = 2048
 MAX_BODY = 1_000_000  # bytes of a POSTed query; a longer body is refused while it is read, never buffered
 
 
 def create_app(
     dataset: Dataset | None = None, timeout: float = 10.0, max_rows: int = 10000, limits: Limits | None = None
-):
+) -> Starlette:
     """The ASGI application serving ``dataset`` (the packaged graph by default).
 
     ``limits`` sets the /sparql limits (time-out, rows, memory per query, queries at once);
@@ -54,7 +58,7 @@ def create_app(
     void_ttl = turtle(dataset.description)
     headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": NO_CONTENT}
 
-    def text(status: int, message: str, **extra) -> Response:
+    def text(status: int, message: str, **extra: str) -> Response:
         return PlainTextResponse(message + "\n", status_code=status, headers={**headers, **extra})
 
     def page(html: str) -> Response:

@@ -22,13 +22,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pyoxigraph as ox
 
 from kg import media
 from kg.dataset import Dataset
 from kg.prefixes import RDF_TYPE, RDFS_LABEL, TKG, compact, data_iri
+from kg.query.result import Value
 from kg.rdf import to_bytes, turtle, value
 from kg.sparql import select
 
@@ -53,10 +54,10 @@ MAX_DESCRIPTION = 5000
 PAGE_SIZE = 100
 
 
-class LRU(OrderedDict):
+class LRU(OrderedDict[Any, Any]):
     """A dict that keeps its ``size`` most recently used entries (safe to share between the server's threads)."""
 
-    def __init__(self, size: int = CACHE_ENTRIES):
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
         super().__init__()
         self.size = size
         self._lock = threading.Lock()
@@ -195,8 +196,8 @@ class Site:
         near; a larger one is cut there, and its page says so).
         """
         out: dict[ox.Triple, None] = {}
-        seen: set = set()
-        todo: list = [ox.NamedNode(iri)]
+        seen: set[ox.NamedNode | ox.BlankNode] = set()
+        todo: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(iri)]
         while todo and len(out) < MAX_DESCRIPTION:
             node = todo.pop()
             if node in seen:
@@ -245,7 +246,7 @@ class Site:
             fmt = media.syntax(media_type).format
             cbd = self.cbd(iri)
             self.cache[key] = turtle(cbd) if fmt is ox.RdfFormat.TURTLE else to_bytes(cbd, fmt)
-        return self.cache[key]
+        return cast(bytes, self.cache[key])
 
     def label(self, iri: str) -> str:
         """The resource's label, or its CURIE."""
@@ -278,7 +279,7 @@ class Site:
             return iri if LINKABLE.match(iri) else ""
         return posixpath.relpath(path + suffix, posixpath.dirname(from_path) or ".")
 
-    def rows(self, name: str, **params: str) -> list[dict]:
+    def rows(self, name: str, **params: str) -> list[dict[str, Value]]:
         """Rows of a ready-made query on this site's dataset."""
         return self.dataset.run(name, params).rows
 
