@@ -298,6 +298,7 @@ def test_two_builds_in_separate_processes_are_byte_identical(mixed, tmp_path):
 # ---- serving and publishing hold no more than a page at a time ---------------------------------------------
 
 
+@pytest.mark.slow  # renders every page of a corpus: 5 s
 def test_a_site_holds_a_bounded_cache_whatever_it_serves(corpus, tmp_path, monkeypatch):
     """Every page of a store asked once: the site keeps the most recent few, never one per resource."""
     from kg.web import pages
