@@ -62,6 +62,40 @@ def checked(graph) -> bool:
     return np.is_valid and np.has_valid_trusty
 
 
+LIBRARY_CHECK = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, sys.argv[2])
+import test_nanopub as t
+out = {}
+for uri, graph in t.split(open(sys.argv[1], "rb").read()).items():
+    try:
+        out[uri] = "" if t.checked(graph) else "not valid"
+    except Exception as exc:
+        out[uri] = repr(exc)
+print(json.dumps(out))
+"""
+
+
+def library_check(trig: bytes, tmp_path) -> dict[str, str]:
+    """Every nanopublication of a TriG file through the library's checks, in a process of its own: what fails.
+
+    Its own process, as a user of the nanopub tools runs them: rdflib's literal handling is process-wide, and
+    pyshacl (which other tests run in this process) leaves it reading "...T00:00:00Z" as "...+00:00", so the
+    library would then hash another text than the file holds (CI saw 83 of 83 fail after a pyshacl test).
+    """
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "nanopubs.trig"
+    path.write_bytes(trig)
+    here = str(__import__("pathlib").Path(__file__).parent)
+    r = subprocess.run([sys.executable, "-c", LIBRARY_CHECK, str(path), here], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout)
+
+
 def items(store: ox.Store) -> set[str]:
     """Every statistic (any subclass of trialkg:Statistic), adverse-event report and claim, walked in Python."""
     sub = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
@@ -77,7 +111,7 @@ def items(store: ox.Store) -> set[str]:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_nanopublications_of_each_kind_pass_the_nanopub_librarys_checks(trig, dataset):
+def test_nanopublications_of_each_kind_pass_the_nanopub_librarys_checks(trig, dataset, tmp_path):
     nps = split(trig)
     assert all(uri.startswith(NP_BASE + "RA") for uri in nps)
     assert len(nps) == len(items(dataset.store)) >= 50
@@ -88,17 +122,16 @@ def test_nanopublications_of_each_kind_pass_the_nanopub_librarys_checks(trig, da
             if (None, rdflib.RDF.type, rdflib.URIRef(T + kind)) in assertion:
                 kinds.setdefault(kind, (uri, graph))
     assert len(kinds) == 3
-    for uri, graph in kinds.values():
-        assert checked(graph), uri
+    found = library_check(trig, tmp_path)
+    assert {uri: found[uri] for uri, _ in kinds.values()} == {uri: "" for uri, _ in kinds.values()}
 
 
 @pytest.mark.slow  # every one of them, through the library (seconds)
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_every_nanopublication_passes_the_nanopub_librarys_checks(trig, dataset):
-    nps = split(trig)
-    assert len(nps) == len(items(dataset.store)) >= 50
-    for uri, graph in nps.items():
-        assert checked(graph), uri
+def test_every_nanopublication_passes_the_nanopub_librarys_checks(trig, dataset, tmp_path):
+    found = library_check(trig, tmp_path)
+    assert len(found) == len(items(dataset.store)) >= 50
+    assert {uri: error for uri, error in found.items() if error} == {}
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -149,13 +182,12 @@ def test_each_holds_its_item_its_sources_quote_and_publication_info(trig, datase
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_a_changed_triple_breaks_the_trusty_uri(trig):
-    uri, graph = sorted(split(trig).items())[0]
-    (assertion,) = [c for c in graph.contexts() if str(c.identifier).endswith("#assertion")]
-    s, p, o = next(iter(assertion))
-    assertion.add((s, p, rdflib.Literal("tampered")))
-    with pytest.raises(Exception, match="[Tt]rusty"):
-        checked(graph)
+def test_a_changed_triple_breaks_the_trusty_uri(trig, tmp_path):
+    uri = sorted(split(trig))[0]
+    tampered = trig + f'<{uri}#assertion> {{ <{uri}#assertion> <{T}note> "tampered" . }}\n'.encode()
+    found = library_check(tampered, tmp_path)
+    assert "rusty" in found[uri], found[uri]
+    assert sum(1 for error in found.values() if error) == 1, "only the changed one"
 
 
 def test_the_export_is_reproducible_and_dated_by_option(dataset, trig, kg, tmp_path):
