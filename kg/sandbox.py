@@ -426,19 +426,23 @@ def block_network() -> bool:
     """Make ``socket(AF_INET)`` and ``socket(AF_INET6)`` fail with EACCES in this process and its threads.
 
     A seccomp filter (Linux x86-64 and aarch64); it cannot be lifted again.
-    Returns False, changing nothing, where that is not possible.
+    Calls through another ABI than the machine's own (i386 or x32 on x86-64),
+    which would reach socket() by other numbers, are refused whole: a Python
+    process makes none. Returns False, changing nothing, where that is not possible.
     """
     arch = _ARCH.get(platform.machine())
     libc_name = ctypes.util.find_library("c")
     if arch is None or platform.system() != "Linux" or libc_name is None:
         return False
     audit_arch, socket_nr = arch
-    ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
     allow, deny = 0x7FFF0000, 0x00050000 | errno.EACCES  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
-    program = [
+    x32 = 0x40000000  # __X32_SYSCALL_BIT: x32-ABI calls come with the x86-64 arch and this bit in the number
+    program = [  # jump offsets count from the next instruction
         (ld, 0, 0, 4),  # seccomp_data.arch
-        (jeq, 0, 5, audit_arch),  # another ABI: allow
+        (jeq, 0, 7, audit_arch),  # another ABI (i386 through int 0x80, say): deny, as libseccomp's default does
         (ld, 0, 0, 0),  # seccomp_data.nr
+        (jge, 5, 0, x32),  # an x32-ABI call (a socket() this filter would not see by its number): deny
         (jeq, 0, 3, socket_nr),  # not socket(): allow
         (ld, 0, 0, 16),  # args[0], the address family
         (jeq, 2, 0, socket.AF_INET),

@@ -12,6 +12,7 @@ import base64
 import http.server
 import importlib.util
 import os
+import platform
 import random
 import select
 import shutil
@@ -526,6 +527,40 @@ def test_a_query_child_cannot_open_a_network_socket(trap):
     sandbox.run(answer, store, query, "", 10, timeout=30, network=True)  # the control: without the block it connects
     time.sleep(0.3)
     assert trap.connections >= 1, "the trap sees connections, so the check above means something"
+
+
+def _x32_socket() -> int:
+    """socket(AF_INET, SOCK_STREAM) through the x32 ABI's number (0x40000000 + 41); the errno it fails with."""
+    import ctypes
+    import ctypes.util
+    import socket as sockets
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    fd = libc.syscall(0x40000000 + 41, sockets.AF_INET, sockets.SOCK_STREAM, 0)
+    if fd >= 0:
+        os.close(fd)
+        return 0
+    return ctypes.get_errno()
+
+
+def _blocked_then(func):
+    from kg import sandbox
+
+    sandbox.block_network()
+    return func()
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the x32 ABI exists on x86-64 only")
+def test_the_network_block_covers_the_x32_abi():
+    """An x32-ABI socket() carries another syscall number; the filter refuses it as it refuses the native one."""
+    import errno
+
+    from kg import sandbox
+
+    if not sandbox.run(sandbox.block_network, timeout=30).value:
+        pytest.skip("no seccomp filter on this platform")
+    outcome = sandbox.run(_blocked_then, _x32_socket, timeout=30)
+    assert outcome.ok and outcome.value == errno.EACCES, outcome.describe() or outcome.value
 
 
 # ---------------------------------------------------------------- 4, 5. remote loads: no partial state, checked messages
