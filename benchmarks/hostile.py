@@ -610,6 +610,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every count (0.05 for a smoke run)")
     ap.add_argument("--seconds", type=float, default=60.0, help="stop sending at this many seconds")
+    ap.add_argument(
+        "--memory-slack-mb",
+        type=float,
+        default=0.0,
+        help="memory at the end may also be this many MB above the start (a smoke run: the page caches a few "
+        "dozen requests fill weigh more than 20 %% of a 50 MB server)",
+    )
     args = ap.parse_args()
     n = lambda base: max(1, round(base * args.scale))  # noqa: E731
     work = Path(tempfile.mkdtemp(prefix="kg-hostile-"))
@@ -815,11 +822,12 @@ def main() -> int:
         f"{big_facts['server peak'] / 1024:.0f} MB meanwhile (query children: {big_facts['children peak'] / 1024:.0f} MB "
         "together at their peak)"
     )
-    within = rss_after <= 1.2 * rss_before
+    slack = args.memory_slack_mb * 1024
+    within = rss_after <= max(1.2 * rss_before, rss_before + slack)
     print(
         f"- quick requests {'were all answered' if not loris.failures else 'were NOT all answered'}; memory at the end "
-        f"{'is' if within else 'is NOT'} within 20 % of the start ({rss_after / 1024:.0f} MB against "
-        f"{rss_before / 1024:.0f} MB)"
+        f"{'is' if within else 'is NOT'} within 20 % of the start{f' or {args.memory_slack_mb:g} MB' if slack else ''} "
+        f"({rss_after / 1024:.0f} MB against {rss_before / 1024:.0f} MB)"
     )
     print(
         f"- at the end the server {'answers the same count of triples' if same else 'DOES NOT answer correctly'}"

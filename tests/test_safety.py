@@ -1057,9 +1057,19 @@ def test_an_iri_ending_in_index_or_at_a_site_path_does_not_overwrite_the_site(kg
 
 @pytest.mark.slow
 def test_hostile_traffic_run_smoke(tmp_path):
-    """`benchmarks/hostile.py` with tiny counts: no failure, the server still right, memory back (figures not asserted)."""
+    """`benchmarks/hostile.py` with tiny counts: no failure, the server still right, memory back (figures not asserted;
+    at this scale the page caches alone can be 20 % of the server, so memory may also end 16 MB above its start)."""
     r = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "hostile.py"), "--scale", "0.05", "--seconds", "30"],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "hostile.py"),
+            "--scale",
+            "0.05",
+            "--seconds",
+            "30",
+            "--memory-slack-mb",
+            "16",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -41,6 +41,9 @@ MAX_CONNECTIONS = 1000  # open connections (fewer where the process may open few
 GRACE = 0.5  # seconds a new connection has to send its request before the cap may close it
 SWEEP = 0.25  # seconds between two passes over the connections (deadlines, the cap)
 BURST = 3  # times the cap that connections may reach while the newest are within their grace
+#: seconds a connection refused at the crowded door is held, unread, before it is looked at once more: a client
+#: sends its request right after connecting, but on a busy machine the accept can come first
+SECOND_LOOK = 0.05
 CROWD = 64  # open connections that make a crowd (its passing gives memory back)
 REQUEST_TIMEOUT = 20.0  # seconds a connection may take to send a whole request
 LOG = logging.getLogger("uvicorn.error")
@@ -217,8 +220,22 @@ def guarded_protocol(guard: Guard) -> type:
     class Guarded(H11Protocol):
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            if not guard.admit(self, guard.crowded and _head_waits(transport)):
-                transport.abort()
+            if guard.admit(self, guard.crowded and _head_waits(transport)):
+                return
+            # refused: its request head may not have arrived yet; held unread, it is looked at once more
+            import asyncio
+
+            transport.pause_reading()
+
+            def again() -> None:
+                if transport.is_closing():
+                    return
+                if guard.admit(self, _head_waits(transport)):
+                    transport.resume_reading()
+                else:
+                    transport.abort()
+
+            asyncio.get_running_loop().call_later(SECOND_LOOK, again)
 
         def connection_lost(self, exc: Exception | None) -> None:
             guard.forget(self)
