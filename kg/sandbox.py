@@ -463,6 +463,18 @@ def block_network() -> bool:
     return int(libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0)) == 0
 
 
+def resident_kb(pid: int | str = "self") -> int:
+    """A process's resident memory (VmRSS) in kB, 0 where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def release_memory() -> None:
     """Give memory the process freed back to the system (glibc's ``malloc_trim``; nothing elsewhere).
 

@@ -848,7 +848,7 @@ def _start_serve(tmp_path: Path, *args: str, files: int | None = None):
 
 def _memory_kb(pid: int) -> int:
     """A `kg serve`'s memory: its own resident set and its worker's (query children excluded)."""
-    from kg.web.workers import resident_kb
+    from kg.sandbox import resident_kb
 
     children = [int(p) for t in Path(f"/proc/{pid}/task").iterdir() for p in (t / "children").read_text().split()]
     return resident_kb(pid) + sum(resident_kb(c) for c in children)

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from kg.sandbox import resident_kb
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -169,7 +171,7 @@ class Guard:
         while len(self.open) > self.cap and self._close_oldest_waiting(now):
             pass
         if len(self.open) <= CROWD and self._peak <= CROWD:
-            self._before = _resident_kb()  # calm: what the memory is without a crowd
+            self._before = resident_kb()  # calm: what the memory is without a crowd
         self._peak = max(self._peak, len(self.open))
         if self._peak > CROWD and len(self.open) < self._peak // 4:  # a crowd has gone: give its memory back
             trim_memory()
@@ -193,17 +195,6 @@ class Guard:
         import asyncio
 
         self._timer = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
-
-
-def _resident_kb() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def trim_memory() -> None:

@@ -19,21 +19,11 @@ import select
 import signal
 from collections.abc import Callable
 
+from kg.sandbox import resident_kb
+
 LOG = logging.getLogger("uvicorn.error")
 GROWTH = 0.1  # a worker whose memory grew by more than this share during a crowd asks to be replaced
 RETIRE = b"r"  # what a worker writes to the supervisor to ask for its successor
-
-
-def resident_kb(pid: int | str = "self") -> int:
-    """A process's resident memory (VmRSS) in kB, 0 where it cannot be read."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class Worker:
