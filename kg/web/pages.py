@@ -9,17 +9,21 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
 from kg import __version__
+from kg import sources as src
 from kg.errors import InputError
-from kg.prefixes import DCT, NCIT, SCHEMA, TKG, compact
-from kg.query import catalog
+from kg.prefixes import DCT, NCIT, SCHEMA, TKG, XSD, compact, to_iri
+from kg.query import catalog, execute
 from kg.query.formats import cell, level, number, p_value, plural, quantity
+from kg.query.params import bind
 from kg.rdf import value
 from kg.sparql import select
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
@@ -418,7 +422,7 @@ def render_trial(site: Site, iri: str) -> str:
             }
         )
     here = posixpath.dirname(path) or "."
-    evidence = {v.title if v.topic else "": posixpath.relpath(v.path + ".html", here) for v in evidence_views(site)}
+    evidence = {v.title if v.topic else "": posixpath.relpath(v.path + ".html", here) for v in _slugs(site)}
     claims = [
         {
             "href": site.link(path, r["claim"].value),
@@ -549,11 +553,47 @@ def schema_org(site: Site, study: str) -> str:
 
 
 # ---- the evidence view: one page per endpoint (and one for adverse events), across publications --
+#
+# A view can hold tens of thousands of figures (a common endpoint of a large corpus), so a page of it is bounded:
+# the engine counts the view by design (one aggregate, kept), one page of at most EVIDENCE_PAGE_SIZE studies is
+# found by LIMIT / OFFSET over the studies (no sort of the whole view: designs by label, each design's studies in
+# the store's own order, as the study listing), and that page's figures come from the ready-made query
+# evidence-statistics run on the page's own graphs (the publications its studies are stated in, and the
+# ontology): what the query gives on the whole store for those studies, in time that follows the page.
 
 EVIDENCE = SITE_EVIDENCE  # site path of the generated views (no graph resource has one)
 ADVERSE_EVENTS = "adverse-events"
 MEDIAN_TYPE = NCIT + "C28007"
 HINT = "Hover over a mark, or reach it with the Tab key, to read the sentence it comes from; select it to open the statistic."
+#: studies on one evidence page (every figure of the view each has is on it)
+EVIDENCE_PAGE_SIZE = 25
+#: what an evidence page can be narrowed by (query parameters of ``kg serve``), in the order the page offers them
+FILTERS = ("design", "type", "drug", "condition", "year")
+#: the filters a static site writes pages for: design and statistic type partition a view (a study has one design;
+#: a figure one type), so their pages are a small multiple of the view's; the others only on the served site
+STATIC_FILTERS = ("design", "type")
+#: the captions of the filters on the page (fixed words; every value is a label from the graph)
+FILTER_NAMES = {
+    "design": "design",
+    "type": "statistic type",
+    "drug": "drug",
+    "condition": "condition",
+    "year": "year of publication",
+}
+_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+_PREFIXES = f"PREFIX trialkg: <{TKG}>\nPREFIX rdfs: <{_RDFS}>\nPREFIX dcterms: <{DCT}>\n"
+#: the patterns that put one study's arm's drug in ?drug (as trial-terms does)
+_DRUG = (
+    "?study trialkg:hasArm/trialkg:hasTreatmentPhase ?_phase . "
+    "?_phase trialkg:hasDoseSchedule|trialkg:hasRegimenPart/trialkg:hasDoseSchedule ?_schedule . "
+    "?_schedule trialkg:drug ?drug ."
+)
+_CONDITION = "?study trialkg:studiesCondition ?condition ."
+#: a study's year: the year of any publication it is described in (its issue date, else its online date)
+_YEAR = (
+    "?study trialkg:describedIn ?_pub . OPTIONAL { ?_pub dcterms:issued ?_issued } "
+    "OPTIONAL { ?_pub trialkg:epubDate ?_epub } BIND(YEAR(COALESCE(?_issued, ?_epub)) AS ?year) FILTER(BOUND(?year))"
+)
 
 
 @dataclass(frozen=True)
@@ -563,13 +603,34 @@ class View:
     slug: str
     title: str
     topic: str | None  # the endpoint's IRI; None for the adverse-events page
-    statistics: int
-    studies: int
+    statistics: int = 0  # counted for the list of views (evidence/index.html), 0 where not asked
+    studies: int = 0
 
     @property
     def path(self) -> str:
         """The page's site path, without suffix (``evidence/progression-free-survival``)."""
         return EVIDENCE + self.slug
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One value a filter offers: the value as a link carries it (CURIE or year), its label, how many it keeps."""
+
+    value: str
+    label: str
+    count: int
+    term: str  # the IRI (or the year's digits) bound in the query
+    slug: str = ""  # its file-name part on a static site
+
+
+@dataclass(frozen=True)
+class Design:
+    """A design's part of a view: its class, label, studies and figures (a page of the view starts in it)."""
+
+    iri: str
+    label: str
+    studies: int
+    figures: int
 
 
 def slugify(text: str) -> str:
@@ -581,53 +642,351 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "endpoint"
 
 
-def _evidence_rows(site: Site, topic: str | None) -> list[dict]:
-    key = ("evidence-rows", topic)
-    if key not in site.cache:
-        if topic is None:
-            site.cache[key] = [r for r in site.rows("evidence-statistics") if cell(r.get("role")) == "adverse event"]
-        else:
-            site.cache[key] = [
-                r for r in site.rows("evidence-statistics", topic=topic) if cell(r.get("role")) == "endpoint"
-            ]
-    return site.cache[key]
+def _pinned(site: Site) -> dict[tuple[str, ...], Any]:
+    """What a site keeps for good about its evidence views: which there are, each one's counts and filter values
+    (a few per view; the least-recently-used cache holds pages, which would push them out)."""
+    kept = _PINNED.get(id(site))
+    if kept is None or kept[0] is not site:
+        kept = _PINNED[id(site)] = (site, {})
+    return kept[1]
 
 
-def evidence_views(site: Site) -> list[View]:
-    """Every evidence page: one per endpoint the graph's efficacy statistics measure, then adverse events.
+_PINNED: dict[int, tuple[Site, dict[tuple[str, ...], Any]]] = {}
 
-    A page's path comes from its endpoint's label (``evidence/overall-survival``);
-    two endpoints with one label get their CURIE's instead.
-    """
-    key = ("evidence-views",)
-    if key in site.cache:
-        return site.cache[key]
+
+def _select(site: Site, text: str) -> list[dict[str, Any]]:
+    """Rows of one of the page's own bounded queries (values in it are RDF terms written by pyoxigraph)."""
+    solutions = select(site.store, _PREFIXES + text)
+    names = [v.value for v in solutions.variables]
+    return [{n: r[n] for n in names if r[n] is not None} for r in solutions]
+
+
+def _slugs(site: Site) -> list[View]:
+    """Every view, without counts: the endpoints statistics measure (one pass over ``trialkg:measures``, kept),
+    each with its slug (two endpoints with one label: the first by IRI keeps it, the other takes its CURIE's)."""
+    pinned = _pinned(site)
+    if ("slugs",) in pinned:
+        return list(pinned[("slugs",)])
+    rows = _select(
+        site,
+        "SELECT DISTINCT ?endpoint WHERE { ?statistic trialkg:measures ?endpoint "
+        "FILTER NOT EXISTS { ?statistic a trialkg:SafetyStatistic } ?study trialkg:hasStatistic ?statistic }",
+    )
+    endpoints = sorted(value(r["endpoint"]) for r in rows if isinstance(r["endpoint"], ox.NamedNode))
+    labels = site.labels(endpoints)
     views: list[View] = []
     taken = {ADVERSE_EVENTS}
-    for r in site.rows("evidence-endpoints"):
-        iri = r["endpoint"].value
-        title = cell(r.get("endpoint_label")) or compact(iri)
+    for iri in endpoints:
+        title = value(labels[iri][0]) if iri in labels else compact(iri)
         slug = slugify(title)
         if slug in taken:
             slug = slugify(compact(iri))
         while slug in taken:
             slug += "-"
         taken.add(slug)
-        views.append(View(slug, title, iri, int(cell(r["statistics"])), int(cell(r["studies"]))))
-    ae = _evidence_rows(site, None)
-    if ae:
+        views.append(View(slug, title, iri))
+    if _select(site, "SELECT ?statistic WHERE { ?statistic trialkg:adverseEvent ?event } LIMIT 1"):
         title = f"{site.label(TKG + 'adverseEvent')}s"
-        views.append(
-            View(
-                ADVERSE_EVENTS,
-                title[:1].upper() + title[1:],
-                None,
-                len({r["statistic"].value for r in ae}),
-                len({r["study"].value for r in ae}),
+        views.append(View(ADVERSE_EVENTS, title[:1].upper() + title[1:], None))
+    pinned[("slugs",)] = views
+    return list(views)
+
+
+def evidence_view(site: Site, slug: str) -> View | None:
+    """The view ``evidence/<slug>`` (None if there is none)."""
+    return next((v for v in _slugs(site) if v.slug == slug), None)
+
+
+def evidence_views(site: Site) -> list[View]:
+    """Every evidence page with its numbers of figures and studies, most studies first (kept: counting them is a
+    pass over every statistic, asked only by the list of views)."""
+    pinned = _pinned(site)
+    if ("views",) in pinned:
+        return list(pinned[("views",)])
+    counts: dict[str | None, tuple[int, int]] = {}
+    for r in site.rows("evidence-endpoints"):
+        counts[r["endpoint"].value] = (int(cell(r["statistics"])), int(cell(r["studies"])))
+    views = []
+    for v in _slugs(site):
+        if v.topic is None:
+            designs = _designs_of(site, v, {})
+            counts[None] = (sum(d.figures for d in designs), sum(d.studies for d in designs))
+        n = counts.get(v.topic, (0, 0))
+        views.append(View(v.slug, v.title, v.topic, n[0], n[1]))
+    views.sort(key=lambda v: (v.topic is None, -v.studies, v.title, v.slug))
+    pinned[("views",)] = views
+    return list(views)
+
+
+#: a study-level filter keeping at most this many studies is given to the engine as their list (VALUES), which it
+#: starts from; one keeping more, as the subquery that finds them
+FEW_STUDIES = 2000
+
+
+def _pattern(view: View, filters: dict[str, str], site: Site | None = None) -> str:
+    """The group pattern of a view's figures (?statistic of ?study, of design ?design), narrowed by ``filters``.
+
+    Every value in it is an RDF term written by pyoxigraph from a value the view offers (:func:`_check`), never
+    the text a user sent.
+    """
+    topic = str(ox.NamedNode(view.topic)) if view.topic else "?topic"
+    what = "trialkg:measures" if view.topic else "trialkg:adverseEvent"
+    parts = [f"?statistic {what} {topic} ."]
+    if "type" in filters:
+        parts.append(f"?statistic trialkg:statisticType {ox.NamedNode(filters['type'])} .")
+    parts.append("?study trialkg:hasStatistic|trialkg:reportsAdverseEvent ?statistic .")
+    parts.append("?study a ?design . ?design rdfs:subClassOf trialkg:Study .")
+    if "design" in filters:
+        parts.append(f"FILTER(?design = {ox.NamedNode(filters['design'])})")
+    # the study-level filters as joins (not FILTER EXISTS, which the engine tries on every figure): a rare value
+    # is where the engine starts; rows they repeat are counted once (DISTINCT)
+    # the study-level filters first, each a subquery of the studies it keeps (not FILTER EXISTS, which the engine
+    # tries on every figure): the engine starts from the value, so a rare one costs its few studies
+    first = []
+    if "drug" in filters:
+        first.append(_DRUG.replace("?drug", str(ox.NamedNode(filters["drug"]))))
+    if "condition" in filters:
+        first.append(_CONDITION.replace("?condition", str(ox.NamedNode(filters["condition"]))))
+    if "year" in filters:
+        year = ox.Literal(str(int(filters["year"])), datatype=ox.NamedNode(XSD + "integer"))
+        first.append(f"{_YEAR} FILTER(?year = {year})")
+    subqueries = [f"{{ SELECT DISTINCT ?study WHERE {{ {f} }} }}" for f in first]
+    if site is not None and subqueries:
+        key = ("filtered-studies", *_key({k: v for k, v in filters.items() if k in ("drug", "condition", "year")}))
+        if key not in site.cache:
+            rows = _select(site, f"SELECT DISTINCT ?study WHERE {{ {' '.join(subqueries)} }} LIMIT {FEW_STUDIES + 1}")
+            site.cache[key] = [str(r["study"]) for r in rows if isinstance(r["study"], ox.NamedNode)]
+        few = site.cache[key]
+        if len(few) <= FEW_STUDIES:
+            subqueries = [f"VALUES ?study {{ {' '.join(few)} }}"]
+    return " ".join(subqueries + parts)
+
+
+def _key(filters: dict[str, str]) -> tuple[str, ...]:
+    return tuple(f"{k}={filters[k]}" for k in FILTERS if k in filters)
+
+
+def _designs_of(site: Site, view: View, filters: dict[str, str]) -> list[Design]:
+    """The view's designs (by label) with their numbers of studies and figures: one aggregate by the engine."""
+    key = ("designs", view.slug, *_key(filters))
+    store = _pinned(site) if not filters else site.cache
+    if key in store:
+        return list(store[key])
+    rows = _select(
+        site,
+        f"SELECT ?design (COUNT(DISTINCT ?study) AS ?studies) (COUNT(DISTINCT ?statistic) AS ?figures) "
+        f"WHERE {{ {_pattern(view, filters, site)} }} GROUP BY ?design",
+    )
+    iris = [value(r["design"]) for r in rows]
+    labels = site.labels(iris)
+    found = sorted(
+        (
+            Design(
+                iri,
+                value(labels[iri][0]) if iri in labels else compact(iri),
+                int(value(r["studies"])),
+                int(value(r["figures"])),
             )
+            for iri, r in zip(iris, rows, strict=True)
+        ),
+        key=lambda d: (d.label, d.iri),
+    )
+    store[key] = found
+    return list(found)
+
+
+def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
+    """What each filter offers on a view: every design, statistic type, drug, condition and year its figures have,
+    with how many studies (figures, for a type) each keeps; computed once per view by the engine, kept."""
+    pinned = _pinned(site)
+    key = ("choices", view.slug)
+    if key in pinned:
+        return dict(pinned[key])
+    base = _pattern(view, {})
+    studies = f"{{ SELECT DISTINCT ?study WHERE {{ {base} }} }}"
+    counted: dict[str, list[tuple[str, int]]] = {
+        "design": [(d.iri, d.studies) for d in _designs_of(site, view, {})],
+        "type": [
+            (value(r["type"]), int(value(r["n"])))
+            for r in _select(
+                site,
+                f"SELECT ?type (COUNT(DISTINCT ?statistic) AS ?n) WHERE {{ {base} "
+                "?statistic trialkg:statisticType ?type } GROUP BY ?type",
+            )
+            if isinstance(r["type"], ox.NamedNode)
+        ],
+    }
+    for name, pattern in (("drug", _DRUG), ("condition", _CONDITION)):
+        counted[name] = [
+            (value(r[name]), int(value(r["n"])))
+            for r in _select(
+                site, f"SELECT ?{name} (COUNT(DISTINCT ?study) AS ?n) WHERE {{ {studies} {pattern} }} GROUP BY ?{name}"
+            )
+            if isinstance(r[name], ox.NamedNode)
+        ]
+    years = _select(site, f"SELECT ?year (COUNT(DISTINCT ?study) AS ?n) WHERE {{ {studies} {_YEAR} }} GROUP BY ?year")
+    labels = site.labels({iri for name in ("design", "type", "drug", "condition") for iri, _n in counted[name]})
+    out: dict[str, list[Choice]] = {}
+    for name in ("design", "type", "drug", "condition"):
+        made = sorted(
+            (
+                (value(labels[iri][0]) if iri in labels else compact(iri), compact(iri), n, iri)
+                for iri, n in counted[name]
+            ),
+            key=lambda c: (c[0].lower(), c[3]),
         )
-    site.cache[key] = views
-    return views
+        out[name] = _with_slugs([Choice(c[1], c[0], c[2], c[3]) for c in made])
+    year_choices = []
+    for r in years:
+        text = value(r["year"])
+        if re.fullmatch(r"-?[0-9]{1,9}", text):
+            year_choices.append(Choice(str(int(text)), str(int(text)), int(value(r["n"])), str(int(text))))
+    out["year"] = _with_slugs(sorted(year_choices, key=lambda c: int(c.value), reverse=True))
+    pinned[key] = out
+    return dict(out)
+
+
+def _with_slugs(choices: list[Choice]) -> list[Choice]:
+    """Each choice with a file-name part of its own (from its label; a second one alike takes its value's)."""
+    taken: set[str] = set()
+    out = []
+    for c in choices:
+        slug = slugify(c.label)
+        if slug in taken:
+            slug = slugify(c.value)
+        while slug in taken:
+            slug += "-"
+        taken.add(slug)
+        out.append(Choice(c.value, c.label, c.count, c.term, slug))
+    return out
+
+
+class Refused(Exception):
+    """An evidence page asked with a parameter it does not take: ``status`` (400 or 404) and one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _check(site: Site, view: View, params: list[tuple[str, str]]) -> tuple[dict[str, str], int]:
+    """Served query parameters as (filters, page number), each value matched against what the view offers.
+
+    Unknown names, a name given twice, a page that is not a whole number, or a value the page does not offer are
+    refused with one line; what is kept is the view's own value (an IRI or a year), never the text sent.
+    """
+    seen: dict[str, str] = {}
+    for name, raw in params:
+        if name not in (*FILTERS, "page"):
+            raise Refused(400, f"unknown parameter {name[:40]!r} (valid: page, {', '.join(FILTERS)})")
+        if name in seen:
+            raise Refused(400, f"parameter {name!r} given twice")
+        seen[name] = raw
+    page_no = 1
+    if "page" in seen:
+        if not re.fullmatch(r"[0-9]{1,9}", seen["page"]):
+            raise Refused(400, f"page: {seen['page'][:40]!r} is not a page number")
+        page_no = int(seen["page"])
+    filters: dict[str, str] = {}
+    offered = _choices(site, view) if any(k in seen for k in FILTERS) else {}
+    for name in FILTERS:
+        if name not in seen:
+            continue
+        raw = seen[name]
+        wanted = {raw}
+        if name != "year":
+            iri = to_iri(raw) if len(raw) <= 4096 else None
+            wanted = {raw, iri} if iri else {raw}
+        match = next((c for c in offered[name] if c.value in wanted or c.term in wanted), None)
+        if match is None:
+            raise Refused(404, f"{FILTER_NAMES[name]} {raw[:60]!r}: not offered on {view.path}")
+        filters[name] = match.term
+    return filters, page_no
+
+
+def _page_studies(site: Site, view: View, filters: dict[str, str], designs: list[Design], page_no: int) -> list[Study]:
+    """The studies of one page: designs by label, each one's studies in the store's order (LIMIT / OFFSET)."""
+    offset, out = (page_no - 1) * EVIDENCE_PAGE_SIZE, []
+    for d in designs:
+        if offset >= d.studies:
+            offset -= d.studies
+            continue
+        want = EVIDENCE_PAGE_SIZE - len(out)
+        rows = _select(
+            site,
+            f"SELECT DISTINCT ?study WHERE {{ VALUES ?design {{ {ox.NamedNode(d.iri)} }} {_pattern(view, filters, site)} }} "
+            f"LIMIT {int(want)} OFFSET {int(offset)}",
+        )
+        out += _studies_named(site, [value(r["study"]) for r in rows], d.label)
+        offset = 0
+        if len(out) >= EVIDENCE_PAGE_SIZE:
+            break
+    return out
+
+
+def _all_studies(site: Site, view: View, filters: dict[str, str], designs: list[Design]) -> Iterator[list[Study]]:
+    """Every page's studies in the order of :func:`_page_studies`, one pass per design (a static site writes every
+    page: asking each with an OFFSET would cost the square of the view)."""
+    page: list[Study] = []
+    for d in designs:
+        rows = _select(
+            site,
+            f"SELECT DISTINCT ?study WHERE {{ VALUES ?design {{ {ox.NamedNode(d.iri)} }} {_pattern(view, filters, site)} }}",
+        )
+        chunk = [value(r["study"]) for r in rows]
+        for i in range(0, len(chunk), EVIDENCE_PAGE_SIZE):
+            for s in _studies_named(site, chunk[i : i + EVIDENCE_PAGE_SIZE], d.label):
+                page.append(s)
+                if len(page) == EVIDENCE_PAGE_SIZE:
+                    yield page
+                    page = []
+    if page:
+        yield page
+
+
+def _studies_named(site: Site, studies: list[str], design: str) -> list[Study]:
+    labels = site.labels(studies)
+    return [Study(s, value(labels[s][0]) if s in labels else compact(s), design) for s in studies]
+
+
+def _page_store(site: Site, studies: list[Study]) -> ox.Store:
+    """The page's own graphs in a small store: every named graph its studies are stated in, and the ontology.
+
+    A publication's graph holds all it says of its study (statistics, groups, sources, quotes); the ontology holds
+    the labels of the terms they use. So a ready-made query run here gives, for these studies, the rows it gives
+    on the whole store, in time that follows the page.
+    """
+    graphs = {src.graph_iri(src.ONTOLOGY_SLUG, site.base)}
+    for s in studies:
+        for q in site.store.quads_for_pattern(ox.NamedNode(s.iri), None, None, None):
+            if isinstance(q.graph_name, ox.NamedNode):
+                graphs.add(q.graph_name.value)
+    store = ox.Store()
+    for g in sorted(graphs):
+        store.extend(site.store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+    return store
+
+
+def _page_rows(
+    site: Site, view: View, filters: dict[str, str], studies: list[Study], store: ox.Store
+) -> list[dict[str, Any]]:
+    """The evidence-statistics rows of the page's studies (of the view's topic and role, of the type filtered),
+    asked of the page's own store (:func:`_page_store`)."""
+    if not studies:
+        return []
+    q = catalog.get("evidence-statistics")
+    bindings = bind(q, {"topic": view.topic} if view.topic else {})
+    result = execute.on_oxigraph(store, q.text, bindings, q.origin, isolated=site.dataset.isolated)
+    role = "endpoint" if view.topic else "adverse event"
+    wanted = {s.iri for s in studies}
+    return [
+        r
+        for r in result.rows
+        if cell(r.get("role")) == role
+        and r["study"].value in wanted
+        and ("type" not in filters or (r.get("type") is not None and r["type"].value == filters["type"]))
+    ]
 
 
 def _number(text: str) -> float | None:
@@ -678,6 +1037,7 @@ def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
                 "href": site.link(path, stat),
                 "label": c.get("label", ""),
                 "study": {"label": c.get("study_label", ""), "href": site.link(path, r["study"].value)},
+                "study_iri": r["study"].value,
                 "design": c.get("design", ""),
                 "type": r["type"].value if r.get("type") else "",
                 "type_label": c.get("type_label", ""),
@@ -837,10 +1197,16 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
     return figures
 
 
-def _evidence_comparisons(site: Site, path: str, view: View) -> list[dict]:
-    """The comparisons of the figures of an endpoint page, each naming its groups, by study."""
-    if view.topic is None:
+def _evidence_comparisons(
+    site: Site, path: str, view: View, store: ox.Store, studies: set[str]
+) -> list[dict[str, Any]]:
+    """The comparisons of the page's figures (an endpoint page's), each naming its groups, by study."""
+    if view.topic is None or not studies:
         return []
+    q = catalog.get("comparisons")
+    rows = execute.on_oxigraph(
+        store, q.text, bind(q, {"endpoint": view.topic}), q.origin, isolated=site.dataset.isolated
+    ).rows
     return [
         {
             "href": site.link(path, r["comparison"].value),
@@ -856,29 +1222,146 @@ def _evidence_comparisons(site: Site, path: str, view: View) -> list[dict]:
             "source": _term(site, path, r["source"]),
             "quote": cell(r.get("quote")),
         }
-        for r in site.rows("comparisons", endpoint=view.topic)
+        for r in rows
+        if r["trial"].value in studies
     ]
 
 
-def evidence_page(site: Site, slug: str) -> str | None:
-    """The evidence page ``evidence/<slug>`` (cached), or None if there is no such view."""
-    key = ("evidence", slug)
-    if key in site.cache:
-        return site.cache[key]
-    view = next((v for v in evidence_views(site) if v.slug == slug), None)
-    if view is None:
-        return None
-    path = view.path
-    items = _evidence_items(site, path, _evidence_rows(site, view.topic))
-    designs: list[dict] = []  # design -> study -> statistics, in the query's order
+def evidence_pages(total: int) -> int:
+    """How many pages a view of ``total`` studies takes (at least one)."""
+    return max(1, -(-total // EVIDENCE_PAGE_SIZE))
+
+
+def static_path(view: View, page_no: int, only: tuple[str, Choice] | None = None) -> str:
+    """A page's path on a static site: ``evidence/<slug>`` (its first page), ``evidence/<slug>/page-N``, and
+    ``evidence/<slug>/<filter>-<value>-page-N`` for a page of the view narrowed by one filter."""
+    if only is None:
+        return view.path if page_no == 1 else f"{view.path}/page-{page_no}"
+    return f"{view.path}/{only[0]}-{only[1].slug}-page-{page_no}"
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a page is and how its links are written: served (query parameters) or static (one file a page)."""
+
+    view: View
+    path: str
+    static: bool
+    filters: dict[str, str]
+    offered: dict[str, list[Choice]]
+
+    def href(self, filters: dict[str, str], page_no: int = 1) -> str | None:
+        """The link to the view under ``filters`` at ``page_no`` (None: a static site has no such page)."""
+        here = posixpath.dirname(self.path) or "."
+        if self.static:
+            if len(filters) > 1 or (filters and next(iter(filters)) not in STATIC_FILTERS):
+                return None
+            only = None
+            if filters:
+                name, term = next(iter(filters.items()))
+                choice = next((c for c in self.offered.get(name, []) if c.term == term), None)
+                if choice is None:
+                    return None
+                only = (name, choice)
+            return posixpath.relpath(static_path(self.view, page_no, only) + ".html", here)
+        query = [
+            (k, next((c.value for c in self.offered.get(k, []) if c.term == filters[k]), filters[k]))
+            for k in FILTERS
+            if k in filters
+        ]
+        if page_no > 1:
+            query.append(("page", str(page_no)))
+        name = posixpath.relpath(self.view.path + ".html", here)
+        return name + ("?" + urlencode(query) if query else "")
+
+
+def _filter_links(where: _Where) -> list[dict[str, Any]]:
+    """The filters as plain links: for each, "all" and every value the view offers (the one chosen marked)."""
+    out = []
+    for name in STATIC_FILTERS if where.static else FILTERS:
+        offered = where.offered.get(name, [])
+        if len(offered) < 2 and name not in where.filters:
+            continue
+        others = {k: v for k, v in where.filters.items() if k != name and not where.static}
+        out.append(
+            {
+                "name": FILTER_NAMES[name],
+                "all": {"href": where.href(others), "here": name not in where.filters},
+                "choices": [
+                    {
+                        "label": c.label,
+                        "count": c.count,
+                        "href": where.href({**others, name: c.term}),
+                        "here": where.filters.get(name) == c.term,
+                        "title": c.value,
+                    }
+                    for c in offered
+                ],
+                "counts": "figures" if name == "type" else "studies",
+            }
+        )
+    return out
+
+
+def _navigation(where: _Where, page_no: int, last: int) -> dict[str, Any]:
+    around = range(max(1, page_no - 4), min(last, page_no + 4) + 1)
+    return {
+        "page": page_no,
+        "pages": last,
+        "first": where.href(where.filters, 1) if page_no > 1 else None,
+        "previous": where.href(where.filters, page_no - 1) if page_no > 1 else None,
+        "next": where.href(where.filters, page_no + 1) if page_no < last else None,
+        "last": where.href(where.filters, last) if page_no < last else None,
+        "around": [{"page": n, "href": where.href(where.filters, n), "here": n == page_no} for n in around],
+    }
+
+
+def _render_evidence(
+    site: Site,
+    view: View,
+    filters: dict[str, str],
+    page_no: int,
+    static: bool,
+    path: str,
+    studies: list[Study] | None = None,
+) -> str:
+    """One page of a view: the counts by design, the filters, the page's figures, table and comparisons."""
+    designs = _designs_of(site, view, filters)
+    total = sum(d.studies for d in designs)
+    last = evidence_pages(total)
+    if page_no < 1 or page_no > last:
+        raise Refused(404, f"no page {page_no} of {view.path} ({last} page{'s' if last != 1 else ''})")
+    offered = _choices(site, view)
+    where = _Where(view, path, static, filters, offered)
+    if studies is None:
+        studies = _page_studies(site, view, filters, designs, page_no)
+    store = _page_store(site, studies) if studies else ox.Store()
+    rows = _page_rows(site, view, filters, studies, store)
+    items = _evidence_items(site, path, rows)
+    by_study: dict[str, list[dict[str, Any]]] = {}
     for it in items:
-        if not designs or designs[-1]["design"] != it["design"]:
-            designs.append({"design": it["design"], "studies": []})
-        studies = designs[-1]["studies"]
-        if not studies or studies[-1]["href"] != it["study"]["href"]:
-            studies.append({**it["study"], "rows": []})
-        studies[-1]["rows"].append(it)
-    site.cache[key] = (
+        by_study.setdefault(it["study_iri"], []).append(it)
+    groups: list[dict[str, Any]] = []  # design -> study -> figures, in the page's order
+    for s in studies:
+        if not groups or groups[-1]["design"] != s.design:
+            groups.append({"design": s.design, "studies": []})
+        mine = by_study.get(s.iri, [])
+        groups[-1]["studies"].append({"label": s.label, "href": site.link(path, s.iri), "rows": mine})
+    start = 0
+    by_design = []
+    for d in designs:
+        by_design.append(
+            {
+                "label": d.label,
+                "studies": d.studies,
+                "figures": d.figures,
+                "href": where.href(filters, start // EVIDENCE_PAGE_SIZE + 1),
+                "page": start // EVIDENCE_PAGE_SIZE + 1,
+            }
+        )
+        start += d.studies
+    here = posixpath.dirname(path) or "."
+    return (
         _env()
         .get_template("evidence.html")
         .render(
@@ -887,15 +1370,66 @@ def evidence_page(site: Site, slug: str) -> str | None:
             view=view,
             topic=_term(site, path, ox.NamedNode(view.topic)) if view.topic else None,
             figures=_evidence_figures(site, view, items),
-            comparisons=_evidence_comparisons(site, path, view),
-            designs=designs,
+            comparisons=_evidence_comparisons(site, path, view, store, {s.iri for s in studies}),
+            designs=groups,
+            by_design=by_design,
+            total_studies=total,
+            total_figures=sum(d.figures for d in designs),
+            filtered=bool(filters),
+            filters=_filter_links(where),
+            nav=_navigation(where, page_no, last),
+            first_study=(page_no - 1) * EVIDENCE_PAGE_SIZE + 1 if studies else 0,
+            last_study=(page_no - 1) * EVIDENCE_PAGE_SIZE + len(studies),
             n_items=len(items),
-            query_href=posixpath.relpath("queries/evidence-statistics.rq", EVIDENCE.rstrip("/")),
+            query_href=posixpath.relpath("queries/evidence-statistics.rq", here),
             others=[
-                {"title": v.title, "href": posixpath.relpath(v.path + ".html", EVIDENCE.rstrip("/"))}
-                for v in evidence_views(site)
-                if v.slug != slug
+                {"title": v.title, "href": posixpath.relpath(v.path + ".html", here)}
+                for v in _slugs(site)
+                if v.slug != view.slug
             ],
         )
     )
-    return site.cache[key]
+
+
+def evidence_page(site: Site, slug: str, params: Sequence[tuple[str, str]] = ()) -> str | None:
+    """A page of the view ``evidence/<slug>`` as ``kg serve`` sends it (recent ones cached), or None if there is
+    no such view. ``params``: the request's query parameters (page, filters), each checked against what the view
+    offers; one it does not take raises :class:`Refused`."""
+    view = evidence_view(site, slug)
+    if view is None:
+        return None
+    filters, page_no = _check(site, view, list(params))
+    key = ("evidence", slug, str(page_no), *_key(filters))
+    if key in site.cache:
+        return str(site.cache[key])
+    html = site.cache[key] = _render_evidence(site, view, filters, page_no, False, view.path)
+    return html
+
+
+def evidence_files(site: Site) -> Iterator[tuple[str, str]]:
+    """Every file of the evidence views on a static site, (path without suffix, HTML), as they are made.
+
+    Each view: every page, then every page of it narrowed by one value of a filter in :data:`STATIC_FILTERS`
+    (where that filter offers two values or more, as its links do). A study is on one page of each, so the pages
+    number at most the view's, plus its designs', plus its figures' types' (each type's studies), a page each.
+    """
+    for view in _slugs(site):
+        yield from _static_pages(site, view, None)
+        offered = _choices(site, view)
+        for name in STATIC_FILTERS:
+            if len(offered[name]) < 2:
+                continue
+            for choice in offered[name]:
+                yield from _static_pages(site, view, (name, choice))
+
+
+def _static_pages(site: Site, view: View, only: tuple[str, Choice] | None) -> Iterator[tuple[str, str]]:
+    filters = {only[0]: only[1].term} if only else {}
+    designs = _designs_of(site, view, filters)
+    page_no = 0
+    for page_no, studies in enumerate(_all_studies(site, view, filters, designs), 1):
+        path = static_path(view, page_no, only)
+        yield path, _render_evidence(site, view, filters, page_no, True, path, studies)
+    if page_no == 0:  # a view without a study (not offered by a conforming graph, but never a missing file)
+        path = static_path(view, 1, only)
+        yield path, _render_evidence(site, view, filters, 1, True, path, [])

@@ -363,8 +363,8 @@ def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> list[str]:
             else:
                 write(f"{path}.{syntax.suffix}", to_bytes(description, syntax.format))
     write(f"{pages.VIEWS}.html", pages.views_page(site))
-    for view in pages.evidence_views(site):
-        write(f"{view.path}.html", pages.evidence_page(site, view.slug) or "")
+    for path, html in pages.evidence_files(site):  # every page of each view, and of each by design and type
+        write(f"{path}.html", html)
     for name, q in catalog.catalog().items():
         write(f"queries/{name}.rq", q.text)
         if not any(p.required for p in q.parameters):  # rows streamed from the engine to the file

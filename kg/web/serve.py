@@ -160,13 +160,21 @@ def create_app(
 
     async def evidence(request: Request) -> Response:
         slug = request.path_params["slug"]
-        html = await run_in_threadpool(pages.evidence_page, site, slug)
+        if not request.url.path.endswith(".html"):
+            # a generated view, not a resource: the bare path redirects to its page as on a static host
+            if pages.evidence_view(site, slug) is None:
+                return text(404, f"no evidence page {slug[:80]!r}")
+            asked = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html{asked}", status_code=303, headers=headers)
+        # page and filters: each checked against what the view offers (a value is never put in a query as sent)
+        params = request.query_params.multi_items()
+        try:
+            html = await run_in_threadpool(pages.evidence_page, site, slug, params)
+        except pages.Refused as exc:
+            return text(exc.status, exc.message)
         if html is None:
-            return text(404, f"no evidence page {slug!r}")
-        if request.url.path.endswith(".html"):
-            return page(html)
-        # a generated view, not a resource: the bare path redirects to its page as on a static host
-        return RedirectResponse(f"/{pages.EVIDENCE}{quote(slug)}.html", status_code=303, headers=headers)
+            return text(404, f"no evidence page {slug[:80]!r}")
+        return page(html)
 
     async def views(request: Request) -> Response:
         if not request.url.path.endswith(".html"):
