@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -29,6 +29,9 @@ from kg.sparql import select
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
 from kg.web.site import EVIDENCE as SITE_EVIDENCE
 from kg.web.site import MAX_DESCRIPTION, PAGE_SIZE, STUDIES, Site, Study
+
+if TYPE_CHECKING:
+    import jinja2
 
 RESOLVER_NAMES = {
     "NCIT": "NCIt",
@@ -48,7 +51,7 @@ RESOLVER_NAMES = {
 
 
 @lru_cache(maxsize=1)
-def _env():
+def _env() -> jinja2.Environment:
     try:
         import jinja2
     except ImportError:  # pragma: no cover - depends on the install
@@ -67,18 +70,18 @@ def page(site: Site, iri: str) -> str:
     """The resource's HTML page (cached on the site: the dataset is read-only there)."""
     key = ("html", iri)
     if key in site.cache:
-        return site.cache[key]
+        return str(site.cache[key])
     render = render_trial if TKG + "Study" in site.types(iri) else render_resource
     html = site.cache[key] = render(site, iri)
     return html
 
 
-def _common(site: Site, path: str) -> dict:
+def _common(site: Site, path: str) -> dict[str, Any]:
     root = posixpath.relpath(".", posixpath.dirname(path) or ".")
     return {"root": root, "version": __version__, "base": site.base}
 
 
-def _term(site: Site, path: str, term) -> dict:
+def _term(site: Site, path: str, term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> dict[str, Any]:
     """A term for display: label, link (relative for our resources, resolver for external), CURIE."""
     if term is None:
         return {"label": "", "href": None, "curie": ""}
@@ -100,7 +103,7 @@ def index(site: Site, static: bool = False) -> str:
     the evidence pages and the ready-made queries (cached: the dataset is read-only here)."""
     key = ("index", static)
     if key in site.cache:
-        return site.cache[key]
+        return str(site.cache[key])
     path = "index"
     designs, total = _designs(site, path)
     queries = []
@@ -137,7 +140,7 @@ def views_page(site: Site) -> str:
     """The list of evidence pages (:func:`evidence_views`) with their numbers of figures and studies (cached)."""
     key = ("views",)
     if key in site.cache:
-        return site.cache[key]
+        return str(site.cache[key])
     here = SITE_EVIDENCE.rstrip("/")
     evidence = [
         {
@@ -156,7 +159,7 @@ def views_page(site: Site) -> str:
     return html
 
 
-def _designs(site: Site, path: str) -> tuple[list[dict], int]:
+def _designs(site: Site, path: str) -> tuple[list[dict[str, Any]], int]:
     """The designs with their numbers of studies and the listing page each starts on; the listing's length."""
     out, start = [], 0
     for iri, label, studies in site.designs():
@@ -175,7 +178,7 @@ def _page_href(from_path: str, page_no: int) -> str:
     return posixpath.relpath(f"{STUDIES}page-{page_no}.html", posixpath.dirname(from_path) or ".")
 
 
-def _listing(site: Site, path: str, page_no: int, rows: list[Study], total: int) -> dict:
+def _listing(site: Site, path: str, page_no: int, rows: list[Study], total: int) -> dict[str, Any]:
     """One page of the study listing for a template: studies grouped by design, with their publications, and links
     to the first, previous, next and last pages and to a few around this one (plain links, no script)."""
     pubs: dict[str, list[str]] = {}
@@ -186,7 +189,7 @@ def _listing(site: Site, path: str, page_no: int, rows: list[Study], total: int)
             f"SELECT DISTINCT ?s ?p WHERE {{ VALUES ?s {{ {values} }} ?s <{TKG}describedIn> ?p }} ORDER BY ?s ?p",
         ):
             pubs.setdefault(value(r["s"]), []).append(value(r["p"]))
-    designs: list[dict] = []
+    designs: list[dict[str, Any]] = []
     for s in rows:
         if not designs or designs[-1]["design"] != s.design:
             designs.append({"design": s.design, "studies": []})
@@ -247,8 +250,10 @@ def render_resource(site: Site, iri: str) -> str:
         if value(t.subject) != iri:
             continue
         obj = t.object
-        if hasattr(obj, "datatype"):
+        if isinstance(obj, ox.Literal):
             shown = {"label": value(obj), "href": None, "curie": "", "literal": True}
+        elif isinstance(obj, ox.Triple):  # a quoted triple (RDF-star): no page, printed as written
+            shown = {"label": str(obj), "href": None, "curie": ""}
         else:
             shown = _term(site, path, obj)
         rows.append({"predicate": _term(site, path, t.predicate), "value": shown})
@@ -275,7 +280,7 @@ def render_resource(site: Site, iri: str) -> str:
     )
 
 
-def _formats(path: str) -> list[dict]:
+def _formats(path: str) -> list[dict[str, Any]]:
     from kg.media import RDF_SYNTAXES
 
     name = posixpath.basename(path)
@@ -290,7 +295,7 @@ def render_trial(site: Site, iri: str) -> str:
         summary.setdefault(cell(r["item"]).split(" ", 1)[1], []).append(cell(r["value"]))
     quotes = {r["statistic"].value: cell(r["quote"]) for r in site.rows("provenance")}
     efficacy_rows = site.rows("efficacy", trial=iri)
-    efficacy: list[dict] = []  # endpoint -> findings -> reports, in the query's order (endpoint, time)
+    efficacy: list[dict[str, Any]] = []  # endpoint -> findings -> reports, in the query's order (endpoint, time)
     for r in efficacy_rows:
         stat = r["statistic"].value
         report = {
@@ -392,11 +397,11 @@ def render_trial(site: Site, iri: str) -> str:
         }
         for r in site.rows("comparisons", trial=iri)
     ]
-    terms: dict[str, list[dict]] = {}
+    terms: dict[str, list[dict[str, Any]]] = {}
     for r in site.rows("trial-terms", trial=iri):
         terms.setdefault(cell(r["role"]), []).append(_term(site, path, r["term"]))
     citations = []
-    by_pub: dict[str, list] = {}
+    by_pub: dict[str, list[dict[str, Any]]] = {}
     for r in site.rows("citation"):  # the publications this trial is described in, not every one in the graph
         if r.get("trial") is not None and r["trial"].value == iri:
             by_pub.setdefault(r["publication"].value, []).append(r)
@@ -481,7 +486,7 @@ def _objects(site: Site, iri: str, predicate: str) -> list[str]:
     )
 
 
-def _one_or_many(items: list):
+def _one_or_many(items: list[Any]) -> Any:
     return items[0] if len(items) == 1 else items
 
 
@@ -504,7 +509,7 @@ def schema_org(site: Site, study: str) -> str:
     terms: dict[str, list[tuple[str, str]]] = {}
     for r in site.rows("trial-terms", trial=study):
         terms.setdefault(cell(r["role"]), []).append((r["term"].value, cell(r["label"])))
-    doc: dict = {
+    doc: dict[str, Any] = {
         "@context": SCHEMA_CONTEXT,
         "@type": _one_or_many(study_types),
         "@id": study,
@@ -532,7 +537,7 @@ def schema_org(site: Site, study: str) -> str:
         doc["sameAs"] = registrations
     works = []
     for pub in _objects(site, study, TKG + "describedIn"):
-        work: dict = {
+        work: dict[str, Any] = {
             "@type": _one_or_many(
                 sorted(t[len(SCHEMA) :] for t in site.types(pub) if t.startswith(SCHEMA)) or ["CreativeWork"]
             ),
@@ -907,7 +912,7 @@ def _check(site: Site, view: View, params: list[tuple[str, str]]) -> tuple[dict[
 
 def _page_studies(site: Site, view: View, filters: dict[str, str], designs: list[Design], page_no: int) -> list[Study]:
     """The studies of one page: designs by label, each one's studies in the store's order (LIMIT / OFFSET)."""
-    offset, out = (page_no - 1) * EVIDENCE_PAGE_SIZE, []
+    offset, out = (page_no - 1) * EVIDENCE_PAGE_SIZE, list[Study]()
     for d in designs:
         if offset >= d.studies:
             offset -= d.studies
@@ -993,9 +998,9 @@ def _number(text: str) -> float | None:
     return number(text)  # finite, or None: a value that is not a number is printed, never drawn
 
 
-def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
+def _evidence_items(site: Site, path: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One item per statistic (rows of several topics or quotes merged), in the query's order."""
-    items: dict[str, dict] = {}
+    items: dict[str, dict[str, Any]] = {}
     for r in rows:
         stat = r["statistic"].value
         if stat in items:
@@ -1083,11 +1088,11 @@ def _evidence_items(site: Site, path: str, rows: list[dict]) -> list[dict]:
     return list(items.values())
 
 
-def _per_finding(items: list[dict]) -> list[dict]:
+def _per_finding(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One item per finding: twin reports of one result in several documents become its first report,
     naming every source (the table still lists each report)."""
-    out: list[dict] = []
-    seen: dict[str, dict] = {}
+    out: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, Any]] = {}
     for it in items:
         twin = seen.get(it["finding"]) if it["finding"] else None
         if twin is None:
@@ -1100,12 +1105,12 @@ def _per_finding(items: list[dict]) -> list[dict]:
     return out
 
 
-def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
+def _evidence_figures(site: Site, view: View, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The SVG figures of a view: a forest plot of ratios, medians per unit, rates per time unit."""
     figures = []
     by_topic = view.topic is None  # on the adverse-events page a row is an event, not a group
 
-    def row(it: dict, timed: bool = True) -> tuple[str, str]:
+    def row(it: dict[str, Any], timed: bool = True) -> tuple[str, str]:
         """The row's label (the group, or the events on the adverse-events page) and its detail line."""
         origin = f"from {it['origin']}" if it["origin"] and timed else ""
         if by_topic:  # the source's own words where the code is broader or narrower than them
@@ -1176,7 +1181,7 @@ def _evidence_figures(site: Site, view: View, items: list[dict]) -> list[dict]:
         )
     rates = [it for it in once if it["time"] is not None and it["ucum"] == "%" and it["value"] is not None]
     for unit in dict.fromkeys(it["time_unit"] for it in rates):
-        groups: dict[tuple, dict] = {}
+        groups: dict[tuple[str, str, str], dict[str, Any]] = {}
         for it in (x for x in rates if x["time_unit"] == unit):
             r, detail = row(it, timed=False)
             group = groups.setdefault(
