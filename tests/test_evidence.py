@@ -357,6 +357,17 @@ def test_served_pages_and_every_mark_link_resolves(server, site):
     assert status(server + "/evidence/progression-free-survival") == (303, "/evidence/progression-free-survival.html")
     assert status(server + "/evidence/no-such-endpoint.html")[0] == 404
     assert status(server + "/evidence/no-such-endpoint")[0] == 404
+    # page and filters are query parameters, each checked against what the page offers; the bare path keeps them
+    pfs = server + "/evidence/progression-free-survival"
+    assert status(pfs + "?type=NCIT:C93150") == (303, "/evidence/progression-free-survival.html?type=NCIT:C93150")
+    assert status(pfs + ".html?type=NCIT:C93150&page=1")[0] == 200
+    for query, code in (("page=2", 404), ("colour=red", 400), ("drug=NCIT:C0000000", 404), ("year=1%20UNION", 404)):
+        try:
+            urllib.request.urlopen(f"{pfs}.html?{query}", timeout=30)
+            raise AssertionError(query)
+        except urllib.error.HTTPError as e:
+            body = e.read().decode()
+            assert e.code == code and body.count("\n") == 1, (query, body)
     for view in pages.evidence_views(site):
         url = f"{server}/{view.path}.html"
         with urllib.request.urlopen(url, timeout=30) as r:
