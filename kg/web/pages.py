@@ -1321,7 +1321,7 @@ def _filter_links(where: _Where) -> list[dict[str, Any]]:
                     }
                     for c in offered
                 ],
-                "counts": "figures" if name == "type" else "studies",
+                "counts": ("figure", "figures") if name == "type" else ("study", "studies"),
             }
         )
     return out
