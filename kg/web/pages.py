@@ -648,15 +648,14 @@ def slugify(text: str) -> str:
 
 
 def _pinned(site: Site) -> dict[tuple[str, ...], Any]:
-    """What a site keeps for good about its evidence views: which there are, each one's counts and filter values
-    (a few per view; the least-recently-used cache holds pages, which would push them out)."""
-    kept = _PINNED.get(id(site))
-    if kept is None or kept[0] is not site:
-        kept = _PINNED[id(site)] = (site, {})
-    return kept[1]
-
-
-_PINNED: dict[int, tuple[Site, dict[tuple[str, ...], Any]]] = {}
+    """What a site keeps for good about its evidence views: which there are, each one's counts, filter values and
+    studies in page order (a few per view; the least-recently-used cache holds pages, which would push them out).
+    Held on the site itself, so it goes with it."""
+    kept: dict[tuple[str, ...], Any] | None = getattr(site, "_evidence_pinned", None)
+    if kept is None:
+        kept = {}
+        setattr(site, "_evidence_pinned", kept)  # noqa: B010 - Site (kg/web/site.py) has no field for it
+    return kept
 
 
 def _select(site: Site, text: str) -> list[dict[str, Any]]:
