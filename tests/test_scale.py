@@ -317,3 +317,26 @@ def test_a_site_holds_a_bounded_cache_whatever_it_serves(corpus, tmp_path, monke
     listing = pages.studies_page(site, 1)
     assert listing is not None and listing.count('<li><a href="../synthetic/') == N
     assert pages.studies_page(site, 2) is None, "past the last page: no page"
+
+
+@pytest.mark.parametrize(
+    "synthetic", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["packaged", "synthetic"]
+)
+def test_a_study_page_from_its_own_graphs_is_the_page_from_the_whole_store(synthetic, corpus, monkeypatch):
+    """A study page asks its queries of the study's own graphs (time that follows the study, not the corpus):
+    every study's page is byte for byte the page the same queries give on the whole store."""
+    from kg.web import pages
+    from kg.web.site import Site
+
+    dataset = Dataset.build(corpus) if synthetic else Dataset.build()
+    site = Site(dataset)
+    studies = [s.iri for s in site.listing()]
+    assert len(studies) >= 6
+    own = {iri: pages.render_trial(site, iri) for iri in studies}
+
+    def whole(site_: Site, study: str):  # the same queries on the whole store
+        return lambda name, **params: site_.dataset.run(name, params).rows
+
+    monkeypatch.setattr(pages, "_page_rows_of", whole)
+    for iri in studies:
+        assert pages.render_trial(Site(dataset), iri) == own[iri], iri
