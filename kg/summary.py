@@ -70,7 +70,11 @@ def resolve(dataset: Dataset, study: str) -> str:
     for iri in study_iris(study, dataset.base):
         if dataset.run("studies", {"trial": iri}).rows:
             return iri
-    slugs = [cell(r.get("slug")) for r in dataset.run("studies").rows]
+    rows = dataset.run("studies").rows
+    for r in rows:  # a study elsewhere than trial/ or study/ (a corpus of its own): found by its trialkg:slug
+        if cell(r.get("slug")) == study and r.get("study") is not None:
+            return r["study"].value
+    slugs = [cell(r.get("slug")) for r in rows]
     near = difflib.get_close_matches(study.rsplit("/", 1)[-1].rsplit(":", 1)[-1], slugs, n=3, cutoff=0.4)
     hint = f"; nearest: {', '.join(near)}" if near else (f"; studies: {', '.join(slugs[:10])}" if slugs else "")
     raise QueryError(f"no study {study!r} in {dataset.origin}{hint}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -190,3 +191,18 @@ def test_reason_without_java_says_skipped(monkeypatch):
 
     with pytest.raises(reason.ReasonerUnavailable, match="skipped"):
         reason.check_consistency(Dataset.build([]))
+
+
+def test_summary_finds_a_study_by_its_slug_wherever_its_iri_lives(kg, tmp_path):
+    """A synthetic corpus names its studies under synthetic/, not trial/ or study/: the slug the overview prints
+    is what `kg summary SLUG` takes (it said "no study 'synth-000001'; nearest: synth-000001")."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("synth", Path(__file__).parent.parent / "benchmarks" / "synth.py")
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    synth.generate(2, seed=5, out=tmp_path / "corpus")
+    overview = kg("summary", "--trials", str(tmp_path / "corpus"))
+    slug = overview.stdout.split()[0]
+    one = kg("summary", slug, "--trials", str(tmp_path / "corpus"))
+    assert one.returncode == 0 and slug in one.stdout and "no study" not in one.stderr, one.stderr
