@@ -15,7 +15,7 @@ only), the rdflib view where rdflib is needed (reasoning, pyshacl, JSON-LD), and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -184,6 +184,30 @@ class Dataset:
     def stored_description(self) -> list[ox.Triple]:
         """The description stored with the data (empty if there is none, as in a store loaded by an earlier version)."""
         return [q.triple for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(self.description_graph))]
+
+    def of_studies(self, studies: Iterable[str]) -> Dataset:
+        """The studies' own graphs (every named graph a study is stated in, and the ontology), as a dataset.
+
+        A publication's graph holds all it says of its study (statistics, groups,
+        sources, quotes) and the ontology the labels of the terms it uses, so a
+        ready-made query asked of this small dataset gives, for these studies,
+        the rows it gives on the whole store, in time that follows the studies,
+        not the corpus (a study page at 10,000 publications: 70 s -> 0.23 s).
+        A server's dataset is itself (its graphs are not ours to copy).
+        """
+        if self.endpoint:
+            return self
+        graphs = {src.graph_iri(src.ONTOLOGY_SLUG, self.base)}
+        for study in studies:
+            for q in self.store.quads_for_pattern(ox.NamedNode(study), None, None, None):
+                if isinstance(q.graph_name, ox.NamedNode):
+                    graphs.add(q.graph_name.value)
+        store = ox.Store()
+        for g in sorted(graphs):
+            store.extend(self.store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+        own = Dataset(store, base=self.base, origin=self.origin)
+        own.isolated = self.isolated  # its queries in a child where this dataset's are (kg serve, kg summary)
+        return own
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         """Every quad of the data (not the stored description), or one named graph's."""

@@ -85,7 +85,8 @@ def summarize(dataset: Dataset, studies: Sequence[str] = (), trial: str | None =
     named = [*studies, *([trial] if trial else [])]
     if not named:
         return overview(dataset)
-    return "\n".join(screen(dataset, resolve(dataset, s)) for s in named)
+    # each screen's queries asked of the study's own graphs: time that follows the study, not the corpus
+    return "\n".join(screen(dataset.of_studies([iri]), iri) for iri in (resolve(dataset, s) for s in named))
 
 
 def screen(dataset: Dataset, iri: str) -> str:

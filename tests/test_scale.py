@@ -340,3 +340,19 @@ def test_a_study_page_from_its_own_graphs_is_the_page_from_the_whole_store(synth
     monkeypatch.setattr(pages, "_page_rows_of", whole)
     for iri in studies:
         assert pages.render_trial(Site(dataset), iri) == own[iri], iri
+
+
+@pytest.mark.parametrize(
+    "synthetic", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["packaged", "synthetic"]
+)
+def test_a_study_screen_from_its_own_graphs_is_the_screen_from_the_whole_store(synthetic, corpus):
+    """`kg summary SLUG` asks the study's own graphs (Dataset.of_studies): the same screen as on the whole store."""
+    from kg.summary import screen
+
+    dataset = Dataset.build(corpus) if synthetic else Dataset.build()
+    studies = [r["study"].value for r in dataset.run("studies").rows]
+    assert len(studies) >= 6
+    for iri in studies:
+        own = dataset.of_studies([iri])
+        assert len(own.store) < len(dataset.store)
+        assert screen(own, iri) == screen(dataset, iri), iri

@@ -18,8 +18,6 @@ from urllib.parse import quote, urlencode
 import pyoxigraph as ox
 
 from kg import __version__
-from kg import sources as src
-from kg.dataset import Dataset
 from kg.errors import InputError
 from kg.prefixes import DCT, NCIT, SCHEMA, TKG, XSD, compact, to_iri
 from kg.query import catalog, execute
@@ -291,20 +289,9 @@ def _formats(path: str) -> list[dict[str, Any]]:
 Rows = Callable[..., list[dict[str, Any]]]
 
 
-def _page_dataset(site: Site, study: str) -> Dataset:
-    """A study's own graphs (every graph it is stated in, and the ontology) as a dataset of their own.
-
-    Ready-made queries asked of it give, for this study, the rows they give on the whole store (a publication's
-    graph holds all it says of its study), in time that follows the study.
-    """
-    page = Dataset(_page_store(site, [Study(study, "", "")]), base=site.base, origin=site.dataset.origin)
-    page.isolated = site.dataset.isolated  # each query in a child where the site's are (kg serve)
-    return page
-
-
 def _page_rows_of(site: Site, study: str) -> Rows:
-    """``rows(name, **params)``: a ready-made query's rows on the study's own graphs (:func:`_page_dataset`)."""
-    page = _page_dataset(site, study)
+    """``rows(name, **params)``: a ready-made query's rows on the study's own graphs (:meth:`Dataset.of_studies`)."""
+    page = site.dataset.of_studies([study])
 
     def rows(name: str, **params: str) -> list[dict[str, Any]]:
         return page.run(name, params).rows
@@ -315,7 +302,7 @@ def _page_rows_of(site: Site, study: str) -> Rows:
 def render_trial(site: Site, iri: str) -> str:
     """A trial's page: design, regimen, outcomes with denominators and quotes, figures, adverse events, citations.
 
-    Its ready-made queries run on the trial's own graphs (:func:`_page_dataset`), so the page costs its trial,
+    Its ready-made queries run on the trial's own graphs (:meth:`Dataset.of_studies`), so the page costs its trial,
     not the corpus (on 10,000 publications they took 70 s a page on the whole store).
     """
     path = site.path_of(iri) or ""
@@ -1006,21 +993,8 @@ def _studies_named(site: Site, studies: list[str], design: str) -> list[Study]:
 
 
 def _page_store(site: Site, studies: list[Study]) -> ox.Store:
-    """The page's own graphs in a small store: every named graph its studies are stated in, and the ontology.
-
-    A publication's graph holds all it says of its study (statistics, groups, sources, quotes); the ontology holds
-    the labels of the terms they use. So a ready-made query run here gives, for these studies, the rows it gives
-    on the whole store, in time that follows the page.
-    """
-    graphs = {src.graph_iri(src.ONTOLOGY_SLUG, site.base)}
-    for s in studies:
-        for q in site.store.quads_for_pattern(ox.NamedNode(s.iri), None, None, None):
-            if isinstance(q.graph_name, ox.NamedNode):
-                graphs.add(q.graph_name.value)
-    store = ox.Store()
-    for g in sorted(graphs):
-        store.extend(site.store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
-    return store
+    """The page's own graphs in a small store (:meth:`~kg.dataset.Dataset.of_studies`)."""
+    return site.dataset.of_studies(s.iri for s in studies).store
 
 
 def _page_rows(
