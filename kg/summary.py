@@ -13,9 +13,11 @@ import difflib
 from collections import defaultdict
 from collections.abc import Sequence
 
+import pyoxigraph as ox
+
 from kg.dataset import Dataset
 from kg.errors import QueryError
-from kg.prefixes import BASE, compact, data_iri, to_iri
+from kg.prefixes import BASE, TKG, compact, data_iri, to_iri
 from kg.query.formats import cell, level, p_value, plural, quantity
 from kg.query.result import Value
 
@@ -70,8 +72,12 @@ def resolve(dataset: Dataset, study: str) -> str:
     for iri in study_iris(study, dataset.base):
         if dataset.run("studies", {"trial": iri}).rows:
             return iri
+    if not dataset.endpoint:  # a study elsewhere than trial/ or study/ (a corpus of its own): by its trialkg:slug
+        for q in dataset.store.quads_for_pattern(None, ox.NamedNode(TKG + "slug"), ox.Literal(study), None):
+            if isinstance(q.subject, ox.NamedNode) and dataset.run("studies", {"trial": q.subject.value}).rows:
+                return q.subject.value
     rows = dataset.run("studies").rows
-    for r in rows:  # a study elsewhere than trial/ or study/ (a corpus of its own): found by its trialkg:slug
+    for r in rows:
         if cell(r.get("slug")) == study and r.get("study") is not None:
             return r["study"].value
     slugs = [cell(r.get("slug")) for r in rows]
