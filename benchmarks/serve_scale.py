@@ -14,7 +14,8 @@ corpus). It starts ``kg serve --store DIR`` and measures, each figure wall-clock
 - the same kinds under ``--clients`` concurrent clients (each asking its own pages);
 - memory: the server's peak resident set (``VmHWM``) after the pages made from bounded lookups
   (landing, listing, resource, Turtle), and after all of it (study and evidence pages run
-  ready-made queries over the whole corpus: ``render_trial`` and the evidence views).
+  ready-made queries: ``render_trial`` on the study's own graphs, and the evidence views, found on
+  ``evidence/index.html``).
 
 With ``--publish OUT`` it then runs ``kg publish --static OUT --store DIR`` (time and peak
 memory, stopped after ``--publish-timeout`` seconds: the figure then says so). Pages are
@@ -148,8 +149,22 @@ def concurrent(base: str, paths: list[str], clients: int, budget: float) -> dict
 
 
 def vm(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        return next(int(line.split()[1]) // 1024 for line in fh if line.startswith(field))
+    """A memory field (MB) of the server: the supervisor and its workers together (kg serve forks its worker;
+    the query children a request forks are left out: each is bounded by --max-memory and gone after it)."""
+
+    def one(p: int | str) -> int:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                return next(int(line.split()[1]) // 1024 for line in fh if line.startswith(field))
+        except (OSError, StopIteration):
+            return 0
+
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            workers = fh.read().split()
+    except OSError:
+        workers = []
+    return one(pid) + sum(one(w) for w in workers)
 
 
 def serve_figures(store: str, pages: int, clients: int, budget: float, seed: int, bounded_only: bool = False) -> dict:
@@ -176,7 +191,9 @@ def serve_figures(store: str, pages: int, clients: int, budget: float, seed: int
         out["rss_after_first_page_mb"] = vm(proc.pid, "VmRSS")
         landing = urllib.request.urlopen(base + "/", timeout=600).read().decode()
         last = max([int(n) for n in re.findall(r"studies/page-(\d+)\.html", landing)] or [1])
-        evidence = sorted(set(re.findall(r'href="(evidence/[^"]+\.html)"', landing)))
+        index = urllib.request.urlopen(base + "/evidence/index.html", timeout=600).read().decode()
+        views = sorted({h for h in re.findall(r'href="([^"?#]+\.html)"', index) if "index" not in h and "/" not in h})
+        evidence = [f"evidence/{v}" for v in views]
         rng = random.Random(seed)
         listing = [f"studies/page-{rng.randint(1, last)}.html" for _ in range(pages * 2)]
         bounded = {  # pages made from bounded lookups (kg/web/site.py)
