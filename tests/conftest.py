@@ -98,3 +98,14 @@ def _edit_block(ttl: str, subject: str, old: str, new: str) -> str:
 def edit_block():
     """Make one curator's mistake in one resource of the seed Turtle."""
     return _edit_block
+
+
+@pytest.fixture
+def trap():
+    """A loopback socket that must receive nothing; it counts the connections made to it (tests/servers.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from servers import Trap
+
+    t = Trap()
+    yield t
+    t.close()

@@ -521,45 +521,6 @@ def test_served_and_static_pages_carry_a_policy_that_runs_no_script(tmp_path):
 # ---------------------------------------------------------------- 9, 10, 11. SERVICE however spelled; FROM honoured
 
 
-class Trap:
-    """A listening socket on loopback that must receive nothing: it counts the connections made to it."""
-
-    def __init__(self):
-        import socket
-        import threading
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/sparql"
-        self.connections = 0
-        self._stop = False
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self._stop = True
-        self._thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def trap():
-    t = Trap()
-    yield t
-    t.close()
-
-
 ESCAPED_SERVICE = {
     "an escaped # in a prefixed name": "PREFIX t: <{trap}> SELECT * WHERE {{ ?s ?p ?o BIND(t:a\\# AS ?x) SERVICE t: {{ ?a ?b ?c }} }}",
     "an escaped character in an IRI": "SELECT * WHERE {{ ?s ?p ?o BIND(<http://b\\u0041#> AS ?x) SERVICE <{trap}> {{ ?a ?b ?c }} }}",

@@ -85,43 +85,6 @@ def one_line(text: str) -> bool:
     return len(text.strip().splitlines()) == 1
 
 
-class Trap:
-    """A listening socket on loopback that must receive nothing: it counts every connection made to it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/sparql"
-        self.connections = 0
-        self._stop = False
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self._stop = True
-        self._thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def trap():
-    t = Trap()
-    yield t
-    t.close()
-
-
 class KgServe:
     """A real `kg serve` on a free loopback port; its stderr is collected for the log-line checks."""
 
