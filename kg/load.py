@@ -776,7 +776,7 @@ def _post_update(update: str, request: Path | IO[bytes], timeout: float) -> None
 
 def staging_graphs(endpoint: str, timeout: float) -> list[str]:
     """Staging graphs earlier loads left on the server (versions before 0.2 staged with the Graph Store Protocol)."""
-    rows = _select(
+    rows = sparql.remote_rows(
         endpoint, f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{STAGING}")) }}', timeout
     )
     return sorted(r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode))
@@ -785,7 +785,7 @@ def staging_graphs(endpoint: str, timeout: float) -> list[str]:
 def graph_sizes(endpoint: str, graphs: Sequence[str], timeout: float) -> dict[str, int]:
     """The number of triples in each of ``graphs`` on the server (0 for a graph it does not have)."""
     values = " ".join(f"<{g}>" for g in graphs)
-    rows = _select(
+    rows = sparql.remote_rows(
         endpoint,
         f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g",
         timeout,
@@ -794,10 +794,6 @@ def graph_sizes(endpoint: str, graphs: Sequence[str], timeout: float) -> dict[st
     for r in rows:
         sizes[r["g"].value] = int(r["n"].value)
     return sizes
-
-
-def _select(endpoint: str, text: str, timeout: float) -> list[dict[str, sparql.Term]]:
-    return sparql.remote_rows(endpoint, text, timeout)
 
 
 def _state(endpoint: str, expected: Expected, before: dict[str, int], timeout: float) -> str:

@@ -1,0 +1,1 @@
+"""The trialkg OWL ontology, its verified term extracts and mappings (package data: kg.ontology)."""

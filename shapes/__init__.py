@@ -1,0 +1,1 @@
+"""The SHACL shapes every publication is validated with (package data: kg.shapes)."""

@@ -1,8 +1,9 @@
-"""A real `kg serve` on a free loopback port, for the tests that need one."""
+"""Servers on loopback for the tests: a real `kg serve`, a plain HTTP handler, a trap that must receive nothing."""
 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import select
 import socket
 import subprocess
@@ -17,6 +18,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def loopback_http(handler: type[http.server.BaseHTTPRequestHandler]) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """``handler`` served on a free loopback port from a daemon thread: the server and its base URL.
+
+    Stop it with ``shutdown()`` then ``server_close()``.
+    """
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 @contextlib.contextmanager

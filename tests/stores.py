@@ -26,6 +26,7 @@ SPARQL results formats leave to each server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -38,10 +39,12 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 
 VIRTUOSO_T = "virtuoso-t"
 ISQL = "isql-vt"
@@ -137,6 +140,23 @@ def virtuoso_missing() -> str | None:
     if missing:
         return f"{' and '.join(missing)} not found: apt-get install virtuoso-opensource"
     return None
+
+
+@contextlib.contextmanager
+def running_virtuoso(folder: Path, dba_password: str) -> Iterator[Virtuoso]:
+    """A Virtuoso started in ``folder`` and stopped afterwards; the test is skipped, with the reason, where none runs."""
+    why = virtuoso_missing()
+    if why:
+        pytest.skip(why)
+    server = Virtuoso(folder, dba_password=dba_password)
+    try:
+        server.start()
+    except StoreUnavailable as exc:
+        pytest.skip(f"Virtuoso did not start: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _sql_str(text: str) -> str:

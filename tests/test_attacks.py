@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import kg_serve  # noqa: E402
+from servers import kg_serve, loopback_http  # noqa: E402
 
 TKG = "https://w3id.org/trialkg/"
 
@@ -628,10 +628,7 @@ class Gateway:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.base = loopback_http(Handler)
 
     def close(self):
         self.httpd.shutdown()

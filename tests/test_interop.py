@@ -132,15 +132,7 @@ def _key(term) -> tuple:
 @pytest.mark.slow
 @pytest.mark.stores
 def test_virtuoso_bulk_loader_reads_every_turtle_dump_as_the_nquads_say(built, site, tmp_path_factory):
-    why = stores.virtuoso_missing()
-    if why:
-        pytest.skip(why)
-    server = stores.Virtuoso(tmp_path_factory.mktemp("virtuoso-ttl"), dba_password="trialkg-ttl-dba")
-    try:
-        server.start()
-    except stores.StoreUnavailable as exc:
-        pytest.skip(f"Virtuoso did not start: {exc}")
-    try:
+    with stores.running_virtuoso(tmp_path_factory.mktemp("virtuoso-ttl"), "trialkg-ttl-dba") as server:
         expected = _expected(built, site)
         folder = server.dir / "ttl"
         folder.mkdir()
@@ -170,8 +162,6 @@ def test_virtuoso_bulk_loader_reads_every_turtle_dump_as_the_nquads_say(built, s
             )
         backslashed = [r for r in rows if any("\\" in getattr(r[v], "value", "") for v in "sp") or "\\" in r["o"].value]
         assert not backslashed, backslashed[:3]
-    finally:
-        server.stop()
 
 
 # ---- JSON-LD 1.0 ----------------------------------------------------------------------------------

@@ -281,19 +281,9 @@ def test_jena_reaches_the_statistics_with_plain_joins(tmp_path_factory, all_nqua
 @pytest.mark.slow
 @pytest.mark.stores
 def test_virtuoso_reaches_the_statistics_with_plain_joins(tmp_path_factory, all_nquads, wanted):
-    why = stores.virtuoso_missing()
-    if why:
-        pytest.skip(why)
-    server = stores.Virtuoso(tmp_path_factory.mktemp("virtuoso-linked"), dba_password="trialkg-links-dba")
-    try:
-        server.start()
-    except stores.StoreUnavailable as exc:
-        pytest.skip(f"Virtuoso did not start: {exc}")
-    try:
+    with stores.running_virtuoso(tmp_path_factory.mktemp("virtuoso-linked"), "trialkg-links-dba") as server:
         server.load_nquads(all_nquads)
         for name in JOINS:
             _variables, rows = stores.rows_of_json(server.select(query(name)))
             got = {r["stat"].value for r in rows}
             assert got == wanted[name], f"Virtuoso, from {JOINS[name][0]}: {len(got)} of {len(wanted[name])}"
-    finally:
-        server.stop()

@@ -32,7 +32,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TKG = "https://w3id.org/trialkg/"
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import loopback_http  # noqa: E402
 
 # ---------------------------------------------------------------- helpers: processes, sockets, memory
 
@@ -624,10 +625,7 @@ class Proxy:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.base = loopback_http(Handler)
 
     def close(self):
         self.released.set()

@@ -12,7 +12,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -32,7 +31,9 @@ from kg.prefixes import turtle_prefixes
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth  # noqa: E402
+from servers import loopback_http  # noqa: E402
 
 N, BATCH = 24, 3
 
@@ -141,9 +142,7 @@ class RefusingProxy:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.base = loopback_http(Handler)
 
     def close(self):
         self.httpd.shutdown()

@@ -119,16 +119,8 @@ def dirty_dataset(dataset, dirty_dump) -> Dataset:
 
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory):
-    why = stores.virtuoso_missing()
-    if why:
-        pytest.skip(why)
-    server = stores.Virtuoso(tmp_path_factory.mktemp("virtuoso"), dba_password="trialkg-test-dba")
-    try:
-        server.start()
-    except stores.StoreUnavailable as exc:
-        pytest.skip(f"Virtuoso did not start: {exc}")
-    yield server
-    server.stop()
+    with stores.running_virtuoso(tmp_path_factory.mktemp("virtuoso"), "trialkg-test-dba") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

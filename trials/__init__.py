@@ -1,0 +1,1 @@
+"""One Turtle file per publication, and the text it was curated from (package data: kg.trials)."""
