@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from kg import evidence
 from kg import sources as src
 from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, QueryError, StoreError
@@ -68,6 +69,7 @@ class Dataset:
         #: BY over mixed datatypes), and in a child that is one line. About 10 ms a query.
         self.isolated = False
         self._on_disk = False  # a store made by `kg load` (large: counted in bounded memory)
+        self._folder: Path | None = None  # its folder (where `kg load` keeps the evidence index)
 
     # ------------------------------------------------------------ making one
     @classmethod
@@ -121,6 +123,7 @@ class Dataset:
             raise StoreError(f"{path}: cannot open the store: {exc}") from None
         opened = cls(store, base=stored_base(store), origin=str(path))
         opened._on_disk = True
+        opened._folder = path
         return opened
 
     @classmethod
@@ -253,6 +256,15 @@ class Dataset:
     def description(self) -> list[ox.Triple]:
         """The VoID / DCAT / HCLS description of this dataset: the stored one, else computed once."""
         return self.stored_description() or describe(self.statistics, self.base)
+
+    @cached_property
+    def evidence(self) -> evidence.Index:
+        """The evidence views and their counts: stored by ``kg load`` with the data it counts, else counted once."""
+        if self._folder is not None:
+            stored = evidence.read(self._folder, self.stored_description())
+            if stored is not None:
+                return stored
+        return evidence.compute(self.store)
 
     @cached_property
     def rdflib(self) -> rdflib.Dataset:

@@ -58,7 +58,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from kg import http, sparql
+from kg import evidence, http, sparql
 from kg import sources as src
 from kg.dataset import Dataset, load_source
 from kg.describe import describe
@@ -335,8 +335,11 @@ def _replace_graphs(
                 store.remove_graph(ox.NamedNode(g))
         store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
         describe_store(store, base)
+        index = evidence.compute(store)  # every evidence view's counts, stored with the data they count
         store.flush()
+        description = [q.triple for q in store.quads_for_pattern(None, None, None, _description_graph(base))]
         del store
+        evidence.save(work, index, description)
         pause("loaded")
         cut_between = os.environ.get(PAUSE_ENV) == "between-renames"  # the test of a crash between two renames
         swap_folder(work, path, between=(lambda: pause("between-renames")) if cut_between else None)
@@ -354,13 +357,17 @@ def _replace_graphs(
     return graphs, counts["quads"], counts["held"]
 
 
+def _description_graph(base: str) -> ox.NamedNode:
+    return ox.NamedNode(src.graph_iri(src.DESCRIPTION_SLUG, base))
+
+
 def describe_store(store: ox.Store, base: str = BASE) -> None:
     """Store the description of the data a store holds in its ``graph/void``, replacing any earlier one.
 
     Counted once here, in bounded memory (:func:`kg.merge.store_statistics`), so
     that a server reads its counts instead of counting the store again.
     """
-    void = ox.NamedNode(src.graph_iri(src.DESCRIPTION_SLUG, base))
+    void = _description_graph(base)
     graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != void)
     description = describe(store_statistics(store, graphs, base), base)
     if store.contains_named_graph(void):

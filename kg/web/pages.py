@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
-from kg import __version__
+from kg import __version__, evidence
 from kg.errors import InputError
 from kg.prefixes import DCT, NCIT, SCHEMA, TKG, XSD, compact, to_iri
 from kg.query import catalog, execute
@@ -605,19 +605,6 @@ FILTER_NAMES = {
     "year": "year of publication",
 }
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-_PREFIXES = f"PREFIX trialkg: <{TKG}>\nPREFIX rdfs: <{_RDFS}>\nPREFIX dcterms: <{DCT}>\n"
-#: the patterns that put one study's arm's drug in ?drug (as trial-terms does)
-_DRUG = (
-    "?study trialkg:hasArm/trialkg:hasTreatmentPhase ?_phase . "
-    "?_phase trialkg:hasDoseSchedule|trialkg:hasRegimenPart/trialkg:hasDoseSchedule ?_schedule . "
-    "?_schedule trialkg:drug ?drug ."
-)
-_CONDITION = "?study trialkg:studiesCondition ?condition ."
-#: a study's year: the year of any publication it is described in (its issue date, else its online date)
-_YEAR = (
-    "?study trialkg:describedIn ?_pub . OPTIONAL { ?_pub dcterms:issued ?_issued } "
-    "OPTIONAL { ?_pub trialkg:epubDate ?_epub } BIND(YEAR(COALESCE(?_issued, ?_epub)) AS ?year) FILTER(BOUND(?year))"
-)
 
 
 @dataclass(frozen=True)
@@ -679,23 +666,18 @@ def _pinned(site: Site) -> dict[tuple[str, ...], Any]:
 
 def _select(site: Site, text: str) -> list[dict[str, Any]]:
     """Rows of one of the page's own bounded queries (values in it are RDF terms written by pyoxigraph)."""
-    solutions = select(site.store, _PREFIXES + text)
+    solutions = select(site.store, evidence.PREFIXES + text)
     names = [v.value for v in solutions.variables]
     return [{n: r[n] for n in names if r[n] is not None} for r in solutions]
 
 
 def _slugs(site: Site) -> list[View]:
-    """Every view, without counts: the endpoints statistics measure (one pass over ``trialkg:measures``, kept),
-    each with its slug (two endpoints with one label: the first by IRI keeps it, the other takes its CURIE's)."""
+    """Every view, without counts: the endpoints statistics measure (from the evidence index), each with its slug (two endpoints with one label: the first by IRI keeps it, the other takes its CURIE's)."""
     pinned = _pinned(site)
     if ("slugs",) in pinned:
         return list(pinned[("slugs",)])
-    rows = _select(
-        site,
-        "SELECT DISTINCT ?endpoint WHERE { ?statistic trialkg:measures ?endpoint "
-        "FILTER NOT EXISTS { ?statistic a trialkg:SafetyStatistic } ?study trialkg:hasStatistic ?statistic }",
-    )
-    endpoints = sorted(value(r["endpoint"]) for r in rows if isinstance(r["endpoint"], ox.NamedNode))
+    index = site.dataset.evidence
+    endpoints = index.endpoints
     labels = site.labels(endpoints)
     views: list[View] = []
     taken = {ADVERSE_EVENTS}
@@ -708,7 +690,7 @@ def _slugs(site: Site) -> list[View]:
             slug += "-"
         taken.add(slug)
         views.append(View(slug, title, iri))
-    if _select(site, "SELECT ?statistic WHERE { ?statistic trialkg:adverseEvent ?event } LIMIT 1"):
+    if index.adverse_events:
         title = f"{site.label(TKG + 'adverseEvent')}s"
         views.append(View(ADVERSE_EVENTS, title[:1].upper() + title[1:], None))
     pinned[("slugs",)] = views
@@ -721,14 +703,13 @@ def evidence_view(site: Site, slug: str) -> View | None:
 
 
 def evidence_views(site: Site) -> list[View]:
-    """Every evidence page with its numbers of figures and studies, most studies first (kept: counting them is a
-    pass over every statistic, asked only by the list of views)."""
+    """Every evidence page with its numbers of figures and studies, most studies first (the endpoints' as the
+    ``evidence-endpoints`` query counts them, from the evidence index; kept)."""
     pinned = _pinned(site)
     if ("views",) in pinned:
         return list(pinned[("views",)])
     counts: dict[str | None, tuple[int, int]] = {}
-    for r in site.rows("evidence-endpoints"):
-        counts[r["endpoint"].value] = (int(cell(r["statistics"])), int(cell(r["studies"])))
+    counts.update(site.dataset.evidence.listed)
     views = []
     for v in _slugs(site):
         if v.topic is None:
@@ -753,12 +734,8 @@ def _pattern(view: View, filters: dict[str, str], site: Site | None = None) -> s
     the text a user sent.
     """
     topic = str(ox.NamedNode(view.topic)) if view.topic else "?topic"
-    what = "trialkg:measures" if view.topic else "trialkg:adverseEvent"
-    parts = [f"?statistic {what} {topic} ."]
-    if "type" in filters:
-        parts.append(f"?statistic trialkg:statisticType {ox.NamedNode(filters['type'])} .")
-    parts.append("?study trialkg:hasStatistic|trialkg:reportsAdverseEvent ?statistic .")
-    parts.append("?study a ?design . ?design rdfs:subClassOf trialkg:Study .")
+    kind = str(ox.NamedNode(filters["type"])) if "type" in filters else None
+    parts = [evidence.figures(topic, view.topic is None, kind)]
     if "design" in filters:
         parts.append(f"FILTER(?design = {ox.NamedNode(filters['design'])})")
     # the study-level filters as joins (not FILTER EXISTS, which the engine tries on every figure): a rare value
@@ -767,12 +744,12 @@ def _pattern(view: View, filters: dict[str, str], site: Site | None = None) -> s
     # tries on every figure): the engine starts from the value, so a rare one costs its few studies
     first = []
     if "drug" in filters:
-        first.append(_DRUG.replace("?drug", str(ox.NamedNode(filters["drug"]))))
+        first.append(evidence.DRUG.replace("?drug", str(ox.NamedNode(filters["drug"]))))
     if "condition" in filters:
-        first.append(_CONDITION.replace("?condition", str(ox.NamedNode(filters["condition"]))))
+        first.append(evidence.CONDITION.replace("?condition", str(ox.NamedNode(filters["condition"]))))
     if "year" in filters:
         year = ox.Literal(str(int(filters["year"])), datatype=ox.NamedNode(XSD + "integer"))
-        first.append(f"{_YEAR} FILTER(?year = {year})")
+        first.append(f"{evidence.YEAR} FILTER(?year = {year})")
     subqueries = [f"{{ SELECT DISTINCT ?study WHERE {{ {f} }} }}" for f in first]
     if site is not None and subqueries:
         key = ("filtered-studies", *_key({k: v for k, v in filters.items() if k in ("drug", "condition", "year")}))
@@ -790,64 +767,47 @@ def _key(filters: dict[str, str]) -> tuple[str, ...]:
 
 
 def _designs_of(site: Site, view: View, filters: dict[str, str]) -> list[Design]:
-    """The view's designs (by label) with their numbers of studies and figures: one aggregate by the engine."""
+    """The view's designs (by label) with their numbers of studies and figures: the whole view's from the evidence
+    index, a filtered one's by one aggregate of the engine."""
     key = ("designs", view.slug, *_key(filters))
     store = _pinned(site) if not filters else site.cache
     if key in store:
         return list(store[key])
-    rows = _select(
-        site,
-        f"SELECT ?design (COUNT(DISTINCT ?study) AS ?studies) (COUNT(DISTINCT ?statistic) AS ?figures) "
-        f"WHERE {{ {_pattern(view, filters, site)} }} GROUP BY ?design",
-    )
-    iris = [value(r["design"]) for r in rows]
-    labels = site.labels(iris)
+    if filters:
+        rows = _select(
+            site,
+            f"SELECT ?design (COUNT(DISTINCT ?study) AS ?studies) (COUNT(DISTINCT ?statistic) AS ?figures) "
+            f"WHERE {{ {_pattern(view, filters, site)} }} GROUP BY ?design",
+        )
+        counted = [(value(r["design"]), int(value(r["studies"])), int(value(r["figures"]))) for r in rows]
+    else:
+        counted = list(_counts(site, view).designs)
+    labels = site.labels([c[0] for c in counted])
     found = sorted(
-        (
-            Design(
-                iri,
-                value(labels[iri][0]) if iri in labels else compact(iri),
-                int(value(r["studies"])),
-                int(value(r["figures"])),
-            )
-            for iri, r in zip(iris, rows, strict=True)
-        ),
+        (Design(iri, value(labels[iri][0]) if iri in labels else compact(iri), n, f) for iri, n, f in counted),
         key=lambda d: (d.label, d.iri),
     )
     store[key] = found
     return list(found)
 
 
+def _counts(site: Site, view: View) -> evidence.ViewCounts:
+    """A whole view's aggregates, from the evidence index (none: a view without figures)."""
+    return site.dataset.evidence.views.get(view.topic or evidence.ADVERSE, evidence.ViewCounts())
+
+
 def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
     """What each filter offers on a view: every design, statistic type, drug, condition and year its figures have,
-    with how many studies (figures, for a type) each keeps; computed once per view by the engine, kept."""
+    with how many studies (figures, for a type) each keeps; from the evidence index, with their labels, kept."""
     pinned = _pinned(site)
     key = ("choices", view.slug)
     if key in pinned:
         return dict(pinned[key])
-    base = _pattern(view, {})
-    studies = f"{{ SELECT DISTINCT ?study WHERE {{ {base} }} }}"
+    counts = _counts(site, view)
     counted: dict[str, list[tuple[str, int]]] = {
         "design": [(d.iri, d.studies) for d in _designs_of(site, view, {})],
-        "type": [
-            (value(r["type"]), int(value(r["n"])))
-            for r in _select(
-                site,
-                f"SELECT ?type (COUNT(DISTINCT ?statistic) AS ?n) WHERE {{ {base} "
-                "?statistic trialkg:statisticType ?type } GROUP BY ?type",
-            )
-            if isinstance(r["type"], ox.NamedNode)
-        ],
+        **{name: counts.offered.get(name, []) for name in ("type", "drug", "condition")},
     }
-    for name, pattern in (("drug", _DRUG), ("condition", _CONDITION)):
-        counted[name] = [
-            (value(r[name]), int(value(r["n"])))
-            for r in _select(
-                site, f"SELECT ?{name} (COUNT(DISTINCT ?study) AS ?n) WHERE {{ {studies} {pattern} }} GROUP BY ?{name}"
-            )
-            if isinstance(r[name], ox.NamedNode)
-        ]
-    years = _select(site, f"SELECT ?year (COUNT(DISTINCT ?study) AS ?n) WHERE {{ {studies} {_YEAR} }} GROUP BY ?year")
     labels = site.labels({iri for name in ("design", "type", "drug", "condition") for iri, _n in counted[name]})
     out: dict[str, list[Choice]] = {}
     for name in ("design", "type", "drug", "condition"):
@@ -860,10 +820,9 @@ def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
         )
         out[name] = _with_slugs([Choice(c[1], c[0], c[2], c[3]) for c in made])
     year_choices = []
-    for r in years:
-        text = value(r["year"])
+    for text, n in counts.offered.get("year", []):
         if re.fullmatch(r"-?[0-9]{1,9}", text):
-            year_choices.append(Choice(str(int(text)), str(int(text)), int(value(r["n"])), str(int(text))))
+            year_choices.append(Choice(str(int(text)), str(int(text)), n, str(int(text))))
     out["year"] = _with_slugs(sorted(year_choices, key=lambda c: int(c.value), reverse=True))
     pinned[key] = out
     return dict(out)

@@ -1,0 +1,214 @@
+"""The evidence views' index: which views a dataset has and what each one counts.
+
+An evidence view gathers one endpoint's figures across publications (or every
+adverse-event figure). Its first screen needs aggregates over the whole view:
+studies and figures by design, and the values each filter offers (statistic
+types, drugs, conditions, years) with how many each keeps. Over a large store
+those are passes over millions of figures (88 s for one view at 100,000
+publications), so ``kg load --store`` computes them for every view at once, in
+a few grouped passes, and stores them beside the data (:func:`save`), as it
+stores the VoID description; a server or a static site reads them
+(:func:`read`) and asks the engine only for the page's own studies.
+
+The index holds IRIs and numbers only: labels are looked up when a page is
+written, so the words stay the graph's. The patterns here are the views' own
+(the pages narrow them with filters), so a stored count and a count asked at
+request time cannot disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from kg.prefixes import DCT, TKG
+from kg.query import catalog
+from kg.rdf import value
+from kg.sparql import select
+
+#: the index's file in a store's folder (beside the engine's own files, which it leaves alone)
+FILE = "trialkg-evidence.json"
+#: bumped when the file's layout changes; a file of another version is not read
+VERSION = 1
+#: the key of the adverse-event view (the endpoint views are keyed by their endpoint's IRI)
+ADVERSE = ""
+#: the filters whose values the index counts (the design's counts are the view's designs)
+OFFERED = ("type", "drug", "condition", "year")
+
+PREFIXES = f"PREFIX trialkg: <{TKG}>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nPREFIX dcterms: <{DCT}>\n"
+#: the patterns that put one study's arm's drug in ?drug (as trial-terms does)
+DRUG = (
+    "?study trialkg:hasArm/trialkg:hasTreatmentPhase ?_phase . "
+    "?_phase trialkg:hasDoseSchedule|trialkg:hasRegimenPart/trialkg:hasDoseSchedule ?_schedule . "
+    "?_schedule trialkg:drug ?drug ."
+)
+CONDITION = "?study trialkg:studiesCondition ?condition ."
+#: a study's year: the year of any publication it is described in (its issue date, else its online date)
+YEAR = (
+    "?study trialkg:describedIn ?_pub . OPTIONAL { ?_pub dcterms:issued ?_issued } "
+    "OPTIONAL { ?_pub trialkg:epubDate ?_epub } BIND(YEAR(COALESCE(?_issued, ?_epub)) AS ?year) FILTER(BOUND(?year))"
+)
+#: what puts each filter's value in the variable of its name, from ?study (the statistic type: from ?statistic)
+VALUE_OF = {
+    "type": "?statistic trialkg:statisticType ?type .",
+    "drug": DRUG,
+    "condition": CONDITION,
+    "year": YEAR,
+}
+
+
+def figures(topic: str, adverse: bool, statistic_type: str | None = None) -> str:
+    """The group pattern of a view's figures: ?statistic on ``topic`` (an RDF term written by pyoxigraph, or a
+    variable), reported by ?study, of design ?design; ``statistic_type`` narrows it to figures of one type."""
+    what = "trialkg:adverseEvent" if adverse else "trialkg:measures"
+    parts = [f"?statistic {what} {topic} ."]
+    if statistic_type is not None:
+        parts.append(f"?statistic trialkg:statisticType {statistic_type} .")
+    parts.append("?study trialkg:hasStatistic|trialkg:reportsAdverseEvent ?statistic .")
+    parts.append("?study a ?design . ?design rdfs:subClassOf trialkg:Study .")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class ViewCounts:
+    """One view's aggregates: (design, studies, figures) and, for each filter, (value, studies it keeps); for the
+    statistic type, (type, figures of it). Values are IRIs, a year its lexical form."""
+
+    designs: list[tuple[str, int, int]] = field(default_factory=list)
+    offered: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Index:
+    """Every view of a dataset with its aggregates."""
+
+    #: the endpoints with a view: measured by a statistic that is not a safety statistic and a study reports
+    endpoints: list[str]
+    #: whether there is an adverse-event view
+    adverse_events: bool
+    #: the list of views' counts: endpoint -> (statistics, studies), as the ``evidence-endpoints`` query gives them
+    listed: dict[str, tuple[int, int]]
+    #: each view's aggregates, by endpoint IRI (:data:`ADVERSE` for the adverse-event view)
+    views: dict[str, ViewCounts]
+
+
+def _rows(store: ox.Store, text: str) -> list[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
+    solutions = select(store, PREFIXES + text)
+    names = [v.value for v in solutions.variables]
+    return [{n: r[n] for n in names if r[n] is not None} for r in solutions]
+
+
+def _iri(term: Any) -> str | None:
+    return term.value if isinstance(term, ox.NamedNode) else None
+
+
+def compute(store: ox.Store) -> Index:
+    """The index of a store's data (the default graph is the union of its named graphs): a few grouped passes,
+    each over every view at once."""
+    endpoints = sorted(
+        iri
+        for r in _rows(
+            store,
+            "SELECT DISTINCT ?endpoint WHERE { ?statistic trialkg:measures ?endpoint "
+            "FILTER NOT EXISTS { ?statistic a trialkg:SafetyStatistic } ?study trialkg:hasStatistic ?statistic }",
+        )
+        if (iri := _iri(r.get("endpoint"))) is not None
+    )
+    adverse = bool(_rows(store, "SELECT ?statistic WHERE { ?statistic trialkg:adverseEvent ?event } LIMIT 1"))
+    listed: dict[str, tuple[int, int]] = {}
+    for r in select(store, catalog.get("evidence-endpoints").text):
+        iri = _iri(r["endpoint"])
+        if iri is not None:
+            listed[iri] = (int(value(r["statistics"])), int(value(r["studies"])))
+    views: dict[str, ViewCounts] = {}
+    for is_adverse in (False, True) if adverse else (False,):
+        group = "" if is_adverse else "?topic"
+        pattern = figures("?topic", is_adverse)
+
+        def key(r: dict[str, Any], adverse: bool = is_adverse) -> str | None:
+            return ADVERSE if adverse else _iri(r.get("topic"))
+
+        for r in _rows(
+            store,
+            f"SELECT {group} ?design (COUNT(DISTINCT ?study) AS ?studies) (COUNT(DISTINCT ?statistic) AS ?figures) "
+            f"WHERE {{ {pattern} }} GROUP BY {group} ?design",
+        ):
+            k, design = key(r), _iri(r.get("design"))
+            if k is not None and design is not None:
+                counts = views.setdefault(k, ViewCounts())
+                counts.designs.append((design, int(value(r["studies"])), int(value(r["figures"]))))
+        studies = f"{{ SELECT DISTINCT {group} ?study WHERE {{ {pattern} }} }}"
+        for name in OFFERED:
+            counted = "?statistic" if name == "type" else "?study"
+            where = f"{pattern} {VALUE_OF[name]}" if name == "type" else f"{studies} {VALUE_OF[name]}"
+            for r in _rows(
+                store,
+                f"SELECT {group} ?{name} (COUNT(DISTINCT {counted}) AS ?n) WHERE {{ {where} }} GROUP BY {group} ?{name}",
+            ):
+                k, term = key(r), r.get(name)
+                if k is None or k not in views or term is None:
+                    continue
+                if name != "year" and not isinstance(term, ox.NamedNode):
+                    continue
+                views[k].offered.setdefault(name, []).append((value(term), int(value(r["n"]))))
+    for counts in views.values():
+        counts.designs.sort()
+        for name in OFFERED:
+            counts.offered.setdefault(name, []).sort()
+    return Index(endpoints, adverse, listed, views)
+
+
+def fingerprint(description: list[ox.Triple]) -> str:
+    """What ties an index to the data it was counted on: a digest of the stored description (a new load writes a
+    new one), so an index left by an earlier load is never read as this one's."""
+    return hashlib.sha256("\n".join(sorted(str(t) for t in description)).encode("utf-8")).hexdigest()
+
+
+def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
+    """Write the index into a store's folder (``kg load`` does it in the store it is making, before the swap,
+    so a reader sees the index with the data it counts or neither)."""
+    data = {
+        "version": VERSION,
+        "description": fingerprint(description),
+        "endpoints": index.endpoints,
+        "adverse_events": index.adverse_events,
+        "listed": [[k, *v] for k, v in sorted(index.listed.items())],
+        "views": {
+            k: {"designs": [list(d) for d in v.designs], **{n: [list(c) for c in v.offered[n]] for n in OFFERED}}
+            for k, v in sorted(index.views.items())
+        },
+    }
+    (folder / FILE).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+
+
+def read(folder: Path, description: list[ox.Triple]) -> Index | None:
+    """The index stored in a store's folder, or None if there is none, or it is of another version or of other
+    data (then the views are counted when first asked, as for a graph in memory)."""
+    try:
+        data = json.loads((folder / FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return None
+    if not description or data.get("description") != fingerprint(description):
+        return None
+    try:
+        return Index(
+            [str(e) for e in data["endpoints"]],
+            bool(data["adverse_events"]),
+            {str(k): (int(s), int(n)) for k, s, n in data["listed"]},
+            {
+                str(k): ViewCounts(
+                    [(str(d), int(s), int(f)) for d, s, f in v["designs"]],
+                    {n: [(str(t), int(c)) for t, c in v[n]] for n in OFFERED},
+                )
+                for k, v in data["views"].items()
+            },
+        )
+    except (KeyError, TypeError, ValueError):
+        return None

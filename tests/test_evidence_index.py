@@ -1,0 +1,110 @@
+"""The evidence views' counts stored by ``kg load`` with the data (kg/evidence.py).
+
+A served or published evidence page over a store reads its view's counts by design and its filters' values from
+the index ``kg load --store`` wrote; these tests hold that what is read is what the data says: the same pages as
+the same files in memory, counted afresh; and an index that is not of this data (an earlier load's, another
+store's) is never read.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from kg import evidence
+from kg import sources as src
+from kg.dataset import Dataset
+from kg.load import load_embedded
+from kg.web import pages
+from kg.web.site import Site
+
+pytestmark = pytest.mark.slow  # each loads stores (about 10 s a test)
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch):
+    monkeypatch.setattr(pages, "EVIDENCE_PAGE_SIZE", 3)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import synth
+    finally:
+        sys.path.remove(str(BENCH))
+    out = tmp_path_factory.mktemp("synth")
+    synth.generate(9, seed=5, out=out)
+    return out
+
+
+def publications(folder: Path) -> list[src.Source]:
+    return [*src.packaged_publications(), *src.files([folder])]
+
+
+def what_views_show(site: Site) -> dict[str, object]:
+    """What a reader of the evidence pages is told: the list of views with their counts, and for each view its
+    designs' counts, every filter's values with theirs, and the figures on its pages, whole and narrowed by each
+    value of each filter (the order of studies on the pages is the engine's, so the figures are compared as a set)."""
+    out: dict[str, object] = {"views": pages.evidence_views(site)}
+    for view in pages.evidence_views(site):
+        offered = pages._choices(site, view)
+        out[view.slug] = (pages._designs_of(site, view, {}), offered)
+        for params in [[], *([(name, c.value)] for name in pages.FILTERS for c in offered[name])]:
+            shown: list[str] = []
+            page_no = 1
+            while True:
+                html = pages.evidence_page(
+                    site, view.slug, [*params, *([("page", str(page_no))] if page_no > 1 else [])]
+                )
+                assert html is not None
+                shown += re.findall(r'<tr class="statistic" data-statistic="([^"]+)"', html)
+                if f"page {page_no} of {page_no}" in html or "page 1 of" not in html and page_no == 1:
+                    break
+                page_no += 1
+            out[f"{view.slug} {params}"] = (page_no, sorted(shown))
+    return out
+
+
+def test_load_stores_the_index_and_pages_from_it_are_the_pages_counted_afresh(tmp_path, corpus):
+    store = tmp_path / "store"
+    load_embedded(publications(corpus), store)
+    assert (store / evidence.FILE).is_file()
+    opened = Dataset.open(store)
+    stored = evidence.read(store, opened.stored_description())
+    assert stored is not None, "the index kg load wrote is not read back"
+    assert stored == evidence.compute(opened.store)
+    assert stored.views and stored.endpoints and stored.listed
+    in_memory = Dataset.build(publications(corpus))
+    assert stored == evidence.compute(in_memory.store)
+    served, counted = what_views_show(Site(opened)), what_views_show(Site(in_memory))
+    assert len(served) > len(stored.views) * 4
+    assert served == counted
+
+
+def test_an_index_of_other_data_is_not_read(tmp_path, corpus):
+    # a store of the packaged publications only, and one with the synthetic ones too
+    small, large = tmp_path / "small", tmp_path / "large"
+    load_embedded(None, small)
+    load_embedded(publications(corpus), large)
+    shutil.copy(large / evidence.FILE, small / evidence.FILE)  # the larger store's counts, beside the smaller data
+    opened = Dataset.open(small)
+    assert evidence.read(small, opened.stored_description()) is None
+    assert opened.evidence == evidence.compute(opened.store)
+    assert opened.evidence != Dataset.open(large).evidence
+
+
+def test_a_second_load_counts_the_publications_it_adds(tmp_path, corpus):
+    store = tmp_path / "store"
+    load_embedded(None, store)
+    before = Dataset.open(store).evidence
+    load_embedded(list(src.files([corpus])), store)  # adds the synthetic publications beside the packaged ones
+    after = Dataset.open(store)
+    assert after.evidence == evidence.compute(after.store)
+    assert after.evidence != before
