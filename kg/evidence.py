@@ -126,6 +126,7 @@ def compute(store: ox.Store) -> Index:
         if iri is not None:
             listed[iri] = (int(value(r["statistics"])), int(value(r["studies"])))
     views: dict[str, ViewCounts] = {}
+    topics_of: dict[str, set[str]] = {}  # study -> the views it is in
     for is_adverse in (False, True) if adverse else (False,):
         group = "" if is_adverse else "?topic"
         pattern = figures("?topic", is_adverse)
@@ -142,20 +143,31 @@ def compute(store: ox.Store) -> Index:
             if k is not None and design is not None:
                 counts = views.setdefault(k, ViewCounts())
                 counts.designs.append((design, int(value(r["studies"])), int(value(r["figures"]))))
-        studies = f"{{ SELECT DISTINCT {group} ?study WHERE {{ {pattern} }} }}"
-        for name in OFFERED:
-            counted = "?statistic" if name == "type" else "?study"
-            where = f"{pattern} {VALUE_OF[name]}" if name == "type" else f"{studies} {VALUE_OF[name]}"
-            for r in _rows(
-                store,
-                f"SELECT {group} ?{name} (COUNT(DISTINCT {counted}) AS ?n) WHERE {{ {where} }} GROUP BY {group} ?{name}",
-            ):
-                k, term = key(r), r.get(name)
-                if k is None or k not in views or term is None:
-                    continue
-                if name != "year" and not isinstance(term, ox.NamedNode):
-                    continue
-                views[k].offered.setdefault(name, []).append((value(term), int(value(r["n"]))))
+        for r in _rows(
+            store,
+            f"SELECT {group} ?type (COUNT(DISTINCT ?statistic) AS ?n) "
+            f"WHERE {{ {pattern} {VALUE_OF['type']} }} GROUP BY {group} ?type",
+        ):
+            k, kind = key(r), _iri(r.get("type"))
+            if k in views and kind is not None:
+                views[k].offered.setdefault("type", []).append((kind, int(value(r["n"]))))
+        for r in _rows(store, f"SELECT DISTINCT {group} ?study WHERE {{ {pattern} }}"):
+            k, study = key(r), _iri(r.get("study"))
+            if k in views and study is not None:
+                topics_of.setdefault(study, set()).add(k)
+    # the study-level filters: each study's values in one pass over every study, counted for each view it is in
+    # (a study's (study, value) pairs are distinct, so each view counts a study once per value)
+    for name in ("drug", "condition", "year"):
+        counted: dict[tuple[str, str], int] = {}
+        for r in _rows(store, f"SELECT DISTINCT ?study ?{name} WHERE {{ {VALUE_OF[name]} }}"):
+            study, term = _iri(r.get("study")), r.get(name)
+            if study not in topics_of or term is None or (name != "year" and not isinstance(term, ox.NamedNode)):
+                continue
+            text = value(term)
+            for k in topics_of[study]:
+                counted[(k, text)] = counted.get((k, text), 0) + 1
+        for (k, text), n in counted.items():
+            views[k].offered.setdefault(name, []).append((text, n))
     for counts in views.values():
         counts.designs.sort()
         for name in OFFERED:
