@@ -34,7 +34,7 @@ from kg.sparql import select
 #: the index's file in a store's folder (beside the engine's own files, which it leaves alone)
 FILE = "trialkg-evidence.json"
 #: bumped when the file's layout changes; a file of another version is not read
-VERSION = 1
+VERSION = 2
 #: the key of the adverse-event view (the endpoint views are keyed by their endpoint's IRI)
 ADVERSE = ""
 #: the filters whose values the index counts (the design's counts are the view's designs)
@@ -81,6 +81,9 @@ class ViewCounts:
 
     designs: list[tuple[str, int, int]] = field(default_factory=list)
     offered: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: the designs' counts of the view narrowed by one value of a filter: filter -> value -> (design, studies,
+    #: figures); the design filter's are the design's own row; a filter absent: asked of the engine
+    narrowed: dict[str, dict[str, list[tuple[str, int, int]]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def compute(store: ox.Store) -> Index:
         if iri is not None:
             listed[iri] = (int(value(r["statistics"])), int(value(r["studies"])))
     views: dict[str, ViewCounts] = {}
-    topics_of: dict[str, set[str]] = {}  # study -> the views it is in
+    members: dict[str, list[tuple[str, str, int]]] = {}  # study -> (view, design, its figures in the view)
     for is_adverse in (False, True) if adverse else (False,):
         group = "" if is_adverse else "?topic"
         pattern = figures("?topic", is_adverse)
@@ -151,27 +154,62 @@ def compute(store: ox.Store) -> Index:
             k, kind = key(r), _iri(r.get("type"))
             if k in views and kind is not None:
                 views[k].offered.setdefault("type", []).append((kind, int(value(r["n"]))))
-        for r in _rows(store, f"SELECT DISTINCT {group} ?study WHERE {{ {pattern} }}"):
-            k, study = key(r), _iri(r.get("study"))
-            if k in views and study is not None:
-                topics_of.setdefault(study, set()).add(k)
+        for r in _rows(
+            store,
+            f"SELECT {group} ?type ?design (COUNT(DISTINCT ?study) AS ?studies) "
+            f"(COUNT(DISTINCT ?statistic) AS ?figures) WHERE {{ {pattern} {VALUE_OF['type']} }} "
+            f"GROUP BY {group} ?type ?design",
+        ):
+            k, kind, design = key(r), _iri(r.get("type")), _iri(r.get("design"))
+            if k in views and kind is not None and design is not None:
+                rows = views[k].narrowed.setdefault("type", {}).setdefault(kind, [])
+                rows.append((design, int(value(r["studies"])), int(value(r["figures"]))))
+        for r in _rows(
+            store,
+            f"SELECT {group} ?design ?study (COUNT(DISTINCT ?statistic) AS ?n) "
+            f"WHERE {{ {pattern} }} GROUP BY {group} ?design ?study",
+        ):
+            k, design, study = key(r), _iri(r.get("design")), _iri(r.get("study"))
+            if k in views and design is not None and study is not None:
+                members.setdefault(study, []).append((k, design, int(value(r["n"]))))
+    # a view's counts narrowed to a study's drug, condition or year are sums over its studies, exact only where
+    # no figure is reported by two of its studies: where the sums do not give the view's own counts, that view's
+    # narrowed counts are left to the engine (asked when a page needs them)
+    summed: dict[tuple[str, str], list[int]] = {}
+    for member in members.values():
+        for view_key, design_iri, n in member:
+            total = summed.setdefault((view_key, design_iri), [0, 0])
+            total[0] += 1
+            total[1] += n
+    exact = {
+        k for k, counts in views.items() if all(summed.get((k, d), [0, 0]) == [s, f] for d, s, f in counts.designs)
+    }
     # the study-level filters: each study's values in one pass over every study, counted for each view it is in
-    # (a study's (study, value) pairs are distinct, so each view counts a study once per value)
     for name in ("drug", "condition", "year"):
-        counted: dict[tuple[str, str], int] = {}
+        kept: dict[tuple[str, str], set[str]] = {}
+        narrowed: dict[tuple[str, str, str], list[int]] = {}
         for r in _rows(store, f"SELECT DISTINCT ?study ?{name} WHERE {{ {VALUE_OF[name]} }}"):
             study, term = _iri(r.get("study")), r.get(name)
-            if study not in topics_of or term is None or (name != "year" and not isinstance(term, ox.NamedNode)):
+            if study not in members or term is None or (name != "year" and not isinstance(term, ox.NamedNode)):
                 continue
             text = value(term)
-            for k in topics_of[study]:
-                counted[(k, text)] = counted.get((k, text), 0) + 1
-        for (k, text), n in counted.items():
-            views[k].offered.setdefault(name, []).append((text, n))
+            for k, design, n in members[study]:
+                kept.setdefault((k, text), set()).add(study)
+                if k in exact:
+                    total = narrowed.setdefault((k, text, design), [0, 0])
+                    total[0] += 1
+                    total[1] += n
+        for (k, text), studies in kept.items():
+            views[k].offered.setdefault(name, []).append((text, len(studies)))
+        for (k, text, design), (n_studies, n_figures) in narrowed.items():
+            views[k].narrowed.setdefault(name, {}).setdefault(text, []).append((design, n_studies, n_figures))
     for counts in views.values():
         counts.designs.sort()
         for name in OFFERED:
             counts.offered.setdefault(name, []).sort()
+        for by_value in counts.narrowed.values():
+            for rows in by_value.values():
+                rows.sort()
     return Index(endpoints, adverse, listed, views)
 
 
@@ -191,7 +229,11 @@ def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
         "adverse_events": index.adverse_events,
         "listed": [[k, *v] for k, v in sorted(index.listed.items())],
         "views": {
-            k: {"designs": [list(d) for d in v.designs], **{n: [list(c) for c in v.offered[n]] for n in OFFERED}}
+            k: {
+                "designs": [list(d) for d in v.designs],
+                **{n: [list(c) for c in v.offered[n]] for n in OFFERED},
+                "narrowed": {n: {t: [list(d) for d in rows] for t, rows in by.items()} for n, by in v.narrowed.items()},
+            }
             for k, v in sorted(index.views.items())
         },
     }
@@ -218,6 +260,10 @@ def read(folder: Path, description: list[ox.Triple]) -> Index | None:
                 str(k): ViewCounts(
                     [(str(d), int(s), int(f)) for d, s, f in v["designs"]],
                     {n: [(str(t), int(c)) for t, c in v[n]] for n in OFFERED},
+                    {
+                        str(n): {str(t): [(str(d), int(s), int(f)) for d, s, f in rows] for t, rows in by.items()}
+                        for n, by in v["narrowed"].items()
+                    },
                 )
                 for k, v in data["views"].items()
             },

@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from kg import evidence
@@ -108,3 +109,57 @@ def test_a_second_load_counts_the_publications_it_adds(tmp_path, corpus):
     after = Dataset.open(store)
     assert after.evidence == evidence.compute(after.store)
     assert after.evidence != before
+
+
+def engine_designs(site: Site, view: pages.View, filters: dict[str, str]) -> list[pages.Design]:
+    """The view's designs under ``filters`` as the engine counts them (the index not asked)."""
+    original = pages._narrowed
+    pages._narrowed = lambda *_args: None
+    try:
+        site.cache.clear()
+        return pages._designs_of(site, view, filters)
+    finally:
+        pages._narrowed = original
+        site.cache.clear()
+
+
+def narrowed_by_index_and_engine(site: Site) -> tuple[list[object], list[object]]:
+    """Every view's designs' counts under each single filter value, from the index and from the engine."""
+    indexed, asked = [], []
+    for view in pages.evidence_views(site):
+        for name, offered in pages._choices(site, view).items():
+            for choice in offered:
+                filters = {name: choice.term}
+                site.cache.clear()
+                indexed.append((view.slug, name, choice.value, pages._designs_of(site, view, filters)))
+                asked.append((view.slug, name, choice.value, engine_designs(site, view, filters)))
+    return indexed, asked
+
+
+def test_counts_under_one_filter_are_the_engines(corpus):
+    site = Site(Dataset.build(publications(corpus)))
+    assert all(site.dataset.evidence.views[k].narrowed for k in site.dataset.evidence.views)
+    indexed, asked = narrowed_by_index_and_engine(site)
+    assert len(indexed) > 20
+    assert indexed == asked
+
+
+def test_a_figure_two_studies_report_leaves_that_views_narrowed_counts_to_the_engine(corpus):
+    """Sums over studies would count a figure two studies report twice: the index keeps none for that view."""
+    dataset = Dataset.build(publications(corpus))
+    store = dataset.store
+    rows = list(
+        store.query(
+            evidence.PREFIXES + "SELECT ?a ?b ?statistic ?g WHERE { GRAPH ?g { ?a trialkg:hasStatistic ?statistic } "
+            "?statistic trialkg:measures ?topic . ?b trialkg:hasStatistic ?other . ?other trialkg:measures ?topic "
+            "FILTER(?a != ?b) } LIMIT 1",
+            use_default_graph_as_union=True,
+        )
+    )
+    b, statistic, graph = rows[0]["b"], rows[0]["statistic"], rows[0]["g"]
+    store.add(ox.Quad(b, ox.NamedNode(evidence.TKG + "hasStatistic"), statistic, graph))  # b reports a's figure too
+    topic = next(store.quads_for_pattern(statistic, ox.NamedNode(evidence.TKG + "measures"), None, None)).object.value
+    index = dataset.evidence
+    assert not {n: v for n, v in index.views[topic].narrowed.items() if n != "type"}
+    indexed, asked = narrowed_by_index_and_engine(Site(dataset))
+    assert indexed == asked

@@ -767,13 +767,16 @@ def _key(filters: dict[str, str]) -> tuple[str, ...]:
 
 
 def _designs_of(site: Site, view: View, filters: dict[str, str]) -> list[Design]:
-    """The view's designs (by label) with their numbers of studies and figures: the whole view's from the evidence
-    index, a filtered one's by one aggregate of the engine."""
+    """The view's designs (by label) with their numbers of studies and figures: the whole view's and one narrowed by
+    a single filter from the evidence index, others by one aggregate of the engine."""
     key = ("designs", view.slug, *_key(filters))
     store = _pinned(site) if not filters else site.cache
     if key in store:
         return list(store[key])
-    if filters:
+    narrowed = _narrowed(site, view, filters) if filters else None
+    if narrowed is not None:
+        counted = narrowed
+    elif filters:
         rows = _select(
             site,
             f"SELECT ?design (COUNT(DISTINCT ?study) AS ?studies) (COUNT(DISTINCT ?statistic) AS ?figures) "
@@ -794,6 +797,23 @@ def _designs_of(site: Site, view: View, filters: dict[str, str]) -> list[Design]
 def _counts(site: Site, view: View) -> evidence.ViewCounts:
     """A whole view's aggregates, from the evidence index (none: a view without figures)."""
     return site.dataset.evidence.views.get(view.topic or evidence.ADVERSE, evidence.ViewCounts())
+
+
+def _narrowed(site: Site, view: View, filters: dict[str, str]) -> list[tuple[str, int, int]] | None:
+    """The view's designs' counts under one filter, from the evidence index (None: several filters, or counts the
+    index leaves to the engine)."""
+    if len(filters) != 1:
+        return None
+    name, term = next(iter(filters.items()))
+    counts = _counts(site, view)
+    if name == "design":
+        return [d for d in counts.designs if d[0] == term]
+    by_value = counts.narrowed.get(name)
+    if by_value is None:
+        return None
+    if name == "year":
+        by_value = {str(int(t)): rows for t, rows in by_value.items() if re.fullmatch(r"-?[0-9]{1,9}", t)}
+    return list(by_value.get(term, []))
 
 
 def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
