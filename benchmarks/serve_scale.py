@@ -8,10 +8,13 @@ corpus). It starts ``kg serve --store DIR`` and measures, each figure wall-clock
 
 - start: from starting the process to its "serving on" line, and to the first page (``/``) answered;
 - per kind of page (the landing page, study listing pages, study pages, other resource pages, a
-  resource's Turtle document, evidence pages), ``--pages`` distinct pages asked one after the
-  other (so none comes from the server's cache), p50 and p95; a kind stops early when its pages
-  took ``--budget`` seconds in all (the figure then says how many were asked);
-- the same kinds under ``--clients`` concurrent clients (each asking its own pages);
+  resource's Turtle document; evidence pages: each view's first page, first screens narrowed by one
+  filter value, later pages, the last two found on the views' first pages), ``--pages`` distinct
+  pages asked one after the other (so none comes from the server's cache), p50 and p95; a kind
+  stops early when its pages took ``--budget`` seconds in all (the figure then says how many were
+  asked);
+- the same kinds under ``--clients`` concurrent clients (each asking its own pages, none asked
+  before);
 - memory: the server's peak resident set (``VmHWM``) after the pages made from bounded lookups
   (landing, listing, resource, Turtle), and after all of it (study and evidence pages run
   ready-made queries: ``render_trial`` on the study's own graphs, and the evidence views, found on

@@ -731,17 +731,29 @@ def _pattern(view: View, filters: dict[str, str], site: Site | None = None) -> s
     """The group pattern of a view's figures (?statistic of ?study, of design ?design), narrowed by ``filters``.
 
     Every value in it is an RDF term written by pyoxigraph from a value the view offers (:func:`_check`), never
-    the text a user sent.
+    the text a user sent. Given the ``site``, study-level filters that keep few studies are given as their list,
+    and the view's own terms as FILTERs: as constants, the engine would start from them (every figure of the view)
+    and join the list afterwards (2.4 s instead of 25 ms for 105 studies at 10,000 publications).
     """
+    few = _few(site, filters) if site is not None else None
     topic = str(ox.NamedNode(view.topic)) if view.topic else "?topic"
     kind = str(ox.NamedNode(filters["type"])) if "type" in filters else None
-    parts = [evidence.figures(topic, view.topic is None, kind)]
-    if "design" in filters:
-        parts.append(f"FILTER(?design = {ox.NamedNode(filters['design'])})")
-    # the study-level filters as joins (not FILTER EXISTS, which the engine tries on every figure): a rare value
-    # is where the engine starts; rows they repeat are counted once (DISTINCT)
-    # the study-level filters first, each a subquery of the studies it keeps (not FILTER EXISTS, which the engine
-    # tries on every figure): the engine starts from the value, so a rare one costs its few studies
+    checks = [f"FILTER(?design = {ox.NamedNode(filters['design'])})"] if "design" in filters else []
+    if few is not None and view.topic:
+        checks.append(f"FILTER(?_topic = {topic})")
+        topic = "?_topic"
+    if few is not None and kind is not None:
+        checks.append(f"FILTER(?_type = {kind})")
+        kind = "?_type"
+    parts = [evidence.figures(topic, view.topic is None, kind), *checks]
+    if few is not None:
+        return " ".join([f"VALUES ?study {{ {' '.join(few)} }}", *parts])
+    return " ".join([*_study_filters(filters), *parts])
+
+
+def _study_filters(filters: dict[str, str]) -> list[str]:
+    """The study-level filters (drug, condition, year), each a subquery of the studies it keeps (not FILTER EXISTS,
+    which the engine tries on every figure): the engine starts from the value, so a rare one costs its few studies."""
     first = []
     if "drug" in filters:
         first.append(evidence.DRUG.replace("?drug", str(ox.NamedNode(filters["drug"]))))
@@ -750,16 +762,29 @@ def _pattern(view: View, filters: dict[str, str], site: Site | None = None) -> s
     if "year" in filters:
         year = ox.Literal(str(int(filters["year"])), datatype=ox.NamedNode(XSD + "integer"))
         first.append(f"{evidence.YEAR} FILTER(?year = {year})")
-    subqueries = [f"{{ SELECT DISTINCT ?study WHERE {{ {f} }} }}" for f in first]
-    if site is not None and subqueries:
-        key = ("filtered-studies", *_key({k: v for k, v in filters.items() if k in ("drug", "condition", "year")}))
-        if key not in site.cache:
-            rows = _select(site, f"SELECT DISTINCT ?study WHERE {{ {' '.join(subqueries)} }} LIMIT {FEW_STUDIES + 1}")
-            site.cache[key] = [str(r["study"]) for r in rows if isinstance(r["study"], ox.NamedNode)]
-        few = site.cache[key]
-        if len(few) <= FEW_STUDIES:
-            subqueries = [f"VALUES ?study {{ {' '.join(few)} }}"]
-    return " ".join(subqueries + parts)
+    return [f"{{ SELECT DISTINCT ?study WHERE {{ {f} }} }}" for f in first]
+
+
+def _few(site: Site, filters: dict[str, str]) -> list[str] | None:
+    """The studies the study-level filters keep, as RDF terms, if there are at most :data:`FEW_STUDIES` (kept);
+    None if there are more, or no such filter."""
+    subqueries = _study_filters(filters)
+    if not subqueries:
+        return None
+    key = ("filtered-studies", *_key({k: v for k, v in filters.items() if k in ("drug", "condition", "year")}))
+    if key not in site.cache:
+        rows = _select(site, f"SELECT DISTINCT ?study WHERE {{ {' '.join(subqueries)} }} LIMIT {FEW_STUDIES + 1}")
+        site.cache[key] = [str(r["study"]) for r in rows if isinstance(r["study"], ox.NamedNode)]
+    few: list[str] = site.cache[key]
+    return few if len(few) <= FEW_STUDIES else None
+
+
+def _studies_of(site: Site, view: View, filters: dict[str, str], design: str) -> str:
+    """The SELECT of one design's studies in the view narrowed by ``filters``, in the store's order."""
+    chosen = f"VALUES ?design {{ {ox.NamedNode(design)} }}"
+    if _few(site, filters) is not None:  # the few studies first; the design a FILTER too (see _pattern)
+        return f"SELECT DISTINCT ?study WHERE {{ {_pattern(view, {**filters, 'design': design}, site)} }}"
+    return f"SELECT DISTINCT ?study WHERE {{ {chosen} {_pattern(view, filters, site)} }}"
 
 
 def _key(filters: dict[str, str]) -> tuple[str, ...]:
@@ -916,11 +941,7 @@ def _page_studies(site: Site, view: View, filters: dict[str, str], designs: list
             continue
         want = EVIDENCE_PAGE_SIZE - len(out)
         if filters or page_no == 1:  # the first screen, or a narrowed view: the engine skips to the page
-            rows = _select(
-                site,
-                f"SELECT DISTINCT ?study WHERE {{ VALUES ?design {{ {ox.NamedNode(d.iri)} }} "
-                f"{_pattern(view, filters, site)} }} LIMIT {int(want)} OFFSET {int(offset)}",
-            )
+            rows = _select(site, f"{_studies_of(site, view, filters, d.iri)} LIMIT {int(want)} OFFSET {int(offset)}")
             iris = [value(r["study"]) for r in rows]
         else:  # a later page of a whole view: a slice of its studies, listed once
             iris = _design_studies(site, view, d)[offset : offset + want]
@@ -937,10 +958,7 @@ def _design_studies(site: Site, view: View, design: Design) -> list[str]:
     pinned = _pinned(site)
     key = ("studies", view.slug, design.iri)
     if key not in pinned:
-        rows = _select(
-            site,
-            f"SELECT DISTINCT ?study WHERE {{ VALUES ?design {{ {ox.NamedNode(design.iri)} }} {_pattern(view, {})} }}",
-        )
+        rows = _select(site, _studies_of(site, view, {}, design.iri))
         pinned[key] = "\n".join(value(r["study"]) for r in rows)
     text = str(pinned[key])
     return text.split("\n") if text else []
@@ -951,10 +969,7 @@ def _all_studies(site: Site, view: View, filters: dict[str, str], designs: list[
     page: asking each with an OFFSET would cost the square of the view)."""
     page: list[Study] = []
     for d in designs:
-        rows = _select(
-            site,
-            f"SELECT DISTINCT ?study WHERE {{ VALUES ?design {{ {ox.NamedNode(d.iri)} }} {_pattern(view, filters, site)} }}",
-        )
+        rows = _select(site, _studies_of(site, view, filters, d.iri))
         chunk = [value(r["study"]) for r in rows]
         for i in range(0, len(chunk), EVIDENCE_PAGE_SIZE):
             for s in _studies_named(site, chunk[i : i + EVIDENCE_PAGE_SIZE], d.label):
