@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from kg.sparql import select
 #: the index's file in a store's folder (beside the engine's own files, which it leaves alone)
 FILE = "trialkg-evidence.json"
 #: bumped when the file's layout changes; a file of another version is not read
-VERSION = 2
+VERSION = 3
 #: the key of the adverse-event view (the endpoint views are keyed by their endpoint's IRI)
 ADVERSE = ""
 #: the filters whose values the index counts (the design's counts are the view's designs)
@@ -76,19 +77,25 @@ def figures(topic: str, adverse: bool, statistic_type: str | None = None) -> str
 
 @dataclass(frozen=True)
 class ViewCounts:
-    """One view's aggregates: (design, studies, figures) and, for each filter, (value, studies it keeps); for the
-    statistic type, (type, figures of it). Values are IRIs, a year its lexical form."""
+    """One view's aggregates and its studies.
+
+    ``designs``: (design, studies, figures). ``offered``: for each filter, (value, studies it keeps); for the
+    statistic type, (type, figures of it). ``narrowed``: the designs' counts under one value of a filter, filter ->
+    value -> (design, studies, figures); absent where the engine counts them (see :func:`compute`). ``members``:
+    each design's studies (numbers into :attr:`Index.studies`, ascending: the order of the view's pages);
+    ``typed``: the same, of the studies with a figure of each statistic type. Values are IRIs, a year its digits.
+    """
 
     designs: list[tuple[str, int, int]] = field(default_factory=list)
     offered: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    #: the designs' counts of the view narrowed by one value of a filter: filter -> value -> (design, studies,
-    #: figures); the design filter's are the design's own row; a filter absent: asked of the engine
     narrowed: dict[str, dict[str, list[tuple[str, int, int]]]] = field(default_factory=dict)
+    members: dict[str, list[int]] = field(default_factory=dict)
+    typed: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Index:
-    """Every view of a dataset with its aggregates."""
+    """Every view of a dataset with its aggregates and studies."""
 
     #: the endpoints with a view: measured by a statistic that is not a safety statistic and a study reports
     endpoints: list[str]
@@ -98,6 +105,10 @@ class Index:
     listed: dict[str, tuple[int, int]]
     #: each view's aggregates, by endpoint IRI (:data:`ADVERSE` for the adverse-event view)
     views: dict[str, ViewCounts]
+    #: every study in a view, by IRI (the numbers of :attr:`ViewCounts.members` and :attr:`having`)
+    studies: list[str] = field(default_factory=list)
+    #: the studies each value of a study-level filter keeps: filter -> value -> study numbers, ascending
+    having: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
 def _rows(store: ox.Store, text: str) -> list[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
@@ -110,9 +121,22 @@ def _iri(term: Any) -> str | None:
     return term.value if isinstance(term, ox.NamedNode) else None
 
 
+def _value(name: str, term: Any) -> str | None:
+    """A filter's value as the index keeps it: an IRI, or a year's digits (anything else: None)."""
+    if name != "year":
+        return _iri(term)
+    text = value(term) if isinstance(term, ox.Literal) else ""
+    return str(int(text)) if re.fullmatch(r"-?[0-9]{1,9}", text) else None
+
+
 def compute(store: ox.Store) -> Index:
-    """The index of a store's data (the default graph is the union of its named graphs): a few grouped passes,
-    each over every view at once."""
+    """The index of a store's data (the default graph is the union of its named graphs): a few passes, each over
+    every view at once.
+
+    Counts by design and the values each filter offers are the engine's (COUNT DISTINCT); the counts under one
+    drug, condition, year or type are sums over a view's studies, kept only for a view where those sums give its
+    own counts (no figure reported by two of its studies), otherwise left to the engine.
+    """
     endpoints = sorted(
         iri
         for r in _rows(
@@ -130,6 +154,7 @@ def compute(store: ox.Store) -> Index:
             listed[iri] = (int(value(r["statistics"])), int(value(r["studies"])))
     views: dict[str, ViewCounts] = {}
     members: dict[str, list[tuple[str, str, int]]] = {}  # study -> (view, design, its figures in the view)
+    typed: dict[tuple[str, str, str], list[tuple[str, int]]] = {}  # (view, type, design) -> (study, its figures)
     for is_adverse in (False, True) if adverse else (False,):
         group = "" if is_adverse else "?topic"
         pattern = figures("?topic", is_adverse)
@@ -156,61 +181,71 @@ def compute(store: ox.Store) -> Index:
                 views[k].offered.setdefault("type", []).append((kind, int(value(r["n"]))))
         for r in _rows(
             store,
-            f"SELECT {group} ?type ?design (COUNT(DISTINCT ?study) AS ?studies) "
-            f"(COUNT(DISTINCT ?statistic) AS ?figures) WHERE {{ {pattern} {VALUE_OF['type']} }} "
-            f"GROUP BY {group} ?type ?design",
-        ):
-            k, kind, design = key(r), _iri(r.get("type")), _iri(r.get("design"))
-            if k in views and kind is not None and design is not None:
-                rows = views[k].narrowed.setdefault("type", {}).setdefault(kind, [])
-                rows.append((design, int(value(r["studies"])), int(value(r["figures"]))))
-        for r in _rows(
-            store,
             f"SELECT {group} ?design ?study (COUNT(DISTINCT ?statistic) AS ?n) "
             f"WHERE {{ {pattern} }} GROUP BY {group} ?design ?study",
         ):
             k, design, study = key(r), _iri(r.get("design")), _iri(r.get("study"))
-            if k in views and design is not None and study is not None:
+            if k is not None and k in views and design is not None and study is not None:
                 members.setdefault(study, []).append((k, design, int(value(r["n"]))))
-    # a view's counts narrowed to a study's drug, condition or year are sums over its studies, exact only where
-    # no figure is reported by two of its studies: where the sums do not give the view's own counts, that view's
-    # narrowed counts are left to the engine (asked when a page needs them)
+        for r in _rows(
+            store,
+            f"SELECT {group} ?type ?design ?study (COUNT(DISTINCT ?statistic) AS ?n) "
+            f"WHERE {{ {pattern} {VALUE_OF['type']} }} GROUP BY {group} ?type ?design ?study",
+        ):
+            k, kind, design, study = key(r), _iri(r.get("type")), _iri(r.get("design")), _iri(r.get("study"))
+            if k is not None and k in views and kind is not None and design is not None and study is not None:
+                typed.setdefault((k, kind, design), []).append((study, int(value(r["n"]))))
+    studies = sorted(members)
+    number = {iri: i for i, iri in enumerate(studies)}
     summed: dict[tuple[str, str], list[int]] = {}
-    for member in members.values():
+    for study, member in members.items():
         for view_key, design_iri, n in member:
             total = summed.setdefault((view_key, design_iri), [0, 0])
             total[0] += 1
             total[1] += n
+            views[view_key].members.setdefault(design_iri, []).append(number[study])
     exact = {
         k for k, counts in views.items() if all(summed.get((k, d), [0, 0]) == [s, f] for d, s, f in counts.designs)
     }
+    for (k, kind, design), rows in typed.items():
+        views[k].typed.setdefault(kind, {})[design] = sorted(number[study] for study, _n in rows)
+        if k in exact:
+            views[k].narrowed.setdefault("type", {}).setdefault(kind, []).append(
+                (design, len(rows), sum(n for _study, n in rows))
+            )
     # the study-level filters: each study's values in one pass over every study, counted for each view it is in
+    having: dict[str, dict[str, list[int]]] = {}
     for name in ("drug", "condition", "year"):
         kept: dict[tuple[str, str], set[str]] = {}
         narrowed: dict[tuple[str, str, str], list[int]] = {}
         for r in _rows(store, f"SELECT DISTINCT ?study ?{name} WHERE {{ {VALUE_OF[name]} }}"):
-            study, term = _iri(r.get("study")), r.get(name)
-            if study not in members or term is None or (name != "year" and not isinstance(term, ox.NamedNode)):
+            study, text = _iri(r.get("study")), _value(name, r.get(name))
+            if study is None or study not in members or text is None:
                 continue
-            text = value(term)
+            having.setdefault(name, {}).setdefault(text, []).append(number[study])
             for k, design, n in members[study]:
                 kept.setdefault((k, text), set()).add(study)
                 if k in exact:
                     total = narrowed.setdefault((k, text, design), [0, 0])
                     total[0] += 1
                     total[1] += n
-        for (k, text), studies in kept.items():
-            views[k].offered.setdefault(name, []).append((text, len(studies)))
+        for (k, text), kept_studies in kept.items():
+            views[k].offered.setdefault(name, []).append((text, len(kept_studies)))
         for (k, text, design), (n_studies, n_figures) in narrowed.items():
             views[k].narrowed.setdefault(name, {}).setdefault(text, []).append((design, n_studies, n_figures))
+    for by_value in having.values():
+        for numbers in by_value.values():
+            numbers.sort()
     for counts in views.values():
         counts.designs.sort()
         for name in OFFERED:
             counts.offered.setdefault(name, []).sort()
-        for by_value in counts.narrowed.values():
-            for rows in by_value.values():
-                rows.sort()
-    return Index(endpoints, adverse, listed, views)
+        for by_value_rows in counts.narrowed.values():
+            for rows_of in by_value_rows.values():
+                rows_of.sort()
+        for numbers in counts.members.values():
+            numbers.sort()
+    return Index(endpoints, adverse, listed, views, studies, having)
 
 
 def fingerprint(description: list[ox.Triple]) -> str:
@@ -228,16 +263,24 @@ def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
         "endpoints": index.endpoints,
         "adverse_events": index.adverse_events,
         "listed": [[k, *v] for k, v in sorted(index.listed.items())],
+        "studies": index.studies,
+        "having": index.having,
         "views": {
             k: {
                 "designs": [list(d) for d in v.designs],
                 **{n: [list(c) for c in v.offered[n]] for n in OFFERED},
                 "narrowed": {n: {t: [list(d) for d in rows] for t, rows in by.items()} for n, by in v.narrowed.items()},
+                "members": v.members,
+                "typed": v.typed,
             }
             for k, v in sorted(index.views.items())
         },
     }
     (folder / FILE).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+
+
+def _numbers(data: Any) -> list[int]:
+    return [int(i) for i in data]
 
 
 def read(folder: Path, description: list[ox.Triple]) -> Index | None:
@@ -264,9 +307,13 @@ def read(folder: Path, description: list[ox.Triple]) -> Index | None:
                         str(n): {str(t): [(str(d), int(s), int(f)) for d, s, f in rows] for t, rows in by.items()}
                         for n, by in v["narrowed"].items()
                     },
+                    {str(d): _numbers(ids) for d, ids in v["members"].items()},
+                    {str(t): {str(d): _numbers(ids) for d, ids in by.items()} for t, by in v["typed"].items()},
                 )
                 for k, v in data["views"].items()
             },
+            [str(s) for s in data["studies"]],
+            {str(n): {str(t): _numbers(ids) for t, ids in by.items()} for n, by in data["having"].items()},
         )
     except (KeyError, TypeError, ValueError):
         return None

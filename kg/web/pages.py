@@ -654,8 +654,8 @@ def slugify(text: str) -> str:
 
 
 def _pinned(site: Site) -> dict[tuple[str, ...], Any]:
-    """What a site keeps for good about its evidence views: which there are, each one's counts, filter values and
-    studies in page order (a few per view; the least-recently-used cache holds pages, which would push them out).
+    """What a site keeps for good about its evidence views: which there are, each one's counts and filter values
+    with their labels (a few per view; the least-recently-used cache holds pages, which would push them out).
     Held on the site itself, so it goes with it."""
     kept: dict[tuple[str, ...], Any] | None = getattr(site, "_evidence_pinned", None)
     if kept is None:
@@ -777,14 +777,6 @@ def _few(site: Site, filters: dict[str, str]) -> list[str] | None:
         site.cache[key] = [str(r["study"]) for r in rows if isinstance(r["study"], ox.NamedNode)]
     few: list[str] = site.cache[key]
     return few if len(few) <= FEW_STUDIES else None
-
-
-def _studies_of(site: Site, view: View, filters: dict[str, str], design: str) -> str:
-    """The SELECT of one design's studies in the view narrowed by ``filters``, in the store's order."""
-    chosen = f"VALUES ?design {{ {ox.NamedNode(design)} }}"
-    if _few(site, filters) is not None:  # the few studies first; the design a FILTER too (see _pattern)
-        return f"SELECT DISTINCT ?study WHERE {{ {_pattern(view, {**filters, 'design': design}, site)} }}"
-    return f"SELECT DISTINCT ?study WHERE {{ {chosen} {_pattern(view, filters, site)} }}"
 
 
 def _key(filters: dict[str, str]) -> tuple[str, ...]:
@@ -933,46 +925,58 @@ def _check(site: Site, view: View, params: list[tuple[str, str]]) -> tuple[dict[
 
 
 def _page_studies(site: Site, view: View, filters: dict[str, str], designs: list[Design], page_no: int) -> list[Study]:
-    """The studies of one page: designs by label, each one's studies in the store's order (LIMIT / OFFSET)."""
+    """The studies of one page: designs by label, each one's studies in the order of the index (by IRI)."""
     offset, out = (page_no - 1) * EVIDENCE_PAGE_SIZE, list[Study]()
     for d in designs:
-        if offset >= d.studies:
-            offset -= d.studies
+        kept = _kept(site, view, filters, d.iri)
+        if offset >= len(kept):
+            offset -= len(kept)
             continue
-        want = EVIDENCE_PAGE_SIZE - len(out)
-        if filters or page_no == 1:  # the first screen, or a narrowed view: the engine skips to the page
-            rows = _select(site, f"{_studies_of(site, view, filters, d.iri)} LIMIT {int(want)} OFFSET {int(offset)}")
-            iris = [value(r["study"]) for r in rows]
-        else:  # a later page of a whole view: a slice of its studies, listed once
-            iris = _design_studies(site, view, d)[offset : offset + want]
-        out += _studies_named(site, iris, d.label)
+        out += _studies_named(site, _iris(site, kept[offset : offset + EVIDENCE_PAGE_SIZE - len(out)]), d.label)
         offset = 0
         if len(out) >= EVIDENCE_PAGE_SIZE:
             break
     return out
 
 
-def _design_studies(site: Site, view: View, design: Design) -> list[str]:
-    """A design's studies in a whole view, in the order of its pages: one pass, kept (one string, a few MB at
-    100,000 studies), so that a page far into the view costs a slice, not an OFFSET that walks to it."""
-    pinned = _pinned(site)
-    key = ("studies", view.slug, design.iri)
-    if key not in pinned:
-        rows = _select(site, _studies_of(site, view, {}, design.iri))
-        pinned[key] = "\n".join(value(r["study"]) for r in rows)
-    text = str(pinned[key])
-    return text.split("\n") if text else []
+def _kept(site: Site, view: View, filters: dict[str, str], design: str) -> list[int]:
+    """One design's studies in the view narrowed by ``filters``, as numbers into the evidence index's studies,
+    ascending: the view's members of the design, intersected with those of the statistic type and with the studies
+    of each study-level value (a few set operations on the index, kept in the page cache)."""
+    counts = _counts(site, view)
+    members = counts.members.get(design, [])
+    if not filters:
+        return members
+    key = ("kept", view.slug, design, *_key(filters))
+    if key in site.cache:
+        return list(site.cache[key])
+    having = site.dataset.evidence.having
+    narrowing: list[list[int]] = []
+    if "design" in filters and filters["design"] != design:
+        narrowing.append([])
+    if "type" in filters:
+        narrowing.append(counts.typed.get(filters["type"], {}).get(design, []))
+    for name in ("drug", "condition", "year"):
+        if name in filters:
+            narrowing.append(having.get(name, {}).get(filters[name], []))
+    keep = set(members).intersection(*narrowing)
+    kept = [i for i in members if i in keep]
+    site.cache[key] = kept
+    return list(kept)
+
+
+def _iris(site: Site, numbers: list[int]) -> list[str]:
+    studies = site.dataset.evidence.studies
+    return [studies[i] for i in numbers]
 
 
 def _all_studies(site: Site, view: View, filters: dict[str, str], designs: list[Design]) -> Iterator[list[Study]]:
-    """Every page's studies in the order of :func:`_page_studies`, one pass per design (a static site writes every
-    page: asking each with an OFFSET would cost the square of the view)."""
+    """Every page's studies in the order of :func:`_page_studies` (a static site writes every page)."""
     page: list[Study] = []
     for d in designs:
-        rows = _select(site, _studies_of(site, view, filters, d.iri))
-        chunk = [value(r["study"]) for r in rows]
-        for i in range(0, len(chunk), EVIDENCE_PAGE_SIZE):
-            for s in _studies_named(site, chunk[i : i + EVIDENCE_PAGE_SIZE], d.label):
+        kept = _kept(site, view, filters, d.iri)
+        for i in range(0, len(kept), EVIDENCE_PAGE_SIZE):
+            for s in _studies_named(site, _iris(site, kept[i : i + EVIDENCE_PAGE_SIZE]), d.label):
                 page.append(s)
                 if len(page) == EVIDENCE_PAGE_SIZE:
                     yield page
