@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,14 +113,17 @@ class Index:
     having: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
-def _rows(store: ox.Store, text: str) -> list[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
+def _rows(store: ox.Store, text: str) -> Iterator[dict[str, ox.NamedNode | ox.Literal | ox.BlankNode]]:
+    """The solutions as they come (a pass per study yields about a million at 100,000 publications: held as a
+    list, they were most of the index's memory)."""
     solutions = select(store, PREFIXES + text)
     names = [v.value for v in solutions.variables]
-    return [{n: r[n] for n in names if r[n] is not None} for r in solutions]
+    return ({n: r[n] for n in names if r[n] is not None} for r in solutions)
 
 
 def _iri(term: Any) -> str | None:
-    return term.value if isinstance(term, ox.NamedNode) else None
+    """An IRI's text, interned: a study's IRI comes in every pass, and is held once."""
+    return sys.intern(term.value) if isinstance(term, ox.NamedNode) else None
 
 
 def _value(name: str, term: Any) -> str | None:
@@ -146,7 +151,7 @@ def compute(store: ox.Store) -> Index:
         )
         if (iri := _iri(r.get("endpoint"))) is not None
     )
-    adverse = bool(_rows(store, "SELECT ?statistic WHERE { ?statistic trialkg:adverseEvent ?event } LIMIT 1"))
+    adverse = any(_rows(store, "SELECT ?statistic WHERE { ?statistic trialkg:adverseEvent ?event } LIMIT 1"))
     listed: dict[str, tuple[int, int]] = {}
     for r in select(store, catalog.get("evidence-endpoints").text):
         iri = _iri(r["endpoint"])
