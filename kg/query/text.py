@@ -103,8 +103,9 @@ def paged(text: str, limit: int | None = None, offset: int | None = None) -> str
     (checked here, whatever the caller checked), and what is added to the text is
     only ``LIMIT`` / ``OFFSET`` and the decimal digits of that integer, so no value
     can change the query's meaning beyond the page it asks for. A query with its
-    own ``LIMIT`` or ``OFFSET``, or ending with a ``VALUES`` block (after which
-    nothing may follow), is refused rather than rewritten.
+    own ``LIMIT`` or ``OFFSET`` (after its last ``}``: a sub-select's is its own
+    business), or ending with a ``VALUES`` block (after which nothing may follow),
+    is refused rather than rewritten.
 
     >>> paged("SELECT * WHERE { ?s ?p ?o } ORDER BY ?s", 10, 20)
     'SELECT * WHERE { ?s ?p ?o } ORDER BY ?s\nLIMIT 10\nOFFSET 20'
@@ -116,7 +117,8 @@ def paged(text: str, limit: int | None = None, offset: int | None = None) -> str
     if limit is None and offset is None:
         return text
     bare = _words_only(text)
-    if re.search(r"\b(LIMIT|OFFSET)\b", bare, re.IGNORECASE):
+    # the query's own solution modifiers follow its last "}"; a sub-select's LIMIT (inside braces) pages nothing
+    if re.search(r"\b(LIMIT|OFFSET)\b", bare[bare.rfind("}") + 1 :], re.IGNORECASE):
         raise QueryError("the query has its own LIMIT or OFFSET: give --limit / --offset only for a query without them")
     if re.search(r"\bVALUES\b[^{}]*\{[^{}]*\}\s*$", bare, re.IGNORECASE):
         raise QueryError("the query ends with a VALUES block: move it into the WHERE clause to use --limit / --offset")
