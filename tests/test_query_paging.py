@@ -46,6 +46,22 @@ def test_a_query_with_its_own_page_or_a_trailing_values_block_is_refused_not_rew
     assert paged(text, 2).endswith("# LIMIT 9\nLIMIT 2")
 
 
+def test_a_sub_select_limit_is_not_the_query_s_own_page():
+    """trials-by-drug caps its seeded sub-select with a LIMIT: the query's page is still the user's to choose."""
+    text = "SELECT * { { SELECT ?s WHERE { ?s ?p ?o } LIMIT 1000 } ?s ?q ?x } ORDER BY ?s"
+    assert paged(text, 2, 4).endswith("ORDER BY ?s\nLIMIT 2\nOFFSET 4")
+    with pytest.raises(QueryError, match="its own LIMIT"):
+        paged(text + " LIMIT 5", 2)
+
+
+def test_kg_query_pages_a_query_with_a_capped_sub_select(kg):
+    every = kg("query", "trials-by-drug", "--param", "drug=NCIT:C1851", "--format", "csv")
+    page = kg("query", "trials-by-drug", "--param", "drug=NCIT:C1851", "--limit", "2", "--offset", "1", "--format", "csv")
+    assert every.returncode == 0 and page.returncode == 0, page.stderr
+    rows = every.stdout.splitlines()
+    assert len(rows) > 3 and page.stdout.splitlines() == rows[:1] + rows[2:4]
+
+
 def test_kg_query_pages_and_refuses_in_one_line(kg, tmp_path):
     r = kg("query", "trial-summary", "--limit", "2", "--offset", "1", "--format", "csv")
     assert r.returncode == 0, r.stderr
