@@ -56,7 +56,9 @@ def test_a_sub_select_limit_is_not_the_query_s_own_page():
 
 def test_kg_query_pages_a_query_with_a_capped_sub_select(kg):
     every = kg("query", "trials-by-drug", "--param", "drug=NCIT:C1851", "--format", "csv")
-    page = kg("query", "trials-by-drug", "--param", "drug=NCIT:C1851", "--limit", "2", "--offset", "1", "--format", "csv")
+    page = kg(
+        "query", "trials-by-drug", "--param", "drug=NCIT:C1851", "--limit", "2", "--offset", "1", "--format", "csv"
+    )
     assert every.returncode == 0 and page.returncode == 0, page.stderr
     rows = every.stdout.splitlines()
     assert len(rows) > 3 and page.stdout.splitlines() == rows[:1] + rows[2:4]
