@@ -579,11 +579,11 @@ def schema_org(site: Site, study: str, rows: Rows | None = None) -> str:
 # ---- the evidence view: one page per endpoint (and one for adverse events), across publications --
 #
 # A view can hold tens of thousands of figures (a common endpoint of a large corpus), so a page of it is bounded:
-# the engine counts the view by design (one aggregate, kept), one page of at most EVIDENCE_PAGE_SIZE studies is
-# found by LIMIT / OFFSET over the studies (no sort of the whole view: designs by label, each design's studies in
-# the store's own order, as the study listing), and that page's figures come from the ready-made query
-# evidence-statistics run on the page's own graphs (the publications its studies are stated in, and the
-# ontology): what the query gives on the whole store for those studies, in time that follows the page.
+# its counts by design, its filters' values and its studies come from the evidence index (kg/evidence.py, stored
+# by `kg load`), one page of at most EVIDENCE_PAGE_SIZE studies is a slice of the view's studies (designs by label,
+# each design's studies by IRI), and that page's figures come from the ready-made query evidence-statistics run on
+# the page's own graphs (the publications its studies are stated in, and the ontology): what the query gives on
+# the whole store for those studies, in time that follows the page.
 
 EVIDENCE = SITE_EVIDENCE  # site path of the generated views (no graph resource has one)
 ADVERSE_EVENTS = "adverse-events"
