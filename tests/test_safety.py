@@ -293,6 +293,27 @@ def test_publish_into_an_empty_folder_and_over_its_own_site(kg, tmp_path):
     assert (site / "CNAME").read_text() == "example.org"
 
 
+@pytest.mark.slow
+def test_the_site_marker_lists_exactly_the_files_publish_wrote(kg, tmp_path):
+    """The marker (written as the files are, no list of them held) is what lets the next publish replace the site:
+    it lists every file of the site once and nothing else, new folder or merged into an existing one."""
+    import json
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.ttl").write_text(f'<{TKG}trial/x> <http://www.w3.org/2000/01/rdf-schema#label> "trial x" .\n')
+
+    def files(site: Path) -> list[str]:
+        return sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+
+    for site in (tmp_path / "new", tmp_path / "new"):  # a new folder, then over its own site (files merged)
+        r = kg("publish", "--static", str(site), "--trials", str(data))
+        assert r.returncode == 0, r.stderr
+        listed = json.loads((site / ".trialkg-site.json").read_text())["files"]
+        assert sorted(listed) == [f for f in files(site) if f != ".trialkg-site.json"]
+        assert len(listed) == len(set(listed)) > 100 and "trial/x.html" in listed
+
+
 # ---------------------------------------------------------------- 2. one writer per embedded store, recoverable swaps
 
 

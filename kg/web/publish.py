@@ -291,8 +291,10 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
     publish (their process gone) are removed first.
 
     Streamed: every file is written as soon as it is made and nothing of it is
-    kept but its name (the resources come graph by graph, the study listing
-    page by page, each query's CSV from the engine to its file).
+    kept, not even its name (the resources come graph by graph, the study listing
+    page by page, each query's CSV from the engine to its file; the names go
+    straight into the marker, :class:`_Listed`), so memory does not grow with the
+    number of files (millions at 100,000 publications).
     """
     w3id = w3id_htaccess(hosted_at) if hosted_at else None
     out = target(out_dir)
@@ -311,8 +313,8 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
     try:
-        written = in_child(partial(_render, dataset, tmp, w3id), origin="kg publish (a page's query)")
-        kept = _install(tmp, out, written, own)
+        count = in_child(partial(_render, dataset, tmp, w3id), origin="kg publish (a page's query)")
+        kept = _install(tmp, out, own)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
     finally:
@@ -324,13 +326,34 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
             "the site was written, and was kept as it is (kg publish replaces only what it wrote and nobody "
             "changed since); the rest of the site was written: publish again once they are moved away"
         )
-    return out, len(written)
+    return out, count
 
 
-def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> list[str]:
-    """Write every page and RDF file of the site into ``tmp`` (in a child); the files written, relative."""
+class _Listed:
+    """The marker of a site being written, listing each file as it is written (so no list of them is held).
+
+    The same JSON as :func:`_write_marker` writes, the files in the order they were written; complete only once
+    :meth:`close` ran (a build killed before is removed as a leftover, marker and all).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.fh = open(folder / MARKER, "w", encoding="utf-8")
+        self.fh.write(f'{{\n "tool": "trialkg",\n "version": {json.dumps(__version__)},\n "files": [')
+        self.count = 0
+
+    def append(self, rel: str) -> None:
+        self.fh.write(("," if self.count else "") + "\n  " + json.dumps(rel))
+        self.count += 1
+
+    def close(self) -> None:
+        self.fh.write("\n ]\n}" if self.count else "]\n}")
+        self.fh.close()
+
+
+def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> int:
+    """Write every page and RDF file of the site into ``tmp`` (in a child), its marker listing them; how many."""
     site = Site(dataset)
-    written: list[str] = []
+    written = _Listed(tmp)
 
     styles: set[str] = set()  # every page's style blocks, allowed by the one policy of the site
 
@@ -374,8 +397,8 @@ def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> list[str]:
 
             write(f"queries/{name}.csv", rows)
     write(".htaccess", htaccess(policy(styles)))
-    _write_marker(tmp, written)
-    return written
+    written.close()
+    return written.count
 
 
 def _listing_pages(site: Site, write: Callable[[str, str], None]) -> None:
@@ -402,7 +425,7 @@ def _write_marker(folder: Path, files: list[str], into: Path | None = None) -> N
         move(folder / MARKER, into / MARKER)
 
 
-def _install(tmp: Path, out: Path, written: list[str], own: dict[str, Signature]) -> list[str]:
+def _install(tmp: Path, out: Path, own: dict[str, Signature]) -> list[str]:
     """Put the site built in ``tmp`` at ``out``; return what was kept in its way (appeared or changed meanwhile).
 
     A missing ``out`` is the built folder, renamed there in one step (never over
@@ -420,6 +443,7 @@ def _install(tmp: Path, out: Path, written: list[str], own: dict[str, Signature]
             return []
         except FileExistsError:
             pass  # a folder appeared there meanwhile: only files move into it, as into any other
+    written = _marker_files(tmp)  # what the build wrote (listed in its marker): needed only to merge into a folder
     old, new = set(own), set(written)
     _write_marker(tmp, [*old, *new], into=out)
     kept: list[str] = []
