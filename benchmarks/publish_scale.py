@@ -6,7 +6,8 @@ Run it from the repository root on a store made by ``kg load --store``. It runs
 ``nice kg publish --static NEWDIR --store DIR`` and every ``--every`` seconds samples:
 
 - the resident set of the whole process tree (``kg publish`` and the child it forks to render: the
-  sum of their ``VmRSS``; the kernel's peak of each, ``VmHWM``, is kept too);
+  sum of their ``VmRSS``, which counts the pages they share after the fork twice, so an upper bound; the
+  kernel's peak of each, ``VmHWM``, is kept too);
 - the files written so far, as inodes used on the file system since the start (``statvfs``: O(1),
   so counting millions of files costs nothing; other processes' files add noise, small beside these);
 - the phase: study and resource pages until the build folder has ``evidence/``, evidence pages after.
@@ -83,11 +84,15 @@ def main() -> None:
     hwm: dict[int, int] = {}
     evidence_at = None
     stopped = False
-    while proc.poll() is None:
+    while True:
+        pid, status_code, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         t = time.perf_counter() - t0
         if t > args.budget:
             os.killpg(proc.pid, signal.SIGKILL)
             stopped = True
+            _, status_code, usage = os.wait4(proc.pid, 0)
             break
         pids = tree(proc.pid)
         rss = sum(status_kb(p, "VmRSS") for p in pids)
@@ -96,10 +101,10 @@ def main() -> None:
         files = inodes(out.parent) - base_inodes
         if evidence_at is None and any(out.parent.glob(f".{out.name}.kg-publish-*/evidence")):
             evidence_at = (round(t, 1), files)
+            print(f"evidence pages from {t:.1f} s ({files} files before)", flush=True)
         fig["samples"].append((round(t, 1), rss // 1024, files, len(pids)))
         print(f"{t:8.1f} s  tree RSS {rss // 1024:6d} MB  files {files:9d}  procs {len(pids)}", flush=True)
         time.sleep(args.every)
-    _, status_code, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
     fig.update(
