@@ -292,12 +292,50 @@ def _formats(path: str) -> list[dict[str, Any]]:
 Rows = Callable[..., list[dict[str, Any]]]
 
 
+#: the ready-made queries a study page asks, and whether it gives them the study (as ``trial``)
+STUDY_QUERIES = (
+    ("trial-summary", True),
+    ("provenance", False),
+    ("efficacy", True),
+    ("adverse-events", True),
+    ("comparisons", True),
+    ("trial-terms", True),
+    ("citation", False),
+    ("claims", True),
+    ("response-distribution", True),
+)
+
+
+def _asked(name: str, params: dict[str, str]) -> tuple[str, ...]:
+    return (name, *(f"{k}={v}" for k, v in sorted(params.items())))
+
+
 def _page_rows_of(site: Site, study: str) -> Rows:
-    """``rows(name, **params)``: a ready-made query's rows on the study's own graphs (:meth:`Dataset.of_studies`)."""
-    page = site.dataset.of_studies([study])
+    """``rows(name, **params)``: a ready-made query's rows on the study's own graphs (:meth:`Dataset.of_studies`).
+
+    Where the site isolates its queries, the graphs are gathered and every query of :data:`STUDY_QUERIES` asked in
+    one forked child (one fork a page, not one a query; the serving process is free meanwhile); any other query,
+    or every one on a site that does not isolate them, is asked when wanted.
+    """
+    wanted = [(name, {"trial": study} if with_study else {}) for name, with_study in STUDY_QUERIES]
+
+    def ask(dataset: Dataset) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+        page = dataset.of_studies([study])
+        page.isolated = False  # already in the child
+        return {_asked(name, params): page.run(name, params).rows for name, params in wanted}
+
+    answered: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    if site.dataset.isolated and not site.dataset.endpoint:
+        answered = execute.in_child(ask, site.dataset, origin=f"the page of {compact(study)}")
+    own: list[Dataset] = []
 
     def rows(name: str, **params: str) -> list[dict[str, Any]]:
-        return page.run(name, params).rows
+        key = _asked(name, params)
+        if key in answered:
+            return answered[key]
+        if not own:
+            own.append(site.dataset.of_studies([study]))
+        return own[0].run(name, params).rows
 
     return rows
 
