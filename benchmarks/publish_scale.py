@@ -27,6 +27,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run  # noqa: E402  (status_kb)
+
 
 def tree(root: int) -> list[int]:
     """``root`` and its descendants (from /proc)."""
@@ -46,14 +49,6 @@ def tree(root: int) -> list[int]:
         out.append(pid)
         todo += children.get(pid, [])
     return out
-
-
-def status_kb(pid: int, field: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            return next((int(line.split()[1]) for line in fh if line.startswith(field + ":")), 0)
-    except OSError:
-        return 0
 
 
 def inodes(path: Path) -> int:
@@ -95,9 +90,9 @@ def main() -> None:
             _, status_code, usage = os.wait4(proc.pid, 0)
             break
         pids = tree(proc.pid)
-        rss = sum(status_kb(p, "VmRSS") for p in pids)
+        rss = sum(run.status_kb(p, "VmRSS") for p in pids)
         for p in pids:
-            hwm[p] = max(hwm.get(p, 0), status_kb(p, "VmHWM"))
+            hwm[p] = max(hwm.get(p, 0), run.status_kb(p, "VmHWM"))
         files = inodes(out.parent) - base_inodes
         if evidence_at is None and any(out.parent.glob(f".{out.name}.kg-publish-*/evidence")):
             evidence_at = (round(t, 1), files)

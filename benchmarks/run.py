@@ -464,14 +464,18 @@ def start_server(location: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
+def status_kb(pid: int | str, field: str) -> int:
+    """A memory field of a process's ``/proc/PID/status`` (``VmRSS``, ``VmHWM``) in kB, 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith(field + ":")), 0)
+    except OSError:
+        return 0
+
+
 def stop_server(proc: subprocess.Popen) -> int:
     """Stop the server; its peak resident set (MB) as the kernel counted it."""
-    peak = 0
-    try:
-        with open(f"/proc/{proc.pid}/status") as fh:
-            peak = next((int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM")), 0)
-    except OSError:
-        pass
+    peak = status_kb(proc.pid, "VmHWM") // 1024
     proc.terminate()
     proc.wait(60)
     return peak

@@ -156,11 +156,7 @@ def vm(pid: int, field: str) -> int:
     the query children a request forks are left out: each is bounded by --max-memory and gone after it)."""
 
     def one(p: int | str) -> int:
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                return next(int(line.split()[1]) // 1024 for line in fh if line.startswith(field))
-        except (OSError, StopIteration):
-            return 0
+        return run.status_kb(p, field) // 1024
 
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as fh:

@@ -42,18 +42,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
-import run  # noqa: E402  (measure(): wall time and peak memory of a child process; free_port)
+import run  # noqa: E402  (measure(), free_port, status_kb)
 
 NICE = ["nice", "-n", "10"]
-
-
-def status_kb(pid: int, field: str) -> int:
-    """``VmRSS`` / ``VmHWM`` (kB) of a process, 0 if it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            return next((int(line.split()[1]) for line in fh if line.startswith(field + ":")), 0)
-    except OSError:
-        return 0
 
 
 class Server:
@@ -85,7 +76,7 @@ class Server:
 
     def _sample(self) -> None:
         while not self.stopping.wait(1.0):
-            t, kb = time.perf_counter() - self.t0, status_kb(self.proc.pid, "VmRSS")
+            t, kb = time.perf_counter() - self.t0, run.status_kb(self.proc.pid, "VmRSS")
             self.samples.append((t, kb))
             if kb > self.limit_kb and self.over is None:  # the machine is shared: stop the server, say so
                 self.over = (t, kb // 1024)
@@ -97,8 +88,8 @@ class Server:
         self.thread.join()
         out = {
             "server_sampled_peak_mb": max((kb for _t, kb in self.samples), default=0) // 1024,
-            "server_hwm_mb": status_kb(self.proc.pid, "VmHWM") // 1024,
-            "server_final_rss_mb": status_kb(self.proc.pid, "VmRSS") // 1024,
+            "server_hwm_mb": run.status_kb(self.proc.pid, "VmHWM") // 1024,
+            "server_final_rss_mb": run.status_kb(self.proc.pid, "VmRSS") // 1024,
             # one sample a minute, for the record: (seconds, MB)
             "server_rss_mb_by_minute": [(round(t), kb // 1024) for t, kb in self.samples[::60]],
             "server_killed_over_limit": self.over,

@@ -100,6 +100,18 @@ def edit_block():
     return _edit_block
 
 
+@pytest.fixture(scope="session")
+def synth():
+    """``benchmarks/synth.py``, the synthetic corpus generator (a script folder, not a package)."""
+    folder = str(Path(__file__).resolve().parent.parent / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        import synth as module
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
 @pytest.fixture
 def trap():
     """A loopback socket that must receive nothing; it counts the connections made to it (tests/servers.py)."""

@@ -30,15 +30,6 @@ VOID = "http://rdfs.org/ns/void#"
 TRIALKG = "https://w3id.org/trialkg/ontology/"
 
 
-def synth():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import synth as module
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
-
-
 def described_triples(turtle: bytes) -> dict[str, int]:
     """``void:triples`` of each dump the description names (by file name), and of the dataset itself (``""``)."""
     triples = list(ox.parse(turtle, format=ox.RdfFormat.TURTLE))
@@ -100,9 +91,9 @@ def test_the_description_never_counts_itself(tmp_path):
 
 
 @pytest.mark.slow
-def test_publish_of_a_store_shows_that_stores_trials(kg, tmp_path):
+def test_publish_of_a_store_shows_that_stores_trials(kg, tmp_path, synth):
     corpus = tmp_path / "corpus"
-    synth().generate(2, seed=3, out=corpus)
+    synth.generate(2, seed=3, out=corpus)
     store, site = tmp_path / "store", tmp_path / "site"
     assert kg("load", "--store", str(store), "--trials", str(corpus)).returncode == 0
     r = kg("publish", "--static", str(site), "--store", str(store))
@@ -113,8 +104,8 @@ def test_publish_of_a_store_shows_that_stores_trials(kg, tmp_path):
     assert not any("isoda-2018" in p or "green-2017" in p for p in published), "and not the packaged ones"
 
 
-def test_summary_and_pages_of_a_synthetic_corpus_carry_no_word_of_the_packaged_publications(tmp_path):
-    synth().generate(3, seed=11, out=tmp_path)
+def test_summary_and_pages_of_a_synthetic_corpus_carry_no_word_of_the_packaged_publications(tmp_path, synth):
+    synth.generate(3, seed=11, out=tmp_path)
     synthetic = Dataset.from_paths([tmp_path])
     packaged = Dataset.build()
     publications = [s.graph(packaged.base) for s in sources.packaged_publications()]

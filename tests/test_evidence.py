@@ -36,7 +36,6 @@ from words import label_words, page_text, words  # noqa: E402
 SVG = "{http://www.w3.org/2000/svg}"
 PFS, OS = "http://purl.obolibrary.org/obo/NCIT_C28234", "http://purl.obolibrary.org/obo/NCIT_C125201"
 PAGES = {"progression-free-survival": PFS, "overall-survival": OS}
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture(scope="module")
@@ -293,12 +292,7 @@ s:rr-ci a trialkg:ConfidenceInterval ; trialkg:level 0.95 ; trialkg:lower 0.12 ;
 """
 
 
-def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_publications(tmp_path):
-    sys.path.insert(0, str(BENCH))
-    try:
-        import synth
-    finally:
-        sys.path.remove(str(BENCH))
+def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_publications(tmp_path, synth):
     synth.generate(3, seed=7, out=tmp_path)
     (tmp_path / "pooled-x.ttl").write_text(SYNTHETIC_COMPARATIVE, encoding="utf-8")
     synthetic = Dataset.from_paths([tmp_path])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,8 +24,6 @@ from kg.web.site import Site
 
 pytestmark = pytest.mark.slow  # each loads stores (about 10 s a test)
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
@@ -34,12 +31,7 @@ def small_pages(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import synth
-    finally:
-        sys.path.remove(str(BENCH))
+def corpus(tmp_path_factory, synth) -> Path:
     out = tmp_path_factory.mktemp("synth")
     synth.generate(9, seed=5, out=out)
     return out

@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import sys
 from html import unescape
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +22,6 @@ from kg.query.formats import cell
 from kg.web import pages, publish
 from kg.web.site import Site
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 PFS = "http://purl.obolibrary.org/obo/NCIT_C28234"
 
 
@@ -39,12 +36,7 @@ def packaged():
 
 
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory):
-    sys.path.insert(0, str(BENCH))
-    try:
-        import synth
-    finally:
-        sys.path.remove(str(BENCH))
+def synthetic(tmp_path_factory, synth):
     out = tmp_path_factory.mktemp("synth")
     synth.generate(12, seed=3, out=out)
     return Dataset.from_paths([out])
