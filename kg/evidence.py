@@ -284,8 +284,12 @@ def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
     (folder / FILE).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")), encoding="utf-8")
 
 
-def _numbers(data: Any) -> list[int]:
-    return [int(i) for i in data]
+def _numbers(data: Any, studies: int) -> list[int]:
+    """Study numbers read back, each checked to name a study (a damaged file is not read)."""
+    numbers = [int(i) for i in data]
+    if any(not 0 <= i < studies for i in numbers):
+        raise ValueError("a study number out of range")
+    return numbers
 
 
 def read(folder: Path, description: list[ox.Triple]) -> Index | None:
@@ -300,6 +304,8 @@ def read(folder: Path, description: list[ox.Triple]) -> Index | None:
     if not description or data.get("description") != fingerprint(description):
         return None
     try:
+        studies = [str(s) for s in data["studies"]]
+        n = len(studies)
         return Index(
             [str(e) for e in data["endpoints"]],
             bool(data["adverse_events"]),
@@ -312,13 +318,13 @@ def read(folder: Path, description: list[ox.Triple]) -> Index | None:
                         str(n): {str(t): [(str(d), int(s), int(f)) for d, s, f in rows] for t, rows in by.items()}
                         for n, by in v["narrowed"].items()
                     },
-                    {str(d): _numbers(ids) for d, ids in v["members"].items()},
-                    {str(t): {str(d): _numbers(ids) for d, ids in by.items()} for t, by in v["typed"].items()},
+                    {str(d): _numbers(ids, n) for d, ids in v["members"].items()},
+                    {str(t): {str(d): _numbers(ids, n) for d, ids in by.items()} for t, by in v["typed"].items()},
                 )
                 for k, v in data["views"].items()
             },
-            [str(s) for s in data["studies"]],
-            {str(n): {str(t): _numbers(ids) for t, ids in by.items()} for n, by in data["having"].items()},
+            studies,
+            {str(k): {str(t): _numbers(ids, n) for t, ids in by.items()} for k, by in data["having"].items()},
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -8,6 +8,7 @@ store's) is never read.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -155,3 +156,20 @@ def test_a_figure_two_studies_report_leaves_that_views_narrowed_counts_to_the_en
     assert not index.views[topic].narrowed
     indexed, asked = narrowed_by_index_and_engine(Site(dataset))
     assert indexed == asked
+
+
+def test_a_damaged_index_is_not_read(tmp_path, corpus):
+    """A cut file, or a study number that names no study, is not read: the views are counted afresh."""
+    store = tmp_path / "store"
+    load_embedded(publications(corpus), store)
+    opened = Dataset.open(store)
+    description = opened.stored_description()
+    whole = (store / evidence.FILE).read_text(encoding="utf-8")
+    (store / evidence.FILE).write_text(whole[: len(whole) // 2], encoding="utf-8")
+    assert evidence.read(store, description) is None
+    data = json.loads(whole)
+    view = next(iter(data["views"].values()))
+    next(iter(view["members"].values()))[0] = len(data["studies"]) + 5
+    (store / evidence.FILE).write_text(json.dumps(data), encoding="utf-8")
+    assert evidence.read(store, description) is None
+    assert opened.evidence == evidence.compute(opened.store)
