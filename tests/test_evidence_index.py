@@ -169,7 +169,8 @@ def test_a_damaged_index_is_not_read(tmp_path, corpus):
     assert evidence.read(store, description) is None
     data = json.loads(whole)
     view = next(iter(data["views"].values()))
-    next(iter(view["members"].values()))[0] = len(data["studies"]) + 5
+    design = next(iter(view["members"]))
+    view["members"][design] = evidence.pack(evidence.ascending([0, len(data["studies"]) + 5]))
     (store / evidence.FILE).write_text(json.dumps(data), encoding="utf-8")
     assert evidence.read(store, description) is None
     assert opened.evidence == evidence.compute(opened.store)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -980,19 +980,19 @@ def _page_studies(site: Site, view: View, filters: dict[str, str], designs: list
     return out
 
 
-def _kept(site: Site, view: View, filters: dict[str, str], design: str) -> list[int]:
+def _kept(site: Site, view: View, filters: dict[str, str], design: str) -> Sequence[int]:
     """One design's studies in the view narrowed by ``filters``, as numbers into the evidence index's studies,
     ascending: the view's members of the design, intersected with those of the statistic type and with the studies
     of each study-level value (a few set operations on the index, kept in the page cache)."""
     counts = _counts(site, view)
-    members = counts.members.get(design, [])
+    members: Sequence[int] = counts.members.get(design, [])
     if not filters:
         return members
     key = ("kept", view.slug, design, *_key(filters))
     if key in site.cache:
-        return list(site.cache[key])
+        return cast(Sequence[int], site.cache[key])
     having = site.dataset.evidence.having
-    narrowing: list[list[int]] = []
+    narrowing: list[Sequence[int]] = []
     if "design" in filters and filters["design"] != design:
         narrowing.append([])
     if "type" in filters:
@@ -1001,12 +1001,12 @@ def _kept(site: Site, view: View, filters: dict[str, str], design: str) -> list[
         if name in filters:
             narrowing.append(having.get(name, {}).get(filters[name], []))
     keep = set(members).intersection(*narrowing)
-    kept = [i for i in members if i in keep]
+    kept = evidence.ascending(keep)
     site.cache[key] = kept
-    return list(kept)
+    return kept
 
 
-def _iris(site: Site, numbers: list[int]) -> list[str]:
+def _iris(site: Site, numbers: Sequence[int]) -> list[str]:
     studies = site.dataset.evidence.studies
     return [studies[i] for i in numbers]
 
