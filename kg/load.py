@@ -488,25 +488,38 @@ BATCH_BYTES = 32 * 1024 * 1024
 
 @dataclass
 class Expected:
-    """What a load sends: triples per graph, and the sources to fingerprint a graph from (read again only if needed)."""
+    """What a load sends: triples per graph, and the publications to fingerprint a graph from (read again only if
+    needed)."""
 
     sizes: dict[str, int]
-    sources: dict[str, list[src.Source]]
+    #: the publications sent (the ontology's graph is read from the package)
+    pubs: Sequence[src.Source] = ()
     #: one triple of the ontology graph (no blank node), asked for after the load
     probe: str = ""
     #: the base IRI the load publishes under
     base: str = BASE
+    #: graph -> its sources, made when first needed (only a failed load looks): not one more entry a publication
+    #: held through every load
+    by_graph: dict[str, list[src.Source]] = field(default_factory=dict, repr=False, compare=False)
+
+    def sources(self, graph: str) -> list[src.Source]:
+        """The sources that make ``graph``."""
+        if not self.by_graph:
+            self.by_graph[src.graph_iri(src.ONTOLOGY_SLUG, self.base)] = src.ontology()
+            for s in self.pubs:
+                self.by_graph.setdefault(s.graph(self.base), []).append(s)
+        return self.by_graph.get(graph, [])
 
     def fingerprint(self, graph: str) -> Fingerprint:
         """The fingerprint of what this load sends to ``graph``, parsed again from its files."""
         one = ox.Store()
-        for s in self.sources[graph]:
+        for s in self.sources(graph):
             load_source(one, s, self.base)
         return fingerprint(q.triple for q in one)
 
     def only(self, graphs: Sequence[str]) -> Expected:
         """What this load sends to some of its graphs (one batch)."""
-        return Expected(sizes={g: self.sizes[g] for g in graphs}, sources=self.sources, base=self.base)
+        return Expected({g: self.sizes[g] for g in graphs}, self.pubs, self.probe, self.base, self.by_graph)
 
 
 @dataclass
@@ -532,9 +545,7 @@ def _write_updates(
     Returns the requests, what the load sends and the most quads held at once.
     """
     onto = src.graph_iri(src.ONTOLOGY_SLUG, base)
-    expected = Expected(sizes={}, sources={onto: src.ontology()}, base=base)
-    for s in pubs:
-        expected.sources.setdefault(s.graph(base), []).append(s)
+    expected = Expected(sizes={}, pubs=pubs, base=base)
     parts = [Part(folder / "update-0.ru")]
     out = open(parts[0].path, "wb")
     held = 0

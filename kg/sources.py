@@ -32,7 +32,7 @@ ONTOLOGY_SLUG = "ontology"
 DESCRIPTION_SLUG = "void"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """One Turtle document and the named graph it goes into.
 

@@ -737,6 +737,33 @@ def test_remote_load_time_out_checks_and_reports_the_load_applied(kg, trial_turt
 
 @pytest.mark.slow
 @pytest.mark.server
+def test_remote_load_time_out_tells_a_same_sized_new_graph_from_the_old_by_its_content(
+    kg, trial_turtle, tmp_path, oxigraph
+):
+    """Every graph keeps its size (one label reworded): only the content, read again from the files the load
+    sent (the publications kept by the load, not a second list of them), tells the load was applied."""
+    old = _corpus(trial_turtle, tmp_path / "old", ["t1", "t2"])
+    new = _corpus(trial_turtle, tmp_path / "new", ["t1", "t2"])
+    label = 'rdfs:label "Isoda et al. 2018, Int J Hematol"'
+    assert label in trial_turtle
+    (new / "t2.ttl").write_text((new / "t2.ttl").read_text().replace(label, label[:-1] + ' (reworded)"'))
+    assert _load_via(kg, oxigraph.base, old).returncode == 0
+    late = Proxy(oxigraph, lambda body: ("delay", 3))  # the server applies the update, the answer comes too late
+    try:
+        r = _load_via(kg, late.base, new, "--timeout", "1")
+    finally:
+        late.close()
+    assert "unchanged" not in r.stderr, r.stderr
+    assert r.returncode == 0 and "checked, the load was applied" in r.stderr, r.stderr
+    q = urllib.parse.urlencode({"query": 'ASK { ?s ?p "Isoda et al. 2018, Int J Hematol (reworded)" }'})
+    req = urllib.request.Request(f"{oxigraph.base}/query?{q}", headers={"Accept": "application/sparql-results+json"})
+    assert bool(
+        ox.parse_query_results(urllib.request.urlopen(req, timeout=30).read(), format=ox.QueryResultsFormat.JSON)
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.server
 def test_remote_load_time_out_never_claims_unchanged_unchecked(kg, trial_turtle, tmp_path, oxigraph):
     old = _corpus(trial_turtle, tmp_path / "old", ["t1", "t2"])
     newer = _corpus(trial_turtle, tmp_path / "newer", ["t1", "t2", "t3", "t4"])
