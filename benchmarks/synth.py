@@ -18,18 +18,22 @@ import re
 from pathlib import Path
 
 # Skewed like a real literature: a few common terms and a long tail, all declared in ontology/imports.
-# (term, weight); the rarest terms occur about once in 2,000 publications, so at any N a query for
-# one of them returns few rows (RARE_DRUG, RARE_CONDITION are what benchmarks/run.py asks for).
-DRUGS = [("NCIT:C1851", 0.55), ("CHEBI:52717", 0.35), ("NCIT:C633", 0.0995), ("NCIT:C1094", 0.0005)]
+# (term, weight). The rarest terms (RARE_DRUG, RARE_CONDITION: what the benchmarks ask for) are drawn
+# never: they are the drug and the condition of exactly the publications RARE_AT, at every N above them,
+# so a query for one has the same answer at N = 100 and at N = 100,000 and its time can be set against
+# the corpus alone. (Until 2026-12-05 they were drawn once in 2,000: no row at N = 100, 63-92 at 100,000.)
+DRUGS = [("NCIT:C1851", 0.55), ("CHEBI:52717", 0.35), ("NCIT:C633", 0.1), ("NCIT:C1094", 0.0)]
 CONDITIONS = [
     ("MONDO:0009693", 0.5),
     ("NCIT:C3242", 0.3),
     ("DOID:9538", 0.19),
-    ("NCIT:C3501", 0.0095),
-    ("NCIT:C3408", 0.0005),
+    ("NCIT:C3501", 0.01),
+    ("NCIT:C3408", 0.0),
 ]
 RARE_DRUG = "NCIT:C1094"  # fludarabine
 RARE_CONDITION = "NCIT:C3408"  # thrombocytopenia
+#: the publications (numbers) whose drug is RARE_DRUG and whose condition is RARE_CONDITION
+RARE_AT = (13, 47, 89)
 # Designs: single-arm phase II (most), randomised two-arm trials with a hazard ratio, rarely a
 # retrospective registry study.
 DESIGNS = [("single-arm", 0.67), ("randomised", 0.3), ("registry", 0.03)]
@@ -106,8 +110,10 @@ def trial(i: int, rng: random.Random, defect: str | None) -> tuple[str, list[tup
         planted.append((base + "author-1", defect))
     enrolled = rng.randint(20, 600)
     evaluable = rng.randint(max(10, enrolled * 3 // 4), enrolled)
-    drug = pick(rng, DRUGS)
+    drug = pick(rng, DRUGS)  # drawn even for RARE_AT, so every other publication is what the seed made it
     condition = pick(rng, CONDITIONS)
+    if i in RARE_AT:
+        drug, condition = RARE_DRUG, RARE_CONDITION
     design = pick(rng, DESIGNS)
     randomised = design == "randomised"
     out = [HEADER]
