@@ -25,7 +25,7 @@ import pyoxigraph as ox
 from kg import evidence
 from kg import sources as src
 from kg.describe import Statistics, describe, read, statistics
-from kg.errors import InputError, QueryError, StoreError
+from kg.errors import InputError, OutputError, QueryError, StoreError
 from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
 from kg.prefixes import BASE, data_iri
@@ -70,6 +70,7 @@ class Dataset:
         self.isolated = False
         self._on_disk = False  # a store made by `kg load` (large: counted in bounded memory)
         self._folder: Path | None = None  # its folder (where `kg load` keeps the evidence index)
+        self._folder_id: tuple[int, int] | None = None  # that folder's identity when opened (a load swaps folders)
 
     # ------------------------------------------------------------ making one
     @classmethod
@@ -124,6 +125,7 @@ class Dataset:
         opened = cls(store, base=stored_base(store), origin=str(path))
         opened._on_disk = True
         opened._folder = path
+        opened._folder_id = _identity(path)
         return opened
 
     @classmethod
@@ -259,12 +261,26 @@ class Dataset:
 
     @cached_property
     def evidence(self) -> evidence.Index:
-        """The evidence views and their counts: stored by ``kg load`` with the data it counts, else counted once."""
-        if self._folder is not None:
-            stored = evidence.read(self._folder, self.stored_description())
-            if stored is not None:
-                return stored
-        return evidence.compute(self.store)
+        """The evidence views and their counts: stored by ``kg load`` with the data it counts, else counted once.
+
+        A store whose index is missing or of an earlier version (loaded by an earlier ``kg``) gets the one counted
+        here written beside its data, so only the first server or site after an upgrade counts (minutes at
+        100,000 publications). Not written if the folder is read-only, or if a ``kg load`` has swapped another
+        store in since it was opened (its folder is another one: that load wrote its own index).
+        """
+        if self._folder is None:
+            return evidence.compute(self.store)
+        description = self.stored_description()
+        stored = evidence.read(self._folder, description)
+        if stored is not None:
+            return stored
+        index = evidence.compute(self.store)
+        if description and self._folder_id == _identity(self._folder):
+            try:
+                evidence.save(self._folder, index, description)
+            except OutputError:
+                pass  # a read-only store: counted again by the next process, as before
+        return index
 
     @cached_property
     def rdflib(self) -> rdflib.Dataset:
@@ -367,6 +383,15 @@ class Dataset:
     def rows(self, query: Query | str, **params: str) -> list[dict[str, Value]]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
         return self.run(query, params).rows
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """A folder's device and inode (None if it is gone): another after ``kg load`` swapped a new store in."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def stored_base(store: ox.Store) -> str:

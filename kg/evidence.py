@@ -31,6 +31,7 @@ from typing import Any, TypeAlias
 
 import pyoxigraph as ox
 
+from kg.outputs import AtomicFiles
 from kg.prefixes import DCT, TKG
 from kg.query import catalog
 from kg.rdf import value
@@ -272,7 +273,8 @@ def fingerprint(description: list[ox.Triple]) -> str:
 
 def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
     """Write the index into a store's folder (``kg load`` does it in the store it is making, before the swap,
-    so a reader sees the index with the data it counts or neither)."""
+    so a reader sees the index with the data it counts or neither; a reader of a store whose index is missing or
+    of an earlier version writes the one it counted). An unwritable folder is an :class:`OutputError`."""
     data = {
         "version": VERSION,
         "description": fingerprint(description),
@@ -292,7 +294,8 @@ def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
             for k, v in sorted(index.views.items())
         },
     }
-    (folder / FILE).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+    with AtomicFiles(folder) as out:  # a reader sees the old file or the new one, never a part
+        out.path(FILE).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")), encoding="utf-8")
 
 
 def pack(numbers: Numbers) -> str:

@@ -174,3 +174,33 @@ def test_a_damaged_index_is_not_read(tmp_path, corpus):
     (store / evidence.FILE).write_text(json.dumps(data), encoding="utf-8")
     assert evidence.read(store, description) is None
     assert opened.evidence == evidence.compute(opened.store)
+
+
+def test_a_store_without_a_current_index_gets_the_one_counted_on_first_use(tmp_path, corpus):
+    """A store loaded by an earlier kg (no index, or one of an earlier layout) is counted once, by the first
+    process that needs it, and the count is kept beside the data: the next process reads it, the same index."""
+    store = tmp_path / "store"
+    load_embedded(publications(corpus), store)
+    loaded = Dataset.open(store).evidence
+    (store / evidence.FILE).unlink()
+    assert Dataset.open(store).evidence == loaded
+    assert evidence.read(store, Dataset.open(store).stored_description()) == loaded, "kept for the next process"
+    data = json.loads((store / evidence.FILE).read_text(encoding="utf-8"))
+    data["version"] = evidence.VERSION - 1
+    (store / evidence.FILE).write_text(json.dumps(data), encoding="utf-8")
+    assert Dataset.open(store).evidence == loaded
+    assert json.loads((store / evidence.FILE).read_text(encoding="utf-8"))["version"] == evidence.VERSION
+    assert not [p.name for p in store.iterdir() if p.name.startswith(f".{evidence.FILE}")], "no temporary left"
+
+
+def test_an_index_counted_on_a_store_swapped_away_is_not_written_into_the_new_one(tmp_path, corpus):
+    """Counted on the store this process opened, after a load put another store at its path: not written there."""
+    store = tmp_path / "store"
+    load_embedded(publications(corpus), store)
+    (store / evidence.FILE).unlink()
+    opened = Dataset.open(store)
+    store.rename(tmp_path / "old")
+    load_embedded(src.packaged_publications(), store)  # the next load: its own, other data and index
+    theirs = (store / evidence.FILE).read_bytes()
+    assert opened.evidence.views
+    assert (store / evidence.FILE).read_bytes() == theirs
