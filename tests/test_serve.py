@@ -414,3 +414,17 @@ def test_static_site(kg, tmp_path):
     ht = (out / ".htaccess").read_text()
     # every offered format is negotiated to (a real Apache serves these rules: tests/test_apache.py)
     assert "R=303" in ht and all(f"TKG_SUFFIX:{x}" in ht for x in ("html", "ttl", "nt", "jsonld", "rdf"))
+
+
+def test_labels_kept_between_pages_are_the_stores(site):
+    """A site keeps recent terms' labels (the journal every publication names is labelled once per publication);
+    what it answers from them is what a fresh site asks of the store, for terms with labels and without."""
+    rows = ox.Store.query(
+        site.store, "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }", use_default_graph_as_union=True
+    )
+    terms = sorted(r["s"].value for r in rows)[:300] + ["https://w3id.org/trialkg/no-such-term"]
+    warm = Site(site.dataset)
+    warm.labels(terms[::3])  # some asked before, some not
+    assert any(not ls for ls in warm.label_cache.values()), "a term without a label is kept as such"
+    assert warm.labels(terms) == Site(site.dataset).labels(terms)
+    assert warm.labels(terms[::3]) == Site(site.dataset).labels(terms[::3])
