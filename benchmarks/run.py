@@ -659,7 +659,8 @@ def report(results: list[dict], defects: dict | None, args, started: str, elapse
         "Anchors run on the same files: the merged graph (`trialkg.nt` of the build, with the ontology and "
         "mappings) where a tool takes one file, and `trialkg.nq` of the build for the raw loads. "
         "Ratio = anchor time / trialkg time (above 1: trialkg faster). The corpus is skewed "
-        f"(`benchmarks/synth.py`): rare terms are {synth.RARE_DRUG} (drug) and {synth.RARE_CONDITION} (condition).",
+        f"(`benchmarks/synth.py`): rare terms are {synth.RARE_DRUG} (drug) and {synth.RARE_CONDITION} (condition), "
+        f"those of publications {', '.join(map(str, synth.RARE_AT))} at every N.",
         "",
     ]
     for r in sorted(results, key=lambda r: r["n"]):
