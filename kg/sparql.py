@@ -15,7 +15,7 @@ semantics and answer parsing are decided once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pyoxigraph as ox
 
@@ -38,8 +38,8 @@ def local(
     store: ox.Store,
     text: str,
     union: bool = True,
-    default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None,
-    named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
+    default_graph: Sequence[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None,
+    named_graphs: Sequence[ox.NamedNode | ox.BlankNode] | None = None,
 ) -> Answer:
     """Run any query on a pyoxigraph store.
 
@@ -49,7 +49,8 @@ def local(
     pyoxigraph's :class:`SyntaxError`, for the caller to word.
     """
     if default_graph is not None or named_graphs is not None:
-        return store.query(text, default_graph=default_graph or [], named_graphs=named_graphs)
+        named = list(named_graphs) if named_graphs is not None else None
+        return store.query(text, default_graph=list(default_graph or []), named_graphs=named)
     return store.query(text, use_default_graph_as_union=union)
 
 

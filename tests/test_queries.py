@@ -802,3 +802,79 @@ def test_the_scaling_check_finds_a_required_pattern_after_an_optional():
     bad = prepareQuery("SELECT * WHERE { ?s a ?c OPTIONAL { ?s <urn:p> ?o } ?s <urn:q> ?x }")
     good = prepareQuery("SELECT * WHERE { ?s a ?c . ?s <urn:q> ?x OPTIONAL { ?s <urn:p> ?o } }")
     assert _required_after_optional(bad.algebra, []) and not _required_after_optional(good.algebra, [])
+
+
+# ---- scoped queries: one resource's rows from the graphs that describe it ------------------------
+
+SCOPED = sorted(n for n, q in catalog.catalog().items() if q.scope)
+
+
+def _scope_values(name: str, dataset: Dataset) -> list[str]:
+    """Every resource a scoped query answers for: the values its unbound rows give the scope's column (every
+    study, for a query that does not show which it answers for)."""
+    q = catalog.get(name)
+    variable = q.parameter(q.scope or "").variable
+    named = re.search(rf"\(\?{variable} AS \?(\w+)\)", q.text)
+    if not named:
+        return _scope_values("studies", dataset)
+    column = named.group(1)
+    return sorted({r[column].value for r in dataset.run(name).rows if column in r})
+
+
+def _counted(name: str, dataset: Dataset, params: dict[str, str]) -> Counter:
+    norm = (lambda c: " + ".join(sorted(c.split(" + ")))) if name == "adverse-events" else (lambda c: c)
+    return Counter(tuple(norm(c) for c in row) for row in rows(name, params, dataset=dataset))
+
+
+def test_scoped_queries_are_those_with_one_resource_to_answer_for():
+    """A study's queries (its page asks them of its graphs too); not citation (who cites a publication is said in
+    the citing one's graph) nor provenance (a statistic's source may be described in another graph)."""
+    assert SCOPED == sorted(
+        ["adverse-events", "claims", "comparisons", "efficacy"]
+        + ["response-distribution", "studies", "trial-summary", "trial-terms"]
+    )
+    for name in SCOPED:
+        q = catalog.get(name)
+        assert q.parameter(q.scope or "").type == "iri", name
+
+
+@pytest.mark.parametrize("name", SCOPED)
+def test_a_scoped_query_answers_a_resource_from_the_graphs_that_describe_it(name):
+    """`#+ scope:` is a claim a store acts on (it asks those graphs alone): rows for every resource are the same."""
+    scope = catalog.get(name).scope or ""
+    answered = 0
+    for data in (PACKAGED, RCT):
+        for value in _scope_values(name, data):
+            whole = _counted(name, data, {scope: value})
+            own = data.of_studies([value])
+            assert len(own.store) < len(data.store) or data is RCT  # one publication: its graph is the whole
+            assert _counted(name, own, {scope: value}) == whole, (name, value)
+            answered += bool(whole)
+    assert answered >= 2, f"{name}: too few resources with rows to compare"
+
+
+def test_a_scope_that_names_no_iri_parameter_is_refused():
+    with pytest.raises(QueryError, match=r"x\.rq: '#\+ scope: drug' names no IRI parameter"):
+        catalog.parse_query("x", "#+ scope: drug\nSELECT * WHERE { ?s ?p ?__drug_string }")
+    with pytest.raises(QueryError, match="names no IRI parameter"):
+        catalog.parse_query("x", "#+ scope: trial\nSELECT * WHERE { ?s ?p ?o }")
+
+
+@pytest.mark.slow
+def test_a_store_answers_a_scoped_query_as_the_files_do(kg, tmp_path):
+    """On a store `kg load` made, a scoped query asks the resource's own graphs: the rows stay the whole graph's."""
+    store = tmp_path / "store"
+    assert kg("load", "--store", str(store)).returncode == 0
+    opened = Dataset.open(store)
+    for name in SCOPED:
+        scope = catalog.get(name).scope or ""
+        values = _scope_values(name, PACKAGED)
+        assert values, name
+        for value in values[:3] + values[-3:]:
+            assert _counted(name, opened, {scope: value}) == _counted(name, PACKAGED, {scope: value}), (name, value)
+    trial = _scope_values("efficacy", PACKAGED)[0]
+    on_store = kg("query", "efficacy", "--store", str(store), "--param", f"trial={trial}", "--format", "csv")
+    from_files = kg("query", "efficacy", "--param", f"trial={trial}", "--format", "csv")
+    assert on_store.returncode == 0, on_store.stderr
+    assert on_store.stdout == from_files.stdout
+    assert len(on_store.stdout.splitlines()) > 2

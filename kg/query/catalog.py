@@ -7,6 +7,14 @@ file stays valid SPARQL and also runs in grlc)::
     #+ description: What it answers and how to read the columns.
     #+ params:
     #+   drug: A drug, as an IRI or CURIE.
+    #+ scope: trial
+
+``scope`` (optional) names an IRI parameter whose value the rows are about:
+given it, the query reads nothing but the graphs in which that resource is a
+subject, and the ontology (a study's queries: a publication's file says all
+it reports of its study), so a store answers from those graphs alone
+(:meth:`kg.dataset.Dataset.of_studies`) in time that follows the resource, not
+the corpus. ``tests/test_queries.py`` checks the claim for every such query.
 
 Parameters are the query's BASIL-style variables: ``?_drug_iri`` is required,
 ``?__statistic_iri`` optional; the suffix is the type (``iri``, ``string``,
@@ -49,6 +57,7 @@ class Query:
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
     origin: str = ""  # what error messages call the file
     user_supplied: bool = False  # a user's own file (``kg query --file``): run isolated, see execute.on_oxigraph
+    scope: str | None = None  # an IRI parameter whose resource's own graphs give every row for it (``#+ scope:``)
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``; refuses unknown names with the valid ones."""
@@ -86,6 +95,9 @@ def _header(text: str) -> dict[str, object]:
     return out
 
 
+_NO_IRI = Parameter("", "", False, "")
+
+
 def parse_query(name: str, text: str, origin: str = "") -> Query:
     """Build a :class:`Query` from the text of an ``.rq`` file.
 
@@ -107,6 +119,9 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
             variable=f"{underscores}{pname}_{ptype}",
             description=str(described.get(pname, "")),
         )
+    scope = header.get("scope")
+    if scope is not None and (not isinstance(scope, str) or seen.get(scope, _NO_IRI).type != "iri"):
+        raise QueryError(f"{origin or name + '.rq'}: '#+ scope: {scope}' names no IRI parameter of the query")
     return Query(
         name=name,
         text=text,
@@ -114,6 +129,7 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         description=str(header.get("description", "")),
         parameters=tuple(seen.values()),
         origin=origin or f"{name}.rq",
+        scope=scope,
     )
 
 

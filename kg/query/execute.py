@@ -33,8 +33,12 @@ def on_oxigraph(
     union: bool = True,
     isolated: bool = False,
     network: bool = True,
+    graphs: list[ox.NamedNode] | None = None,
 ) -> Result:
     """Run on pyoxigraph, the default graph being the union of the named graphs unless ``union`` is off.
+
+    With ``graphs``, the query's dataset is those graphs alone (their union as
+    the default graph, and they are its named graphs).
 
     ``isolated`` runs it in a forked child (:mod:`kg.sandbox`), for queries a
     user wrote: pyoxigraph 0.5.13 aborts the whole process on some ``ORDER BY``
@@ -42,8 +46,8 @@ def on_oxigraph(
     without ``network`` that child cannot open a socket (where seccomp exists).
     """
     if not isolated:
-        return _solve(store, text, bindings, origin, union)
-    return in_child(_solve, store, text, bindings, origin, union, origin=origin, network=network)
+        return _solve(store, text, bindings, origin, union, graphs)
+    return in_child(_solve, store, text, bindings, origin, union, graphs, origin=origin, network=network)
 
 
 def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network: bool = True) -> T:
@@ -61,9 +65,16 @@ def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network:
     return cast(T, outcome.value)
 
 
-def _solve(store: ox.Store, text: str, bindings: Mapping[str, Term] | None, origin: str, union: bool) -> Result:
+def _solve(
+    store: ox.Store,
+    text: str,
+    bindings: Mapping[str, Term] | None,
+    origin: str,
+    union: bool,
+    graphs: list[ox.NamedNode] | None = None,
+) -> Result:
     try:
-        solutions = sparql.local(store, with_values(text, bindings or {}), union)
+        solutions = sparql.local(store, with_values(text, bindings or {}), union, graphs, graphs)
         return from_solutions(solutions, origin)
     except SyntaxError as exc:
         raise syntax_error(exc, origin) from None
@@ -118,12 +129,16 @@ def endpoint_stream(
 
 
 def solutions(
-    store: ox.Store, text: str, bindings: Mapping[str, Term] | None = None, origin: str = "query"
+    store: ox.Store,
+    text: str,
+    bindings: Mapping[str, Term] | None = None,
+    origin: str = "query",
+    graphs: list[ox.NamedNode] | None = None,
 ) -> ox.QuerySolutions:
     """The solutions of a SELECT on pyoxigraph, lazily: rows come as the engine finds them (the default graph is
-    the union of the named graphs)."""
+    the union of the named graphs, or of ``graphs`` alone)."""
     try:
-        found = sparql.local(store, with_values(text, bindings or {}))
+        found = sparql.local(store, with_values(text, bindings or {}), True, graphs, graphs)
     except SyntaxError as exc:
         raise syntax_error(exc, origin) from None
     except OSError as exc:
