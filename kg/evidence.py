@@ -25,7 +25,7 @@ import re
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -39,8 +39,9 @@ from kg.sparql import select
 
 #: the index's file in a store's folder (beside the engine's own files, which it leaves alone)
 FILE = "trialkg-evidence.json"
-#: bumped when the file's layout changes; a file of another version is not read
-VERSION = 4
+#: bumped when the file's layout changes; a file of another version is not read (5: each study's figures counted,
+#: so counts under any filters are sums; 4 held sums under one filter only)
+VERSION = 5
 #: the key of the adverse-event view (the endpoint views are keyed by their endpoint's IRI)
 ADVERSE = ""
 #: the filters whose values the index counts (the design's counts are the view's designs)
@@ -95,17 +96,21 @@ class ViewCounts:
     """One view's aggregates and its studies.
 
     ``designs``: (design, studies, figures). ``offered``: for each filter, (value, studies it keeps); for the
-    statistic type, (type, figures of it). ``narrowed``: the designs' counts under one value of a filter, filter ->
-    value -> (design, studies, figures); absent where the engine counts them (see :func:`compute`). ``members``:
-    each design's studies (numbers into :attr:`Index.studies`, ascending: the order of the view's pages);
-    ``typed``: the same, of the studies with a figure of each statistic type. Values are IRIs, a year its digits.
+    statistic type, (type, figures of it). ``members``: each design's studies (numbers into :attr:`Index.studies`,
+    ascending: the order of the view's pages) and ``figures`` how many of the view's figures each of them reports
+    (in the same order); ``typed`` and ``typed_figures``: the same, of the studies with a figure of each statistic
+    type, and their figures of it. ``exact``: whether those numbers sum to the view's counts (no figure of the view
+    is reported by two of its studies); only then are the counts under filters sums over the studies the filters
+    keep, otherwise the engine counts them. Values are IRIs, a year its digits.
     """
 
     designs: list[tuple[str, int, int]] = field(default_factory=list)
     offered: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    narrowed: dict[str, dict[str, list[tuple[str, int, int]]]] = field(default_factory=dict)
     members: dict[str, Numbers] = field(default_factory=dict)
+    figures: dict[str, Numbers] = field(default_factory=dict)
     typed: dict[str, dict[str, Numbers]] = field(default_factory=dict)
+    typed_figures: dict[str, dict[str, Numbers]] = field(default_factory=dict)
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,9 +156,9 @@ def compute(store: ox.Store) -> Index:
     """The index of a store's data (the default graph is the union of its named graphs): a few passes, each over
     every view at once.
 
-    Counts by design and the values each filter offers are the engine's (COUNT DISTINCT); the counts under one
-    drug, condition, year or type are sums over a view's studies, kept only for a view where those sums give its
-    own counts (no figure reported by two of its studies), otherwise left to the engine.
+    Counts by design and the values each filter offers are the engine's (COUNT DISTINCT); each study's figures in
+    a view (and of each type) are counted too, so that counts under filters can be sums over the studies they keep,
+    in a view where those sums give its own counts (:attr:`ViewCounts.exact`).
     """
     endpoints = sorted(
         iri
@@ -215,54 +220,46 @@ def compute(store: ox.Store) -> Index:
                 typed.setdefault((k, kind, design), []).append((study, int(value(r["n"]))))
     studies = sorted(members)
     number = {iri: i for i, iri in enumerate(studies)}
-    summed: dict[tuple[str, str], list[int]] = {}
-    of_design: dict[tuple[str, str], list[int]] = {}
+    of_design: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for study, member in members.items():
         for view_key, design_iri, n in member:
-            total = summed.setdefault((view_key, design_iri), [0, 0])
-            total[0] += 1
-            total[1] += n
-            of_design.setdefault((view_key, design_iri), []).append(number[study])
+            of_design.setdefault((view_key, design_iri), []).append((number[study], n))
     for (view_key, design_iri), in_design in of_design.items():
-        views[view_key].members[design_iri] = ascending(in_design)
-    exact = {
-        k for k, counts in views.items() if all(summed.get((k, d), [0, 0]) == [s, f] for d, s, f in counts.designs)
-    }
+        numbers, tallies = _split(in_design)
+        views[view_key].members[design_iri], views[view_key].figures[design_iri] = numbers, tallies
     for (k, kind, design), rows in typed.items():
-        views[k].typed.setdefault(kind, {})[design] = ascending(number[study] for study, _n in rows)
-        if k in exact:
-            views[k].narrowed.setdefault("type", {}).setdefault(kind, []).append(
-                (design, len(rows), sum(n for _study, n in rows))
-            )
+        numbers, tallies = _split([(number[study], n) for study, n in rows])
+        views[k].typed.setdefault(kind, {})[design] = numbers
+        views[k].typed_figures.setdefault(kind, {})[design] = tallies
+    for k, counts in views.items():
+        summed = {d: [len(counts.members.get(d, [])), sum(counts.figures.get(d, []))] for d, _s, _f in counts.designs}
+        if all(summed[d] == [s, f] for d, s, f in counts.designs):
+            views[k] = replace(counts, exact=True)
     # the study-level filters: each study's values in one pass over every study, counted for each view it is in
     having: dict[str, dict[str, list[int]]] = {}
     for name in ("drug", "condition", "year"):
         kept: dict[tuple[str, str], set[str]] = {}
-        narrowed: dict[tuple[str, str, str], list[int]] = {}
         for r in _rows(store, f"SELECT DISTINCT ?study ?{name} WHERE {{ {VALUE_OF[name]} }}"):
             study, text = _iri(r.get("study")), _value(name, r.get(name))
             if study is None or study not in members or text is None:
                 continue
             having.setdefault(name, {}).setdefault(text, []).append(number[study])
-            for k, design, n in members[study]:
+            for k, _design, _n in members[study]:
                 kept.setdefault((k, text), set()).add(study)
-                if k in exact:
-                    total = narrowed.setdefault((k, text, design), [0, 0])
-                    total[0] += 1
-                    total[1] += n
         for (k, text), kept_studies in kept.items():
             views[k].offered.setdefault(name, []).append((text, len(kept_studies)))
-        for (k, text, design), (n_studies, n_figures) in narrowed.items():
-            views[k].narrowed.setdefault(name, {}).setdefault(text, []).append((design, n_studies, n_figures))
     for counts in views.values():
         counts.designs.sort()
         for name in OFFERED:
             counts.offered.setdefault(name, []).sort()
-        for by_value_rows in counts.narrowed.values():
-            for rows_of in by_value_rows.values():
-                rows_of.sort()
     packed = {name: {text: ascending(kept_numbers) for text, kept_numbers in by.items()} for name, by in having.items()}
     return Index(endpoints, adverse, listed, views, studies, packed)
+
+
+def _split(pairs: list[tuple[int, int]]) -> tuple[Numbers, Numbers]:
+    """(study number, figures) pairs as two packed arrays in the order of the numbers."""
+    pairs.sort()
+    return array("I", (s for s, _n in pairs)), array("I", (n for _s, n in pairs))
 
 
 def fingerprint(description: list[ox.Triple]) -> str:
@@ -287,9 +284,11 @@ def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
             k: {
                 "designs": [list(d) for d in v.designs],
                 **{n: [list(c) for c in v.offered[n]] for n in OFFERED},
-                "narrowed": {n: {t: [list(d) for d in rows] for t, rows in by.items()} for n, by in v.narrowed.items()},
                 "members": {d: pack(ns) for d, ns in v.members.items()},
+                "figures": {d: pack(ns) for d, ns in v.figures.items()},
                 "typed": {t: {d: pack(ns) for d, ns in by.items()} for t, by in v.typed.items()},
+                "typed_figures": {t: {d: pack(ns) for d, ns in by.items()} for t, by in v.typed_figures.items()},
+                "exact": v.exact,
             }
             for k, v in sorted(index.views.items())
         },
@@ -307,18 +306,34 @@ def pack(numbers: Numbers) -> str:
     return base64.b64encode(data.tobytes()).decode("ascii")
 
 
-def _numbers(data: Any, studies: int) -> Numbers:
-    """Study numbers read back, each checked to name a study (a damaged file is not read)."""
+def _unpack(data: Any) -> Numbers:
+    """Numbers read back (:func:`pack`)."""
     raw = base64.b64decode(str(data), validate=True)
     if len(raw) % 4:
-        raise ValueError("study numbers cut")
+        raise ValueError("numbers cut")
     numbers = array("I")
     numbers.frombytes(raw)
     if sys.byteorder != "little":
         numbers.byteswap()
+    return numbers
+
+
+def _numbers(data: Any, studies: int) -> Numbers:
+    """Study numbers read back, each checked to name a study, ascending (a damaged file is not read)."""
+    numbers = _unpack(data)
     if numbers and max(numbers) >= studies:
         raise ValueError("a study number out of range")
+    if any(a >= b for a, b in zip(numbers, numbers[1:], strict=False)):
+        raise ValueError("study numbers out of order")
     return numbers
+
+
+def _tallies(data: dict[str, Any], numbers: dict[str, Numbers]) -> dict[str, Numbers]:
+    """Figures per study read back, one for each of the studies ``numbers`` holds under the same key."""
+    out = {str(k): _unpack(v) for k, v in data.items()}
+    if {k: len(v) for k, v in out.items()} != {k: len(v) for k, v in numbers.items()}:
+        raise ValueError("figures not one a study")
+    return out
 
 
 def read(folder: Path, description: list[ox.Triple]) -> Index | None:
@@ -334,26 +349,34 @@ def read(folder: Path, description: list[ox.Triple]) -> Index | None:
         return None
     try:
         studies = [str(s) for s in data["studies"]]
-        n = len(studies)
         return Index(
             [str(e) for e in data["endpoints"]],
             bool(data["adverse_events"]),
             {str(k): (int(s), int(n)) for k, s, n in data["listed"]},
-            {
-                str(k): ViewCounts(
-                    [(str(d), int(s), int(f)) for d, s, f in v["designs"]],
-                    {n: [(str(t), int(c)) for t, c in v[n]] for n in OFFERED},
-                    {
-                        str(n): {str(t): [(str(d), int(s), int(f)) for d, s, f in rows] for t, rows in by.items()}
-                        for n, by in v["narrowed"].items()
-                    },
-                    {str(d): _numbers(ids, n) for d, ids in v["members"].items()},
-                    {str(t): {str(d): _numbers(ids, n) for d, ids in by.items()} for t, by in v["typed"].items()},
-                )
-                for k, v in data["views"].items()
-            },
+            {str(k): _view(v, len(studies)) for k, v in data["views"].items()},
             studies,
-            {str(k): {str(t): _numbers(ids, n) for t, ids in by.items()} for k, by in data["having"].items()},
+            {
+                str(k): {str(t): _numbers(ids, len(studies)) for t, ids in by.items()}
+                for k, by in data["having"].items()
+            },
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _view(v: dict[str, Any], studies: int) -> ViewCounts:
+    """One view's counts read back (a damaged one raises ValueError, KeyError or TypeError)."""
+    members = {str(d): _numbers(ids, studies) for d, ids in v["members"].items()}
+    typed = {str(t): {str(d): _numbers(ids, studies) for d, ids in by.items()} for t, by in v["typed"].items()}
+    typed_figures = v["typed_figures"]
+    if set(typed_figures) != set(typed):
+        raise ValueError("figures not one a type")
+    return ViewCounts(
+        [(str(d), int(s), int(f)) for d, s, f in v["designs"]],
+        {n: [(str(t), int(c)) for t, c in v[n]] for n in OFFERED},
+        members,
+        _tallies(v["figures"], members),
+        typed,
+        {str(t): _tallies(by, typed[str(t)]) for t, by in typed_figures.items()},
+        v["exact"] is True,
+    )

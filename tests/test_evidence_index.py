@@ -8,6 +8,7 @@ store's) is never read.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -116,24 +117,44 @@ def engine_designs(site: Site, view: pages.View, filters: dict[str, str]) -> lis
         site.cache.clear()
 
 
-def narrowed_by_index_and_engine(site: Site) -> tuple[list[object], list[object]]:
-    """Every view's designs' counts under each single filter value, from the index and from the engine."""
+def narrowed_by_index_and_engine(site: Site, together: int = 1) -> tuple[list[object], list[object]]:
+    """Every view's designs' counts under each single filter value (``together`` = 1), or under every pair and
+    triple of filters (2, 3: the first two values of each), from the index and from the engine."""
     indexed, asked = [], []
     for view in pages.evidence_views(site):
-        for name, offered in pages._choices(site, view).items():
-            for choice in offered:
-                filters = {name: choice.term}
-                site.cache.clear()
-                indexed.append((view.slug, name, choice.value, pages._designs_of(site, view, filters)))
-                asked.append((view.slug, name, choice.value, engine_designs(site, view, filters)))
+        offered = pages._choices(site, view)
+        if together == 1:
+            combinations = [{name: c.term} for name, choices in offered.items() for c in choices]
+        else:
+            named = [name for name in pages.FILTERS if offered[name]]
+            combinations = [
+                dict(zip(names, terms, strict=True))
+                for names in itertools.combinations(named, together)
+                for terms in itertools.product(*([c.term for c in offered[name][:2]] for name in names))
+            ]
+        for filters in combinations:
+            site.cache.clear()
+            indexed.append((view.slug, filters, pages._designs_of(site, view, filters)))
+            asked.append((view.slug, filters, engine_designs(site, view, filters)))
     return indexed, asked
 
 
 def test_counts_under_one_filter_are_the_engines(corpus):
     site = Site(Dataset.build(publications(corpus)))
-    assert all(site.dataset.evidence.views[k].narrowed for k in site.dataset.evidence.views)
+    assert all(site.dataset.evidence.views[k].exact for k in site.dataset.evidence.views)
     indexed, asked = narrowed_by_index_and_engine(site)
     assert len(indexed) > 20
+    assert indexed == asked
+
+
+@pytest.mark.parametrize("together", [2, 3])
+def test_counts_under_several_filters_are_the_engines(corpus, together):
+    """Counts under filters together are sums over the studies they keep (from the index), as the engine counts."""
+    site = Site(Dataset.build(publications(corpus)))
+    indexed, asked = narrowed_by_index_and_engine(site, together)
+    assert len(indexed) > 40
+    assert any(d for _view, _filters, d in indexed), "no combination keeps a study"
+    assert any(not d for _view, _filters, d in indexed), "every combination keeps a study"
     assert indexed == asked
 
 
@@ -153,9 +174,11 @@ def test_a_figure_two_studies_report_leaves_that_views_narrowed_counts_to_the_en
     store.add(ox.Quad(b, ox.NamedNode(evidence.TKG + "hasStatistic"), statistic, graph))  # b reports a's figure too
     topic = next(store.quads_for_pattern(statistic, ox.NamedNode(evidence.TKG + "measures"), None, None)).object.value
     index = dataset.evidence
-    assert not index.views[topic].narrowed
-    indexed, asked = narrowed_by_index_and_engine(Site(dataset))
-    assert indexed == asked
+    assert not index.views[topic].exact
+    assert sum(index.views[k].exact for k in index.views) == len(index.views) - 1
+    for together in (1, 2):
+        indexed, asked = narrowed_by_index_and_engine(Site(dataset), together)
+        assert indexed == asked
 
 
 def test_a_damaged_index_is_not_read(tmp_path, corpus):

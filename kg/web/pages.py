@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -825,8 +827,9 @@ def _key(filters: dict[str, str]) -> tuple[str, ...]:
 
 
 def _designs_of(site: Site, view: View, filters: dict[str, str]) -> list[Design]:
-    """The view's designs (by label) with their numbers of studies and figures: the whole view's and one narrowed by
-    a single filter from the evidence index, others by one aggregate of the engine."""
+    """The view's designs (by label) with their numbers of studies and figures: from the evidence index (the whole
+    view's, and under any filters sums over the studies they keep), or by one aggregate of the engine where a figure
+    of the view is reported by two studies (sums would count it twice)."""
     key = ("designs", view.slug, *_key(filters))
     store = _pinned(site) if not filters else site.cache
     if key in store:
@@ -858,20 +861,24 @@ def _counts(site: Site, view: View) -> evidence.ViewCounts:
 
 
 def _narrowed(site: Site, view: View, filters: dict[str, str]) -> list[tuple[str, int, int]] | None:
-    """The view's designs' counts under one filter, from the evidence index (None: several filters, or counts the
-    index leaves to the engine)."""
-    if len(filters) != 1:
-        return None
-    name, term = next(iter(filters.items()))
+    """The view's designs' counts under ``filters``, from the evidence index: each design's studies the filters
+    keep (:func:`_kept`) and the sum of their figures in the view (of the type filtered, if one is); None where
+    such sums are not the view's counts (:attr:`~kg.evidence.ViewCounts.exact`), for the engine to count."""
     counts = _counts(site, view)
-    if name == "design":
-        return [d for d in counts.designs if d[0] == term]
-    by_value = counts.narrowed.get(name)
-    if by_value is None:
+    if not counts.exact:
         return None
-    if name == "year":
-        by_value = {str(int(t)): rows for t, rows in by_value.items() if re.fullmatch(r"-?[0-9]{1,9}", t)}
-    return list(by_value.get(term, []))
+    out = []
+    for design, _studies, _figures in counts.designs:
+        kept = _kept(site, view, filters, design)
+        if not kept:
+            continue
+        if "type" in filters:
+            numbers = counts.typed.get(filters["type"], {}).get(design, array("I"))
+            tallies = counts.typed_figures.get(filters["type"], {}).get(design, array("I"))
+        else:
+            numbers, tallies = counts.members.get(design, array("I")), counts.figures.get(design, array("I"))
+        out.append((design, len(kept), sum(tallies[bisect_left(numbers, study)] for study in kept)))
+    return out
 
 
 def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
