@@ -193,7 +193,14 @@ def test_a_damaged_index_is_not_read(tmp_path, corpus):
     data = json.loads(whole)
     view = next(iter(data["views"].values()))
     design = next(iter(view["members"]))
+    kept = view["members"][design]
     view["members"][design] = evidence.pack(evidence.ascending([0, len(data["studies"]) + 5]))
+    (store / evidence.FILE).write_text(json.dumps(data), encoding="utf-8")
+    assert evidence.read(store, description) is None
+    view["members"][design] = kept
+    (store / evidence.FILE).write_text(json.dumps(data), encoding="utf-8")
+    assert evidence.read(store, description) is not None
+    view["figures"][design] = evidence.pack(evidence.ascending([1]))  # figures for fewer studies than it names
     (store / evidence.FILE).write_text(json.dumps(data), encoding="utf-8")
     assert evidence.read(store, description) is None
     assert opened.evidence == evidence.compute(opened.store)
