@@ -9,7 +9,8 @@ corpus). It starts ``kg serve --store DIR`` and measures, each figure wall-clock
 - start: from starting the process to its "serving on" line, and to the first page (``/``) answered;
 - per kind of page (the landing page, study listing pages, study pages, other resource pages, a
   resource's Turtle document; evidence pages: each view's first page, first screens narrowed by one
-  filter value, later pages, the last two found on the views' first pages), ``--pages`` distinct
+  filter value, later pages, the last two found on the views' first pages, and first screens narrowed
+  by two filters, found on some of the narrowed ones), ``--pages`` distinct
   pages asked one after the other (so none comes from the server's cache), p50 and p95; a kind
   stops early when its pages took ``--budget`` seconds in all (the figure then says how many were
   asked);
@@ -168,16 +169,27 @@ def vm(pid: int, field: str) -> int:
 
 def other_evidence_pages(base: str, views: list[str], rng: random.Random) -> dict[str, list[str]]:
     """The pages the views' first pages link to, shuffled: first screens narrowed by one filter value (``first``)
-    and later pages of a view, whole or narrowed (``later``); each asked once (none is in the server's cache)."""
+    and later pages of a view, whole or narrowed (``later``); and first screens narrowed by two filters
+    (``combined``), linked from a few of the ``first`` (asked here, so not measured); each asked once (none is in
+    the server's cache)."""
     first: set[str] = set()
     later: set[str] = set()
+    combined: set[str] = set()
+
+    def links(path: str) -> list[str]:
+        html = urllib.request.urlopen(f"{base}/{path}", timeout=600).read().decode()
+        folder = path.split("?")[0].rsplit("/", 1)[0]
+        return [f"{folder}/{h.replace('&amp;', '&')}" for h in re.findall(r'href="([^"#]+\.html\?[^"#]+)"', html)]
+
     for view in views:
-        html = urllib.request.urlopen(f"{base}/{view}", timeout=600).read().decode()
-        folder = view.rsplit("/", 1)[0]
-        for href in re.findall(r'href="([^"#]+\.html\?[^"#]+)"', html):
-            path = f"{folder}/{href.replace('&amp;', '&')}"
-            (later if "page=" in href else first).add(path)
-    out = {"first": sorted(first), "later": sorted(later)}
+        for path in links(view):
+            (later if "page=" in path else first).add(path)
+    for path in sorted(first, key=lambda p: rng.random())[:12]:
+        for p in links(path):
+            if "page=" not in p and p.count("=") == 2:
+                page, query = p.split("?", 1)
+                combined.add(f"{page}?{'&'.join(sorted(query.split('&')))}")  # a=1&b=2 and b=2&a=1: one page
+    out = {"first": sorted(first), "later": sorted(later), "combined": sorted(combined)}
     for paths in out.values():
         rng.shuffle(paths)
     return out
@@ -235,11 +247,17 @@ def serve_figures(store: str, pages: int, clients: int, budget: float, seed: int
             out["evidence_pages_linked"] = len(linked)
             out["sequential"]["evidence (filtered first screen)"] = sequential(base, linked["first"][:pages], budget)
             out["sequential"]["evidence (a later page)"] = sequential(base, linked["later"][:pages], budget)
+            out["sequential"]["evidence (two filters, first screen)"] = sequential(
+                base, linked["combined"][:pages], budget
+            )
             out["concurrent"]["evidence (filtered first screen)"] = concurrent(
                 base, linked["first"][pages : pages * 3], clients, budget
             )
             out["concurrent"]["evidence (a later page)"] = concurrent(
                 base, linked["later"][pages : pages * 3], clients, budget
+            )
+            out["concurrent"]["evidence (two filters, first screen)"] = concurrent(
+                base, linked["combined"][pages : pages * 3], clients, budget
             )
         out["clients"] = clients
         out["peak_mb"] = vm(proc.pid, "VmHWM")
