@@ -8,6 +8,7 @@ Option choices come from the library's own registries, never retyped here.
 from __future__ import annotations
 
 import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -62,6 +63,9 @@ OUT_OPTION = click.option(
 
 #: the exit status of an error nothing foresaw (a bug): never 1, which means "violations"
 INTERNAL_ERROR = 70
+#: the exit status when the reader of the output went away (``kg query ... | head``): what a shell reports for a
+#: program SIGPIPE stopped (128 + 13); nothing is said, as nothing went wrong that the user did not ask for
+READER_GONE = 141
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -89,6 +93,9 @@ def _guard(func: Callable[_P, _R]) -> Callable[_P, _R]:
         except OSError as exc:  # an output the library did not foresee: still one line
             if debug:
                 raise
+            if isinstance(exc, BrokenPipeError) and _reader_gone():  # `kg query ... | head`: stop, as SIGPIPE would
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush into it
+                sys.exit(READER_GONE)
             where = f"{exc.filename}: " if exc.filename else ""
             _error(f"{where}{exc.strerror or exc}")
             sys.exit(OutputError.exit_code)
@@ -99,6 +106,16 @@ def _guard(func: Callable[_P, _R]) -> Callable[_P, _R]:
             sys.exit(INTERNAL_ERROR)
 
     return wrapper
+
+
+def _reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (an EPIPE from a server's socket is an error)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poll.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def _error(message: str) -> None:

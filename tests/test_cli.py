@@ -206,3 +206,45 @@ def test_summary_finds_a_study_by_its_slug_wherever_its_iri_lives(kg, tmp_path):
     slug = overview.stdout.split()[0]
     one = kg("summary", slug, "--trials", str(tmp_path / "corpus"))
     assert one.returncode == 0 and slug in one.stdout and "no study" not in one.stderr, one.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_a_reader_that_stops_early_stops_kg_quietly(tmp_path, synth, fmt):
+    """`kg query ... | head`: the rest of the rows have nowhere to go, which is what the user asked for, so kg stops
+    as a program SIGPIPE stops (status 141) and says nothing (it said 'kg: error: Broken pipe' and exited 5)."""
+    import os
+    import subprocess
+    import sys
+
+    import kg as package
+
+    synth.generate(40, seed=3, out=tmp_path / "corpus")  # rows enough to fill a pipe many times over
+    env = {**os.environ, "PYTHONPATH": str(Path(package.__file__).resolve().parent.parent)}
+    namespace = "https://w3id.org/trialkg/synthetic/"
+    args = ["query", "resources", "--param", f"namespace={namespace}", "--trials", "corpus", "--format", fmt]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,  # read exactly one line: the rest stays in kg's way
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # the first line, then the reader goes
+    proc.stdout.close()
+    assert proc.wait(120) == 141
+    assert proc.stderr.read() == b""
+
+
+def test_an_output_that_cannot_be_written_is_still_an_error(tmp_path):
+    """A full disk is not a reader that went away: one line and status 5."""
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "kg", "query", "efficacy"], stdout=full, stderr=subprocess.PIPE)
+    assert r.returncode == 5
+    assert r.stderr.decode().startswith("kg: error: ") and r.stderr.decode().count("\n") == 1
