@@ -764,6 +764,8 @@ def test_queries_listing(kg):
     assert set(line.split()[0] for line in r.stdout.splitlines()) == set(catalog.catalog())
     r = kg("queries", "trials-by-drug")
     assert "--param drug=...  (iri, required)" in r.stdout
+    assert "a store asks only" not in r.stdout
+    assert "with --param trial: a store asks only the graphs it is stated in" in kg("queries", "efficacy").stdout
 
 
 def _required_after_optional(node, found: list[str]) -> list[str]:

@@ -185,4 +185,9 @@ def describe(name: str | None = None) -> str:
         for p in q.parameters:
             need = "required" if p.required else "optional"
             lines.append(f"  --param {p.name}=...  ({p.type}, {need}) {p.description}")
+    if q.scope:
+        lines += [
+            "",
+            f"with --param {q.scope}: a store asks only the graphs it is stated in (time follows it, not the store)",
+        ]
     return "\n".join(lines)
