@@ -10,10 +10,10 @@ import json
 import posixpath
 import re
 from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlencode
 
@@ -877,7 +877,8 @@ def _narrowed(site: Site, view: View, filters: dict[str, str]) -> list[tuple[str
             tallies = counts.typed_figures.get(filters["type"], {}).get(design, array("I"))
         else:
             numbers, tallies = counts.members.get(design, array("I")), counts.figures.get(design, array("I"))
-        out.append((design, len(kept), sum(tallies[bisect_left(numbers, study)] for study in kept)))
+        keep = set(kept)  # the figures of the studies kept, summed in C (a bisect a study took 30-50 ms at 100,000)
+        out.append((design, len(kept), sum(compress(tallies, map(keep.__contains__, numbers)))))
     return out
 
 
