@@ -184,7 +184,7 @@ def other_evidence_pages(base: str, views: list[str], rng: random.Random) -> dic
     for view in views:
         for path in links(view):
             (later if "page=" in path else first).add(path)
-    for path in sorted(first, key=lambda p: rng.random())[:12]:
+    for path in sorted(sorted(first), key=lambda p: rng.random())[:12]:  # the seed's draw, not the hash order
         for p in links(path):
             if "page=" not in p and p.count("=") == 2:
                 page, query = p.split("?", 1)
