@@ -455,13 +455,19 @@ def start_server(location: Path) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(300):
+    wait_until_answering(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_until_answering(url: str, tries: int = 300) -> None:
+    """Ask ``url`` every 0.1 s until a server answers it (at most ``tries`` times; a server that never answers is
+    found by what is measured next)."""
+    for _ in range(tries):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", timeout=1).read()
-            break
+            urllib.request.urlopen(url, timeout=1).read()
+            return
         except OSError:
             time.sleep(0.1)
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def status_kb(pid: int | str, field: str) -> int:

@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
-import run  # noqa: E402  (measure(), free_port, status_kb)
+import run  # noqa: E402  (measure(), free_port, status_kb, wait_until_answering)
 
 NICE = ["nice", "-n", "10"]
 
@@ -64,12 +64,7 @@ class Server:
         )
         self.samples: list[tuple[float, int]] = []
         self.stopping = threading.Event()
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{self.base}/query?query=ASK%7B%7D", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        run.wait_until_answering(f"{self.base}/query?query=ASK%7B%7D")
         self.t0 = time.perf_counter()
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
