@@ -399,7 +399,7 @@ class Dataset:
         execute.in_child(written, origin=q.origin, network=allow_service)
 
     def _scoped(self, q: Query, bindings: Mapping[str, Term]) -> list[ox.NamedNode] | None:
-        """The graphs a query is asked of on a store made by ``kg load``: the resource's its scope names, else all.
+        """The graphs a query is asked of on a store made by ``kg load``: those of the resource its scope names.
 
         A query whose header names a ``scope`` parameter (``#+ scope: trial``)
         reads, for one value of it, nothing but the graphs that resource is a

@@ -332,8 +332,9 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
 class _Listed:
     """The marker of a site being written, listing each file as it is written (so no list of them is held).
 
-    The same JSON as :func:`_write_marker` writes, the files in the order they were written; complete only once
-    :meth:`close` ran (a build killed before is removed as a leftover, marker and all).
+    The one writer of the marker (:func:`_write_marker` lists a finished site's files with it too): JSON as
+    ``json.dumps(..., indent=1)`` writes it, the files in the order given; complete only once :meth:`close` ran
+    (a build killed before is removed as a leftover, marker and all).
     """
 
     def __init__(self, folder: Path) -> None:
@@ -416,11 +417,12 @@ def _listing_pages(site: Site, write: Callable[[str, str], None]) -> None:
 
 
 def _write_marker(folder: Path, files: list[str], into: Path | None = None) -> None:
-    """Write the marker listing ``files`` in ``folder`` (and, if ``into``, move it there in one rename)."""
-    (folder / MARKER).write_text(
-        json.dumps({"tool": "trialkg", "version": __version__, "files": sorted(set(files))}, indent=1),
-        encoding="utf-8",
-    )
+    """Write the marker listing ``files`` (sorted, once each) in ``folder`` (and, if ``into``, move it there in one
+    rename)."""
+    listed = _Listed(folder)
+    for rel in sorted(set(files)):
+        listed.append(rel)
+    listed.close()
     if into is not None:
         move(folder / MARKER, into / MARKER)
 
