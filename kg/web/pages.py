@@ -294,17 +294,17 @@ def _formats(path: str) -> list[dict[str, Any]]:
 Rows = Callable[..., list[dict[str, Any]]]
 
 
-#: the ready-made queries a study page asks, and whether it gives them the study (as ``trial``)
+#: the ready-made queries a study page asks; those with a scope (``#+ scope: trial``) are given the study
 STUDY_QUERIES = (
-    ("trial-summary", True),
-    ("provenance", False),
-    ("efficacy", True),
-    ("adverse-events", True),
-    ("comparisons", True),
-    ("trial-terms", True),
-    ("citation", False),
-    ("claims", True),
-    ("response-distribution", True),
+    "trial-summary",
+    "provenance",
+    "efficacy",
+    "adverse-events",
+    "comparisons",
+    "trial-terms",
+    "citation",
+    "claims",
+    "response-distribution",
 )
 
 
@@ -319,7 +319,8 @@ def _page_rows_of(site: Site, study: str) -> Rows:
     one forked child (one fork a page, not one a query; the serving process is free meanwhile); any other query,
     or every one on a site that does not isolate them, is asked when wanted.
     """
-    wanted = [(name, {"trial": study} if with_study else {}) for name, with_study in STUDY_QUERIES]
+    scopes = [(name, catalog.get(name).scope) for name in STUDY_QUERIES]
+    wanted = [(name, {scope: study} if scope else {}) for name, scope in scopes]
 
     def ask(dataset: Dataset) -> dict[tuple[str, ...], list[dict[str, Any]]]:
         page = dataset.of_studies([study])
