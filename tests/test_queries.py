@@ -12,13 +12,15 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg import sources
+from kg import dataset as dataset_module
+from kg import resources, sources
 from kg.dataset import Dataset
 from kg.errors import QueryError
 from kg.prefixes import compact
-from kg.query import catalog
+from kg.query import batches, catalog
 from kg.query.formats import cell, serialize
 from kg.query.params import bind
+from kg.query.text import in_order_of
 
 PACKAGED = Dataset.build()  # every packaged publication: engine agreement, parameters, formats
 # The seed trial alone: the tests below assert its facts, row for row.
@@ -26,6 +28,7 @@ SEED = Dataset.build([s for s in sources.packaged_publications() if s.slug == "i
 # A synthetic three-arm randomized trial (tests/data/rct): arms, pairwise and global comparisons, effects.
 RCT = Dataset.build(sources.files([Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl"]))
 
+TKG = "https://w3id.org/trialkg/ontology/"
 NEWS, PAPER = "trialkg.publication:cta-isoda-2018", "trialkg.publication:isoda-2018"
 S8 = "After a median follow-up of 30.7 months, median overall survival from induction therapy initiation had not been reached."
 
@@ -880,3 +883,74 @@ def test_a_store_answers_a_scoped_query_as_the_files_do(kg, tmp_path):
     assert on_store.returncode == 0, on_store.stderr
     assert on_store.stdout == from_files.stdout
     assert len(on_store.stdout.splitlines()) > 2
+
+
+# ---- a study's query over a whole store: a batch of studies at a time ----------------------------
+
+BATCHED = sorted(
+    n for n, q in catalog.catalog().items() if q.scope and in_order_of(q.text, q.parameter(q.scope).variable)
+)
+
+
+def test_the_study_queries_that_order_rows_by_their_study_are_the_ones_asked_in_batches():
+    """Those whose rows come study by study (sorted by it first, and showing it); not studies (by slug) nor
+    response-distribution (by time), which a store asks whole."""
+    assert BATCHED == ["adverse-events", "claims", "comparisons", "efficacy", "trial-summary", "trial-terms"]
+
+
+def _written(
+    dataset: Dataset, name: str | catalog.Query, fmt: str, limit: int | None = None, offset: int | None = None
+) -> bytes:
+    out = io.BytesIO()
+    dataset.write(name, {}, fmt, out, limit=limit, offset=offset)
+    return out.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer(kg, tmp_path, monkeypatch, batch):
+    """Asked of a whole store, a study's query is asked of a few studies' graphs at a time (memory stays that of a
+    batch); the answer is byte for byte the store's own, in every format and page of it. One file here states two
+    studies (the RCT and green-2017), so its graph is copied for each of them: a batch gives its own studies' rows
+    only, never the other's a second time."""
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    packaged = {f.name: f.read_bytes() for f in resources.trial_files()}
+    rct = (Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl").read_bytes()
+    (folder / "two-studies.ttl").write_bytes(packaged.pop("green-2017.ttl") + rct)
+    for file_name, turtle in packaged.items():
+        (folder / file_name).write_bytes(turtle)
+    store = tmp_path / "store"
+    loaded = kg("load", "--store", str(store), "--trials", str(folder))
+    assert loaded.returncode == 0, loaded.stderr
+    batched, whole = Dataset.open(store), Dataset.open(store)
+    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", batch)
+    copies: list[int] = []
+    of_studies = batched.of_studies
+    monkeypatch.setattr(batched, "of_studies", lambda studies: copies.append(1) or of_studies(studies))
+    studies = batched.studies()
+    assert len(studies) == 7 and batched.of_studies is not of_studies
+    for name in BATCHED:
+        copies.clear()
+        for fmt in ("csv", "json", "table"):
+            assert _written(batched, name, fmt) == _written(whole, name, fmt), (name, fmt)
+        q = catalog.get(name)
+        having = batched.studies(batches.required_of(q.text, q.parameter("trial").variable))
+        assert len(copies) == 3 * -(-len(having) // batch), name  # asked a batch at a time, not of the store
+        for limit, offset in ((2, None), (4, 3), (None, 5), (1, 0), (0, 1), (3, 10**6)):
+            assert _written(batched, name, "csv", limit, offset) == _written(whole, name, "csv", limit, offset)
+        assert batched.run(name).rows == whole.run(name).rows
+        assert batched.run(name, limit=3, offset=2).rows == whole.run(name, limit=3, offset=2).rows
+    assert len(_written(whole, "efficacy", "csv").splitlines()) > 40  # the answers compared are not all empty
+    assert 0 < len(batched.studies([(TKG + "hasClaim", None)])) < len(studies)  # claims asks only studies with one
+    # a query whose every row needs what no study has: its columns, nothing copied
+    nothing = catalog.parse_query("claims", catalog.get("claims").text.replace("trialkg:hasClaim", "trialkg:hasNone"))
+    copies.clear()
+    assert (
+        _written(batched, nothing, "csv")
+        == _written(whole, nothing, "csv")
+        == b"trial,claim,label,text,attributed_to,source,quote\r\n"
+    )
+    assert copies == []
+    assert len(batched.rows("efficacy", trial=str(studies[0].value))) < len(batched.rows("efficacy"))

@@ -65,6 +65,14 @@ CASES = [
         "neither a value nor 'not reached'",
     ),
     (
+        "statistic-of-something-not-a-study",
+        "trial:arm",
+        "trial:arm a trialkg:StudyArm ;",
+        "trial:arm a trialkg:StudyArm ; trialkg:hasStatistic trial:orr ;",
+        T + "arm",
+        "Only a study (a trialkg:Study, or an instance of a design of it) has statistics",
+    ),
+    (
         "not-reached-on-a-proportion",
         "trial:orr",
         "trialkg:value 61 ;",

@@ -10,7 +10,7 @@ one term, whatever quotes, braces or newlines it holds.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 
@@ -56,9 +56,18 @@ def values_block(bindings: Mapping[str, Term]) -> str:
     return f"VALUES ({names}) {{ ({terms}) }}"
 
 
-def with_values(text: str, bindings: Mapping[str, Term]) -> str:
-    """The query with the VALUES block first inside its first ``WHERE {`` group."""
-    block = values_block(bindings)
+def values_rows(variable: str, terms: Iterable[ox.NamedNode]) -> str:
+    """A ``VALUES`` block giving one variable each of several IRIs, a row each (a batch of one parameter's values).
+
+    >>> values_rows("__trial_iri", [ox.NamedNode("http://example.org/a"), ox.NamedNode("http://example.org/b")])
+    'VALUES (?__trial_iri) { (<http://example.org/a>) (<http://example.org/b>) }'
+    """
+    return f"VALUES (?{variable}) {{ {' '.join(f'({t})' for t in terms)} }}"
+
+
+def with_values(text: str, bindings: Mapping[str, Term], block: str | None = None) -> str:
+    """The query with the VALUES block of ``bindings`` (or the ``block`` given) first inside its first ``WHERE {``."""
+    block = values_block(bindings) if block is None else block
     if not block:
         return text
     stripped = strip_comments(text)
@@ -123,3 +132,33 @@ def paged(text: str, limit: int | None = None, offset: int | None = None) -> str
     if re.search(r"\bVALUES\b[^{}]*\{[^{}]*\}\s*$", bare, re.IGNORECASE):
         raise QueryError("the query ends with a VALUES block: move it into the WHERE clause to use --limit / --offset")
     return text.rstrip() + "".join(f"\n{name} {int(n)}" for name, n in page if n is not None)
+
+
+def in_order_of(text: str, variable: str) -> bool:
+    """Whether the query's rows come ordered by ``variable`` first, ascending, and each row shows it.
+
+    True when the query's own ``ORDER BY`` (after its last ``}``) starts with
+    ``?variable`` (or ``ASC(?variable)``), or with the name the first ``SELECT``
+    projects it as (``(?variable AS ?name)``), and that ``SELECT`` projects it:
+    then rows of different values never merge under ``DISTINCT``, and the
+    answers for values taken in their order, put one after another, are the
+    answer (:func:`kg.query.batches.concatenated`).
+
+    >>> in_order_of("SELECT (?__t_iri AS ?t) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t ?x", "__t_iri")
+    True
+    >>> in_order_of("SELECT (?__t_iri AS ?t) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?__t_iri ?x", "__t_iri")
+    True
+    >>> in_order_of("SELECT ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?__t_iri", "__t_iri")
+    False
+    """
+    bare = _words_only(text)
+    select = re.search(r"\bSELECT\b(.*?)(\bWHERE\b|\{)", bare, re.IGNORECASE | re.DOTALL)
+    if not select:
+        return False
+    projection = select.group(1)
+    names = {variable} if re.search(rf"\?{re.escape(variable)}\b(?!\s+AS\b)", projection, re.IGNORECASE) else set()
+    aliases = re.findall(rf"\(\s*\?{re.escape(variable)}\s+AS\s+\?(\w+)\s*\)", projection, re.IGNORECASE)
+    names |= {variable, *aliases} if aliases else set()
+    tail = bare[bare.rfind("}") + 1 :]
+    order = re.search(r"\bORDER\s+BY\s+(?:ASC\s*\(\s*)?\?(\w+)", tail, re.IGNORECASE)
+    return order is not None and order.group(1) in names

@@ -1,0 +1,102 @@
+"""One answer from answers asked in batches: rows of consecutive batches, one after another, in bounded memory.
+
+A study's query (``#+ scope: trial``) asked of a whole store made by ``kg load``
+is asked of the studies a batch at a time, each batch of its own graphs copied
+into memory (:meth:`kg.dataset.Dataset.of_studies`): the engine then neither
+holds the whole corpus's rows to sort them (``efficacy`` at 10,000 publications
+held 2.8 GB) nor joins over the whole store. When the query orders its rows by
+the study first and shows it (:func:`kg.query.text.in_order_of`) and the batches
+are taken in that order, their rows one after another are the query's rows.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import pyoxigraph as ox
+
+from kg.errors import QueryError
+
+_TSV = ox.QueryResultsFormat.TSV
+#: algebra nodes whose rows are all rows of their pattern ``p`` (a required pattern below them stays required)
+_THROUGH = ("SelectQuery", "Project", "Distinct", "Reduced", "OrderBy", "Slice", "Filter", "Extend")
+
+
+@lru_cache(maxsize=64)
+def required_of(text: str, variable: str) -> tuple[tuple[str, str | None], ...]:
+    """The triple patterns every row needs ``?variable`` to be the subject of: (predicate, object IRI or None).
+
+    Read from the query's algebra (rdflib's SPARQL parser, half a second a
+    query): the patterns of its top group and of what is joined to it, and the
+    left side of each ``OPTIONAL``; not inside a ``UNION``, ``MINUS``, an
+    ``OPTIONAL``'s own side, a sub-select or a grouping. A study without such a
+    triple anywhere in the store has no row, so a batch need not be asked of
+    it: ``claims`` over 10,000 studies none of which has a claim.
+
+    >>> required_of("SELECT ?c WHERE { ?_t_iri a <http://x/S> ; <http://x/p> ?c OPTIONAL { ?_t_iri <http://x/q> ?d } }", "_t_iri")
+    (('http://www.w3.org/1999/02/22-rdf-syntax-ns#type', 'http://x/S'), ('http://x/p', None))
+    """
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.term import URIRef, Variable
+
+    found: list[tuple[str, str | None]] = []
+
+    def walk(node: Any) -> None:
+        name = getattr(node, "name", None)
+        if name == "BGP":
+            for s, p, o in node["triples"]:
+                if s == Variable(variable) and isinstance(p, URIRef):
+                    found.append((str(p), str(o) if isinstance(o, URIRef) else None))
+        elif name == "Join":
+            walk(node["p1"])
+            walk(node["p2"])
+        elif name == "LeftJoin":
+            walk(node["p1"])
+        elif name in _THROUGH:
+            walk(node["p"])
+
+    walk(prepareQuery(text).algebra)
+    return tuple(dict.fromkeys(found))
+
+
+def concatenated(
+    parts: Iterable[ox.QuerySolutions], limit: int | None = None, offset: int | None = None
+) -> ox.QuerySolutions | None:
+    """The rows of ``parts``, one part after another, as one answer (``None`` when there is no part).
+
+    Each part is written as SPARQL TSV (an RDF term a cell, a row a line, so
+    nothing is lost) to a temporary file, read back as the answer: memory holds
+    one part's rows at a time. ``offset`` rows are skipped and at most
+    ``limit`` kept (``kg query --limit --offset`` over the whole answer); no
+    part is asked once ``limit`` rows are kept (but the first, for the columns).
+    """
+    spool = tempfile.TemporaryFile()
+    header: bytes | None = None
+    skip, left = offset or 0, limit
+    for part in parts:
+        if header is not None and left is not None and left <= 0:
+            break  # the first part is always read: its header names the columns
+        buf = io.BytesIO()
+        part.serialize(buf, format=_TSV)
+        lines = buf.getvalue().split(b"\n")  # the header, a line a row, and the empty text after the last newline
+        if header is None:
+            header = lines[0]
+            spool.write(header + b"\n")
+        elif lines[0] != header:
+            raise QueryError(f"the batches of one query gave different columns: {lines[0]!r} and {header!r}")
+        rows = lines[1:-1]
+        if skip:
+            rows, skip = rows[skip:], max(0, skip - len(rows))
+        if left is not None:
+            rows, left = rows[:left], left - min(left, len(rows))
+        for row in rows:
+            spool.write(row + b"\n")
+    if header is None:
+        spool.close()
+        return None
+    spool.seek(0)
+    return ox.parse_query_results(spool, format=_TSV)  # type: ignore[return-value]  # a TSV answer is solutions
