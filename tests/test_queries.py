@@ -893,9 +893,17 @@ BATCHED = sorted(
 
 
 def test_the_study_queries_that_order_rows_by_their_study_are_the_ones_asked_in_batches():
-    """Those whose rows come study by study (sorted by it first, and showing it); not studies (by slug) nor
-    response-distribution (by time), which a store asks whole."""
-    assert BATCHED == ["adverse-events", "claims", "comparisons", "efficacy", "trial-summary", "trial-terms"]
+    """Those whose rows come study by study (sorted by it first, and showing it); not studies (by slug), which a
+    store asks whole."""
+    assert BATCHED == [
+        "adverse-events",
+        "claims",
+        "comparisons",
+        "efficacy",
+        "response-distribution",
+        "trial-summary",
+        "trial-terms",
+    ]
 
 
 def _written(
