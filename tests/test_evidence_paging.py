@@ -235,3 +235,49 @@ def test_an_ontology_only_graph_has_no_evidence_pages_and_publishes(tmp_path):
     assert pages.evidence_views(site) == [] and pages.evidence_page(site, "adverse-events") is None
     out, _count = publish.publish(tmp_path / "site", empty)
     assert [p.name for p in (out / "evidence").iterdir()] == ["index.html"]
+
+
+def filter_items(html: str) -> list[tuple[str | None, str, int, str]]:
+    """Every value of every filter on a page: (its link, or None where it is chosen or keeps nothing; label; the
+    number it shows; its unit)."""
+    out = []
+    for dd in re.findall(r"<dt>[^<]*</dt>\n<dd>(.*?)</dd>", html):
+        for item in dd.split(" · ")[1:]:
+            m = re.fullmatch(
+                r'(?:<a href="([^"]+)"[^>]*>|<strong class="chosen">)?(.*?)(?:</a>|</strong>)? '
+                r'<span class="curie">(\d+) (\w+)</span>',
+                item,
+            )
+            assert m, item
+            out.append((unescape(m.group(1)) if m.group(1) else None, m.group(2), int(m.group(3)), m.group(4)))
+    return out
+
+
+@pytest.mark.parametrize("corpus", ["packaged", "synthetic"])
+def test_under_filters_each_filter_link_says_what_its_page_holds_and_none_leads_to_an_empty_page(corpus, request):
+    """With a filter chosen, a value's link keeps it together with the others: its number is that page's (studies,
+    figures for a statistic type), and a value that would keep nothing is shown with 0 and no link."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    site = Site(request.getfixturevalue(corpus))
+    checked = unlinked = changed = 0
+    for view in pages.evidence_views(site):
+        offered = pages._choices(site, view)
+        by_label = {c.label: c.count for choices in offered.values() for c in choices}
+        for name, choices in offered.items():
+            if len(choices) < 2:
+                continue
+            for chosen in (choices[0], choices[-1]):
+                for href, label, shown, unit in filter_items(
+                    pages.evidence_page(site, view.slug, [(name, chosen.value)])
+                ):
+                    if href is None:
+                        unlinked += shown == 0
+                        continue
+                    assert shown > 0, (view.slug, name, label)
+                    target = pages.evidence_page(site, view.slug, parse_qsl(urlsplit(href).query))
+                    figures, studies = totals(target)
+                    assert shown == (figures if unit.startswith("figure") else studies), (view.slug, href, label)
+                    checked += 1
+                    changed += shown != by_label.get(label)
+    assert checked > 20 and unlinked and changed, (checked, unlinked, changed)

@@ -883,6 +883,63 @@ def _narrowed(site: Site, view: View, filters: dict[str, str]) -> list[tuple[str
     return out
 
 
+def _facets(site: Site, view: View, filters: dict[str, str]) -> dict[str, dict[str, int]] | None:
+    """Under ``filters``, what each value of each filter would keep with the other filters chosen (what its link
+    leads to): studies, figures for a statistic type; by value (IRI, a year's digits). From the evidence index:
+    studies as bit sets (:func:`_studies_kept`), a type's figures as sums (:func:`_narrowed`); None without
+    filters, or where the index's sums are not the view's counts (a figure reported by two studies): then the
+    links show the view's own counts."""
+    counts = _counts(site, view)
+    if not filters or not counts.exact:
+        return None
+    out: dict[str, dict[str, int]] = {}
+    for name in FILTERS:
+        others = {k: v for k, v in filters.items() if k != name}
+        if name == "type":
+            out[name] = {
+                t: sum(figures for _d, _s, figures in _narrowed(site, view, {**others, name: t}) or [])
+                for t, _n in counts.offered.get(name, [])
+            }
+            continue
+        terms = [d[0] for d in counts.designs] if name == "design" else [t for t, _n in counts.offered.get(name, [])]
+        out[name] = {term: _studies_kept(site, view, {**others, name: term}) for term in terms}
+    return out
+
+
+def _studies_kept(site: Site, view: View, filters: dict[str, str]) -> int:
+    """How many of the view's studies ``filters`` keep: :func:`_kept`'s intersections, on bit sets (one page shows
+    a number for every value of every filter: at 100,000 publications, sets of the studies cost 160 ms a page)."""
+    counts, having = _counts(site, view), site.dataset.evidence.having
+    total = 0
+    for design, _studies, _figures in counts.designs:
+        if filters.get("design", design) != design:
+            continue
+        if "type" in filters:
+            kept = _bits(
+                site,
+                ("typed", view.slug, filters["type"], design),
+                counts.typed.get(filters["type"], {}).get(design, []),
+            )
+        else:
+            kept = _bits(site, ("members", view.slug, design), counts.members.get(design, []))
+        for name in ("drug", "condition", "year"):
+            if name in filters:
+                kept &= _bits(site, ("having", name, filters[name]), having.get(name, {}).get(filters[name], []))
+        total += kept.bit_count()
+    return total
+
+
+def _bits(site: Site, key: tuple[str, ...], numbers: Sequence[int]) -> int:
+    """A set of study numbers as the bits of an integer (kept with the site's evidence counts: the index's own)."""
+    pinned = _pinned(site)
+    if ("bits", *key) not in pinned:
+        bits = bytearray(max(numbers, default=0) // 8 + 1)
+        for n in numbers:
+            bits[n >> 3] |= 1 << (n & 7)
+        pinned[("bits", *key)] = int.from_bytes(bits, "little")
+    return cast(int, pinned[("bits", *key)])
+
+
 def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
     """What each filter offers on a view: every design, statistic type, drug, condition and year its figures have,
     with how many studies (figures, for a type) each keeps; from the evidence index, with their labels, kept."""
@@ -1333,6 +1390,8 @@ class _Where:
     static: bool
     filters: dict[str, str]
     offered: dict[str, list[Choice]]
+    #: under the filters chosen, what each value's link keeps with the others (:func:`_facets`); None: the view's
+    facets: dict[str, dict[str, int]] | None = None
 
     def href(self, filters: dict[str, str], page_no: int = 1) -> str | None:
         """The link to the view under ``filters`` at ``page_no`` (None: a static site has no such page)."""
@@ -1360,13 +1419,15 @@ class _Where:
 
 
 def _filter_links(where: _Where) -> list[dict[str, Any]]:
-    """The filters as plain links: for each, "all" and every value the view offers (the one chosen marked)."""
+    """The filters as plain links: for each, "all" and every value the view offers (the one chosen marked), each
+    with what it keeps together with the other filters chosen; a value that would keep nothing is not a link."""
     out = []
     for name in STATIC_FILTERS if where.static else FILTERS:
         offered = where.offered.get(name, [])
         if len(offered) < 2 and name not in where.filters:
             continue
         others = {k: v for k, v in where.filters.items() if k != name and not where.static}
+        kept = where.facets.get(name, {}) if where.facets is not None else {c.term: c.count for c in offered}
         out.append(
             {
                 "name": FILTER_NAMES[name],
@@ -1374,8 +1435,8 @@ def _filter_links(where: _Where) -> list[dict[str, Any]]:
                 "choices": [
                     {
                         "label": c.label,
-                        "count": c.count,
-                        "href": where.href({**others, name: c.term}),
+                        "count": kept.get(c.term, 0),
+                        "href": where.href({**others, name: c.term}) if kept.get(c.term, 0) else None,
                         "here": where.filters.get(name) == c.term,
                         "title": c.value,
                     }
@@ -1416,7 +1477,7 @@ def _render_evidence(
     if page_no < 1 or page_no > last:
         raise Refused(404, f"no page {page_no} of {view.path} ({last} page{'s' if last != 1 else ''})")
     offered = _choices(site, view)
-    where = _Where(view, path, static, filters, offered)
+    where = _Where(view, path, static, filters, offered, None if static else _facets(site, view, filters))
     if studies is None:
         studies = _page_studies(site, view, filters, designs, page_no)
     figures_result, comparisons_result = _page_results(site, view, studies) if studies else (None, None)
