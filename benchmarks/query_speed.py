@@ -8,9 +8,9 @@ Run it from the repository root on stores made by ``kg load`` from ``benchmarks/
 
 - Per query: each ready-made query (with the parameters below) is run as ``kg query`` runs it
   (``Dataset.write``, CSV, rows streamed to a sink that counts them), in a forked child stopped
-  after ``--limit`` seconds; its rows/s is set against the floor, a three-pattern join on the same
-  store (every statistic's value and unit label: ``?s trialkg:value ?v ; trialkg:unit ?u . ?u
-  rdfs:label ?l``), and a one-pattern scan (``?s ?p ?o``). The join is timed before and after the
+  after ``--limit`` seconds (its peak resident set reported too); its rows/s is set against the
+  floor, a three-pattern join on the same store (every statistic's value and unit label: ``?s
+  trialkg:value ?v ; trialkg:unit ?u . ?u rdfs:label ?l``), and a one-pattern scan (``?s ?p ?o``). The join is timed before and after the
   queries (the load of a shared machine moves) and each query is set against the mean of the two.
   The issue-22 target: every query within 3x of the join (rows/s at least a third of it). A query
   that returns no rows on the synthetic corpus (``claims``, ``comparisons``: the corpus has neither;
@@ -81,7 +81,16 @@ def _one(store: str, name: str, text: str | None, conn) -> None:
     sink = Count()
     start = time.perf_counter()
     ds.write(query, PARAMS.get(name, {}), "csv", sink)
-    conn.send([time.perf_counter() - start, max(0, sink.lines - 1)])
+    conn.send([time.perf_counter() - start, max(0, sink.lines - 1), peak_mb(os.getpid())])
+
+
+def peak_mb(pid: int) -> int | None:
+    """A process's peak resident set (``VmHWM``), in MB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmHWM:")), None)
 
 
 def timed(store: str, name: str, text: str | None, limit: float) -> dict:
@@ -91,10 +100,10 @@ def timed(store: str, name: str, text: str | None, limit: float) -> dict:
     proc.start()
     send.close()
     if recv.poll(limit):
-        seconds, rows = recv.recv()
-        out = {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds if seconds else None}
+        seconds, rows, peak = recv.recv()
+        out = {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds if seconds else None, "peak_mb": peak}
     else:
-        out = {"seconds": None, "stopped": limit}
+        out = {"seconds": None, "stopped": limit, "peak_mb": peak_mb(proc.pid or 0)}
     proc.kill()
     proc.join()
     return out

@@ -835,7 +835,7 @@ def test_scoped_queries_are_those_with_one_resource_to_answer_for():
     """A study's queries (its page asks them of its graphs too); not citation (who cites a publication is said in
     the citing one's graph) nor provenance (a statistic's source may be described in another graph)."""
     assert SCOPED == sorted(
-        ["adverse-events", "claims", "comparisons", "efficacy"]
+        ["adverse-events", "claims", "comparisons", "efficacy", "evidence-statistics"]
         + ["response-distribution", "studies", "trial-summary", "trial-terms"]
     )
     for name in SCOPED:
@@ -900,6 +900,7 @@ def test_the_study_queries_that_order_rows_by_their_study_are_the_ones_asked_in_
         "claims",
         "comparisons",
         "efficacy",
+        "evidence-statistics",
         "response-distribution",
         "trial-summary",
         "trial-terms",
@@ -944,7 +945,7 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
         for fmt in ("csv", "json", "table"):
             assert _written(batched, name, fmt) == _written(whole, name, fmt), (name, fmt)
         q = catalog.get(name)
-        having = batched.studies(batches.required_of(q.text, q.parameter("trial").variable))
+        having = batched.studies(batches.required_of(q.text, q.parameter(q.scope or "").variable))
         assert len(copies) == 3 * -(-len(having) // batch), name  # asked a batch at a time, not of the store
         for limit, offset in ((2, None), (4, 3), (None, 5), (1, 0), (0, 1), (3, 10**6)):
             assert _written(batched, name, "csv", limit, offset) == _written(whole, name, "csv", limit, offset)
