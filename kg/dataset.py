@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from kg import evidence
+from kg import evidence, media
 from kg import sources as src
 from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, OutputError, QueryError, StoreError
@@ -355,7 +355,7 @@ class Dataset:
         if self._batched(q, bindings):
 
             def answer() -> Result:
-                return from_solutions(self._in_batches(q, bindings, limit, offset), q.origin)
+                return from_solutions(_joined(self._in_batches(q, bindings, limit, offset), limit, offset), q.origin)
 
             return execute.in_child(answer, origin=q.origin, network=allow_service) if isolated else answer()
         graphs = self._scoped(q, bindings)
@@ -400,7 +400,11 @@ class Dataset:
 
         def written() -> None:
             if self._batched(q, bindings):
-                rows = self._in_batches(q, bindings, limit, offset)
+                answer = self._in_batches(q, bindings, limit, offset)
+                if not isinstance(answer, ox.QuerySolutions) and fmt in ("csv", "tsv"):
+                    batches.stream(answer, media.result_format(fmt).format, out, limit, offset)
+                    return
+                rows = _joined(answer, limit, offset)
             else:
                 rows = execute.solutions(store, text, bindings, q.origin, graphs)
             formats.write(rows, fmt, out)
@@ -460,21 +464,24 @@ class Dataset:
 
     def _in_batches(
         self, q: Query, bindings: Mapping[str, Term], limit: int | None, offset: int | None
-    ) -> ox.QuerySolutions:
-        """A study's query asked of the whole store :data:`BATCH_STUDIES` studies at a time, rows in order.
+    ) -> ox.QuerySolutions | Iterator[ox.QuerySolutions]:
+        """A study's query asked of the whole store :data:`BATCH_STUDIES` studies at a time: each batch's answer, in
+        order (or, where there is nothing to batch, the answer itself, ``limit`` / ``offset`` applied).
 
         Each batch: its studies' graphs and the ontology copied into memory
         (:meth:`of_studies`), the query asked there with the study bound to the
         batch's studies (a ``VALUES`` row each: rows of another study stated in
         a copied graph are not this batch's); the batches' rows one after another
-        (:func:`kg.query.batches.concatenated`), the same bytes as the store's own
+        (:func:`kg.query.batches.concatenated`, or written as they come:
+        :func:`kg.query.batches.stream`) are the same bytes as the store's own
         answer. Asked of the whole store, the engine holds every row to sort it and
         joins over all the data: at 10,000 publications ``efficacy`` took 48 s and
-        2.8 GB, ``adverse-events`` 1.7 GB, so 100,000 did not fit this machine's
-        24 GB; in batches every such query takes 210-350 MB at any size and about
-        3.5 ms a study (mostly reading its graphs off the disk: 35 s for
-        ``efficacy`` at 10,000, but 31 s where the whole store took 17 s for
-        ``trial-terms``). Only studies that have what every row needs
+        2.8 GB, ``evidence-statistics`` 5.8 GB, so 100,000 did not fit this
+        machine's 24 GB; in batches such queries took 110-370 MB at 10,000
+        (``efficacy`` 488 MB at 100,000, where Oxigraph's own string cache is
+        full) and about 3.5 ms a study (mostly reading its graphs off the disk:
+        35 s for ``efficacy`` at 10,000, but 31 s where the whole store took 17 s
+        for ``trial-terms``). Only studies that have what every row needs
         (:func:`kg.query.batches.required_of`) are asked: ``claims`` and
         ``comparisons`` follow the studies with claims or comparisons. A store
         with no more studies than a batch is asked as it is.
@@ -493,13 +500,22 @@ class Dataset:
                 text = with_values(q.text, {}, values_rows(variable, batch))
                 yield execute.solutions(own.store, text, bindings, q.origin)
 
-        answer = batches.concatenated(parts(), limit, offset)
-        assert answer is not None  # a study: at least one batch
-        return answer
+        return parts()
 
     def rows(self, query: Query | str, **params: str) -> list[dict[str, Value]]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
         return self.run(query, params).rows
+
+
+def _joined(
+    answer: ox.QuerySolutions | Iterator[ox.QuerySolutions], limit: int | None, offset: int | None
+) -> ox.QuerySolutions:
+    """One answer from :meth:`Dataset._in_batches`: its batches' rows one after another (or the answer it gave)."""
+    if isinstance(answer, ox.QuerySolutions):
+        return answer
+    joined = batches.concatenated(answer, limit, offset)
+    assert joined is not None  # a batch is asked only for a study: at least one
+    return joined
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:

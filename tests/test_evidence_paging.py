@@ -253,7 +253,7 @@ def filter_items(html: str) -> list[tuple[str | None, str, int, str]]:
     return out
 
 
-@pytest.mark.parametrize("corpus", ["packaged", "synthetic"])
+@pytest.mark.parametrize("corpus", ["packaged", pytest.param("synthetic", marks=pytest.mark.slow)])
 def test_under_filters_each_filter_link_says_what_its_page_holds_and_none_leads_to_an_empty_page(corpus, request):
     """With a filter chosen, a value's link keeps it together with the others: its number is that page's (studies,
     figures for a statistic type), and a value that would keep nothing is shown with 0 and no link."""

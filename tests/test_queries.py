@@ -942,16 +942,32 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
     assert len(studies) == 7 and batched.of_studies is not of_studies
     for name in BATCHED:
         copies.clear()
-        for fmt in ("csv", "json", "table"):
+        for fmt in ("csv", "tsv", "json", "table"):
             assert _written(batched, name, fmt) == _written(whole, name, fmt), (name, fmt)
         q = catalog.get(name)
         having = batched.studies(batches.required_of(q.text, q.parameter(q.scope or "").variable))
-        assert len(copies) == 3 * -(-len(having) // batch), name  # asked a batch at a time, not of the store
+        assert len(copies) == 4 * -(-len(having) // batch), name  # asked a batch at a time, not of the store
         for limit, offset in ((2, None), (4, 3), (None, 5), (1, 0), (0, 1), (3, 10**6)):
-            assert _written(batched, name, "csv", limit, offset) == _written(whole, name, "csv", limit, offset)
+            for fmt in ("csv", "tsv", "json"):
+                assert _written(batched, name, fmt, limit, offset) == _written(whole, name, fmt, limit, offset)
         assert batched.run(name).rows == whole.run(name).rows
         assert batched.run(name, limit=3, offset=2).rows == whole.run(name, limit=3, offset=2).rows
     assert len(_written(whole, "efficacy", "csv").splitlines()) > 40  # the answers compared are not all empty
+
+    class Watched(io.BytesIO):
+        """A reader that notes how many batches had been copied when each row arrived."""
+
+        seen: list[int] = []
+
+        def write(self, data) -> int:  # type: ignore[override]
+            self.seen.append(len(copies))
+            return super().write(data)
+
+    copies.clear()
+    out = Watched()
+    batched.write("efficacy", {}, "csv", out)
+    assert out.getvalue() == _written(whole, "efficacy", "csv")
+    assert out.seen[0] == 1 and len(set(out.seen)) > 2, out.seen  # CSV rows come as each batch is answered
     assert 0 < len(batched.studies([(TKG + "hasClaim", None)])) < len(studies)  # claims asks only studies with one
     # a query whose every row needs what no study has: its columns, nothing copied
     nothing = catalog.parse_query("claims", catalog.get("claims").text.replace("trialkg:hasClaim", "trialkg:hasNone"))

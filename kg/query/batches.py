@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
@@ -63,29 +63,22 @@ def required_of(text: str, variable: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(dict.fromkeys(found))
 
 
-def concatenated(
-    parts: Iterable[ox.QuerySolutions], limit: int | None = None, offset: int | None = None
-) -> ox.QuerySolutions | None:
-    """The rows of ``parts``, one part after another, as one answer (``None`` when there is no part).
-
-    Each part is written as SPARQL TSV (an RDF term a cell, a row a line, so
-    nothing is lost) to a temporary file, read back as the answer: memory holds
-    one part's rows at a time. ``offset`` rows are skipped and at most
-    ``limit`` kept (``kg query --limit --offset`` over the whole answer); no
-    part is asked once ``limit`` rows are kept (but the first, for the columns).
-    """
-    spool = tempfile.TemporaryFile()
+def _selected(
+    parts: Iterable[ox.QuerySolutions], limit: int | None, offset: int | None
+) -> Iterator[tuple[bytes, list[bytes]]]:
+    """Each part as SPARQL TSV (an RDF term a cell, a row a line, so nothing is lost): its header line and the rows
+    kept of it once ``offset`` rows are skipped and at most ``limit`` kept over all parts. No part is asked once
+    ``limit`` rows are kept, but the first (its header names the columns)."""
     header: bytes | None = None
     skip, left = offset or 0, limit
     for part in parts:
         if header is not None and left is not None and left <= 0:
-            break  # the first part is always read: its header names the columns
+            break
         buf = io.BytesIO()
         part.serialize(buf, format=_TSV)
         lines = buf.getvalue().split(b"\n")  # the header, a line a row, and the empty text after the last newline
         if header is None:
             header = lines[0]
-            spool.write(header + b"\n")
         elif lines[0] != header:
             raise QueryError(f"the batches of one query gave different columns: {lines[0]!r} and {header!r}")
         rows = lines[1:-1]
@@ -93,10 +86,55 @@ def concatenated(
             rows, skip = rows[skip:], max(0, skip - len(rows))
         if left is not None:
             rows, left = rows[:left], left - min(left, len(rows))
-        for row in rows:
-            spool.write(row + b"\n")
-    if header is None:
+        yield header, rows
+
+
+def concatenated(
+    parts: Iterable[ox.QuerySolutions], limit: int | None = None, offset: int | None = None
+) -> ox.QuerySolutions | None:
+    """The rows of ``parts``, one part after another, as one answer (``None`` when there is no part).
+
+    The parts' TSV goes to a temporary file, read back as the answer: memory
+    holds one part's rows at a time. ``offset`` rows are skipped and at most
+    ``limit`` kept (``kg query --limit --offset`` over the whole answer).
+    """
+    spool = tempfile.TemporaryFile()
+    empty = True
+    for header, rows in _selected(parts, limit, offset):
+        if empty:
+            spool.write(header + b"\n")
+            empty = False
+        spool.writelines(row + b"\n" for row in rows)
+    if empty:
         spool.close()
         return None
     spool.seek(0)
     return ox.parse_query_results(spool, format=_TSV)  # type: ignore[return-value]  # a TSV answer is solutions
+
+
+def stream(
+    parts: Iterable[ox.QuerySolutions],
+    target: ox.QueryResultsFormat,
+    out: IO[bytes],
+    limit: int | None = None,
+    offset: int | None = None,
+) -> bool:
+    """Write the rows of ``parts`` to ``out`` in CSV or TSV as each part comes (its header once); False if none.
+
+    Rows appear as the batches are answered (``kg query NAME --store`` at
+    100,000 publications: a batch every second or two, not everything after
+    ten minutes), and a reader that stops early (``| head``) stops the batches.
+    """
+    if target not in (ox.QueryResultsFormat.CSV, ox.QueryResultsFormat.TSV):
+        raise QueryError("only CSV and TSV are written a batch at a time")
+    first = True
+    for header, rows in _selected(parts, limit, offset):
+        if rows or first:
+            answer = ox.parse_query_results(header + b"\n" + b"".join(row + b"\n" for row in rows), format=_TSV)
+            buf = io.BytesIO()
+            cast(ox.QuerySolutions, answer).serialize(buf, format=target)
+            data = buf.getvalue()
+            out.write(data if first else data[data.index(b"\n") + 1 :])  # the header line: no newline in a name
+            out.flush()
+        first = False
+    return not first
