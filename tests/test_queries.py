@@ -768,7 +768,10 @@ def test_queries_listing(kg):
     r = kg("queries", "trials-by-drug")
     assert "--param drug=...  (iri, required)" in r.stdout
     assert "a store asks only" not in r.stdout
-    assert "with --param trial: a store asks only the graphs it is stated in" in kg("queries", "efficacy").stdout
+    efficacy, studies = kg("queries", "efficacy").stdout, kg("queries", "studies").stdout
+    assert "with --param trial: a store asks only the graphs it is stated in" in efficacy
+    assert "without it: a store asks it a batch of trials at a time" in efficacy
+    assert "with --param trial:" in studies and "without it" not in studies  # ordered by slug: asked whole
 
 
 def _required_after_optional(node, found: list[str]) -> list[str]:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from kg import resources
 from kg.errors import InputError, QueryError
+from kg.query.text import in_order_of
 
 _PARAM = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)_(iri|string|integer|number)\b")
 
@@ -190,4 +191,6 @@ def describe(name: str | None = None) -> str:
             "",
             f"with --param {q.scope}: a store asks only the graphs it is stated in (time follows it, not the store)",
         ]
+        if in_order_of(q.text, q.parameter(q.scope).variable):
+            lines.append(f"without it: a store asks it a batch of {q.scope}s at a time (memory follows a batch)")
     return "\n".join(lines)
