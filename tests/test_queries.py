@@ -930,6 +930,11 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
     packaged = {f.name: f.read_bytes() for f in resources.trial_files()}
     rct = (Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl").read_bytes()
     (folder / "two-studies.ttl").write_bytes(packaged.pop("green-2017.ttl") + rct)
+    # figures and claims quoted from several sentences: rows that differ only in the quote must not tie
+    cavo = packaged["cavo-2012.ttl"].decode()
+    several = "trialkg:quotedFrom pub:sentence-5 , pub:sentence-1 , pub:sentence-8 , pub:sentence-9 ."
+    assert cavo.count("trialkg:quotedFrom pub:sentence-5 .") >= 2
+    packaged["cavo-2012.ttl"] = cavo.replace("trialkg:quotedFrom pub:sentence-5 .", several).encode()
     for file_name, turtle in packaged.items():
         (folder / file_name).write_bytes(turtle)
     store = tmp_path / "store"

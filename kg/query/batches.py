@@ -59,7 +59,10 @@ def required_of(text: str, variable: str) -> tuple[tuple[str, str | None], ...]:
         elif name in _THROUGH:
             walk(node["p"])
 
-    walk(prepareQuery(text).algebra)
+    try:
+        walk(prepareQuery(text).algebra)
+    except Exception:  # noqa: BLE001 - a query rdflib cannot read: no study is left out, every one is asked
+        return ()
     return tuple(dict.fromkeys(found))
 
 

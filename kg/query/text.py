@@ -139,10 +139,12 @@ def in_order_of(text: str, variable: str) -> bool:
 
     True when the query's own ``ORDER BY`` (after its last ``}``) starts with
     ``?variable`` (or ``ASC(?variable)``), or with the name the first ``SELECT``
-    projects it as (``(?variable AS ?name)``), and that ``SELECT`` projects it:
-    then rows of different values never merge under ``DISTINCT``, and the
-    answers for values taken in their order, put one after another, are the
-    answer (:func:`kg.query.batches.concatenated`).
+    projects it as (``(?variable AS ?name)``), that ``SELECT`` shows it (the
+    variable itself, or that renaming, not inside an expression), and the query
+    has no ``LIMIT`` / ``OFFSET`` of its own: then rows of different values
+    never merge under ``DISTINCT``, and the answers for values taken in their
+    order, put one after another, are the answer (:func:`kg.query.batches.concatenated`).
+    Variable names are matched as SPARQL does, case and all.
 
     >>> in_order_of("SELECT (?__t_iri AS ?t) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t ?x", "__t_iri")
     True
@@ -150,15 +152,34 @@ def in_order_of(text: str, variable: str) -> bool:
     True
     >>> in_order_of("SELECT ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?__t_iri", "__t_iri")
     False
+    >>> in_order_of("SELECT (?__t_iri AS ?t) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t LIMIT 2", "__t_iri")
+    False
+    >>> in_order_of('SELECT DISTINCT (IF(true, "x", ?__t_iri) AS ?k) WHERE { ?__t_iri ?p ?x } ORDER BY ?__t_iri', "__t_iri")
+    False
+    >>> in_order_of("SELECT (?__t_iri AS ?T) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t", "__t_iri")
+    False
     """
     bare = _words_only(text)
     select = re.search(r"\bSELECT\b(.*?)(\bWHERE\b|\{)", bare, re.IGNORECASE | re.DOTALL)
     if not select:
         return False
-    projection = select.group(1)
-    names = {variable} if re.search(rf"\?{re.escape(variable)}\b(?!\s+AS\b)", projection, re.IGNORECASE) else set()
-    aliases = re.findall(rf"\(\s*\?{re.escape(variable)}\s+AS\s+\?(\w+)\s*\)", projection, re.IGNORECASE)
-    names |= {variable, *aliases} if aliases else set()
+    names: set[str] = set()
+    depth, start, projection = 0, 0, select.group(1)
+    for i, ch in enumerate(projection + " "):  # each projected item: a variable, or a parenthesised expression
+        if ch == "(":
+            depth += 1
+            start = i if depth == 1 else start
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                alias = re.fullmatch(
+                    rf"\(\s*\?{re.escape(variable)}\s+AS\s+\?(\w+)\s*\)", projection[start : i + 1], re.I
+                )
+                names |= {variable, alias.group(1)} if alias else set()
+        elif depth == 0 and projection.startswith(f"?{variable}", i):
+            names |= {variable} if not re.match(r"\w", projection[i + 1 + len(variable) :]) else set()
     tail = bare[bare.rfind("}") + 1 :]
+    if re.search(r"\b(LIMIT|OFFSET)\b", tail, re.IGNORECASE):
+        return False
     order = re.search(r"\bORDER\s+BY\s+(?:ASC\s*\(\s*)?\?(\w+)", tail, re.IGNORECASE)
     return order is not None and order.group(1) in names
