@@ -945,7 +945,9 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
     monkeypatch.setattr(dataset_module, "BATCH_STUDIES", batch)
     copies: list[int] = []
     of_studies = batched.of_studies
-    monkeypatch.setattr(batched, "of_studies", lambda studies: copies.append(1) or of_studies(studies))
+    monkeypatch.setattr(
+        batched, "of_studies", lambda studies, predicates=None: copies.append(1) or of_studies(studies, predicates)
+    )
     studies = batched.studies()
     assert len(studies) == 7 and batched.of_studies is not of_studies
     for name in BATCHED:
