@@ -489,12 +489,14 @@ class Dataset:
         2.8 GB, ``evidence-statistics`` 5.8 GB, so 100,000 did not fit this
         machine's 24 GB; in batches such queries took 110-370 MB at 10,000
         (``efficacy`` 488 MB at 100,000, where Oxigraph's own string cache is
-        full) and about 3.5 ms a study (mostly reading its graphs off the disk:
-        35 s for ``efficacy`` at 10,000, but 31 s where the whole store took 17 s
-        for ``trial-terms``). Only studies that have what every row needs
+        full) and 2-4 ms a study (mostly reading its graphs off the disk: 34 s
+        for ``efficacy`` at 10,000, but 23 s where the whole store took 7.6 s for
+        ``response-distribution``). Only studies that have what every row needs
         (:func:`kg.query.batches.required_of`) are asked: ``claims`` and
-        ``comparisons`` follow the studies with claims or comparisons. A store
-        with no more studies than a batch is asked as it is.
+        ``comparisons`` follow the studies with claims or comparisons; and only
+        their triples with predicates the query names are copied
+        (:func:`kg.query.batches.predicates_of`). A store with no more studies
+        than a batch is asked as it is.
         """
         variable = q.parameter(q.scope or "").variable
         if len(self.studies()) <= BATCH_STUDIES:  # the store is no larger than a batch: asked as it is
