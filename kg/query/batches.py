@@ -27,6 +27,18 @@ _THROUGH = ("SelectQuery", "Project", "Distinct", "Reduced", "OrderBy", "Slice",
 
 
 @lru_cache(maxsize=64)
+def _algebra(text: str) -> Any:
+    """The query's algebra, by rdflib's SPARQL parser (half a second a query: read once for both uses below); None
+    where rdflib cannot read it."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    try:
+        return prepareQuery(text).algebra
+    except Exception:  # noqa: BLE001 - whatever rdflib raises: the callers fall back to asking everything
+        return None
+
+
+@lru_cache(maxsize=64)
 def required_of(text: str, variable: str) -> tuple[tuple[str, str | None], ...]:
     """The triple patterns every row needs ``?variable`` to be the subject of: (predicate, object IRI or None).
 
@@ -40,7 +52,6 @@ def required_of(text: str, variable: str) -> tuple[tuple[str, str | None], ...]:
     >>> required_of("SELECT ?c WHERE { ?_t_iri a <http://x/S> ; <http://x/p> ?c OPTIONAL { ?_t_iri <http://x/q> ?d } }", "_t_iri")
     (('http://www.w3.org/1999/02/22-rdf-syntax-ns#type', 'http://x/S'), ('http://x/p', None))
     """
-    from rdflib.plugins.sparql import prepareQuery
     from rdflib.term import URIRef, Variable
 
     found: list[tuple[str, str | None]] = []
@@ -59,10 +70,10 @@ def required_of(text: str, variable: str) -> tuple[tuple[str, str | None], ...]:
         elif name in _THROUGH:
             walk(node["p"])
 
-    try:
-        walk(prepareQuery(text).algebra)
-    except Exception:  # noqa: BLE001 - a query rdflib cannot read: no study is left out, every one is asked
+    algebra = _algebra(text)
+    if algebra is None:  # a query rdflib cannot read: no study is left out, every one is asked
         return ()
+    walk(algebra)
     return tuple(dict.fromkeys(found))
 
 
@@ -84,7 +95,6 @@ def predicates_of(text: str) -> frozenset[str] | None:
     True
     """
     from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
-    from rdflib.plugins.sparql import prepareQuery
     from rdflib.term import URIRef
 
     found: set[str] = set()
@@ -109,11 +119,8 @@ def predicates_of(text: str) -> frozenset[str] | None:
         children = node.values() if hasattr(node, "name") else node if isinstance(node, (list, tuple)) else ()
         return all(walk(child) for child in children)
 
-    try:
-        complete = walk(prepareQuery(text).algebra)
-    except Exception:  # noqa: BLE001 - a query rdflib cannot read: every predicate is copied
-        return None
-    return frozenset(found) if complete else None
+    algebra = _algebra(text)  # None: a query rdflib cannot read, every predicate is copied
+    return frozenset(found) if algebra is not None and walk(algebra) else None
 
 
 def _selected(
