@@ -937,6 +937,8 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
     packaged["cavo-2012.ttl"] = cavo.replace("trialkg:quotedFrom pub:sentence-5 .", several).encode()
     for file_name, turtle in packaged.items():
         (folder / file_name).write_bytes(turtle)
+    curators = Path(__file__).parent / "data" / "curators" / "rosinol-2012.ttl"  # a curator's own three-arm file
+    (folder / curators.name).write_bytes(curators.read_bytes())
     store = tmp_path / "store"
     loaded = kg("load", "--store", str(store), "--trials", str(folder))
     assert loaded.returncode == 0, loaded.stderr
@@ -949,7 +951,7 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
         batched, "of_studies", lambda studies, predicates=None: copies.append(1) or of_studies(studies, predicates)
     )
     studies = batched.studies()
-    assert len(studies) == 7 and batched.of_studies is not of_studies
+    assert len(studies) == 8 and batched.of_studies is not of_studies
     for name in BATCHED:
         copies.clear()
         for fmt in ("csv", "tsv", "json", "table"):
