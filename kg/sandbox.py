@@ -15,9 +15,13 @@ child that costs one process, and the parent turns it into one line.
   reaches the server's log; the panic message becomes part of the one line.
 
 The child inherits the parent's memory (copy on write), so a store is shared
-without copying. Pipes are made and the fork done under one lock, so a child
-forked by another thread never holds this child's write ends (which would hide
-its end-of-file).
+without copying. Every child is forked by one long-lived thread of the
+process (:func:`_on_forker`), which also makes its pipes, so a child never
+holds another child's write ends (which would hide its end-of-file), and the
+child's parent-death signal (Linux ties it to the *thread* that forked) comes
+only when the process ends: forked from a server's pool thread, a query
+streaming its answer was killed when the pool retired that idle thread, and
+the answer ended early.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import io
 import os
 import pickle
 import platform
+import queue
 import re
 import resource
 import selectors
@@ -39,10 +44,13 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-_FORK_LOCK = threading.Lock()
+T = TypeVar("T")
+_FORKER_LOCK = threading.Lock()
+_forker: tuple[int, queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]] | None = None  # (its process, its queue)
 _STDERR_KEPT = 64 * 1024  # bytes of the child's stderr kept for the message; the rest is drained
 
 
@@ -75,6 +83,62 @@ class Outcome:
         return how + (f" ({self.message})" if self.message else "")
 
 
+def _fork(start: Callable[[int, int], None]) -> tuple[int, int, int]:
+    """Fork a child that runs ``start(result_w, err_w)`` (and never returns); its pid and the two read ends.
+
+    Done on the process's forker thread (:func:`_on_forker`): pipes and forks
+    one after another there, so no other child inherits these write ends.
+    """
+
+    def here() -> tuple[int, int, int]:
+        _libc()  # looked up before the fork (it runs a program), so the child need not
+        result_r, result_w = os.pipe()
+        err_r, err_w = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
+            os.close(result_r)
+            os.close(err_r)
+            _die_with_parent(parent)
+            start(result_w, err_w)
+            os._exit(70)  # start never returns; if it did, the child must not run on in the parent's code
+        os.close(result_w)
+        os.close(err_w)
+        return pid, result_r, err_r
+
+    return _on_forker(here)
+
+
+def _on_forker(func: Callable[[], T]) -> T:
+    """``func()`` on this process's forker thread, which lives as long as the process: its result or its exception.
+
+    A child's parent-death signal (``PR_SET_PDEATHSIG``) follows the thread
+    that forked it, and thread pools retire idle threads (anyio after 10 s),
+    while a child may still be streaming its answer. A forked process has no
+    threads but the one that forked it, so each process starts its own forker.
+    """
+    global _forker
+    with _FORKER_LOCK:
+        if _forker is None or _forker[0] != os.getpid():
+            jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+            threading.Thread(target=_forks, args=(jobs,), name="kg-sandbox-forker", daemon=True).start()
+            _forker = (os.getpid(), jobs)
+        jobs = _forker[1]
+    done: Future[T] = Future()
+    jobs.put((func, done))
+    return done.result()
+
+
+def _forks(jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> None:
+    """The forker thread: run each job in turn, for good."""
+    while True:
+        func, done = jobs.get()
+        try:
+            done.set_result(func())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller (fork: EAGAIN, pipe: EMFILE)
+            done.set_exception(exc)
+
+
 def run(
     func: Callable[..., Any],
     *args: Any,
@@ -83,16 +147,7 @@ def run(
     network: bool = True,
 ) -> Outcome:
     """Call ``func(*args)`` in a forked child and return how it went; never raises for the child's sake."""
-    with _FORK_LOCK:
-        result_r, result_w = os.pipe()
-        err_r, err_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
-            os.close(result_r)
-            os.close(err_r)
-            _child(func, args, result_w, err_w, timeout, max_memory_mb, network)
-        os.close(result_w)
-        os.close(err_w)
+    pid, result_r, err_r = _fork(lambda out, err: _child(func, args, out, err, timeout, max_memory_mb, network))
     try:
         data, err, timed_out = _collect(pid, result_r, err_r, timeout)
     finally:
@@ -124,7 +179,10 @@ class Stream:
     """A child's answer after its head: the body as the child writes it; :meth:`close` ends the child.
 
     :meth:`read` waits at most ``idle`` seconds for each chunk (the child gone
-    quiet: TimeoutError), so a stuck child never holds its caller for good.
+    quiet: TimeoutError), so a stuck child never holds its caller for good. Its
+    ``b""`` means the child wrote the whole body and exited with status 0; a
+    child that ended otherwise (killed, crashed while writing) is an OSError,
+    so an answer cut short never reads as a shorter whole one.
     """
 
     pid: int
@@ -133,6 +191,7 @@ class Stream:
     pending: bytes
     idle: float | None
     closed: bool = False
+    status: int | None = None  # the child's wait status, once reaped
 
     def read(self, size: int = 1 << 16) -> bytes:
         """The next chunk of the body (``b""`` at its end)."""
@@ -143,7 +202,7 @@ class Stream:
             sel.register(self.fd, selectors.EVENT_READ)
             if not sel.select(self.idle):
                 raise TimeoutError(f"the query process sent nothing for {self.idle:g} s")
-        return os.read(self.fd, size)
+        return os.read(self.fd, size) or self._ended()
 
     async def aread(self, size: int = 1 << 16) -> bytes:
         """:meth:`read` for an event loop: waits on the pipe without a thread (the loop's own memory, no other)."""
@@ -166,7 +225,32 @@ class Stream:
             raise TimeoutError(f"the query process sent nothing for {self.idle:g} s") from None
         finally:
             loop.remove_reader(self.fd)
-        return os.read(self.fd, size)
+        return os.read(self.fd, size) or self._ended()
+
+    def _ended(self) -> bytes:
+        """The body's end of file: ``b""`` if the child then exited with status 0, else OSError saying how it ended.
+
+        End of file comes as the child exits (nothing else closes its end), so
+        the wait is short; one that does not exit within a second has failed.
+        """
+        deadline = time.monotonic() + 1.0
+        while self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+            elif time.monotonic() > deadline:
+                raise OSError("the query process closed its answer but did not end")
+            else:
+                time.sleep(0.001)
+        if os.WIFEXITED(self.status) and os.WEXITSTATUS(self.status) == 0:
+            return b""
+        ended = Outcome(
+            signal=os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else None,
+            exit_code=os.WEXITSTATUS(self.status) if os.WIFEXITED(self.status) else None,
+        )
+        raise OSError(
+            f"the query process ended before its answer did: {ended.describe().replace(' without an answer', '')}"
+        )
 
     def close(self) -> Outcome:
         """Kill the child if it still runs, reap it, close the pipes; how it ended."""
@@ -178,7 +262,7 @@ class Stream:
             os.close(self.fd)
         finally:
             try:
-                status = _reap(self.pid, kill=True)
+                status = self.status if self.status is not None else _reap(self.pid, kill=True)
                 outcome.signal = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
                 outcome.exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
             finally:
@@ -202,16 +286,9 @@ def stream(
     On success the outcome holds the head and a :class:`Stream` of the body
     (close it); otherwise the outcome says why, and there is no stream.
     """
-    with _FORK_LOCK:
-        result_r, result_w = os.pipe()
-        err_r, err_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
-            os.close(result_r)
-            os.close(err_r)
-            _child(func, args, result_w, err_w, timeout, max_memory_mb, network, streamed=True)
-        os.close(result_w)
-        os.close(err_w)
+    pid, result_r, err_r = _fork(
+        lambda out, err: _child(func, args, out, err, timeout, max_memory_mb, network, streamed=True)
+    )
     try:
         head, rest, err, timed_out = _read_head(result_r, err_r, timeout)
     except BaseException:
@@ -274,7 +351,6 @@ def _child(
     try:
         os.dup2(err_w, 2)
         os.close(err_w)
-        _die_with_parent()
         if timeout is not None:  # a backstop: the parent kills the child at the time-out
             signal.alarm(int(timeout) + 2)
         if max_memory_mb:
@@ -377,12 +453,15 @@ def _reap(pid: int, kill: bool) -> int:
     return status
 
 
-def _die_with_parent() -> None:
-    """SIGKILL this process when the thread that forked it ends (Linux), so no query outlives its server."""
-    libc_name = ctypes.util.find_library("c")
-    if platform.system() == "Linux" and libc_name:
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL this process when the thread that forked it ends (Linux: the forker, which ends with the process
+    ``parent``), so no query outlives its server; a parent already gone before this ran is caught too."""
+    libc = _libc()
+    if platform.system() == "Linux" and libc is not None:
         pr_set_pdeathsig = 1
-        ctypes.CDLL(libc_name).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the signal was asked for
+        os._exit(70)
 
 
 def last_words(err: bytes) -> str:
@@ -489,6 +568,13 @@ def release_memory() -> None:
 
 @functools.cache
 def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, looked up once (finding the C library runs a program), or None."""
-    libc_name = ctypes.util.find_library("c") if platform.system() == "Linux" else None
-    return getattr(ctypes.CDLL(libc_name), "malloc_trim", None) if libc_name else None
+    """glibc's ``malloc_trim``, or None."""
+    libc = _libc()
+    return getattr(libc, "malloc_trim", None) if libc is not None else None
+
+
+@functools.cache
+def _libc() -> Any:
+    """The C library on Linux, looked up once (finding it runs a program), or None."""
+    name = ctypes.util.find_library("c") if platform.system() == "Linux" else None
+    return ctypes.CDLL(name) if name else None

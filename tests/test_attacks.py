@@ -922,6 +922,85 @@ def test_four_big_results_at_once_pass_through_the_server_without_staying_in_it(
     assert grown < 20, f"the server grew by {grown:.0f} MB while sending 4 answers of {sizes[0] / 1e6:.0f} MB"
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+
+
+def _big_answer(base: str, megabytes: int):
+    """A /sparql answer of about ``megabytes`` MB (CSV), its response open."""
+    values = " ".join(str(i) for i in range(1000))
+    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{"x" * (megabytes * 1000)}" }} }}'
+    req = urllib.request.Request(
+        base + "/sparql",
+        data=query.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"},
+    )
+    return urllib.request.urlopen(req, timeout=60)
+
+
+@pytest.mark.slow
+def test_a_served_answer_whose_query_process_dies_midway_arrives_incomplete_not_shorter(tmp_path):
+    """HTTP/1.1 has one way to say a streamed body is not whole: no last chunk. A client must never get a short answer
+    that reads as complete (status 200 and a clean end)."""
+    import http.client
+    import signal
+
+    proc, base = _start_serve(tmp_path, "--max-rows", "1000", "--timeout", "30")
+    try:
+        with _big_answer(base, 40) as resp:
+            assert resp.status == 200
+            got = len(resp.read(1 << 20))
+            queries = [q for w in _children(proc.pid) for q in _children(w)]
+            assert len(queries) == 1, f"one query process, found {queries}"
+            os.kill(queries[0], signal.SIGKILL)
+            with pytest.raises(http.client.IncompleteRead):
+                while chunk := resp.read(1 << 20):
+                    got += len(chunk)
+        assert got < 40_000_000
+        with urllib.request.urlopen(base + "/void.ttl", timeout=30) as after:  # and the server goes on
+            assert after.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.slow
+def test_a_served_answer_streams_whole_while_the_thread_pool_retires_the_thread_that_asked_for_it(tmp_path):
+    """uvicorn's pool (anyio) retires a thread idle for 10 s when another request comes; the answer that thread asked
+    its query process for may still stream. The query process forked from it died with it: the answer was cut short
+    (19 of 40 MB, status 200, a clean end) as soon as a page was asked 10 s after three quick queries."""
+    import threading
+    import time
+
+    proc, base = _start_serve(tmp_path, "--max-rows", "1000", "--timeout", "30")
+    quick = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { VALUES ?a { 1 2 3 } }"})
+
+    def ask() -> None:
+        urllib.request.urlopen(f"{base}/sparql?{quick}", timeout=30).read()
+
+    try:
+        with _big_answer(base, 40) as resp:
+            got, began, stage = 0, time.monotonic(), 0
+            while chunk := resp.read(65536):
+                got += len(chunk)
+                time.sleep(0.03)  # a reader slower than the server: the answer streams for longer than 10 s
+                if stage == 0:  # more threads in the pool, the one that asked for the answer among the idle ones
+                    askers = [threading.Thread(target=ask) for _ in range(3)]
+                    for t in askers:
+                        t.start()
+                    for t in askers:
+                        t.join()
+                    stage, idle_since = 1, time.monotonic()
+                elif stage == 1 and time.monotonic() - idle_since > 10.5:
+                    urllib.request.urlopen(base + "/", timeout=30).read()  # a page: the pool retires idle threads
+                    stage = 2
+            assert stage == 2, f"the answer ended after {time.monotonic() - began:.1f} s, before the pool retired any"
+        assert got > 40_000_000, f"{got:,} bytes"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 @pytest.mark.slow
 def test_the_static_site_on_apache_sends_the_same_policy(tmp_path):
     import shutil

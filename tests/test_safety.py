@@ -548,6 +548,63 @@ def test_the_network_block_covers_the_x32_abi():
     assert outcome.ok and outcome.value == errno.EACCES, outcome.describe() or outcome.value
 
 
+def _head_then_body(chunks: int, die_after: int | None = None):
+    """In a sandbox child: a head, then ``chunks`` chunks of 64 kB written slowly (or death after ``die_after``)."""
+
+    def body(out) -> None:
+        for i in range(chunks):
+            if i == die_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+            out.write(bytes([65 + i % 26]) * 65536)
+            time.sleep(0.02)
+
+    return "head", body
+
+
+def _read_all(stream) -> bytes:
+    chunks = []
+    while chunk := stream.read():
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_streamed_answer_outlives_the_thread_that_asked_for_it():
+    """A server's pool retires idle threads (anyio: after 10 s) while the answer a thread started still streams; the
+    query process must not die with that thread (Linux ties a child's parent-death signal to the forking thread)."""
+    from kg import sandbox
+
+    started = {}
+
+    def ask() -> None:
+        started["it"] = sandbox.stream(_head_then_body, 20, timeout=30, idle=30)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    asker.join()  # the asking thread is gone before the body is written
+    outcome, stream = started["it"]
+    assert outcome.ok and outcome.value == "head" and stream is not None
+    try:
+        body = _read_all(stream)
+    finally:
+        stream.close()
+    assert body == b"".join(bytes([65 + i % 26]) * 65536 for i in range(20)), f"{len(body):,} bytes of {20 * 65536:,}"
+
+
+def test_a_streamed_answer_whose_process_dies_midway_is_an_error_not_a_shorter_answer():
+    from kg import sandbox
+
+    outcome, stream = sandbox.stream(_head_then_body, 20, 5, timeout=30, idle=30)
+    assert outcome.ok and stream is not None
+    try:
+        with pytest.raises(OSError, match="ended before its answer did: killed by SIGKILL"):
+            _read_all(stream)
+    finally:
+        stream.close()
+    outcome, stream = sandbox.stream(_head_then_body, 3, timeout=30, idle=30)  # the control: a whole answer ends well
+    assert len(_read_all(stream)) == 3 * 65536
+    stream.close()
+
+
 # ---------------------------------------------------------------- 4, 5. remote loads: no partial state, checked messages
 
 

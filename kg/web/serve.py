@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from kg import media
@@ -19,13 +19,14 @@ from kg.dataset import Dataset
 from kg.errors import InputError, KGError
 from kg.rdf import turtle
 from kg.web import connections, pages, workers
-from kg.web.endpoint import FORMAT_PARAM, LOG, Endpoint, Limits
+from kg.web.endpoint import FORMAT_PARAM, LOG, Body, Endpoint, Limits
 from kg.web.negotiate import negotiate
 from kg.web.policy import NO_CONTENT, policy, style_hashes
 from kg.web.site import STUDIES, Site
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+    from starlette.types import Send
 
 MAX_PATH = 2048
 MAX_BODY = 1_000_000  # bytes of a POSTed query; a longer body is refused while it is read, never buffered
@@ -144,19 +145,36 @@ def create_app(
             return Response(
                 answer.body, status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
             )
-        stream = answer.stream
+        return Relayed(
+            answer.stream, status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
+        )
 
-        async def relay() -> AsyncIterator[bytes]:
-            """The answer, chunk by chunk as the query process writes it; its process ended whatever happens."""
+    class Relayed(StreamingResponse):
+        """A /sparql answer, chunk by chunk as its query process writes it (the process ended whatever happens).
+
+        One the process did not finish (it went quiet, was killed, or failed
+        while writing) ends without HTTP/1.1's last chunk and the connection
+        closes, so the client sees an incomplete answer, never a shorter whole one.
+        """
+
+        def __init__(self, body: Body, **kwargs: Any):
+            super().__init__(self._relay(body), **kwargs)
+            self.answer = body
+
+        @staticmethod
+        async def _relay(body: Body) -> AsyncIterator[bytes]:
             try:
-                while chunk := await stream.aread():
+                while chunk := await body.aread():
                     yield chunk
             finally:
-                stream.close()
+                body.close()
 
-        return StreamingResponse(
-            relay(), status_code=answer.status, media_type=answer.media, headers={**headers, **answer.headers}
-        )
+        async def stream_response(self, send: Send) -> None:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            async for chunk in self.body_iterator:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not self.answer.cut:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def evidence(request: Request) -> Response:
         slug = request.path_params["slug"]
