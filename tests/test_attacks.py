@@ -965,6 +965,44 @@ def test_a_served_answer_whose_query_process_dies_midway_arrives_incomplete_not_
 
 
 @pytest.mark.slow
+def test_clients_that_leave_before_or_during_their_answer_never_use_up_the_query_slots(tmp_path):
+    """Each /sparql answer holds one of `--max-queries` slots and a process until it is closed; twelve clients that
+    leave (reset) at once, after the head, or a few chunks in, must each give theirs back."""
+    import socket
+    import struct
+    import time
+
+    proc, base = _start_serve(tmp_path, "--max-rows", "1000", "--timeout", "30", "--max-queries", "2")
+    port = int(base.rsplit(":", 1)[1])
+    values = " ".join(str(i) for i in range(1000))
+    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{"x" * 4000}" }} }}'.encode()
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(query)
+    )
+    try:
+        for leave_after in [0, 0, 0, 1, 1, 1, 200_000, 200_000, 200_000, 2_000_000, 2_000_000, 2_000_000]:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.sendall(head + query)
+                first, got = b"", 0
+                while got < leave_after:
+                    chunk = s.recv(65536)
+                    first, got = first or chunk, got + len(chunk)
+                    assert chunk and first.startswith(b"HTTP/1.1 200"), first[:200]
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset, not a goodbye
+        time.sleep(1)
+        ask = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
+        for _ in range(3):
+            with urllib.request.urlopen(f"{base}/sparql?{ask}", timeout=30) as resp:  # a 503 raises here
+                assert resp.status == 200
+        queries = [q for w in _children(proc.pid) for q in _children(w)]
+        assert not queries, f"query processes left running: {queries}"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.slow
 def test_a_served_answer_streams_whole_while_the_thread_pool_retires_the_thread_that_asked_for_it(tmp_path):
     """uvicorn's pool (anyio) retires a thread idle for 10 s when another request comes; the answer that thread asked
     its query process for may still stream. The query process forked from it died with it: the answer was cut short

@@ -10,7 +10,7 @@ the generated ``.htaccess``. Document URLs (with a suffix) answer 200.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
@@ -26,7 +26,7 @@ from kg.web.site import STUDIES, Site
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
-    from starlette.types import Send
+    from starlette.types import Receive, Scope, Send
 
 MAX_PATH = 2048
 MAX_BODY = 1_000_000  # bytes of a POSTed query; a longer body is refused while it is read, never buffered
@@ -150,7 +150,7 @@ def create_app(
         )
 
     class Relayed(StreamingResponse):
-        """A /sparql answer, chunk by chunk as its query process writes it (the process ended whatever happens).
+        """A /sparql answer, chunk by chunk as its query process writes it; the process ended whatever happens.
 
         One the process did not finish (it went quiet, was killed, or failed
         while writing) ends without HTTP/1.1's last chunk and the connection
@@ -158,20 +158,18 @@ def create_app(
         """
 
         def __init__(self, body: Body, **kwargs: Any):
-            super().__init__(self._relay(body), **kwargs)
+            super().__init__(iter(()), **kwargs)
             self.answer = body
 
-        @staticmethod
-        async def _relay(body: Body) -> AsyncIterator[bytes]:
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             try:
-                while chunk := await body.aread():
-                    yield chunk
-            finally:
-                body.close()
+                await super().__call__(scope, receive, send)
+            finally:  # also when the client went before the first chunk: the process and its slot are freed
+                self.answer.close()
 
         async def stream_response(self, send: Send) -> None:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            async for chunk in self.body_iterator:
+            while chunk := await self.answer.aread():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if not self.answer.cut:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
