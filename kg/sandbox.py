@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 _FORKER_LOCK = threading.Lock()
 _forker: tuple[int, queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]] | None = None  # (its process, its queue)
+_EXIT_WAIT = 1.0  # seconds a child that closed its answer may take to exit before it counts as failed
 _STDERR_KEPT = 64 * 1024  # bytes of the child's stderr kept for the message; the rest is drained
 
 
@@ -92,16 +93,26 @@ def _fork(start: Callable[[int, int], None]) -> tuple[int, int, int]:
 
     def here() -> tuple[int, int, int]:
         _libc()  # looked up before the fork (it runs a program), so the child need not
-        result_r, result_w = os.pipe()
-        err_r, err_w = os.pipe()
-        parent = os.getpid()
-        pid = os.fork()
+        opened: list[int] = []
+        try:
+            result_r, result_w = os.pipe()
+            opened += (result_r, result_w)
+            err_r, err_w = os.pipe()
+            opened += (err_r, err_w)
+            parent = os.getpid()
+            pid = os.fork()
+        except BaseException:  # no pipe or no process to be had now (EMFILE, EAGAIN): nothing left open
+            for fd in opened:
+                os.close(fd)
+            raise
         if pid == 0:  # pragma: no cover - the child; coverage cannot follow it
-            os.close(result_r)
-            os.close(err_r)
-            _die_with_parent(parent)
-            start(result_w, err_w)
-            os._exit(70)  # start never returns; if it did, the child must not run on in the parent's code
+            try:
+                os.close(result_r)
+                os.close(err_r)
+                _die_with_parent(parent)
+                start(result_w, err_w)
+            finally:  # start never returns; whatever happens, the child never runs on in the forker's loop
+                os._exit(70)
         os.close(result_w)
         os.close(err_w)
         return pid, result_r, err_r
@@ -137,6 +148,17 @@ def _forks(jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> No
             done.set_result(func())
         except BaseException as exc:  # noqa: BLE001 - handed to the caller (fork: EAGAIN, pipe: EMFILE)
             done.set_exception(exc)
+        del func, done  # nothing of a job outlives it while the thread waits for the next
+
+
+def _forget_forker() -> None:
+    """In a child just forked: the parent's forker (and its lock, perhaps held at the fork) are not this process's."""
+    global _forker, _FORKER_LOCK
+    _forker = None
+    _FORKER_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_forker)
 
 
 def run(
@@ -225,23 +247,33 @@ class Stream:
             raise TimeoutError(f"the query process sent nothing for {self.idle:g} s") from None
         finally:
             loop.remove_reader(self.fd)
-        return os.read(self.fd, size) or self._ended()
+        chunk = os.read(self.fd, size)
+        if not chunk:
+            deadline = time.monotonic() + _EXIT_WAIT
+            while not self._reaped(deadline):
+                await asyncio.sleep(0.001)  # the loop serves others meanwhile
+        return chunk or self._ended()
 
-    def _ended(self) -> bytes:
-        """The body's end of file: ``b""`` if the child then exited with status 0, else OSError saying how it ended.
-
-        End of file comes as the child exits (nothing else closes its end), so
-        the wait is short; one that does not exit within a second has failed.
-        """
-        deadline = time.monotonic() + 1.0
-        while self.status is None:
+    def _reaped(self, deadline: float) -> bool:
+        """Whether the child has been reaped (its status kept); past ``deadline``, an OSError: it has failed."""
+        if self.status is None:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self.status = status
             elif time.monotonic() > deadline:
                 raise OSError("the query process closed its answer but did not end")
-            else:
-                time.sleep(0.001)
+        return self.status is not None
+
+    def _ended(self) -> bytes:
+        """The body's end of file: ``b""`` if the child then exited with status 0, else OSError saying how it ended.
+
+        End of file comes as the child exits (nothing else closes its end), so
+        the wait is short; one that does not exit within :data:`_EXIT_WAIT` has failed.
+        """
+        deadline = time.monotonic() + _EXIT_WAIT
+        while not self._reaped(deadline):
+            time.sleep(0.001)
+        assert self.status is not None
         if os.WIFEXITED(self.status) and os.WEXITSTATUS(self.status) == 0:
             return b""
         ended = Outcome(
@@ -510,8 +542,8 @@ def block_network() -> bool:
     process makes none. Returns False, changing nothing, where that is not possible.
     """
     arch = _ARCH.get(platform.machine())
-    libc_name = ctypes.util.find_library("c")
-    if arch is None or platform.system() != "Linux" or libc_name is None:
+    libc = _libc()
+    if arch is None or platform.system() != "Linux" or libc is None:
         return False
     audit_arch, socket_nr = arch
     ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
@@ -535,7 +567,6 @@ def block_network() -> bool:
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     prog = SockFprog(len(program), ctypes.addressof(code))
-    libc = ctypes.CDLL(libc_name, use_errno=True)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
     if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
         return False
@@ -577,4 +608,4 @@ def _malloc_trim() -> Any:
 def _libc() -> Any:
     """The C library on Linux, looked up once (finding it runs a program), or None."""
     name = ctypes.util.find_library("c") if platform.system() == "Linux" else None
-    return ctypes.CDLL(name) if name else None
+    return ctypes.CDLL(name, use_errno=True) if name else None

@@ -605,6 +605,71 @@ def test_a_streamed_answer_whose_process_dies_midway_is_an_error_not_a_shorter_a
     stream.close()
 
 
+def _fail_fork():
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+def test_a_fork_that_fails_leaves_no_pipe_open(monkeypatch):
+    """Under process pressure (fork: EAGAIN) each refused query must not keep its pipes: the endpoint answers 503 and
+    clients retry, and leaked descriptors would turn that into EMFILE for everything else."""
+    from kg import sandbox
+
+    sandbox.run(int, "1", timeout=10)  # the forker thread exists before the count
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", _fail_fork)
+    for _ in range(20):
+        with pytest.raises(BlockingIOError):
+            sandbox.run(int, "1", timeout=10)
+    monkeypatch.undo()
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert sandbox.run(int, "7", timeout=10).value == 7
+
+
+def test_a_process_forked_while_the_forker_lock_is_held_can_still_sandbox():
+    """A fork copies a held lock as held: the child must get its own forker and lock, or its first query waits forever."""
+    from kg import sandbox
+
+    with sandbox._FORKER_LOCK:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                code = 0 if sandbox.run(int, "7", timeout=10).value == 7 else 1
+            finally:
+                os._exit(code)
+    deadline = time.monotonic() + 20
+    while (status := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if status[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert status[0] == pid and os.WIFEXITED(status[1]) and os.WEXITSTATUS(status[1]) == 0, "the child's query hung"
+
+
+def _answer_then_die(*args):
+    """In place of the endpoint's query child: a head, 100 kB of answer, then death (a panic, the OOM killer)."""
+    from kg.web.endpoint import Answer
+
+    def body(out) -> None:
+        out.write(b"x" * 100_000)
+        out.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return Answer(200, "text/csv", b""), body
+
+
+def test_an_answer_whose_process_dies_within_its_first_screen_is_a_500_not_a_short_200(monkeypatch):
+    """The endpoint reads an answer's first 256 kB itself and sends it with its length: a process that dies before
+    its answer's end must not make a shorter answer look whole."""
+    from kg.web import endpoint
+
+    monkeypatch.setattr(endpoint, "_answer_streamed", _answer_then_die)
+    for streamed in (True, False):
+        got = endpoint.Endpoint(ox.Store()).execute("SELECT * WHERE { ?s ?p ?o }", "text/csv", streamed=streamed)
+        assert got.status == 500 and got.stream is None, (got.status, len(got.body))
+        assert b"killed by SIGKILL" in got.body, got.body
+
+
 # ---------------------------------------------------------------- 4, 5. remote loads: no partial state, checked messages
 
 

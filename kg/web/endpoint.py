@@ -205,6 +205,7 @@ class Body:
         self._stream = stream
         self._release = release
         self.cut = False  # ended early: the process went quiet, or failed while writing
+        self.why = ""  # what cut it, one line
         self.first: list[bytes] = []  # chunks already read, sent before the rest
         self.size = 0  # bytes read so far
 
@@ -218,7 +219,7 @@ class Body:
             return chunk
         except (TimeoutError, OSError) as exc:
             LOG.warning("kg serve: a /sparql answer was cut off: %s", exc)
-            self.cut = True
+            self.cut, self.why = True, _one_line(exc)
             return b""
 
     async def aread(self) -> bytes:
@@ -231,7 +232,7 @@ class Body:
             return chunk
         except (TimeoutError, OSError) as exc:
             LOG.warning("kg serve: a /sparql answer was cut off: %s", exc)
-            self.cut = True
+            self.cut, self.why = True, _one_line(exc)
             return b""
 
     def close(self) -> None:
@@ -334,6 +335,10 @@ class Endpoint:
             size = 0
             while not streamed or size < SMALL:  # a small answer is read here and sent whole
                 chunk = body.read()
+                if not chunk and body.cut:  # its process ended before its answer did: not an answer
+                    return Answer(
+                        500, "text/plain", f"the query failed while its answer was written: {body.why}\n".encode()
+                    )
                 if not chunk:
                     head.body = b"".join(chunks)
                     return head
