@@ -51,7 +51,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -693,7 +693,13 @@ def _batched(
 
 
 def _save_graphs(endpoint: str, graphs: list[str], sizes: dict[str, int], out: Path, timeout: float) -> None:
-    """Write the server's current quads of ``graphs`` to ``out`` as N-Quads, a bounded number of quads per query."""
+    """Write the server's current quads of ``graphs`` to ``out`` as N-Quads, a bounded number of quads per query.
+
+    Each query's quads are counted against what the server said the graphs
+    hold (``sizes``): an answer the server cut (a cap on result rows, such as
+    Virtuoso's ``ResultSetMaxRows``; TSV has no end marker) would make the undo
+    of a failed load put back less than was there, and say it had not.
+    """
     with open(out, "wb") as fh:
         chunk: list[str] = []
         for k, g in enumerate(graphs):
@@ -707,7 +713,20 @@ def _save_graphs(endpoint: str, graphs: list[str], sizes: dict[str, int], out: P
                     results="tsv",
                 )
                 assert isinstance(rows, ox.QuerySolutions)
-                ox.serialize((ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows), fh, format=ox.RdfFormat.N_QUADS)
+                got = [0]
+
+                def counted(rows: ox.QuerySolutions = rows, got: list[int] = got) -> Iterator[ox.Quad]:
+                    for r in rows:
+                        got[0] += 1
+                        yield ox.Quad(r["s"], r["p"], r["o"], r["g"])
+
+                ox.serialize(counted(), fh, format=ox.RdfFormat.N_QUADS)
+                wanted = sum(sizes[c] for c in chunk)
+                if got[0] != wanted:
+                    raise StoreError(
+                        f"{endpoint}: asked for the {wanted:,} quads of {len(chunk)} graph(s), the server answered "
+                        f"{got[0]:,} (does it cap the rows of a result, as Virtuoso's ResultSetMaxRows does?)"
+                    )
                 chunk = []
 
 

@@ -69,18 +69,21 @@ class Outcome:
     message: str = ""  # the child's own last words, one line (a panic message, an allocation failure)
 
     def describe(self) -> str:
-        """One line saying why the child gave no value (empty when it did)."""
+        """One line saying why the child gave no value (empty when it did).
+
+        >>> Outcome(out_of_memory=True, exit_code=0).describe(), Outcome(signal=9).describe()
+        ('it ran out of memory', 'killed by SIGKILL')
+        """
         if self.ok or self.raised is not None:
             return ""
         if self.timed_out:
             return "it ran longer than the time-out"
-        how = (
-            f"killed by {signal.Signals(self.signal).name}"
-            if self.signal
-            else f"exited with status {self.exit_code} without an answer"
-        )
-        if self.out_of_memory:
-            how += ", out of memory"
+        if self.signal:
+            how = f"killed by {signal.Signals(self.signal).name}" + (", out of memory" if self.out_of_memory else "")
+        elif self.out_of_memory:  # a MemoryError the child caught and reported before it exited
+            how = "it ran out of memory"
+        else:
+            how = f"exited with status {self.exit_code} without an answer"
         return how + (f" ({self.message})" if self.message else "")
 
 

@@ -107,9 +107,11 @@ def test_server_load_holds_one_batch_at_a_time(corpus, tmp_path):
 class RefusingProxy:
     """A real HTTP proxy in front of a server that answers the ``fail_at``-th data update with a 500, unforwarded."""
 
-    def __init__(self, upstream: str, fail_at: int):
+    def __init__(self, upstream: str, fail_at: int, cap_rows: int | None = None):
+        """``cap_rows``: SPARQL TSV answers are cut to that many rows, status 200 (a result-row cap)."""
         proxy = self
         self.updates = 0
+        self.capped = 0
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _handle(self):
@@ -131,6 +133,9 @@ class RefusingProxy:
                         status, ctype, data = resp.status, resp.headers.get("Content-Type", ""), resp.read()
                 except urllib.error.HTTPError as exc:
                     status, ctype, data = exc.code, exc.headers.get("Content-Type", ""), exc.read()
+                if cap_rows is not None and "tab-separated" in ctype and data.count(b"\n") > cap_rows + 1:
+                    data = b"".join(data.splitlines(keepends=True)[: cap_rows + 1])  # the header and cap_rows rows
+                    proxy.capped += 1
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
@@ -183,6 +188,36 @@ def test_server_load_larger_than_a_batch_goes_in_bounded_requests_all_or_nothing
 
         again = srv.load(new, batch_bytes=limit)
         assert len(srv.nquads()) == again.triples and srv.nquads() != old, "then the new version loads whole"
+    finally:
+        srv.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_server_that_caps_result_rows_cannot_make_a_failed_load_lose_graphs(corpus, tmp_path):
+    """Before each request the graphs it replaces are read back, to undo it if a later one fails. A server that cuts
+    that answer at a row cap with status 200 (Virtuoso's ResultSetMaxRows) gave a short copy: the undo then put back
+    less than was there and said the graphs were unchanged."""
+    limit = 256 * 1024
+    srv = _server_class()(tmp_path / "oxigraph").start()
+    try:
+        srv.load(corpus, batch=BATCH, batch_bytes=limit)
+        old = srv.nquads()
+        changed = tmp_path / "changed"
+        synth.generate(N, seed=4, out=changed)
+        proxy = RefusingProxy(srv.base, fail_at=3, cap_rows=500)
+        try:
+            with pytest.raises(StoreError, match=r"answered 500 \(does it cap the rows of a result"):
+                load_endpoint(
+                    f"{proxy.base}/query",
+                    src.files([changed]),
+                    update_endpoint=f"{proxy.base}/update",
+                    batch_bytes=limit,
+                )
+        finally:
+            proxy.close()
+        assert proxy.capped, "the proxy did cut an answer"
+        assert srv.nquads() == old, "the server holds what it held"
     finally:
         srv.stop()
 
