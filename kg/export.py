@@ -195,7 +195,9 @@ SELECT ?pub ?kind ?name ?same ?issn ?pmid ?pmcid ?doi WHERE {
   OPTIONAL { ?pub trialkg:pmid ?pmid }
   OPTIONAL { ?pub trialkg:pmcid ?pmcid }
   OPTIONAL { ?pub trialkg:doi ?doi }
-  OPTIONAL { ?pub trialkg:publishedIn/trialkg:issn ?issn }
+  # the journal as the publication's own file states it (as citation.rq): a journal n files share is stated in each,
+  # and read across the union of the graphs its ISSN would come n times to every publication (n x n rows)
+  OPTIONAL { GRAPH ?journalGraph { ?pub trialkg:publishedIn/trialkg:issn ?issn } }
   BIND(COALESCE(?title, ?label) AS ?name)
 }
 """
@@ -460,7 +462,10 @@ SELECT ?pub ?title ?doi ?epub ?journal ?issn ?complete ?pos ?name WHERE {
        trialkg:hasAuthorship [ trialkg:position ?pos ; trialkg:authorName ?name ] .
   OPTIONAL { ?pub trialkg:doi ?doi }
   OPTIONAL { ?pub trialkg:epubDate ?epub }
-  OPTIONAL { ?pub trialkg:publishedIn ?j . ?j rdfs:label ?journal . OPTIONAL { ?j trialkg:issn ?issn } }
+  # the journal as the publication's own file states it (as citation.rq): across the union of the graphs, a journal
+  # n files share gave each author n x n rows (a Citation of 100 publications in one journal listed each 10,000 times)
+  OPTIONAL { GRAPH ?journalGraph { ?pub trialkg:publishedIn ?j . ?j rdfs:label ?journal .
+                                   OPTIONAL { ?j trialkg:issn ?issn } } }
 } ORDER BY ?pub ?pos
 """
 

@@ -145,3 +145,29 @@ def test_ranges_and_rates_at_a_time_point(bundle):
     four_years = ev["trial/green-2017/pfs-4y-newly-diagnosed"]
     other = next(v["observed"]["reference"] for v in four_years["variableDefinition"] if "observed" in v)
     assert other != variable_url, "2-year and 4-year PFS are two variables"
+
+
+def test_publications_that_share_a_journal_list_each_author_once(synth, tmp_path):
+    """A journal several files name is stated in each of them; read across the union of their graphs, its label and
+    ISSN multiplied every author row (100 publications in one journal: each author listed 10,000 times, 11 GB)."""
+    from kg import sources as src
+    from kg.dataset import Dataset
+    from kg.export import WRITERS
+
+    synth.generate(3, seed=1, out=tmp_path)
+    ds = Dataset.build(src.files([tmp_path]))
+    journals = ds.store.query(
+        "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?p <https://w3id.org/trialkg/ontology/publishedIn> ?j } }"
+    )
+    assert int(next(iter(journals))["n"].value) == 3, "the three files each state the journal they share"
+    bundle = json.loads(WRITERS["fhir"]["trialkg-fhir-bundle.json"](ds))
+    citations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Citation"]
+    assert len(citations) == 3
+    authorships = "SELECT (COUNT(*) AS ?n) WHERE { ?p <https://w3id.org/trialkg/ontology/hasAuthorship> ?a }"
+    stated = int(next(iter(ds.store.query(authorships, use_default_graph_as_union=True)))["n"].value)
+    listed = [c["citedArtifact"]["contributorship"]["entry"] for c in citations]
+    assert sum(len(x) for x in listed) == stated, "one contributor entry per authorship the graphs state"
+    for entries in listed:
+        assert [e["rankingOrder"] for e in entries] == list(range(1, len(entries) + 1))
+    for c in citations:
+        assert c["citedArtifact"]["publicationForm"][0]["publishedIn"]["title"], "the journal is still named"
