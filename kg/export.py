@@ -457,7 +457,7 @@ _CITATION = """
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?pub ?title ?doi ?epub ?journal ?issn ?complete ?pos ?name WHERE {
+SELECT DISTINCT ?pub ?title ?doi ?epub ?journal ?issn ?complete ?pos ?name WHERE {
   ?pub a trialkg:JournalArticle ; dcterms:title ?title ; trialkg:authorListComplete ?complete ;
        trialkg:hasAuthorship [ trialkg:position ?pos ; trialkg:authorName ?name ] .
   OPTIONAL { ?pub trialkg:doi ?doi }

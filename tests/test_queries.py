@@ -991,3 +991,32 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
     )
     assert copies == []
     assert len(batched.rows("efficacy", trial=str(studies[0].value))) < len(batched.rows("efficacy"))
+
+
+def _stated_twice(slug: str) -> tuple[Dataset, Dataset]:
+    """A packaged publication alone, and beside a copy of its file under another name: every triple it states is
+    then in two graphs, which the union of the graphs gives twice (an abstract and its full paper restating one
+    trial, a journal many files name)."""
+    (file,) = [f for f in resources.trial_files() if f.name == f"{slug}.ttl"]
+    one = [sources.Source(name=file.name, slug=slug, data=file.read_bytes())]
+    again = sources.Source(name=f"{file.name} (again)", slug=f"{slug}-again", data=file.read_bytes())
+    return Dataset.build(one), Dataset.build([*one, again])
+
+
+def test_claims_stated_in_two_graphs_come_once():
+    alone, twice = _stated_twice("isoda-2018")
+    claims = alone.rows("claims")
+    assert claims and twice.rows("claims") == claims
+
+
+@pytest.mark.slow
+def test_a_citation_stated_in_two_graphs_lists_each_author_once():
+    import json as json_module
+
+    from kg.export import WRITERS
+
+    for ds in _stated_twice("isoda-2018"):
+        bundle = json_module.loads(WRITERS["fhir"]["trialkg-fhir-bundle.json"](ds))
+        (citation,) = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Citation"]
+        entries = citation["citedArtifact"]["contributorship"]["entry"]
+        assert [e["rankingOrder"] for e in entries] == list(range(1, len(entries) + 1)), len(entries)
