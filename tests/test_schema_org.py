@@ -220,3 +220,34 @@ def test_every_schema_org_iri_of_the_graph_is_in_the_release(dataset):
             if isinstance(term, ox.NamedNode) and term.value.startswith((S, "http://schema.org/")):
                 used.add(term.value)
     assert used and sorted(used - known) == []
+
+
+def test_a_value_two_files_state_is_read_once_for_the_page():
+    """The schema.org block reads a study's registrations, publications and identifiers through ``_objects``; a triple
+    two files state is in two graphs, and the page listed the registration twice."""
+    from kg.web.pages import _objects
+
+    store = ox.Store()
+    trial, reg = (
+        ox.NamedNode("https://w3id.org/trialkg/trial/x"),
+        ox.NamedNode("https://w3id.org/trialkg/ontology/registration"),
+    )
+    for g in ("abstract", "full-paper"):
+        store.add(
+            ox.Quad(
+                trial, reg, ox.NamedNode("https://clinicaltrials.gov/study/NCT00000000"), ox.NamedNode(f"urn:x:{g}")
+            )
+        )
+    store.add(
+        ox.Quad(trial, reg, ox.NamedNode("https://www.isrctn.com/ISRCTN00000000"), ox.NamedNode("urn:x:full-paper"))
+    )
+
+    class Read:  # what _objects reads of a site: its store
+        pass
+
+    site = Read()
+    site.store = store
+    assert _objects(site, trial.value, reg.value) == [
+        "https://clinicaltrials.gov/study/NCT00000000",
+        "https://www.isrctn.com/ISRCTN00000000",
+    ]

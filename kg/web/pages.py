@@ -541,9 +541,9 @@ CITO_CITES = "http://purl.org/spar/cito/cites"
 
 
 def _objects(site: Site, iri: str, predicate: str) -> list[str]:
-    """The values of one property of a resource, sorted."""
+    """The values of one property of a resource, sorted, each once (two files may state the same triple)."""
     return sorted(
-        value(q.object) for q in site.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(predicate), None, None)
+        {value(q.object) for q in site.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(predicate), None, None)}
     )
 
 
