@@ -1020,3 +1020,11 @@ def test_a_citation_stated_in_two_graphs_lists_each_author_once():
         (citation,) = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Citation"]
         entries = citation["citedArtifact"]["contributorship"]["entry"]
         assert [e["rankingOrder"] for e in entries] == list(range(1, len(entries) + 1)), len(entries)
+
+
+@pytest.mark.parametrize("slug", ["isoda-2018", "cavo-2012"])
+def test_response_categories_stated_in_two_graphs_are_summed_once(slug):
+    """consistency sums a population's response-category shares: with every figure in two graphs it found '3968 %
+    over 256 categories' in a clean file."""
+    alone, twice = _stated_twice(slug)
+    assert alone.rows("consistency") == [] and twice.rows("consistency") == []
