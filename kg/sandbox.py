@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 _FORKER_LOCK = threading.Lock()
-_forker: tuple[int, queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]] | None = None  # (its process, its queue)
+_forker: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] | None = None  # this process's forker's jobs
 _EXIT_WAIT = 1.0  # seconds a child that closed its answer may take to exit before it counts as failed
 _STDERR_KEPT = 64 * 1024  # bytes of the child's stderr kept for the message; the rest is drained
 
@@ -133,11 +133,10 @@ def _on_forker(func: Callable[[], T]) -> T:
     """
     global _forker
     with _FORKER_LOCK:
-        if _forker is None or _forker[0] != os.getpid():
-            jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
-            threading.Thread(target=_forks, args=(jobs,), name="kg-sandbox-forker", daemon=True).start()
-            _forker = (os.getpid(), jobs)
-        jobs = _forker[1]
+        if _forker is None:  # the first in this process (a forked one starts without: _forget_forker)
+            _forker = queue.SimpleQueue()
+            threading.Thread(target=_forks, args=(_forker,), name="kg-sandbox-forker", daemon=True).start()
+        jobs = _forker
     done: Future[T] = Future()
     jobs.put((func, done))
     return done.result()
@@ -178,12 +177,8 @@ def run(
     finally:
         os.close(result_r)
         os.close(err_r)
-    status = _reap(pid, kill=timed_out)
-    outcome = Outcome(timed_out=timed_out, message=last_words(err))
-    if os.WIFSIGNALED(status):
-        outcome.signal = os.WTERMSIG(status)
-    elif os.WIFEXITED(status):
-        outcome.exit_code = os.WEXITSTATUS(status)
+    outcome = _how_it_ended(_reap(pid, kill=timed_out))
+    outcome.timed_out, outcome.message = timed_out, last_words(err)
     outcome.out_of_memory = "memory allocation of" in err.decode("utf-8", "replace")
     if not timed_out and data:
         try:
@@ -279,10 +274,7 @@ class Stream:
         assert self.status is not None
         if os.WIFEXITED(self.status) and os.WEXITSTATUS(self.status) == 0:
             return b""
-        ended = Outcome(
-            signal=os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else None,
-            exit_code=os.WEXITSTATUS(self.status) if os.WIFEXITED(self.status) else None,
-        )
+        ended = _how_it_ended(self.status)
         raise OSError(
             f"the query process ended before its answer did: {ended.describe().replace(' without an answer', '')}"
         )
@@ -297,9 +289,7 @@ class Stream:
             os.close(self.fd)
         finally:
             try:
-                status = self.status if self.status is not None else _reap(self.pid, kill=True)
-                outcome.signal = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-                outcome.exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+                outcome = _how_it_ended(self.status if self.status is not None else _reap(self.pid, kill=True))
             finally:
                 os.close(self.err_fd)
         return outcome
@@ -476,6 +466,14 @@ def _drain(fd: int, err: bytearray, seconds: float = 1.0) -> bytes:
             if len(err) < _STDERR_KEPT:
                 err += chunk
     return bytes(err)
+
+
+def _how_it_ended(status: int) -> Outcome:
+    """The signal or exit status a wait status says a child ended with."""
+    return Outcome(
+        signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+    )
 
 
 def _reap(pid: int, kill: bool) -> int:
