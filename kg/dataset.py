@@ -34,7 +34,7 @@ from kg.query.catalog import Query
 from kg.query.params import bind
 from kg.query.result import Result, Value, from_solutions
 from kg.query.text import Term, in_order_of, paged, values_rows, with_values
-from kg.query.tokens import uses_service
+from kg.query.tokens import reads_named_graphs, uses_service
 from kg.rdf import value
 
 if TYPE_CHECKING:
@@ -75,6 +75,9 @@ class Dataset:
         self._on_disk = False  # a store made by `kg load` (large: counted in bounded memory)
         self._folder: Path | None = None  # its folder (where `kg load` keeps the evidence index)
         self._folder_id: tuple[int, int] | None = None  # that folder's identity when opened (a load swaps folders)
+        #: the default graph holds every distinct triple of the named graphs, and queries read it rather than the
+        #: union of the named graphs (a copy made by :meth:`of_studies`); else they read that union
+        self.merged = False
 
     # ------------------------------------------------------------ making one
     @classmethod
@@ -194,7 +197,9 @@ class Dataset:
         """The description stored with the data (empty if there is none, as in a store loaded by an earlier version)."""
         return [q.triple for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(self.description_graph))]
 
-    def of_studies(self, studies: Iterable[str], predicates: Iterable[str] | None = None) -> Dataset:
+    def of_studies(
+        self, studies: Iterable[str], predicates: Iterable[str] | None = None, *, named: bool = True
+    ) -> Dataset:
         """The studies' own graphs (every named graph a study is stated in, and the ontology), as a dataset.
 
         A publication's graph holds all it says of its study (statistics, groups,
@@ -206,6 +211,17 @@ class Dataset:
         ``predicates``, only the studies' triples with those predicates are
         copied (and the whole ontology): what a query that names no others can
         read (:func:`kg.query.batches.predicates_of`).
+
+        The copy is :attr:`merged`: its default graph holds every triple of the
+        copied graphs once, and its queries read that, not the union of the
+        graphs, which repeats a triple once for each file that states it. A
+        study two files describe (an abstract and its full paper, or a file
+        loaded twice under two names) would otherwise give each row of a
+        ten-pattern query k^10 times: three copies of isoda-2018 made
+        ``trial-summary`` run past two minutes and one ``kg summary`` screen
+        take all 24 GB of this machine. ``named=False`` copies into the default
+        graph alone, for a query that reads no graph by name
+        (:func:`kg.query.tokens.reads_named_graphs`).
         """
         if self.endpoint:
             return self
@@ -214,14 +230,17 @@ class Dataset:
         wanted = None if predicates is None else [ox.NamedNode(p) for p in sorted(predicates)]
         for g in self.graphs_of(studies):
             if g.value == onto:
-                store.extend(self._ontology if self._on_disk else self.quads(g.value))
+                quads: Iterable[ox.Quad] = self._ontology if self._on_disk else self.quads(g.value)
             elif wanted is None:
-                store.extend(self.quads(g.value))
+                quads = self.quads(g.value)
             else:
-                for p in wanted:
-                    store.extend(self.store.quads_for_pattern(None, p, None, g))
+                quads = (q for p in wanted for q in self.store.quads_for_pattern(None, p, None, g))
+            store.extend(quads if named else (ox.Quad(q.subject, q.predicate, q.object) for q in quads))
+        if named:  # the default graph: each triple once (Oxigraph's own insert, 2 us a quad)
+            store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
         own = Dataset(store, base=self.base, origin=self.origin)
         own.isolated = self.isolated  # its queries in a child where this dataset's are (kg serve, kg summary)
+        own.merged = True
         return own
 
     @cached_property
@@ -368,9 +387,11 @@ class Dataset:
                 return from_solutions(_joined(self._in_batches(q, bindings, limit, offset), limit, offset), q.origin)
 
             return execute.in_child(answer, origin=q.origin, network=allow_service) if isolated else answer()
-        graphs = self._scoped(q, bindings)
+        own = self._scoped(q, bindings)
+        if own is not None:
+            return own.run(q, params, engine, allow_service, limit, offset)
         return execute.on_oxigraph(
-            self.store, text, bindings, q.origin, isolated=isolated, network=allow_service, graphs=graphs
+            self.store, text, bindings, q.origin, union=not self.merged, isolated=isolated, network=allow_service
         )
 
     def write(
@@ -406,7 +427,11 @@ class Dataset:
         if engine != "oxigraph":
             formats.write(self.run(q, params, engine, allow_service, limit, offset), fmt, out)
             return
-        store, graphs = self.store, self._scoped(q, bindings)
+        own = self._scoped(q, bindings)
+        if own is not None:
+            own.write(q, params, fmt, out, engine, allow_service, limit, offset)
+            return
+        store = self.store
 
         def written() -> None:
             if self._batched(q, bindings):
@@ -416,7 +441,7 @@ class Dataset:
                     return
                 rows = _joined(answer, limit, offset)
             else:
-                rows = execute.solutions(store, text, bindings, q.origin, graphs)
+                rows = execute.solutions(store, text, bindings, q.origin, union=not self.merged)
             formats.write(rows, fmt, out)
             out.flush()
 
@@ -426,32 +451,39 @@ class Dataset:
         out.flush()  # nothing buffered is written twice, by the parent and by the child
         execute.in_child(written, origin=q.origin, network=allow_service)
 
-    def _scoped(self, q: Query, bindings: Mapping[str, Term]) -> list[ox.NamedNode] | None:
-        """The graphs a query is asked of on a store made by ``kg load``: those of the resource its scope names.
+    def _scoped(self, q: Query, bindings: Mapping[str, Term]) -> Dataset | None:
+        """Where a query is asked for one resource its scope names: a copy of that resource's own graphs
+        (:meth:`of_studies`), each triple once.
 
         A query whose header names a ``scope`` parameter (``#+ scope: trial``)
         reads, for one value of it, nothing but the graphs that resource is a
         subject in and the ontology (checked for every such query by the
-        tests), so on a large store it is asked of those graphs as its dataset
-        (:meth:`graphs_of`): one trial's efficacy at 10,000 publications took
-        3.5 s on the whole store, 16 ms on its own graphs. ``None`` (every
-        graph, as their union) for anything else and for a dataset in memory.
+        tests), so it is asked of a copy of those graphs: one trial's efficacy
+        at 10,000 publications took 3.5 s on the whole store, 16 ms on its own
+        graphs; and where several files state a triple (an abstract and its
+        full paper) the copy has it once, where the union of the graphs gave
+        each row of ``efficacy`` 2^10 times (past two minutes for two copies of
+        isoda-2018). ``None`` (the query asked as it is) for anything else, and
+        for a copy itself.
         """
-        if not self._on_disk or q.scope is None:
+        if self.merged or self.is_remote or q.scope is None:
             return None
         bound = bindings.get(q.parameter(q.scope).variable)
-        return self.graphs_of([bound.value]) if isinstance(bound, ox.NamedNode) else None
+        if not isinstance(bound, ox.NamedNode):
+            return None
+        predicates = None if q.user_supplied else batches.predicates_of(q.text)
+        return self.of_studies([bound.value], predicates, named=reads_named_graphs(q.text))
 
     def _batched(self, q: Query, bindings: Mapping[str, Term]) -> bool:
-        """Whether a query is asked of a store made by ``kg load`` study by study, a batch at a time.
+        """Whether a query is asked study by study, a batch of studies' own graphs at a time.
 
         A ready-made study's query (``#+ scope: trial``) without its study, that
         orders its rows by the study first and shows it: every row is about one
         study (a study's statistics, arms, claims and reports are the study's,
         as the shapes require), and the scope claim (tested for each such query)
-        says that study's graphs give all its rows.
+        says that study's graphs give all its rows. Not for a copy itself.
         """
-        if not self._on_disk or q.scope is None or q.user_supplied:
+        if self.merged or self.is_remote or q.scope is None or q.user_supplied:
             return False
         variable = q.parameter(q.scope).variable
         return variable not in bindings and in_order_of(q.text, variable)
@@ -475,7 +507,7 @@ class Dataset:
     def _in_batches(
         self, q: Query, bindings: Mapping[str, Term], limit: int | None, offset: int | None
     ) -> ox.QuerySolutions | Iterator[ox.QuerySolutions]:
-        """A study's query asked of the whole store :data:`BATCH_STUDIES` studies at a time: each batch's answer, in
+        """A study's query asked of the whole dataset :data:`BATCH_STUDIES` studies at a time: each batch's answer, in
         order (or, where there is nothing to batch, the answer itself, ``limit`` / ``offset`` applied).
 
         Each batch: its studies' graphs and the ontology copied into memory
@@ -495,24 +527,23 @@ class Dataset:
         (:func:`kg.query.batches.required_of`) are asked: ``claims`` and
         ``comparisons`` follow the studies with claims or comparisons; and only
         their triples with predicates the query names are copied
-        (:func:`kg.query.batches.predicates_of`). A store with no more studies
-        than a batch is asked as it is.
+        (:func:`kg.query.batches.predicates_of`). Each copy holds a triple once
+        however many files state it (:attr:`merged`), so a store with fewer
+        studies than a batch is asked as one batch too, not as it is.
         """
         variable = q.parameter(q.scope or "").variable
-        if len(self.studies()) <= BATCH_STUDIES:  # the store is no larger than a batch: asked as it is
-            return execute.solutions(self.store, paged(q.text, limit, offset), bindings, q.origin)
         studies = self.studies(batches.required_of(q.text, variable))
         if not studies:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 
-        predicates = batches.predicates_of(q.text)
+        predicates, named = batches.predicates_of(q.text), reads_named_graphs(q.text)
 
         def parts() -> Iterator[ox.QuerySolutions]:
             for start in range(0, len(studies), BATCH_STUDIES):
                 batch = studies[start : start + BATCH_STUDIES]
-                own = self.of_studies((s.value for s in batch), predicates)
+                own = self.of_studies((s.value for s in batch), predicates, named=named)
                 text = with_values(q.text, {}, values_rows(variable, batch))
-                yield execute.solutions(own.store, text, bindings, q.origin)
+                yield execute.solutions(own.store, text, bindings, q.origin, union=False)
 
         return parts()
 

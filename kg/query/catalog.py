@@ -12,9 +12,9 @@ file stays valid SPARQL and also runs in grlc)::
 ``scope`` (optional) names an IRI parameter whose value the rows are about:
 given it, the query reads nothing but the graphs in which that resource is a
 subject, and the ontology (a study's queries: a publication's file says all
-it reports of its study), so a store answers from those graphs alone
-(:meth:`kg.dataset.Dataset.of_studies`) in time that follows the resource, not
-the corpus. ``tests/test_queries.py`` checks the claim for every such query.
+it reports of its study), so it is asked of a copy of those graphs alone
+(:meth:`kg.dataset.Dataset.of_studies`, each triple once) in time that follows
+the resource, not the corpus. ``tests/test_queries.py`` checks the claim for every such query.
 
 Parameters are the query's BASIL-style variables: ``?_drug_iri`` is required,
 ``?__statistic_iri`` optional; the suffix is the type (``iri``, ``string``,

@@ -33,12 +33,8 @@ def on_oxigraph(
     union: bool = True,
     isolated: bool = False,
     network: bool = True,
-    graphs: list[ox.NamedNode] | None = None,
 ) -> Result:
     """Run on pyoxigraph, the default graph being the union of the named graphs unless ``union`` is off.
-
-    With ``graphs``, the query's dataset is those graphs alone (their union as
-    the default graph, and they are its named graphs).
 
     ``isolated`` runs it in a forked child (:mod:`kg.sandbox`), for queries a
     user wrote: pyoxigraph 0.5.13 aborts the whole process on some ``ORDER BY``
@@ -46,8 +42,8 @@ def on_oxigraph(
     without ``network`` that child cannot open a socket (where seccomp exists).
     """
     if not isolated:
-        return _solve(store, text, bindings, origin, union, graphs)
-    return in_child(_solve, store, text, bindings, origin, union, graphs, origin=origin, network=network)
+        return _solve(store, text, bindings, origin, union)
+    return in_child(_solve, store, text, bindings, origin, union, origin=origin, network=network)
 
 
 def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network: bool = True) -> T:
@@ -71,10 +67,9 @@ def _solve(
     bindings: Mapping[str, Term] | None,
     origin: str,
     union: bool,
-    graphs: list[ox.NamedNode] | None = None,
 ) -> Result:
     try:
-        solutions = sparql.local(store, with_values(text, bindings or {}), union, graphs, graphs)
+        solutions = sparql.local(store, with_values(text, bindings or {}), union)
         return from_solutions(solutions, origin)
     except SyntaxError as exc:
         raise syntax_error(exc, origin) from None
@@ -133,12 +128,12 @@ def solutions(
     text: str,
     bindings: Mapping[str, Term] | None = None,
     origin: str = "query",
-    graphs: list[ox.NamedNode] | None = None,
+    union: bool = True,
 ) -> ox.QuerySolutions:
     """The solutions of a SELECT on pyoxigraph, lazily: rows come as the engine finds them (the default graph is
-    the union of the named graphs, or of ``graphs`` alone)."""
+    the union of the named graphs unless ``union`` is off)."""
     try:
-        found = sparql.local(store, with_values(text, bindings or {}), True, graphs, graphs)
+        found = sparql.local(store, with_values(text, bindings or {}), union)
     except SyntaxError as exc:
         raise syntax_error(exc, origin) from None
     except OSError as exc:

@@ -83,3 +83,14 @@ def has_dataset_clause(text: str) -> bool:
     False
     """
     return "from" in _keywords(text)
+
+
+def reads_named_graphs(text: str) -> bool:
+    """Whether a query reads graphs by name (``GRAPH``, ``FROM`` or ``FROM NAMED``), not only the default graph.
+
+    >>> reads_named_graphs("SELECT ?g WHERE { graph ?g { ?s ?p ?o } }")
+    True
+    >>> reads_named_graphs('SELECT ?graph WHERE { ?graph <http://x/GRAPH> "GRAPH" } # GRAPH ?g')
+    False
+    """
+    return bool({"graph", "from"} & set(_keywords(text)))

@@ -1108,11 +1108,13 @@ def _page_results(site: Site, view: View, studies: list[Study]) -> tuple[Result,
     compared_bound = bind(compared, {"endpoint": view.topic}) if compared and view.topic else {}
 
     def both(dataset: Dataset, iris: list[str]) -> tuple[Result, Result | None]:
-        page = dataset.of_studies(iris).store
-        rows = execute.on_oxigraph(page, figures.text, figures_bound, figures.origin)
+        page = dataset.of_studies(iris)  # merged: each triple once, however many files state it
+        rows = execute.on_oxigraph(page.store, figures.text, figures_bound, figures.origin, union=not page.merged)
         if compared is None:
             return rows, None
-        return rows, execute.on_oxigraph(page, compared.text, compared_bound, compared.origin)
+        return rows, execute.on_oxigraph(
+            page.store, compared.text, compared_bound, compared.origin, union=not page.merged
+        )
 
     iris = [s.iri for s in studies]
     if site.dataset.isolated:
