@@ -26,6 +26,7 @@ from kg.query import catalog, execute
 from kg.query.formats import cell, level, number, p_value, plural, quantity
 from kg.query.params import bind
 from kg.query.result import Result
+from kg.query.tokens import reads_named_graphs
 from kg.rdf import value
 from kg.sparql import select
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
@@ -1108,7 +1109,9 @@ def _page_results(site: Site, view: View, studies: list[Study]) -> tuple[Result,
     compared_bound = bind(compared, {"endpoint": view.topic}) if compared and view.topic else {}
 
     def both(dataset: Dataset, iris: list[str]) -> tuple[Result, Result | None]:
-        page = dataset.of_studies(iris)  # merged: each triple once, however many files state it
+        # each triple once, however many files state it; copied to the default graph alone where neither query
+        # reads a graph by name (about a fifth of the copy's time at 25 studies)
+        page = dataset.of_studies(iris, named=any(reads_named_graphs(q.text) for q in (figures, compared) if q))
         rows = execute.on_oxigraph(page.store, figures.text, figures_bound, figures.origin, union=not page.merged)
         if compared is None:
             return rows, None
