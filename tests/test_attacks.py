@@ -318,6 +318,7 @@ def _tiny_dataset(tmp_path: Path, *names: str):
     return Dataset.build(files([_tiny(tmp_path, *names)]))
 
 
+@pytest.mark.slow
 def test_a_file_written_into_the_site_while_it_is_published_is_kept(tmp_path, monkeypatch):
     """The race: a file written after the folder was checked, right before publish moves anything, stays."""
     from kg.web.publish import publish

@@ -44,6 +44,7 @@ def test_build_with_another_base(kg, tmp_path):
     assert "<https://w3id.org/trialkg/ontology/ClinicalTrial>" in text, "the vocabulary stays where it is published"
 
 
+@pytest.mark.slow
 def test_load_with_another_base_names_every_graph_under_it_and_the_store_says_so(kg, tmp_path):
     """kg load --base: the data and its graphs move to the base, the vocabulary stays, and the verbs that open
     the store read the base from it (no second --base)."""

@@ -192,6 +192,7 @@ def test_a_filter_value_is_taken_as_curie_or_iri_and_matched_to_the_offer(packag
     assert curie == iri and on_page(curie)[0]
 
 
+@pytest.mark.slow
 def test_static_publish_writes_every_page_of_every_view_and_no_more(packaged, tmp_path):
     site = Site(packaged)
     expected = set()
@@ -253,7 +254,8 @@ def filter_items(html: str) -> list[tuple[str | None, str, int, str]]:
     return out
 
 
-@pytest.mark.parametrize("corpus", ["packaged", pytest.param("synthetic", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("corpus", ["packaged", "synthetic"])
 def test_under_filters_each_filter_link_says_what_its_page_holds_and_none_leads_to_an_empty_page(corpus, request):
     """With a filter chosen, a value's link keeps it together with the others: its number is that page's (studies,
     figures for a statistic type), and a value that would keep nothing is shown with 0 and no link."""

@@ -110,6 +110,7 @@ def items(store: ox.Store) -> set[str]:
     return {q.subject.value for c in classes for q in store.quads_for_pattern(None, rdf_type, c, None)}
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_nanopublications_of_each_kind_pass_the_nanopub_librarys_checks(trig, dataset, tmp_path):
     nps = split(trig)
@@ -181,6 +182,7 @@ def test_each_holds_its_item_its_sources_quote_and_publication_info(trig, datase
     assert info["http://purl.org/dc/terms/created"].value == "2026-11-25T00:00:00Z"  # the data's issued date
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_changed_triple_breaks_the_trusty_uri(trig, tmp_path):
     uri = sorted(split(trig))[0]

@@ -55,6 +55,7 @@ def test_sources_are_read_when_parsed(corpus):
     assert corpus[0].read() == Path(corpus[0].location).read_bytes()
 
 
+@pytest.mark.slow
 def test_embedded_load_holds_one_batch_at_a_time(corpus, tmp_path):
     result = load_embedded(corpus, store_dir=tmp_path / "store", batch=BATCH)
     loaded = Dataset.open(tmp_path / "store")
@@ -88,6 +89,7 @@ def _server_class():
     return module.OxigraphServer
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_server_load_holds_one_batch_at_a_time(corpus, tmp_path):
     srv = _server_class()(tmp_path / "oxigraph").start()
