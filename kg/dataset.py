@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -254,10 +255,16 @@ class Dataset:
         return tuple(self.quads(src.graph_iri(src.ONTOLOGY_SLUG, self.base)))
 
     def graphs_of(self, studies: Iterable[str]) -> list[ox.NamedNode]:
-        """The ontology's graph and every named graph the studies are a subject in, in IRI order."""
+        """The ontology's graph and every named graph the studies (or any resources) are a subject or an object in,
+        in IRI order: all a file says of a resource, and what other files say pointing at it (a report that cites
+        a publication, the trial a publication describes)."""
         graphs = {src.graph_iri(src.ONTOLOGY_SLUG, self.base)}
+        store = self.store
         for study in studies:
-            for q in self.store.quads_for_pattern(ox.NamedNode(study), None, None, None):
+            node = ox.NamedNode(study)
+            for q in chain(
+                store.quads_for_pattern(node, None, None, None), store.quads_for_pattern(None, None, node, None)
+            ):
                 if isinstance(q.graph_name, ox.NamedNode):
                     graphs.add(q.graph_name.value)
         return [ox.NamedNode(g) for g in sorted(graphs)]
@@ -471,8 +478,8 @@ class Dataset:
         bound = bindings.get(q.parameter(q.scope).variable)
         if not isinstance(bound, ox.NamedNode):
             return None
-        predicates = None if q.user_supplied else batches.predicates_of(q.text)
-        return self.of_studies([bound.value], predicates, named=reads_named_graphs(q.text))
+        # every triple of its graphs (a few hundred): reading the query's predicates would cost more (rdflib parses it)
+        return self.of_studies([bound.value], named=reads_named_graphs(q.text))
 
     def _batched(self, q: Query, bindings: Mapping[str, Term]) -> bool:
         """Whether a query is asked study by study, a batch of studies' own graphs at a time.
@@ -504,6 +511,25 @@ class Dataset:
         rows = execute.solutions(self.store, text, {}, "the studies")
         return sorted((r["s"] for r in rows if isinstance(r["s"], ox.NamedNode)), key=lambda s: s.value)
 
+    def scope_resources(self, q: Query) -> list[ox.NamedNode]:
+        """Every resource a scoped query asked without it has rows for, in IRI order (a batch is asked of these).
+
+        Those that have what every row needs (:func:`kg.query.batches.required_of`),
+        whatever their type: ``citation``'s journal articles with an author-list
+        flag, ``efficacy``'s subjects of a statistic (a study, as the shapes
+        require, or anything a file that was never validated says has one); every
+        study where the query requires nothing of its resource.
+        """
+        variable = q.parameter(q.scope or "").variable
+        having = batches.required_of(q.text, variable)
+        if not having:
+            return self.studies()
+        patterns = " ".join(
+            f"?s {ox.NamedNode(p)} {ox.NamedNode(o) if o else f'?o{i}'} ." for i, (p, o) in enumerate(having)
+        )
+        rows = execute.solutions(self.store, f"SELECT DISTINCT ?s WHERE {{ {patterns} }}", {}, "the resources")
+        return sorted((r["s"] for r in rows if isinstance(r["s"], ox.NamedNode)), key=lambda s: s.value)
+
     def _in_batches(
         self, q: Query, bindings: Mapping[str, Term], limit: int | None, offset: int | None
     ) -> ox.QuerySolutions | Iterator[ox.QuerySolutions]:
@@ -532,7 +558,7 @@ class Dataset:
         studies than a batch is asked as one batch too, not as it is.
         """
         variable = q.parameter(q.scope or "").variable
-        studies = self.studies(batches.required_of(q.text, variable))
+        studies = self.scope_resources(q)
         if not studies:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 

@@ -17,7 +17,7 @@ from kg import resources, sources
 from kg.dataset import Dataset
 from kg.errors import QueryError
 from kg.prefixes import compact
-from kg.query import batches, catalog, execute
+from kg.query import catalog, execute
 from kg.query.formats import cell, serialize
 from kg.query.params import bind
 from kg.query.text import in_order_of
@@ -769,8 +769,8 @@ def test_queries_listing(kg):
     assert "--param drug=...  (iri, required)" in r.stdout
     assert "a store asks only" not in r.stdout
     efficacy, studies = kg("queries", "efficacy").stdout, kg("queries", "studies").stdout
-    assert "with --param trial: a store asks only the graphs it is stated in" in efficacy
-    assert "without it: a store asks it a batch of trials at a time" in efficacy
+    assert "with --param trial: asked of the graphs that state it or point at it, each triple once" in efficacy
+    assert "without it: asked a batch of trials at a time" in efficacy
     assert "with --param trial:" in studies and "without it" not in studies  # ordered by slug: asked whole
 
 
@@ -838,11 +838,19 @@ def _counted(name: str, dataset: Dataset, params: dict[str, str]) -> Counter:
     return Counter(tuple(norm(cell(r.get(c))) for c in result.variables) for r in result.rows)
 
 
+def _asked(name: str, dataset: Dataset, params: dict[str, str]) -> Counter:
+    """The query's rows as `kg query` gives them (:meth:`Dataset.run`: of the copy a scoped query is asked of)."""
+    result = dataset.run(name, params)
+    norm = (lambda c: " + ".join(sorted(c.split(" + ")))) if name == "adverse-events" else (lambda c: c)
+    return Counter(tuple(norm(cell(r.get(c))) for c in result.variables) for r in result.rows)
+
+
 def test_scoped_queries_are_those_with_one_resource_to_answer_for():
-    """A study's queries (its page asks them of its graphs too); not citation (who cites a publication is said in
-    the citing one's graph) nor provenance (a statistic's source may be described in another graph)."""
+    """A study's queries (its page asks them of its graphs too), and citation (who cites a publication says so in
+    its own graph, pointing at the publication: a graph the publication is an object in); not provenance (a
+    statistic's source may be described in another graph, without pointing at the statistic)."""
     assert SCOPED == sorted(
-        ["adverse-events", "claims", "comparisons", "efficacy", "evidence-statistics"]
+        ["adverse-events", "citation", "claims", "comparisons", "efficacy", "evidence-statistics"]
         + ["response-distribution", "studies", "trial-summary", "trial-terms"]
     )
     for name in SCOPED:
@@ -861,6 +869,8 @@ def test_a_scoped_query_answers_a_resource_from_the_graphs_that_describe_it(name
             own = data.of_studies([value])
             assert len(list(own.quads())) < len(data.store) or data is RCT  # one publication: its graph is the whole
             assert _counted(name, own, {scope: value}) == whole, (name, value)
+            # and as `kg query NAME --param` asks it: of a copy (of the triples with the predicates it names)
+            assert _asked(name, data, {scope: value}) == whole, (name, value)
             answered += bool(whole)
     assert answered >= 2, f"{name}: too few resources with rows to compare"
 
@@ -883,7 +893,9 @@ def test_a_store_answers_a_scoped_query_as_the_files_do(kg, tmp_path):
         values = _scope_values(name, PACKAGED)
         assert values, name
         for value in values[:3] + values[-3:]:
-            assert _counted(name, opened, {scope: value}) == _counted(name, PACKAGED, {scope: value}), (name, value)
+            whole = _counted(name, PACKAGED, {scope: value})  # the engine on the union of the files' graphs
+            assert _counted(name, opened, {scope: value}) == whole, (name, value)
+            assert _asked(name, opened, {scope: value}) == whole, (name, value)  # asked of the store's copy
     trial = _scope_values("efficacy", PACKAGED)[0]
     on_store = kg("query", "efficacy", "--store", str(store), "--param", f"trial={trial}", "--format", "csv")
     from_files = kg("query", "efficacy", "--param", f"trial={trial}", "--format", "csv")
@@ -900,10 +912,11 @@ BATCHED = sorted(
 
 
 def test_the_study_queries_that_order_rows_by_their_study_are_the_ones_asked_in_batches():
-    """Those whose rows come study by study (sorted by it first, and showing it); not studies (by slug), which a
-    store asks whole."""
+    """Those whose rows come study by study (sorted by it first, and showing it), and citation publication by
+    publication; not studies (by slug), which a store asks whole."""
     assert BATCHED == [
         "adverse-events",
+        "citation",
         "claims",
         "comparisons",
         "efficacy",
@@ -963,7 +976,7 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
         for fmt in ("csv", "tsv", "json", "table"):
             assert _written(batched, name, fmt) == _written(whole, name, fmt), (name, fmt)
         q = catalog.get(name)
-        having = batched.studies(batches.required_of(q.text, q.parameter(q.scope or "").variable))
+        having = batched.scope_resources(q)
         assert len(copies) == 4 * -(-len(having) // batch), name  # asked a batch at a time, not of the store
         for limit, offset in ((2, None), (4, 3), (None, 5), (1, 0), (0, 1), (3, 10**6)):
             for fmt in ("csv", "tsv", "json"):
@@ -1061,7 +1074,8 @@ def test_a_study_three_files_state_is_answered_as_one_file_in_bounded_memory(kg,
     """The union of the graphs gives a triple once for each file that states it, so a ten-pattern query over a
     study three files state met each row 3^10 times: `trial-summary` ran past two minutes and `kg summary` of that
     study took all 24 GB of the machine. A study's own graphs are copied with each triple once (its queries, its
-    summary screen, its page, and a whole store asked in batches): the answers of one file, in bounded memory."""
+    summary screen, its page, and a whole store asked in batches; `citation`, twelve patterns, ran past a minute
+    and made `kg publish --static` hang): the answers of one file, in bounded memory."""
     from kg import sandbox
     from kg.summary import summarize
     from kg.web.pages import page
@@ -1074,6 +1088,7 @@ def test_a_study_three_files_state_is_answered_as_one_file_in_bounded_memory(kg,
 
     def answers(ds: Dataset) -> tuple[dict[str, list[dict[str, object]]], str, list[str]]:
         rows = {name: ds.run(name, {"trial": iri}).rows for name in scoped}
+        rows["citation"] = ds.run("citation", {"publication": "https://w3id.org/trialkg/publication/isoda-2018"}).rows
         figures = re.findall(r"<td[^>]*>([^<]*%[^<]*)</td>", page(Site(ds), iri))  # the page's percentages
         return rows, summarize(ds, ["isoda-2018"]), figures
 
@@ -1085,7 +1100,28 @@ def test_a_study_three_files_state_is_answered_as_one_file_in_bounded_memory(kg,
 
     # the whole store asked a study at a time: each batch its study's graphs, each triple once
     monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
-    for name in ("efficacy", "adverse-events", "trial-terms", "evidence-statistics"):
+    for name in ("efficacy", "adverse-events", "trial-terms", "evidence-statistics", "citation"):
         batched = sandbox.run(_written, thrice, name, "csv", timeout=60, max_memory_mb=2048)
         assert batched.ok, (name, batched.describe())
         assert batched.value == _written(alone, name, "csv"), name
+
+
+def test_a_publication_cited_from_another_file_lists_that_citation_asked_alone_or_in_batches(monkeypatch):
+    """`citation` is asked of the graphs a publication is stated or pointed at in: a report in a file of its own
+    that cites it (cito:cites) is one of its citers, asked for that publication or for every publication."""
+    (isoda,) = [f for f in resources.trial_files() if f.name == "isoda-2018.ttl"]
+    news = Path(__file__).parent / "data" / "cited" / "news-elsewhere.ttl"
+    data = Dataset.build(sources.files([isoda, news]))
+    publication = "https://w3id.org/trialkg/publication/isoda-2018"
+    citers = {
+        "https://w3id.org/trialkg/publication/cta-isoda-2018",
+        "https://w3id.org/trialkg/publication/news-elsewhere",
+    }
+    alone = data.rows("citation", publication=publication)
+    assert {r["cited_by"].value for r in alone} == citers
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
+    every = [r for r in data.rows("citation") if r["publication"].value == publication]
+    assert every == alone
+    assert _counted("citation", data, {"publication": publication}) == Counter(
+        tuple(cell(r.get(c)) for c in data.run("citation").variables) for r in alone
+    )  # the engine on the union of the graphs gives the same rows

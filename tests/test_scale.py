@@ -28,6 +28,8 @@ from kg.dataset import Dataset
 from kg.errors import StoreError, ValidationFailed
 from kg.load import load_embedded, load_endpoint
 from kg.prefixes import turtle_prefixes
+from kg.query import catalog, execute
+from kg.query.params import bind
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -370,8 +372,12 @@ def test_a_study_page_from_its_own_graphs_is_the_page_from_the_whole_store(synth
     assert len(studies) >= 6
     own = {iri: pages.render_trial(site, iri) for iri in studies}
 
-    def whole(site_: Site, study: str):  # the same queries on the whole store
-        return lambda name, **params: site_.dataset.run(name, params).rows
+    def whole(site_: Site, study: str):  # the same queries by the engine on the whole store (no copy)
+        def rows(name: str, **params: str):
+            q = catalog.get(name)
+            return execute.on_oxigraph(site_.dataset.store, q.text, bind(q, params)).rows
+
+        return rows
 
     monkeypatch.setattr(pages, "_page_rows_of", whole)
     for iri in studies:
@@ -392,3 +398,22 @@ def test_a_study_screen_from_its_own_graphs_is_the_screen_from_the_whole_store(s
         own = dataset.of_studies([iri])
         assert len(list(own.quads())) < len(dataset.store)
         assert screen(own, iri) == screen(dataset, iri), iri
+
+
+def test_a_study_page_asks_every_query_in_its_one_child(monkeypatch):
+    """Where the site isolates its queries, a study page's queries are all asked in one forked child, none again
+    in the serving process (each would copy the study's graphs there: `citation`, scoped by publication, was)."""
+    from kg.web import pages
+    from kg.web.site import Site
+
+    dataset = Dataset.build()
+    dataset.isolated = True
+    site = Site(dataset)
+    copied: list[str] = []
+    of_studies = dataset.of_studies
+    monkeypatch.setattr(
+        dataset, "of_studies", lambda studies, *a, **kw: copied.append(1) or of_studies(studies, *a, **kw)
+    )
+    iri = next(site.listing()).iri
+    assert "<table" in pages.render_trial(site, iri)
+    assert copied == []  # the child's copies are the child's; the serving process made none

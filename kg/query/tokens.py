@@ -92,5 +92,10 @@ def reads_named_graphs(text: str) -> bool:
     True
     >>> reads_named_graphs('SELECT ?graph WHERE { ?graph <http://x/GRAPH> "GRAPH" } # GRAPH ?g')
     False
+    >>> reads_named_graphs("SELECT * WHERE { ?s <http://x/p> 1GRAPH ?g { ?s ?p ?o } }")  # no space needed
+    True
+
+    Read on the safe side, as :func:`uses_service`: any word that holds ``graph`` or ``from`` counts (a query
+    wrongly taken to read graphs by name only costs its copy the named graphs too).
     """
-    return bool({"graph", "from"} & set(_keywords(text)))
+    return any("graph" in word or "from" in word for word in _keywords(text))

@@ -321,7 +321,7 @@ def _page_rows_of(site: Site, study: str) -> Rows:
     or every one on a site that does not isolate them, is asked when wanted.
     """
     scopes = [(name, catalog.get(name).scope) for name in STUDY_QUERIES]
-    wanted = [(name, {scope: study} if scope else {}) for name, scope in scopes]
+    wanted = [(name, {scope: study} if scope == "trial" else {}) for name, scope in scopes]
 
     def ask(dataset: Dataset) -> dict[tuple[str, ...], list[dict[str, Any]]]:
         page = dataset.of_studies([study])
