@@ -79,6 +79,7 @@ class Dataset:
         #: the default graph holds every distinct triple of the named graphs, and queries read it rather than the
         #: union of the named graphs (a copy made by :meth:`of_studies`); else they read that union
         self.merged = False
+        self._dedup: tuple[int, Dataset] | None = None  # (store size, copy): see _deduplicated
 
     # ------------------------------------------------------------ making one
     @classmethod
@@ -394,7 +395,7 @@ class Dataset:
                 return from_solutions(_joined(self._in_batches(q, bindings, limit, offset), limit, offset), q.origin)
 
             return execute.in_child(answer, origin=q.origin, network=allow_service) if isolated else answer()
-        own = self._scoped(q, bindings)
+        own = self._asked_of(q, bindings)
         if own is not None:
             return own.run(q, params, engine, allow_service, limit, offset)
         return execute.on_oxigraph(
@@ -434,7 +435,7 @@ class Dataset:
         if engine != "oxigraph":
             formats.write(self.run(q, params, engine, allow_service, limit, offset), fmt, out)
             return
-        own = self._scoped(q, bindings)
+        own = self._asked_of(q, bindings)
         if own is not None:
             own.write(q, params, fmt, out, engine, allow_service, limit, offset)
             return
@@ -458,22 +459,50 @@ class Dataset:
         out.flush()  # nothing buffered is written twice, by the parent and by the child
         execute.in_child(written, origin=q.origin, network=allow_service)
 
+    def _asked_of(self, q: Query, bindings: Mapping[str, Term]) -> Dataset | None:
+        """The copy a query is asked of instead of this dataset (``None``: this one), so that it reads each triple
+        once however many files state it (see :meth:`of_studies` for why).
+
+        In memory (``--trials`` files), every query is asked of one copy of the whole dataset whose default graph
+        holds each triple once (:meth:`_deduplicated`); on a store made by ``kg load``, a query about one resource
+        its scope names (``#+ scope: trial``) of a copy of that resource's own graphs (:meth:`_scoped`), and the
+        rest as they are (a study's query without its study in batches of such copies: :meth:`_batched`).
+        """
+        if self.merged or self.is_remote:
+            return None
+        if not self._on_disk:
+            return self._deduplicated()
+        return self._scoped(q, bindings)
+
+    def _deduplicated(self) -> Dataset:
+        """This dataset in memory, copied once with a default graph that holds each of its triples once (its named
+        graphs kept, for queries that read a graph by name): about 4 us a quad, 16 ms for the packaged graph.
+        Copied again if the store has changed size since (a caller that adds to a built store)."""
+        size = len(self.store)
+        if self._dedup is None or self._dedup[0] != size:
+            store = ox.Store()
+            store.extend(self.store)
+            store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+            own = Dataset(store, base=self.base, origin=self.origin)
+            own.isolated, own.merged = self.isolated, True
+            self._dedup = (size, own)
+        return self._dedup[1]
+
     def _scoped(self, q: Query, bindings: Mapping[str, Term]) -> Dataset | None:
-        """Where a query is asked for one resource its scope names: a copy of that resource's own graphs
-        (:meth:`of_studies`), each triple once.
+        """Where a query is asked of a store made by ``kg load`` for one resource its scope names: a copy of that
+        resource's own graphs (:meth:`of_studies`), each triple once.
 
         A query whose header names a ``scope`` parameter (``#+ scope: trial``)
         reads, for one value of it, nothing but the graphs that resource is a
-        subject in and the ontology (checked for every such query by the
-        tests), so it is asked of a copy of those graphs: one trial's efficacy
-        at 10,000 publications took 3.5 s on the whole store, 16 ms on its own
-        graphs; and where several files state a triple (an abstract and its
-        full paper) the copy has it once, where the union of the graphs gave
+        subject or an object in and the ontology (checked for every such query
+        by the tests), so it is asked of a copy of those graphs: one trial's
+        efficacy at 10,000 publications took 3.5 s on the whole store, 16 ms on
+        its own graphs; and where several files state a triple (an abstract and
+        its full paper) the copy has it once, where the union of the graphs gave
         each row of ``efficacy`` 2^10 times (past two minutes for two copies of
-        isoda-2018). ``None`` (the query asked as it is) for anything else, and
-        for a copy itself.
+        isoda-2018). ``None`` (the query asked as it is) for anything else.
         """
-        if self.merged or self.is_remote or q.scope is None:
+        if not self._on_disk or q.scope is None:
             return None
         bound = bindings.get(q.parameter(q.scope).variable)
         if not isinstance(bound, ox.NamedNode):
@@ -482,15 +511,15 @@ class Dataset:
         return self.of_studies([bound.value], named=reads_named_graphs(q.text))
 
     def _batched(self, q: Query, bindings: Mapping[str, Term]) -> bool:
-        """Whether a query is asked study by study, a batch of studies' own graphs at a time.
+        """Whether a query is asked of a store made by ``kg load`` study by study, a batch at a time.
 
         A ready-made study's query (``#+ scope: trial``) without its study, that
         orders its rows by the study first and shows it: every row is about one
         study (a study's statistics, arms, claims and reports are the study's,
         as the shapes require), and the scope claim (tested for each such query)
-        says that study's graphs give all its rows. Not for a copy itself.
+        says that study's graphs give all its rows.
         """
-        if self.merged or self.is_remote or q.scope is None or q.user_supplied:
+        if not self._on_disk or q.scope is None or q.user_supplied:
             return False
         variable = q.parameter(q.scope).variable
         return variable not in bindings and in_order_of(q.text, variable)
@@ -533,7 +562,7 @@ class Dataset:
     def _in_batches(
         self, q: Query, bindings: Mapping[str, Term], limit: int | None, offset: int | None
     ) -> ox.QuerySolutions | Iterator[ox.QuerySolutions]:
-        """A study's query asked of the whole dataset :data:`BATCH_STUDIES` studies at a time: each batch's answer, in
+        """A study's query asked of the whole store :data:`BATCH_STUDIES` studies at a time: each batch's answer, in
         order (or, where there is nothing to batch, the answer itself, ``limit`` / ``offset`` applied).
 
         Each batch: its studies' graphs and the ontology copied into memory
