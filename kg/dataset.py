@@ -35,7 +35,7 @@ from kg.query.catalog import Query
 from kg.query.params import bind
 from kg.query.result import Result, Value, from_solutions
 from kg.query.text import Term, in_order_of, paged, values_rows, with_values
-from kg.query.tokens import reads_named_graphs, uses_service
+from kg.query.tokens import has_dataset_clause, reads_named_graphs, uses_service
 from kg.rdf import value
 
 if TYPE_CHECKING:
@@ -399,7 +399,7 @@ class Dataset:
         if own is not None:
             return own.run(q, params, engine, allow_service, limit, offset)
         return execute.on_oxigraph(
-            self.store, text, bindings, q.origin, union=not self.merged, isolated=isolated, network=allow_service
+            self.store, text, bindings, q.origin, union=self._union(text), isolated=isolated, network=allow_service
         )
 
     def write(
@@ -449,7 +449,7 @@ class Dataset:
                     return
                 rows = _joined(answer, limit, offset)
             else:
-                rows = execute.solutions(store, text, bindings, q.origin, union=not self.merged)
+                rows = execute.solutions(store, text, bindings, q.origin, union=self._union(text))
             formats.write(rows, fmt, out)
             out.flush()
 
@@ -460,19 +460,27 @@ class Dataset:
         execute.in_child(written, origin=q.origin, network=allow_service)
 
     def _asked_of(self, q: Query, bindings: Mapping[str, Term]) -> Dataset | None:
-        """The copy a query is asked of instead of this dataset (``None``: this one), so that it reads each triple
-        once however many files state it (see :meth:`of_studies` for why).
+        """The copy a ready-made query is asked of instead of this dataset (``None``: this one), so that it reads
+        each triple once however many files state it (see :meth:`of_studies` for why).
 
-        In memory (``--trials`` files), every query is asked of one copy of the whole dataset whose default graph
-        holds each triple once (:meth:`_deduplicated`); on a store made by ``kg load``, a query about one resource
-        its scope names (``#+ scope: trial``) of a copy of that resource's own graphs (:meth:`_scoped`), and the
-        rest as they are (a study's query without its study in batches of such copies: :meth:`_batched`).
+        A query about one resource its scope names (``#+ scope: trial``): a copy of that resource's own graphs
+        (:meth:`_scoped`); a study's query without its study: this dataset, which asks it in batches of such
+        copies (:meth:`_batched`); any other: on a store made by ``kg load``, the store as it is (a whole store is
+        not copied), in memory (``--trials`` files) one copy of the whole graph (:meth:`_deduplicated`). A query a
+        user wrote, or a bounded lookup, is asked of the data as it is, on every path alike (the union of the graphs,
+        or its ``FROM``).
         """
-        if self.merged or self.is_remote:
+        if self.merged or self.is_remote or q.user_supplied or q.lookup:
             return None
-        if not self._on_disk:
-            return self._deduplicated()
-        return self._scoped(q, bindings)
+        own = self._scoped(q, bindings)
+        if own is not None or self._on_disk or self._batched(q, bindings):
+            return own
+        return self._deduplicated()
+
+    def _union(self, text: str) -> bool:
+        """Whether a query reads the default graph as the union of the named graphs: not in a copy (its default graph
+        holds their triples once), nor where the query names its own graphs (``FROM``: as ``kg serve``'s endpoint)."""
+        return not self.merged and not has_dataset_clause(text)
 
     def _deduplicated(self) -> Dataset:
         """This dataset in memory, copied once with a default graph that holds each of its triples once (its named
@@ -489,8 +497,8 @@ class Dataset:
         return self._dedup[1]
 
     def _scoped(self, q: Query, bindings: Mapping[str, Term]) -> Dataset | None:
-        """Where a query is asked of a store made by ``kg load`` for one resource its scope names: a copy of that
-        resource's own graphs (:meth:`of_studies`), each triple once.
+        """Where a query is asked for one resource its scope names: a copy of that resource's own graphs
+        (:meth:`of_studies`), each triple once.
 
         A query whose header names a ``scope`` parameter (``#+ scope: trial``)
         reads, for one value of it, nothing but the graphs that resource is a
@@ -502,7 +510,7 @@ class Dataset:
         each row of ``efficacy`` 2^10 times (past two minutes for two copies of
         isoda-2018). ``None`` (the query asked as it is) for anything else.
         """
-        if not self._on_disk or q.scope is None:
+        if q.scope is None:
             return None
         bound = bindings.get(q.parameter(q.scope).variable)
         if not isinstance(bound, ox.NamedNode):
@@ -511,7 +519,7 @@ class Dataset:
         return self.of_studies([bound.value], named=reads_named_graphs(q.text))
 
     def _batched(self, q: Query, bindings: Mapping[str, Term]) -> bool:
-        """Whether a query is asked of a store made by ``kg load`` study by study, a batch at a time.
+        """Whether a query is asked study by study, a batch of their copies at a time (a store or files in memory).
 
         A ready-made study's query (``#+ scope: trial``) without its study, that
         orders its rows by the study first and shows it: every row is about one
@@ -519,7 +527,7 @@ class Dataset:
         as the shapes require), and the scope claim (tested for each such query)
         says that study's graphs give all its rows.
         """
-        if not self._on_disk or q.scope is None or q.user_supplied:
+        if self.merged or self.is_remote or q.scope is None or q.user_supplied:
             return False
         variable = q.parameter(q.scope).variable
         return variable not in bindings and in_order_of(q.text, variable)

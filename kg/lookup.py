@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pyoxigraph as ox
 
@@ -23,18 +24,24 @@ from kg.prefixes import compact
 from kg.query.catalog import Query, parse_query
 from kg.query.params import bind
 
-_EXISTS = parse_query(
-    "exists",
-    "SELECT ?s WHERE { { ?_term_iri ?p ?o } UNION { ?s ?p ?_term_iri } } LIMIT 1",
-    "the identifier check",
+_EXISTS = replace(
+    parse_query(
+        "exists",
+        "SELECT ?s WHERE { { ?_term_iri ?p ?o } UNION { ?s ?p ?_term_iri } } LIMIT 1",
+        "the identifier check",
+    ),
+    lookup=True,
 )
-_LABELLED = parse_query(
-    "labelled",
-    """SELECT DISTINCT ?s WHERE {
+_LABELLED = replace(
+    parse_query(
+        "labelled",
+        """SELECT DISTINCT ?s WHERE {
          ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l .
          FILTER(isIRI(?s) && (STRSTARTS(STR(?s), ?_namespace_string) || STRENDS(STR(?s), ?_local_string)))
        } LIMIT 5000""",
-    "the identifier check",
+        "the identifier check",
+    ),
+    lookup=True,
 )
 
 

@@ -769,8 +769,8 @@ def test_queries_listing(kg):
     assert "--param drug=...  (iri, required)" in r.stdout
     assert "a store asks only" not in r.stdout
     efficacy, studies = kg("queries", "efficacy").stdout, kg("queries", "studies").stdout
-    assert "with --param trial: a store asks the graphs that state it or point at it, each triple once" in efficacy
-    assert "without it: a store asks it a batch of trials at a time" in efficacy
+    assert "with --param trial: asked of the graphs that state it or point at it, each triple once" in efficacy
+    assert "without it: asked a batch of trials at a time" in efficacy
     assert "with --param trial:" in studies and "without it" not in studies  # ordered by slug: asked whole
 
 
@@ -869,7 +869,7 @@ def test_a_scoped_query_answers_a_resource_from_the_graphs_that_describe_it(name
             own = data.of_studies([value])
             assert len(list(own.quads())) < len(data.store) or data is RCT  # one publication: its graph is the whole
             assert _counted(name, own, {scope: value}) == whole, (name, value)
-            # and as `kg query NAME --param` asks it: of a copy (of the triples with the predicates it names)
+            # and as `kg query NAME --param` asks it: of a copy of those graphs, each triple once
             assert _asked(name, data, {scope: value}) == whole, (name, value)
             answered += bool(whole)
     assert answered >= 2, f"{name}: too few resources with rows to compare"
@@ -1126,22 +1126,52 @@ def test_a_study_three_files_state_is_answered_as_one_file_in_bounded_memory(kg,
         assert batched.value == _written(alone, name, "csv"), name
 
 
-def test_a_publication_cited_from_another_file_lists_that_citation_asked_alone_or_in_batches(monkeypatch):
+@pytest.mark.slow
+def test_a_publication_cited_from_another_file_lists_that_citation_asked_alone_or_in_batches(kg, tmp_path, monkeypatch):
     """`citation` is asked of the graphs a publication is stated or pointed at in: a report in a file of its own
-    that cites it (cito:cites) is one of its citers, asked for that publication or for every publication."""
+    that cites it (cito:cites) is one of its citers, asked for that publication or for every publication, of
+    the files and of a store (where it is asked of a copy of those graphs, or in batches of them)."""
     (isoda,) = [f for f in resources.trial_files() if f.name == "isoda-2018.ttl"]
     news = Path(__file__).parent / "data" / "cited" / "news-elsewhere.ttl"
-    data = Dataset.build(sources.files([isoda, news]))
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    for f in (isoda, news):
+        (folder / f.name).write_bytes(f.read_bytes())
+    loaded = kg("load", "--store", str(tmp_path / "store"), "--trials", str(folder))
+    assert loaded.returncode == 0, loaded.stderr
     publication = "https://w3id.org/trialkg/publication/isoda-2018"
     citers = {
         "https://w3id.org/trialkg/publication/cta-isoda-2018",
         "https://w3id.org/trialkg/publication/news-elsewhere",
     }
-    alone = data.rows("citation", publication=publication)
-    assert {r["cited_by"].value for r in alone} == citers
-    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
-    every = [r for r in data.rows("citation") if r["publication"].value == publication]
-    assert every == alone
-    assert _counted("citation", data, {"publication": publication}) == Counter(
-        tuple(cell(r.get(c)) for c in data.run("citation").variables) for r in alone
-    )  # the engine on the union of the graphs gives the same rows
+    files, store = Dataset.build(sources.files([folder])), Dataset.open(tmp_path / "store")
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)  # a batch a publication
+    for data in (files, store):
+        alone = data.rows("citation", publication=publication)
+        assert {r["cited_by"].value for r in alone} == citers
+        assert [r for r in data.rows("citation") if r["publication"].value == publication] == alone
+        params = {"publication": publication}
+        assert _counted("citation", data, params) == _asked("citation", data, params)
+
+
+@pytest.mark.slow
+def test_a_query_a_user_wrote_reads_its_from_graphs_of_files_and_of_a_store(kg, tmp_path):
+    """A user's query is asked of the data as it is, alike of files and of a store: its FROM graphs where it names
+    them (a store ignored them, answering from the union of every graph), else the union of the graphs (a store's
+    holds its stored description too)."""
+    store = tmp_path / "store"
+    assert kg("load", "--store", str(store)).returncode == 0
+    mine = tmp_path / "mine.rq"
+    graph = "https://w3id.org/trialkg/graph/isoda-2018"
+    counts = []
+    for text in (
+        f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    ):
+        mine.write_text(text)
+        asked = [kg("query", "--file", str(mine), *where, "--format", "csv") for where in ((), ("--store", str(store)))]
+        assert all(a.returncode == 0 for a in asked), [a.stderr for a in asked]
+        counts.append([int(a.stdout.split()[-1]) for a in asked])
+    opened = Dataset.open(store)
+    own, data, description = len(list(opened.quads(graph))), len(list(opened.quads())), len(opened.stored_description())
+    assert counts == [[own, own], [data, data + description]]

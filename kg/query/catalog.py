@@ -13,8 +13,7 @@ file stays valid SPARQL and also runs in grlc)::
 given it, the query reads nothing but the graphs in which that resource is a
 subject or an object, and the ontology (a study's queries: a publication's file
 says all it reports of its study; ``citation``: who cites a publication says so
-in its own file, pointing at it), so a store made by ``kg load`` asks it of a
-copy of those graphs alone (:meth:`kg.dataset.Dataset.of_studies`, each triple
+in its own file, pointing at it), so it is asked of a copy of those graphs alone (:meth:`kg.dataset.Dataset.of_studies`, each triple
 once) in time that follows the resource, not the corpus. ``tests/test_queries.py`` checks the
 claim for every such query.
 
@@ -61,6 +60,7 @@ class Query:
     origin: str = ""  # what error messages call the file
     user_supplied: bool = False  # a user's own file (``kg query --file``): run isolated, see execute.on_oxigraph
     scope: str | None = None  # an IRI parameter whose resource's own graphs give every row for it (``#+ scope:``)
+    lookup: bool = False  # a bounded lookup (is an identifier there?): asked of the data as it is, never of a copy
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``; refuses unknown names with the valid ones."""
@@ -191,9 +191,9 @@ def describe(name: str | None = None) -> str:
     if q.scope:
         lines += [
             "",
-            f"with --param {q.scope}: a store asks the graphs that state it or point at it, each triple once "
+            f"with --param {q.scope}: asked of the graphs that state it or point at it, each triple once "
             "(time follows it, not the store)",
         ]
         if in_order_of(q.text, q.parameter(q.scope).variable):
-            lines.append(f"without it: a store asks it a batch of {q.scope}s at a time (memory follows a batch)")
+            lines.append(f"without it: asked a batch of {q.scope}s at a time (memory follows a batch)")
     return "\n".join(lines)
