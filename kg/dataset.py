@@ -484,7 +484,7 @@ class Dataset:
 
     def _deduplicated(self) -> Dataset:
         """This dataset in memory, copied once with a default graph that holds each of its triples once (its named
-        graphs kept, for queries that read a graph by name): about 4 us a quad, 16 ms for the packaged graph.
+        graphs kept, for queries that read a graph by name): about 5 us a quad, 16 ms for the packaged graph.
         Copied again if the store has changed size since (a caller that adds to a built store)."""
         size = len(self.store)
         if self._dedup is None or self._dedup[0] != size:

@@ -13,8 +13,9 @@ file stays valid SPARQL and also runs in grlc)::
 given it, the query reads nothing but the graphs in which that resource is a
 subject or an object, and the ontology (a study's queries: a publication's file
 says all it reports of its study; ``citation``: who cites a publication says so
-in its own file, pointing at it), so it is asked of a copy of those graphs alone (:meth:`kg.dataset.Dataset.of_studies`, each triple
-once) in time that follows the resource, not the corpus. ``tests/test_queries.py`` checks the
+in its own file, pointing at it), so it is asked of a copy of those graphs
+alone (:meth:`kg.dataset.Dataset.of_studies`, each triple once) in time that
+follows the resource, not the corpus. ``tests/test_queries.py`` checks the
 claim for every such query.
 
 Parameters are the query's BASIL-style variables: ``?_drug_iri`` is required,
