@@ -49,6 +49,8 @@ DEFER_BYTES = 32 * 1024 * 1024
 #: graphs in memory (about 3 ms and 0.3 MB a synthetic study) and the engine's rows for them
 BATCH_STUDIES = 500
 STUDY = "https://w3id.org/trialkg/ontology/Study"
+#: fills a copy's default graph with each triple of its named graphs once (Oxigraph's own insert, about 2 us a quad)
+_MERGE = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 class Dataset:
@@ -238,8 +240,8 @@ class Dataset:
             else:
                 quads = (q for p in wanted for q in self.store.quads_for_pattern(None, p, None, g))
             store.extend(quads if named else (ox.Quad(q.subject, q.predicate, q.object) for q in quads))
-        if named:  # the default graph: each triple once (Oxigraph's own insert, 2 us a quad)
-            store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+        if named:  # the default graph: each triple once
+            store.update(_MERGE)
         own = Dataset(store, base=self.base, origin=self.origin)
         own.isolated = self.isolated  # its queries in a child where this dataset's are (kg serve, kg summary)
         own.merged = True
@@ -490,7 +492,7 @@ class Dataset:
         if self._dedup is None or self._dedup[0] != size:
             store = ox.Store()
             store.extend(self.store)
-            store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+            store.update(_MERGE)
             own = Dataset(store, base=self.base, origin=self.origin)
             own.isolated, own.merged = self.isolated, True
             self._dedup = (size, own)
@@ -542,15 +544,8 @@ class Dataset:
         ``having``: only those that are the subject of a triple with each of these
         predicates (and object, where one is given).
         """
-        patterns = "".join(
-            f" ?s {ox.NamedNode(p)} {ox.NamedNode(o) if o else f'?o{i}'} ." for i, (p, o) in enumerate(having)
-        )
-        text = (
-            "SELECT DISTINCT ?s WHERE { "
-            f"?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{STUDY}> . ?s a ?c .{patterns} }}"
-        )
-        rows = execute.solutions(self.store, text, {}, "the studies")
-        return sorted((r["s"] for r in rows if isinstance(r["s"], ox.NamedNode)), key=lambda s: s.value)
+        typed = f"?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{STUDY}> . ?s a ?c ."
+        return self._subjects(having, typed)
 
     def scope_resources(self, q: Query) -> list[ox.NamedNode]:
         """Every resource a scoped query asked without it has rows for, in IRI order (a batch is asked of these).
@@ -561,14 +556,16 @@ class Dataset:
         require, or anything a file that was never validated says has one); every
         study where the query requires nothing of its resource.
         """
-        variable = q.parameter(q.scope or "").variable
-        having = batches.required_of(q.text, variable)
-        if not having:
-            return self.studies()
-        patterns = " ".join(
-            f"?s {ox.NamedNode(p)} {ox.NamedNode(o) if o else f'?o{i}'} ." for i, (p, o) in enumerate(having)
+        having = batches.required_of(q.text, q.parameter(q.scope or "").variable)
+        return self._subjects(having) if having else self.studies()
+
+    def _subjects(self, having: Iterable[tuple[str, str | None]], also: str = "") -> list[ox.NamedNode]:
+        """The IRIs that are the subject of a triple with each predicate (and object, where given) of ``having``,
+        and match the patterns ``also`` (on ``?s``), in IRI order."""
+        patterns = "".join(
+            f" ?s {ox.NamedNode(p)} {ox.NamedNode(o) if o else f'?o{i}'} ." for i, (p, o) in enumerate(having)
         )
-        rows = execute.solutions(self.store, f"SELECT DISTINCT ?s WHERE {{ {patterns} }}", {}, "the resources")
+        rows = execute.solutions(self.store, f"SELECT DISTINCT ?s WHERE {{ {also}{patterns} }}", {}, "the studies")
         return sorted((r["s"] for r in rows if isinstance(r["s"], ox.NamedNode)), key=lambda s: s.value)
 
     def _in_batches(

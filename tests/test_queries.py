@@ -833,14 +833,16 @@ def _counted(name: str, dataset: Dataset, params: dict[str, str]) -> Counter:
     """The query's rows as the engine gives them on the dataset's store as it is (the union of its graphs, or a
     copy's default graph), not through the copy a scoped query is otherwise asked of."""
     q = catalog.get(name)
-    result = execute.on_oxigraph(dataset.store, q.text, bind(q, params), union=not dataset.merged)
-    norm = (lambda c: " + ".join(sorted(c.split(" + ")))) if name == "adverse-events" else (lambda c: c)
-    return Counter(tuple(norm(cell(r.get(c))) for c in result.variables) for r in result.rows)
+    return _tallied(name, execute.on_oxigraph(dataset.store, q.text, bind(q, params), union=not dataset.merged))
 
 
 def _asked(name: str, dataset: Dataset, params: dict[str, str]) -> Counter:
     """The query's rows as `kg query` gives them (:meth:`Dataset.run`: of the copy a scoped query is asked of)."""
-    result = dataset.run(name, params)
+    return _tallied(name, dataset.run(name, params))
+
+
+def _tallied(name: str, result) -> Counter:
+    """The rows as cells, counted (an adverse event's terms in any order)."""
     norm = (lambda c: " + ".join(sorted(c.split(" + ")))) if name == "adverse-events" else (lambda c: c)
     return Counter(tuple(norm(cell(r.get(c))) for c in result.variables) for r in result.rows)
 
