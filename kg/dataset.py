@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
-from itertools import chain
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from kg import evidence, media
+from kg import evidence, graph_pack, media
 from kg import sources as src
 from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, OutputError, QueryError, StoreError
@@ -51,6 +50,8 @@ BATCH_STUDIES = 500
 STUDY = "https://w3id.org/trialkg/ontology/Study"
 #: fills a copy's default graph with each triple of its named graphs once (Oxigraph's own insert, about 2 us a quad)
 _MERGE = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+#: the named graphs the resources of a VALUES block (appended) are a subject or an object in
+_GRAPHS_OF = "SELECT DISTINCT ?g WHERE { { GRAPH ?g { ?r ?p ?o } } UNION { GRAPH ?g { ?x ?q ?r } } }\n"
 
 
 class Dataset:
@@ -232,7 +233,16 @@ class Dataset:
         store = ox.Store()
         onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
         wanted = None if predicates is None else [ox.NamedNode(p) for p in sorted(predicates)]
+        names = None if predicates is None else frozenset(predicates)
+        pack, parsed = self._pack, []
         for g in self.graphs_of(studies):
+            lines = pack.triples(g.value, names) if pack is not None and g.value != onto else None
+            if lines is not None:  # parsed from the pack beside the store: a fifth of the time of reading the store
+                if named:  # lenient: the lines are the engine's own output, checked when first loaded (30 % faster)
+                    store.load(lines, format=ox.RdfFormat.N_TRIPLES, to_graph=g, lenient=True)
+                else:
+                    parsed.append(lines)
+                continue
             if g.value == onto:
                 quads: Iterable[ox.Quad] = self._ontology if self._on_disk else self.quads(g.value)
             elif wanted is None:
@@ -240,6 +250,8 @@ class Dataset:
             else:
                 quads = (q for p in wanted for q in self.store.quads_for_pattern(None, p, None, g))
             store.extend(quads if named else (ox.Quad(q.subject, q.predicate, q.object) for q in quads))
+        if parsed:  # into the default graph at once: one parse, one transaction
+            store.load(b"".join(parsed), format=ox.RdfFormat.N_TRIPLES, lenient=True)
         if named:  # the default graph: each triple once
             store.update(_MERGE)
         own = Dataset(store, base=self.base, origin=self.origin)
@@ -257,19 +269,27 @@ class Dataset:
         """
         return tuple(self.quads(src.graph_iri(src.ONTOLOGY_SLUG, self.base)))
 
+    @cached_property
+    def _pack(self) -> graph_pack.Reader | None:
+        """The publications' graphs as ``kg load`` packed them beside the store (:mod:`kg.graph_pack`), if it did
+        so with the data this store holds (a store an earlier version loaded has none: read from the store)."""
+        description = self.stored_description() if self._folder is not None else []
+        if self._folder is None or not description:
+            return None
+        return graph_pack.Reader.open(self._folder, evidence.fingerprint(description))
+
     def graphs_of(self, studies: Iterable[str]) -> list[ox.NamedNode]:
         """The ontology's graph and every named graph the studies (or any resources) are a subject or an object in,
         in IRI order: all a file says of a resource, and what other files say pointing at it (a report that cites
         a publication, the trial a publication describes)."""
         graphs = {src.graph_iri(src.ONTOLOGY_SLUG, self.base)}
-        store = self.store
-        for study in studies:
-            node = ox.NamedNode(study)
-            for q in chain(
-                store.quads_for_pattern(node, None, None, None), store.quads_for_pattern(None, None, node, None)
-            ):
-                if isinstance(q.graph_name, ox.NamedNode):
-                    graphs.add(q.graph_name.value)
+        nodes = [ox.NamedNode(s) for s in studies]
+        for start in range(0, len(nodes), BATCH_STUDIES):
+            # one query a batch: the engine reads the graphs' names alone, where quads_for_pattern made every quad's
+            # terms Python objects (10,000 studies: 2.9 s -> 0.5 s)
+            text = with_values(_GRAPHS_OF, {}, values_rows("r", nodes[start : start + BATCH_STUDIES]))
+            rows = execute.solutions(self.store, text, {}, "the graphs of the studies")
+            graphs.update(r["g"].value for r in rows if isinstance(r["g"], ox.NamedNode))
         return [ox.NamedNode(g) for g in sorted(graphs)]
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:

@@ -58,7 +58,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from kg import evidence, http, sparql
+from kg import evidence, graph_pack, http, sparql
 from kg import sources as src
 from kg.dataset import Dataset, load_source
 from kg.describe import describe
@@ -306,6 +306,7 @@ def _replace_graphs(
     onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
     graphs = list(dict.fromkeys([onto.value, *(s.graph(base) for s in pubs)]))
     counts = {"quads": 0, "held": 0}
+    pack = graph_pack.Writer(work.parent / f"{work.name}.pack")
     try:
         with open(nquads, "wb") as fh:
             ontology = _ontology(base)
@@ -319,6 +320,9 @@ def _replace_graphs(
                 store.remove_graph(onto)  # written once, above
                 n = len(store)
                 store.dump(fh, format=ox.RdfFormat.N_QUADS)
+                for graph in dict.fromkeys(s.graph(base) for s in chunk):  # each graph packed beside the store
+                    lines = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+                    pack.add(graph, graph_pack.block(lines or b""))
                 counts["quads"] += n
                 progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
@@ -327,6 +331,7 @@ def _replace_graphs(
         if path.exists() and any(path.iterdir()):
             old = ox.Store.read_only(str(path))
             old.backup(str(work))
+            _keep_packed(pack, old, path, set(graphs), base)
             del old
         pause("checkpointed")
         store = ox.Store(str(work))
@@ -340,6 +345,7 @@ def _replace_graphs(
         description = [q.triple for q in store.quads_for_pattern(None, None, None, _description_graph(base))]
         del store
         evidence.save(work, index, description)
+        pack.finish(work, evidence.fingerprint(description))
         pause("loaded")
         cut_between = os.environ.get(PAUSE_ENV) == "between-renames"  # the test of a crash between two renames
         swap_folder(work, path, between=(lambda: pause("between-renames")) if cut_between else None)
@@ -353,8 +359,22 @@ def _replace_graphs(
         raise
     finally:
         nquads.unlink(missing_ok=True)
+        pack.discard()
         progress.close()
     return graphs, counts["quads"], counts["held"]
+
+
+def _keep_packed(pack: graph_pack.Writer, old: ox.Store, path: Path, replaced: set[str], base: str) -> None:
+    """Copy into the new pack the blocks of the old store's pack for the graphs this load keeps (if that pack was
+    written with the old store's data: one an earlier version loaded has none, and those graphs stay unpacked)."""
+    description = [q.triple for q in old.quads_for_pattern(None, None, None, _description_graph(base))]
+    reader = graph_pack.Reader.open(path, evidence.fingerprint(description)) if description else None
+    if reader is None:
+        return
+    try:
+        pack.keep(reader, (g for g in sorted(reader.where) if g not in replaced))
+    finally:
+        reader.close()
 
 
 def _description_graph(base: str) -> ox.NamedNode:

@@ -1,0 +1,149 @@
+"""The publications' graphs ``kg load`` packs beside a store: copies parsed from them hold what the store holds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyoxigraph as ox
+import pytest
+
+from kg import graph_pack
+from kg import sources as src
+from kg.dataset import Dataset
+from kg.load import load_embedded
+from kg.query import batches, catalog
+from kg.sources import Source
+
+#: every study query the batches ask of a store, and the one publication query
+BATCHED = [name for name, q in sorted(catalog.catalog().items()) if q.scope]
+
+
+def _unpacked(path, to):
+    """A copy of a store's folder without its pack: what a store an earlier version loaded is read as."""
+    shutil.copytree(path, to)
+    (to / graph_pack.FILE).unlink()
+    (to / graph_pack.INDEX).unlink()
+    return to
+
+
+def _copy(ds: Dataset, studies: list[str], predicates=None, named=True) -> set[str]:
+    return {str(q) for q in ds.of_studies(studies, predicates, named=named).store}
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory, synth):
+    """The packaged publications and 30 synthetic ones (one with a blank node) loaded into a store."""
+    root = tmp_path_factory.mktemp("packed")
+    synth.generate(30, seed=5, out=root / "corpus")
+    blank = Source(
+        "blank-2020.ttl",
+        "blank-2020",
+        (root / "corpus" / "synth-000003.ttl").read_bytes()
+        + b'\n<https://w3id.org/trialkg/publication/blank-2020> <http://www.w3.org/2000/01/rdf-schema#comment> [ <http://www.w3.org/2000/01/rdf-schema#label> "x" ] .\n',
+    )
+    pubs = [*src.packaged_publications(), *src.files([root / "corpus"]), blank]
+    load_embedded(pubs, store_dir=root / "store", validate=False)
+    return root / "store"
+
+
+def test_load_packs_every_publication_graph_without_blank_nodes(packed):
+    ds = Dataset.open(packed)
+    reader = ds._pack
+    assert reader is not None, "kg load writes a pack the store it made reads"
+    publications = [g for g in ds.graphs() if not g.endswith("/ontology")]
+    blank = "https://w3id.org/trialkg/graph/blank-2020"
+    assert set(reader.where) == set(publications) - {blank}, "every graph but the one with a blank node is packed"
+    assert reader.triples(blank) is None, "read from the store"
+    for graph in sorted(reader.where)[:5]:
+        lines = reader.triples(graph)
+        assert lines is not None
+        parsed = {str(t) for t in ox.parse(lines, format=ox.RdfFormat.N_TRIPLES)}
+        assert parsed == {str(q.triple) for q in ds.quads(graph)}, f"{graph}: the block is the graph"
+
+
+def test_copies_parsed_from_the_pack_hold_what_the_store_holds(packed, tmp_path):
+    with_pack, without = Dataset.open(packed), Dataset.open(_unpacked(packed, tmp_path / "old"))
+    assert without._pack is None
+    studies = [s.value for s in with_pack.studies()]
+    assert len(studies) > 30
+    everything = _copy(without, studies)
+    assert _copy(with_pack, studies) == everything, "named graphs and their merge"
+    assert _copy(with_pack, studies, named=False) == _copy(without, studies, named=False)
+    efficacy = batches.predicates_of(catalog.get("efficacy").text)
+    assert efficacy is not None
+    only = _copy(with_pack, studies, efficacy, named=False)
+    assert only == _copy(without, studies, efficacy, named=False), "only the query's predicates"
+    assert 0 < len(only) < len(_copy(without, studies, named=False))
+
+
+@pytest.mark.parametrize("name", BATCHED)
+def test_every_scoped_query_answers_the_same_bytes_with_and_without_the_pack(packed, tmp_path, name):
+    with_pack, without = Dataset.open(packed), Dataset.open(_unpacked(packed, tmp_path / "old"))
+    for fmt in ("csv", "json"):
+        assert with_pack.run(name).rows, f"{name} has rows to compare"
+        a, b = _written(with_pack, name, fmt), _written(without, name, fmt)
+        assert a == b, f"{name} as {fmt}"
+    study = with_pack.studies()[0].value
+    param = catalog.get(name).scope or ""
+    assert _written(with_pack, name, "tsv", {param: study}) == _written(without, name, "tsv", {param: study})
+
+
+def _written(ds: Dataset, name: str, fmt: str, params=None) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    ds.write(name, params or {}, fmt, out)
+    return out.getvalue()
+
+
+def test_a_reload_keeps_the_blocks_of_the_graphs_it_does_not_replace(packed, tmp_path):
+    path = tmp_path / "store"
+    shutil.copytree(packed, path)
+    before = json.loads((path / graph_pack.INDEX).read_text())["graphs"]
+    kept = Dataset.open(path)._pack
+    assert kept is not None
+    old_block = {g: kept.raw(g) for g in kept.where}
+    isoda = next(s for s in src.packaged_publications() if s.slug == "isoda-2018")
+    edited = isoda.read().replace(b'rdfs:label "Median follow-up" ;', b'rdfs:label "Median follow-up time" ;')
+    assert edited != isoda.read()
+    load_embedded([Source("isoda-2018.ttl", "isoda-2018", edited)], store_dir=path, validate=False)
+    ds = Dataset.open(path)
+    reader = ds._pack
+    assert reader is not None, "the new load's pack is stamped with the new data"
+    assert set(reader.where) == set(before)
+    graph = "https://w3id.org/trialkg/graph/isoda-2018"
+    assert {g for g in reader.where if reader.raw(g) != old_block[g]} == {graph}, "only the replaced graph changed"
+    assert b"Median follow-up time" in (reader.triples(graph) or b"")
+    study = "https://w3id.org/trialkg/trial/isoda-2018"
+    assert _copy(ds, [study]) == _copy(Dataset.open(_unpacked(path, tmp_path / "old")), [study])
+    # a packed graph replaced by one the pack leaves out (a blank node) loses its old block
+    synth = next(s for s in src.files([packed.parent / "corpus"]) if s.slug == "synth-000001")
+    blank = (
+        synth.read()
+        + b"\n<https://w3id.org/trialkg/publication/synth-000001> <http://www.w3.org/2000/01/rdf-schema#comment> [] .\n"
+    )
+    load_embedded([Source("synth-000001.ttl", "synth-000001", blank)], store_dir=path, validate=False)
+    reader = Dataset.open(path)._pack
+    assert reader is not None
+    assert "https://w3id.org/trialkg/graph/synth-000001" not in reader.where
+    assert set(reader.where) == set(before) - {"https://w3id.org/trialkg/graph/synth-000001"}
+
+
+def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
+    path = tmp_path / "store"
+    shutil.copytree(packed, path)
+    studies = [s.value for s in Dataset.open(path).studies()]
+    truth = _copy(Dataset.open(_unpacked(packed, tmp_path / "old")), studies)
+    data = bytearray((path / graph_pack.FILE).read_bytes())
+    for i in range(100, len(data), 997):  # bytes flipped all through the blocks: zlib's checksum sees it
+        data[i] ^= 0x5A
+    (path / graph_pack.FILE).write_bytes(bytes(data))
+    assert _copy(Dataset.open(path), studies) == truth, "a block that does not read back is read from the store"
+    index = json.loads((path / graph_pack.INDEX).read_text())
+    index["description"] = "0" * 64
+    (path / graph_pack.INDEX).write_text(json.dumps(index))
+    assert Dataset.open(path)._pack is None, "a pack written with other data is not read"
+    (path / graph_pack.INDEX).write_text("{not json")
+    assert Dataset.open(path)._pack is None
+    assert _copy(Dataset.open(path), studies) == truth
