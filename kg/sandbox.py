@@ -43,7 +43,8 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -172,6 +173,49 @@ def run(
 ) -> Outcome:
     """Call ``func(*args)`` in a forked child and return how it went; never raises for the child's sake."""
     pid, result_r, err_r = _fork(lambda out, err: _child(func, args, out, err, timeout, max_memory_mb, network))
+    return _outcome(pid, result_r, err_r, timeout)
+
+
+def ordered(func: Callable[[Any], Any], items: Iterable[Any], workers: int, network: bool = True) -> Iterator[Outcome]:
+    """How ``func(item)`` went for each item, in the items' order, each in a forked child, ``workers`` at a time.
+
+    The next child starts as soon as one is collected, so while the caller
+    reads one answer the others are being computed (a whole-store query's
+    batches on every core). A caller that stops early has the children still
+    running killed and reaped.
+    """
+    pending = iter(items)
+    running: deque[tuple[int, int, int]] = deque()
+
+    def start() -> bool:
+        for item in pending:
+            running.append(_fork(functools.partial(_in_child, func, item, network)))
+            return True
+        return False
+
+    try:
+        for _ in range(max(1, workers)):
+            if not start():
+                break
+        while running:
+            pid, result_r, err_r = running.popleft()
+            outcome = _outcome(pid, result_r, err_r, None)
+            start()
+            yield outcome
+    finally:
+        for pid, result_r, err_r in running:
+            os.close(result_r)
+            os.close(err_r)
+            _reap(pid, kill=True)
+
+
+def _in_child(func: Callable[[Any], Any], item: Any, network: bool, result_w: int, err_w: int) -> None:
+    """A child of :func:`ordered`: ``func(item)``, answered as :func:`run`'s children answer."""
+    _child(func, (item,), result_w, err_w, None, None, network)
+
+
+def _outcome(pid: int, result_r: int, err_r: int, timeout: float | None) -> Outcome:
+    """Collect a child's answer (:func:`_child`), reap it, and say how it went."""
     try:
         data, err, timed_out = _collect(pid, result_r, err_r, timeout)
     finally:

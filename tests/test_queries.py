@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,7 @@ from kg import dataset as dataset_module
 from kg import resources, sources
 from kg.dataset import Dataset
 from kg.errors import QueryError
+from kg.load import load_embedded
 from kg.prefixes import compact
 from kg.query import catalog, execute
 from kg.query.formats import cell, serialize
@@ -938,6 +940,43 @@ def _written(
 
 
 @pytest.mark.slow
+def test_a_study_query_asked_in_batches_by_several_processes_gives_the_bytes_of_one(tmp_path, monkeypatch):
+    """The batches of a whole-store study query are answered by forked processes, several at once, and the
+    answer is the same bytes, in every format and page, as one process asking them in turn."""
+    store = tmp_path / "store"
+    load_embedded(store_dir=store)
+    ds = Dataset.open(store)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)  # a batch a study: six batches
+    assert len(ds.studies()) >= 6
+    pids = tmp_path / "pids"
+    of_studies = ds.of_studies
+
+    def noted(studies, predicates=None, **kw):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return of_studies(studies, predicates, **kw)
+
+    monkeypatch.setattr(ds, "of_studies", noted)
+    for name in BATCHED:
+        answers = {}
+        for workers in (1, 3):
+            monkeypatch.setattr(dataset_module, "WORKERS", workers)
+            pids.write_text("")
+            answers[workers] = [
+                _written(ds, name, fmt, limit, offset)
+                for fmt in ("csv", "tsv", "json", "table")
+                for limit, offset in ((None, None), (2, 3))
+            ]
+            asked_in = set(pids.read_text().split())
+            if workers == 1:
+                assert asked_in == {str(os.getpid())}, name
+            elif len(ds.scope_resources(catalog.get(name))) > 1:
+                assert len(asked_in) > 2 and str(os.getpid()) not in asked_in, (name, asked_in)
+        assert answers[1] == answers[3], name
+    assert b"," in _written(ds, "efficacy", "csv").splitlines()[5]  # the answers compared are not all empty
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 3])
 def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer(kg, tmp_path, monkeypatch, batch):
     """Asked of a whole store, a study's query is asked of a few studies' graphs at a time (memory stays that of a
@@ -964,6 +1003,7 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
     batched, whole = Dataset.open(store), Dataset.open(store)
     monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
     monkeypatch.setattr(dataset_module, "BATCH_STUDIES", batch)
+    monkeypatch.setattr(dataset_module, "WORKERS", 1)  # copies counted here, in this process (several: below)
     copies: list[int] = []
     of_studies = batched.of_studies
     monkeypatch.setattr(

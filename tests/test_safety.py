@@ -660,6 +660,42 @@ def test_a_process_forked_while_the_forker_lock_is_held_can_still_sandbox():
     assert status[0] == pid and os.WIFEXITED(status[1]) and os.WEXITSTATUS(status[1]) == 0, "the child's query hung"
 
 
+def test_ordered_children_answer_in_order_and_none_outlives_a_reader_that_stops(tmp_path):
+    """`sandbox.ordered` (a whole-store query's batches, several processes at once): each answer in the items'
+    order whichever child ends first, a failing item one outcome that says why, and a reader that stops early
+    leaves no child running."""
+    from kg import sandbox
+
+    def later_first(i: int) -> int:
+        time.sleep(0.02 * (4 - i))  # the last items end first
+        return i * i
+
+    assert [o.value for o in sandbox.ordered(later_first, range(5), 3)] == [0, 1, 4, 9, 16]
+    outcomes = list(sandbox.ordered(lambda i: 12 // (i - 2), range(4), 2))
+    assert [o.ok for o in outcomes] == [True, True, False, True]
+    assert isinstance(outcomes[2].raised, ZeroDivisionError) and outcomes[3].value == 12
+    crashed = list(sandbox.ordered(lambda i: os.kill(os.getpid(), signal.SIGKILL) if i == 1 else i, range(3), 2))
+    assert [o.ok for o in crashed] == [True, False, True] and crashed[1].signal == signal.SIGKILL
+
+    pids = tmp_path / "pids"
+
+    def stuck(i: int) -> int:
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        if i:
+            time.sleep(120)
+        return i
+
+    answers = sandbox.ordered(stuck, range(6), 3)
+    assert next(answers).value == 0
+    answers.close()  # the reader stops: the children still running are killed and reaped
+    children = [int(p) for p in pids.read_text().split()]
+    assert len(children) >= 3
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 def _answer_then_die(*args):
     """In place of the endpoint's query child: a head, 100 kB of answer, then death (a panic, the OOM killer)."""
     from kg.web.endpoint import Answer

@@ -9,7 +9,7 @@ the summary and the pages print the same thing whichever ran it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pyoxigraph as ox
@@ -59,6 +59,18 @@ def in_child(func: Callable[..., T], *args: Any, origin: str = "query", network:
     if not outcome.ok:
         raise QueryError(f"{origin}: the query engine failed: {outcome.describe()}")
     return cast(T, outcome.value)
+
+
+def in_children(func: Callable[[Any], T], items: Iterable[Any], workers: int, origin: str = "query") -> Iterator[T]:
+    """``func(item)`` for each item in forked children, ``workers`` at a time (:func:`kg.sandbox.ordered`), the
+    results in the items' order; a child that fails is one :class:`QueryError` naming ``origin``, as in
+    :func:`in_child`."""
+    for outcome in sandbox.ordered(func, items, workers):
+        if outcome.raised is not None:
+            raise outcome.raised
+        if not outcome.ok:
+            raise QueryError(f"{origin}: the query engine failed: {outcome.describe()}")
+        yield cast(T, outcome.value)
 
 
 def _solve(
