@@ -232,6 +232,12 @@ class Dataset:
         take all 24 GB of this machine. ``named=False`` copies into the default
         graph alone, for a query that reads no graph by name
         (:func:`kg.query.tokens.reads_named_graphs`).
+
+        On a store ``kg load`` made, each publication graph is parsed from the
+        pack it wrote beside the store (:mod:`kg.graph_pack`: about 2 us a triple,
+        only the predicates wanted) rather than read off the disk a term at a
+        time (9.5 us a quad); a graph the pack lacks (blank nodes, a store an
+        earlier version loaded) is read from the store.
         """
         if self.endpoint:
             return self
@@ -245,20 +251,23 @@ class Dataset:
             if lines is not None:  # parsed from the pack beside the store: a fifth of the time of reading the store
                 if named:  # lenient: the lines are the engine's own output, checked when first loaded (30 % faster)
                     store.load(lines, format=ox.RdfFormat.N_TRIPLES, to_graph=g, lenient=True)
-                else:
-                    parsed.append(lines)
+                parsed.append(lines)
                 continue
             if g.value == onto:
                 quads: Iterable[ox.Quad] = self._ontology if self._on_disk else self.quads(g.value)
             elif wanted is None:
                 quads = self.quads(g.value)
             else:
-                quads = (q for p in wanted for q in self.store.quads_for_pattern(None, p, None, g))
-            store.extend(quads if named else (ox.Quad(q.subject, q.predicate, q.object) for q in quads))
-        if parsed:  # into the default graph at once: one parse, one transaction
+                quads = [q for p in wanted for q in self.store.quads_for_pattern(None, p, None, g)]
+            if named:
+                quads = quads if isinstance(quads, (list, tuple)) else list(quads)
+                store.extend(quads)
+            store.extend(
+                ox.Quad(q.subject, q.predicate, q.object) for q in quads
+            )  # the default graph: each triple once
+        if parsed:  # into the default graph at once: one parse, one transaction (a SPARQL INSERT of the named
+            # graphs' triples took twice as long)
             store.load(b"".join(parsed), format=ox.RdfFormat.N_TRIPLES, lenient=True)
-        if named:  # the default graph: each triple once
-            store.update(_MERGE)
         own = Dataset(store, base=self.base, origin=self.origin)
         own.isolated = self.isolated  # its queries in a child where this dataset's are (kg serve, kg summary)
         own.merged = True
@@ -610,9 +619,11 @@ class Dataset:
         2.8 GB, ``evidence-statistics`` 5.8 GB, so 100,000 did not fit this
         machine's 24 GB; in batches such queries took 110-370 MB at 10,000
         (``efficacy`` 488 MB at 100,000, where Oxigraph's own string cache is
-        full) and 2-4 ms a study (mostly reading its graphs off the disk: 34 s
-        for ``efficacy`` at 10,000, but 23 s where the whole store took 7.6 s for
-        ``response-distribution``). Only studies that have what every row needs
+        full) and 2-4 ms a study when each copy was read off the disk; parsed
+        from the store's pack, 0.5-1.1 ms a study in one process. The batches are
+        answered by :data:`WORKERS` forked processes at once
+        (:func:`kg.query.execute.in_children`), each answer handed back as SPARQL
+        TSV in the batches' order. Only studies that have what every row needs
         (:func:`kg.query.batches.required_of`) are asked: ``claims`` and
         ``comparisons`` follow the studies with claims or comparisons; and only
         their triples with predicates the query names are copied
