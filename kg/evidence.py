@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import sys
 from array import array
@@ -336,11 +337,16 @@ def _tallies(data: dict[str, Any], numbers: dict[str, Numbers]) -> dict[str, Num
     return out
 
 
-def read(folder: Path, description: list[ox.Triple]) -> Index | None:
+def read(folder: Path, description: list[ox.Triple], dir_fd: int | None = None) -> Index | None:
     """The index stored in a store's folder, or None if there is none, or it is of another version or of other
-    data (then the views are counted when first asked, as for a graph in memory)."""
+    data (then the views are counted when first asked, as for a graph in memory).
+
+    ``dir_fd``: the folder as the store was opened from it (:meth:`kg.dataset.Dataset.open`), so the index read
+    is the one that load wrote with that store, even after another load has swapped a new folder in."""
     try:
-        data = json.loads((folder / FILE).read_text(encoding="utf-8"))
+        fd = os.open(FILE if dir_fd is not None else folder / FILE, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+        with open(fd, encoding="utf-8") as fh:
+            data = json.loads(fh.read())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != VERSION:

@@ -199,7 +199,11 @@ def ordered(func: Callable[[Any], Any], items: Iterable[Any], workers: int, netw
                 break
         while running:
             pid, result_r, err_r = running.popleft()
-            outcome = _outcome(pid, result_r, err_r, None)
+            try:
+                outcome = _outcome(pid, result_r, err_r, None)  # closes its pipes, whatever happens
+            except BaseException:  # interrupted while collecting (Ctrl-C): this child is not left running either
+                _reap(pid, kill=True)
+                raise
             start()
             yield outcome
     finally:
@@ -207,6 +211,19 @@ def ordered(func: Callable[[Any], Any], items: Iterable[Any], workers: int, netw
             os.close(result_r)
             os.close(err_r)
             _reap(pid, kill=True)
+
+
+def cores() -> int:
+    """The processors this process may run on: its CPU affinity, or a cgroup v2 CPU quota (a container's
+    ``--cpus``) where that is lower, at least one."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()[:2]
+        if quota != "max":
+            n = min(n, int(quota) // int(period))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 here, or no quota
+    return max(1, n)
 
 
 def _in_child(func: Callable[[Any], Any], item: Any, network: bool, result_w: int, err_w: int) -> None:

@@ -147,3 +147,80 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     (path / graph_pack.INDEX).write_text("{not json")
     assert Dataset.open(path)._pack is None
     assert _copy(Dataset.open(path), studies) == truth
+
+
+def test_a_store_opened_before_a_reload_reads_its_own_pack_and_index_not_the_new_ones(tmp_path):
+    """A reload swaps in a new folder with its own pack and evidence index; a dataset opened before it (a server
+    running, a query under way) keeps reading the files written with the store it holds, even where the edit
+    changes no count (the stamp alone, a digest of the description's counts, would not tell them apart)."""
+    path = tmp_path / "store"
+    load_embedded(store_dir=path)
+    warm, cold = Dataset.open(path), Dataset.open(path)
+    warm.warm()  # as a server does when it starts: the pack's index read, its file open
+    evidence_before = warm.evidence.studies
+    isoda = next(s for s in src.packaged_publications() if s.slug == "isoda-2018")
+    edited = isoda.read().replace(b'clinical trial"', b'clinical triaZ"', 1)
+    assert edited != isoda.read() and len(edited) == len(isoda.read())
+    load_embedded([Source("isoda-2018.ttl", "isoda-2018", edited)], store_dir=path)
+    after = Dataset.open(path)
+    assert warm.stored_description() == after.stored_description(), "the counts are the same: one stamp"
+    study = "https://w3id.org/trialkg/trial/isoda-2018"
+    new = _copy(after, [study])
+    assert after._pack is not None and any('triaZ"' in q for q in new)
+    for before in (warm, cold):
+        old = _copy(before, [study])
+        assert old == {str(q) for q in _truth(before, study)}, "the copy is of the store it was opened with"
+        assert not any('triaZ"' in q for q in old)
+    assert warm._pack is not None, "read from the pack it opened (its folder is gone since)"
+    assert cold._pack is None, "its folder is gone: read from the store, never from the new folder's pack"
+    assert cold.evidence.studies == evidence_before
+
+
+def _truth(ds: Dataset, study: str):
+    """A copy of a study's graphs read off the store, as of_studies makes it without a pack."""
+    store = ox.Store()
+    for g in ds.graphs_of([study]):
+        quads = list(ds.store.quads_for_pattern(None, None, None, g))
+        store.extend(quads)
+        store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+    return store
+
+
+def test_a_dataset_holds_no_file_open_once_it_is_gone(packed):
+    import gc
+    import os
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd to count open files on this system")
+    study = Dataset.open(packed).studies()[0].value
+    gc.collect()
+    start = open_fds()
+    for _ in range(40):
+        ds = Dataset.open(packed)
+        assert ds._pack is not None
+        ds.of_studies([study])
+        del ds
+    gc.collect()
+    assert open_fds() <= start + 2, "each dataset's folder and pack are closed with it"
+
+
+def test_pages_forked_from_a_site_read_the_pack_index_once(packed, monkeypatch):
+    """The pack's index (6 MB of JSON at 100,000 publications) is read once, by the process that serves or
+    publishes, not again in every child that renders a page."""
+    from kg.web.pages import render_trial
+    from kg.web.site import Site
+
+    ds = Dataset.open(packed)
+    ds.isolated = True  # pages render in forked children, as kg serve's do
+    site = Site(ds)
+    study = ds.studies()[0].value
+    expected = render_trial(site, study)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the pack's index read again")
+
+    monkeypatch.setattr(graph_pack.Reader, "open", refuse)
+    assert render_trial(site, study) == expected  # rendered again (pages are cached by the server, not here)

@@ -695,6 +695,28 @@ def test_ordered_children_answer_in_order_and_none_outlives_a_reader_that_stops(
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
 
+    # interrupted while it waits for a child (Ctrl-C): that child is killed and reaped too, not only the others
+    pids.write_text("")
+    waits = sandbox._collect
+
+    def interrupted(*args, **kwargs):
+        deadline = time.monotonic() + 10
+        while len(pids.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    sandbox._collect = interrupted  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(sandbox.ordered(stuck, [1, 2], 2))
+    finally:
+        sandbox._collect = waits  # type: ignore[assignment]
+    children = [int(p) for p in pids.read_text().split()]
+    assert len(children) == 2
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
 
 def _answer_then_die(*args):
     """In place of the endpoint's query child: a head, 100 kB of answer, then death (a panic, the OOM killer)."""

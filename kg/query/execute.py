@@ -65,7 +65,14 @@ def in_children(func: Callable[[Any], T], items: Iterable[Any], workers: int, or
     """``func(item)`` for each item in forked children, ``workers`` at a time (:func:`kg.sandbox.ordered`), the
     results in the items' order; a child that fails is one :class:`QueryError` naming ``origin``, as in
     :func:`in_child`."""
-    for outcome in sandbox.ordered(func, items, workers):
+    answers = sandbox.ordered(func, items, workers)
+    while True:
+        try:
+            outcome = next(answers)
+        except StopIteration:
+            return
+        except OSError as exc:  # no process to be had (EAGAIN) or no pipe (EMFILE)
+            raise QueryError(f"{origin}: cannot start a query process: {exc.strerror or exc}") from None
         if outcome.raised is not None:
             raise outcome.raised
         if not outcome.ok:

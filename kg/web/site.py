@@ -106,6 +106,7 @@ class Site:
         # else (a graph built in memory) held here, never added to the dataset's store
         self.extra: list[ox.Triple] = [] if self.dataset.stored_description() else list(self.dataset.description)
         self._extra_subjects = {value(t.subject) for t in self.extra}
+        self.dataset.warm()  # pages copy their graphs in forked children: what every copy needs, read once here
 
     @property
     def base(self) -> str:
