@@ -30,6 +30,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -81,7 +82,8 @@ def _one(store: str, name: str, text: str | None, conn) -> None:
     sink = Count()
     start = time.perf_counter()
     ds.write(query, PARAMS.get(name, {}), "csv", sink)
-    conn.send([time.perf_counter() - start, max(0, sink.lines - 1), peak_mb(os.getpid())])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024  # the largest batch process, in MB
+    conn.send([time.perf_counter() - start, max(0, sink.lines - 1), peak_mb(os.getpid()), children])
 
 
 def peak_mb(pid: int) -> int | None:
@@ -100,8 +102,9 @@ def timed(store: str, name: str, text: str | None, limit: float) -> dict:
     proc.start()
     send.close()
     if recv.poll(limit):
-        seconds, rows, peak = recv.recv()
+        seconds, rows, peak, children = recv.recv()
         out = {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds if seconds else None, "peak_mb": peak}
+        out["children_peak_mb"] = children  # a query asked in batches: each batch's process (the largest)
     else:
         out = {"seconds": None, "stopped": limit, "peak_mb": peak_mb(proc.pid or 0)}
     proc.kill()
@@ -171,9 +174,14 @@ def main() -> None:
     ap.add_argument("--rare", nargs="+", default=None, metavar="STORE")
     ap.add_argument("--one-trial", nargs="+", default=None, metavar="STORE")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--workers", type=int, default=None, help="processes a batched query uses (default: kg's own)")
     args = ap.parse_args()
     figures: dict = {"argv": sys.argv[1:]}
     if args.store:
+        if args.workers is not None:  # set before the measuring children fork: they inherit it
+            import kg.dataset
+
+            kg.dataset.WORKERS = args.workers
         figures["speed"] = speed(args.store, [n for n in args.only.split(",") if n], args.limit)
     if args.rare:
         figures["rare"] = best_of_five(args.rare, RARE)
