@@ -22,11 +22,15 @@ before: the pack only ever saves time.
 
 from __future__ import annotations
 
+import base64
+import bisect
 import json
 import os
+import sys
 import weakref
 import zlib
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,7 +40,7 @@ from kg.outputs import move
 FILE = "trialkg-graphs.pack"
 #: where each graph's block is, and the description the pack was written with
 INDEX = "trialkg-graphs.json"
-VERSION = 1
+VERSION = 2
 
 
 def block(ntriples: bytes) -> bytes | None:
@@ -80,6 +84,50 @@ def _lines(data: bytes, predicates: frozenset[str] | None) -> bytes:
     return b"".join(body[a:b] for a, b in spans)
 
 
+class Blocks(Mapping[str, tuple[int, int]]):
+    """Where each graph's block is (offset, length), by graph IRI: the IRIs in one sorted list and the numbers in
+    two arrays, looked up by bisection (a dict of 100,000 graphs held 44 MB in every server and site; this, 12)."""
+
+    def __init__(self, graphs: Any, at: array[int], size: array[int]):
+        if not isinstance(graphs, list) or not all(isinstance(g, str) for g in graphs):
+            raise ValueError("the graphs are not a list of IRIs")
+        if any(a >= b for a, b in zip(graphs, graphs[1:], strict=False)) or not len(graphs) == len(at) == len(size):
+            raise ValueError("the graphs are not sorted, or not one offset and one length each")
+        self._graphs, self._at, self._size = graphs, at, size
+
+    def __getitem__(self, graph: str) -> tuple[int, int]:
+        i = bisect.bisect_left(self._graphs, graph)
+        if i == len(self._graphs) or self._graphs[i] != graph:
+            raise KeyError(graph)
+        return self._at[i], self._size[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._graphs)
+
+    def __len__(self) -> int:
+        return len(self._graphs)
+
+
+def _packed(numbers: Iterable[int]) -> str:
+    """Numbers as the index keeps them: base64 of 8-byte little-endian unsigned integers."""
+    data = array("Q", numbers)
+    if sys.byteorder != "little":
+        data.byteswap()
+    return base64.b64encode(data.tobytes()).decode("ascii")
+
+
+def _unpacked(text: Any) -> array[int]:
+    """Numbers read back (:func:`_packed`); a damaged field raises ValueError."""
+    raw = base64.b64decode(str(text), validate=True)
+    if len(raw) % 8:
+        raise ValueError("numbers cut")
+    numbers = array("Q")
+    numbers.frombytes(raw)
+    if sys.byteorder != "little":
+        numbers.byteswap()
+    return numbers
+
+
 class Writer:
     """Blocks appended to a pack file as ``kg load`` makes them; :meth:`finish` moves it into the store's folder."""
 
@@ -115,7 +163,14 @@ class Writer:
         """Move the pack into ``folder`` (the store being made, before its swap) with its index, stamped."""
         self._out.close()
         move(self.spool, folder / FILE)
-        index = {"version": VERSION, "description": stamp, "graphs": self.where}
+        names = sorted(self.where)
+        index = {
+            "version": VERSION,
+            "description": stamp,
+            "graphs": names,
+            "at": _packed(self.where[g][0] for g in names),
+            "size": _packed(self.where[g][1] for g in names),
+        }
         (folder / INDEX).write_text(json.dumps(index, sort_keys=True, separators=(",", ":")), encoding="utf-8")
 
     def discard(self) -> None:
@@ -127,7 +182,7 @@ class Writer:
 class Reader:
     """A store's pack, open for reading (thread-safe: each read is one ``pread``; closed with the reader)."""
 
-    def __init__(self, fd: int, where: dict[str, tuple[int, int]]):
+    def __init__(self, fd: int, where: Mapping[str, tuple[int, int]]):
         self._fd = fd
         self.where = where
         self._closer = weakref.finalize(self, os.close, fd)
@@ -147,9 +202,9 @@ class Reader:
                 index: Any = json.loads(fh.read())
             if not isinstance(index, dict) or index.get("version") != VERSION or index.get("description") != stamp:
                 return None
-            where = {str(g): (int(at), int(n)) for g, (at, n) in index["graphs"].items()}
+            where = Blocks(index["graphs"], _unpacked(index["at"]), _unpacked(index["size"]))
             fd = os.open(where_is(FILE), flags, dir_fd=dir_fd)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # binascii.Error is a ValueError
             return None
         return cls(fd, where)
 

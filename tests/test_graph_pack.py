@@ -144,6 +144,12 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     index["description"] = "0" * 64
     (path / graph_pack.INDEX).write_text(json.dumps(index))
     assert Dataset.open(path)._pack is None, "a pack written with other data is not read"
+    index["description"] = json.loads((packed / graph_pack.INDEX).read_text())["description"]  # the true stamp
+    for damaged in ({"graphs": index["graphs"][::-1]}, {"at": index["at"][:-4]}, {"size": "not base64!"}):
+        (path / graph_pack.INDEX).write_text(json.dumps({**index, **damaged}))
+        assert Dataset.open(path)._pack is None, damaged
+    (path / graph_pack.INDEX).write_text(json.dumps(index))
+    assert Dataset.open(path)._pack is not None, "the undamaged index reads"
     (path / graph_pack.INDEX).write_text("{not json")
     assert Dataset.open(path)._pack is None
     assert _copy(Dataset.open(path), studies) == truth
