@@ -342,7 +342,8 @@ def read(folder: Path, description: list[ox.Triple], dir_fd: int | None = None) 
     data (then the views are counted when first asked, as for a graph in memory).
 
     ``dir_fd``: the folder as the store was opened from it (:meth:`kg.dataset.Dataset.open`), so the index read
-    is the one that load wrote with that store, even after another load has swapped a new folder in."""
+    is the one that load wrote with that store, never a later load's (once a later load has removed that
+    folder, there is none: the views are counted again)."""
     try:
         fd = os.open(FILE if dir_fd is not None else folder / FILE, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
         with open(fd, encoding="utf-8") as fh:

@@ -104,6 +104,10 @@ class Blocks(Mapping[str, tuple[int, int]]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._graphs)
 
+    def within(self, size: int) -> bool:
+        """Whether every block lies inside a pack file of ``size`` bytes."""
+        return all(at + n <= size for at, n in zip(self._at, self._size, strict=True))
+
     def __len__(self) -> int:
         return len(self._graphs)
 
@@ -192,7 +196,8 @@ class Reader:
         """The pack in a store's folder, if there is one of this version written with the data ``stamp`` names.
 
         ``dir_fd``: the folder as the store was opened from it (:meth:`kg.dataset.Dataset.open`): the pack read is
-        the one the load wrote with that store, never a later load's (whose folder was swapped in since).
+        the one the load wrote with that store, never a later load's; once a later load has removed that folder,
+        there is none (the store is read instead), unless it was opened before (:meth:`kg.dataset.Dataset.warm`).
         """
         flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
         where_is = (lambda name: name) if dir_fd is not None else (lambda name: str(folder / name))
@@ -205,6 +210,9 @@ class Reader:
             where = Blocks(index["graphs"], _unpacked(index["at"]), _unpacked(index["size"]))
             fd = os.open(where_is(FILE), flags, dir_fd=dir_fd)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # binascii.Error is a ValueError
+            return None
+        if not where.within(os.fstat(fd).st_size):  # an index of another (a larger) pack
+            os.close(fd)
             return None
         return cls(fd, where)
 

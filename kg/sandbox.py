@@ -176,6 +176,10 @@ def run(
     return _outcome(pid, result_r, err_r, timeout)
 
 
+class ForkError(OSError):
+    """No child could be started for :func:`ordered` (no process or no pipe to be had)."""
+
+
 def ordered(func: Callable[[Any], Any], items: Iterable[Any], workers: int, network: bool = True) -> Iterator[Outcome]:
     """How ``func(item)`` went for each item, in the items' order, each in a forked child, ``workers`` at a time.
 
@@ -189,7 +193,10 @@ def ordered(func: Callable[[Any], Any], items: Iterable[Any], workers: int, netw
 
     def start() -> bool:
         for item in pending:
-            running.append(_fork(functools.partial(_in_child, func, item, network)))
+            try:
+                running.append(_fork(functools.partial(_in_child, func, item, network)))
+            except OSError as exc:  # no process or no pipe to be had now (EAGAIN, EMFILE)
+                raise ForkError(exc.errno, exc.strerror) from exc
             return True
         return False
 
@@ -199,11 +206,7 @@ def ordered(func: Callable[[Any], Any], items: Iterable[Any], workers: int, netw
                 break
         while running:
             pid, result_r, err_r = running.popleft()
-            try:
-                outcome = _outcome(pid, result_r, err_r, None)  # closes its pipes, whatever happens
-            except BaseException:  # interrupted while collecting (Ctrl-C): this child is not left running either
-                _reap(pid, kill=True)
-                raise
+            outcome = _outcome(pid, result_r, err_r, None)  # closes its pipes; interrupted, kills and reaps it
             start()
             yield outcome
     finally:
@@ -218,10 +221,11 @@ def cores() -> int:
     ``--cpus``) where that is lower, at least one."""
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
-        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()[:2]
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
         if quota != "max":
-            n = min(n, int(quota) // int(period))
-    except (OSError, ValueError):
+            n = min(n, int(quota) // int(period))  # rounded down: each process holds a batch in memory
+    except (OSError, ValueError, ZeroDivisionError):
         pass  # no cgroup v2 here, or no quota
     return max(1, n)
 
@@ -232,12 +236,17 @@ def _in_child(func: Callable[[Any], Any], item: Any, network: bool, result_w: in
 
 
 def _outcome(pid: int, result_r: int, err_r: int, timeout: float | None) -> Outcome:
-    """Collect a child's answer (:func:`_child`), reap it, and say how it went."""
+    """Collect a child's answer (:func:`_child`), reap it, and say how it went (interrupted while collecting, as by
+    Ctrl-C: the child is killed and reaped before the interruption goes on)."""
     try:
-        data, err, timed_out = _collect(pid, result_r, err_r, timeout)
-    finally:
-        os.close(result_r)
-        os.close(err_r)
+        try:
+            data, err, timed_out = _collect(pid, result_r, err_r, timeout)
+        finally:
+            os.close(result_r)
+            os.close(err_r)
+    except BaseException:
+        _reap(pid, kill=True)
+        raise
     outcome = _how_it_ended(_reap(pid, kill=timed_out))
     outcome.timed_out, outcome.message = timed_out, last_words(err)
     outcome.out_of_memory = "memory allocation of" in err.decode("utf-8", "replace")

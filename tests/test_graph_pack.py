@@ -11,12 +11,18 @@ import pytest
 from kg import graph_pack
 from kg import sources as src
 from kg.dataset import Dataset
+from kg.errors import StoreError
 from kg.load import load_embedded
 from kg.query import batches, catalog
 from kg.sources import Source
 
 #: every study query the batches ask of a store, and the one publication query
 BATCHED = [name for name, q in sorted(catalog.catalog().items()) if q.scope]
+#: what a scoped query needs besides its scope: a term the packaged publications have rows for
+NEEDS: dict[str, dict[str, str]] = {
+    "evidence-by-drug": {"drug": "NCIT:C1851"},
+    "compare-outcomes": {"endpoint": "NCIT:C28234"},
+}
 
 
 def _unpacked(path, to):
@@ -81,19 +87,20 @@ def test_copies_parsed_from_the_pack_hold_what_the_store_holds(packed, tmp_path)
 def test_every_scoped_query_answers_the_same_bytes_with_and_without_the_pack(packed, tmp_path, name):
     with_pack, without = Dataset.open(packed), Dataset.open(_unpacked(packed, tmp_path / "old"))
     for fmt in ("csv", "json"):
-        assert with_pack.run(name).rows, f"{name} has rows to compare"
+        assert with_pack.run(name, NEEDS.get(name, {})).rows, f"{name} has rows to compare"
         a, b = _written(with_pack, name, fmt), _written(without, name, fmt)
         assert a == b, f"{name} as {fmt}"
     study = with_pack.studies()[0].value
     param = catalog.get(name).scope or ""
-    assert _written(with_pack, name, "tsv", {param: study}) == _written(without, name, "tsv", {param: study})
+    one = {param: study, **NEEDS.get(name, {})}
+    assert _written(with_pack, name, "tsv", one) == _written(without, name, "tsv", one)
 
 
 def _written(ds: Dataset, name: str, fmt: str, params=None) -> bytes:
     import io
 
     out = io.BytesIO()
-    ds.write(name, params or {}, fmt, out)
+    ds.write(name, params or NEEDS.get(name, {}), fmt, out)
     return out.getvalue()
 
 
@@ -145,7 +152,14 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     (path / graph_pack.INDEX).write_text(json.dumps(index))
     assert Dataset.open(path)._pack is None, "a pack written with other data is not read"
     index["description"] = json.loads((packed / graph_pack.INDEX).read_text())["description"]  # the true stamp
-    for damaged in ({"graphs": index["graphs"][::-1]}, {"at": index["at"][:-4]}, {"size": "not base64!"}):
+    beyond = graph_pack._packed([2**62] * len(index["graphs"]))  # blocks past the end of the pack file
+    for damaged in (
+        {"graphs": index["graphs"][::-1]},
+        {"at": index["at"][:-4]},
+        {"size": "not base64!"},
+        {"at": beyond},
+        {"size": beyond},
+    ):
         (path / graph_pack.INDEX).write_text(json.dumps({**index, **damaged}))
         assert Dataset.open(path)._pack is None, damaged
     (path / graph_pack.INDEX).write_text(json.dumps(index))
@@ -211,6 +225,15 @@ def test_a_dataset_holds_no_file_open_once_it_is_gone(packed):
         del ds
     gc.collect()
     assert open_fds() <= start + 2, "each dataset's folder and pack are closed with it"
+    damaged = packed.parent / "damaged"  # a store RocksDB cannot read: one line, and no file left open
+    shutil.copytree(packed, damaged)
+    (damaged / "CURRENT").write_text("garbage\n")
+    for _ in range(20):
+        with pytest.raises(StoreError, match="cannot open the store"):
+            Dataset.open(damaged)
+    gc.collect()
+    assert open_fds() <= start + 2
+    shutil.rmtree(damaged)
 
 
 def test_pages_forked_from_a_site_read_the_pack_index_once(packed, monkeypatch):

@@ -817,6 +817,11 @@ def test_the_scaling_check_finds_a_required_pattern_after_an_optional():
 # ---- scoped queries: one resource's rows from the graphs that describe it ------------------------
 
 SCOPED = sorted(n for n, q in catalog.catalog().items() if q.scope)
+#: what a scoped query needs besides its scope: a term the packaged publications have rows for
+NEEDS: dict[str, dict[str, str]] = {
+    "evidence-by-drug": {"drug": "NCIT:C1851"},
+    "compare-outcomes": {"endpoint": "NCIT:C28234"},
+}
 
 
 def _scope_values(name: str, dataset: Dataset) -> list[str]:
@@ -828,7 +833,7 @@ def _scope_values(name: str, dataset: Dataset) -> list[str]:
     if not named:
         return _scope_values("studies", dataset)
     column = named.group(1)
-    return sorted({r[column].value for r in dataset.run(name).rows if column in r})
+    return sorted({r[column].value for r in dataset.run(name, NEEDS.get(name, {})).rows if column in r})
 
 
 def _counted(name: str, dataset: Dataset, params: dict[str, str]) -> Counter:
@@ -855,7 +860,7 @@ def test_scoped_queries_are_those_with_one_resource_to_answer_for():
     statistic's source may be described in another graph, without pointing at the statistic)."""
     assert SCOPED == sorted(
         ["adverse-events", "citation", "claims", "comparisons", "efficacy", "evidence-statistics"]
-        + ["response-distribution", "studies", "trial-summary", "trial-terms"]
+        + ["response-distribution", "studies", "trial-summary", "trial-terms", "evidence-by-drug", "compare-outcomes"]
     )
     for name in SCOPED:
         q = catalog.get(name)
@@ -869,12 +874,13 @@ def test_a_scoped_query_answers_a_resource_from_the_graphs_that_describe_it(name
     answered = 0
     for data in (PACKAGED, RCT):
         for value in _scope_values(name, data):
-            whole = _counted(name, data, {scope: value})
+            params = {scope: value, **NEEDS.get(name, {})}
+            whole = _counted(name, data, params)
             own = data.of_studies([value])
             assert len(list(own.quads())) < len(data.store) or data is RCT  # one publication: its graph is the whole
-            assert _counted(name, own, {scope: value}) == whole, (name, value)
+            assert _counted(name, own, params) == whole, (name, value)
             # and as `kg query NAME --param` asks it: of a copy of those graphs, each triple once
-            assert _asked(name, data, {scope: value}) == whole, (name, value)
+            assert _asked(name, data, params) == whole, (name, value)
             answered += bool(whole)
     assert answered >= 2, f"{name}: too few resources with rows to compare"
 
@@ -897,9 +903,10 @@ def test_a_store_answers_a_scoped_query_as_the_files_do(kg, tmp_path):
         values = _scope_values(name, PACKAGED)
         assert values, name
         for value in values[:3] + values[-3:]:
-            whole = _counted(name, PACKAGED, {scope: value})  # the engine on the union of the files' graphs
-            assert _counted(name, opened, {scope: value}) == whole, (name, value)
-            assert _asked(name, opened, {scope: value}) == whole, (name, value)  # asked of the store's copy
+            params = {scope: value, **NEEDS.get(name, {})}
+            whole = _counted(name, PACKAGED, params)  # the engine on the union of the files' graphs
+            assert _counted(name, opened, params) == whole, (name, value)
+            assert _asked(name, opened, params) == whole, (name, value)  # asked of the store's copy
     trial = _scope_values("efficacy", PACKAGED)[0]
     on_store = kg("query", "efficacy", "--store", str(store), "--param", f"trial={trial}", "--format", "csv")
     from_files = kg("query", "efficacy", "--param", f"trial={trial}", "--format", "csv")
@@ -922,8 +929,10 @@ def test_the_study_queries_that_order_rows_by_their_study_are_the_ones_asked_in_
         "adverse-events",
         "citation",
         "claims",
+        "compare-outcomes",
         "comparisons",
         "efficacy",
+        "evidence-by-drug",
         "evidence-statistics",
         "response-distribution",
         "trial-summary",
@@ -935,7 +944,7 @@ def _written(
     dataset: Dataset, name: str | catalog.Query, fmt: str, limit: int | None = None, offset: int | None = None
 ) -> bytes:
     out = io.BytesIO()
-    dataset.write(name, {}, fmt, out, limit=limit, offset=offset)
+    dataset.write(name, NEEDS.get(name, {}) if isinstance(name, str) else {}, fmt, out, limit=limit, offset=offset)
     return out.getvalue()
 
 
@@ -1023,8 +1032,9 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
         for limit, offset in ((2, None), (4, 3), (None, 5), (1, 0), (0, 1), (3, 10**6)):
             for fmt in ("csv", "tsv", "json"):
                 assert _written(batched, name, fmt, limit, offset) == _written(whole, name, fmt, limit, offset)
-        assert batched.run(name).rows == whole.run(name).rows
-        assert batched.run(name, limit=3, offset=2).rows == whole.run(name, limit=3, offset=2).rows
+        needs = NEEDS.get(name, {})
+        assert batched.run(name, needs).rows == whole.run(name, needs).rows
+        assert batched.run(name, needs, limit=3, offset=2).rows == whole.run(name, needs, limit=3, offset=2).rows
     assert len(_written(whole, "efficacy", "csv").splitlines()) > 40  # the answers compared are not all empty
 
     class Watched(io.BytesIO):
@@ -1162,7 +1172,7 @@ def test_a_study_three_files_state_is_answered_as_one_file_in_bounded_memory(kg,
 
     # the whole store asked a study at a time: each batch its study's graphs, each triple once
     monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
-    for name in ("efficacy", "adverse-events", "trial-terms", "evidence-statistics", "citation"):
+    for name in ("efficacy", "adverse-events", "trial-terms", "evidence-statistics", "citation", *NEEDS):
         batched = sandbox.run(_written, thrice, name, "csv", timeout=60, max_memory_mb=2048)
         assert batched.ok, (name, batched.describe())
         assert batched.value == _written(alone, name, "csv"), name

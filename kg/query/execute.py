@@ -71,7 +71,7 @@ def in_children(func: Callable[[Any], T], items: Iterable[Any], workers: int, or
             outcome = next(answers)
         except StopIteration:
             return
-        except OSError as exc:  # no process to be had (EAGAIN) or no pipe (EMFILE)
+        except sandbox.ForkError as exc:  # no process to be had (EAGAIN) or no pipe (EMFILE)
             raise QueryError(f"{origin}: cannot start a query process: {exc.strerror or exc}") from None
         if outcome.raised is not None:
             raise outcome.raised
