@@ -83,6 +83,7 @@ def test_copies_parsed_from_the_pack_hold_what_the_store_holds(packed, tmp_path)
     assert 0 < len(only) < len(_copy(without, studies, named=False))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BATCHED)
 def test_every_scoped_query_answers_the_same_bytes_with_and_without_the_pack(packed, tmp_path, name):
     with_pack, without = Dataset.open(packed), Dataset.open(_unpacked(packed, tmp_path / "old"))
@@ -104,6 +105,7 @@ def _written(ds: Dataset, name: str, fmt: str, params=None) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_reload_keeps_the_blocks_of_the_graphs_it_does_not_replace(packed, tmp_path):
     path = tmp_path / "store"
     shutil.copytree(packed, path)
@@ -169,6 +171,7 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     assert _copy(Dataset.open(path), studies) == truth
 
 
+@pytest.mark.slow
 def test_a_store_opened_before_a_reload_reads_its_own_pack_and_index_not_the_new_ones(tmp_path):
     """A reload swaps in a new folder with its own pack and evidence index; a dataset opened before it (a server
     running, a query under way) keeps reading the files written with the store it holds, even where the edit
@@ -206,6 +209,7 @@ def _truth(ds: Dataset, study: str):
     return store
 
 
+@pytest.mark.slow
 def test_a_dataset_holds_no_file_open_once_it_is_gone(packed):
     import gc
     import os
