@@ -280,7 +280,7 @@ class Dataset:
             else:
                 quads = [q for p in wanted for q in self.store.quads_for_pattern(None, p, None, g)]
             if named:
-                quads = quads if isinstance(quads, (list, tuple)) else list(quads)
+                quads = list(quads)  # read once, into the named graph and the default graph
                 store.extend(quads)
             store.extend(
                 ox.Quad(q.subject, q.predicate, q.object) for q in quads

@@ -18,7 +18,6 @@ request time cannot disagree.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ from typing import Any, TypeAlias
 
 import pyoxigraph as ox
 
+from kg import packed
 from kg.outputs import AtomicFiles
 from kg.prefixes import DCT, TKG
 from kg.query import catalog
@@ -299,24 +299,13 @@ def save(folder: Path, index: Index, description: list[ox.Triple]) -> None:
 
 
 def pack(numbers: Numbers) -> str:
-    """Study numbers as the file keeps them: base64 of 4-byte little-endian unsigned integers (read back in one
-    call, where a JSON list of 1.7 million numbers took 1.7 million objects)."""
-    data = array("I", numbers)
-    if sys.byteorder != "little":
-        data.byteswap()
-    return base64.b64encode(data.tobytes()).decode("ascii")
+    """Study numbers as the file keeps them: 4-byte unsigned integers (:func:`kg.packed.pack`)."""
+    return packed.pack(numbers, "I")
 
 
 def _unpack(data: Any) -> Numbers:
     """Numbers read back (:func:`pack`)."""
-    raw = base64.b64decode(str(data), validate=True)
-    if len(raw) % 4:
-        raise ValueError("numbers cut")
-    numbers = array("I")
-    numbers.frombytes(raw)
-    if sys.byteorder != "little":
-        numbers.byteswap()
-    return numbers
+    return packed.unpack(data, "I")
 
 
 def _numbers(data: Any, studies: int) -> Numbers:

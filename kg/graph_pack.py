@@ -22,11 +22,9 @@ before: the pack only ever saves time.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import json
 import os
-import sys
 import weakref
 import zlib
 from array import array
@@ -34,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from kg import packed
 from kg.outputs import move
 
 #: the blocks, one after another
@@ -112,26 +111,6 @@ class Blocks(Mapping[str, tuple[int, int]]):
         return len(self._graphs)
 
 
-def _packed(numbers: Iterable[int]) -> str:
-    """Numbers as the index keeps them: base64 of 8-byte little-endian unsigned integers."""
-    data = array("Q", numbers)
-    if sys.byteorder != "little":
-        data.byteswap()
-    return base64.b64encode(data.tobytes()).decode("ascii")
-
-
-def _unpacked(text: Any) -> array[int]:
-    """Numbers read back (:func:`_packed`); a damaged field raises ValueError."""
-    raw = base64.b64decode(str(text), validate=True)
-    if len(raw) % 8:
-        raise ValueError("numbers cut")
-    numbers = array("Q")
-    numbers.frombytes(raw)
-    if sys.byteorder != "little":
-        numbers.byteswap()
-    return numbers
-
-
 class Writer:
     """Blocks appended to a pack file as ``kg load`` makes them; :meth:`finish` moves it into the store's folder."""
 
@@ -172,8 +151,8 @@ class Writer:
             "version": VERSION,
             "description": stamp,
             "graphs": names,
-            "at": _packed(self.where[g][0] for g in names),
-            "size": _packed(self.where[g][1] for g in names),
+            "at": packed.pack((self.where[g][0] for g in names), "Q"),
+            "size": packed.pack((self.where[g][1] for g in names), "Q"),
         }
         (folder / INDEX).write_text(json.dumps(index, sort_keys=True, separators=(",", ":")), encoding="utf-8")
 
@@ -207,7 +186,7 @@ class Reader:
                 index: Any = json.loads(fh.read())
             if not isinstance(index, dict) or index.get("version") != VERSION or index.get("description") != stamp:
                 return None
-            where = Blocks(index["graphs"], _unpacked(index["at"]), _unpacked(index["size"]))
+            where = Blocks(index["graphs"], packed.unpack(index["at"], "Q"), packed.unpack(index["size"], "Q"))
             fd = os.open(where_is(FILE), flags, dir_fd=dir_fd)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # binascii.Error is a ValueError
             return None

@@ -342,7 +342,7 @@ def _replace_graphs(
         describe_store(store, base)
         index = evidence.compute(store)  # every evidence view's counts, stored with the data they count
         store.flush()
-        description = [q.triple for q in store.quads_for_pattern(None, None, None, _description_graph(base))]
+        description = _stored_description(store, base)
         del store
         evidence.save(work, index, description)
         pack.finish(work, evidence.fingerprint(description))
@@ -367,7 +367,7 @@ def _replace_graphs(
 def _keep_packed(pack: graph_pack.Writer, old: ox.Store, path: Path, replaced: set[str], base: str) -> None:
     """Copy into the new pack the blocks of the old store's pack for the graphs this load keeps (if that pack was
     written with the old store's data: one an earlier version loaded has none, and those graphs stay unpacked)."""
-    description = [q.triple for q in old.quads_for_pattern(None, None, None, _description_graph(base))]
+    description = _stored_description(old, base)
     reader = graph_pack.Reader.open(path, evidence.fingerprint(description)) if description else None
     if reader is None:
         return
@@ -379,6 +379,11 @@ def _keep_packed(pack: graph_pack.Writer, old: ox.Store, path: Path, replaced: s
 
 def _description_graph(base: str) -> ox.NamedNode:
     return ox.NamedNode(src.graph_iri(src.DESCRIPTION_SLUG, base))
+
+
+def _stored_description(store: ox.Store, base: str) -> list[ox.Triple]:
+    """The description a load stored with the data (what its evidence index and pack are stamped with)."""
+    return [q.triple for q in store.quads_for_pattern(None, None, None, _description_graph(base))]
 
 
 def describe_store(store: ox.Store, base: str = BASE) -> None:

@@ -9,6 +9,7 @@ import pyoxigraph as ox
 import pytest
 
 from kg import graph_pack
+from kg import packed as numbers
 from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import StoreError
@@ -154,7 +155,7 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     (path / graph_pack.INDEX).write_text(json.dumps(index))
     assert Dataset.open(path)._pack is None, "a pack written with other data is not read"
     index["description"] = json.loads((packed / graph_pack.INDEX).read_text())["description"]  # the true stamp
-    beyond = graph_pack._packed([2**62] * len(index["graphs"]))  # blocks past the end of the pack file
+    beyond = numbers.pack([2**62] * len(index["graphs"]), "Q")  # blocks past the end of the pack file
     for damaged in (
         {"graphs": index["graphs"][::-1]},
         {"at": index["at"][:-4]},
