@@ -610,17 +610,37 @@ class Dataset:
         typed = f"?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{STUDY}> . ?s a ?c ."
         return self._subjects(having, typed)
 
-    def scope_resources(self, q: Query) -> list[ox.NamedNode]:
+    def scope_resources(self, q: Query, bindings: Mapping[str, Term] | None = None) -> list[ox.NamedNode]:
         """Every resource a scoped query asked without it has rows for, in IRI order (a batch is asked of these).
 
         Those that have what every row needs (:func:`kg.query.batches.required_of`),
         whatever their type: ``citation``'s journal articles with an author-list
         flag, ``efficacy``'s subjects of a statistic (a study, as the shapes
         require, or anything a file that was never validated says has one); every
-        study where the query requires nothing of its resource.
+        study where the query requires nothing of its resource. Where the query
+        declares its candidates (``#+ candidates:``) and ``bindings`` give the
+        parameters they name, the resources that match them on the whole store
+        instead: a rare drug's ``evidence-by-drug`` at 10,000 publications
+        copies the graphs of its 3 studies, not of 10,000, and the store is not
+        asked which studies have an arm, a label and a statistic (3 s there).
         """
+        reached = self._candidates(q, bindings or {})
+        if reached is not None:
+            return sorted(reached, key=lambda s: s.value)
         having = batches.required_of(q.text, q.parameter(q.scope or "").variable)
         return self._subjects(having) if having else self.studies()
+
+    def _candidates(self, q: Query, bindings: Mapping[str, Term]) -> set[ox.NamedNode] | None:
+        """The resources a scoped query's ``#+ candidates:`` pattern gives on the store as it is, with the parameters
+        it names bound (a superset of those with rows: the pattern is a part of what the query requires, and the
+        store holds every triple of every copy); None where it declares none or one of those is unbound."""
+        named = catalog.candidate_parameters(q)
+        if not q.candidates or any(p.variable not in bindings for p in named):
+            return None
+        given = {p.variable: bindings[p.variable] for p in named}
+        variable = q.parameter(q.scope or "").variable
+        rows = execute.solutions(self.store, catalog.candidates_query(q), given, f"{q.origin} (its candidates)")
+        return {r[variable] for r in rows if isinstance(r[variable], ox.NamedNode)}
 
     def _subjects(self, having: Iterable[tuple[str, str | None]], also: str = "") -> list[ox.NamedNode]:
         """The IRIs that are the subject of a triple with each predicate (and object, where given) of ``having``,
@@ -661,7 +681,7 @@ class Dataset:
         studies than a batch is asked as one batch too, not as it is.
         """
         variable = q.parameter(q.scope or "").variable
-        studies = self.scope_resources(q)
+        studies = self.scope_resources(q, bindings)
         if not studies:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 

@@ -948,6 +948,93 @@ def _written(
     return out.getvalue()
 
 
+#: where a query with `#+ candidates:` takes the values of the parameter its candidates name: every term the data
+#: has in that place, and every term mapped to one (queries follow mappings)
+CANDIDATE_TERMS = {
+    "evidence-by-drug": "?x trialkg:drug ?t",
+    "compare-outcomes": "?x trialkg:measures ?t",
+}
+
+
+def test_every_query_that_declares_candidates_is_checked_against_the_whole_store():
+    declared = sorted(n for n, q in catalog.catalog().items() if q.candidates)
+    assert declared == sorted(CANDIDATE_TERMS)
+    for name in declared:  # each names a parameter besides its scope, and its query is SPARQL the engine takes
+        q = catalog.get(name)
+        assert catalog.candidate_parameters(q), name
+        execute.solutions(ox.Store(), catalog.candidates_query(q), bind(q, NEEDS[name]), name)
+
+
+def test_a_candidates_pattern_needs_a_scope_and_its_variable():
+    for header in ("#+ candidates: ?s ?p ?o .\n", "#+ scope: trial\n#+ candidates: ?s ?p ?o .\n"):
+        with pytest.raises(QueryError, match=r"x\.rq: '#\+ candidates:' needs a '#\+ scope:'"):
+            catalog.parse_query("x", header + "SELECT * WHERE { ?__trial_iri ?p ?_d_iri }")
+    q = catalog.parse_query(
+        "x",
+        "#+ scope: trial\n#+ candidates: ?__trial_iri <http://x/p>\n#+    ?_d_iri .\nSELECT * WHERE { ?__trial_iri ?p ?_d_iri }",
+    )
+    assert q.candidates == "?__trial_iri <http://x/p> ?_d_iri ."  # indented lines go on with the value
+    assert [p.name for p in catalog.candidate_parameters(q)] == ["d"]
+
+
+@pytest.mark.slow
+def test_a_study_query_for_a_term_copies_only_the_studies_that_reach_it(tmp_path, monkeypatch):
+    """A whole-store study query given a drug or an endpoint (`#+ candidates:`) asks the batches of the studies
+    that give that term (or one mapped to it), not of every study: a rare term's time follows its answer. The
+    answer is the store's own, byte for byte, for every term the data has, a term mapped to one, and a term no
+    study has (no copy at all)."""
+    store = tmp_path / "store"
+    data = Path(__file__).parent / "data"  # drugs given in a part of a regimen (the RCT's and a curator's file)
+    extra = sources.files([data / "rct" / "synthetic-rct-3arm.ttl", data / "curators" / "rosinol-2012.ttl"])
+    load_embedded([*sources.packaged_publications(), *extra], store_dir=store)
+    batched, whole = Dataset.open(store), Dataset.open(store)
+    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
+    monkeypatch.setattr(dataset_module, "WORKERS", 1)
+    copied: list[str] = []
+    of_studies = batched.of_studies
+
+    def noted(studies, predicates=None, **kw):
+        studies = list(studies)
+        copied.extend(studies)
+        return of_studies(studies, predicates, **kw)
+
+    monkeypatch.setattr(batched, "of_studies", noted)
+    every = len(batched.studies())
+    prologue = (
+        "PREFIX trialkg: <https://w3id.org/trialkg/ontology/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>"
+    )
+    for name, where in CANDIDATE_TERMS.items():
+        q = catalog.get(name)
+        (param,) = catalog.candidate_parameters(q)
+        terms = {
+            r["t"].value
+            for r in whole.store.query(
+                f"{prologue} SELECT DISTINCT ?t WHERE {{ {{ {where} }} UNION {{ {where.replace('?t', '?u')} . "
+                "?u skos:exactMatch|^skos:exactMatch ?t } FILTER(isIRI(?t)) }",
+                use_default_graph_as_union=True,
+            )
+        }
+        assert len(terms) > 3, name
+        fewer = 0
+        for term in [*sorted(terms), "http://example.org/no-such-term"]:
+            params = {param.name: term}
+            copied.clear()
+            answers = {}
+            for fmt in ("csv", "json"):
+                out_b, out_w = io.BytesIO(), io.BytesIO()
+                batched.write(name, params, fmt, out_b)
+                whole.write(name, params, fmt, out_w)
+                assert out_b.getvalue() == out_w.getvalue(), (name, term, fmt)
+                answers[fmt] = out_w.getvalue()
+            reached = {r["study"].value for r in whole.run(name, params).rows}
+            assert reached <= set(copied) and len(set(copied)) <= every, (name, term)
+            fewer += len(set(copied)) < every
+            if term.startswith("http://example.org/"):
+                assert copied == [] and answers["csv"].count(b"\n") == 1, name  # the header alone
+        assert fewer > 1, name  # the batches followed the term, not the corpus
+
+
 @pytest.mark.slow
 def test_a_study_query_asked_in_batches_by_several_processes_gives_the_bytes_of_one(tmp_path, monkeypatch):
     """The batches of a whole-store study query are answered by forked processes, several at once, and the

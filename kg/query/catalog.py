@@ -8,6 +8,8 @@ file stays valid SPARQL and also runs in grlc)::
     #+ params:
     #+   drug: A drug, as an IRI or CURIE.
     #+ scope: trial
+    #+ candidates: ?__trial_iri <https://w3id.org/trialkg/ontology/hasArm> ?arm .
+    #+   ?arm <https://w3id.org/trialkg/ontology/hasTreatmentPhase> ?phase .
 
 ``scope`` (optional) names an IRI parameter whose value the rows are about:
 given it, the query reads nothing but the graphs in which that resource is a
@@ -17,6 +19,13 @@ in its own file, pointing at it), so it is asked of a copy of those graphs
 alone (:meth:`kg.dataset.Dataset.of_studies`, each triple once) in time that
 follows the resource, not the corpus. ``tests/test_queries.py`` checks the
 claim for every such query.
+
+``candidates`` (optional, with ``scope``; a value may go on over indented
+lines) is a graph pattern that every resource with a row matches, given the
+query's other parameters: a part of what the query itself requires. Asked of
+a whole store before a scoped query is asked in batches, it leaves out the
+resources that cannot have a row, so that a rare drug's ``evidence-by-drug``
+copies the graphs of the few studies that give it, not of every study.
 
 Parameters are the query's BASIL-style variables: ``?_drug_iri`` is required,
 ``?__statistic_iri`` optional; the suffix is the type (``iri``, ``string``,
@@ -33,7 +42,7 @@ from pathlib import Path
 
 from kg import resources
 from kg.errors import InputError, QueryError
-from kg.query.text import in_order_of
+from kg.query.text import in_order_of, strip_comments
 
 _PARAM = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)_(iri|string|integer|number)\b")
 
@@ -62,6 +71,7 @@ class Query:
     user_supplied: bool = False  # a user's own file (``kg query --file``): run isolated, see execute.on_oxigraph
     scope: str | None = None  # an IRI parameter whose resource's own graphs give every row for it (``#+ scope:``)
     lookup: bool = False  # a bounded lookup (is an identifier there?): asked of the data as it is, never of a copy
+    candidates: str | None = None  # a pattern every resource with a row matches (``#+ candidates:``)
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``; refuses unknown names with the valid ones."""
@@ -73,15 +83,20 @@ class Query:
 
 
 def _header(text: str) -> dict[str, object]:
-    """Read the ``#+`` header: ``key: value`` lines, and indented ``name: text`` maps."""
+    """Read the ``#+`` header: ``key: value`` lines (indented lines after one go on with its value), and indented
+    ``name: text`` maps under a key without a value."""
     out: dict[str, object] = {}
     current: str | None = None
+    last: str | None = None  # the key whose value indented lines go on with
     for line in text.splitlines():
         if not line.startswith("#+"):
             if line.strip() and not line.startswith("#"):
                 break
             continue
         body = line[2:]
+        if body.startswith("   ") and last is not None:
+            out[last] = f"{out[last]} {body.strip()}"
+            continue
         if body.startswith("   ") and current is not None:
             key, _, value = body.strip().lstrip("- ").partition(":")
             mapping = out.setdefault(current, {})
@@ -92,9 +107,9 @@ def _header(text: str) -> dict[str, object]:
         key, value = key.strip(), value.strip()
         if value:
             out[key] = value
-            current = None
+            current, last = None, key
         else:
-            current = key
+            current, last = key, None
             out[key] = {}
     return out
 
@@ -126,6 +141,13 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
     scope = header.get("scope")
     if scope is not None and (not isinstance(scope, str) or seen.get(scope, _NO_IRI).type != "iri"):
         raise QueryError(f"{origin or name + '.rq'}: '#+ scope: {scope}' names no IRI parameter of the query")
+    candidates = header.get("candidates")
+    if candidates is not None and (
+        not isinstance(candidates, str) or scope is None or f"?{seen[scope].variable}" not in candidates
+    ):
+        raise QueryError(
+            f"{origin or name + '.rq'}: '#+ candidates:' needs a '#+ scope:' and a pattern on its variable"
+        )
     return Query(
         name=name,
         text=text,
@@ -134,7 +156,32 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         parameters=tuple(seen.values()),
         origin=origin or f"{name}.rq",
         scope=scope,
+        candidates=candidates,
     )
+
+
+def candidates_query(q: Query) -> str:
+    """The query that lists the resources a scoped query can have rows for (its ``#+ candidates:`` pattern, with
+    the query's own prefixes), or "" where it declares none.
+
+    >>> q = parse_query("x", "#+ scope: s\\n#+ candidates: ?_s_iri trialkg:hasArm\\n#+   ?_d_iri .\\n"
+    ...     "PREFIX trialkg: <https://w3id.org/trialkg/ontology/>\\nSELECT * WHERE { ?_s_iri trialkg:hasArm ?_d_iri }")
+    >>> print(candidates_query(q))
+    PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
+    SELECT DISTINCT ?_s_iri WHERE { ?_s_iri trialkg:hasArm ?_d_iri . }
+    """
+    if q.candidates is None or q.scope is None:
+        return ""
+    body = strip_comments(q.text)
+    select = re.search(r"\bSELECT\b", body, re.IGNORECASE)
+    prologue = "\n".join(line.strip() for line in body[: select.start() if select else 0].splitlines() if line.strip())
+    variable = q.parameter(q.scope).variable
+    return f"{prologue}\nSELECT DISTINCT ?{variable} WHERE {{ {q.candidates} }}".lstrip("\n")
+
+
+def candidate_parameters(q: Query) -> list[Parameter]:
+    """The parameters other than the scope that a query's ``#+ candidates:`` pattern names."""
+    return [p for p in q.parameters if p.name != q.scope and re.search(rf"\?{p.variable}\b", q.candidates or "")]
 
 
 def from_file(path: str | Path) -> Query:
@@ -196,5 +243,9 @@ def describe(name: str | None = None) -> str:
             "(time follows it, not the store)",
         ]
         if in_order_of(q.text, q.parameter(q.scope).variable):
-            lines.append(f"without it: asked a batch of {q.scope}s at a time (memory follows a batch)")
+            many = re.sub(r"([^aeiou])y$", r"\1ie", q.scope) + "s"  # study -> studies, trial -> trials
+            lines.append(f"without it: asked a batch of {many} at a time (memory follows a batch)")
+            if q.candidates:
+                given = ", ".join(p.name for p in candidate_parameters(q))
+                lines.append(f"  of the {many} that reach the {given} given (time follows them, not the store)")
     return "\n".join(lines)
