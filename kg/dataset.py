@@ -32,7 +32,7 @@ from kg.errors import InputError, OutputError, QueryError, StoreError
 from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
 from kg.prefixes import BASE, data_iri
-from kg.query import batches, catalog, execute, formats
+from kg.query import batches, catalog, execute, formats, gather
 from kg.query.catalog import Query
 from kg.query.params import bind
 from kg.query.result import Result, Value, from_solutions
@@ -261,12 +261,18 @@ class Dataset:
         """
         if self.endpoint:
             return self
+        return self.of_graphs(self.graphs_of(studies), predicates, named=named)
+
+    def of_graphs(
+        self, graphs: Iterable[ox.NamedNode], predicates: Iterable[str] | None = None, *, named: bool = True
+    ) -> Dataset:
+        """These named graphs (the ontology's among them), copied as :meth:`of_studies` copies a study's."""
         store = ox.Store()
         onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
         wanted = None if predicates is None else [ox.NamedNode(p) for p in sorted(predicates)]
         names = None if predicates is None else frozenset(predicates)
         pack, parsed = self._pack, []
-        for g in self.graphs_of(studies):
+        for g in graphs:
             lines = pack.triples(g.value, names) if pack is not None and g.value != onto else None
             if lines is not None:  # parsed from the pack beside the store: a fifth of the time of reading the store
                 if named:  # lenient: the lines are the engine's own output, checked when first loaded (30 % faster)
@@ -592,7 +598,11 @@ class Dataset:
         as the shapes require), and the scope claim (tested for each such query)
         says that study's graphs give all its rows.
         """
-        if self.merged or self.is_remote or q.scope is None or q.user_supplied:
+        if self.merged or self.is_remote or q.user_supplied:
+            return False
+        if q.within == "study":  # rows gathered from batches of studies (:meth:`_gathered`)
+            return self._on_disk or len(self.studies()) > BATCH_STUDIES
+        if q.scope is None:
             return False
         variable = q.parameter(q.scope).variable
         if variable in bindings or not in_order_of(q.text, variable):
@@ -680,6 +690,8 @@ class Dataset:
         however many files state it (:attr:`merged`), so a store with fewer
         studies than a batch is asked as one batch too, not as it is.
         """
+        if q.within:
+            return self._gathered(q, bindings, limit, offset)
         variable = q.parameter(q.scope or "").variable
         studies = self.scope_resources(q, bindings)
         if not studies:  # no row: the query's columns, from a store with nothing in it
@@ -707,6 +719,45 @@ class Dataset:
                 yield ox.parse_query_results(data, format=ox.QueryResultsFormat.TSV)  # type: ignore[misc]
 
         return parts()
+
+    def _gathered(
+        self, q: Query, bindings: Mapping[str, Term], limit: int | None, offset: int | None
+    ) -> ox.QuerySolutions:
+        """A query whose every row is found within one study's graphs (``#+ within: study``) asked a batch of
+        studies at a time, each batch's graphs copied as for a study's query, and the rows of all batches gathered
+        once each and ordered as the query orders them (:func:`kg.query.gather.gathered`).
+
+        The graphs no study is a subject or an object in (a file that was loaded
+        without validation, stating a statistic of no study) are asked as one
+        more batch, so no row of the whole store is left out for want of a
+        study. ``consistency`` at 10,000 publications: 17.7 s and 477 MB asked of
+        the store in place, 5.3 GB at 100,000.
+        """
+        studies = [s.value for s in self.studies()]
+        chunks: list[list[ox.NamedNode]] = []
+        covered: set[str] = set()
+        for start in range(0, len(studies), BATCH_STUDIES):
+            graphs = self.graphs_of(studies[start : start + BATCH_STUDIES])
+            covered.update(g.value for g in graphs)
+            chunks.append(graphs)
+        onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
+        rest = [ox.NamedNode(g) for g in self.graphs() if g not in covered and g != onto]
+        if rest or not chunks:
+            chunks.append([ox.NamedNode(onto), *rest])  # the ontology, as in every batch
+        predicates, named = batches.predicates_of(q.text), reads_named_graphs(q.text)
+
+        def answered(graphs: list[ox.NamedNode]) -> bytes:  # in a child: the batch's answer as SPARQL TSV
+            own = self.of_graphs(graphs, predicates, named=named)
+            out = io.BytesIO()
+            execute.solutions(own.store, q.text, bindings, q.origin, union=False).serialize(
+                out, format=ox.QueryResultsFormat.TSV
+            )
+            return out.getvalue()
+
+        if WORKERS < 2 or len(chunks) < 2:
+            return gather.gathered(map(answered, chunks), q.text, limit, offset)
+        self.warm()  # read once, before the children share them
+        return gather.gathered(execute.in_children(answered, chunks, WORKERS, q.origin), q.text, limit, offset)
 
     def rows(self, query: Query | str, **params: str) -> list[dict[str, Value]]:
         """The rows of a ready-made query (parameters as keyword arguments)."""

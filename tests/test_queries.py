@@ -405,6 +405,51 @@ def test_consistency_finds_planted_problem(tmp_path, trial_turtle, edit_block, s
     assert problem in problems, problems
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 3])
+def test_consistency_on_a_store_gathers_every_problem_from_batches(
+    tmp_path, trial_turtle, edit_block, monkeypatch, workers
+):
+    """On a store, `consistency` (`#+ within: study`) is asked a batch of studies at a time and its rows gathered and
+    ordered: the answer is the whole store's, byte for byte, in every format and page, with every planted problem,
+    a problem in the graph of a file that states no study (loaded without validation) among them."""
+    text, planted, edited = trial_turtle, set(), set()
+    for subject, old, new, problem in PLANTED:
+        if subject not in edited:  # one mistake a resource
+            text = edit_block(text, subject, old, new)
+            planted.add(problem)
+            edited.add(subject)
+    assert len(planted) >= 10
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    (folder / "planted.ttl").write_text(text.replace("isoda-2018", "planted-2018"))
+    (folder / "no-study.ttl").write_text(
+        "@prefix trialkg: <https://w3id.org/trialkg/ontology/> .\n"
+        "<https://w3id.org/trialkg/trial/stray#figure> a trialkg:EfficacyStatistic ; trialkg:notReached true ; "
+        "trialkg:value 3 .\n"
+    )
+    store = tmp_path / "store"
+    load_embedded([*sources.packaged_publications(), *sources.files(sorted(folder.iterdir()))], store, validate=False)
+    batched, whole = Dataset.open(store), Dataset.open(store)
+    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 2)
+    monkeypatch.setattr(dataset_module, "WORKERS", workers)
+    asked: list[int] = []
+    of_graphs = batched.of_graphs
+    monkeypatch.setattr(batched, "of_graphs", lambda graphs, *a, **kw: asked.append(1) or of_graphs(graphs, *a, **kw))
+    for fmt in ("csv", "tsv", "json", "table"):
+        assert _written(batched, "consistency", fmt) == _written(whole, "consistency", fmt), fmt
+    for limit, offset in ((2, None), (3, 4), (None, 5), (0, 1), (2, 10**6)):
+        assert _written(batched, "consistency", "csv", limit, offset) == _written(
+            whole, "consistency", "csv", limit, offset
+        )
+    problems = {(cell(r["problem"]), cell(r["resource"])) for r in batched.run("consistency").rows}
+    assert planted <= {p for p, _r in problems}
+    assert ("median has both a value and 'not reached'", "https://w3id.org/trialkg/trial/stray#figure") in problems
+    if workers == 1:  # asked of batches here, not of the store as it is
+        assert len(asked) >= 4 * -(-len(batched.studies()) // 2)
+
+
 def test_trial_terms():
     got = set(rows("trial-terms", {"trial": "trialkg.trial:isoda-2018"}, columns=["role", "term"]))
     assert {

@@ -20,6 +20,12 @@ alone (:meth:`kg.dataset.Dataset.of_studies`, each triple once) in time that
 follows the resource, not the corpus. ``tests/test_queries.py`` checks the
 claim for every such query.
 
+``within: study`` (optional, for a query without a scope) says that every row
+is found within one study's graphs and the ontology, so that on a whole store
+the query is asked a batch of studies at a time and the rows gathered and
+ordered (:mod:`kg.query.gather`): it must be ``SELECT DISTINCT`` (a batch may
+find a row another found too) and end with no ``LIMIT`` / ``OFFSET`` of its own.
+
 ``candidates`` (optional, with ``scope``; a value may go on over indented
 lines) is a graph pattern that every resource with a row matches, given the
 query's other parameters: a part of what the query itself requires. Asked of
@@ -42,7 +48,7 @@ from pathlib import Path
 
 from kg import resources
 from kg.errors import InputError, QueryError
-from kg.query.text import in_order_of, strip_comments
+from kg.query.text import in_order_of, strip_comments, words_only
 
 _PARAM = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)_(iri|string|integer|number)\b")
 
@@ -72,6 +78,7 @@ class Query:
     scope: str | None = None  # an IRI parameter whose resource's own graphs give every row for it (``#+ scope:``)
     lookup: bool = False  # a bounded lookup (is an identifier there?): asked of the data as it is, never of a copy
     candidates: str | None = None  # a pattern every resource with a row matches (``#+ candidates:``)
+    within: str | None = None  # every row is found within one such resource's graphs (``#+ within: study``)
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``; refuses unknown names with the valid ones."""
@@ -148,6 +155,19 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         raise QueryError(
             f"{origin or name + '.rq'}: '#+ candidates:' needs a '#+ scope:' and a pattern on its variable"
         )
+    within = header.get("within")
+    if within is not None:
+        bare = words_only(text)
+        if (
+            within != "study"
+            or scope is not None
+            or not re.search(r"\bSELECT\s+DISTINCT\b", bare, re.IGNORECASE)
+            or re.search(r"\b(LIMIT|OFFSET)\b", bare[bare.rfind("}") + 1 :], re.IGNORECASE)
+        ):
+            raise QueryError(
+                f"{origin or name + '.rq'}: '#+ within: {within}' is for a SELECT DISTINCT without a scope "
+                "or a LIMIT / OFFSET of its own, and names 'study'"
+            )
     return Query(
         name=name,
         text=text,
@@ -157,6 +177,7 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         origin=origin or f"{name}.rq",
         scope=scope,
         candidates=candidates,
+        within=within if isinstance(within, str) else None,
     )
 
 
@@ -236,6 +257,11 @@ def describe(name: str | None = None) -> str:
         for p in q.parameters:
             need = "required" if p.required else "optional"
             lines.append(f"  --param {p.name}=...  ({p.type}, {need}) {p.description}")
+    if q.within:
+        lines += [
+            "",
+            "on a store: asked a batch of studies at a time, its rows gathered and ordered (memory follows a batch)",
+        ]
     if q.scope:
         lines += [
             "",

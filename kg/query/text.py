@@ -97,7 +97,7 @@ _STRING = re.compile(
 _IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
 
 
-def _words_only(text: str) -> str:
+def words_only(text: str) -> str:
     """The query without comments, strings and IRIs (blanked to spaces): what is left are its keywords and names."""
     bare = strip_comments(text)
     for pattern in (_STRING, _IRI):
@@ -125,7 +125,7 @@ def paged(text: str, limit: int | None = None, offset: int | None = None) -> str
             raise QueryError(f"--{name.lower()} must be a whole number from 0 to {MAX_PAGE}, not {n!r}")
     if limit is None and offset is None:
         return text
-    bare = _words_only(text)
+    bare = words_only(text)
     # the query's own solution modifiers follow its last "}"; a sub-select's LIMIT (inside braces) pages nothing
     if re.search(r"\b(LIMIT|OFFSET)\b", bare[bare.rfind("}") + 1 :], re.IGNORECASE):
         raise QueryError("the query has its own LIMIT or OFFSET: give --limit / --offset only for a query without them")
@@ -159,7 +159,7 @@ def in_order_of(text: str, variable: str) -> bool:
     >>> in_order_of("SELECT (?__t_iri AS ?T) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t", "__t_iri")
     False
     """
-    bare = _words_only(text)
+    bare = words_only(text)
     select = re.search(r"\bSELECT\b(.*?)(\bWHERE\b|\{)", bare, re.IGNORECASE | re.DOTALL)
     if not select:
         return False
