@@ -405,14 +405,64 @@ def test_consistency_finds_planted_problem(tmp_path, trial_turtle, edit_block, s
     assert problem in problems, problems
 
 
+def test_a_query_within_a_study_must_show_its_keys_and_not_repeat_rows():
+    ok = "#+ within: study\nSELECT DISTINCT ?a (STR(?b) AS ?c) WHERE { ?a ?p ?b } ORDER BY DESC(?c) ?a"
+    assert catalog.parse_query("x", ok).within == "study"
+    for bad in (
+        "SELECT DISTINCT ?a WHERE { ?a ?p ?b } ORDER BY ?b",  # a key it does not show
+        "SELECT (?a AS ?s) WHERE { ?a ?p ?b } GROUP BY ?a ORDER BY ?a",  # shown under another name
+        "SELECT ?a WHERE { { SELECT DISTINCT ?a WHERE { ?a ?p ?b } } ?a ?q ?c }",  # rows may repeat
+        "SELECT DISTINCT ?a WHERE { ?a ?p ?b } LIMIT 3",
+    ):
+        with pytest.raises(QueryError, match=r"x\.rq: '#\+ within: study' is for a SELECT DISTINCT"):
+            catalog.parse_query("x", "#+ within: study\n" + bad)
+
+
+def test_gathered_rows_come_in_the_querys_own_order():
+    """Rows from batches are ordered by the engine with the query's ORDER BY: prefixed functions, a comment after
+    it, numbers, blank nodes, tags and unbound cells, each row once."""
+    from kg.query import gather
+
+    store = ox.Store()
+    store.load(
+        b'<http://x/a> <http://x/p> "10"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+        b'<http://x/b> <http://x/p> "9"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+        b'_:n <http://x/p> "1.5"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n'
+        b'<http://x/c> <http://x/p> "tab\\there"@en .\n<http://x/d> <http://x/q> "x" .\n',
+        format=ox.RdfFormat.N_TRIPLES,
+    )
+    text = (
+        "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\nSELECT DISTINCT ?s ?o WHERE { ?s ?p ?any "
+        "OPTIONAL { ?s <http://x/p> ?o } } ORDER BY DESC(xsd:string(?o)) ?s # the value as text, then the resource"
+    )
+
+    def tsv(rows):
+        out = io.BytesIO()
+        execute.solutions(store, text.replace("?s ?p ?any", f"?s ?p ?any {rows}")).serialize(
+            out, format=ox.QueryResultsFormat.TSV
+        )
+        return out.getvalue()
+
+    parts = [tsv("FILTER(?s != <http://x/a>)"), tsv("FILTER(?s != <http://x/d>)")]  # rows in both: once
+    whole = io.BytesIO()
+    execute.solutions(store, text).serialize(whole, format=ox.QueryResultsFormat.TSV)
+    got = io.BytesIO()
+    gather.gathered(parts, text).serialize(got, format=ox.QueryResultsFormat.TSV)
+    assert got.getvalue() == whole.getvalue() and got.getvalue().count(b"\n") == 6
+    page = io.BytesIO()
+    gather.gathered(parts, text, limit=2, offset=1).serialize(page, format=ox.QueryResultsFormat.TSV)
+    assert page.getvalue().split(b"\n")[1:3] == whole.getvalue().split(b"\n")[2:4]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 3])
-def test_consistency_on_a_store_gathers_every_problem_from_batches(
+def test_a_query_within_a_study_on_a_store_gathers_every_row_from_batches(
     tmp_path, trial_turtle, edit_block, monkeypatch, workers
 ):
-    """On a store, `consistency` (`#+ within: study`) is asked a batch of studies at a time and its rows gathered and
-    ordered: the answer is the whole store's, byte for byte, in every format and page, with every planted problem,
-    a problem in the graph of a file that states no study (loaded without validation) among them."""
+    """On a store, `consistency` and `studies` (`#+ within: study`) are asked a batch of studies at a time and their
+    rows gathered and ordered: the answer is the whole store's, byte for byte, in every format and page, with every
+    planted problem, a problem in the graph of a file that states no study (loaded without validation) among them,
+    and a study whose figure another file describes beside another study (its batch copies both studies' files)."""
     text, planted, edited = trial_turtle, set(), set()
     for subject, old, new, problem in PLANTED:
         if subject not in edited:  # one mistake a resource
@@ -428,26 +478,56 @@ def test_consistency_on_a_store_gathers_every_problem_from_batches(
         "<https://w3id.org/trialkg/trial/stray#figure> a trialkg:EfficacyStatistic ; trialkg:notReached true ; "
         "trialkg:value 3 .\n"
     )
+    # a file that states two studies (a and b), and another that gives a's figure its denominator's basis: b's
+    # batch, which copies the first file, must copy a's other file too, or a's figure lacks its basis there
+    tkg = "@prefix trialkg: <https://w3id.org/trialkg/ontology/> .\n@prefix t: <https://w3id.org/trialkg/trial/> .\n"
+    (folder / "two-studies.ttl").write_text(
+        tkg
+        + '@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\nt:a a trialkg:Study , trialkg:ClinicalTrial ; rdfs:label "A" ; '
+        'trialkg:slug "a" ; trialkg:hasStatistic t:a-x , t:a-z .\nt:a-x a trialkg:EfficacyStatistic ; trialkg:value 3 .\n'
+        "t:a-z a trialkg:EfficacyStatistic ; trialkg:value 5 .\n"
+        't:b a trialkg:Study , trialkg:ClinicalTrial ; rdfs:label "B" ; trialkg:slug "b" .\n'
+    )
+    (folder / "basis.ttl").write_text(
+        tkg + "t:a trialkg:hasStatistic t:a-x , t:a-y .\nt:a-x trialkg:denominatorBasis trialkg:NotStated .\n"
+        "t:a-y a trialkg:EfficacyStatistic ; trialkg:value 4 ; trialkg:denominatorBasis trialkg:NotStated .\n"
+    )
+    # files that name a study's figure but not the study (errata, loaded without validation): one makes a problem,
+    # one answers another's (a's figure z has its basis there)
+    (folder / "erratum.ttl").write_text(
+        tkg + "<https://w3id.org/trialkg/study/sun-2017/os-hazard-ratio> trialkg:notReached true .\n"
+    )
+    (folder / "erratum-basis.ttl").write_text(tkg + "t:a-z trialkg:denominatorBasis trialkg:NotStated .\n")
     store = tmp_path / "store"
     load_embedded([*sources.packaged_publications(), *sources.files(sorted(folder.iterdir()))], store, validate=False)
     batched, whole = Dataset.open(store), Dataset.open(store)
     monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
-    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 2)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
     monkeypatch.setattr(dataset_module, "WORKERS", workers)
     asked: list[int] = []
     of_graphs = batched.of_graphs
     monkeypatch.setattr(batched, "of_graphs", lambda graphs, *a, **kw: asked.append(1) or of_graphs(graphs, *a, **kw))
-    for fmt in ("csv", "tsv", "json", "table"):
-        assert _written(batched, "consistency", fmt) == _written(whole, "consistency", fmt), fmt
-    for limit, offset in ((2, None), (3, 4), (None, 5), (0, 1), (2, 10**6)):
-        assert _written(batched, "consistency", "csv", limit, offset) == _written(
-            whole, "consistency", "csv", limit, offset
-        )
-    problems = {(cell(r["problem"]), cell(r["resource"])) for r in batched.run("consistency").rows}
+    within = sorted(n for n, q in catalog.catalog().items() if q.within)
+    assert within == ["consistency", "studies"]
+    for name in within:
+        for fmt in ("csv", "tsv", "json", "table"):
+            assert _written(batched, name, fmt) == _written(whole, name, fmt), (name, fmt)
+        for limit, offset in ((2, None), (3, 4), (None, 5), (0, 1), (2, 10**6)):
+            assert _written(batched, name, "csv", limit, offset) == _written(whole, name, "csv", limit, offset)
+    assert len(_written(whole, "studies", "csv").splitlines()) == len(batched.studies()) + 1, _written(
+        whole, "studies", "csv"
+    )
+    problems = {(cell(r["problem"]), r["resource"].value) for r in batched.run("consistency").rows}
     assert planted <= {p for p, _r in problems}
     assert ("median has both a value and 'not reached'", "https://w3id.org/trialkg/trial/stray#figure") in problems
+    assert ("statistic without denominator basis", "https://w3id.org/trialkg/trial/a-x") not in problems
+    assert ("statistic without denominator basis", "https://w3id.org/trialkg/trial/a-z") not in problems
+    assert (
+        "median has both a value and 'not reached'",
+        "https://w3id.org/trialkg/study/sun-2017/os-hazard-ratio",
+    ) in problems
     if workers == 1:  # asked of batches here, not of the store as it is
-        assert len(asked) >= 4 * -(-len(batched.studies()) // 2)
+        assert len(asked) >= 2 * 4 * (len(batched.studies()) - 1)
 
 
 def test_trial_terms():

@@ -20,11 +20,12 @@ alone (:meth:`kg.dataset.Dataset.of_studies`, each triple once) in time that
 follows the resource, not the corpus. ``tests/test_queries.py`` checks the
 claim for every such query.
 
-``within: study`` (optional, for a query without a scope) says that every row
-is found within one study's graphs and the ontology, so that on a whole store
-the query is asked a batch of studies at a time and the rows gathered and
-ordered (:mod:`kg.query.gather`): it must be ``SELECT DISTINCT`` (a batch may
-find a row another found too) and end with no ``LIMIT`` / ``OFFSET`` of its own.
+``within: study`` (optional) says that every row is found within one study's
+graphs and the ontology, so that on a whole store a query that is not asked in
+study order (above) is asked a batch of studies at a time and the rows
+gathered and ordered (:mod:`kg.query.gather`): its rows must not repeat
+(``SELECT DISTINCT`` or ``GROUP BY``: a batch may find a row another found
+too) and it ends with no ``LIMIT`` / ``OFFSET`` of its own.
 
 ``candidates`` (optional, with ``scope``; a value may go on over indented
 lines) is a graph pattern that every resource with a row matches, given the
@@ -48,7 +49,7 @@ from pathlib import Path
 
 from kg import resources
 from kg.errors import InputError, QueryError
-from kg.query.text import in_order_of, strip_comments, words_only
+from kg.query.text import in_order_of, projected, prologue, words_only
 
 _PARAM = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)_(iri|string|integer|number)\b")
 
@@ -153,20 +154,27 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         not isinstance(candidates, str) or scope is None or f"?{seen[scope].variable}" not in candidates
     ):
         raise QueryError(
-            f"{origin or name + '.rq'}: '#+ candidates:' needs a '#+ scope:' and a pattern on its variable"
+            f"{origin or name + '.rq'}: '#+ candidates:' needs a '#+ scope:' and a pattern on its variable, "
+            "begun on its own line (indented lines may go on with it)"
         )
     within = header.get("within")
     if within is not None:
         bare = words_only(text)
+        tail = bare[bare.rfind("}") + 1 :]
+        order = re.search(r"\bORDER\s+BY\b", tail, re.IGNORECASE)
+        keys = set(re.findall(r"\?(\w+)", tail[order.end() :])) if order else set()
         if (
             within != "study"
-            or scope is not None
-            or not re.search(r"\bSELECT\s+DISTINCT\b", bare, re.IGNORECASE)
-            or re.search(r"\b(LIMIT|OFFSET)\b", bare[bare.rfind("}") + 1 :], re.IGNORECASE)
+            or not (
+                re.match(r"\s*SELECT\s+DISTINCT\b", bare[bare.upper().find("SELECT") :], re.IGNORECASE)
+                or re.search(r"\bGROUP\s+BY\b", tail, re.IGNORECASE)
+            )
+            or re.search(r"\b(LIMIT|OFFSET)\b", tail, re.IGNORECASE)
+            or not keys <= projected(text)
         ):
             raise QueryError(
-                f"{origin or name + '.rq'}: '#+ within: {within}' is for a SELECT DISTINCT without a scope "
-                "or a LIMIT / OFFSET of its own, and names 'study'"
+                f"{origin or name + '.rq'}: '#+ within: {within}' is for a SELECT DISTINCT (or GROUP BY) without a "
+                "LIMIT / OFFSET of its own, ordered by columns it shows, and names 'study'"
             )
     return Query(
         name=name,
@@ -193,11 +201,8 @@ def candidates_query(q: Query) -> str:
     """
     if q.candidates is None or q.scope is None:
         return ""
-    body = strip_comments(q.text)
-    select = re.search(r"\bSELECT\b", body, re.IGNORECASE)
-    prologue = "\n".join(line.strip() for line in body[: select.start() if select else 0].splitlines() if line.strip())
     variable = q.parameter(q.scope).variable
-    return f"{prologue}\nSELECT DISTINCT ?{variable} WHERE {{ {q.candidates} }}".lstrip("\n")
+    return f"{prologue(q.text)}\nSELECT DISTINCT ?{variable} WHERE {{ {q.candidates} }}".lstrip("\n")
 
 
 def candidate_parameters(q: Query) -> list[Parameter]:

@@ -14,19 +14,43 @@ store of 100,000 publications.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable
-from typing import cast
 
 import pyoxigraph as ox
 
 from kg import sparql
 from kg.errors import QueryError
-from kg.query.text import paged, words_only
+from kg.query.text import paged, prologue, strip_comments, words_only
 
 _TSV = ox.QueryResultsFormat.TSV
-_ROW = ox.NamedNode("urn:trialkg:gathered:row")
+_ROW = b"<urn:trialkg:gathered:row>"
+_ROW_NODE = b"urn:trialkg:gathered:row:"
+_COLUMN = b"urn:trialkg:gathered:column:"
+
+
+_XSD = b"http://www.w3.org/2001/XMLSchema#"
+_INTEGER = b"<%sinteger>" % _XSD
+_BARE = [  # SPARQL TSV writes these literals as Turtle does, without quotes: (form, datatype)
+    (re.compile(rb"[+-]?[0-9]+"), _INTEGER),
+    (re.compile(rb"[+-]?[0-9]*\.[0-9]+"), b"<%sdecimal>" % _XSD),
+    (re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+"), b"<%sdouble>" % _XSD),
+    (re.compile(rb"true|false"), b"<%sboolean>" % _XSD),
+]
+
+
+def _term(cell: bytes) -> bytes:
+    """A SPARQL TSV cell as an N-Triples term (a bare number or boolean as its typed literal).
+
+    >>> _term(b"-1.5"), _term(b"true"), _term(b'"x"@en')
+    (b'"-1.5"^^<http://www.w3.org/2001/XMLSchema#decimal>', b'"true"^^<http://www.w3.org/2001/XMLSchema#boolean>', b'"x"@en')
+    """
+    if cell[:1] in (b"<", b'"'):
+        return cell
+    for form, datatype in _BARE:
+        if form.fullmatch(cell):
+            return b'"%s"^^%s' % (cell, datatype)
+    raise QueryError(f"a batch gave a cell that is no RDF term: {cell[:80]!r}")
 
 
 def order_clause(text: str) -> str:
@@ -38,7 +62,7 @@ def order_clause(text: str) -> str:
     bare = words_only(text)
     end = bare.rfind("}") + 1
     m = re.search(r"\bORDER\s+BY\b", bare[end:], re.IGNORECASE)
-    return text[end + m.start() :].strip() if m else ""
+    return strip_comments(text)[end + m.start() :].strip() if m else ""
 
 
 def gathered(
@@ -62,25 +86,27 @@ def gathered(
     if header is None:
         raise QueryError("a gathered query was asked of no batch")
     names = [name.lstrip("?") for name in header.decode("utf-8").split("\t")]
+    # a row a node, a cell a triple (N-Triples: the cells are SPARQL TSV's terms, a bare number made a typed literal)
+    lines, blanks = [], []
+    for i, row in enumerate(sorted(rows)):
+        node = b"<%s%d>" % (_ROW_NODE, i)
+        lines.append(b'%s %s "%d"^^%s .\n' % (node, _ROW, i, _INTEGER))
+        for k, cell in enumerate(row.split(b"\t")):
+            if cell.startswith(b"_:"):  # kept as it is (a parser would give a blank node a label of its own)
+                column = ox.NamedNode(f"{_COLUMN.decode()}{k}")
+                blanks.append(ox.Quad(ox.NamedNode(node[1:-1].decode()), column, ox.BlankNode(cell[2:].decode())))
+            elif cell:
+                lines.append(b"%s <%s%d> %s .\n" % (node, _COLUMN, k, _term(cell)))
     store = ox.Store()
-    found = cast(
-        ox.QuerySolutions,  # a TSV answer is solutions
-        ox.parse_query_results(header + b"\n" + b"".join(r + b"\n" for r in sorted(rows)), format=_TSV),
-    )
-    columns = {name: ox.NamedNode(f"urn:trialkg:gathered:column:{i}") for i, name in enumerate(names)}
-    quads = []
-    for i, solution in enumerate(found):
-        node = ox.BlankNode(f"row{i}")
-        quads.append(ox.Quad(node, _ROW, ox.Literal(i)))
-        quads += [ox.Quad(node, columns[n], solution[n]) for n in names if solution[n] is not None]
-    store.extend(quads)
-    cells = " ".join(f"OPTIONAL {{ ?__row {columns[n]} ?{n} }}" for n in names)
+    store.load(b"".join(lines), format=ox.RdfFormat.N_TRIPLES)
+    store.extend(blanks)
+    cells = " ".join(f"OPTIONAL {{ ?__row <{_COLUMN.decode()}{k}> ?{n} }}" for k, n in enumerate(names))
     order = order_clause(text) or "ORDER BY"
-    # rows that tie on the query's keys: in the order of their TSV text (the whole store leaves theirs open)
-    ask = f"SELECT {' '.join(f'?{n}' for n in names)} WHERE {{ ?__row {_ROW} ?__i {cells} }} {order} ?__i"
+    # rows that tie on the query's keys: in the order of their TSV text (the whole store leaves theirs open); the
+    # query's prefixes, for the names its ORDER BY may use
+    columns = " ".join(f"?{n}" for n in names)
+    ask = f"{prologue(text)}\nSELECT {columns} WHERE {{ ?__row {_ROW.decode()} ?__i {cells} }} {order}\n?__i"
     answer = sparql.local(store, paged(ask, limit, offset), union=False)
     if not isinstance(answer, ox.QuerySolutions):  # pragma: no cover - a SELECT always gives solutions
         raise QueryError("a gathered query gave no solutions")
-    buf = io.BytesIO()
-    answer.serialize(buf, format=_TSV)  # read back from bytes: the store above is not kept alive by its answer
-    return ox.parse_query_results(buf.getvalue(), format=_TSV)  # type: ignore[return-value]
+    return answer  # it holds the store it reads

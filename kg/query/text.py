@@ -105,6 +105,17 @@ def words_only(text: str) -> str:
     return bare
 
 
+def prologue(text: str) -> str:
+    """The query's ``PREFIX`` / ``BASE`` declarations (all before its first ``SELECT``), comments left out.
+
+    >>> prologue("# a query\\nPREFIX trialkg: <https://w3id.org/trialkg/ontology/>\\nSELECT * WHERE { ?s trialkg:hasArm ?o }")
+    'PREFIX trialkg: <https://w3id.org/trialkg/ontology/>'
+    """
+    bare = strip_comments(text)
+    select = re.search(r"\bSELECT\b", words_only(text), re.IGNORECASE)
+    return "\n".join(line.strip() for line in bare[: select.start() if select else 0].splitlines() if line.strip())
+
+
 def paged(text: str, limit: int | None = None, offset: int | None = None) -> str:
     r"""The query with ``LIMIT`` / ``OFFSET`` (``kg query --limit --offset``) added at its end.
 
@@ -134,6 +145,39 @@ def paged(text: str, limit: int | None = None, offset: int | None = None) -> str
     return text.rstrip() + "".join(f"\n{name} {int(n)}" for name, n in page if n is not None)
 
 
+def _projection(bare: str) -> list[tuple[str, str]]:
+    """The first ``SELECT``'s items (of a query without comments, strings and IRIs): each as written, and the
+    name of the column it makes (a variable's own, or the one after ``AS``)."""
+    select = re.search(r"\bSELECT\b(?:\s+(?:DISTINCT|REDUCED)\b)?(.*?)(\bWHERE\b|\{)", bare, re.IGNORECASE | re.DOTALL)
+    if not select:
+        return []
+    items: list[tuple[str, str]] = []
+    depth, start, projection = 0, 0, select.group(1)
+    for i, ch in enumerate(projection + " "):  # each projected item: a variable, or a parenthesised expression
+        if ch == "(":
+            depth += 1
+            start = i if depth == 1 else start
+        elif ch == ")":
+            depth -= 1
+            alias = re.search(r"\bAS\s+\?(\w+)\s*\)$", projection[start : i + 1], re.I) if depth == 0 else None
+            if alias:
+                items.append((projection[start : i + 1], alias.group(1)))
+        elif depth == 0 and ch == "?":
+            name = re.match(r"\w+", projection[i + 1 :])
+            if name:
+                items.append((f"?{name.group(0)}", name.group(0)))
+    return items
+
+
+def projected(text: str) -> set[str]:
+    """The names of the columns a query's first ``SELECT`` shows.
+
+    >>> sorted(projected("SELECT DISTINCT ?a (COUNT(?b) AS ?n) WHERE { ?a ?p ?b } GROUP BY ?a"))
+    ['a', 'n']
+    """
+    return {name for _item, name in _projection(words_only(text))}
+
+
 def in_order_of(text: str, variable: str) -> bool:
     """Whether the query's rows come ordered by ``variable`` first, ascending, and each row shows it.
 
@@ -160,24 +204,12 @@ def in_order_of(text: str, variable: str) -> bool:
     False
     """
     bare = words_only(text)
-    select = re.search(r"\bSELECT\b(.*?)(\bWHERE\b|\{)", bare, re.IGNORECASE | re.DOTALL)
-    if not select:
-        return False
     names: set[str] = set()
-    depth, start, projection = 0, 0, select.group(1)
-    for i, ch in enumerate(projection + " "):  # each projected item: a variable, or a parenthesised expression
-        if ch == "(":
-            depth += 1
-            start = i if depth == 1 else start
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                alias = re.fullmatch(
-                    rf"\(\s*\?{re.escape(variable)}\s+AS\s+\?(\w+)\s*\)", projection[start : i + 1], re.I
-                )
-                names |= {variable, alias.group(1)} if alias else set()
-        elif depth == 0 and projection.startswith(f"?{variable}", i):
-            names |= {variable} if not re.match(r"\w", projection[i + 1 + len(variable) :]) else set()
+    for item, name in _projection(bare):
+        if item == f"?{variable}" or re.fullmatch(rf"\(\s*\?{re.escape(variable)}\s+AS\s+\?\w+\s*\)", item, re.I):
+            names |= {variable, name}
+    if not names:
+        return False
     tail = bare[bare.rfind("}") + 1 :]
     if re.search(r"\b(LIMIT|OFFSET)\b", tail, re.IGNORECASE):
         return False
