@@ -614,7 +614,7 @@ class Dataset:
     @staticmethod
     def _in_study_order(q: Query) -> bool:
         """Whether a scoped query's rows come ordered by its resource first (its batches' rows, one after another)."""
-        return q.scope is not None and in_order_of(q.text, q.parameter(q.scope).variable)
+        return q.scope is not None and (q.order is not None or in_order_of(q.text, q.parameter(q.scope).variable))
 
     def studies(self, having: Iterable[tuple[str, str | None]] = ()) -> list[ox.NamedNode]:
         """Every study (an instance of trialkg:Study or of a subclass of it), in IRI order.
@@ -699,6 +699,8 @@ class Dataset:
             return self._gathered(q, bindings, limit, offset)
         variable = q.parameter(q.scope or "").variable
         studies = self.scope_resources(q, bindings)
+        if q.order:
+            studies = self._by_property(studies, q.order)
         if not studies:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 
@@ -776,6 +778,17 @@ class Dataset:
             return gather.gathered(map(answered, chunks), q.text, limit, offset)
         self.warm()  # read once, before the children share them
         return gather.gathered(execute.in_children(answered, chunks, WORKERS, q.origin), q.text, limit, offset)
+
+    def _by_property(self, resources: list[ox.NamedNode], prop: str) -> list[ox.NamedNode]:
+        """The resources in the order of their value of ``prop`` as text, then their IRI (``#+ order:``): those without
+        one first, as SPARQL orders an unbound key."""
+        rows = execute.solutions(self.store, f"SELECT ?s ?k WHERE {{ ?s <{prop}> ?k }}", {}, "the order of the rows")
+        keys: dict[str, str] = {}
+        for r in rows:
+            s, k = r["s"], r["k"]
+            if isinstance(s, ox.NamedNode) and k is not None:
+                keys[s.value] = min(keys.get(s.value, k.value), k.value)
+        return sorted(resources, key=lambda s: (s.value in keys, keys.get(s.value, ""), s.value))
 
     def _studies_in(self, graphs: Sequence[ox.NamedNode]) -> set[str]:
         """The studies (typed so in the graphs themselves) these graphs state."""

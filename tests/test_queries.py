@@ -406,6 +406,17 @@ def test_consistency_finds_planted_problem(tmp_path, trial_turtle, edit_block, s
     assert problem in problems, problems
 
 
+def test_an_order_needs_a_scope_and_a_known_property():
+    text = (
+        "SELECT (?__trial_iri AS ?t) ?k WHERE { ?__trial_iri <https://w3id.org/trialkg/ontology/slug> ?k } ORDER BY ?k"
+    )
+    q = catalog.parse_query("x", "#+ scope: trial\n#+ order: trialkg:slug\n" + text)
+    assert q.order == "https://w3id.org/trialkg/ontology/slug"
+    for header in ("#+ order: trialkg:slug\n", "#+ scope: trial\n#+ order: nope:slug\n"):
+        with pytest.raises(QueryError, match=r"x\.rq: '#\+ order: .*' needs a '#\+ scope:' and a property"):
+            catalog.parse_query("x", header + text)
+
+
 def test_a_query_within_a_study_must_show_its_keys_and_not_repeat_rows():
     ok = "#+ within: study\nSELECT DISTINCT ?a (STR(?b) AS ?c) WHERE { ?a ?p ?b } ORDER BY DESC(?c) ?a"
     assert catalog.parse_query("x", ok).within == "study"
@@ -899,7 +910,8 @@ def test_queries_listing(kg):
     efficacy, studies = kg("queries", "efficacy").stdout, kg("queries", "studies").stdout
     assert "with --param trial: asked of the graphs that state it or point at it, each triple once" in efficacy
     assert "without it: asked a batch of trials at a time" in efficacy
-    assert "with --param trial:" in studies and "without it" not in studies  # ordered by slug: asked whole
+    assert "with --param trial:" in studies
+    assert "without it: asked a batch of trials at a time, in the order of their trialkg:slug" in studies
 
 
 def _required_after_optional(node, found: list[str]) -> list[str]:
@@ -1044,13 +1056,15 @@ def test_a_store_answers_a_scoped_query_as_the_files_do(kg, tmp_path):
 # ---- a study's query over a whole store: a batch of studies at a time ----------------------------
 
 BATCHED = sorted(
-    n for n, q in catalog.catalog().items() if q.scope and in_order_of(q.text, q.parameter(q.scope).variable)
+    n
+    for n, q in catalog.catalog().items()
+    if q.scope and (q.order or in_order_of(q.text, q.parameter(q.scope).variable))
 )
 
 
 def test_the_study_queries_that_order_rows_by_their_study_are_the_ones_asked_in_batches():
-    """Those whose rows come study by study (sorted by it first, and showing it), and citation publication by
-    publication; not studies (by slug), which a store asks whole."""
+    """Those whose rows come study by study (sorted by it first, and showing it, or by a property of it: studies, by
+    slug), and citation publication by publication."""
     assert BATCHED == [
         "adverse-events",
         "citation",
@@ -1061,6 +1075,7 @@ def test_the_study_queries_that_order_rows_by_their_study_are_the_ones_asked_in_
         "evidence-by-drug",
         "evidence-statistics",
         "response-distribution",
+        "studies",
         "trial-summary",
         "trial-terms",
     ]

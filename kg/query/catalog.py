@@ -20,6 +20,12 @@ alone (:meth:`kg.dataset.Dataset.of_studies`, each triple once) in time that
 follows the resource, not the corpus. ``tests/test_queries.py`` checks the
 claim for every such query.
 
+``order`` (optional, with ``scope``: ``#+ order: trialkg:slug``) says that the
+rows come ordered by that property of the scope's resource (its text), then by
+the resource, where they are not ordered by the resource itself: asked of a
+whole store, the resources are then taken a batch at a time in that order
+(``studies``, by slug), as a study's query in study order is.
+
 ``within: study`` (optional) says that every row is found within one study's
 graphs and the ontology, so that on a whole store a query that is not asked in
 study order (above) is asked a batch of studies at a time and the rows
@@ -49,6 +55,7 @@ from pathlib import Path
 
 from kg import resources
 from kg.errors import InputError, QueryError
+from kg.prefixes import compact, expand
 from kg.query.text import in_order_of, projected, prologue, words_only
 
 _PARAM = re.compile(r"\?(__?)([A-Za-z][A-Za-z0-9]*)_(iri|string|integer|number)\b")
@@ -80,6 +87,7 @@ class Query:
     lookup: bool = False  # a bounded lookup (is an identifier there?): asked of the data as it is, never of a copy
     candidates: str | None = None  # a pattern every resource with a row matches (``#+ candidates:``)
     within: str | None = None  # every row is found within one such resource's graphs (``#+ within: study``)
+    order: str | None = None  # rows come ordered by this property of the scope's resource (``#+ order:``), an IRI
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``; refuses unknown names with the valid ones."""
@@ -176,6 +184,10 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
                 f"{origin or name + '.rq'}: '#+ within: {within}' is for a SELECT DISTINCT (or GROUP BY) without a "
                 "LIMIT / OFFSET of its own, ordered by columns it shows, and names 'study'"
             )
+    by = header.get("order")
+    order_iri = expand(by) if isinstance(by, str) else None
+    if by is not None and (order_iri is None or scope is None):
+        raise QueryError(f"{origin or name + '.rq'}: '#+ order: {by}' needs a '#+ scope:' and a property as a CURIE")
     return Query(
         name=name,
         text=text,
@@ -186,6 +198,7 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         scope=scope,
         candidates=candidates,
         within=within if isinstance(within, str) else None,
+        order=order_iri,
     )
 
 
@@ -273,9 +286,10 @@ def describe(name: str | None = None) -> str:
             f"with --param {q.scope}: asked of the graphs that state it or point at it, each triple once "
             "(time follows it, not the store)",
         ]
-        if in_order_of(q.text, q.parameter(q.scope).variable):
+        if q.order or in_order_of(q.text, q.parameter(q.scope).variable):
             many = re.sub(r"([^aeiou])y$", r"\1ie", q.scope) + "s"  # study -> studies, trial -> trials
-            lines.append(f"without it: asked a batch of {many} at a time (memory follows a batch)")
+            order = f", in the order of their {compact(q.order)}" if q.order else ""
+            lines.append(f"without it: asked a batch of {many} at a time{order} (memory follows a batch)")
             if q.candidates:
                 given = ", ".join(p.name for p in candidate_parameters(q))
                 lines.append(f"  of the {many} that reach the {given} given (time follows them, not the store)")
