@@ -44,7 +44,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -180,7 +180,9 @@ class ForkError(OSError):
     """No child could be started for :func:`ordered` (no process or no pipe to be had)."""
 
 
-def ordered(func: Callable[[Any], Any], items: Iterable[Any], workers: int, network: bool = True) -> Iterator[Outcome]:
+def ordered(
+    func: Callable[[Any], Any], items: Iterable[Any], workers: int, network: bool = True
+) -> Generator[Outcome, None, None]:
     """How ``func(item)`` went for each item, in the items' order, each in a forked child, ``workers`` at a time.
 
     The next child starts as soon as one is collected, so while the caller

@@ -660,6 +660,40 @@ def test_a_process_forked_while_the_forker_lock_is_held_can_still_sandbox():
     assert status[0] == pid and os.WIFEXITED(status[1]) and os.WEXITSTATUS(status[1]) == 0, "the child's query hung"
 
 
+def test_a_batch_that_fails_stops_the_others_at_once(tmp_path):
+    """`execute.in_children`: when one batch's child raises, the error reaches the caller and the other children,
+    still running, are killed and reaped then, not when the traceback is collected (found by a review: they stayed
+    until a garbage collection)."""
+    import gc
+
+    from kg.query import execute
+
+    pids = tmp_path / "pids"
+
+    def first_fails(i: int) -> int:
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        if i == 0:
+            deadline = time.monotonic() + 10
+            while len(pids.read_text().split()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the others are running
+            raise ValueError("batch 0 failed")
+        time.sleep(120)
+        return i
+
+    gc.disable()
+    try:
+        with pytest.raises(ValueError, match="batch 0 failed"):
+            list(execute.in_children(first_fails, range(3), 3))
+        children = [int(p) for p in pids.read_text().split()]
+        assert len(children) == 3
+        for pid in children:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        gc.enable()
+
+
 def test_ordered_children_answer_in_order_and_none_outlives_a_reader_that_stops(tmp_path):
     """`sandbox.ordered` (a whole-store query's batches, several processes at once): each answer in the items'
     order whichever child ends first, a failing item one outcome that says why, and a reader that stops early

@@ -171,6 +171,8 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         tail = bare[bare.rfind("}") + 1 :]
         order = re.search(r"\bORDER\s+BY\b", tail, re.IGNORECASE)
         keys = set(re.findall(r"\?(\w+)", tail[order.end() :])) if order else set()
+        grouped = re.search(r"\bGROUP\s+BY\b(.*?)(?:\b(?:HAVING|ORDER)\b|$)", tail, re.IGNORECASE | re.DOTALL)
+        keys |= set(re.findall(r"\?(\w+)", grouped.group(1))) if grouped else set()  # two groups, one row
         if (
             within != "study"
             or not (
@@ -182,7 +184,7 @@ def parse_query(name: str, text: str, origin: str = "") -> Query:
         ):
             raise QueryError(
                 f"{origin or name + '.rq'}: '#+ within: {within}' is for a SELECT DISTINCT (or GROUP BY) without a "
-                "LIMIT / OFFSET of its own, ordered by columns it shows, and names 'study'"
+                "LIMIT / OFFSET of its own, ordered and grouped by columns it shows, and names 'study'"
             )
     by = header.get("order")
     order_iri = expand(by) if isinstance(by, str) else None

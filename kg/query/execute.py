@@ -66,18 +66,21 @@ def in_children(func: Callable[[Any], T], items: Iterable[Any], workers: int, or
     results in the items' order; a child that fails is one :class:`QueryError` naming ``origin``, as in
     :func:`in_child`."""
     answers = sandbox.ordered(func, items, workers)
-    while True:
-        try:
-            outcome = next(answers)
-        except StopIteration:
-            return
-        except sandbox.ForkError as exc:  # no process to be had (EAGAIN) or no pipe (EMFILE)
-            raise QueryError(f"{origin}: cannot start a query process: {exc.strerror or exc}") from None
-        if outcome.raised is not None:
-            raise outcome.raised
-        if not outcome.ok:
-            raise QueryError(f"{origin}: the query engine failed: {outcome.describe()}")
-        yield cast(T, outcome.value)
+    try:
+        while True:
+            try:
+                outcome = next(answers)
+            except StopIteration:
+                return
+            except sandbox.ForkError as exc:  # no process to be had (EAGAIN) or no pipe (EMFILE)
+                raise QueryError(f"{origin}: cannot start a query process: {exc.strerror or exc}") from None
+            if outcome.raised is not None:
+                raise outcome.raised
+            if not outcome.ok:
+                raise QueryError(f"{origin}: the query engine failed: {outcome.describe()}")
+            yield cast(T, outcome.value)
+    finally:  # the other children stopped now, not when the traceback that holds this frame is collected
+        answers.close()
 
 
 def _solve(

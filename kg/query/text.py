@@ -202,11 +202,13 @@ def in_order_of(text: str, variable: str) -> bool:
     False
     >>> in_order_of("SELECT (?__t_iri AS ?T) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t", "__t_iri")
     False
+    >>> in_order_of("SELECT (?__T_iri as ?t) ?x WHERE { ?__T_iri ?p ?x } ORDER BY ?t", "__t_iri")
+    False
     """
     bare = words_only(text)
     names: set[str] = set()
     for item, name in _projection(bare):
-        if item == f"?{variable}" or re.fullmatch(rf"\(\s*\?{re.escape(variable)}\s+AS\s+\?\w+\s*\)", item, re.I):
+        if item == f"?{variable}" or re.fullmatch(rf"\(\s*\?{re.escape(variable)}\s+(?i:AS)\s+\?\w+\s*\)", item):
             names |= {variable, name}
     if not names:
         return False
