@@ -611,6 +611,8 @@ class Dataset:
             return False
         if q.scope is not None and q.parameter(q.scope).variable in bindings:
             return False  # one resource's query: asked of its own graphs (:meth:`_scoped`)
+        if q.within == "study" and bindings:
+            return False  # a parameter seeds it (one statistic's provenance: 3 ms in place at 100,000 publications)
         if not (self._in_study_order(q) or q.within == "study"):
             return False
         # files in memory no larger than a batch: their one whole copy (:meth:`_deduplicated`) is that batch, and

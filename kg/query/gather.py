@@ -22,7 +22,7 @@ import itertools
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -84,59 +84,107 @@ def first_key(text: str) -> str | None:
 
 def merged(parts: Iterable[bytes], text: str) -> Iterator[ox.QuerySolutions]:
     """The rows of ``parts`` (each a batch's answer as SPARQL TSV), each row once, in the order ``text`` asks: a part
-    of the answer at a time, in memory that follows a part, not the answer.
+    of the answer at a time, in memory that follows a batch, not the answer.
 
-    Each part is written to a file as it comes. Where the query orders by a
-    column first whose every cell is an IRI (``provenance``: a row a quoted
-    figure, ordered by the figure), each part is already in that order (the
-    engine ordered it, checked here: SPARQL orders IRIs by their code points, as
-    Python orders text), so the parts are merged on it: rows of one IRI from
-    one part keep the engine's order, and only where two parts give rows of one
-    IRI (a file copied into two batches) are those rows ordered again by the
-    engine (:func:`gathered`). ``provenance`` at 100,000 publications gives 1.6
-    million rows: gathered whole into one store they would cost gigabytes. Any
-    other query's rows are gathered whole (:func:`gathered`).
+    Where the query orders by a shown column first (``provenance``: a row a
+    quoted figure, ordered by the figure), each batch's rows whose cell there is
+    an IRI are already in that order (the engine ordered them, checked here:
+    SPARQL orders IRIs by their code points, as their UTF-8 bytes order), so
+    they are written to an anonymous file a batch and merged on it: rows of one
+    IRI keep the engine's order, and only where two batches give rows of one IRI
+    (a file copied into both) are those ordered again by the engine
+    (:func:`gathered`). The few rows whose cell is unbound or a blank node (which
+    SPARQL orders before every IRI) or a literal (after) are gathered by the
+    engine and given before and after them. ``provenance`` at 100,000
+    publications gives 1.6 million rows: gathered whole into one store they
+    would cost gigabytes. Any other query's rows are gathered whole. The files
+    have no name (nothing is left behind, however the process ends), and at most
+    :data:`_FAN_IN` are open: more are merged into one as they come.
     """
-    with tempfile.TemporaryDirectory(prefix="kg-gathered-") as folder:
-        header: bytes | None = None
-        runs: list[Path] = []
-        key = first_key(text)
-        column: int | None = None
+    header: bytes | None = None
+    column: int | None = None
+    runs: list[IO[bytes]] = []
+    before: list[bytes] = []  # rows whose first key is unbound or a blank node
+    after: list[bytes] = []  # a literal
+    bodies: list[IO[bytes]] = []  # every row, where they cannot be merged
+    try:
         for part in parts:
             first, _, body = part.partition(b"\n")
             if header is None:
                 header = first
                 names = [name.lstrip("?") for name in first.decode("utf-8").split("\t")]
+                key = first_key(text)
                 column = names.index(key) if key in names else None
             elif first != header:
                 raise QueryError(f"the batches of one query gave different columns: {first!r} and {header!r}")
-            if column is not None and not _in_iri_order(body, column):
-                column = None
-            runs.append(Path(folder) / f"{len(runs)}.tsv")
-            runs[-1].write_bytes(body)
+            bodies.append(_spooled(body))
+            if column is None:
+                continue
+            lines, last = [], b""
+            for line in io.BytesIO(body):
+                cell = _cell(line, column)
+                if cell[:1] == b"<":
+                    if cell < last:  # not in the IRIs' order: every row is gathered whole
+                        column = None
+                        break
+                    lines.append(line)
+                    last = cell
+                else:  # unbound (an empty cell) and blank nodes order before IRIs, literals after
+                    (before if not cell or cell.startswith(b"_:") else after).append(line)
+            else:
+                runs.append(_spooled(b"".join(lines)))
+                if len(runs) >= _FAN_IN:  # a few files open at once: these merged into one longer run
+                    runs = [_spooled_lines(_merged_lines(header, runs, column, text))]
         if header is None:
             raise QueryError("a gathered query was asked of no batch")
         if column is None:
-            yield gathered((header + b"\n" + run.read_bytes() for run in runs), text)
+            yield gathered((header + b"\n" + f.read() for f in _rewound(bodies)), text)
             return
-        while len(runs) > _FAN_IN:  # a few files open at once: runs merged a group at a time into longer runs
-            longer = Path(folder) / f"{len(runs)}-{runs[0].name}"
-            with longer.open("wb") as out:
-                out.writelines(_merged_lines(header, runs[:_FAN_IN], column, text))
-            runs = [*runs[_FAN_IN:], longer]
+        for f in bodies:
+            f.close()
+        bodies = []
+        if before:
+            yield gathered([header + b"\n" + b"".join(before)], text)
         page: list[bytes] = []
-        handed = False
+        handed = bool(before)
         for line in _merged_lines(header, runs, column, text):
             page.append(line)
             if len(page) == _PAGE:
                 yield _solutions(header, page)
                 page, handed = [], True
-        if page or not handed:  # the last rows, or the columns of an answer with none
+        if page or not (handed or after):  # the last rows, or the columns of an answer with none
             yield _solutions(header, page)
+        if after:
+            yield gathered([header + b"\n" + b"".join(after)], text)
+    finally:
+        for f in (*runs, *bodies):
+            f.close()
 
 
-_FAN_IN = 64  # runs merged at once (a file each)
+_FAN_IN = 64  # runs open at once (a file each)
 _PAGE = 20_000  # rows handed on at once
+
+
+def _spooled(data: bytes) -> IO[bytes]:
+    """``data`` in an anonymous temporary file (unlinked: gone with the process however it ends), rewound."""
+    f = tempfile.TemporaryFile()
+    f.write(data)
+    f.seek(0)
+    return f
+
+
+def _spooled_lines(lines: Iterable[bytes]) -> IO[bytes]:
+    """Lines written to an anonymous temporary file as they come, rewound."""
+    f = tempfile.TemporaryFile()
+    f.writelines(lines)
+    f.seek(0)
+    return f
+
+
+def _rewound(files: list[IO[bytes]]) -> Iterator[IO[bytes]]:
+    for f in files:
+        f.seek(0)
+        yield f
 
 
 def _solutions(header: bytes, lines: list[bytes]) -> ox.QuerySolutions:
@@ -146,21 +194,14 @@ def _solutions(header: bytes, lines: list[bytes]) -> ox.QuerySolutions:
     return answer
 
 
+def _cell(line: bytes, column: int) -> bytes:
+    """A row's cell in ``column`` as SPARQL TSV writes it (an IRI in angle brackets; "" where unbound)."""
+    return line.rstrip(b"\n").split(b"\t", column + 1)[column]
+
+
 def _iri(line: bytes, column: int) -> bytes:
     """The IRI in a row's cell (UTF-8, so its bytes order as its code points), without its angle brackets."""
-    cell = line.rstrip(b"\n").split(b"\t", column + 1)[column]
-    return cell[1:-1] if cell[:1] == b"<" and cell[-1:] == b">" else b""
-
-
-def _in_iri_order(body: bytes, column: int) -> bool:
-    """Whether every row of a part has an IRI in ``column`` and the rows come in the order of those IRIs."""
-    last = b""
-    for line in body.split(b"\n")[:-1]:
-        iri = _iri(line, column)
-        if not iri or iri < last:
-            return False
-        last = iri
-    return True
+    return _cell(line, column)[1:-1]
 
 
 def _tagged(lines: Iterable[bytes], n: int, column: int) -> Iterator[tuple[bytes, int, bytes]]:
@@ -169,12 +210,12 @@ def _tagged(lines: Iterable[bytes], n: int, column: int) -> Iterator[tuple[bytes
         yield _iri(line, column), n, line
 
 
-def _merged_lines(header: bytes, runs: list[Path], column: int, text: str) -> Iterator[bytes]:
+def _merged_lines(header: bytes, runs: list[IO[bytes]], column: int, text: str) -> Iterator[bytes]:
     """The lines of ``runs`` (files of rows in the order of the IRIs in ``column``) merged in that order, each row
-    once: rows of one IRI from several runs ordered again by the engine with the query's ORDER BY."""
-    files = [run.open("rb") for run in runs]
+    once: rows of one IRI from several runs ordered again by the engine with the query's ORDER BY. The runs are
+    closed once read."""
     try:
-        tagged = [_tagged(f, n, column) for n, f in enumerate(files)]
+        tagged = [_tagged(f, n, column) for n, f in enumerate(runs)]
         for _iri_key, group in itertools.groupby(heapq.merge(*tagged, key=lambda t: t[0]), key=lambda t: t[0]):
             rows = list(group)
             if len({n for _k, n, _l in rows}) == 1:
@@ -184,7 +225,7 @@ def _merged_lines(header: bytes, runs: list[Path], column: int, text: str) -> It
             gathered([header + b"\n" + b"".join(line for _k, _n, line in rows)], text).serialize(out, format=_TSV)
             yield from io.BytesIO(out.getvalue().partition(b"\n")[2])
     finally:
-        for f in files:
+        for f in runs:
             f.close()
 
 
