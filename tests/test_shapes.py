@@ -18,6 +18,14 @@ T = "trialkg.trial:isoda-2018/"
 
 # (case id, resource whose block is edited, old text, new text, expected focus, expected message part)
 CASES = [
+    (  # a number where the document should be: it also made provenance's rows tie in an order no engine fixes
+        "source-is-a-literal",
+        "trial:orr",
+        "trialkg:value 61 ;",
+        "trialkg:value 61 ; prov:wasDerivedFrom 1.0 ;",
+        T + "orr",
+        "prov:wasDerivedFrom the source document (its IRI)",
+    ),
     (
         "count-over-denominator",
         "trial:grade3-leukopenia-thrombocytopenia",
