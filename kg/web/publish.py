@@ -314,6 +314,9 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
     try:
         count = in_child(partial(_render, dataset, tmp, w3id), origin="kg publish (a page's query)")
+        # each query's rows by a child of its own: one forked from the pages' child would start with all that child
+        # read (Oxigraph's 128 MB string cache at 100,000 publications), and so would each batch process it forks
+        count = in_child(partial(_render_queries, dataset, tmp, count), origin="kg publish (a query)")
         kept = _install(tmp, out, own)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
@@ -337,10 +340,14 @@ class _Listed:
     (a build killed before is removed as a leftover, marker and all).
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.fh = open(folder / MARKER, "w", encoding="utf-8")
-        self.fh.write(f'{{\n "tool": "trialkg",\n "version": {json.dumps(__version__)},\n "files": [')
-        self.count = 0
+    def __init__(self, folder: Path, count: int | None = None) -> None:
+        """A new marker, or (``count``: the files it lists) the one a first step of the publish left open."""
+        if count is None:
+            self.fh = open(folder / MARKER, "w", encoding="utf-8")
+            self.fh.write(f'{{\n "tool": "trialkg",\n "version": {json.dumps(__version__)},\n "files": [')
+        else:
+            self.fh = open(folder / MARKER, "a", encoding="utf-8")
+        self.count = count or 0
 
     def append(self, rel: str) -> None:
         self.fh.write(("," if self.count else "") + "\n  " + json.dumps(rel))
@@ -351,12 +358,10 @@ class _Listed:
         self.fh.close()
 
 
-def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> int:
-    """Write every page and RDF file of the site into ``tmp`` (in a child), its marker listing them; how many."""
-    site = Site(dataset)
-    written = _Listed(tmp)
-
-    styles: set[str] = set()  # every page's style blocks, allowed by the one policy of the site
+def _writer(
+    tmp: Path, written: _Listed, styles: set[str]
+) -> Callable[[str, str | bytes | Callable[[IO[bytes]], None]], None]:
+    """The one way a file of the site is written: into ``tmp``, listed in the marker, its style blocks noted."""
 
     def write(rel: str, data: str | bytes | Callable[[IO[bytes]], None]) -> None:
         """Write one file of the site (``data`` may be a function that writes it, as it goes) and list it."""
@@ -370,6 +375,17 @@ def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> int:
                 styles.update(style_hashes(data if isinstance(data, str) else data.decode("utf-8")))
             path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         written.append(rel)
+
+    return write
+
+
+def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> int:
+    """Write every page and RDF file of the site into ``tmp`` (in a child), its marker listing them, left open for
+    :func:`_render_queries`; how many."""
+    site = Site(dataset)
+    written = _Listed(tmp)
+    styles: set[str] = set()  # every page's style blocks, allowed by the one policy of the site
+    write = _writer(tmp, written, styles)
 
     write("index.html", pages.index(site, static=True))
     write("void.ttl", turtle(site.dataset.description))
@@ -389,15 +405,24 @@ def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> int:
     write(f"{pages.VIEWS}.html", pages.views_page(site))
     for path, html in pages.evidence_files(site):  # every page of each view, and of each by design and type
         write(f"{path}.html", html)
+    write(".htaccess", htaccess(policy(styles)))
+    written.fh.close()
+    return written.count
+
+
+def _render_queries(dataset: Dataset, tmp: Path, count: int) -> int:
+    """Write each ready-made query and, where it needs no parameter, its rows as CSV (in a child), then close the
+    marker :func:`_render` left open with ``count`` files; how many files in all."""
+    written = _Listed(tmp, count)
+    write = _writer(tmp, written, set())  # no page: no style
     for name, q in catalog.catalog().items():
         write(f"queries/{name}.rq", q.text)
         if not any(p.required for p in q.parameters):  # rows streamed from the engine to the file
 
             def rows(fh: IO[bytes], q: Query = q) -> None:
-                site.dataset.write(q, {}, "csv", fh)
+                dataset.write(q, {}, "csv", fh)
 
             write(f"queries/{name}.csv", rows)
-    write(".htaccess", htaccess(policy(styles)))
     written.close()
     return written.count
 
