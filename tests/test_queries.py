@@ -511,7 +511,7 @@ def test_rows_ordered_by_an_iri_are_merged_from_their_batches_not_gathered_whole
     lines = []
     for i in range(40):  # IRIs that order by code point, not as their bytes with angle brackets would
         accent = "\u00e9" if i % 5 == 0 else ""
-        s = f"<http://x/{'a' if i % 3 else 'a/'}{i % 7}{accent}>"
+        s = f"<http://x/{'a' if i % 3 else 'a/'}{i % 7 if i % 4 else ''}{accent}>"  # a, then a1: not as "<a>", "<a1>"
         lines.append(f'{s} <http://x/p> "{i % 4}" .\n{s} <http://x/q> <http://x/o{i % 2}> .\n')
     store.load("".join(lines).encode(), format=ox.RdfFormat.N_TRIPLES)
     text = "SELECT DISTINCT ?s ?v ?o WHERE { ?s <http://x/p> ?v ; <http://x/q> ?o } ORDER BY ?s DESC(?v) ?o"
@@ -525,7 +525,7 @@ def test_rows_ordered_by_an_iri_are_merged_from_their_batches_not_gathered_whole
 
     whole = tsv("")
     # batches of IRIs, those ending in 3 in two of them (a file copied into both)
-    parts = [tsv(f'FILTER(REGEX(STR(?s), "[{digits}]\u00e9?$"))') for digits in ("0-3", "3-4", "5-6")]
+    parts = [tsv(f'FILTER(REGEX(STR(?s), "{end}\u00e9?$"))') for end in ("([0-3]|[^0-9\u00e9])", "[3-4]", "[5-6]")]
     shared = set.intersection(*({row.split(b"\t")[0] for row in part.splitlines()[1:]} for part in parts[:2]))
     reordered: list[int] = []
     original = gather.gathered

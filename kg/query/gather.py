@@ -124,11 +124,11 @@ def merged(parts: Iterable[bytes], text: str) -> Iterator[ox.QuerySolutions]:
             for line in io.BytesIO(body):
                 cell = _cell(line, column)
                 if cell[:1] == b"<":
-                    if cell < last:  # not in the IRIs' order: every row is gathered whole
+                    if cell[1:-1] < last:  # not in the IRIs' order: every row is gathered whole
                         column = None
                         break
                     lines.append(line)
-                    last = cell
+                    last = cell[1:-1]  # "<a>" orders after "<a1>", as "a" does not after "a1"
                 else:  # unbound (an empty cell) and blank nodes order before IRIs, literals after
                     (before if not cell or cell.startswith(b"_:") else after).append(line)
             else:
