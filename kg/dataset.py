@@ -707,23 +707,26 @@ class Dataset:
             return self._gathered(q, bindings, limit, offset)
         variable = q.parameter(q.scope or "").variable
 
-        def listed() -> list[ox.NamedNode]:
+        def listed() -> list[tuple[list[ox.NamedNode], list[ox.NamedNode]]]:  # each batch: its studies, its graphs
             found = self.scope_resources(q, bindings)
-            return self._by_property(found, q.order) if q.order else found
+            if q.order:
+                found = self._by_property(found, q.order)
+            studies = [found[start : start + BATCH_STUDIES] for start in range(0, len(found), BATCH_STUDIES)]
+            return [(batch, self.graphs_of(s.value for s in batch)) for batch in studies]
 
-        studies = self._apart(listed)
-        if not studies:  # no row: the query's columns, from a store with nothing in it
+        chunks = self._apart(listed)
+        if not chunks:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 
         predicates, named = batches.predicates_of(q.text), reads_named_graphs(q.text)
-        chunks = [studies[start : start + BATCH_STUDIES] for start in range(0, len(studies), BATCH_STUDIES)]
 
-        def asked(batch: list[ox.NamedNode]) -> ox.QuerySolutions:
-            own = self.of_studies((s.value for s in batch), predicates, named=named)
-            text = with_values(q.text, {}, values_rows(variable, batch))
+        def asked(batch: tuple[list[ox.NamedNode], list[ox.NamedNode]]) -> ox.QuerySolutions:
+            studies, graphs = batch
+            own = self.of_graphs(graphs, predicates, named=named)
+            text = with_values(q.text, {}, values_rows(variable, studies))
             return execute.solutions(own.store, text, bindings, q.origin, union=False)
 
-        def answered(batch: list[ox.NamedNode]) -> bytes:  # in a child: the batch's answer as SPARQL TSV
+        def answered(batch: tuple[list[ox.NamedNode], list[ox.NamedNode]]) -> bytes:  # in a child: as SPARQL TSV
             out = io.BytesIO()
             asked(batch).serialize(out, format=ox.QueryResultsFormat.TSV)
             return out.getvalue()
@@ -771,10 +774,11 @@ class Dataset:
         return gather.merged(self._answered(answered, chunks, q.origin), q.text)
 
     def _apart(self, func: Callable[[], T]) -> T:
-        """``func()`` (a listing of the store's studies or graphs for batches), in a forked child where the data is
-        a store on disk: reading 100,000 studies' IRIs fills Oxigraph's cache of its string table (128 MB) in the
-        process that reads them, and every batch process forked from it would start with that cache (a batch of
-        ``efficacy`` 482 MB at 100,000 publications against 278 MB at 10,000). The child hands back the IRIs."""
+        """``func()`` (the batches: their studies and graphs), in a forked child where the data is a store on disk:
+        reading 100,000 studies' IRIs fills Oxigraph's cache of its string table (128 MB) in the process that reads
+        them, and every batch process forked from it would start with that cache (a batch of ``efficacy`` 482 MB
+        at 100,000 publications against 278 MB at 10,000). The child hands back the IRIs, and each batch's graphs,
+        so the batch processes read nothing from the store but the pack."""
         return execute.in_child(func, origin="listing the studies") if self._on_disk else func()
 
     @staticmethod

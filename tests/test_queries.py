@@ -1290,16 +1290,17 @@ def test_a_study_query_for_a_term_copies_only_the_studies_that_reach_it(tmp_path
     monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
     monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
     monkeypatch.setattr(dataset_module, "WORKERS", 1)
-    copied: list[str] = []
-    of_studies = batched.of_studies
+    copied: list[str] = []  # the graphs batches copied (the ontology's aside)
+    of_graphs = batched.of_graphs
+    onto = sources.graph_iri(sources.ONTOLOGY_SLUG)
 
-    def noted(studies, predicates=None, **kw):
-        studies = list(studies)
-        copied.extend(studies)
-        return of_studies(studies, predicates, **kw)
+    def noted(graphs, predicates=None, **kw):
+        graphs = list(graphs)
+        copied.extend(g.value for g in graphs if g.value != onto)
+        return of_graphs(graphs, predicates, **kw)
 
-    monkeypatch.setattr(batched, "of_studies", noted)
-    every = len(batched.studies())
+    monkeypatch.setattr(batched, "of_graphs", noted)
+    every = len(batched.graphs()) - 1
     prologue = (
         "PREFIX trialkg: <https://w3id.org/trialkg/ontology/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>"
     )
@@ -1326,8 +1327,8 @@ def test_a_study_query_for_a_term_copies_only_the_studies_that_reach_it(tmp_path
                 whole.write(name, params, fmt, out_w)
                 assert out_b.getvalue() == out_w.getvalue(), (name, term, fmt)
                 answers[fmt] = out_w.getvalue()
-            reached = {r["study"].value for r in whole.run(name, params).rows}
-            assert reached <= set(copied) and len(set(copied)) <= every, (name, term)
+            reached = {g.value for g in whole.graphs_of(r["study"].value for r in whole.run(name, params).rows)}
+            assert reached - {onto} <= set(copied) and len(set(copied)) <= every, (name, term)
             fewer += len(set(copied)) < every
             if term.startswith("http://example.org/"):
                 assert copied == [] and answers["csv"].count(b"\n") == 1, name  # the header alone
@@ -1344,14 +1345,14 @@ def test_a_study_query_asked_in_batches_by_several_processes_gives_the_bytes_of_
     monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)  # a batch a study: six batches
     assert len(ds.studies()) >= 6
     pids = tmp_path / "pids"
-    of_studies = ds.of_studies
+    of_graphs = ds.of_graphs
 
-    def noted(studies, predicates=None, **kw):
+    def noted(graphs, predicates=None, **kw):
         with open(pids, "a") as fh:
             fh.write(f"{os.getpid()}\n")
-        return of_studies(studies, predicates, **kw)
+        return of_graphs(graphs, predicates, **kw)
 
-    monkeypatch.setattr(ds, "of_studies", noted)
+    monkeypatch.setattr(ds, "of_graphs", noted)
     for name in BATCHED:
         answers = {}
         for workers in (1, 3):
@@ -1400,14 +1401,14 @@ def test_a_store_asks_a_study_query_in_batches_and_gives_the_whole_stores_answer
     monkeypatch.setattr(dataset_module, "BATCH_STUDIES", batch)
     monkeypatch.setattr(dataset_module, "WORKERS", 1)  # copies counted here, in this process (several: below)
     copies: list[int] = []
-    of_studies = batched.of_studies
+    of_graphs = batched.of_graphs
     monkeypatch.setattr(
         batched,
-        "of_studies",
-        lambda studies, predicates=None, **kw: copies.append(1) or of_studies(studies, predicates, **kw),
+        "of_graphs",
+        lambda graphs, predicates=None, **kw: copies.append(1) or of_graphs(graphs, predicates, **kw),
     )
     studies = batched.studies()
-    assert len(studies) == 8 and batched.of_studies is not of_studies
+    assert len(studies) == 8 and batched.of_graphs is not of_graphs
     for name in BATCHED:
         copies.clear()
         for fmt in ("csv", "tsv", "json", "table"):
