@@ -15,6 +15,7 @@ only), the rdflib view where rdflib is needed (reasoning, pyshacl, JSON-LD), and
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import weakref
@@ -470,7 +471,8 @@ class Dataset:
         if self._batched(q, bindings):
 
             def answer() -> Result:
-                return from_solutions(_joined(self._in_batches(q, bindings, limit, offset), limit, offset), q.origin)
+                with _closing(self._in_batches(q, bindings, limit, offset)) as parts:
+                    return from_solutions(_joined(parts, limit, offset), q.origin)
 
             return execute.in_child(answer, origin=q.origin, network=allow_service) if isolated else answer()
         own = self._asked_of(q, bindings)
@@ -521,11 +523,11 @@ class Dataset:
 
         def written() -> None:
             if self._batched(q, bindings):
-                answer = self._in_batches(q, bindings, limit, offset)
-                if not isinstance(answer, ox.QuerySolutions) and fmt in ("csv", "tsv"):
-                    batches.stream(answer, media.result_format(fmt).format, out, limit, offset)
-                    return
-                rows = _joined(answer, limit, offset)
+                with _closing(self._in_batches(q, bindings, limit, offset)) as answer:
+                    if not isinstance(answer, ox.QuerySolutions) and fmt in ("csv", "tsv"):
+                        batches.stream(answer, media.result_format(fmt).format, out, limit, offset)
+                        return
+                    rows = _joined(answer, limit, offset)
             else:
                 rows = execute.solutions(store, text, bindings, q.origin, union=self._union(text))
             formats.write(rows, fmt, out)
@@ -849,6 +851,20 @@ class Dataset:
     def rows(self, query: Query | str, **params: str) -> list[dict[str, Value]]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
         return self.run(query, params).rows
+
+
+@contextlib.contextmanager
+def _closing(
+    answer: ox.QuerySolutions | Iterator[ox.QuerySolutions],
+) -> Iterator[ox.QuerySolutions | Iterator[ox.QuerySolutions]]:
+    """A batched answer, its batches stopped (their processes, their files) when the caller is done with it, early or
+    not, rather than when a reference cycle that holds the caller's frame is collected."""
+    try:
+        yield answer
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None and not isinstance(answer, ox.QuerySolutions):
+            close()
 
 
 def _joined(

@@ -543,6 +543,19 @@ def test_rows_ordered_by_an_iri_are_merged_from_their_batches_not_gathered_whole
 
     assert merged(parts) == whole and whole.count(b"\n") > 40
     assert len(reordered) == len(shared) >= 2  # only the IRIs two batches give
+    many = [tsv(f'FILTER(REGEX(STR(?s), "{d}\u00e9?$"))') for d in "0123456"] * 5  # 35 batches
+    opened, most = len(os.listdir("/proc/self/fd")), []
+
+    def counted(parts):  # the files open as each batch comes
+        for part in parts:
+            most.append(len(os.listdir("/proc/self/fd")) - opened)
+            yield part
+
+    answers = gather.merged(counted(many), text)
+    next(answers)
+    assert len(most) == 35 and max(most) <= 2  # the runs being merged (_FAN_IN), not a file a batch
+    answers.close()
+    assert len(os.listdir("/proc/self/fd")) == opened
     reordered.clear()
     shuffled = tsv("", text.replace("ORDER BY ?s", "ORDER BY ?v ?s"))  # a batch not in the order of its IRIs
     assert shuffled != whole and merged([shuffled]) == whole and reordered == [1]  # gathered whole

@@ -20,6 +20,7 @@ import heapq
 import io
 import itertools
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
@@ -106,7 +107,7 @@ def merged(parts: Iterable[bytes], text: str) -> Iterator[ox.QuerySolutions]:
     runs: list[IO[bytes]] = []
     before: list[bytes] = []  # rows whose first key is unbound or a blank node
     after: list[bytes] = []  # a literal
-    bodies: list[IO[bytes]] = []  # every row, where they cannot be merged
+    everything: IO[bytes] | None = None  # every row, once the rows cannot be merged (one file)
     try:
         for part in parts:
             first, _, body = part.partition(b"\n")
@@ -115,34 +116,33 @@ def merged(parts: Iterable[bytes], text: str) -> Iterator[ox.QuerySolutions]:
                 names = [name.lstrip("?") for name in first.decode("utf-8").split("\t")]
                 key = first_key(text)
                 column = names.index(key) if key in names else None
+                everything = None if column is not None else tempfile.TemporaryFile()
             elif first != header:
                 raise QueryError(f"the batches of one query gave different columns: {first!r} and {header!r}")
-            bodies.append(_spooled(body))
-            if column is None:
-                continue
-            lines, last = [], b""
-            for line in io.BytesIO(body):
-                cell = _cell(line, column)
-                if cell[:1] == b"<":
-                    if cell[1:-1] < last:  # not in the IRIs' order: every row is gathered whole
-                        column = None
-                        break
-                    lines.append(line)
-                    last = cell[1:-1]  # "<a>" orders after "<a1>", as "a" does not after "a1"
-                else:  # unbound (an empty cell) and blank nodes order before IRIs, literals after
-                    (before if not cell or cell.startswith(b"_:") else after).append(line)
-            else:
-                runs.append(_spooled(b"".join(lines)))
-                if len(runs) >= _FAN_IN:  # a few files open at once: these merged into one longer run
-                    runs = [_spooled_lines(_merged_lines(header, runs, column, text))]
+            if everything is None and column is not None:
+                lines = _iri_lines(body, column, before, after)
+                if lines is not None:
+                    runs.append(_spooled(b"".join(lines)))
+                    if len(runs) >= _FAN_IN:  # a few files open at once: these merged into one longer run
+                        runs = [_spooled_lines(_merged_lines(header, runs, column, text))]
+                    continue
+                everything = tempfile.TemporaryFile()  # not in the IRIs' order: every row is gathered whole
+                for run in runs:
+                    shutil.copyfileobj(run, everything)
+                    run.close()
+                everything.writelines([*before, *after])
+                runs, before, after = [], [], []
+            assert everything is not None
+            everything.write(body)
         if header is None:
             raise QueryError("a gathered query was asked of no batch")
-        if column is None:
-            yield gathered((header + b"\n" + f.read() for f in _rewound(bodies)), text)
+        if everything is not None or column is None:
+            rows = b""
+            if everything is not None:
+                everything.seek(0)
+                rows = everything.read()
+            yield gathered([header + b"\n" + rows], text)
             return
-        for f in bodies:
-            f.close()
-        bodies = []
         if before:
             yield gathered([header + b"\n" + b"".join(before)], text)
         page: list[bytes] = []
@@ -157,8 +157,29 @@ def merged(parts: Iterable[bytes], text: str) -> Iterator[ox.QuerySolutions]:
         if after:
             yield gathered([header + b"\n" + b"".join(after)], text)
     finally:
-        for f in (*runs, *bodies):
+        for f in (*runs, *([everything] if everything is not None else [])):
             f.close()
+
+
+def _iri_lines(body: bytes, column: int, before: list[bytes], after: list[bytes]) -> list[bytes] | None:
+    """A batch's rows whose cell in ``column`` is an IRI, in order (``None`` if they are not in the IRIs' order);
+    those whose cell is unbound or a blank node added to ``before``, a literal to ``after``."""
+    lines: list[bytes] = []
+    first: list[bytes] = []
+    last_ones: list[bytes] = []
+    last = b""
+    for line in io.BytesIO(body):
+        cell = _cell(line, column)
+        if cell[:1] == b"<":
+            if cell[1:-1] < last:
+                return None
+            lines.append(line)
+            last = cell[1:-1]  # "<a>" orders after "<a1>", as "a" does not after "a1"
+        else:  # unbound (an empty cell) and blank nodes order before IRIs, literals after
+            (first if not cell or cell.startswith(b"_:") else last_ones).append(line)
+    before += first
+    after += last_ones
+    return lines
 
 
 _FAN_IN = 64  # runs open at once (a file each)
@@ -179,12 +200,6 @@ def _spooled_lines(lines: Iterable[bytes]) -> IO[bytes]:
     f.writelines(lines)
     f.seek(0)
     return f
-
-
-def _rewound(files: list[IO[bytes]]) -> Iterator[IO[bytes]]:
-    for f in files:
-        f.seek(0)
-        yield f
 
 
 def _solutions(header: bytes, lines: list[bytes]) -> ox.QuerySolutions:

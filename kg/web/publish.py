@@ -313,10 +313,12 @@ def publish(out_dir: str | Path, dataset: Dataset | None = None, hosted_at: str 
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
     try:
-        count = in_child(partial(_render, dataset, tmp, w3id), origin="kg publish (a page's query)")
+        if not dataset.is_remote:
+            _ = dataset.store  # files parsed here once (a large --trials corpus is parsed when first used), not twice
+        count, styles = in_child(partial(_render, dataset, tmp, w3id), origin="kg publish (a page's query)")
         # each query's rows by a child of its own: one forked from the pages' child would start with all that child
         # read (Oxigraph's 128 MB string cache at 100,000 publications), and so would each batch process it forks
-        count = in_child(partial(_render_queries, dataset, tmp, count), origin="kg publish (a query)")
+        count = in_child(partial(_render_queries, dataset, tmp, count, styles), origin="kg publish (a query)")
         kept = _install(tmp, out, own)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the site: {exc.strerror or exc}") from None
@@ -379,9 +381,9 @@ def _writer(
     return write
 
 
-def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> int:
+def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> tuple[int, set[str]]:
     """Write every page and RDF file of the site into ``tmp`` (in a child), its marker listing them, left open for
-    :func:`_render_queries`; how many."""
+    :func:`_render_queries`; how many, and the pages' style blocks (hashes) the site's policy allows."""
     site = Site(dataset)
     written = _Listed(tmp)
     styles: set[str] = set()  # every page's style blocks, allowed by the one policy of the site
@@ -405,16 +407,16 @@ def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> int:
     write(f"{pages.VIEWS}.html", pages.views_page(site))
     for path, html in pages.evidence_files(site):  # every page of each view, and of each by design and type
         write(f"{path}.html", html)
-    write(".htaccess", htaccess(policy(styles)))
     written.fh.close()
-    return written.count
+    return written.count, styles
 
 
-def _render_queries(dataset: Dataset, tmp: Path, count: int) -> int:
-    """Write each ready-made query and, where it needs no parameter, its rows as CSV (in a child), then close the
-    marker :func:`_render` left open with ``count`` files; how many files in all."""
+def _render_queries(dataset: Dataset, tmp: Path, count: int, styles: set[str]) -> int:
+    """Write each ready-made query and, where it needs no parameter, its rows as CSV (in a child), and last the
+    site's ``.htaccess`` (its policy allows the pages' ``styles``), then close the marker :func:`_render` left open
+    with ``count`` files; how many files in all."""
     written = _Listed(tmp, count)
-    write = _writer(tmp, written, set())  # no page: no style
+    write = _writer(tmp, written, styles)
     for name, q in catalog.catalog().items():
         write(f"queries/{name}.rq", q.text)
         if not any(p.required for p in q.parameters):  # rows streamed from the engine to the file
@@ -423,6 +425,7 @@ def _render_queries(dataset: Dataset, tmp: Path, count: int) -> int:
                 dataset.write(q, {}, "csv", fh)
 
             write(f"queries/{name}.csv", rows)
+    write(".htaccess", htaccess(policy(styles)))
     written.close()
     return written.count
 
