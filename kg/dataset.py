@@ -709,26 +709,30 @@ class Dataset:
             return self._gathered(q, bindings, limit, offset)
         variable = q.parameter(q.scope or "").variable
 
-        def listed() -> list[tuple[list[ox.NamedNode], list[ox.NamedNode]]]:  # each batch: its studies, its graphs
+        def listed() -> list[tuple[bytes, bytes]]:  # each batch: its studies, its graphs (IRIs a line each)
             found = self.scope_resources(q, bindings)
             if q.order:
                 found = self._by_property(found, q.order)
             studies = [found[start : start + BATCH_STUDIES] for start in range(0, len(found), BATCH_STUDIES)]
-            return [(batch, self.graphs_of(s.value for s in batch)) for batch in studies]
+            return [
+                (_lines(s.value for s in b), _lines(g.value for g in self.graphs_of(s.value for s in b)))
+                for b in studies
+            ]
 
+        # two texts a batch, not two objects an IRI: what the batch processes are forked with (30 MB less at 100,000)
         chunks = self._apart(listed)
         if not chunks:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 
         predicates, named = batches.predicates_of(q.text), reads_named_graphs(q.text)
 
-        def asked(batch: tuple[list[ox.NamedNode], list[ox.NamedNode]]) -> ox.QuerySolutions:
-            studies, graphs = batch
+        def asked(batch: tuple[bytes, bytes]) -> ox.QuerySolutions:
+            studies, graphs = ([ox.NamedNode(i) for i in b.decode("utf-8").split("\n")] for b in batch)
             own = self.of_graphs(graphs, predicates, named=named)
             text = with_values(q.text, {}, values_rows(variable, studies))
             return execute.solutions(own.store, text, bindings, q.origin, union=False)
 
-        def answered(batch: tuple[list[ox.NamedNode], list[ox.NamedNode]]) -> bytes:  # in a child: as SPARQL TSV
+        def answered(batch: tuple[bytes, bytes]) -> bytes:  # in a child: as SPARQL TSV
             out = io.BytesIO()
             asked(batch).serialize(out, format=ox.QueryResultsFormat.TSV)
             return out.getvalue()
@@ -851,6 +855,11 @@ class Dataset:
     def rows(self, query: Query | str, **params: str) -> list[dict[str, Value]]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
         return self.run(query, params).rows
+
+
+def _lines(iris: Iterable[str]) -> bytes:
+    """IRIs a line each (an IRI holds no newline)."""
+    return "\n".join(iris).encode("utf-8")
 
 
 @contextlib.contextmanager
