@@ -758,9 +758,9 @@ class Dataset:
         (:meth:`_whole_studies`); where a graph names no study, the query is asked
         of the data as it is. ``consistency`` at 10,000 publications:
         17.7 s and 477 MB asked of the store in place (5.3 GB at 100,000), 6.7 s
-        in batches (55 s and 362 MB at 100,000); ``provenance`` (1.6 million rows
-        at 100,000, merged on the figure) 466 s and 3.3 GB in place, 79 s and
-        355 MB in batches.
+        in batches (51 s and 312 MB at 100,000); ``provenance`` (1.6 million rows
+        at 100,000, merged on the figure) 466 s and 3.3 GB in place, 65 s and
+        312 MB in batches.
         """
         chunks = self._apart(self._whole_studies)
         if chunks is None:  # graphs that name no study: asked of the data as it is (below)
