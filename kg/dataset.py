@@ -55,8 +55,8 @@ BATCH_STUDIES = 500
 #: process may run on, at most four (10,000 publications, two cores: ``efficacy`` 11.2 -> 6.5 s)
 WORKERS = min(4, sandbox.cores())
 STUDY = "https://w3id.org/trialkg/ontology/Study"
-#: fills a copy's default graph with each triple of its named graphs once (Oxigraph's own insert, about 2 us a quad)
 T = TypeVar("T")
+#: fills a copy's default graph with each triple of its named graphs once (Oxigraph's own insert, about 2 us a quad)
 _MERGE = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 #: each resource of a VALUES block (appended) and a named graph it is a subject or an object in
 _GRAPHS_WITH = "SELECT DISTINCT ?r ?g WHERE { { GRAPH ?g { ?r ?p ?o } } UNION { GRAPH ?g { ?x ?q ?r } } }\n"

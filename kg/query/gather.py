@@ -110,21 +110,19 @@ def merged(parts: Iterable[bytes], text: str) -> Iterator[ox.QuerySolutions]:
     everything: IO[bytes] | None = None  # every row, once the rows cannot be merged (one file)
     try:
         for part in parts:
-            first, _, body = part.partition(b"\n")
+            first, body = _split(part, header)
             if header is None:
                 header = first
                 names = [name.lstrip("?") for name in first.decode("utf-8").split("\t")]
                 key = first_key(text)
                 column = names.index(key) if key in names else None
                 everything = None if column is not None else tempfile.TemporaryFile()
-            elif first != header:
-                raise QueryError(f"the batches of one query gave different columns: {first!r} and {header!r}")
             if everything is None and column is not None:
                 lines = _iri_lines(body, column, before, after)
                 if lines is not None:
-                    runs.append(_spooled(b"".join(lines)))
+                    runs.append(_spooled(lines))
                     if len(runs) >= _FAN_IN:  # a few files open at once: these merged into one longer run
-                        runs = [_spooled_lines(_merged_lines(header, runs, column, text))]
+                        runs = [_spooled(_merged_lines(header, runs, column, text))]
                     continue
                 everything = tempfile.TemporaryFile()  # not in the IRIs' order: every row is gathered whole
                 for run in runs:
@@ -186,20 +184,22 @@ _FAN_IN = 64  # runs open at once (a file each)
 _PAGE = 20_000  # rows handed on at once
 
 
-def _spooled(data: bytes) -> IO[bytes]:
-    """``data`` in an anonymous temporary file (unlinked: gone with the process however it ends), rewound."""
-    f = tempfile.TemporaryFile()
-    f.write(data)
-    f.seek(0)
-    return f
-
-
-def _spooled_lines(lines: Iterable[bytes]) -> IO[bytes]:
-    """Lines written to an anonymous temporary file as they come, rewound."""
+def _spooled(lines: Iterable[bytes]) -> IO[bytes]:
+    """Lines written to an anonymous temporary file (unlinked: gone with the process however it ends) as they come,
+    rewound."""
     f = tempfile.TemporaryFile()
     f.writelines(lines)
     f.seek(0)
     return f
+
+
+def _split(part: bytes, header: bytes | None) -> tuple[bytes, bytes]:
+    """A batch's SPARQL TSV as its header line and its rows, refused where its columns are not those of the batches
+    before it (``header``)."""
+    first, _, body = part.partition(b"\n")
+    if header is not None and first != header:
+        raise QueryError(f"the batches of one query gave different columns: {first!r} and {header!r}")
+    return first, body
 
 
 def _solutions(header: bytes, lines: list[bytes]) -> ox.QuerySolutions:
@@ -256,11 +256,7 @@ def gathered(
     header: bytes | None = None
     rows: set[bytes] = set()
     for part in parts:
-        first, _, body = part.partition(b"\n")
-        if header is None:
-            header = first
-        elif first != header:
-            raise QueryError(f"the batches of one query gave different columns: {first!r} and {header!r}")
+        header, body = _split(part, header)
         rows.update(body.split(b"\n")[:-1])  # a line a row (an empty one: a row with nothing bound)
     if header is None:
         raise QueryError("a gathered query was asked of no batch")

@@ -351,6 +351,11 @@ class _Listed:
             self.fh = open(folder / MARKER, "a", encoding="utf-8")
         self.count = count or 0
 
+    def handed_on(self) -> int:
+        """Leave the marker open for the next step of the publish (:meth:`__init__` with ``count``); how many it lists."""
+        self.fh.close()
+        return self.count
+
     def append(self, rel: str) -> None:
         self.fh.write(("," if self.count else "") + "\n  " + json.dumps(rel))
         self.count += 1
@@ -407,8 +412,7 @@ def _render(dataset: Dataset, tmp: Path, w3id: str | None = None) -> tuple[int, 
     write(f"{pages.VIEWS}.html", pages.views_page(site))
     for path, html in pages.evidence_files(site):  # every page of each view, and of each by design and type
         write(f"{path}.html", html)
-    written.fh.close()
-    return written.count, styles
+    return written.handed_on(), styles
 
 
 def _render_queries(dataset: Dataset, tmp: Path, count: int, styles: set[str]) -> int:
