@@ -15,6 +15,12 @@ SHACL sees the graph; a curator edits text. So this module knows the text:
 - **Terms declared in the curator's file** (an external IRI given a label there)
   must say where they were checked (``trialkg:checkedIn``), as every packaged
   term does.
+- **Nothing about another file's resources.** Everything a publication file
+  states is about what its studies and publications reach (a sentence of a
+  document it describes counts as reached): pages, study copies and the batches
+  a ready-made query is asked in read a study's own files, so a statement about
+  another study's figure, or a class another file uses, made in a file that does
+  not name that study, would be read by the whole store but not by them.
 - **Lines.** Every problem, SHACL's included, is pinned to the line of the file
   where its focus resource is written, so ``file:line`` leads straight to it.
 """
@@ -26,11 +32,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
 from kg import sources as src
-from kg.prefixes import BASE, OA, RDFS_LABEL, SCHEMA, TKG, compact
+from kg import sparql
+from kg.prefixes import BASE, OA, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, TKG, compact
 from kg.rdf import value
 
 #: how a TODO marker left in a file is reported (before the line's text)
@@ -466,6 +474,83 @@ def declared_term_findings(store: ox.Store, graph: ox.NamedNode, name: str, base
         )
 
 
+#: the classes whose members a file's statements start from (with their subclasses, the ontology's or the file's)
+ROOT_CLASSES = (TKG + "Study", TKG + "Publication")
+#: a predicate followed backwards too: the part (a quoted sentence) of a document the file reaches is the file's own
+PART_OF = (OA + "hasSource",)
+_ROOTS = (
+    "SELECT DISTINCT ?c ?p WHERE { VALUES ?root { "
+    + " ".join(f"<{c}>" for c in ROOT_CLASSES)
+    + f" }} ?c <{RDFS}subClassOf>* ?root . OPTIONAL {{ ?p <{RDFS}domain> ?c }} }}"
+)
+
+
+class Roots(NamedTuple):
+    """What makes a resource one a file's statements start from: a type, or a property only such resources have."""
+
+    classes: frozenset[ox.NamedNode]
+    predicates: frozenset[str]
+
+
+def roots(store: ox.Store) -> Roots:
+    """Study and Publication with every subclass the store's ontology and files declare, and the properties whose
+    domain is one of them (RDFS: their subject is a study or a publication, typed in that file or not)."""
+    classes: set[ox.NamedNode] = set()
+    predicates: set[str] = set()
+    for c, p in sparql.select(store, _ROOTS):
+        if isinstance(c, ox.NamedNode):
+            classes.add(c)
+        if isinstance(p, ox.NamedNode):
+            predicates.add(p.value)
+    return Roots(frozenset(classes), frozenset(predicates))
+
+
+def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_from: Roots) -> Iterator[Finding]:
+    """Resources a file states something about that its studies and publications do not reach.
+
+    A study's pages, its copies and the batches a ready-made query is asked in
+    hold the files that name the study, so a file that says something of another
+    study's figure (a second quote, a value, its type) or declares a class a
+    figure of another file is typed with, without naming that study, is read by
+    the whole store and by none of them: two answers to one question. Followed
+    from every study and publication the file names (:class:`Roots`), forwards
+    along every triple and backwards along :data:`PART_OF`. A file that names
+    none is not checked: no batch can be made of it, so the queries it touches
+    are asked of the whole store.
+    """
+    out: dict[Node, list[Node]] = {}
+    back: dict[Node, list[Node]] = {}
+    start: list[Node] = []
+    rdf_type = RDF_TYPE
+    for q in store.quads_for_pattern(None, None, None, graph):
+        s, p, o = q.subject, q.predicate.value, q.object
+        if isinstance(s, ox.Triple):
+            continue
+        out.setdefault(s, []).append(o)
+        if p in PART_OF:
+            back.setdefault(o, []).append(s)
+        if p in start_from.predicates or (p == rdf_type and o in start_from.classes):
+            start.append(s)
+    if not start:
+        return
+    seen = set(start)
+    while start:
+        node = start.pop()
+        for nxt in (*out.get(node, ()), *back.get(node, ())):
+            if not isinstance(nxt, ox.Literal) and nxt not in seen:
+                seen.add(nxt)
+                start.append(nxt)
+    for subject in out:
+        if subject not in seen:
+            yield Finding(
+                name,
+                _show(subject),
+                "stated here but reached from none of this file's studies and publications: say it in the file of "
+                "the study it belongs to, or link it from one here (a study's pages and the batches its queries "
+                "are asked in read the files that name the study, so they would not see it)",
+            )
+
+
 def whole_counts(percent: Decimal, size: int) -> list[int]:
     """The whole counts out of ``size`` that print as ``percent`` (rounded half up or half even, to its decimals).
 
@@ -529,8 +614,10 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
     publications that keep no source text (their quotes could not be checked against it)."""
     findings: list[Finding] = []
     without_text: list[str] = []
+    start_from = roots(store)
     for source in sources:
         graph = ox.NamedNode(source.graph(base))
+        findings += unreached_findings(store, graph, source.name, start_from)
         findings += number_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
         findings += share_findings(store, graph, source.name)

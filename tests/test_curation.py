@@ -1,13 +1,20 @@
 """A curator's own file: a misquote, a number missing from its sentence, an undeclared term, a term declared
-without where it was checked and a TODO left in place are each reported with file and line; query
-parameters that name nothing are refused with the nearest identifiers; --trials takes a list."""
+without where it was checked, a TODO left in place and a statement about another file's resource are each
+reported with file and line; query parameters that name nothing are refused with the nearest identifiers; --trials takes a list."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
+
+from kg import curation, sources
+from kg import dataset as dataset_module
+from kg.dataset import Dataset
+from kg.load import load_embedded
 
 DATA = Path(__file__).parent / "data" / "rct"
 NAME = "synthetic-rct-3arm"
@@ -66,7 +73,8 @@ CASES = [
         "term-declared-without-where-it-was-checked",
         dict(
             old="trial:b-bortezomib a trialkg:DoseSchedule",
-            new='NCIT:C2668 rdfs:label "Lenalidomide" .\ntrial:b-bortezomib a trialkg:DoseSchedule',
+            new='NCIT:C2668 rdfs:label "Lenalidomide" .\ntrial:b-bortezomib rdfs:seeAlso NCIT:C2668 .\n'
+            "trial:b-bortezomib a trialkg:DoseSchedule",
         ),
         'NCIT:C2668 rdfs:label "Lenalidomide"',
         "is declared in this file without where it was checked",
@@ -184,3 +192,95 @@ def test_a_percentage_no_whole_count_of_its_population_gives_is_a_warning():
     found = list(share_findings(store, graph, "x.ttl"))
     assert [(f.focus, f.severity) for f in found] == [("trialkg.trial:x/rate", "Warning")]
     assert "its 2.4% is no whole count of its population's 161 (4 of 161 is 2.48%)" in found[0].message
+
+
+S0, S1 = "<synthetic/synth-000000", "<synthetic/synth-000001"
+#: appended to study 1's file, which does not name study 0: each was accepted, and the whole store then read it while
+#: study 0's pages and batches did not (efficacy, consistency and provenance gave other rows asked in batches)
+ELSEWHERE = {
+    "a second quote for another study's figure": f"{S0}/stat-0> trialkg:quotedFrom {S1}/sentence> .",
+    "another study's figure typed and sourced again": f"{S0}/stat-0> a trialkg:EfficacyStatistic ; "
+    f"prov:wasDerivedFrom {S1}/publication> ; trialkg:quotedFrom {S1}/sentence> .",
+    "a class another file's figure is typed with": "<synthetic/MyStatistic> rdfs:subClassOf trialkg:EfficacyStatistic .",
+    "a comment on another study's figure": f'{S0}/stat-0> rdfs:comment "corrected in an erratum" .',
+}
+#: the class case: study 0's figure typed only with the class study 1's file declares
+RETYPED = (f"{S0}/stat-0> a trialkg:EfficacyStatistic ;", f"{S0}/stat-0> a <synthetic/MyStatistic> ;")
+
+
+def _two_studies(synth, folder: Path, extra: str, retype: bool = False) -> Path:
+    folder.mkdir()
+    synth.generate(2, 1, folder)
+    first = folder / "synth-000000.ttl"
+    if retype:
+        assert first.read_text().count(RETYPED[0]) == 1
+        first.write_text(first.read_text().replace(*RETYPED))
+    with open(folder / "synth-000001.ttl", "a") as fh:
+        fh.write(extra + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("case", sorted(ELSEWHERE))
+def test_a_statement_about_another_files_resource_is_refused(kg, synth, tmp_path, case):
+    folder = _two_studies(synth, tmp_path / "trials", ELSEWHERE[case], retype="class" in case)
+    r = kg("validate", "--trials", str(folder))
+    assert r.returncode == 1, r.stdout + r.stderr
+    hits = [ln for ln in r.stdout.splitlines() if "reached from none of this file's studies" in ln]
+    line = len((folder / "synth-000001.ttl").read_text().splitlines())  # the statement appended last
+    focus = "MyStatistic" if "class" in case else "synth-000000/stat-0"
+    assert len(hits) == 1 and hits[0].startswith(f"{folder / 'synth-000001.ttl'}:{line}: ") and focus in hits[0], hits
+    store = tmp_path / "store"
+    r = kg("load", "--trials", str(folder), "--store", str(store))
+    assert r.returncode == 1 and "refused" in r.stderr and not store.exists(), r.stderr
+
+
+def test_a_file_that_names_the_study_may_say_more_of_it(kg, synth, tmp_path, monkeypatch):
+    """An erratum naming the study its figure belongs to is the study's file too: its batches and pages read it."""
+    named = (
+        f"<synthetic/synth-000000> trialkg:hasStatistic {S0}/stat-0> .\n" + f"{S0}/stat-0> trialkg:notReached true ."
+    )
+    folder = _two_studies(synth, tmp_path / "trials", named)
+    r = kg("validate", "--trials", str(folder))
+    assert "reached from none" not in r.stdout, r.stdout
+    store = tmp_path / "store"
+    load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store, validate=False)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
+    batched, whole = Dataset.open(store), Dataset.open(store)
+    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    for name in ("efficacy", "consistency", "provenance"):
+        a, b = io.BytesIO(), io.BytesIO()
+        batched.write(name, {}, "csv", a)
+        whole.write(name, {}, "csv", b)
+        assert a.getvalue() == b.getvalue(), name
+    assert (
+        "median has both a value and 'not reached'"
+        in "".join(str(r["problem"]) for r in batched.run("consistency").rows)
+        or b"stat-0" in a.getvalue()
+    )
+
+
+def test_a_sentence_nothing_quotes_is_its_documents():
+    """A described sentence of a document the file reaches belongs to the file (isoda-2018 describes one it quotes
+    for no figure): it is reached backwards, along oa:hasSource."""
+    store = ox.Store()
+    graph = ox.NamedNode("https://example.org/graph")
+    store.load(
+        b"""@prefix trialkg: <https://w3id.org/trialkg/ontology/> . @prefix oa: <http://www.w3.org/ns/oa#> .
+        <https://example.org/s> a trialkg:Study ; trialkg:describedIn <https://example.org/p> .
+        <https://example.org/p> a trialkg:JournalArticle .
+        <https://example.org/q> oa:hasSource <https://example.org/p> ; oa:hasSelector [ oa:exact "A sentence." ] .
+        <https://example.org/stray> oa:exact "Of nothing." .""",
+        format=ox.RdfFormat.TURTLE,
+        to_graph=graph,
+    )
+    start = curation.Roots(
+        frozenset(
+            {
+                ox.NamedNode("https://w3id.org/trialkg/ontology/Study"),
+                ox.NamedNode("https://w3id.org/trialkg/ontology/JournalArticle"),
+            }
+        ),
+        frozenset(),
+    )
+    found = list(curation.unreached_findings(store, graph, "f.ttl", start))
+    assert [f.focus for f in found] == ["https://example.org/stray"], found
