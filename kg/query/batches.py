@@ -77,6 +77,29 @@ def required_of(text: str, variable: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(dict.fromkeys(found))
 
 
+def only_of(tsv: bytes, column: str, resources: Iterable[str]) -> bool:
+    """Whether every row of a SPARQL TSV answer shows one of these IRIs in ``column``.
+
+    A batch's copy may hold a graph that also states another study (a file of
+    two studies, a report pointing at one): asked without its studies bound,
+    its answer then has that study's rows too, or rows with none, and this
+    says so. In TSV a cell holds no raw tab or newline (they are escaped), so
+    the lines and cells split as the rows and columns.
+
+    >>> only_of(b"?a\\t?s\\n1\\t<http://x/1>\\n", "s", ["http://x/1"]), only_of(b"?s\\n\\n", "s", ["http://x/1"])
+    (True, False)
+    """
+    lines = tsv.split(b"\n")
+    header = lines[0].split(b"\t")
+    try:
+        at = header.index(b"?" + column.encode("utf-8"))
+    except ValueError:
+        return False
+    wanted = {b"<" + r.encode("utf-8") + b">" for r in resources}
+    rows = lines[1:-1] if lines[-1] == b"" else lines[1:]
+    return all(len(cells := row.split(b"\t")) == len(header) and cells[at] in wanted for row in rows)
+
+
 @lru_cache(maxsize=64)
 def predicates_of(text: str) -> frozenset[str] | None:
     """Every predicate IRI the query's patterns name (in paths, ``EXISTS``, sub-selects too); None where a pattern

@@ -178,6 +178,21 @@ def projected(text: str) -> set[str]:
     return {name for _item, name in _projection(words_only(text))}
 
 
+def shown_as(text: str, variable: str) -> str | None:
+    """The column the query's first ``SELECT`` shows ``?variable`` as (itself, or renamed with ``AS``, not inside an
+    expression); None where it does not show it.
+
+    >>> shown_as("SELECT (?__t_iri AS ?t) ?x WHERE { ?__t_iri ?p ?x }", "__t_iri"), shown_as("SELECT ?x WHERE { }", "x")
+    ('t', 'x')
+    >>> shown_as('SELECT (STR(?__t_iri) AS ?t) WHERE { ?__t_iri ?p ?x }', "__t_iri") is None
+    True
+    """
+    for item, name in _projection(words_only(text)):
+        if item == f"?{variable}" or re.fullmatch(rf"\(\s*\?{re.escape(variable)}\s+(?i:AS)\s+\?\w+\s*\)", item):
+            return name
+    return None
+
+
 def in_order_of(text: str, variable: str) -> bool:
     """Whether the query's rows come ordered by ``variable`` first, ascending, and each row shows it.
 
@@ -206,12 +221,10 @@ def in_order_of(text: str, variable: str) -> bool:
     False
     """
     bare = words_only(text)
-    names: set[str] = set()
-    for item, name in _projection(bare):
-        if item == f"?{variable}" or re.fullmatch(rf"\(\s*\?{re.escape(variable)}\s+(?i:AS)\s+\?\w+\s*\)", item):
-            names |= {variable, name}
-    if not names:
+    shown = shown_as(text, variable)
+    if shown is None:
         return False
+    names = {variable, shown}
     tail = bare[bare.rfind("}") + 1 :]
     if re.search(r"\b(LIMIT|OFFSET)\b", tail, re.IGNORECASE):
         return False
