@@ -267,16 +267,23 @@ class Dataset:
         return self.of_graphs(self.graphs_of(studies), predicates, named=named)
 
     def of_graphs(
-        self, graphs: Iterable[ox.NamedNode], predicates: Iterable[str] | None = None, *, named: bool = True
+        self,
+        graphs: Iterable[ox.NamedNode],
+        predicates: Iterable[str] | None = None,
+        *,
+        named: bool = True,
+        types: frozenset[str] | None = None,
     ) -> Dataset:
-        """These named graphs (the ontology's among them), copied as :meth:`of_studies` copies a study's."""
+        """These named graphs (the ontology's among them), copied as :meth:`of_studies` copies a study's; with
+        ``types`` (:func:`kg.query.batches.types_of`), of their type triples parsed from the pack only those of
+        these classes (the ontology's all)."""
         store = ox.Store()
         onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
         wanted = None if predicates is None else [ox.NamedNode(p) for p in sorted(predicates)]
         names = None if predicates is None else frozenset(predicates)
         pack, parsed = self._pack, []
         for g in graphs:
-            lines = pack.triples(g.value, names) if pack is not None and g.value != onto else None
+            lines = pack.triples(g.value, names, types) if pack is not None and g.value != onto else None
             if lines is not None:  # parsed from the pack beside the store: a fifth of the time of reading the store
                 if named:  # lenient: the lines are the engine's own output, checked when first loaded (30 % faster)
                     store.load(lines, format=ox.RdfFormat.N_TRIPLES, to_graph=g, lenient=True)
@@ -727,12 +734,13 @@ class Dataset:
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 
         predicates, named, shown = batches.predicates_of(q.text), reads_named_graphs(q.text), shown_as(q.text, variable)
+        types = batches.types_of(q.text) if predicates is not None else None
 
         def answered(batch: bytes) -> bytes:  # in a child where batches are forked (:meth:`_answered`): as SPARQL TSV
             studies = [ox.NamedNode(i) for i in batch.decode("utf-8").split("\n")]
             # the batch's graphs listed here, in its own process: listed with the studies, they held up every batch
             # (10,000 publications: 1 s before the first batch began)
-            own = self.of_graphs(self.graphs_of(s.value for s in studies), predicates, named=named)
+            own = self.of_graphs(self.graphs_of(s.value for s in studies), predicates, named=named, types=types)
 
             def tsv(text: str) -> bytes:
                 out = io.BytesIO()
@@ -775,9 +783,10 @@ class Dataset:
             text = paged(q.text, limit, offset)
             return execute.solutions(own.store, text, bindings, q.origin, union=own._union(text))
         predicates, named = batches.predicates_of(q.text), reads_named_graphs(q.text)
+        types = batches.types_of(q.text) if predicates is not None else None
 
         def answered(graphs: list[ox.NamedNode]) -> bytes:  # in a child: the batch's answer as SPARQL TSV
-            own = self.of_graphs(graphs, predicates, named=named)
+            own = self.of_graphs(graphs, predicates, named=named, types=types)
             out = io.BytesIO()
             execute.solutions(own.store, q.text, bindings, q.origin, union=False).serialize(out, format=_TSV)
             return out.getvalue()

@@ -71,16 +71,31 @@ def block(ntriples: bytes) -> bytes | None:
     return zlib.compress(head + b"\n" + b"".join(body), 1)
 
 
-def _lines(data: bytes, predicates: frozenset[str] | None) -> bytes:
-    """A block's N-Triples read back (:func:`block`), only the lines of ``predicates`` where given."""
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _lines(data: bytes, predicates: frozenset[str] | None, types: frozenset[str] | None = None) -> bytes:
+    """A block's N-Triples read back (:func:`block`), only the lines of ``predicates`` where given, and of the
+    ``rdf:type`` lines only those whose class is one of ``types`` where given."""
     raw = zlib.decompress(data)
     cut = raw.index(b"\n")
     header: dict[str, list[int]] = json.loads(raw[:cut])
     body = memoryview(raw)[cut + 1 :]
-    spans = [(int(a), int(b)) for p, (a, b) in header.items() if predicates is None or p in predicates]
-    if any(not 0 <= a <= b <= len(body) for a, b in spans):
+    spans = [(p, int(a), int(b)) for p, (a, b) in header.items() if predicates is None or p in predicates]
+    if any(not 0 <= a <= b <= len(body) for _p, a, b in spans):
         raise ValueError("a predicate's lines outside its block")
-    return b"".join(body[a:b] for a, b in spans)
+    if types is None:
+        return b"".join(body[a:b] for _p, a, b in spans)
+    classes = {b"<" + c.encode("utf-8") + b">" for c in types}
+    parts = []
+    for p, a, b in spans:
+        if p != RDF_TYPE:
+            parts.append(bytes(body[a:b]))
+            continue  # each line "<s> <type> <class> .": its class is the last term but the dot
+        parts += [
+            line for line in bytes(body[a:b]).splitlines(keepends=True) if line[:-3].rsplit(b" ", 1)[-1] in classes
+        ]
+    return b"".join(parts)
 
 
 class Blocks(Mapping[str, tuple[int, int]]):
@@ -206,13 +221,16 @@ class Reader:
             return None
         return data if len(data) == n else None
 
-    def triples(self, graph: str, predicates: frozenset[str] | None = None) -> bytes | None:
-        """A graph's N-Triples (only the lines of ``predicates`` where given), or None: read it from the store."""
+    def triples(
+        self, graph: str, predicates: frozenset[str] | None = None, types: frozenset[str] | None = None
+    ) -> bytes | None:
+        """A graph's N-Triples (only the lines of ``predicates``, and the types of ``types``, where given), or None:
+        read it from the store."""
         data = self.raw(graph)
         if data is None:
             return None
         try:
-            return _lines(data, predicates)
+            return _lines(data, predicates, types)
         except (zlib.error, ValueError, UnicodeDecodeError, TypeError, AttributeError):
             return None
 

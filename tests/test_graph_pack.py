@@ -14,6 +14,7 @@ from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import StoreError
 from kg.load import load_embedded
+from kg.prefixes import RDF_TYPE, TKG
 from kg.query import batches, catalog
 from kg.sources import Source
 
@@ -82,6 +83,19 @@ def test_copies_parsed_from_the_pack_hold_what_the_store_holds(packed, tmp_path)
     only = _copy(with_pack, studies, efficacy, named=False)
     assert only == _copy(without, studies, efficacy, named=False), "only the query's predicates"
     assert 0 < len(only) < len(_copy(without, studies, named=False))
+    # a query that names the classes it reads (citation: journal articles) copies only those types of the pack
+    citation = catalog.get("citation").text
+    names, types = batches.predicates_of(citation), batches.types_of(citation)
+    assert names is not None and types == {TKG + "JournalArticle"}
+    pack = with_pack._pack
+    assert pack is not None
+    in_pack = [g for g in with_pack.graphs_of(studies) if pack.triples(g.value) is not None]  # no blank nodes
+    assert len(in_pack) > 30
+    every = set(with_pack.of_graphs(in_pack, names, named=False).store)
+    typed = set(with_pack.of_graphs(in_pack, names, named=False, types=types).store)
+    is_type = ox.NamedNode(RDF_TYPE)
+    assert typed == {q for q in every if q.predicate != is_type or q.object.value in types}
+    assert any(q.predicate == is_type for q in every - typed), "other types were left out"
 
 
 @pytest.mark.slow
