@@ -38,7 +38,7 @@ import pyoxigraph as ox
 
 from kg import sources as src
 from kg import sparql
-from kg.prefixes import BASE, OA, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, TKG, compact
+from kg.prefixes import BASE, DCT, OA, OWL, RDF, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, TKG, compact
 from kg.rdf import value
 
 #: how a TODO marker left in a file is reported (before the line's text)
@@ -476,8 +476,15 @@ def declared_term_findings(store: ox.Store, graph: ox.NamedNode, name: str, base
 
 #: the classes whose members a file's statements start from (with their subclasses, the ontology's or the file's)
 ROOT_CLASSES = (TKG + "Study", TKG + "Publication")
-#: a predicate followed backwards too: the part (a quoted sentence) of a document the file reaches is the file's own
-PART_OF = (OA + "hasSource",)
+#: predicates followed backwards too: what is part of, or says something of, a resource the file reaches is the
+#: file's own (a quoted sentence of its document, a document part of its publication, an OWL axiom or an RDF 1.2
+#: reifier annotating its triple)
+PART_OF = (
+    OA + "hasSource",
+    DCT + "isPartOf",
+    OWL + "annotatedSource",
+    RDF + "reifies",
+)
 _ROOTS = (
     "SELECT DISTINCT ?c ?p WHERE { VALUES ?root { "
     + " ".join(f"<{c}>" for c in ROOT_CLASSES)
@@ -514,9 +521,12 @@ def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_fr
     figure of another file is typed with, without naming that study, is read by
     the whole store and by none of them: two answers to one question. Followed
     from every study and publication the file names (:class:`Roots`), forwards
-    along every triple and backwards along :data:`PART_OF`. A file that names
-    none is not checked: no batch can be made of it, so the queries it touches
-    are asked of the whole store.
+    along every triple (to its predicate too: a property the file declares and
+    uses) and backwards along :data:`PART_OF` (to a reifier from the subject of
+    the triple it reifies). A file that names none states nothing a study's
+    pages or batches read, so everything in it is reported, as a warning: it
+    may restate what the studies' files say (a journal, a term), or be an
+    erratum they will never show.
     """
     out: dict[Node, list[Node]] = {}
     back: dict[Node, list[Node]] = {}
@@ -526,18 +536,17 @@ def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_fr
         s, p, o = q.subject, q.predicate.value, q.object
         if isinstance(s, ox.Triple):
             continue
-        out.setdefault(s, []).append(o)
+        out.setdefault(s, []).extend((q.predicate, o))
         if p in PART_OF:
-            back.setdefault(o, []).append(s)
+            back.setdefault(o.subject if isinstance(o, ox.Triple) else o, []).append(s)
         if p in start_from.predicates or (p == rdf_type and o in start_from.classes):
             start.append(s)
-    if not start:
-        return
+    named = bool(start)
     seen = set(start)
     while start:
         node = start.pop()
         for nxt in (*out.get(node, ()), *back.get(node, ())):
-            if not isinstance(nxt, ox.Literal) and nxt not in seen:
+            if not isinstance(nxt, (ox.Literal, ox.Triple)) and nxt not in seen:
                 seen.add(nxt)
                 start.append(nxt)
     for subject in out:
@@ -545,9 +554,16 @@ def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_fr
             yield Finding(
                 name,
                 _show(subject),
-                "stated here but reached from none of this file's studies and publications: say it in the file of "
-                "the study it belongs to, or link it from one here (a study's pages and the batches its queries "
-                "are asked in read the files that name the study, so they would not see it)",
+                (
+                    "stated here but reached from none of this file's studies and publications: say it in the "
+                    "file of the study it belongs to"
+                    if named
+                    else "stated in a file that names no study or publication: say it in the file of the study "
+                    "it belongs to"
+                )
+                + " (a study's pages and the batches its queries are asked in read the files that name the study, "
+                "so they would not see it)",
+                severity="Violation" if named else "Warning",
             )
 
 

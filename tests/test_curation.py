@@ -220,6 +220,42 @@ def _two_studies(synth, folder: Path, extra: str, retype: bool = False) -> Path:
     return folder
 
 
+OWL = "http://www.w3.org/2002/07/owl#"
+#: statements a study's file makes of its own resources (each added to the RCT example): reached, so accepted
+OWN = {
+    "a property of its own, declared and used": f"<https://example.org/followUpMonths> a <{OWL}DatatypeProperty> ; "
+    'rdfs:label "follow-up (months)" ; trialkg:checkedIn "here" .\n'
+    "<trial/synthetic-rct-3arm> <https://example.org/followUpMonths> 24 .",
+    "an RDF 1.2 annotation of its figure": 'trial:pfs-vd trialkg:value 36 {| skos:note "read off the curve" |} .',
+    "an OWL axiom on its figure": f"[] a <{OWL}Axiom> ; <{OWL}annotatedSource> trial:pfs-vd ; "
+    f'<{OWL}annotatedProperty> trialkg:value ; <{OWL}annotatedTarget> 36 ; skos:note "read off the curve" .',
+    "a document that is part of its publication": "pub:full-text a trialkg:Abstract ; "
+    'rdfs:label "Full text" ; dcterms:isPartOf <publication/synthetic-rct-3arm> ; schema:url <https://example.org/ft> .',
+}
+
+
+@pytest.mark.parametrize("case", sorted(OWN))
+def test_a_statement_about_the_files_own_resources_is_accepted(kg, tmp_path, case):
+    path = _curators_copy(tmp_path)
+    path.write_text(path.read_text() + "\n" + OWN[case] + "\n")
+    r = kg("validate", str(path))
+    assert "reached from none" not in r.stdout, r.stdout
+
+
+def test_a_file_that_names_no_study_is_flagged(kg, synth, tmp_path):
+    """An erratum of its own about another study's figure: no study's pages or batches would read it."""
+    folder = _two_studies(synth, tmp_path / "trials", "")
+    (folder / "erratum.ttl").write_text(
+        "@base <https://w3id.org/trialkg/> .\n@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        f'{S0}/stat-1> skos:note "corrected in an erratum" .\n'
+    )
+    r = kg("validate", "--trials", str(folder))
+    assert r.returncode == 0, r.stdout + r.stderr  # a warning: such a file may restate a journal or a term
+    (hit,) = [ln for ln in r.stdout.splitlines() if "names no study or publication" in ln]
+    assert hit.startswith(f"{folder / 'erratum.ttl'}:3: ") and "synth-000000/stat-1" in hit, hit
+    assert kg("validate", "--strict", "--trials", str(folder)).returncode == 1
+
+
 @pytest.mark.parametrize("case", sorted(ELSEWHERE))
 def test_a_statement_about_another_files_resource_is_refused(kg, synth, tmp_path, case):
     folder = _two_studies(synth, tmp_path / "trials", ELSEWHERE[case], retype="class" in case)
