@@ -32,7 +32,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -486,33 +485,24 @@ PART_OF = (
     RDF + "reifies",
 )
 _ROOTS = (
-    "SELECT DISTINCT ?c ?p WHERE { VALUES ?root { "
+    "SELECT DISTINCT ?c WHERE { VALUES ?root { "
     + " ".join(f"<{c}>" for c in ROOT_CLASSES)
-    + f" }} ?c <{RDFS}subClassOf>* ?root . OPTIONAL {{ ?p <{RDFS}domain> ?c }} }}"
+    + f" }} ?c <{RDFS}subClassOf>* ?root }}"
 )
+#: at most this many unreached resources are reported a file, then how many more (each is looked up by line)
+MAX_UNREACHED = 20
 
 
-class Roots(NamedTuple):
-    """What makes a resource one a file's statements start from: a type, or a property only such resources have."""
-
-    classes: frozenset[ox.NamedNode]
-    predicates: frozenset[str]
-
-
-def roots(store: ox.Store) -> Roots:
-    """Study and Publication with every subclass the store's ontology and files declare, and the properties whose
-    domain is one of them (RDFS: their subject is a study or a publication, typed in that file or not)."""
-    classes: set[ox.NamedNode] = set()
-    predicates: set[str] = set()
-    for c, p in sparql.select(store, _ROOTS):
-        if isinstance(c, ox.NamedNode):
-            classes.add(c)
-        if isinstance(p, ox.NamedNode):
-            predicates.add(p.value)
-    return Roots(frozenset(classes), frozenset(predicates))
+def root_classes(store: ox.Store) -> frozenset[ox.NamedNode]:
+    """Study and Publication with every subclass the store's ontology and files declare: what a file's statements
+    start from is typed in the file with one of them (a batch is made of the studies typed so, not of what merely
+    has a study's property)."""
+    return frozenset(c for (c,) in sparql.select(store, _ROOTS) if isinstance(c, ox.NamedNode))
 
 
-def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_from: Roots) -> Iterator[Finding]:
+def unreached_findings(
+    store: ox.Store, graph: ox.NamedNode, name: str, roots: frozenset[ox.NamedNode]
+) -> Iterator[Finding]:
     """Resources a file states something about that its studies and publications do not reach.
 
     A study's pages, its copies and the batches a ready-made query is asked in
@@ -520,7 +510,7 @@ def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_fr
     study's figure (a second quote, a value, its type) or declares a class a
     figure of another file is typed with, without naming that study, is read by
     the whole store and by none of them: two answers to one question. Followed
-    from every study and publication the file names (:class:`Roots`), forwards
+    from every study and publication the file types (:func:`root_classes`), forwards
     along every triple (to its predicate too: a property the file declares and
     uses) and backwards along :data:`PART_OF` (to a reifier from the subject of
     the triple it reifies). A file that names none states nothing a study's
@@ -539,7 +529,7 @@ def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_fr
         out.setdefault(s, []).extend((q.predicate, o))
         if p in PART_OF:
             back.setdefault(o.subject if isinstance(o, ox.Triple) else o, []).append(s)
-        if p in start_from.predicates or (p == rdf_type and o in start_from.classes):
+        if p == rdf_type and o in roots:
             start.append(s)
     named = bool(start)
     seen = set(start)
@@ -549,22 +539,30 @@ def unreached_findings(store: ox.Store, graph: ox.NamedNode, name: str, start_fr
             if not isinstance(nxt, (ox.Literal, ox.Triple)) and nxt not in seen:
                 seen.add(nxt)
                 start.append(nxt)
-    for subject in out:
-        if subject not in seen:
-            yield Finding(
-                name,
-                _show(subject),
-                (
-                    "stated here but reached from none of this file's studies and publications: say it in the "
-                    "file of the study it belongs to"
-                    if named
-                    else "stated in a file that names no study or publication: say it in the file of the study "
-                    "it belongs to"
-                )
-                + " (a study's pages and the batches its queries are asked in read the files that name the study, "
-                "so they would not see it)",
-                severity="Violation" if named else "Warning",
+    unreached = [s for s in out if s not in seen]
+    for subject in unreached[:MAX_UNREACHED]:
+        yield Finding(
+            name,
+            _show(subject),
+            (
+                "stated here but reached from none of this file's studies and publications: say it in the "
+                "file of the study it belongs to"
+                if named
+                else "stated in a file that names no study or publication: say it in the file of the study "
+                "it belongs to"
             )
+            + " (a study's pages and the batches its queries are asked in read the files that name the study, "
+            "so they would not see it)",
+            severity="Violation" if named else "Warning",
+        )
+    if len(unreached) > MAX_UNREACHED:
+        yield Finding(
+            name,
+            "",
+            f"and {len(unreached) - MAX_UNREACHED} more resources reached from none of this file's studies and "
+            "publications",
+            severity="Violation" if named else "Warning",
+        )
 
 
 def whole_counts(percent: Decimal, size: int) -> list[int]:
@@ -630,10 +628,10 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
     publications that keep no source text (their quotes could not be checked against it)."""
     findings: list[Finding] = []
     without_text: list[str] = []
-    start_from = roots(store)
+    roots = root_classes(store)
     for source in sources:
         graph = ox.NamedNode(source.graph(base))
-        findings += unreached_findings(store, graph, source.name, start_from)
+        findings += unreached_findings(store, graph, source.name, roots)
         findings += number_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
         findings += share_findings(store, graph, source.name)

@@ -794,11 +794,12 @@ class Dataset:
         return gather.merged(self._answered(answered, chunks, q.origin), q.text)
 
     def _apart(self, func: Callable[[], T]) -> T:
-        """``func()`` (the batches: their studies and graphs), in a forked child where the data is a store on disk:
+        """``func()`` (the batches: their studies, or graphs), in a forked child where the data is a store on disk:
         reading 100,000 studies' IRIs fills Oxigraph's cache of its string table (128 MB) in the process that reads
         them, and every batch process forked from it would start with that cache (a batch of ``efficacy`` 482 MB
-        at 100,000 publications against 278 MB at 10,000). The child hands back the IRIs, and each batch's graphs,
-        so the batch processes read nothing from the store but the pack."""
+        at 100,000 publications against 278 MB at 10,000). The child hands back the IRIs (and, for ``within:
+        study``, each batch's graphs); a study query's batch process lists its own studies' graphs, one query of
+        the store, whose strings go with the process."""
         return execute.in_child(func, origin="listing the studies") if self._on_disk else func()
 
     @staticmethod

@@ -203,6 +203,9 @@ ELSEWHERE = {
     f"prov:wasDerivedFrom {S1}/publication> ; trialkg:quotedFrom {S1}/sentence> .",
     "a class another file's figure is typed with": "<synthetic/MyStatistic> rdfs:subClassOf trialkg:EfficacyStatistic .",
     "a comment on another study's figure": f'{S0}/stat-0> rdfs:comment "corrected in an erratum" .',
+    # a property whose domain is Study does not make a figure a study (batches are of studies typed so)
+    "a study's property on another study's figure": f"{S0}/stat-0> trialkg:describedIn {S1}/publication> ; "
+    'rdfs:comment "corrected in an erratum" .',
 }
 #: the class case: study 0's figure typed only with the class study 1's file declares
 RETYPED = (f"{S0}/stat-0> a trialkg:EfficacyStatistic ;", f"{S0}/stat-0> a <synthetic/MyStatistic> ;")
@@ -273,7 +276,8 @@ def test_a_statement_about_another_files_resource_is_refused(kg, synth, tmp_path
 def test_a_file_that_names_the_study_may_say_more_of_it(kg, synth, tmp_path, monkeypatch):
     """An erratum naming the study its figure belongs to is the study's file too: its batches and pages read it."""
     named = (
-        f"<synthetic/synth-000000> trialkg:hasStatistic {S0}/stat-0> .\n" + f"{S0}/stat-0> trialkg:notReached true ."
+        f"<synthetic/synth-000000> a trialkg:ClinicalTrial ; trialkg:hasStatistic {S0}/stat-0> .\n"
+        + f"{S0}/stat-0> trialkg:notReached true ."
     )
     folder = _two_studies(synth, tmp_path / "trials", named)
     r = kg("validate", "--trials", str(folder))
@@ -295,6 +299,15 @@ def test_a_file_that_names_the_study_may_say_more_of_it(kg, synth, tmp_path, mon
     )
 
 
+def test_many_unreached_resources_are_counted_not_each_located(kg, synth, tmp_path):
+    """Each finding is looked up by its line in the file: past 20 a file, the rest are counted in one line."""
+    extra = "\n".join(f'<synthetic/stray-{i}> rdfs:comment "{i}" .' for i in range(30))
+    folder = _two_studies(synth, tmp_path / "trials", extra)
+    r = kg("validate", "--trials", str(folder))
+    hits = [ln for ln in r.stdout.splitlines() if "reached from none" in ln]
+    assert r.returncode == 1 and len(hits) == 21 and "and 10 more resources" in hits[-1] + hits[0], hits[-2:]
+
+
 def test_a_sentence_nothing_quotes_is_its_documents():
     """A described sentence of a document the file reaches belongs to the file (isoda-2018 describes one it quotes
     for no figure): it is reached backwards, along oa:hasSource."""
@@ -309,14 +322,6 @@ def test_a_sentence_nothing_quotes_is_its_documents():
         format=ox.RdfFormat.TURTLE,
         to_graph=graph,
     )
-    start = curation.Roots(
-        frozenset(
-            {
-                ox.NamedNode("https://w3id.org/trialkg/ontology/Study"),
-                ox.NamedNode("https://w3id.org/trialkg/ontology/JournalArticle"),
-            }
-        ),
-        frozenset(),
-    )
+    start = frozenset(ox.NamedNode(f"https://w3id.org/trialkg/ontology/{c}") for c in ("Study", "JournalArticle"))
     found = list(curation.unreached_findings(store, graph, "f.ttl", start))
     assert [f.focus for f in found] == ["https://example.org/stray"], found

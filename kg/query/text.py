@@ -187,10 +187,17 @@ def shown_as(text: str, variable: str) -> str | None:
     >>> shown_as('SELECT (STR(?__t_iri) AS ?t) WHERE { ?__t_iri ?p ?x }', "__t_iri") is None
     True
     """
-    for item, name in _projection(words_only(text)):
-        if item == f"?{variable}" or re.fullmatch(rf"\(\s*\?{re.escape(variable)}\s+(?i:AS)\s+\?\w+\s*\)", item):
-            return name
-    return None
+    names = _shown_names(text, variable)
+    return names[0] if names else None
+
+
+def _shown_names(text: str, variable: str) -> list[str]:
+    """Every column the query's first ``SELECT`` shows ``?variable`` as, in order."""
+    return [
+        name
+        for item, name in _projection(words_only(text))
+        if item == f"?{variable}" or re.fullmatch(rf"\(\s*\?{re.escape(variable)}\s+(?i:AS)\s+\?\w+\s*\)", item)
+    ]
 
 
 def in_order_of(text: str, variable: str) -> bool:
@@ -211,6 +218,8 @@ def in_order_of(text: str, variable: str) -> bool:
     True
     >>> in_order_of("SELECT ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?__t_iri", "__t_iri")
     False
+    >>> in_order_of("SELECT ?__t_iri (?__t_iri AS ?t) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t ?x", "__t_iri")
+    True
     >>> in_order_of("SELECT (?__t_iri AS ?t) ?x WHERE { ?__t_iri ?p ?x } ORDER BY ?t LIMIT 2", "__t_iri")
     False
     >>> in_order_of('SELECT DISTINCT (IF(true, "x", ?__t_iri) AS ?k) WHERE { ?__t_iri ?p ?x } ORDER BY ?__t_iri', "__t_iri")
@@ -221,10 +230,10 @@ def in_order_of(text: str, variable: str) -> bool:
     False
     """
     bare = words_only(text)
-    shown = shown_as(text, variable)
-    if shown is None:
+    shown = _shown_names(text, variable)
+    if not shown:
         return False
-    names = {variable, shown}
+    names = {variable, *shown}
     tail = bare[bare.rfind("}") + 1 :]
     if re.search(r"\b(LIMIT|OFFSET)\b", tail, re.IGNORECASE):
         return False
