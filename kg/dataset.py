@@ -56,8 +56,8 @@ BATCH_STUDIES = 500
 WORKERS = min(4, sandbox.cores())
 STUDY = "https://w3id.org/trialkg/ontology/Study"
 T = TypeVar("T")
-#: fills a copy's default graph with each triple of its named graphs once (Oxigraph's own insert, about 2 us a quad)
 _TSV = ox.QueryResultsFormat.TSV
+#: fills a copy's default graph with each triple of its named graphs once (Oxigraph's own insert, about 2 us a quad)
 _MERGE = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 #: each resource of a VALUES block (appended) and a named graph it is a subject or an object in
 _GRAPHS_WITH = "SELECT DISTINCT ?r ?g WHERE { { GRAPH ?g { ?r ?p ?o } } UNION { GRAPH ?g { ?x ?q ?r } } }\n"
@@ -696,8 +696,8 @@ class Dataset:
         a copied graph are not this batch's); a query given a term besides is
         asked as it is first, and again so bound only where that answer has a
         row of another study or of none (:func:`kg.query.batches.only_of`;
-        bound at once, ``compare-outcomes`` took 4x as long); the batches' rows one after another
-        (:func:`kg.query.batches.concatenated`, or written as they come:
+        bound at once, ``compare-outcomes`` took 4x as long); the batches' rows
+        one after another (:func:`kg.query.batches.concatenated`, or written as they come:
         :func:`kg.query.batches.stream`) are the same bytes as the store's own
         answer. Asked of the whole store, the engine holds every row to sort it and
         joins over all the data: at 10,000 publications ``efficacy`` took 48 s and
@@ -734,8 +734,8 @@ class Dataset:
         if not chunks:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
 
-        predicates, named, shown = batches.predicates_of(q.text), reads_named_graphs(q.text), shown_as(q.text, variable)
-        types = batches.types_of(q.text) if predicates is not None else None
+        predicates, named, types = _copied(q.text)
+        shown = shown_as(q.text, variable)
 
         def answered(batch: bytes) -> bytes:  # in a child where batches are forked (:meth:`_answered`): as SPARQL TSV
             studies = [ox.NamedNode(i) for i in batch.decode("utf-8").split("\n")]
@@ -784,8 +784,7 @@ class Dataset:
             own = self if self._on_disk else self._deduplicated()
             text = paged(q.text, limit, offset)
             return execute.solutions(own.store, text, bindings, q.origin, union=own._union(text))
-        predicates, named = batches.predicates_of(q.text), reads_named_graphs(q.text)
-        types = batches.types_of(q.text) if predicates is not None else None
+        predicates, named, types = _copied(q.text)
 
         def answered(graphs: list[ox.NamedNode]) -> bytes:  # in a child: the batch's answer as SPARQL TSV
             own = self.of_graphs(graphs, predicates, named=named, types=types)
@@ -872,6 +871,13 @@ class Dataset:
     def rows(self, query: Query | str, **params: str) -> list[dict[str, Value]]:
         """The rows of a ready-made query (parameters as keyword arguments)."""
         return self.run(query, params).rows
+
+
+def _copied(text: str) -> tuple[frozenset[str] | None, bool, frozenset[str] | None]:
+    """What a batch of a query copies (:meth:`Dataset.of_graphs`): the predicates it names, whether it reads named
+    graphs, and the classes its type patterns name (None: all of them)."""
+    predicates = batches.predicates_of(text)
+    return predicates, reads_named_graphs(text), batches.types_of(text) if predicates is not None else None
 
 
 def _lines(iris: Iterable[str]) -> bytes:

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from kg import packed
 from kg.outputs import move
+from kg.prefixes import RDF_TYPE
 
 #: the blocks, one after another
 FILE = "trialkg-graphs.pack"
@@ -69,9 +70,6 @@ def block(ntriples: bytes) -> bytes | None:
         at += len(chunk)
     head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return zlib.compress(head + b"\n" + b"".join(body), 1)
-
-
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 def _lines(data: bytes, predicates: frozenset[str] | None, types: frozenset[str] | None = None) -> bytes:

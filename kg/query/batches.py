@@ -132,18 +132,23 @@ def predicates_of(text: str) -> frozenset[str] | None:
             return named(p.path if isinstance(p, MulPath) else p.arg)
         return False  # a variable, a negated path
 
-    def walk(node: Any) -> bool:
+    def fits(node: Any) -> bool:
         name = getattr(node, "name", None)
-        if name == "BGP" and not all(named(p) for _s, p, _o in node["triples"]):
-            return False
+        if name == "BGP":
+            return all(named(p) for _s, p, _o in node["triples"])
         # an EXISTS pattern stays in the parser's form: triples as flat lists, subject, predicate, object...
-        if name == "TriplesBlock" and not all(named(p) for t in node["triples"] for p in t[1::3]):
-            return False
-        children = node.values() if hasattr(node, "name") else node if isinstance(node, (list, tuple)) else ()
-        return all(walk(child) for child in children)
+        return name != "TriplesBlock" or all(named(p) for t in node["triples"] for p in t[1::3])
 
     algebra = _algebra(text)  # None: a query rdflib cannot read, every predicate is copied
-    return frozenset(found) if algebra is not None and walk(algebra) else None
+    return frozenset(found) if algebra is not None and all(map(fits, _nodes(algebra))) else None
+
+
+def _nodes(node: Any) -> Iterator[Any]:
+    """Every node of a query's algebra, depth first (lazily: a caller that stops at the first misfit reads no more)."""
+    yield node
+    children = node.values() if hasattr(node, "name") else node if isinstance(node, (list, tuple)) else ()
+    for child in children:
+        yield from _nodes(child)
 
 
 @lru_cache(maxsize=64)
@@ -176,7 +181,7 @@ def types_of(text: str) -> frozenset[str] | None:
             for a in (*getattr(p, "args", ()), getattr(p, "path", None), getattr(p, "arg", None))
         )
 
-    def walk(node: Any) -> bool:
+    def fits(node: Any) -> bool:
         name = getattr(node, "name", None)
         if name == "BGP":
             for _s, p, o in node["triples"]:
@@ -186,15 +191,13 @@ def types_of(text: str) -> frozenset[str] | None:
                     found.add(str(o))
                 elif through_type(p):
                     return False
-        if name == "TriplesBlock" and any(
+        # an EXISTS pattern in the parser's form: any type it reads is kept
+        return name != "TriplesBlock" or not any(
             x == RDF.type or through_type(x) or str(x) == "a" for t in node["triples"] for x in t
-        ):
-            return False  # an EXISTS pattern in the parser's form: any type it reads is kept
-        children = node.values() if hasattr(node, "name") else node if isinstance(node, (list, tuple)) else ()
-        return all(walk(child) for child in children)
+        )
 
     algebra = _algebra(text)
-    return frozenset(found) if algebra is not None and walk(algebra) else None
+    return frozenset(found) if algebra is not None and all(map(fits, _nodes(algebra))) else None
 
 
 def _selected(
