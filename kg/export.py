@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyoxigraph as ox
 
@@ -28,7 +28,7 @@ from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError
 from kg.outputs import AtomicFiles
-from kg.prefixes import PREFIXES, PROJECT, compact, kgx_curie, kgx_prefix_map
+from kg.prefixes import PREFIXES, PROJECT, compact, kgx_curie, kgx_minted, kgx_prefix_map
 from kg.query.catalog import parse_query
 from kg.rdf import to_bytes, turtle
 
@@ -218,28 +218,43 @@ _TERM_ROLES = {
 }
 
 
-def _kgx_id(iri: str) -> str:
+class Kgx(NamedTuple):
+    """A KGX export: its node and edge rows, and the prefix map every id of them expands with."""
+
+    nodes: list[dict[str, str]]
+    edges: list[dict[str, str]]
+    prefixes: dict[str, str]
+
+
+def _kgx_id(iri: str, minted: dict[str, str]) -> str:
+    """The KGX id of an IRI: its CURIE of the packaged map, else one of a prefix minted for its namespace
+    (:func:`kg.prefixes.kgx_minted`, recorded in ``minted``: the export's prefix map adds it)."""
     curie = kgx_curie(iri)
-    if curie is None:
-        raise InputError(f"KGX export: {iri} has no CURIE in ontology/kgx-prefix-map.json")
-    return curie
+    if curie is not None:
+        return curie
+    found = kgx_minted(iri)
+    if found is None:
+        raise InputError(f"KGX export: no CURIE can name {iri} (KGX reads no empty local part, nor one with a slash)")
+    prefix, namespace = found
+    minted[prefix] = namespace
+    return f"{prefix}:{iri[len(namespace) :]}"
 
 
-#: the KGX nodes and edges of a dataset, made once for both of its files
-_KGX_MADE: weakref.WeakKeyDictionary[Dataset, tuple[list[dict[str, str]], list[dict[str, str]]]] = (
-    weakref.WeakKeyDictionary()
-)
+#: the KGX export of a dataset, made once for all of its files
+_KGX_MADE: weakref.WeakKeyDictionary[Dataset, Kgx] = weakref.WeakKeyDictionary()
 
 
-def kgx_once(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def kgx_once(ds: Dataset) -> Kgx:
     """:func:`kgx`, computed once per dataset however many of its files are written."""
     if ds not in _KGX_MADE:
         _KGX_MADE[ds] = kgx(ds)
     return _KGX_MADE[ds]
 
 
-def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Nodes and edges for a Biolink Model KGX TSV export (see the comment above for the categories)."""
+def kgx(ds: Dataset) -> Kgx:
+    """Nodes and edges for a Biolink Model KGX TSV export (see the comment above for the categories), and the
+    prefix map they expand with: the packaged one, and a prefix for each namespace it has none for."""
+    minted: dict[str, str] = {}
     terms: dict[str, dict[str, Any]] = {}
     for r in _rows(ds, "kgx-terms", _KGX_TERMS):
         entry = terms.setdefault(r["term"], {"label": r["label"], "xrefs": set()})
@@ -255,7 +270,7 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         category, order = _TERM_ROLES[role]
         known = [iri, *sorted(terms[iri]["xrefs"])]
         curies = [c for c in map(kgx_curie, known) if c]
-        nid = next((c for p in order for c in curies if c.startswith(p + ":")), _kgx_id(iri))
+        nid = next((c for p in order for c in curies if c.startswith(p + ":")), None) or _kgx_id(iri, minted)
         nodes[nid] = {
             "id": nid,
             "category": category,
@@ -273,7 +288,7 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         if p["same"]:
             entry["same"].add(p["same"])
     for iri, p in pubs.items():
-        own = _kgx_id(iri)
+        own = _kgx_id(iri, minted)
         # Biolink's id prefixes of a journal article, in its order: PMID, PMCID, doi. A DOI has a
         # slash, which KGX does not read in an id, so a DOI is an xref only, and an article with no
         # PubMed ID keeps the graph's own id.
@@ -325,7 +340,9 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         # a registered trial is known to Biolink by its registry id (biolink:ClinicalTrial takes
         # CLINICALTRIALS ids); the graph's own id stays an xref, so the two can be joined back
         registrations = sorted(filter(None, map(kgx_curie, filter(None, st["registrations"]))))
-        study_id[iri] = next((r for r in registrations if r.startswith("CLINICALTRIALS:")), _kgx_id(iri))
+        study_id[iri] = next((r for r in registrations if r.startswith("CLINICALTRIALS:")), None) or _kgx_id(
+            iri, minted
+        )
     for iri, st in studies.items():
         category, predicate, level = _STUDY_KINDS[st["kind"].rsplit("/", 1)[-1]]
         sid = study_id[iri]
@@ -334,7 +351,7 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
             "id": sid,
             "category": category,
             "name": st["label"],
-            "xref": "|".join(sorted({_kgx_id(iri), *registrations} - {sid})),
+            "xref": "|".join(sorted({_kgx_id(iri, minted), *registrations} - {sid})),
             "provided_by": "trialkg",
         }
         papers = sorted(pub_id[p] for p in st["papers"] if p in pub_id)
@@ -350,14 +367,14 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     for a in _rows(ds, "kgx-adverse-events", _KGX_AES):
         drug = term_node(a["drug"], "drug")
         event = term_node(a["ae"], "adverse event")
-        paper = pub_id.get(a["source"]) or _kgx_id(a["source"])
+        paper = pub_id.get(a["source"]) or _kgx_id(a["source"], minted)
         edge(
             drug,
             "biolink:has_adverse_event",
             event,
             a["level"],
             [paper],
-            study_id.get(a["study"]) or _kgx_id(a["study"]),
+            study_id.get(a["study"]) or _kgx_id(a["study"], minted),
         )
 
     node_rows = [{c: n.get(c, "") for c in NODE_COLUMNS} for _, n in sorted(nodes.items())]
@@ -366,7 +383,7 @@ def kgx(ds: Dataset) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         # a stable id KGX accepts: a name-based UUID of the statement
         e = dict(e, id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, PREFIXES[PROJECT] + '|'.join(key))}")
         edge_rows.append({c: e.get(c, "") for c in EDGE_COLUMNS})
-    return node_rows, edge_rows
+    return Kgx(node_rows, edge_rows, {**kgx_prefix_map(), **dict(sorted(minted.items()))})
 
 
 def _tsv(rows: list[dict[str, str]], columns: list[str]) -> str:
@@ -715,7 +732,7 @@ WRITERS: dict[str, dict[str, Callable[..., bytes]]] = {
     "kgx": {
         "nodes.tsv": lambda ds: _tsv(kgx_once(ds)[0], NODE_COLUMNS).encode(),
         "edges.tsv": lambda ds: _tsv(kgx_once(ds)[1], EDGE_COLUMNS).encode(),
-        "kgx-prefix-map.json": lambda ds: json.dumps(kgx_prefix_map(), indent=2).encode() + b"\n",
+        "kgx-prefix-map.json": lambda ds: json.dumps(kgx_once(ds).prefixes, indent=2).encode() + b"\n",
     },
     "sssom": {"mappings.sssom.tsv": lambda ds: mappings.packaged().text.encode()},
     "fhir": {"trialkg-fhir-bundle.json": lambda ds: json.dumps(fhir(ds), indent=1, ensure_ascii=False).encode()},

@@ -13,7 +13,9 @@ exit codes) with two things changed, because ``kgx`` cannot be told either:
   prefix map from the command line, so ``trialkg.trial:isoda-2018`` would become
   ``https://www.example.org/UNKNOWN/...`` and ``DRUGBANK:DB00188`` an
   identifiers.org IRI. With this map every id expands to the IRI the RDF graph
-  uses.
+  uses. ``--prefix-map FILE`` first reads the map an export wrote beside its
+  TSV files instead (``kg export --format kgx``: the packaged map and a prefix
+  for each namespace it has none for, as a curator's own IRIs may need).
 
 The predicate-mapping file maps non-Biolink predicates onto Biolink ones; the
 export uses Biolink predicates only, so an empty mapping stands in for it.
@@ -89,18 +91,22 @@ def _offline_toolkit(schema: Path) -> None:
 
 #: the first argument that makes ``python -m kg.kgx_cli`` use Biolink's own prefix map only
 BIOLINK_ONLY = "--biolink-prefixes-only"
+#: the first argument (then a file) that makes ``python -m kg.kgx_cli`` use an export's own prefix map
+PREFIX_MAP = "--prefix-map"
 
 
-def prepare(project_map: bool = True) -> None:
+def prepare(project_map: bool = True, own_map: dict[str, str] | None = None) -> None:
     """Point bmt and kgx at the installed Biolink Model and the prefix maps, before kgx is imported.
 
     Without ``project_map``, only the Biolink Model's own map: what ``kgx`` itself reads (Biolink's
     JSON-LD context), so ``kgx validate`` judges the ids exactly as any Biolink consumer would.
+    ``own_map``: an export's prefix map, in place of the packaged one.
     """
     _offline_toolkit(biolink_schema())
     import kgx.config
 
-    context = {**biolink_prefix_map(), **(kgx_prefix_map() if project_map else {})}
+    ours = (own_map if own_map is not None else kgx_prefix_map()) if project_map else {}
+    context = {**biolink_prefix_map(), **ours}
     # kgx reads its CURIE contexts once, by name; filled in here, none is downloaded. Its
     # fallbacks (the Monarch and OBO contexts) get the same map, so no id of the export expands
     # through a map the project did not choose.
@@ -115,11 +121,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(argv if argv is not None else sys.argv[1:])
     project_map = not (args and args[0] == BIOLINK_ONLY)
-    prepare(project_map)
+    own_map = None
+    if args[:1] == [PREFIX_MAP]:
+        if len(args) < 2:
+            print(f"kgx_cli: {PREFIX_MAP} needs a prefix map file (an export's kgx-prefix-map.json)", file=sys.stderr)
+            return 2
+        try:
+            own_map = json.loads(Path(args[1]).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"kgx_cli: cannot read the prefix map {args[1]}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(own_map, dict) or not all(isinstance(v, str) for v in own_map.values()):
+            print(f"kgx_cli: {args[1]} is not a prefix map (a JSON object of prefix: namespace)", file=sys.stderr)
+            return 2
+        args = args[2:]
+    prepare(project_map, own_map)
     from kgx.cli import cli
 
     try:
-        cli.main(args=args[0 if project_map else 1 :], prog_name="kgx")
+        cli.main(args=args if own_map is not None else args[0 if project_map else 1 :], prog_name="kgx")
     except SystemExit as exc:  # kgx and click end every command with sys.exit
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

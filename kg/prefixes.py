@@ -7,6 +7,7 @@ queries, the shapes' messages and the exports.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
@@ -124,7 +125,56 @@ def kgx_curie(iri: str) -> str | None:
     if not found:
         return None
     _, prefix, local = max(found)
-    return f"{prefix}:{local}" if re.fullmatch(r"[^\s/:<>()]+", local) else None
+    return f"{prefix}:{local}" if _KGX_LOCAL.fullmatch(local) else None
+
+
+#: a local part KGX reads (no slash or colon, no space, no bracket)
+_KGX_LOCAL = re.compile(r"[^\s/:<>()]+")
+#: a path segment a minted prefix spells as it is
+_KGX_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def kgx_minted(iri: str) -> tuple[str, str] | None:
+    """A prefix and its namespace for an IRI the KGX map has no CURIE for, or ``None`` where no CURIE can name it.
+
+    A curator's file may put its resources anywhere (``https://example.org/trials/x#arm``), and a
+    corpus under one of the project's namespaces deeper than it (``.../synthetic/synth-000001/trial``):
+    KGX reads neither as a CURIE of the map, yet an export must not fail on a graph ``kg validate``
+    accepts. The namespace is the IRI up to its last ``/``, ``#`` or ``:``; the prefix is the longest
+    prefix of the map whose namespace it extends (else the IRI's host), then its further path segments,
+    joined with dots. Where that spelling could stand for two namespaces (a segment with other
+    characters, a ``#`` end, a host that reads as a prefix of the map, a prefix of the map that has
+    dotted children), the prefix is its root and a hash of the namespace instead. ``None`` where the
+    local part is empty or one KGX cannot read (an IRI ending in ``/``).
+
+    >>> kgx_minted("https://w3id.org/trialkg/synthetic/synth-000001/trial")
+    ('trialkg.synthetic.synth-000001', 'https://w3id.org/trialkg/synthetic/synth-000001/')
+    >>> kgx_minted("https://example.org/trials/x/arm")
+    ('example.org.trials.x', 'https://example.org/trials/x/')
+    >>> kgx_minted("https://example.org/trials/x#arm")
+    ('example.org.cce359186481', 'https://example.org/trials/x#')
+    >>> kgx_minted("https://example.org/trials/x/") is None
+    True
+    """
+    cut = max(iri.rfind(c) for c in "/#:") + 1
+    namespace, local = iri[:cut], iri[cut:]
+    if not _KGX_LOCAL.fullmatch(local):
+        return None
+    known = kgx_prefix_map()
+    bases = [(len(ns), p) for p, ns in known.items() if namespace.startswith(ns)]
+    if bases:
+        _, root = max(bases)
+        rest = namespace[len(known[root]) :]
+        ambiguous = any(p.startswith(root + ".") for p in known)
+    else:
+        scheme = re.match(r"https?://([^/?#]*)/", namespace)
+        root = scheme.group(1) if scheme and _KGX_SEGMENT.fullmatch(scheme.group(1).replace(".", "")) else "iri"
+        rest = namespace[scheme.end() :] if scheme else namespace
+        ambiguous = root == "iri" or any(root == p or root.startswith(p + ".") for p in known)
+    segments = rest[:-1].split("/") if rest.endswith("/") else None
+    if ambiguous or segments is None or not all(_KGX_SEGMENT.fullmatch(s) for s in segments):
+        return f"{root}.{hashlib.sha1(namespace.encode('utf-8')).hexdigest()[:12]}", namespace
+    return ".".join([root, *segments]), namespace
 
 
 # Namespace constants, all read from the one map above.
