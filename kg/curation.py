@@ -454,13 +454,17 @@ def quote_findings(
                 )
 
 
+#: where a curator checked a term they use: a note of their own, which no query reads, on a packaged term too
+CHECKED_IN = TKG + "checkedIn"
+
+
 def declared_term_findings(store: ox.Store, graph: ox.NamedNode, name: str, base: str) -> Iterator[Finding]:
     """External terms given a label in a publication file without where they were checked."""
     for q in store.quads_for_pattern(None, ox.NamedNode(RDFS_LABEL), None, graph):
         term = q.subject
         if not isinstance(term, ox.NamedNode) or term.value.startswith(base):
             continue
-        if any(True for _ in store.quads_for_pattern(term, ox.NamedNode(TKG + "checkedIn"), None, graph)):
+        if any(True for _ in store.quads_for_pattern(term, ox.NamedNode(CHECKED_IN), None, graph)):
             continue
         curie = compact(term.value)
         yield Finding(
@@ -565,6 +569,57 @@ def unreached_findings(
         )
 
 
+#: the event of an anchor the queries read by phase type alone (the order of every study's phases of that type)
+PHASE_START = TKG + "PhaseStart"
+
+
+def ontology_findings(store: ox.Store, graph: ox.NamedNode, onto: ox.NamedNode, name: str) -> Iterator[Finding]:
+    """What a file adds to the ontology's own resources, and a phase's start anchor it declares.
+
+    A study's pages, copies and batches read the ontology and the study's own
+    files; the whole store reads every file. So a file that adds to what the
+    ontology says of one of its resources (a label, a synonym, a sort order for a
+    packaged time anchor, a mapping of a packaged term) changes the rows of every
+    study that uses it, in the whole store only: two answers to one question.
+    Restating what the ontology says is harmless (a copy holds a triple once), and so is
+    noting where the curator checked a term (:data:`CHECKED_IN`).
+    For the same reason a file may not anchor the start of a kind of phase:
+    ``efficacy`` and ``response-distribution`` order each study's phases by the
+    start anchor of the phase's type, found by that type alone, so another
+    study's rows would change their order with this file loaded (an anchor at a
+    phase's completion, or with no event, is read only through the figures
+    timed by it).
+    """
+    described: dict[Node, bool] = {}
+    start = ox.NamedNode(PHASE_START)
+    for q in store.quads_for_pattern(None, None, None, graph):
+        s = q.subject
+        if isinstance(s, ox.Triple):
+            continue
+        if s not in described:
+            described[s] = any(True for _ in store.quads_for_pattern(s, None, None, onto))
+        if (
+            described[s]
+            and q.predicate.value != CHECKED_IN
+            and not any(True for _ in store.quads_for_pattern(s, q.predicate, q.object, onto))
+        ):
+            yield Finding(
+                name,
+                _show(s),
+                f"adds to what the ontology says of {_show(s)} ({_show(q.predicate)} {_show(q.object)}): every "
+                "study that uses it would read it in the whole store, and none in its own pages and batches; "
+                "use the packaged term as it is, or propose the change to the ontology",
+            )
+        elif q.predicate.value == TKG + "anchorEvent" and q.object == start and not described[s]:
+            yield Finding(
+                name,
+                _show(s),
+                "anchors the start of a kind of phase in a publication file: the queries order every study's "
+                "phases of that kind by its start anchor, so other studies' rows would change order with this "
+                "file; time figures from the ontology's anchor (`kg terms anchor`), or propose one for the ontology",
+            )
+
+
 def whole_counts(percent: Decimal, size: int) -> list[int]:
     """The whole counts out of ``size`` that print as ``percent`` (rounded half up or half even, to its decimals).
 
@@ -629,9 +684,11 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
     findings: list[Finding] = []
     without_text: list[str] = []
     roots = root_classes(store)
+    onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
     for source in sources:
         graph = ox.NamedNode(source.graph(base))
         findings += unreached_findings(store, graph, source.name, roots)
+        findings += ontology_findings(store, graph, onto, source.name)
         findings += number_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
         findings += share_findings(store, graph, source.name)

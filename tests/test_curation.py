@@ -325,3 +325,38 @@ def test_a_sentence_nothing_quotes_is_its_documents():
     start = frozenset(ox.NamedNode(f"https://w3id.org/trialkg/ontology/{c}") for c in ("Study", "JournalArticle"))
     found = list(curation.unreached_findings(store, graph, "f.ttl", start))
     assert [f.focus for f in found] == ["https://example.org/stray"], found
+
+
+#: added to the RCT example: each adds to what the ontology says of one of its resources, which every study using
+#: that resource would read in the whole store and none in its own pages and batches (a start anchor of the file's
+#: own is read by phase type alone: it reordered another study's efficacy rows in the whole store only)
+ONTOLOGY_ADDITIONS = {
+    "a second label for a packaged drug": ('NCIT:C1851 rdfs:label "Velcade" .', "adds to what the ontology says"),
+    "a synonym for a packaged term": ('NCIT:C1851 skos:altLabel "a synonym" .', "adds to what the ontology says"),
+    "a sort order for a packaged anchor": ("trialkg:AutologousTransplant trialkg:sortOrder 1 .", "adds to what"),
+    "a start anchor of its own": (
+        'trial:start-asct a trialkg:TimeAnchor ; rdfs:label "start of the transplant" ; '
+        "trialkg:anchorPhaseType NCIT:C201465 ; trialkg:anchorEvent trialkg:PhaseStart ; trialkg:sortOrder 1 .",
+        "anchors the start of a kind of phase",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONTOLOGY_ADDITIONS))
+def test_a_file_may_not_add_to_the_ontologys_resources(kg, tmp_path, case):
+    extra, message = ONTOLOGY_ADDITIONS[case]
+    path = _curators_copy(tmp_path)
+    path.write_text(path.read_text() + "\n" + extra + "\n")
+    r = kg("validate", str(path))
+    line = len(path.read_text().splitlines())
+    hits = [ln for ln in r.stdout.splitlines() if message in ln]
+    assert r.returncode == 1 and hits and hits[0].startswith(f"{path}:{line}: "), r.stdout
+
+
+def test_a_file_may_restate_what_the_ontology_says(kg, tmp_path):
+    """The ontology's own triple said again changes nothing (a copy holds it once); the RCT example's anchor at the
+    completion of a phase is read only through the figures it times."""
+    path = _curators_copy(tmp_path)
+    path.write_text(path.read_text() + '\nNCIT:C1851 rdfs:label "Bortezomib" .\n')
+    r = kg("validate", str(path))
+    assert r.returncode == 0 and "ontology" not in r.stdout and "anchors the start" not in r.stdout, r.stdout
