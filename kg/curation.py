@@ -569,6 +569,68 @@ def unreached_findings(
         )
 
 
+def borrowed_term_findings(
+    store: ox.Store,
+    graph: ox.NamedNode,
+    onto: ox.NamedNode,
+    name: str,
+    base: str,
+    roots: frozenset[ox.NamedNode],
+    names: dict[str, str],
+) -> Iterator[Finding]:
+    """Terms a file uses that only another file of the same run declares (labels).
+
+    Validated together, the two files conform; loaded, the whole store reads
+    the term's label from the other file, while this file's study pages and
+    batches read only the files that name the study and the ontology, so a row
+    that needs the label (an efficacy figure's endpoint) is in one answer and
+    not the other. Each file declares the terms it uses that the ontology does
+    not have, and gives it the label every other file gives it (two labels in
+    the whole store give each such row twice). A resource another file types as
+    a study or publication (one this file cites) is not a term.
+    """
+    label = ox.NamedNode(RDFS_LABEL)
+    rdf_type = ox.NamedNode(RDF_TYPE)
+    seen: set[ox.NamedNode] = set()
+    for q in store.quads_for_pattern(None, None, None, graph):
+        term = q.object
+        if not isinstance(term, ox.NamedNode) or term in seen or term.value.startswith(base):
+            continue
+        seen.add(term)
+        mine = {t.object for t in store.quads_for_pattern(term, label, None, graph)}
+        if any(True for _ in store.quads_for_pattern(term, label, None, onto)):
+            continue
+        if mine:
+            other = sorted(
+                {
+                    (names.get(str(getattr(t.graph_name, "value", "")), "another file"), value(t.object))
+                    for t in store.quads_for_pattern(term, label, None)
+                    if t.object not in mine and t.graph_name != graph
+                }
+            )
+            if other:
+                where, text = other[0]
+                yield Finding(
+                    name,
+                    _show(term),
+                    f"{_show(term)} is labelled {text!r} in {where}: give it the same label in every file that "
+                    "declares it (the whole store reads every label, a study's pages and batches only its own)",
+                )
+            continue
+        elsewhere = sorted(
+            {names.get(str(getattr(d.graph_name, "value", "")), "") for d in store.quads_for_pattern(term, label, None)}
+        )
+        if not elsewhere or any(t.object in roots for t in store.quads_for_pattern(term, rdf_type, None)):
+            continue
+        yield Finding(
+            name,
+            _show(term),
+            f"{_show(term)} is declared only in {', '.join(e for e in elsewhere if e) or 'another file'}: declare it "
+            "here too, with its label and trialkg:checkedIn (a study's pages and batches read only its own files "
+            "and the ontology, so there it would have no label)",
+        )
+
+
 #: the event of an anchor the queries read by phase type alone (the order of every study's phases of that type)
 PHASE_START = TKG + "PhaseStart"
 
@@ -685,10 +747,13 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
     without_text: list[str] = []
     roots = root_classes(store)
     onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
+    sources = list(sources)
+    names = {source.graph(base): source.name for source in sources}
     for source in sources:
         graph = ox.NamedNode(source.graph(base))
         findings += unreached_findings(store, graph, source.name, roots)
         findings += ontology_findings(store, graph, onto, source.name)
+        findings += borrowed_term_findings(store, graph, onto, source.name, base, roots, names)
         findings += number_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
         findings += share_findings(store, graph, source.name)

@@ -360,3 +360,37 @@ def test_a_file_may_restate_what_the_ontology_says(kg, tmp_path):
     path.write_text(path.read_text() + '\nNCIT:C1851 rdfs:label "Bortezomib" .\n')
     r = kg("validate", str(path))
     assert r.returncode == 0 and "ontology" not in r.stdout and "anchors the start" not in r.stdout, r.stdout
+
+
+#: a verified NCIt code the ontology does not package (../shared/terms.md: NCIT:C16039 "Autologous"), standing in
+#: for any term a curator declares: here the endpoint of one figure in each of two studies' files
+BORROWED = ("trialkg:measures NCIT:C28234", "trialkg:measures NCIT:C16039")
+DECLARED = 'NCIT:C16039 rdfs:label "Autologous" ; trialkg:checkedIn "NCIt via the PCDC data dictionary" .\n'
+
+
+def test_a_term_declared_only_in_another_file_is_refused(kg, synth, tmp_path, monkeypatch):
+    """Validated together the two files conformed; loaded, the whole store read the term's label from the file that
+    declares it, the other study's batch did not, and its efficacy figure was missing there (19 rows against 20)."""
+    folder = _two_studies(synth, tmp_path / "trials", "")
+    first, second = folder / "synth-000000.ttl", folder / "synth-000001.ttl"
+    first.write_text(first.read_text().replace(*BORROWED, 1) + DECLARED)
+    second.write_text(second.read_text().replace(*BORROWED, 1))
+    r = kg("validate", "--trials", str(folder))
+    hits = [ln for ln in r.stdout.splitlines() if "declared only in" in ln]
+    assert r.returncode == 1 and len(hits) == 1 and hits[0].startswith(str(second)), r.stdout
+    assert "NCIT:C16039 is declared only in" in hits[0] and "synth-000000.ttl" in hits[0], hits
+    borrowing = second.read_text()
+    second.write_text(borrowing + DECLARED.replace('"Autologous"', '"Autologous transplant"'))
+    r = kg("validate", "--trials", str(folder))  # declared in both, labelled differently: two answers again
+    assert r.returncode == 1 and "NCIT:C16039 is labelled 'Autologous' in " in r.stdout, r.stdout
+    second.write_text(borrowing + DECLARED)  # each file declares what it uses, alike: conforms, one answer
+    assert kg("validate", "--trials", str(folder)).returncode == 0
+    store = tmp_path / "store"
+    load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store, validate=False)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
+    batched, whole = Dataset.open(store), Dataset.open(store)
+    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    a, b = io.BytesIO(), io.BytesIO()
+    batched.write("efficacy", {}, "csv", a)
+    whole.write("efficacy", {}, "csv", b)
+    assert a.getvalue() == b.getvalue() and a.getvalue().count(b"Autologous") == 2
