@@ -300,10 +300,14 @@ def summary(
 def export(fmt: str, created: str | None, out: str, trials: tuple[str, ...], store: str | None) -> None:
     """Export the graph for other graphs and tools to ingest."""
     from kg.export import export as run_export
+    from kg.export import notes
     from kg.nanopub import parse_date
 
-    for path in run_export(fmt, out, _dataset(trials, store, isolated=True), parse_date(created)):
+    ds = _dataset(trials, store, isolated=True)
+    for path in run_export(fmt, out, ds, parse_date(created)):
         click.echo(f"wrote {path}")
+    for message in notes(fmt, ds):
+        _note(message)
 
 
 @cli.command()

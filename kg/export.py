@@ -219,25 +219,38 @@ _TERM_ROLES = {
 
 
 class Kgx(NamedTuple):
-    """A KGX export: its node and edge rows, and the prefix map every id of them expands with."""
+    """A KGX export: its node and edge rows, the prefix map every id of them expands with, and the IRIs no CURIE can
+    name (left as they are: KGX reports them)."""
 
     nodes: list[dict[str, str]]
     edges: list[dict[str, str]]
     prefixes: dict[str, str]
+    unnamed: list[str]
 
 
-def _kgx_id(iri: str, minted: dict[str, str]) -> str:
-    """The KGX id of an IRI: its CURIE of the packaged map, else one of a prefix minted for its namespace
-    (:func:`kg.prefixes.kgx_minted`, recorded in ``minted``: the export's prefix map adds it)."""
+def _kgx_name(iri: str, minted: dict[str, str]) -> str | None:
+    """The KGX CURIE of an IRI: of the packaged map, else of a prefix minted for its namespace
+    (:func:`kg.prefixes.kgx_minted`, recorded in ``minted``: the export's prefix map adds it); None where no CURIE
+    can name it (an IRI ending in ``/``)."""
     curie = kgx_curie(iri)
     if curie is not None:
         return curie
     found = kgx_minted(iri)
     if found is None:
-        raise InputError(f"KGX export: no CURIE can name {iri} (KGX reads no empty local part, nor one with a slash)")
+        return None
     prefix, namespace = found
-    minted[prefix] = namespace
+    if minted.setdefault(prefix, namespace) != namespace:  # kgx_minted makes this all but impossible: say so if not
+        raise InputError(f"KGX export: {minted[prefix]} and {namespace} were both given the prefix {prefix}")
     return f"{prefix}:{iri[len(namespace) :]}"
+
+
+def _kgx_id(iri: str, minted: dict[str, str], unnamed: set[str]) -> str:
+    """A node's id: its CURIE (:func:`_kgx_name`), or the IRI itself where none can name it (recorded in
+    ``unnamed``): the export goes on, and KGX's validator reports that id."""
+    name = _kgx_name(iri, minted)
+    if name is None:
+        unnamed.add(iri)
+    return name or iri
 
 
 #: the KGX export of a dataset, made once for all of its files
@@ -255,6 +268,7 @@ def kgx(ds: Dataset) -> Kgx:
     """Nodes and edges for a Biolink Model KGX TSV export (see the comment above for the categories), and the
     prefix map they expand with: the packaged one, and a prefix for each namespace it has none for."""
     minted: dict[str, str] = {}
+    unnamed: set[str] = set()
     terms: dict[str, dict[str, Any]] = {}
     for r in _rows(ds, "kgx-terms", _KGX_TERMS):
         entry = terms.setdefault(r["term"], {"label": r["label"], "xrefs": set()})
@@ -270,7 +284,7 @@ def kgx(ds: Dataset) -> Kgx:
         category, order = _TERM_ROLES[role]
         known = [iri, *sorted(terms[iri]["xrefs"])]
         curies = [c for c in map(kgx_curie, known) if c]
-        nid = next((c for p in order for c in curies if c.startswith(p + ":")), None) or _kgx_id(iri, minted)
+        nid = next((c for p in order for c in curies if c.startswith(p + ":")), None) or _kgx_id(iri, minted, unnamed)
         nodes[nid] = {
             "id": nid,
             "category": category,
@@ -288,20 +302,20 @@ def kgx(ds: Dataset) -> Kgx:
         if p["same"]:
             entry["same"].add(p["same"])
     for iri, p in pubs.items():
-        own = _kgx_id(iri, minted)
+        own = _kgx_name(iri, minted)
         # Biolink's id prefixes of a journal article, in its order: PMID, PMCID, doi. A DOI has a
         # slash, which KGX does not read in an id, so a DOI is an xref only, and an article with no
         # PubMed ID keeps the graph's own id.
         same = [f"PMID:{p['pmid']}"] if p["pmid"] else []
         same += [f"PMCID:{p['pmcid']}"] if p["pmcid"] else []
         same += [f"doi:{p['doi']}"] if p["doi"] else []
-        nid = same[0] if same and same[0].startswith("PMID:") else own
+        nid = same[0] if same and same[0].startswith("PMID:") else own or _kgx_id(iri, minted, unnamed)
         article = p["kind"].endswith("JournalArticle")
         nodes[nid] = {
             "id": nid,
             "category": "biolink:JournalArticle" if article else "biolink:Publication",
             "name": p["name"],
-            "xref": "|".join(sorted({own, *same} - {nid})),
+            "xref": "|".join(sorted({*filter(None, [own]), *same} - {nid})),
             "provided_by": "trialkg",
             "publication_type": "journal article" if article else "news report",
             "published_in": f"ISSN:{p['issn']}" if p["issn"] else "",
@@ -341,7 +355,7 @@ def kgx(ds: Dataset) -> Kgx:
         # CLINICALTRIALS ids); the graph's own id stays an xref, so the two can be joined back
         registrations = sorted(filter(None, map(kgx_curie, filter(None, st["registrations"]))))
         study_id[iri] = next((r for r in registrations if r.startswith("CLINICALTRIALS:")), None) or _kgx_id(
-            iri, minted
+            iri, minted, unnamed
         )
     for iri, st in studies.items():
         category, predicate, level = _STUDY_KINDS[st["kind"].rsplit("/", 1)[-1]]
@@ -351,7 +365,7 @@ def kgx(ds: Dataset) -> Kgx:
             "id": sid,
             "category": category,
             "name": st["label"],
-            "xref": "|".join(sorted({_kgx_id(iri, minted), *registrations} - {sid})),
+            "xref": "|".join(sorted({*filter(None, [_kgx_name(iri, minted)]), *registrations} - {sid})),
             "provided_by": "trialkg",
         }
         papers = sorted(pub_id[p] for p in st["papers"] if p in pub_id)
@@ -367,14 +381,14 @@ def kgx(ds: Dataset) -> Kgx:
     for a in _rows(ds, "kgx-adverse-events", _KGX_AES):
         drug = term_node(a["drug"], "drug")
         event = term_node(a["ae"], "adverse event")
-        paper = pub_id.get(a["source"]) or _kgx_id(a["source"], minted)
+        paper = pub_id.get(a["source"]) or _kgx_id(a["source"], minted, unnamed)
         edge(
             drug,
             "biolink:has_adverse_event",
             event,
             a["level"],
             [paper],
-            study_id.get(a["study"]) or _kgx_id(a["study"], minted),
+            study_id.get(a["study"]) or _kgx_id(a["study"], minted, unnamed),
         )
 
     node_rows = [{c: n.get(c, "") for c in NODE_COLUMNS} for _, n in sorted(nodes.items())]
@@ -383,7 +397,7 @@ def kgx(ds: Dataset) -> Kgx:
         # a stable id KGX accepts: a name-based UUID of the statement
         e = dict(e, id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, PREFIXES[PROJECT] + '|'.join(key))}")
         edge_rows.append({c: e.get(c, "") for c in EDGE_COLUMNS})
-    return Kgx(node_rows, edge_rows, {**kgx_prefix_map(), **dict(sorted(minted.items()))})
+    return Kgx(node_rows, edge_rows, {**kgx_prefix_map(), **dict(sorted(minted.items()))}, sorted(unnamed))
 
 
 def _tsv(rows: list[dict[str, str]], columns: list[str]) -> str:
@@ -740,6 +754,19 @@ WRITERS: dict[str, dict[str, Callable[..., bytes]]] = {
     "nanopub": {"trialkg.nanopubs.trig": lambda ds, created=None: _nanopubs(ds, created)},
 }
 FORMATS = tuple(WRITERS)
+
+
+def notes(fmt: str, ds: Dataset) -> list[str]:
+    """What a user should know of an export just written: in KGX, the IRIs no CURIE could name (left as ids that KGX
+    reports), so the export is not taken for one KGX reads whole."""
+    unnamed = kgx_once(ds).unnamed if fmt == "kgx" else []
+    if not unnamed:
+        return []
+    shown = ", ".join(unnamed[:3]) + (f" and {len(unnamed) - 3} more" if len(unnamed) > 3 else "")
+    return [
+        f"{len(unnamed)} IRI(s) no KGX CURIE can name (an empty local part: the IRI ends in '/') are written as they "
+        f"are, and KGX's validator reports them: {shown}"
+    ]
 
 
 def export(fmt: str, out_dir: str | Path, ds: Dataset, created: date | None = None) -> list[Path]:

@@ -128,8 +128,8 @@ def kgx_curie(iri: str) -> str | None:
     return f"{prefix}:{local}" if _KGX_LOCAL.fullmatch(local) else None
 
 
-#: a local part KGX reads (no slash or colon, no space, no bracket)
-_KGX_LOCAL = re.compile(r"[^\s/:<>()]+")
+#: a local part KGX reads (its own test, PrefixManager.is_curie: no slash, colon or space)
+_KGX_LOCAL = re.compile(r"[^\s/:]+")
 #: a path segment a minted prefix spells as it is
 _KGX_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -140,19 +140,21 @@ def kgx_minted(iri: str) -> tuple[str, str] | None:
     A curator's file may put its resources anywhere (``https://example.org/trials/x#arm``), and a
     corpus under one of the project's namespaces deeper than it (``.../synthetic/synth-000001/trial``):
     KGX reads neither as a CURIE of the map, yet an export must not fail on a graph ``kg validate``
-    accepts. The namespace is the IRI up to its last ``/``, ``#`` or ``:``; the prefix is the longest
-    prefix of the map whose namespace it extends (else the IRI's host), then its further path segments,
-    joined with dots. Where that spelling could stand for two namespaces (a segment with other
-    characters, a ``#`` end, a host that reads as a prefix of the map, a prefix of the map that has
-    dotted children), the prefix is its root and a hash of the namespace instead. ``None`` where the
-    local part is empty or one KGX cannot read (an IRI ending in ``/``).
+    accepts. The namespace is the IRI up to its last ``/``, ``#`` or ``:``. Under a namespace of the
+    map (one whose prefix no other prefix extends with a dot), a path of plain segments ending in ``/``
+    is spelled out: the map's prefix and the segments, joined with dots
+    (``trialkg.synthetic.synth-000001``), which no other namespace spells so. Any other namespace (another
+    host, a ``#`` end, a segment with other characters) gets its host or the map's prefix, ``~`` and a
+    hash of the whole namespace, scheme included: ``~`` is in no spelled-out prefix, so the two kinds
+    never meet, and two namespaces share a prefix only if they share 48 bits of a SHA-1. ``None`` where
+    the local part is empty or one KGX cannot read (an IRI ending in ``/``).
 
     >>> kgx_minted("https://w3id.org/trialkg/synthetic/synth-000001/trial")
     ('trialkg.synthetic.synth-000001', 'https://w3id.org/trialkg/synthetic/synth-000001/')
     >>> kgx_minted("https://example.org/trials/x/arm")
-    ('example.org.trials.x', 'https://example.org/trials/x/')
-    >>> kgx_minted("https://example.org/trials/x#arm")
-    ('example.org.cce359186481', 'https://example.org/trials/x#')
+    ('example.org~e4a4adc3d1d7', 'https://example.org/trials/x/')
+    >>> kgx_minted("http://example.org/trials/x/arm")[0] != kgx_minted("https://example.org/trials/x/arm")[0]
+    True
     >>> kgx_minted("https://example.org/trials/x/") is None
     True
     """
@@ -165,16 +167,18 @@ def kgx_minted(iri: str) -> tuple[str, str] | None:
     if bases:
         _, root = max(bases)
         rest = namespace[len(known[root]) :]
-        ambiguous = any(p.startswith(root + ".") for p in known)
+        segments = rest[:-1].split("/") if rest.endswith("/") else []
+        if (
+            segments
+            and all(_KGX_SEGMENT.fullmatch(s) for s in segments)
+            and not any(p.startswith(root + ".") for p in known)
+        ):
+            return ".".join([root, *segments]), namespace
     else:
-        scheme = re.match(r"https?://([^/?#]*)/", namespace)
-        root = scheme.group(1) if scheme and _KGX_SEGMENT.fullmatch(scheme.group(1).replace(".", "")) else "iri"
-        rest = namespace[scheme.end() :] if scheme else namespace
-        ambiguous = root == "iri" or any(root == p or root.startswith(p + ".") for p in known)
-    segments = rest[:-1].split("/") if rest.endswith("/") else None
-    if ambiguous or segments is None or not all(_KGX_SEGMENT.fullmatch(s) for s in segments):
-        return f"{root}.{hashlib.sha1(namespace.encode('utf-8')).hexdigest()[:12]}", namespace
-    return ".".join([root, *segments]), namespace
+        host = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#:@]*)", namespace)
+        name = host.group(1).lower() if host else ""
+        root = name if name and _KGX_SEGMENT.fullmatch(name.replace(".", "")) else "iri"
+    return f"{root}~{hashlib.sha1(namespace.encode('utf-8')).hexdigest()[:12]}", namespace
 
 
 # Namespace constants, all read from the one map above.

@@ -39,7 +39,7 @@ def test_every_query_and_export_reads_it(curated):
             params = {"namespace": "https://w3id.org/trialkg/trial/"}
         ds.run(name, params)
     assert export.nquads(ds) and export.jsonld(ds)
-    nodes, edges, _ = export.kgx(ds)
+    nodes, edges, _, _ = export.kgx(ds)
     assert nodes and edges
     assert export.fhir(ds)["entry"]
 

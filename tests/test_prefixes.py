@@ -238,3 +238,31 @@ def test_bioregistry_entry_pattern_matches_every_term_of_the_ontology(dataset):
     assert terms and all(re.fullmatch(fields["pattern"], t) for t in terms), sorted(
         t for t in terms if not re.fullmatch(fields["pattern"], t)
     )
+
+
+def test_minted_kgx_prefixes_tell_every_namespace_apart_and_expand_back():
+    """A prefix minted for a namespace the map lacks expands to that namespace alone: two namespaces a careless
+    spelling would join (scheme, dot for slash, '#' end, a hash-like segment) get two prefixes."""
+    from kg.prefixes import kgx_minted
+
+    iris = [
+        "https://example.org/t/x#a",
+        "http://example.org/t/x/a",
+        "https://example.org/t/x/a",
+        "https://example.org.t/x/a",
+        "https://example.org/t/x~1/a",
+        "https://w3id.org/trialkg/synthetic/s-1/a",
+        "https://w3id.org/trialkg/synthetic/s-1#a",
+        "https://w3id.org/trialkg/ontology/x/a",
+        "https://doi.org/10.1016/S0140-6736(13)62290-6",  # a Lancet DOI as a publication's IRI: brackets KGX reads
+        "urn:isbn:0451450523",
+    ]
+    found = {}
+    for iri in iris:
+        minted = kgx_minted(iri)
+        assert minted is not None, iri
+        prefix, namespace = minted
+        assert iri.startswith(namespace) and ":" not in prefix and " " not in prefix, (iri, minted)
+        assert found.setdefault(prefix, namespace) == namespace, (prefix, namespace, found[prefix])
+    assert len(found) == len(iris)
+    assert kgx_minted("https://example.org/studies/x/") is None  # no local part: no CURIE names it
