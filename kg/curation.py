@@ -37,7 +37,7 @@ import pyoxigraph as ox
 
 from kg import sources as src
 from kg import sparql
-from kg.prefixes import BASE, DCT, OA, OWL, RDF, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, TKG, compact
+from kg.prefixes import BASE, DCT, OA, OWL, RDF, RDF_TYPE, RDFS, RDFS_LABEL, SCHEMA, SKOS, TKG, compact
 from kg.rdf import value
 
 #: how a TODO marker left in a file is reported (before the line's text)
@@ -454,7 +454,7 @@ def quote_findings(
                 )
 
 
-#: where a curator checked a term they use: a note of their own, which no query reads, on a packaged term too
+#: where a curator checked a term they declared (`kg terms` shows it)
 CHECKED_IN = TKG + "checkedIn"
 
 
@@ -631,6 +631,13 @@ def borrowed_term_findings(
         )
 
 
+#: mapping predicates, which the queries follow in both directions from any study's terms
+SKOS_MAPPINGS = frozenset(
+    SKOS + p for p in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch", "mappingRelation")
+)
+#: identity predicates: a file's own identifiers for its own resources (a DOI, a registry record), but not for a
+#: packaged term
+IDENTITIES = frozenset({OWL + "sameAs", OWL + "equivalentClass", OWL + "equivalentProperty"})
 #: the event of an anchor the queries read by phase type alone (the order of every study's phases of that type)
 PHASE_START = TKG + "PhaseStart"
 
@@ -643,8 +650,10 @@ def ontology_findings(store: ox.Store, graph: ox.NamedNode, onto: ox.NamedNode, 
     ontology says of one of its resources (a label, a synonym, a sort order for a
     packaged time anchor, a mapping of a packaged term) changes the rows of every
     study that uses it, in the whole store only: two answers to one question.
-    Restating what the ontology says is harmless (a copy holds a triple once), and so is
-    noting where the curator checked a term (:data:`CHECKED_IN`).
+    Restating what the ontology says is harmless (a copy holds a triple once). A
+    mapping (:data:`SKOS_MAPPINGS`, or an identity with a packaged term) is refused
+    too: the queries follow mappings from every study's terms, so one file's
+    mapping would bridge other studies' terms (bortezomib to thalidomide).
     For the same reason a file may not anchor the start of a kind of phase:
     ``efficacy`` and ``response-distribution`` order each study's phases by the
     start anchor of the phase's type, found by that type alone, so another
@@ -660,17 +669,26 @@ def ontology_findings(store: ox.Store, graph: ox.NamedNode, onto: ox.NamedNode, 
             continue
         if s not in described:
             described[s] = any(True for _ in store.quads_for_pattern(s, None, None, onto))
-        if (
-            described[s]
-            and q.predicate.value != CHECKED_IN
-            and not any(True for _ in store.quads_for_pattern(s, q.predicate, q.object, onto))
+        shown = str(q.object) if isinstance(q.object, ox.Literal) else _show(q.object)  # "x"@en is not "x"
+        if described[s] and not any(True for _ in store.quads_for_pattern(s, q.predicate, q.object, onto)):
+            yield Finding(
+                name,
+                _show(s),
+                f"adds to what the ontology says of {_show(s)} ({_show(q.predicate)} {shown}): every "
+                "study that uses it would read it in the whole store, and none in its own pages and batches; "
+                "use the packaged term as it is, or propose the change to the ontology",
+            )
+        elif q.predicate.value in SKOS_MAPPINGS or (
+            q.predicate.value in IDENTITIES
+            and isinstance(q.object, ox.NamedNode)
+            and any(True for _ in store.quads_for_pattern(q.object, None, None, onto))
         ):
             yield Finding(
                 name,
                 _show(s),
-                f"adds to what the ontology says of {_show(s)} ({_show(q.predicate)} {_show(q.object)}): every "
-                "study that uses it would read it in the whole store, and none in its own pages and batches; "
-                "use the packaged term as it is, or propose the change to the ontology",
+                f"maps {_show(s)} to {shown} ({_show(q.predicate)}): the queries follow mappings from every "
+                "study's terms (trials-by-drug, evidence-by-drug, compare-outcomes), so this file would change "
+                "other studies' answers; mappings are the project's (ontology/mappings.sssom.tsv): propose it there",
             )
         elif q.predicate.value == TKG + "anchorEvent" and q.object == start and not described[s]:
             yield Finding(

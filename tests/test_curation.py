@@ -73,10 +73,10 @@ CASES = [
         "term-declared-without-where-it-was-checked",
         dict(
             old="trial:b-bortezomib a trialkg:DoseSchedule",
-            new='NCIT:C2668 rdfs:label "Lenalidomide" .\ntrial:b-bortezomib rdfs:seeAlso NCIT:C2668 .\n'
+            new='NCIT:C16039 rdfs:label "Autologous" .\ntrial:b-bortezomib rdfs:seeAlso NCIT:C16039 .\n'
             "trial:b-bortezomib a trialkg:DoseSchedule",
         ),
-        'NCIT:C2668 rdfs:label "Lenalidomide"',
+        'NCIT:C16039 rdfs:label "Autologous"',
         "is declared in this file without where it was checked",
         0,
     ),
@@ -100,8 +100,8 @@ def test_a_warning_is_an_error_with_strict(kg, tmp_path):
     r = kg("validate", "--strict", str(path))
     assert r.returncode == 1 and "without where it was checked" in r.stdout
     declared = path.read_text().replace(
-        'NCIT:C2668 rdfs:label "Lenalidomide" .',
-        'NCIT:C2668 rdfs:label "Lenalidomide" ; trialkg:checkedIn "PCDC data dictionary, 2023-04-05" .',
+        'NCIT:C16039 rdfs:label "Autologous" .',
+        'NCIT:C16039 rdfs:label "Autologous" ; trialkg:checkedIn "NCIt via the PCDC data dictionary" .',
     )
     path.write_text(declared)
     assert kg("validate", "--strict", str(path)).returncode == 0
@@ -334,6 +334,19 @@ ONTOLOGY_ADDITIONS = {
     "a second label for a packaged drug": ('NCIT:C1851 rdfs:label "Velcade" .', "adds to what the ontology says"),
     "a synonym for a packaged term": ('NCIT:C1851 skos:altLabel "a synonym" .', "adds to what the ontology says"),
     "a sort order for a packaged anchor": ("trialkg:AutologousTransplant trialkg:sortOrder 1 .", "adds to what"),
+    "a note where a packaged term was checked": ('NCIT:C1851 trialkg:checkedIn "my notes" .', "adds to what"),
+    "a label in another language": ('NCIT:C1851 rdfs:label "Bortezomib"@en .', '"Bortezomib"@en'),
+    # a term of the file's own mapped to two packaged drugs bridged bortezomib and thalidomide for trials-by-drug
+    "a mapping to a packaged term": (
+        'trial:b-bortezomib rdfs:seeAlso NCIT:C16039 . NCIT:C16039 rdfs:label "Autologous" ; '
+        'trialkg:checkedIn "NCIt" ; skos:exactMatch NCIT:C1851 .',
+        "maps NCIT:C16039 to NCIT:C1851",
+    ),
+    "an identity with a packaged term": (
+        'trial:b-bortezomib rdfs:seeAlso NCIT:C16039 . NCIT:C16039 rdfs:label "Autologous" ; '
+        'trialkg:checkedIn "NCIt" ; <http://www.w3.org/2002/07/owl#sameAs> NCIT:C1851 .',
+        "maps NCIT:C16039 to NCIT:C1851",
+    ),
     "a start anchor of its own": (
         'trial:start-asct a trialkg:TimeAnchor ; rdfs:label "start of the transplant" ; '
         "trialkg:anchorPhaseType NCIT:C201465 ; trialkg:anchorEvent trialkg:PhaseStart ; trialkg:sortOrder 1 .",
