@@ -569,66 +569,96 @@ def unreached_findings(
         )
 
 
-def borrowed_term_findings(
-    store: ox.Store,
-    graph: ox.NamedNode,
-    onto: ox.NamedNode,
-    name: str,
-    base: str,
-    roots: frozenset[ox.NamedNode],
-    names: dict[str, str],
-) -> Iterator[Finding]:
-    """Terms a file uses that only another file of the same run declares (labels).
+#: predicates that point at another file's publication without making this file part of its study (a news report
+#: citing a paper): the citing file is read with the cited publication's own graphs
+CITO = "http://purl.org/spar/cito/"
+#: a journal each file restates as it needs (its ISSN in one file, not another): read within each file's own graph
+JOURNAL = TKG + "Journal"
+_STUDIES = f"SELECT DISTINCT ?s WHERE {{ ?c <{RDFS}subClassOf>* <{TKG}Study> . ?s a ?c }}"
 
-    Validated together, the two files conform; loaded, the whole store reads
-    the term's label from the other file, while this file's study pages and
-    batches read only the files that name the study and the ontology, so a row
-    that needs the label (an efficacy figure's endpoint) is in one answer and
-    not the other. Each file declares the terms it uses that the ontology does
-    not have, and gives it the label every other file gives it (two labels in
-    the whole store give each such row twice). A resource another file types as
-    a study or publication (one this file cites) is not a term.
+
+def elsewhere_findings(store: ox.Store, graphs: dict[str, str], onto: ox.NamedNode) -> Iterator[Finding]:
+    """What a file states of, or points at in, a resource another file of the run describes, where the two files
+    name no study in common.
+
+    A study's pages, copies and batches read the files that name the study
+    (as a subject or an object) and the ontology; the whole store reads every
+    file. So where two files that name no common study both speak of one
+    resource, each study's answers miss what the other file says of it: a
+    label given to another study's cited publication (its rows twice in the
+    whole store), a figure of another study typed as a report of this one
+    (reached from it), an adverse event of another study linked from this
+    one, a term declared in one file and used by another (the second study's
+    figure lost its endpoint's label in its batch, and its row). Allowed: a
+    term or a journal both files state alike (``trialkg:checkedIn`` aside), a
+    journal stated differently (each file's own is what the queries read of
+    it), and a citation (``cito:``) of another file's publication.
     """
-    label = ox.NamedNode(RDFS_LABEL)
-    rdf_type = ox.NamedNode(RDF_TYPE)
-    seen: set[ox.NamedNode] = set()
-    for q in store.quads_for_pattern(None, None, None, graph):
-        term = q.object
-        if not isinstance(term, ox.NamedNode) or term in seen or term.value.startswith(base):
-            continue
-        seen.add(term)
-        mine = {t.object for t in store.quads_for_pattern(term, label, None, graph)}
-        if any(True for _ in store.quads_for_pattern(term, label, None, onto)):
-            continue
-        if mine:
-            other = sorted(
-                {
-                    (names.get(str(getattr(t.graph_name, "value", "")), "another file"), value(t.object))
-                    for t in store.quads_for_pattern(term, label, None)
-                    if t.object not in mine and t.graph_name != graph
-                }
-            )
-            if other:
-                where, text = other[0]
-                yield Finding(
-                    name,
-                    _show(term),
-                    f"{_show(term)} is labelled {text!r} in {where}: give it the same label in every file that "
-                    "declares it (the whole store reads every label, a study's pages and batches only its own)",
-                )
-            continue
-        elsewhere = sorted(
-            {names.get(str(getattr(d.graph_name, "value", "")), "") for d in store.quads_for_pattern(term, label, None)}
-        )
-        if not elsewhere or any(t.object in roots for t in store.quads_for_pattern(term, rdf_type, None)):
-            continue
-        yield Finding(
-            name,
-            _show(term),
-            f"{_show(term)} is declared only in {', '.join(e for e in elsewhere if e) or 'another file'}: declare it "
-            "here too, with its label and trialkg:checkedIn (a study's pages and batches read only its own files "
-            "and the ontology, so there it would have no label)",
-        )
+    studies = {s for (s,) in sparql.select(store, _STUDIES) if isinstance(s, ox.NamedNode)}
+    named: dict[str, set[ox.NamedNode]] = {g: set() for g in graphs}
+    subjects: dict[ox.NamedNode, set[str]] = {}
+    for g in graphs:
+        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
+            for t in (q.subject, q.object):
+                if t in studies:
+                    named[g].add(t)  # type: ignore[arg-type]
+            if isinstance(q.subject, ox.NamedNode):
+                subjects.setdefault(q.subject, set()).add(g)
+    rdf_type, journal, checked = ox.NamedNode(RDF_TYPE), ox.NamedNode(JOURNAL), ox.NamedNode(CHECKED_IN)
+
+    onto_has: dict[ox.NamedNode, bool] = {}
+
+    def said(x: ox.NamedNode, g: str) -> set[tuple[ox.NamedNode, Node]]:  # what a file says of x (but checkedIn)
+        return {(q.predicate, q.object) for q in store.quads_for_pattern(x, None, None, ox.NamedNode(g))} - {
+            (checked, q.object) for q in store.quads_for_pattern(x, checked, None, ox.NamedNode(g))
+        }
+
+    def apart(g: str, other: str) -> bool:  # no study named in both
+        return not named[g] & named[other]
+
+    def packaged(x: ox.NamedNode) -> bool:
+        if x not in onto_has:
+            onto_has[x] = any(True for _ in store.quads_for_pattern(x, None, None, onto))
+        return onto_has[x]
+
+    for g, name in graphs.items():
+        graph = ox.NamedNode(g)
+        reported: set[ox.NamedNode] = set()
+        for q in store.quads_for_pattern(None, None, None, graph):
+            x = q.subject
+            if isinstance(x, ox.NamedNode) and x not in reported and not packaged(x):
+                others = [o for o in sorted(subjects.get(x, ())) if o != g and apart(g, o)]
+                if others and (rdf_type, journal) not in said(x, g):
+                    mine = said(x, g)
+                    differ = [o for o in others if said(x, o) != mine]
+                    if differ:
+                        reported.add(x)
+                        yield Finding(
+                            name,
+                            _show(x),
+                            f"{_show(x)} is also described in {graphs[differ[0]]}, which names none of this file's "
+                            "studies: a study's pages and batches read only the files that name it, so each would "
+                            "miss what the other file says; say it in one file (or name the study there)",
+                        )
+            o = q.object
+            if (
+                isinstance(o, ox.NamedNode)
+                and o not in reported
+                and not q.predicate.value.startswith(CITO)
+                and g not in subjects.get(o, ())
+                and not packaged(o)
+            ):
+                others = [h for h in sorted(subjects.get(o, ())) if h != g and apart(g, h)]
+                if others:
+                    reported.add(o)
+                    yield Finding(
+                        name,
+                        _show(o),
+                        f"{_show(o)} is described only in {graphs[others[0]]}, which names none of this file's "
+                        "studies: a study's pages and batches read only the files that name it, so here it would "
+                        "have no label or type; describe it in this file too (a term: its label and "
+                        "trialkg:checkedIn), or name the study it belongs to",
+                    )
 
 
 #: mapping predicates, which the queries follow in both directions from any study's terms
@@ -771,7 +801,6 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
         graph = ox.NamedNode(source.graph(base))
         findings += unreached_findings(store, graph, source.name, roots)
         findings += ontology_findings(store, graph, onto, source.name)
-        findings += borrowed_term_findings(store, graph, onto, source.name, base, roots, names)
         findings += number_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
         findings += share_findings(store, graph, source.name)
@@ -785,6 +814,7 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
         findings += [
             Finding(source.name, "", f"{TODO_MESSAGE}: {text[:90]}", line=number) for number, text in todo_lines(data)
         ]
+    findings += elsewhere_findings(store, names, onto)
     return findings, without_text
 
 

@@ -252,11 +252,14 @@ def test_a_file_that_names_no_study_is_flagged(kg, synth, tmp_path):
         "@base <https://w3id.org/trialkg/> .\n@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
         f'{S0}/stat-1> skos:note "corrected in an erratum" .\n'
     )
-    r = kg("validate", "--trials", str(folder))
-    assert r.returncode == 0, r.stdout + r.stderr  # a warning: such a file may restate a journal or a term
+    erratum = str(folder / "erratum.ttl")
+    r = kg("validate", erratum)
+    assert r.returncode == 0, r.stdout + r.stderr  # alone, a warning: such a file may restate a journal or a term
     (hit,) = [ln for ln in r.stdout.splitlines() if "names no study or publication" in ln]
-    assert hit.startswith(f"{folder / 'erratum.ttl'}:3: ") and "synth-000000/stat-1" in hit, hit
-    assert kg("validate", "--strict", "--trials", str(folder)).returncode == 1
+    assert hit.startswith(f"{erratum}:3: ") and "synth-000000/stat-1" in hit, hit
+    assert kg("validate", "--strict", erratum).returncode == 1
+    r = kg("validate", "--trials", str(folder))  # with the study's own file: two files speak of one figure
+    assert r.returncode == 1 and f"{erratum}:3: " in r.stdout and "names none of this file's studies" in r.stdout
 
 
 @pytest.mark.parametrize("case", sorted(ELSEWHERE))
@@ -389,13 +392,13 @@ def test_a_term_declared_only_in_another_file_is_refused(kg, synth, tmp_path, mo
     first.write_text(first.read_text().replace(*BORROWED, 1) + DECLARED)
     second.write_text(second.read_text().replace(*BORROWED, 1))
     r = kg("validate", "--trials", str(folder))
-    hits = [ln for ln in r.stdout.splitlines() if "declared only in" in ln]
+    hits = [ln for ln in r.stdout.splitlines() if "described only in" in ln]
     assert r.returncode == 1 and len(hits) == 1 and hits[0].startswith(str(second)), r.stdout
-    assert "NCIT:C16039 is declared only in" in hits[0] and "synth-000000.ttl" in hits[0], hits
+    assert "NCIT:C16039 is described only in" in hits[0] and "synth-000000.ttl" in hits[0], hits
     borrowing = second.read_text()
     second.write_text(borrowing + DECLARED.replace('"Autologous"', '"Autologous transplant"'))
     r = kg("validate", "--trials", str(folder))  # declared in both, labelled differently: two answers again
-    assert r.returncode == 1 and "NCIT:C16039 is labelled 'Autologous' in " in r.stdout, r.stdout
+    assert r.returncode == 1 and "NCIT:C16039 is also described in " in r.stdout, r.stdout
     second.write_text(borrowing + DECLARED)  # each file declares what it uses, alike: conforms, one answer
     assert kg("validate", "--trials", str(folder)).returncode == 0
     store = tmp_path / "store"
@@ -407,3 +410,62 @@ def test_a_term_declared_only_in_another_file_is_refused(kg, synth, tmp_path, mo
     batched.write("efficacy", {}, "csv", a)
     whole.write("efficacy", {}, "csv", b)
     assert a.getvalue() == b.getvalue() and a.getvalue().count(b"Autologous") == 2
+
+
+#: a reviewer's reproductions (twelfth session): each was accepted with both files in one run, and the whole store
+#: then answered otherwise than a study's batch or its summary; A is synth-000000's file, B synth-000001's
+ACROSS = {
+    "another study's figure typed as a report of this file": (
+        "erratum",
+        f'{S1}/stat-4> a trialkg:NewsReport ; skos:note "Corrected in an erratum: the rate was 12%." .',
+    ),
+    "a bare link to another study's publication": (
+        "A",
+        f"<synthetic/synth-000000> trialkg:describedIn {S1}/publication> .",
+    ),
+    "a bare link to another study's adverse event": (
+        "A",
+        f"<synthetic/synth-000000> trialkg:reportsAdverseEvent {S1}/ae-0> .",
+    ),
+    "a label for a cited publication": (
+        "A",
+        f'{S0}/publication> cito:cites {S1}/publication> . {S1}/publication> rdfs:label "Cited paper (as A calls it)" .',
+    ),
+    "a link to another study's adverse event, restated": (
+        "A",
+        f'<synthetic/synth-000000> trialkg:reportsAdverseEvent {S1}/ae-0> . {S1}/ae-0> rdfs:label "Renamed" .',
+    ),
+}
+PREFIXES_ADDED = (
+    "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n@prefix cito: <http://purl.org/spar/cito/> .\n"
+)
+
+
+@pytest.mark.parametrize("case", sorted(ACROSS))
+def test_two_files_that_name_no_common_study_may_not_speak_of_one_resource(kg, synth, tmp_path, case):
+    where, extra = ACROSS[case]
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    synth.generate(2, 1, folder)
+    if where == "erratum":
+        target = folder / "erratum.ttl"
+        target.write_text(
+            "@base <https://w3id.org/trialkg/> .\n@prefix trialkg: <https://w3id.org/trialkg/ontology/> .\n"
+            + PREFIXES_ADDED
+            + extra
+            + "\n"
+        )
+    else:
+        target = folder / "synth-000000.ttl"
+        target.write_text(PREFIXES_ADDED + target.read_text() + extra + "\n")
+    r = kg("validate", "--trials", str(folder))
+    hits = [ln for ln in r.stdout.splitlines() if "which names none of this file's studies" in ln]
+    line = len(target.read_text().splitlines())
+    assert r.returncode == 1 and any(h.startswith(f"{target}:{line}: ") for h in hits), r.stdout
+
+
+def test_a_news_report_may_cite_another_files_publication(kg):
+    """The one link to another file's resource the packaged data makes: read with the cited publication's graphs."""
+    data = Path(__file__).parent / "data"
+    r = kg("validate", "--trials", str(data / "cited"), str(Path(__file__).parent.parent / "trials" / "isoda-2018.ttl"))
+    assert r.returncode == 0 and "names none of this file's studies" not in r.stdout, r.stdout
