@@ -15,7 +15,11 @@ Turtle parser, so a syntax error names ``file:line:column``.
 
 Publications are validated in batches, each together with the shared ontology
 (shapes check that external terms are declared there), so memory stays flat
-whatever the corpus size: no shape relates two publications. Files are read
+whatever the corpus size. A shape can be met by another file of the same batch
+(a term declared there, the class of a resource described there), and
+:func:`kg.curation.elsewhere_findings` refuses what two files of a batch say of
+one resource without naming a common study; what lies in two batches, or in a
+store and a later load, each is checked without the other. Files are read
 one batch at a time; a caller that needs the parsed batch afterwards (``kg
 load`` writes it out) gets it through ``each`` instead of parsing it again.
 """
