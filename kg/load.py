@@ -156,15 +156,17 @@ def _batches(
     batch: int,
     each: Callable[[Dataset, list[src.Source]], None],
     base: str = BASE,
+    context: ox.Store | None = None,
 ) -> None:
     """Hand every batch of parsed publications to ``each``, validated first unless ``validate`` is off.
 
     With validation, a batch is handed on once it is checked, and the
     violations of all batches are raised together at the end, before any
-    store is touched.
+    store is touched. ``context``: the store they go into (its other graphs
+    are compared with them: :func:`kg.curation.elsewhere_findings`).
     """
     if validate:
-        require_conformance(pubs, batch=batch, each=each, base=base)
+        require_conformance(pubs, batch=batch, each=each, base=base, context=context)
         return
     for i in range(0, len(pubs), batch):
         chunk = list(pubs[i : i + batch])
@@ -326,7 +328,10 @@ def _replace_graphs(
                 counts["quads"] += n
                 progress.advance(len(chunk), chunk[-1].slug if chunk else "")
 
-            _batches(pubs, validate, batch, write, base)  # syntax errors name file and line; violations raise here
+            held = ox.Store.read_only(str(path)) if validate and path.exists() and any(path.iterdir()) else None
+            # syntax errors name file and line; violations (with the store's graphs compared) raise here
+            _batches(pubs, validate, batch, write, base, held)
+            del held
         pause("batch-written")
         if path.exists() and any(path.iterdir()):
             old = ox.Store.read_only(str(path))

@@ -17,9 +17,9 @@ Publications are validated in batches, each together with the shared ontology
 (shapes check that external terms are declared there), so memory stays flat
 whatever the corpus size. A shape can be met by another file of the same batch
 (a term declared there, the class of a resource described there), and
-:func:`kg.curation.elsewhere_findings` refuses what two files of a batch say of
-one resource without naming a common study; what lies in two batches, or in a
-store and a later load, each is checked without the other. Files are read
+:func:`kg.curation.elsewhere_findings` refuses what two files of a batch (or a
+file and a graph of the store a load adds it to) say of one resource without
+naming a common study; files in two batches of one run are not compared. Files are read
 one batch at a time; a caller that needs the parsed batch afterwards (``kg
 load`` writes it out) gets it through ``each`` instead of parsing it again.
 """
@@ -113,6 +113,7 @@ def validate(
     shapes: Sequence[src.Source] = (),
     packaged_shapes: bool = True,
     base: str = BASE,
+    context: ox.Store | None = None,
 ) -> Report:
     """Validate the publications (each batch with the packaged ontology and term extracts).
 
@@ -122,7 +123,9 @@ def validate(
     is pinned to its line. ``strict`` makes warnings violations. ``each`` is
     called with every batch's dataset once it is validated (the dataset is
     dropped afterwards). ``shapes``: users' shapes files, checked beside the
-    packaged shapes (or alone, without ``packaged_shapes``). Raises
+    packaged shapes (or alone, without ``packaged_shapes``). ``context``: the
+    store a load adds the publications to, whose other graphs the cross-file
+    check compares them with too (:func:`kg.curation.elsewhere_findings`). Raises
     :class:`InputError` on unreadable input, and its subclass
     :class:`~kg.errors.UnsupportedShape` when the compiled engine does not
     implement a feature the shapes use.
@@ -135,6 +138,7 @@ def validate(
     for source in shapes:
         quads += src.triples(source)
     pubs = list(publications)
+    replaced = frozenset(s.graph(base) for s in pubs)  # a load's own graphs: what a store holds of them goes
     run = _compiled if engine == "oxigraph" else _pyshacl
     prepared = _prepare_shapes(engine, quads)
     violations: set[Violation] = set()
@@ -143,7 +147,7 @@ def validate(
         chunk = pubs[i : i + batch]
         dataset = Dataset.build(chunk, base)
         found = run(dataset, {s.graph(base): s.name for s in chunk}, prepared)
-        findings, no_text = curation.check(dataset.store, chunk, dataset.base)
+        findings, no_text = curation.check(dataset.store, chunk, dataset.base, context, replaced)
         without_text += no_text
         # a TODO marker is reported once, by its line: not again as every shape its placeholder breaks
         todo = {f.source for f in findings if f.message.startswith(curation.TODO_MESSAGE)}
@@ -197,10 +201,15 @@ def _with_lines(violations: set[Violation], chunk: list[src.Source]) -> set[Viol
 
 
 def require_conformance(
-    publications: Sequence[src.Source], batch: int = BATCH, each: BatchHandler | None = None, base: str = BASE
+    publications: Sequence[src.Source],
+    batch: int = BATCH,
+    each: BatchHandler | None = None,
+    base: str = BASE,
+    context: ox.Store | None = None,
 ) -> None:
-    """Refuse data that does not conform, before anything is written anywhere (``each`` as in :func:`validate`)."""
-    report = validate(publications, batch=batch, each=each, base=base)
+    """Refuse data that does not conform, before anything is written anywhere (``each`` and ``context``, the store
+    the data goes into, as in :func:`validate`)."""
+    report = validate(publications, batch=batch, each=each, base=base, context=context)
     if not report.conforms:
         raise ValidationFailed(
             f"refused: {len(report.errors)} violation(s), nothing was written; first: {report.errors[0].line()}"
