@@ -699,15 +699,17 @@ def elsewhere_findings(
             for w, d in describers.items():  # the statements this study's pages and batches would not read
                 if study_iri in named(w) or not d - seen_by:
                     continue
+                p, o = sorted(d - seen_by, key=str)[0]
+                missed = f"{_show(p)} {_shown(o)}"
                 if isinstance(w, str) and w not in reported:
                     reported.add(w)
                     yield Finding(
                         graphs[w],
                         _show(x),
-                        f"{_show(x)} is spoken of in {shown(users[0]) if users else 'the store'}, which names the "
-                        f"study {_show(study_iri)}; this file says more of it but does not name that study, so the "
-                        "study's pages and batches would not read it: say it in the study's own file, or name the "
-                        "study here",
+                        f"{_show(x)} is spoken of in {shown(users[0]) if users else 'the store'}, which names "
+                        f"{_show(study_iri)}; this file says more of it ({missed}) but does not name "
+                        f"{_show(study_iri)}, whose pages and batches would not read it: say it in that file, or "
+                        "name it here",
                     )
                 for u in users:
                     if u not in reported:
@@ -715,10 +717,47 @@ def elsewhere_findings(
                         yield Finding(
                             graphs[u],
                             _show(x),
-                            f"{_show(x)} is described in {shown(w)}, which does not name the study "
-                            f"{_show(study_iri)} this file names, so the study's pages and batches would not read "
-                            "what it says: describe it here too, as there, or leave it out",
+                            f"{_show(x)} is described in {shown(w)} ({missed}), which does not name "
+                            f"{_show(study_iri)} this file names, so its pages and batches would not read that: "
+                            "describe it here too, as there, or leave the link out (a citation, cito:, is read with "
+                            "the cited publication's own files)",
                         )
+    # a study's own resource (typed there with a class of the ontology's, a journal aside) that a file points at
+    # without naming the study: the queries read some links backwards from the study's resources (a second report
+    # of its finding, an analysis set within its arm), so its pages and batches must hold the file that points
+    own_kind = {ox.NamedNode(JOURNAL)}
+    for g, name in graphs.items():
+        pointed: set[ox.NamedNode] = set()
+        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
+            o = q.object
+            if (
+                not isinstance(o, ox.NamedNode)
+                or o in pointed
+                or q.predicate.value.startswith(CITO)
+                or speak.get(o, {}).get(g)
+                or packaged(o)
+            ):
+                continue
+            pointed.add(o)
+            for w, describes in speak.get(o, {}).items():
+                if not describes or w == g:
+                    continue
+                kinds = [
+                    k
+                    for k in (t.object for t in quads(w, o) if t.predicate == rdf_type)
+                    if isinstance(k, ox.NamedNode) and k.value.startswith(TKG) and k not in own_kind
+                ]
+                lacking = sorted(named(w) - named(g), key=lambda t: t.value)
+                if kinds and lacking:
+                    yield Finding(
+                        name,
+                        _show(o),
+                        f"{_show(o)} is a {_show(kinds[0])} of {shown(w)}, which names {_show(lacking[0])}; this file "
+                        f"points at it ({_show(q.predicate)}) but does not name {_show(lacking[0])}, whose pages and "
+                        "batches would not read the link: name it here, or leave the link out (a citation, cito:, "
+                        "is read with the cited publication's own files)",
+                    )
+                    break
 
 
 #: mapping predicates, which the queries follow in both directions from any study's terms
