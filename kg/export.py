@@ -282,13 +282,14 @@ def kgx(ds: Dataset) -> Kgx:
         if iri in term_id:
             return term_id[iri]
         category, order = _TERM_ROLES[role]
-        known = [iri, *sorted(terms[iri]["xrefs"])]
+        term = terms.get(iri, {"label": "", "xrefs": set()})  # a term nothing labels (a skeleton's TODO): no name
+        known = [iri, *sorted(term["xrefs"])]
         curies = [c for c in map(kgx_curie, known) if c]
         nid = next((c for p in order for c in curies if c.startswith(p + ":")), None) or _kgx_id(iri, minted, unnamed)
         nodes[nid] = {
             "id": nid,
             "category": category,
-            "name": terms[iri]["label"],
+            "name": term["label"],
             "xref": "|".join(sorted(set(curies) - {nid})),
             "provided_by": "trialkg",
         }

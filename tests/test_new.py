@@ -164,6 +164,17 @@ def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_pa
     assert r.returncode == 2 and "never overwrites" in r.stderr and ttl.read_bytes() == before
 
 
+def test_every_export_reads_a_skeleton(kg, tmp_path):
+    """A curator exports as they go: a skeleton's TODO terms (no label) once stopped the KGX export with an internal
+    error (KeyError on NCIT_TODO)."""
+    text = tmp_path / "abstract.txt"
+    text.write_text("Of 40 patients who received bortezomib, 22 (55%) responded.\n", encoding="utf-8")
+    assert kg("new", str(text), "--slug", "smith-2024", "--out", str(tmp_path)).returncode == 0
+    for fmt in ("kgx", "fhir", "jsonld", "nanopub", "void", "nquads"):
+        r = kg("export", "--format", fmt, "--trials", str(tmp_path / "smith-2024.ttl"), "--out", str(tmp_path / fmt))
+        assert r.returncode == 0, (fmt, r.stderr)
+
+
 # ---- the guide's worked example, end to end ------------------------------------------------------
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "curating.md"
