@@ -582,6 +582,109 @@ PUBLISHED_IN = TKG + "publishedIn"
 Where = str | tuple[ox.Store, str]
 
 
+def _held_query(values: str) -> str:
+    """The store's graphs that speak of these resources (``values``: IRIs), and how: ``?as`` 1 describes, 0 points
+    through publishedIn, 2 points otherwise (``cito:`` links aside)."""
+    return (
+        f"SELECT DISTINCT ?x ?g ?as WHERE {{ VALUES ?x {{ {values} }} GRAPH ?g {{ {{ ?x ?p ?o BIND(1 AS ?as) }} UNION "
+        f"{{ ?s ?p ?x FILTER(!STRSTARTS(STR(?p), {ox.Literal(CITO)})) BIND(IF(?p = <{PUBLISHED_IN}>, 0, 2) AS ?as) }} }} }}"
+    )
+
+
+class _Speakers:
+    """Which graphs speak of which resources (of the run's files, and of a store a load adds to), what each says,
+    and which studies each names: what :func:`elsewhere_findings` compares."""
+
+    def __init__(
+        self,
+        store: ox.Store,
+        graphs: dict[str, str],
+        onto: ox.NamedNode,
+        context: ox.Store | None,
+        replaced: frozenset[str],
+    ) -> None:
+        self.store, self.graphs, self.onto, self.context = store, graphs, onto, context
+        self.classes = {c for (c,) in sparql.select(store, _STUDY_CLASSES) if isinstance(c, ox.NamedNode)}
+        if context is not None:
+            self.classes |= {c for (c,) in sparql.select(context, _STUDY_CLASSES) if isinstance(c, ox.NamedNode)}
+        #: resource: {graph: whether it describes it (else points at it)}
+        self.speak: dict[ox.NamedNode, dict[Where, bool]] = {}
+        #: the resources pointed at otherwise than through publishedIn
+        self.other_uses: set[ox.NamedNode] = set()
+        self._iris: dict[str, set[ox.NamedNode]] = {}
+        self._cache: dict[object, bool] = {}
+        self._named: dict[str, frozenset[ox.NamedNode]] = {}
+        for g in graphs:
+            iris = self._iris.setdefault(g, set())
+            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
+                if isinstance(q.subject, ox.NamedNode):
+                    self.speak.setdefault(q.subject, {})[g] = True
+                    iris.add(q.subject)
+                o = q.object
+                if isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO):
+                    self.speak.setdefault(o, {}).setdefault(g, False)
+                    iris.add(o)
+                    if q.predicate.value != PUBLISHED_IN:
+                        self.other_uses.add(o)
+        if context is not None:
+            self._held(context, {onto.value, *graphs, *replaced})
+
+    def _held(self, context: ox.Store, skip: set[str]) -> None:
+        """Add the store's graphs (but ``skip``) that speak of the run's resources: a query a thousand resources (a
+        lookup each from Python made a load of 2,000 files into a store of 2,000 take 23 % longer)."""
+        wanted = [x for x in self.speak if not self.packaged(x)]
+        for start in range(0, len(wanted), 1000):
+            values = " ".join(str(t) for t in wanted[start : start + 1000])
+            for x, h, how in sparql.select(context, _held_query(values), union=False):
+                if isinstance(x, ox.NamedNode) and isinstance(h, ox.NamedNode) and h.value not in skip:
+                    where = self.speak[x]
+                    key: Where = (context, h.value)
+                    where[key] = where.get(key, False) or how is not None and how.value == "1"
+                    if how is not None and how.value == "2":
+                        self.other_uses.add(x)
+
+    def packaged(self, x: ox.NamedNode) -> bool:
+        """Whether the ontology describes it (a packaged term: the ontology check's)."""
+        key = ("onto", x)
+        if key not in self._cache:
+            self._cache[key] = any(True for _ in self.store.quads_for_pattern(x, None, None, self.onto))
+        return self._cache[key]
+
+    def quads(self, where: Where, x: ox.NamedNode | None = None) -> list[ox.Quad]:
+        """What a graph says (of ``x``)."""
+        st, g = (self.store, where) if isinstance(where, str) else where
+        return list(st.quads_for_pattern(x, None, None, ox.NamedNode(g)))
+
+    def said(self, x: ox.NamedNode, where: Where) -> frozenset[tuple[ox.NamedNode, Node]]:
+        """What a graph says of ``x``, but where it was checked."""
+        return frozenset((q.predicate, q.object) for q in self.quads(where, x) if q.predicate.value != CHECKED_IN)
+
+    def study(self, t: ox.NamedNode) -> bool:
+        """Whether an IRI is typed as a study (in the run or the store)."""
+        key = ("study", t)
+        if key not in self._cache:
+            self._cache[key] = any(
+                q.object in self.classes
+                for st in (self.store, self.context)
+                if st is not None
+                for q in st.quads_for_pattern(t, ox.NamedNode(RDF_TYPE), None)
+            )
+        return self._cache[key]
+
+    def named(self, where: Where) -> frozenset[ox.NamedNode]:
+        """The studies a graph names (as a subject or an object): those whose pages and batches read it."""
+        key = where if isinstance(where, str) else where[1]
+        if key not in self._named:
+            iris = self._iris.get(where) if isinstance(where, str) else None
+            if iris is None:
+                iris = {t for q in self.quads(where) for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
+            self._named[key] = frozenset(t for t in iris if self.study(t))
+        return self._named[key]
+
+    def shown(self, where: Where) -> str:
+        return self.graphs[where] if isinstance(where, str) else f"the store's graph {where[1]}"
+
+
 def elsewhere_findings(
     store: ox.Store,
     graphs: dict[str, str],
@@ -597,116 +700,51 @@ def elsewhere_findings(
     (as a subject or an object) and the ontology; the whole store reads every
     file. So for each resource that two files speak of (not a packaged term),
     every study a file that speaks of it names must see, in the files that
-    name that study, all that any file says of it. A label given to another
-    study's cited publication, a figure of another study typed as this file's
-    report, an adverse event of another study linked from this one, a term
-    declared in one file and used by another: each made a study's answers
-    differ from the whole store's. Not counted: a citation (a ``cito:`` link
-    is read with the cited publication's own graphs), and a journal that
-    files point at only through ``trialkg:publishedIn`` (``citation`` and the
-    exports read it from each publication's own file). Reported in the file
-    whose statements a study would miss, naming that study.
+    name that study, all that any file says of it (:func:`_described_findings`);
+    and a study's own resource that a file points at must be read with the
+    study (:func:`_pointer_findings`). A label given to another study's cited
+    publication, a figure of another study typed as this file's report, an
+    adverse event of another study linked from this one, a term declared in
+    one file and used by another, a second report of a study's finding from a
+    file that does not name it: each made a study's answers differ from the
+    whole store's. Not counted: a citation (a ``cito:`` link is read with the
+    cited publication's own graphs), and a journal that files point at only
+    through ``trialkg:publishedIn`` (``citation`` and the exports read it from
+    each publication's own file).
     """
-    classes = {c for (c,) in sparql.select(store, _STUDY_CLASSES) if isinstance(c, ox.NamedNode)}
-    if context is not None:
-        classes |= {c for (c,) in sparql.select(context, _STUDY_CLASSES) if isinstance(c, ox.NamedNode)}
-    rdf_type, checked = ox.NamedNode(RDF_TYPE), ox.NamedNode(CHECKED_IN)
-    skip = {onto.value, *graphs, *replaced}
-    speak: dict[ox.NamedNode, dict[Where, bool]] = {}  # resource: {graph: whether it describes it}
-    other_uses: dict[ox.NamedNode, bool] = {}  # whether a resource is an object by anything but publishedIn
-    seen: dict[str, set[ox.NamedNode]] = {}
-    for g in graphs:
-        mine = seen.setdefault(g, set())
-        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
-            if isinstance(q.subject, ox.NamedNode):
-                speak.setdefault(q.subject, {})[g] = True
-                mine.add(q.subject)
-            o = q.object
-            if isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO):
-                speak.setdefault(o, {}).setdefault(g, False)
-                mine.add(o)
-                if q.predicate.value != PUBLISHED_IN:
-                    other_uses[o] = True
-    cache: dict[object, object] = {}
+    speakers = _Speakers(store, graphs, onto, context, replaced)
+    yield from _described_findings(speakers)
+    yield from _pointer_findings(speakers)
 
-    def packaged(x: ox.NamedNode) -> bool:
-        key = ("onto", x)
-        if key not in cache:
-            cache[key] = any(True for _ in store.quads_for_pattern(x, None, None, onto))
-        return bool(cache[key])
 
-    shared = [x for x, where in speak.items() if not packaged(x)]
-    if context is not None:  # what the store says of them, and where: one query a thousand resources (a lookup
-        # each from Python made a load of 2,000 files into a store of 2,000 take 23 % longer)
-        for start in range(0, len(shared), 1000):
-            values = " ".join(str(t) for t in shared[start : start + 1000])
-            text = (
-                f"SELECT DISTINCT ?x ?g ?as WHERE {{ VALUES ?x {{ {values} }} GRAPH ?g {{ {{ ?x ?p ?o BIND(1 AS ?as) }}"
-                f" UNION {{ ?s ?p ?x FILTER(!STRSTARTS(STR(?p), {ox.Literal(CITO)})) BIND(IF(?p = <{PUBLISHED_IN}>, 0,"
-                " 2) AS ?as) } } }"
-            )
-            for x, h, how in sparql.select(context, text, union=False):
-                if isinstance(x, ox.NamedNode) and isinstance(h, ox.NamedNode) and h.value not in skip:
-                    where = speak[x]
-                    key: Where = (context, h.value)
-                    where[key] = where.get(key, False) or how is not None and how.value == "1"
-                    if how is not None and how.value == "2":
-                        other_uses[x] = True
-    shared = [x for x in shared if len(speak[x]) > 1]
-
-    def quads(where: Where, x: ox.NamedNode | None = None) -> list[ox.Quad]:
-        st, g = (store, where) if isinstance(where, str) else where
-        return list(st.quads_for_pattern(x, None, None, ox.NamedNode(g)))
-
-    def study(t: ox.NamedNode) -> bool:
-        key = ("study", t)
-        if key not in cache:
-            cache[key] = any(
-                q.object in classes
-                for st in (store, context)
-                if st is not None
-                for q in st.quads_for_pattern(t, rdf_type, None)
-            )
-        return bool(cache[key])
-
-    def named(where: Where) -> frozenset[ox.NamedNode]:  # the studies a graph names
-        key = ("named", where if isinstance(where, str) else where[1])
-        if key not in cache:
-            iris = seen.get(where) if isinstance(where, str) else None
-            if iris is None:
-                iris = {t for q in quads(where) for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
-            cache[key] = frozenset(t for t in iris if study(t))
-        return cache[key]  # type: ignore[return-value]
-
-    def said(x: ox.NamedNode, where: Where) -> frozenset[tuple[ox.NamedNode, Node]]:  # but checkedIn
-        return frozenset((q.predicate, q.object) for q in quads(where, x) if q.predicate != checked)
-
-    def shown(where: Where) -> str:
-        return graphs[where] if isinstance(where, str) else f"the store's graph {where[1]}"
-
-    for x in shared:
-        where = speak[x]
-        if not other_uses.get(x) and any((rdf_type, ox.NamedNode(JOURNAL)) in said(x, w) for w in where if where[w]):
+def _described_findings(sp: _Speakers) -> Iterator[Finding]:
+    """For each resource two graphs speak of: the files whose statements a study either names would not read in the
+    files that name it (reported there), and the files that name that study (reported there too)."""
+    journal = (ox.NamedNode(RDF_TYPE), ox.NamedNode(JOURNAL))
+    for x, where in sp.speak.items():
+        if len(where) < 2 or sp.packaged(x):
+            continue
+        if x not in sp.other_uses and any(journal in sp.said(x, w) for w in where if where[w]):
             continue  # a journal, pointed at only by publications that state it their own way
-        describers = {w: said(x, w) for w, describes in where.items() if describes}
+        describers = {w: sp.said(x, w) for w, describes in where.items() if describes}
         everything = frozenset().union(*describers.values())
         reported: set[str] = set()
-        for study_iri in sorted(frozenset().union(*(named(w) for w in where)), key=lambda t: t.value):
-            seen_by = frozenset().union(*(d for w, d in describers.items() if study_iri in named(w)))
+        for study_iri in sorted(frozenset().union(*(sp.named(w) for w in where)), key=lambda t: t.value):
+            seen_by = frozenset().union(*(d for w, d in describers.items() if study_iri in sp.named(w)))
             if seen_by == everything:
                 continue
-            users = [u for u in where if study_iri in named(u) and isinstance(u, str)]
+            users = [u for u in where if study_iri in sp.named(u) and isinstance(u, str)]
             for w, d in describers.items():  # the statements this study's pages and batches would not read
-                if study_iri in named(w) or not d - seen_by:
+                if study_iri in sp.named(w) or not d - seen_by:
                     continue
                 p, o = sorted(d - seen_by, key=str)[0]
                 missed = f"{_show(p)} {_shown(o)}"
                 if isinstance(w, str) and w not in reported:
                     reported.add(w)
                     yield Finding(
-                        graphs[w],
+                        sp.graphs[w],
                         _show(x),
-                        f"{_show(x)} is spoken of in {shown(users[0]) if users else 'the store'}, which names "
+                        f"{_show(x)} is spoken of in {sp.shown(users[0]) if users else 'the store'}, which names "
                         f"{_show(study_iri)}; this file says more of it ({missed}) but does not name "
                         f"{_show(study_iri)}, whose pages and batches would not read it: say it in that file, or "
                         "name it here",
@@ -715,46 +753,45 @@ def elsewhere_findings(
                     if u not in reported:
                         reported.add(u)
                         yield Finding(
-                            graphs[u],
+                            sp.graphs[u],
                             _show(x),
-                            f"{_show(x)} is described in {shown(w)} ({missed}), which does not name "
+                            f"{_show(x)} is described in {sp.shown(w)} ({missed}), which does not name "
                             f"{_show(study_iri)} this file names, so its pages and batches would not read that: "
                             "describe it here too, as there, or leave the link out (a citation, cito:, is read with "
                             "the cited publication's own files)",
                         )
-    # a study's own resource (typed there with a class of the ontology's, a journal aside) that a file points at
-    # without naming the study: the queries read some links backwards from the study's resources (a second report
-    # of its finding, an analysis set within its arm), so its pages and batches must hold the file that points
-    own_kind = {ox.NamedNode(JOURNAL)}
-    for g, name in graphs.items():
+
+
+def _pointer_findings(sp: _Speakers) -> Iterator[Finding]:
+    """A study's own resource (typed in its file with a class of the ontology's, a journal aside) that a file points
+    at without naming the study: the queries read some links backwards from the study's resources (a second report
+    of its finding, an analysis set within its arm), so its pages and batches must hold the file that points."""
+    rdf_type, journal = ox.NamedNode(RDF_TYPE), ox.NamedNode(JOURNAL)
+    for g, name in sp.graphs.items():
         pointed: set[ox.NamedNode] = set()
-        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
+        for q in sp.store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
             o = q.object
-            if (
-                not isinstance(o, ox.NamedNode)
-                or o in pointed
-                or q.predicate.value.startswith(CITO)
-                or speak.get(o, {}).get(g)
-                or packaged(o)
-            ):
+            if not isinstance(o, ox.NamedNode) or o in pointed or q.predicate.value.startswith(CITO):
+                continue
+            if sp.speak.get(o, {}).get(g) or sp.packaged(o):
                 continue
             pointed.add(o)
-            for w, describes in speak.get(o, {}).items():
+            for w, describes in sp.speak.get(o, {}).items():
                 if not describes or w == g:
                     continue
                 kinds = [
                     k
-                    for k in (t.object for t in quads(w, o) if t.predicate == rdf_type)
-                    if isinstance(k, ox.NamedNode) and k.value.startswith(TKG) and k not in own_kind
+                    for k in (t.object for t in sp.quads(w, o) if t.predicate == rdf_type)
+                    if isinstance(k, ox.NamedNode) and k.value.startswith(TKG) and k != journal
                 ]
-                lacking = sorted(named(w) - named(g), key=lambda t: t.value)
+                lacking = sorted(sp.named(w) - sp.named(g), key=lambda t: t.value)
                 if kinds and lacking:
                     yield Finding(
                         name,
                         _show(o),
-                        f"{_show(o)} is a {_show(kinds[0])} of {shown(w)}, which names {_show(lacking[0])}; this file "
-                        f"points at it ({_show(q.predicate)}) but does not name {_show(lacking[0])}, whose pages and "
-                        "batches would not read the link: name it here, or leave the link out (a citation, cito:, "
+                        f"{_show(o)} is a {_show(kinds[0])} of {sp.shown(w)}, which names {_show(lacking[0])}; this "
+                        f"file points at it ({_show(q.predicate)}) but does not name {_show(lacking[0])}, whose pages "
+                        "and batches would not read the link: name it here, or leave the link out (a citation, cito:, "
                         "is read with the cited publication's own files)",
                     )
                     break
