@@ -17,9 +17,10 @@ Publications are validated in batches, each together with the shared ontology
 (shapes check that external terms are declared there), so memory stays flat
 whatever the corpus size. A shape can be met by another file of the same batch
 (a term declared there, the class of a resource described there), and
-:func:`kg.curation.elsewhere_findings` refuses what two files of a batch (or a
-file and a graph of the store a load adds it to) say of one resource without
-naming a common study; files in two batches of one run are not compared. Files are read
+:func:`kg.curation.elsewhere_findings` refuses what one file of a batch (or a
+graph of the store a load adds to) says of a resource that a study another file
+names would not read in its own files; files in two batches of one run are not
+compared. Files are read
 one batch at a time; a caller that needs the parsed batch afterwards (``kg
 load`` writes it out) gets it through ``each`` instead of parsing it again.
 """
