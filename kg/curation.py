@@ -488,20 +488,20 @@ PART_OF = (
     OWL + "annotatedSource",
     RDF + "reifies",
 )
-_ROOTS = (
-    "SELECT DISTINCT ?c WHERE { VALUES ?root { "
-    + " ".join(f"<{c}>" for c in ROOT_CLASSES)
-    + f" }} ?c <{RDFS}subClassOf>* ?root }}"
-)
 #: at most this many unreached resources are reported a file, then how many more (each is looked up by line)
 MAX_UNREACHED = 20
 
 
-def root_classes(store: ox.Store) -> frozenset[ox.NamedNode]:
-    """Study and Publication with every subclass the store's ontology and files declare: what a file's statements
-    start from is typed in the file with one of them (a batch is made of the studies typed so, not of what merely
-    has a study's property)."""
-    return frozenset(c for (c,) in sparql.select(store, _ROOTS) if isinstance(c, ox.NamedNode))
+def root_classes(store: ox.Store, roots: Iterable[str] = ROOT_CLASSES) -> frozenset[ox.NamedNode]:
+    """Study and Publication (or ``roots``) with every subclass the store's ontology and files declare: what a
+    file's statements start from is typed in the file with one of them (a batch is made of the studies typed so, not
+    of what merely has a study's property)."""
+    text = (
+        "SELECT DISTINCT ?c WHERE { VALUES ?root { "
+        + " ".join(f"<{c}>" for c in roots)
+        + f" }} ?c <{RDFS}subClassOf>* ?root }}"
+    )
+    return frozenset(c for (c,) in sparql.select(store, text) if isinstance(c, ox.NamedNode))
 
 
 def unreached_findings(
@@ -576,7 +576,6 @@ CITO = "http://purl.org/spar/cito/"
 JOURNAL = TKG + "Journal"
 
 
-_STUDY_CLASSES = f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* <{TKG}Study> }}"
 PUBLISHED_IN = TKG + "publishedIn"
 #: a graph of the run (its name) or of a store a load adds to (``(store, name)``)
 Where = str | tuple[ox.Store, str]
@@ -604,9 +603,9 @@ class _Speakers:
         replaced: frozenset[str],
     ) -> None:
         self.store, self.graphs, self.onto, self.context = store, graphs, onto, context
-        self.classes = {c for (c,) in sparql.select(store, _STUDY_CLASSES) if isinstance(c, ox.NamedNode)}
+        self.classes = root_classes(store, [TKG + "Study"])
         if context is not None:
-            self.classes |= {c for (c,) in sparql.select(context, _STUDY_CLASSES) if isinstance(c, ox.NamedNode)}
+            self.classes |= root_classes(context, [TKG + "Study"])
         #: resource: {graph: whether it describes it (else points at it)}
         self.speak: dict[ox.NamedNode, dict[Where, bool]] = {}
         #: the resources pointed at otherwise than through publishedIn
