@@ -20,7 +20,8 @@ SHACL sees the graph; a curator edits text. So this module knows the text:
   document it describes counts as reached): pages, study copies and the batches
   a ready-made query is asked in read a study's own files, so a statement about
   another study's figure, or a class another file uses, made in a file that does
-  not name that study, would be read by the whole store but not by them.
+  not name that study, would be read by the whole store but not by them
+  (:mod:`kg.cross_file` compares the files with one another).
 - **Lines.** Every problem, SHACL's included, is pinned to the line of the file
   where its focus resource is written, so ``file:line`` leads straight to it.
 """
@@ -412,7 +413,7 @@ def number_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator
             )
             yield Finding(
                 name,
-                _show(focus),
+                show_term(focus),
                 f"its {what} {q.object.value} is not printed in the sentence it is quoted from (as digits or "
                 f"words): quote the sentence that prints it (trialkg:quotedFrom){hint}",
             )
@@ -438,7 +439,7 @@ def quote_findings(
             where = compact(value(document)) if document is not None else "its document"
             yield Finding(
                 name,
-                _show(passage),
+                show_term(passage),
                 f"no block of {text_name} is the text of {where}: open one with '# url: <the schema:url of {where}>'",
             )
             continue
@@ -448,7 +449,7 @@ def quote_findings(
                 shown = shown if len(shown) <= 70 else shown[:67] + "..."
                 yield Finding(
                     name,
-                    _show(passage),
+                    show_term(passage),
                     f"the quote is not verbatim in {text_name} ({text.url or 'its text'}): {shown!r}; copy the "
                     "sentence from the source text exactly, typos included",
                 )
@@ -547,7 +548,7 @@ def unreached_findings(
     for subject in unreached[:MAX_UNREACHED]:
         yield Finding(
             name,
-            _show(subject),
+            show_term(subject),
             (
                 "stated here but reached from none of this file's studies and publications: say it in the "
                 "file of the study it belongs to"
@@ -567,233 +568,6 @@ def unreached_findings(
             "publications",
             severity="Violation" if named else "Warning",
         )
-
-
-#: predicates that point at another file's publication without making this file part of its study (a news report
-#: citing a paper): the citing file is read with the cited publication's own graphs
-CITO = "http://purl.org/spar/cito/"
-#: a journal each file restates as it needs (its ISSN in one file, not another): read within each file's own graph
-JOURNAL = TKG + "Journal"
-
-
-PUBLISHED_IN = TKG + "publishedIn"
-#: a graph of the run (its name) or of a store a load adds to (``(store, name)``)
-Where = str | tuple[ox.Store, str]
-
-
-def _held_query(values: str) -> str:
-    """The store's graphs that speak of these resources (``values``: IRIs), and how: ``?as`` 1 describes, 0 points
-    through publishedIn, 2 points otherwise (``cito:`` links aside)."""
-    return (
-        f"SELECT DISTINCT ?x ?g ?as WHERE {{ VALUES ?x {{ {values} }} GRAPH ?g {{ {{ ?x ?p ?o BIND(1 AS ?as) }} UNION "
-        f"{{ ?s ?p ?x FILTER(!STRSTARTS(STR(?p), {ox.Literal(CITO)})) BIND(IF(?p = <{PUBLISHED_IN}>, 0, 2) AS ?as) }} }} }}"
-    )
-
-
-class _Speakers:
-    """Which graphs speak of which resources (of the run's files, and of a store a load adds to), what each says,
-    and which studies each names: what :func:`elsewhere_findings` compares."""
-
-    def __init__(
-        self,
-        store: ox.Store,
-        graphs: dict[str, str],
-        onto: ox.NamedNode,
-        context: ox.Store | None,
-        replaced: frozenset[str],
-    ) -> None:
-        self.store, self.graphs, self.onto, self.context = store, graphs, onto, context
-        self.classes = root_classes(store, [TKG + "Study"])
-        if context is not None:
-            self.classes |= root_classes(context, [TKG + "Study"])
-        #: resource: {graph: whether it describes it (else points at it)}
-        self.speak: dict[ox.NamedNode, dict[Where, bool]] = {}
-        #: the resources pointed at otherwise than through publishedIn
-        self.other_uses: set[ox.NamedNode] = set()
-        self._iris: dict[str, set[ox.NamedNode]] = {}
-        self._cache: dict[object, bool] = {}
-        self._named: dict[str, frozenset[ox.NamedNode]] = {}
-        for g in graphs:
-            iris = self._iris.setdefault(g, set())
-            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
-                if isinstance(q.subject, ox.NamedNode):
-                    self.speak.setdefault(q.subject, {})[g] = True
-                    iris.add(q.subject)
-                o = q.object
-                if isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO):
-                    self.speak.setdefault(o, {}).setdefault(g, False)
-                    iris.add(o)
-                    if q.predicate.value != PUBLISHED_IN:
-                        self.other_uses.add(o)
-        if context is not None:
-            self._held(context, {onto.value, *graphs, *replaced})
-
-    def _held(self, context: ox.Store, skip: set[str]) -> None:
-        """Add the store's graphs (but ``skip``) that speak of the run's resources: a query a thousand resources (a
-        lookup each from Python made a load of 2,000 files into a store of 2,000 take 23 % longer)."""
-        wanted = [x for x in self.speak if not self.packaged(x)]
-        for start in range(0, len(wanted), 1000):
-            values = " ".join(str(t) for t in wanted[start : start + 1000])
-            for x, h, how in sparql.select(context, _held_query(values), union=False):
-                if isinstance(x, ox.NamedNode) and isinstance(h, ox.NamedNode) and h.value not in skip:
-                    where = self.speak[x]
-                    key: Where = (context, h.value)
-                    where[key] = where.get(key, False) or how is not None and how.value == "1"
-                    if how is not None and how.value == "2":
-                        self.other_uses.add(x)
-
-    def packaged(self, x: ox.NamedNode) -> bool:
-        """Whether the ontology describes it (a packaged term: the ontology check's)."""
-        key = ("onto", x)
-        if key not in self._cache:
-            self._cache[key] = any(True for _ in self.store.quads_for_pattern(x, None, None, self.onto))
-        return self._cache[key]
-
-    def quads(self, where: Where, x: ox.NamedNode | None = None) -> list[ox.Quad]:
-        """What a graph says (of ``x``)."""
-        st, g = (self.store, where) if isinstance(where, str) else where
-        return list(st.quads_for_pattern(x, None, None, ox.NamedNode(g)))
-
-    def said(self, x: ox.NamedNode, where: Where) -> frozenset[tuple[ox.NamedNode, Node]]:
-        """What a graph says of ``x``, but where it was checked."""
-        return frozenset((q.predicate, q.object) for q in self.quads(where, x) if q.predicate.value != CHECKED_IN)
-
-    def study(self, t: ox.NamedNode) -> bool:
-        """Whether an IRI is typed as a study (in the run or the store)."""
-        key = ("study", t)
-        if key not in self._cache:
-            self._cache[key] = any(
-                q.object in self.classes
-                for st in (self.store, self.context)
-                if st is not None
-                for q in st.quads_for_pattern(t, ox.NamedNode(RDF_TYPE), None)
-            )
-        return self._cache[key]
-
-    def named(self, where: Where) -> frozenset[ox.NamedNode]:
-        """The studies a graph names (as a subject or an object): those whose pages and batches read it."""
-        key = where if isinstance(where, str) else where[1]
-        if key not in self._named:
-            iris = self._iris.get(where) if isinstance(where, str) else None
-            if iris is None:
-                iris = {t for q in self.quads(where) for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
-            self._named[key] = frozenset(t for t in iris if self.study(t))
-        return self._named[key]
-
-    def shown(self, where: Where) -> str:
-        return self.graphs[where] if isinstance(where, str) else f"the store's graph {where[1]}"
-
-
-def elsewhere_findings(
-    store: ox.Store,
-    graphs: dict[str, str],
-    onto: ox.NamedNode,
-    context: ox.Store | None = None,
-    replaced: frozenset[str] = frozenset(),
-) -> Iterator[Finding]:
-    """What a file says of a resource that a study another file names reads, where that study's pages and batches
-    would not see it: compared with the other files of the run, and, for a load into a store (``context``), with
-    the graphs the store holds and the load does not replace.
-
-    A study's pages, copies and batches read the files that name the study
-    (as a subject or an object) and the ontology; the whole store reads every
-    file. So for each resource that two files speak of (not a packaged term),
-    every study a file that speaks of it names must see, in the files that
-    name that study, all that any file says of it (:func:`_described_findings`);
-    and a study's own resource that a file points at must be read with the
-    study (:func:`_pointer_findings`). A label given to another study's cited
-    publication, a figure of another study typed as this file's report, an
-    adverse event of another study linked from this one, a term declared in
-    one file and used by another, a second report of a study's finding from a
-    file that does not name it: each made a study's answers differ from the
-    whole store's. Not counted: a citation (a ``cito:`` link is read with the
-    cited publication's own graphs), and a journal that files point at only
-    through ``trialkg:publishedIn`` (``citation`` and the exports read it from
-    each publication's own file).
-    """
-    speakers = _Speakers(store, graphs, onto, context, replaced)
-    yield from _described_findings(speakers)
-    yield from _pointer_findings(speakers)
-
-
-def _described_findings(sp: _Speakers) -> Iterator[Finding]:
-    """For each resource two graphs speak of: the files whose statements a study either names would not read in the
-    files that name it (reported there), and the files that name that study (reported there too)."""
-    journal = (ox.NamedNode(RDF_TYPE), ox.NamedNode(JOURNAL))
-    for x, where in sp.speak.items():
-        if len(where) < 2 or sp.packaged(x):
-            continue
-        if x not in sp.other_uses and any(journal in sp.said(x, w) for w in where if where[w]):
-            continue  # a journal, pointed at only by publications that state it their own way
-        describers = {w: sp.said(x, w) for w, describes in where.items() if describes}
-        everything = frozenset().union(*describers.values())
-        reported: set[str] = set()
-        for study_iri in sorted(frozenset().union(*(sp.named(w) for w in where)), key=lambda t: t.value):
-            seen_by = frozenset().union(*(d for w, d in describers.items() if study_iri in sp.named(w)))
-            if seen_by == everything:
-                continue
-            users = [u for u in where if study_iri in sp.named(u) and isinstance(u, str)]
-            for w, d in describers.items():  # the statements this study's pages and batches would not read
-                if study_iri in sp.named(w) or not d - seen_by:
-                    continue
-                p, o = sorted(d - seen_by, key=str)[0]
-                missed = f"{_show(p)} {_shown(o)}"
-                if isinstance(w, str) and w not in reported:
-                    reported.add(w)
-                    yield Finding(
-                        sp.graphs[w],
-                        _show(x),
-                        f"{_show(x)} is spoken of in {sp.shown(users[0]) if users else 'the store'}, which names "
-                        f"{_show(study_iri)}; this file says more of it ({missed}) but does not name "
-                        f"{_show(study_iri)}, whose pages and batches would not read it: say it in that file, or "
-                        "name it here",
-                    )
-                for u in users:
-                    if u not in reported:
-                        reported.add(u)
-                        yield Finding(
-                            sp.graphs[u],
-                            _show(x),
-                            f"{_show(x)} is described in {sp.shown(w)} ({missed}), which does not name "
-                            f"{_show(study_iri)} this file names, so its pages and batches would not read that: "
-                            "describe it here too, as there, or leave the link out (a citation, cito:, is read with "
-                            "the cited publication's own files)",
-                        )
-
-
-def _pointer_findings(sp: _Speakers) -> Iterator[Finding]:
-    """A study's own resource (typed in its file with a class of the ontology's, a journal aside) that a file points
-    at without naming the study: the queries read some links backwards from the study's resources (a second report
-    of its finding, an analysis set within its arm), so its pages and batches must hold the file that points."""
-    rdf_type, journal = ox.NamedNode(RDF_TYPE), ox.NamedNode(JOURNAL)
-    for g, name in sp.graphs.items():
-        pointed: set[ox.NamedNode] = set()
-        for q in sp.store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
-            o = q.object
-            if not isinstance(o, ox.NamedNode) or o in pointed or q.predicate.value.startswith(CITO):
-                continue
-            if sp.speak.get(o, {}).get(g) or sp.packaged(o):
-                continue
-            pointed.add(o)
-            for w, describes in sp.speak.get(o, {}).items():
-                if not describes or w == g:
-                    continue
-                kinds = [
-                    k
-                    for k in (t.object for t in sp.quads(w, o) if t.predicate == rdf_type)
-                    if isinstance(k, ox.NamedNode) and k.value.startswith(TKG) and k != journal
-                ]
-                lacking = sorted(sp.named(w) - sp.named(g), key=lambda t: t.value)
-                if kinds and lacking:
-                    yield Finding(
-                        name,
-                        _show(o),
-                        f"{_show(o)} is a {_show(kinds[0])} of {sp.shown(w)}, which names {_show(lacking[0])}; this "
-                        f"file points at it ({_show(q.predicate)}) but does not name {_show(lacking[0])}, whose pages "
-                        "and batches would not read the link: name it here, or leave the link out (a citation, cito:, "
-                        "is read with the cited publication's own files)",
-                    )
-                    break
 
 
 #: mapping predicates, which the queries follow in both directions from any study's terms
@@ -837,8 +611,8 @@ def ontology_findings(store: ox.Store, graph: ox.NamedNode, onto: ox.NamedNode, 
         if described[s] and not any(True for _ in store.quads_for_pattern(s, q.predicate, q.object, onto)):
             yield Finding(
                 name,
-                _show(s),
-                f"adds to what the ontology says of {_show(s)} ({_show(q.predicate)} {_shown(q.object)}): every "
+                show_term(s),
+                f"adds to what the ontology says of {show_term(s)} ({show_term(q.predicate)} {shown_term(q.object)}): every "
                 "study that uses it would read it in the whole store, and none in its own pages and batches; "
                 "use the packaged term as it is, or propose the change to the ontology",
             )
@@ -849,15 +623,15 @@ def ontology_findings(store: ox.Store, graph: ox.NamedNode, onto: ox.NamedNode, 
         ):
             yield Finding(
                 name,
-                _show(s),
-                f"maps {_show(s)} to {_shown(q.object)} ({_show(q.predicate)}): the queries follow mappings from every "
+                show_term(s),
+                f"maps {show_term(s)} to {shown_term(q.object)} ({show_term(q.predicate)}): the queries follow mappings from every "
                 "study's terms (trials-by-drug, evidence-by-drug, compare-outcomes), so this file would change "
                 "other studies' answers; mappings are the project's (ontology/mappings.sssom.tsv): propose it there",
             )
         elif q.predicate.value == TKG + "anchorEvent" and q.object == start and not described[s]:
             yield Finding(
                 name,
-                _show(s),
+                show_term(s),
                 "anchors the start of a kind of phase in a publication file: the queries order every study's "
                 "phases of that kind by its start anchor, so other studies' rows would change order with this "
                 "file; time figures from the ontology's anchor (`kg terms anchor`), or propose one for the ontology",
@@ -906,7 +680,7 @@ def share_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[
             near = min(range(n + 1), key=lambda k: abs(Decimal(100 * k) / n - percent))
             yield Finding(
                 name,
-                _show(q.subject),
+                show_term(q.subject),
                 f"its {percent}% is no whole count of its population's {n} ({near} of {n} is "
                 f"{(Decimal(100 * near) / n).quantize(Decimal('0.01'))}%): is {n} its denominator? If the source "
                 f"does not say, the population is trialkg:PopulationNotStated",
@@ -914,12 +688,13 @@ def share_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[
             )
 
 
-def _shown(term: Node) -> str:
+def shown_term(term: Node) -> str:
     """A term as a message shows it, a literal with its language or datatype (``"x"@en`` is not ``"x"``)."""
-    return str(term) if isinstance(term, ox.Literal) else _show(term)
+    return str(term) if isinstance(term, ox.Literal) else show_term(term)
 
 
-def _show(term: Node) -> str:
+def show_term(term: Node) -> str:
+    """A term as a message names it: an IRI as a CURIE where the prefix map has one, a blank node as ``_:id``."""
     if isinstance(term, ox.NamedNode):
         return compact(term.value)
     if isinstance(term, ox.BlankNode):
@@ -927,22 +702,15 @@ def _show(term: Node) -> str:
     return value(term)
 
 
-def check(
-    store: ox.Store,
-    sources: Iterable[src.Source],
-    base: str = BASE,
-    context: ox.Store | None = None,
-    replaced: frozenset[str] = frozenset(),
-) -> tuple[list[Finding], list[str]]:
-    """Run every check on the publications (already parsed into ``store``): the findings, and the names of the
-    publications that keep no source text (their quotes could not be checked against it). ``context``: the store a
-    load adds them to, its graphs but ``replaced`` compared with them too (:func:`elsewhere_findings`)."""
+def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> tuple[list[Finding], list[str]]:
+    """Run every check of one file on the publications (already parsed into ``store``): the findings, and the names
+    of the publications that keep no source text (their quotes could not be checked against it). The files are
+    compared with one another by :mod:`kg.cross_file`."""
     findings: list[Finding] = []
     without_text: list[str] = []
     roots = root_classes(store)
     onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
     sources = list(sources)
-    names = {source.graph(base): source.name for source in sources}
     for source in sources:
         graph = ox.NamedNode(source.graph(base))
         findings += unreached_findings(store, graph, source.name, roots)
@@ -960,7 +728,6 @@ def check(
         findings += [
             Finding(source.name, "", f"{TODO_MESSAGE}: {text[:90]}", line=number) for number, text in todo_lines(data)
         ]
-    findings += elsewhere_findings(store, names, onto, context, replaced)
     return findings, without_text
 
 

@@ -163,7 +163,7 @@ def _batches(
     With validation, a batch is handed on once it is checked, and the
     violations of all batches are raised together at the end, before any
     store is touched. ``context``: the store they go into (its other graphs
-    are compared with them: :func:`kg.curation.elsewhere_findings`).
+    are compared with them: :func:`kg.cross_file.elsewhere_findings`).
     """
     if validate:
         require_conformance(pubs, batch=batch, each=each, base=base, context=context)

@@ -17,10 +17,11 @@ Publications are validated in batches, each together with the shared ontology
 (shapes check that external terms are declared there), so memory stays flat
 whatever the corpus size. A shape can be met by another file of the same batch
 (a term declared there, the class of a resource described there), and
-:func:`kg.curation.elsewhere_findings` refuses what one file of a batch (or a
+:func:`kg.cross_file.elsewhere_findings` refuses what one file of a batch (or a
 graph of the store a load adds to) says of a resource that a study another file
-names would not read in its own files; files in two batches of one run are not
-compared. Files are read
+names would not read in its own files; files in two batches of one run are
+compared after the last batch, from what each says of the resources they share
+(:class:`kg.cross_file.Ledger`). Files are read
 one batch at a time; a caller that needs the parsed batch afterwards (``kg
 load`` writes it out) gets it through ``each`` instead of parsing it again.
 """
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pyoxigraph as ox
 
-from kg import curation
+from kg import cross_file, curation
 from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError, ValidationFailed
@@ -126,7 +127,7 @@ def validate(
     dropped afterwards). ``shapes``: users' shapes files, checked beside the
     packaged shapes (or alone, without ``packaged_shapes``). ``context``: the
     store a load adds the publications to, whose other graphs the cross-file
-    check compares them with too (:func:`kg.curation.elsewhere_findings`). Raises
+    check compares them with too (:func:`kg.cross_file.elsewhere_findings`). Raises
     :class:`InputError` on unreadable input, and its subclass
     :class:`~kg.errors.UnsupportedShape` when the compiled engine does not
     implement a feature the shapes use.
@@ -144,11 +145,18 @@ def validate(
     prepared = _prepare_shapes(engine, quads)
     violations: set[Violation] = set()
     without_text: list[str] = []
+    ledger = cross_file.Ledger(batch) if len(pubs) > batch else None  # files in two batches: compared at the end
+    compared: set[tuple[str, str]] = set()  # a file and a resource the cross-file check reported
+    onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
     for i in range(0, max(len(pubs), 1), batch):
         chunk = pubs[i : i + batch]
         dataset = Dataset.build(chunk, base)
-        found = run(dataset, {s.graph(base): s.name for s in chunk}, prepared)
-        findings, no_text = curation.check(dataset.store, chunk, dataset.base, context, replaced)
+        names = {s.graph(base): s.name for s in chunk}
+        found = run(dataset, names, prepared)
+        findings, no_text = curation.check(dataset.store, chunk, dataset.base)
+        across = list(cross_file.elsewhere_findings(dataset.store, names, onto, context, replaced, ledger, i))
+        compared |= {(f.source, f.focus) for f in across}
+        findings += across
         without_text += no_text
         # a TODO marker is reported once, by its line: not again as every shape its placeholder breaks
         todo = {f.source for f in findings if f.message.startswith(curation.TODO_MESSAGE)}
@@ -161,6 +169,8 @@ def validate(
         if each is not None:
             each(dataset, chunk)
         del dataset
+    if ledger is not None:
+        violations |= _across(ledger, pubs, base, context, replaced, compared, strict)
     ordered = sorted(violations)
     notes = [curation.no_source_text_note(without_text)] if without_text and pubs else []
     return Report(
@@ -169,6 +179,25 @@ def validate(
         files=[s.name for s in pubs],
         notes=notes,
     )
+
+
+def _across(
+    ledger: cross_file.Ledger,
+    pubs: list[src.Source],
+    base: str,
+    context: ox.Store | None,
+    replaced: frozenset[str],
+    compared: set[tuple[str, str]],
+    strict: bool,
+) -> set[Violation]:
+    """What files of two batches say of one resource that their studies would not read (:meth:`Ledger.findings`),
+    but where a batch's own cross-file check already reported that file and resource."""
+    found = {
+        Violation(f.source, f.focus, "", f.message, severity="Violation" if strict else f.severity, at=f.line)
+        for f in ledger.findings(pubs, base, context, replaced)
+        if (f.source, f.focus) not in compared
+    }
+    return _with_lines(found, [s for s in pubs if s.name in {v.source for v in found}])
 
 
 def _prepare_shapes(engine: str, quads: list[ox.Quad]) -> object:

@@ -14,7 +14,9 @@ import pytest
 from kg import curation, sources
 from kg import dataset as dataset_module
 from kg.dataset import Dataset
+from kg.errors import ValidationFailed
 from kg.load import load_embedded
+from kg.validate import Report, validate
 
 DATA = Path(__file__).parent / "data" / "rct"
 NAME = "synthetic-rct-3arm"
@@ -451,8 +453,8 @@ PREFIXES_ADDED = (
 )
 
 
-@pytest.mark.parametrize("case", sorted(ACROSS))
-def test_two_files_that_name_no_common_study_may_not_speak_of_one_resource(kg, synth, tmp_path, case):
+def _across(synth, tmp_path: Path, case: str) -> tuple[Path, Path]:
+    """The folder of an ACROSS case, and the file whose last line the finding points at."""
     where, extra = ACROSS[case]
     folder = tmp_path / "trials"
     folder.mkdir()
@@ -468,6 +470,12 @@ def test_two_files_that_name_no_common_study_may_not_speak_of_one_resource(kg, s
     else:
         target = folder / "synth-000000.ttl"
         target.write_text(PREFIXES_ADDED + target.read_text() + extra + "\n")
+    return folder, target
+
+
+@pytest.mark.parametrize("case", sorted(ACROSS))
+def test_two_files_that_name_no_common_study_may_not_speak_of_one_resource(kg, synth, tmp_path, case):
+    folder, target = _across(synth, tmp_path, case)
     r = kg("validate", "--trials", str(folder))
     hits = [ln for ln in r.stdout.splitlines() if "pages and batches would not read" in ln]
     line = len(target.read_text().splitlines())
@@ -534,8 +542,8 @@ BOTH = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BOTH))
-def test_what_a_study_reads_of_a_shared_resource_is_in_the_files_that_name_it(kg, synth, tmp_path, case):
+def _both(synth, tmp_path: Path, case: str) -> tuple[Path, Path]:
+    """The folder of a BOTH case, and the file a finding must point at."""
     extra_a, extra_b, target = BOTH[case]
     folder = tmp_path / "trials"
     folder.mkdir()
@@ -543,9 +551,44 @@ def test_what_a_study_reads_of_a_shared_resource_is_in_the_files_that_name_it(kg
     files = {"A": folder / "synth-000000.ttl", "B": folder / "synth-000001.ttl"}
     for key, extra in (("A", extra_a), ("B", extra_b)):
         files[key].write_text(PREFIXES_ADDED + files[key].read_text() + extra + "\n")
+    return folder, files[target]
+
+
+@pytest.mark.parametrize("case", sorted(BOTH))
+def test_what_a_study_reads_of_a_shared_resource_is_in_the_files_that_name_it(kg, synth, tmp_path, case):
+    folder, target = _both(synth, tmp_path, case)
     r = kg("validate", "--trials", str(folder))
     hits = [ln for ln in r.stdout.splitlines() if "pages and batches would not read" in ln]
-    assert r.returncode == 1 and any(h.startswith(f"{files[target]}:") for h in hits), r.stdout
+    assert r.returncode == 1 and any(h.startswith(f"{target}:") for h in hits), r.stdout
+
+
+def _cross_file(report: Report) -> set[tuple[str, str, int]]:
+    """The cross-file check's findings of a report: file, focus and line."""
+    return {(v.source, v.focus, v.at) for v in report.violations if "pages and batches would not read" in v.message}
+
+
+@pytest.mark.parametrize("case", [("ACROSS", c) for c in sorted(ACROSS)] + [("BOTH", c) for c in sorted(BOTH)])
+def test_files_in_two_batches_are_compared_as_in_one(synth, tmp_path, case):
+    """A run reads its files 500 a batch, and a run of 501 accepted a pair the same two files alone are refused for:
+    each file a batch of its own, the run finds what one batch of both finds, at the same lines."""
+    table, name = case
+    folder, _ = (_across if table == "ACROSS" else _both)(synth, tmp_path, name)
+    pubs = list(sources.publications([str(folder)]))
+    together, apart = validate(pubs), validate(pubs, batch=1)
+    assert _cross_file(together) and _cross_file(apart) == _cross_file(together), (together.text(), apart.text())
+    assert not apart.conforms
+
+
+def test_a_load_in_batches_compares_its_files_across_them(synth, tmp_path):
+    """kg load reads its files a batch at a time too: a pair refused together is refused a file a batch, with the
+    store as it was (a store of the first file alone, which the second may not be loaded beside)."""
+    folder, _ = _across(synth, tmp_path, "a label for a cited publication")
+    store = tmp_path / "store"
+    load_embedded(list(sources.files([folder / "synth-000001.ttl"])), store)
+    before = sorted(Dataset.open(store).graphs())
+    with pytest.raises(ValidationFailed, match="pages and batches would not read"):
+        load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store, batch=1)
+    assert sorted(Dataset.open(store).graphs()) == before
 
 
 def test_a_journal_need_not_be_restated_where_it_is_only_published_in(kg, synth, tmp_path):
@@ -561,3 +604,6 @@ def test_a_journal_need_not_be_restated_where_it_is_only_published_in(kg, synth,
     second.write_text("".join(kept))
     r = kg("validate", "--trials", str(folder))
     assert r.returncode == 0 and "pages and batches would not read" not in r.stdout, r.stdout
+    # in two batches: the shapes refuse the second (its journal's type is in the other batch), the check does not
+    apart = validate(list(sources.publications([str(folder)])), batch=1)
+    assert not _cross_file(apart), apart.text()

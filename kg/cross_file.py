@@ -1,0 +1,369 @@
+"""Files compared with one another: what a file says of a resource that a study another file names reads.
+
+A study's pages, copies and batches read the files that name the study (as a
+subject or an object) and the ontology; the whole store reads every file. So
+what one file says of a resource another file speaks of must be read with every
+study either names (:func:`elsewhere_findings`): the files of a batch of
+``kg validate`` / ``kg load`` with one another, and a load's files with the
+graphs of the store it adds to.
+
+A run reads its publications a batch at a time (memory stays flat), so files in
+two batches are compared at its end: each batch leaves a :class:`Ledger` of the
+resources each file speaks of (a hash of the IRI and how), and the resources
+spoken of in two batches are compared from the statements that mention them,
+read again from their files (:meth:`Ledger.findings`): a run of 501 files no
+longer accepts what the same two files alone are refused for.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+
+import pyoxigraph as ox
+
+from kg import sources as src
+from kg import sparql
+from kg.curation import CHECKED_IN, Finding, Node, root_classes, show_term, shown_term
+from kg.prefixes import BASE, RDF_TYPE, TKG
+
+#: predicates that point at another file's publication without making this file part of its study (a news report
+#: citing a paper): the citing file is read with the cited publication's own graphs
+CITO = "http://purl.org/spar/cito/"
+#: a journal each file restates as it needs (its ISSN in one file, not another): read within each file's own graph
+JOURNAL = TKG + "Journal"
+
+
+PUBLISHED_IN = TKG + "publishedIn"
+#: a graph of the run (its name) or of a store a load adds to (``(store, name)``)
+Where = str | tuple[ox.Store, str]
+
+
+def _held_query(values: str) -> str:
+    """The store's graphs that speak of these resources (``values``: IRIs), and how: ``?as`` 1 describes, 0 points
+    through publishedIn, 2 points otherwise (``cito:`` links aside)."""
+    return (
+        f"SELECT DISTINCT ?x ?g ?as WHERE {{ VALUES ?x {{ {values} }} GRAPH ?g {{ {{ ?x ?p ?o BIND(1 AS ?as) }} UNION "
+        f"{{ ?s ?p ?x FILTER(!STRSTARTS(STR(?p), {ox.Literal(CITO)})) BIND(IF(?p = <{PUBLISHED_IN}>, 0, 2) AS ?as) }} }} }}"
+    )
+
+
+class _Speakers:
+    """Which graphs speak of which resources (of the run's files, and of a store a load adds to), what each says,
+    and which studies each names: what :func:`elsewhere_findings` compares."""
+
+    def __init__(
+        self,
+        store: ox.Store,
+        graphs: dict[str, str],
+        onto: ox.NamedNode,
+        context: ox.Store | None,
+        replaced: frozenset[str],
+        named: Mapping[str, frozenset[ox.NamedNode]] | None = None,
+    ) -> None:
+        self.store, self.graphs, self.onto, self.context = store, graphs, onto, context
+        self.classes = root_classes(store, [TKG + "Study"])
+        if context is not None:
+            self.classes |= root_classes(context, [TKG + "Study"])
+        #: resource: {graph: whether it describes it (else points at it)}
+        self.speak: dict[ox.NamedNode, dict[Where, bool]] = {}
+        #: the resources pointed at otherwise than through publishedIn
+        self.other_uses: set[ox.NamedNode] = set()
+        self._iris: dict[str, set[ox.NamedNode]] = {}
+        self._cache: dict[object, bool] = {}
+        #: the studies each graph names, where given (a ledger's comparison reads a part of each file)
+        self._named: dict[str, frozenset[ox.NamedNode]] = dict(named or {})
+        #: (resource, graph) where the graph types it a journal, and where it types it with another trialkg: class
+        self.journals: set[tuple[ox.NamedNode, str]] = set()
+        self.typed: set[tuple[ox.NamedNode, str]] = set()
+        for g in graphs:
+            iris = self._iris.setdefault(g, set())
+            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
+                o = q.object
+                if isinstance(q.subject, ox.NamedNode):
+                    self.speak.setdefault(q.subject, {})[g] = True
+                    iris.add(q.subject)
+                    if q.predicate.value == RDF_TYPE and isinstance(o, ox.NamedNode) and o.value.startswith(TKG):
+                        (self.journals if o.value == JOURNAL else self.typed).add((q.subject, g))
+                if isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO):
+                    self.speak.setdefault(o, {}).setdefault(g, False)
+                    iris.add(o)
+                    if q.predicate.value != PUBLISHED_IN:
+                        self.other_uses.add(o)
+        if context is not None:
+            self._held(context, {onto.value, *graphs, *replaced})
+
+    def _held(self, context: ox.Store, skip: set[str]) -> None:
+        """Add the store's graphs (but ``skip``) that speak of the run's resources: a query a thousand resources (a
+        lookup each from Python made a load of 2,000 files into a store of 2,000 take 23 % longer)."""
+        wanted = [x for x in self.speak if not self.packaged(x)]
+        for start in range(0, len(wanted), 1000):
+            values = " ".join(str(t) for t in wanted[start : start + 1000])
+            for x, h, how in sparql.select(context, _held_query(values), union=False):
+                if isinstance(x, ox.NamedNode) and isinstance(h, ox.NamedNode) and h.value not in skip:
+                    where = self.speak[x]
+                    key: Where = (context, h.value)
+                    where[key] = where.get(key, False) or how is not None and how.value == "1"
+                    if how is not None and how.value == "2":
+                        self.other_uses.add(x)
+
+    def packaged(self, x: ox.NamedNode) -> bool:
+        """Whether the ontology describes it (a packaged term: the ontology check's)."""
+        key = ("onto", x)
+        if key not in self._cache:
+            self._cache[key] = any(True for _ in self.store.quads_for_pattern(x, None, None, self.onto))
+        return self._cache[key]
+
+    def quads(self, where: Where, x: ox.NamedNode | None = None) -> list[ox.Quad]:
+        """What a graph says (of ``x``)."""
+        st, g = (self.store, where) if isinstance(where, str) else where
+        return list(st.quads_for_pattern(x, None, None, ox.NamedNode(g)))
+
+    def said(self, x: ox.NamedNode, where: Where) -> frozenset[tuple[ox.NamedNode, Node]]:
+        """What a graph says of ``x``, but where it was checked."""
+        return frozenset((q.predicate, q.object) for q in self.quads(where, x) if q.predicate.value != CHECKED_IN)
+
+    def study(self, t: ox.NamedNode) -> bool:
+        """Whether an IRI is typed as a study (in the run or the store)."""
+        key = ("study", t)
+        if key not in self._cache:
+            self._cache[key] = any(
+                q.object in self.classes
+                for st in (self.store, self.context)
+                if st is not None
+                for q in st.quads_for_pattern(t, ox.NamedNode(RDF_TYPE), None)
+            )
+        return self._cache[key]
+
+    def named(self, where: Where) -> frozenset[ox.NamedNode]:
+        """The studies a graph names (as a subject or an object): those whose pages and batches read it."""
+        key = where if isinstance(where, str) else where[1]
+        if key not in self._named:
+            iris = self._iris.get(where) if isinstance(where, str) else None
+            if iris is None:
+                iris = {t for q in self.quads(where) for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
+            self._named[key] = frozenset(t for t in iris if self.study(t))
+        return self._named[key]
+
+    def shown(self, where: Where) -> str:
+        return self.graphs[where] if isinstance(where, str) else f"the store's graph {where[1]}"
+
+
+def elsewhere_findings(
+    store: ox.Store,
+    graphs: dict[str, str],
+    onto: ox.NamedNode,
+    context: ox.Store | None = None,
+    replaced: frozenset[str] = frozenset(),
+    ledger: Ledger | None = None,
+    first: int = 0,
+) -> Iterator[Finding]:
+    """What a file says of a resource that a study another file names reads, where that study's pages and batches
+    would not see it: compared with the other files of the run, and, for a load into a store (``context``), with
+    the graphs the store holds and the load does not replace.
+
+    A study's pages, copies and batches read the files that name the study
+    (as a subject or an object) and the ontology; the whole store reads every
+    file. So for each resource that two files speak of (not a packaged term),
+    every study a file that speaks of it names must see, in the files that
+    name that study, all that any file says of it (:func:`_described_findings`);
+    and a study's own resource that a file points at must be read with the
+    study (:func:`_pointer_findings`). A label given to another study's cited
+    publication, a figure of another study typed as this file's report, an
+    adverse event of another study linked from this one, a term declared in
+    one file and used by another, a second report of a study's finding from a
+    file that does not name it: each made a study's answers differ from the
+    whole store's. Not counted: a citation (a ``cito:`` link is read with the
+    cited publication's own graphs), and a journal that files point at only
+    through ``trialkg:publishedIn`` (``citation`` and the exports read it from
+    each publication's own file).
+    """
+    speakers = _Speakers(store, graphs, onto, context, replaced)
+    if ledger is not None:
+        ledger.add(speakers, first)
+    yield from _described_findings(speakers)
+    yield from _pointer_findings(speakers)
+
+
+def _described_findings(sp: _Speakers) -> Iterator[Finding]:
+    """For each resource two graphs speak of: the files whose statements a study either names would not read in the
+    files that name it (reported there), and the files that name that study (reported there too)."""
+    journal = (ox.NamedNode(RDF_TYPE), ox.NamedNode(JOURNAL))
+    for x, where in sp.speak.items():
+        if len(where) < 2 or sp.packaged(x):
+            continue
+        if x not in sp.other_uses and any(journal in sp.said(x, w) for w in where if where[w]):
+            continue  # a journal, pointed at only by publications that state it their own way
+        describers = {w: sp.said(x, w) for w, describes in where.items() if describes}
+        everything = frozenset().union(*describers.values())
+        reported: set[str] = set()
+        for study_iri in sorted(frozenset().union(*(sp.named(w) for w in where)), key=lambda t: t.value):
+            seen_by = frozenset().union(*(d for w, d in describers.items() if study_iri in sp.named(w)))
+            if seen_by == everything:
+                continue
+            users = [u for u in where if study_iri in sp.named(u) and isinstance(u, str)]
+            for w, d in describers.items():  # the statements this study's pages and batches would not read
+                if study_iri in sp.named(w) or not d - seen_by:
+                    continue
+                p, o = sorted(d - seen_by, key=str)[0]
+                missed = f"{show_term(p)} {shown_term(o)}"
+                if isinstance(w, str) and w not in reported:
+                    reported.add(w)
+                    yield Finding(
+                        sp.graphs[w],
+                        show_term(x),
+                        f"{show_term(x)} is spoken of in {sp.shown(users[0]) if users else 'the store'}, which names "
+                        f"{show_term(study_iri)}; this file says more of it ({missed}) but does not name "
+                        f"{show_term(study_iri)}, whose pages and batches would not read it: say it in that file, or "
+                        "name it here",
+                    )
+                for u in users:
+                    if u not in reported:
+                        reported.add(u)
+                        yield Finding(
+                            sp.graphs[u],
+                            show_term(x),
+                            f"{show_term(x)} is described in {sp.shown(w)} ({missed}), which does not name "
+                            f"{show_term(study_iri)} this file names, so its pages and batches would not read that: "
+                            "describe it here too, as there, or leave the link out (a citation, cito:, is read with "
+                            "the cited publication's own files)",
+                        )
+
+
+def _pointer_findings(sp: _Speakers) -> Iterator[Finding]:
+    """A study's own resource (typed in its file with a class of the ontology's, a journal aside) that a file points
+    at without naming the study: the queries read some links backwards from the study's resources (a second report
+    of its finding, an analysis set within its arm), so its pages and batches must hold the file that points."""
+    rdf_type, journal = ox.NamedNode(RDF_TYPE), ox.NamedNode(JOURNAL)
+    for g, name in sp.graphs.items():
+        pointed: set[ox.NamedNode] = set()
+        for q in sp.store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
+            o = q.object
+            if not isinstance(o, ox.NamedNode) or o in pointed or q.predicate.value.startswith(CITO):
+                continue
+            if sp.speak.get(o, {}).get(g) or sp.packaged(o):
+                continue
+            pointed.add(o)
+            for w, describes in sp.speak.get(o, {}).items():
+                if not describes or w == g:
+                    continue
+                kinds = [
+                    k
+                    for k in (t.object for t in sp.quads(w, o) if t.predicate == rdf_type)
+                    if isinstance(k, ox.NamedNode) and k.value.startswith(TKG) and k != journal
+                ]
+                lacking = sorted(sp.named(w) - sp.named(g), key=lambda t: t.value)
+                if kinds and lacking:
+                    yield Finding(
+                        name,
+                        show_term(o),
+                        f"{show_term(o)} is a {show_term(kinds[0])} of {sp.shown(w)}, which names {show_term(lacking[0])}; this "
+                        f"file points at it ({show_term(q.predicate)}) but does not name {show_term(lacking[0])}, whose pages "
+                        "and batches would not read the link: name it here, or leave the link out (a citation, cito:, "
+                        "is read with the cited publication's own files)",
+                    )
+                    break
+
+
+#: how a file speaks of a resource, as a ledger keeps it: pointed at otherwise than through publishedIn (by any
+#: file of the batch), typed a journal there, typed there with another trialkg: class
+_OTHER_USE, _JOURNAL, _TYPED = 1, 2, 4
+
+
+class Ledger:
+    """The resources each file of a run speaks of, batch by batch, so that files in two batches are compared too.
+
+    An entry for each resource a file speaks of but the ontology's terms: a
+    64-bit hash of its IRI (a clash only compares more), the file's place in the
+    run and how it speaks (:data:`_OTHER_USE` ...): 13 bytes, about 35 entries
+    a synthetic publication (45 MB at 100,000); and the studies each file
+    names, which a comparison of a part of each file cannot see.
+    """
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+        self.hashes = array("q")
+        self.files = array("l")
+        self.flags = array("b")
+        self.named: dict[int, tuple[str, ...]] = {}
+        self.packaged: frozenset[str] | None = None
+        self.ontology: list[ox.Quad] = []
+
+    def add(self, sp: _Speakers, first: int) -> None:
+        """A batch's entries (its files from ``first`` on in the run, in the order of ``sp.graphs``)."""
+        if self.packaged is None:
+            self.ontology = list(sp.store.quads_for_pattern(None, None, None, sp.onto))
+            self.packaged = frozenset(q.subject.value for q in self.ontology if isinstance(q.subject, ox.NamedNode))
+        place = {g: first + k for k, g in enumerate(sp.graphs)}
+        for x, where in sp.speak.items():
+            if x.value in self.packaged:
+                continue
+            h, used = hash(x.value), _OTHER_USE if x in sp.other_uses else 0
+            for w in where:
+                if isinstance(w, str):
+                    self.hashes.append(h)
+                    self.files.append(place[w])
+                    how = used | (_JOURNAL if (x, w) in sp.journals else 0) | (_TYPED if (x, w) in sp.typed else 0)
+                    self.flags.append(how)
+        for g, k in place.items():
+            self.named[k] = tuple(s.value for s in sp.named(g))
+
+    def spanning(self) -> tuple[set[int], list[int]]:
+        """The hashes of the resources files of two batches speak of (but a journal every file points at only
+        through publishedIn and types nothing else, as :func:`_described_findings` leaves it), and those files."""
+        ordered = sorted(self.hashes)
+        shared = {h for a, h in zip(ordered, ordered[1:], strict=False) if a == h}
+        del ordered
+        entries: dict[int, list[int]] = {}
+        for k, h in enumerate(self.hashes):
+            if h in shared:
+                entries.setdefault(h, []).append(k)
+        spanning: set[int] = set()
+        files: set[int] = set()
+        for h, ks in entries.items():
+            if len({self.files[k] // self.batch for k in ks}) < 2:
+                continue
+            how = 0
+            for k in ks:
+                how |= self.flags[k]
+            if how & _JOURNAL and not how & (_OTHER_USE | _TYPED):
+                continue
+            spanning.add(h)
+            files.update(self.files[k] for k in ks)
+        return spanning, sorted(files)
+
+    def findings(
+        self,
+        publications: Sequence[src.Source],
+        base: str = BASE,
+        context: ox.Store | None = None,
+        replaced: frozenset[str] = frozenset(),
+    ) -> list[Finding]:
+        """The cross-file check of the resources files of two batches speak of, made on what their files say that
+        mentions them (each file parsed again, only those statements kept) with each file's studies as the ledger
+        holds them: memory follows those statements, not the run."""
+        spanning, files = self.spanning()
+        if not spanning:
+            return []
+        store = ox.Store()
+        onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
+        store.extend(self.ontology)
+        graphs: dict[str, str] = {}
+        named: dict[str, frozenset[ox.NamedNode]] = {}
+        for k in files:
+            source = publications[k]
+            g = source.graph(base)
+            graphs[g] = source.name
+            named[g] = frozenset(ox.NamedNode(s) for s in self.named.get(k, ()))
+            store.extend(q for q in src.quads(source, base) if _mentions(q, spanning))
+        sp = _Speakers(store, graphs, onto, context, replaced, named)
+        shown = {show_term(x) for x in sp.speak if hash(x.value) in spanning}
+        return [f for f in (*_described_findings(sp), *_pointer_findings(sp)) if f.focus in shown]
+
+
+def _mentions(q: ox.Quad, spanning: set[int]) -> bool:
+    """Whether a statement is of a resource in ``spanning`` (its subject), or points at one (not a citation)."""
+    s, o = q.subject, q.object
+    if isinstance(s, ox.NamedNode) and hash(s.value) in spanning:
+        return True
+    return isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO) and hash(o.value) in spanning
