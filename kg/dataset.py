@@ -95,6 +95,7 @@ class Dataset:
         #: union of the named graphs (a copy made by :meth:`of_studies`); else they read that union
         self.merged = False
         self._dedup: tuple[int, Dataset] | None = None  # (store size, copy): see _deduplicated
+        self._study_index: tuple[int, graph_pack.Studies] | None = None  # (store size, index): see _studies
 
     # ------------------------------------------------------------ making one
     @classmethod
@@ -337,13 +338,64 @@ class Dataset:
             return None
         return graph_pack.Reader.open(self._folder, evidence.fingerprint(description), self._dir_fd)
 
-    def graphs_of(self, studies: Iterable[str]) -> list[ox.NamedNode]:
+    def graphs_of(self, resources: Iterable[str]) -> list[ox.NamedNode]:
         """The ontology's graph and every named graph the studies (or any resources) are a subject or an object in,
         in IRI order: all a file says of a resource, and what other files say pointing at it (a report that cites
-        a publication, the trial a publication describes)."""
+        a publication, the trial a publication describes). For a resource that is not a study (a publication),
+        the graphs of the studies those graphs name too: what a study's files read is held to the files that name
+        the study (:mod:`kg.cross_file`), not to a publication's own, so a full paper that lists the author entries
+        of its abstract's file is read with that file (``citation`` lost its authors asked of the paper's alone).
+
+        A store ``kg load`` made keeps each study's graphs beside it (:class:`kg.graph_pack.Studies`): a study's
+        are looked up there, not asked of the store.
+        """
         graphs = {src.graph_iri(src.ONTOLOGY_SLUG, self.base)}
-        graphs.update(g for _r, g in self._graphs_with(studies))
+        known = self._pack.studies if self._on_disk and self._pack is not None else None
+        rest: list[str] = []
+        for r in resources:
+            found = known.graphs_of(r) if known is not None else None
+            if found is None:
+                rest.append(r)
+            else:
+                graphs.update(found)
+        held: dict[str, set[str]] = {}
+        for r, g in self._graphs_with(rest):
+            held.setdefault(r, set()).add(g)
+        for of_one in held.values():
+            graphs |= of_one
+        others = set(held) if known is not None else set(held) - self._typed_studies(held)
+        if others:
+            index = known if known is not None else self._studies()
+            for g in {g for r in others for g in held[r]}:
+                for s in index.studies_in(g):
+                    graphs.update(index.graphs_of(s) or ())
         return [ox.NamedNode(g) for g in sorted(graphs)]
+
+    def study_graphs(self) -> graph_pack.Studies:
+        """Each study's named graphs (those it is a subject or an object in): what ``kg load`` keeps beside a store."""
+        graphs: dict[str, list[str]] = {s.value: [] for s in self.studies()}
+        for r, g in self._graphs_with(graphs):
+            graphs[r].append(g)
+        return graph_pack.Studies.of(graphs)
+
+    def _studies(self) -> graph_pack.Studies:
+        """:meth:`study_graphs`, kept (again where a store in memory has changed size since)."""
+        size = 0 if self._on_disk else len(self.store)  # a store on disk is read-only
+        if self._study_index is None or self._study_index[0] != size:
+            self._study_index = (size, self.study_graphs())
+        return self._study_index[1]
+
+    def _typed_studies(self, resources: Iterable[str]) -> set[str]:
+        """Those of the resources that are studies (typed with trialkg:Study or a subclass of it)."""
+        nodes = [ox.NamedNode(r) for r in resources]
+        if not nodes:
+            return set()
+        text = with_values(
+            f"SELECT DISTINCT ?s WHERE {{ ?s a ?c . ?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{STUDY}> }}",
+            {},
+            values_rows("s", nodes),
+        )
+        return {r["s"].value for r in execute.solutions(self.store, text, {}, "the studies") if r["s"] is not None}
 
     def _graphs_with(self, resources: Iterable[str]) -> Iterator[tuple[str, str]]:
         """Each (resource, named graph it is a subject or an object in), once; one query a batch of resources: the

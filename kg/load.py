@@ -346,11 +346,12 @@ def _replace_graphs(
         store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
         describe_store(store, base)
         index = evidence.compute(store)  # every evidence view's counts, stored with the data they count
+        studies = Dataset(store, base=base).study_graphs()  # each study's graphs: batches look them up
         store.flush()
         description = _stored_description(store, base)
         del store
         evidence.save(work, index, description)
-        pack.finish(work, evidence.fingerprint(description))
+        pack.finish(work, evidence.fingerprint(description), studies)
         pause("loaded")
         cut_between = os.environ.get(PAUSE_ENV) == "between-renames"  # the test of a crash between two renames
         swap_folder(work, path, between=(lambda: pause("between-renames")) if cut_between else None)

@@ -591,6 +591,42 @@ def test_a_load_in_batches_compares_its_files_across_them(synth, tmp_path):
     assert sorted(Dataset.open(store).graphs()) == before
 
 
+FULL_PAPER = """@base <https://w3id.org/trialkg/> .
+@prefix trialkg: <https://w3id.org/trialkg/ontology/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+<synthetic/synth-000000> a trialkg:ClinicalTrial ; trialkg:describedIn <full/paper> .
+<full/paper> a trialkg:JournalArticle ; rdfs:label "Full paper of trial 0" ; dcterms:title "Full paper" ;
+    trialkg:hasAuthorship <synthetic/synth-000000/author-1> , <synthetic/synth-000000/author-2> ;
+    trialkg:authorListComplete false ; trialkg:publishedIn <journal/int-j-hematol> .
+<journal/int-j-hematol> a trialkg:Journal ; rdfs:label "International Journal of Hematology" ; trialkg:issn "0925-5710" .
+"""
+
+
+def test_a_publication_is_read_with_the_files_of_its_study(kg, synth, tmp_path, monkeypatch):
+    """A full paper that lists the author entries of its abstract's file (both files name the study, so the check
+    accepts it): citation asked of the paper alone, or in batches of a publication, read the paper's file only and
+    gave it no authors, where the whole store gave two. A publication is read with its study's files."""
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    synth.generate(2, 1, folder)
+    (folder / "full.ttl").write_text(FULL_PAPER)
+    assert kg("validate", "--trials", str(folder)).returncode == 0
+    store = tmp_path / "store"
+    load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
+    batched, whole = Dataset.open(store), Dataset.open(store)
+    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    a, b = io.BytesIO(), io.BytesIO()
+    batched.write("citation", {}, "csv", a)
+    whole.write("citation", {}, "csv", b)
+    assert a.getvalue() == b.getvalue() and a.getvalue().count(b"Full paper of trial 0") == 2
+    paper = {"publication": "https://w3id.org/trialkg/full/paper"}
+    for ds in (batched, Dataset.from_paths([str(folder)])):  # the paper's own copy: from the store, from the files
+        authors = [r["author"] for r in ds.run("citation", paper).rows]
+        assert [getattr(x, "value", x) for x in authors] == ["Author0 A", "Author0 B"], ds.origin
+
+
 def test_a_journal_need_not_be_restated_where_it_is_only_published_in(kg, synth, tmp_path):
     """citation and the exports read a journal from each publication's own file: a file that points at a journal
     another file describes, through trialkg:publishedIn only, gives every study the same answers."""

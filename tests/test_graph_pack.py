@@ -154,6 +154,38 @@ def test_a_reload_keeps_the_blocks_of_the_graphs_it_does_not_replace(packed, tmp
     assert set(reader.where) == set(before) - {"https://w3id.org/trialkg/graph/synth-000001"}
 
 
+def test_the_pack_keeps_each_studys_graphs_as_the_store_holds_them(packed, tmp_path):
+    """A copy of a batch of studies looks their graphs up in the pack's index instead of asking the store; after a
+    reload that adds a file naming a study (a second report of it), the index names that file's graph too."""
+    path = tmp_path / "store"
+    shutil.copytree(packed, path)
+
+    def indexed(ds: Dataset) -> dict[str, list[str]]:
+        reader = ds._pack
+        assert reader is not None and reader.studies is not None
+        return {s.value: reader.studies.graphs_of(s.value) or [] for s in ds.studies()}
+
+    def asked(ds: Dataset) -> dict[str, list[str]]:  # the store's own answer
+        found: dict[str, list[str]] = {s.value: [] for s in ds.studies()}
+        for r, g in ds._graphs_with(list(found)):
+            found[r].append(g)
+        return {s: sorted(gs) for s, gs in found.items()}
+
+    ds = Dataset.open(path)
+    assert indexed(ds) == asked(ds) and len(indexed(ds)) > 30
+    study = "https://w3id.org/trialkg/trial/isoda-2018"
+    report = Source(
+        "second-report.ttl",
+        "second-report",
+        f"<{study}> <https://w3id.org/trialkg/ontology/describedIn> <https://w3id.org/trialkg/news/second> .".encode(),
+    )
+    load_embedded([report], store_dir=path, validate=False)
+    ds = Dataset.open(path)
+    assert indexed(ds) == asked(ds)
+    assert "https://w3id.org/trialkg/graph/second-report" in indexed(ds)[study]
+    assert "https://w3id.org/trialkg/graph/second-report" in {g.value for g in ds.graphs_of([study])}
+
+
 def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     path = tmp_path / "store"
     shutil.copytree(packed, path)
@@ -176,6 +208,9 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
         {"size": "not base64!"},
         {"at": beyond},
         {"size": beyond},
+        {"studies": index["studies"][::-1]},
+        {"study_start": numbers.pack([0], "Q")},
+        {"study_graph_ids": numbers.pack([10**9], "Q")},
     ):
         (path / graph_pack.INDEX).write_text(json.dumps({**index, **damaged}))
         assert Dataset.open(path)._pack is None, damaged
