@@ -60,6 +60,7 @@ class _Speakers:
         context: ox.Store | None,
         replaced: frozenset[str],
         named: Mapping[str, frozenset[ox.NamedNode]] | None = None,
+        studies: frozenset[str] = frozenset(),
     ) -> None:
         self.store, self.graphs, self.onto, self.context = store, graphs, onto, context
         self.classes = root_classes(store, [TKG + "Study"])
@@ -76,6 +77,8 @@ class _Speakers:
         #: (resource, graph) where the graph types it a journal, and where it types it with another trialkg: class
         self.journals: set[tuple[ox.NamedNode, str]] = set()
         self.typed: set[tuple[ox.NamedNode, str]] = set()
+        #: the IRIs typed as studies in the run's files (other batches' too, where given)
+        self.studies = set(studies)
         for g in graphs:
             iris = self._iris.setdefault(g, set())
             for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
@@ -85,6 +88,8 @@ class _Speakers:
                     iris.add(q.subject)
                     if q.predicate.value == RDF_TYPE and isinstance(o, ox.NamedNode) and o.value.startswith(TKG):
                         (self.journals if o.value == JOURNAL else self.typed).add((q.subject, g))
+                        if o in self.classes:
+                            self.studies.add(q.subject.value)
                 if isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO):
                     self.speak.setdefault(o, {}).setdefault(g, False)
                     iris.add(o)
@@ -127,7 +132,7 @@ class _Speakers:
         """Whether an IRI is typed as a study (in the run or the store)."""
         key = ("study", t)
         if key not in self._cache:
-            self._cache[key] = any(
+            self._cache[key] = t.value in self.studies or any(
                 q.object in self.classes
                 for st in (self.store, self.context)
                 if st is not None
@@ -266,18 +271,25 @@ def _pointer_findings(sp: _Speakers) -> Iterator[Finding]:
 
 
 #: how a file speaks of a resource, as a ledger keeps it: pointed at otherwise than through publishedIn (by any
-#: file of the batch), typed a journal there, typed there with another trialkg: class
-_OTHER_USE, _JOURNAL, _TYPED = 1, 2, 4
+#: file of the batch, or a graph of the store a load adds to), typed a journal there, typed there with another
+#: trialkg: class, spoken of by a graph of that store too
+_OTHER_USE, _JOURNAL, _TYPED, _HELD = 1, 2, 4, 8
 
 
 class Ledger:
-    """The resources each file of a run speaks of, batch by batch, so that files in two batches are compared too.
+    """The resources each file of a run speaks of, batch by batch, so that the run's answer is the one a single
+    batch of all its files would give.
 
-    An entry for each resource a file speaks of but the ontology's terms: a
-    64-bit hash of its IRI (a clash only compares more), the file's place in the
-    run and how it speaks (:data:`_OTHER_USE` ...): 13 bytes, about 35 entries
-    a synthetic publication (45 MB at 100,000); and the studies each file
-    names, which a comparison of a part of each file cannot see.
+    A batch's check sees the studies typed in that batch (and the store's): a
+    file that names a study typed in another batch named none there, and files
+    in two batches were not compared. So each batch leaves an entry for each
+    resource a file speaks of but the ontology's terms (a 64-bit hash of its IRI,
+    the file's place in the run, how it speaks: :data:`_OTHER_USE` ...; about 35
+    a synthetic publication, 13 bytes each), the studies each file named there,
+    and the studies the batch types. At the end (:meth:`findings`) the resources
+    whose check a batch could not make whole are checked again: those spoken of
+    in two batches, by a file that names a study typed in another batch, or by a
+    graph of the store too.
     """
 
     def __init__(self, batch: int) -> None:
@@ -285,7 +297,8 @@ class Ledger:
         self.hashes = array("q")
         self.files = array("l")
         self.flags = array("b")
-        self.named: dict[int, tuple[str, ...]] = {}
+        self.named: dict[int, frozenset[str]] = {}
+        self.studies: dict[int, str] = {}  # the run's studies, by the hash of their IRI
         self.packaged: frozenset[str] | None = None
         self.ontology: list[ox.Quad] = []
 
@@ -298,7 +311,8 @@ class Ledger:
         for x, where in sp.speak.items():
             if x.value in self.packaged:
                 continue
-            h, used = hash(x.value), _OTHER_USE if x in sp.other_uses else 0
+            h = hash(x.value)
+            used = (_OTHER_USE if x in sp.other_uses else 0) | (_HELD if len(where) > sum(map(_run, where)) else 0)
             for w in where:
                 if isinstance(w, str):
                     self.hashes.append(h)
@@ -306,31 +320,45 @@ class Ledger:
                     how = used | (_JOURNAL if (x, w) in sp.journals else 0) | (_TYPED if (x, w) in sp.typed else 0)
                     self.flags.append(how)
         for g, k in place.items():
-            self.named[k] = tuple(s.value for s in sp.named(g))
+            self.named[k] = frozenset(s.value for s in sp.named(g))
+        self.studies.update((hash(s), s) for s in sp.studies)
 
-    def spanning(self) -> tuple[set[int], list[int]]:
-        """The hashes of the resources files of two batches speak of (but a journal every file points at only
-        through publishedIn and types nothing else, as :func:`_described_findings` leaves it), and those files."""
-        ordered = sorted(self.hashes)
-        shared = {h for a, h in zip(ordered, ordered[1:], strict=False) if a == h}
+    def _named(self) -> dict[int, frozenset[str]]:
+        """Each file's studies, as the whole run types them: those its batch saw, and any other it speaks of."""
+        named = dict(self.named)
+        for h, k in zip(self.hashes, self.files, strict=True):
+            if h in self.studies and self.studies[h] not in named.get(k, frozenset()):
+                named[k] = named.get(k, frozenset()) | {self.studies[h]}
+        return named
+
+    def again(self, named: Mapping[int, frozenset[str]]) -> tuple[set[int], list[int]]:
+        """The hashes of the resources to check again (see the class), but a journal every file points at only
+        through publishedIn and types nothing else (as :func:`_described_findings` leaves it); and their files."""
+        changed = {k for k, v in named.items() if v != self.named.get(k, frozenset())}
+        candidates = {
+            h for h, k, how in zip(self.hashes, self.files, self.flags, strict=True) if how & _HELD or k in changed
+        }
+        ordered = sorted(self.hashes)  # and those two files speak of
+        candidates.update(h for a, h in zip(ordered, ordered[1:], strict=False) if a == h)
         del ordered
         entries: dict[int, list[int]] = {}
-        for k, h in enumerate(self.hashes):
-            if h in shared:
-                entries.setdefault(h, []).append(k)
-        spanning: set[int] = set()
+        for i, h in enumerate(self.hashes):
+            if h in candidates:
+                entries.setdefault(h, []).append(i)
+        again: set[int] = set()
         files: set[int] = set()
         for h, ks in entries.items():
-            if len({self.files[k] // self.batch for k in ks}) < 2:
-                continue
             how = 0
-            for k in ks:
-                how |= self.flags[k]
+            for i in ks:
+                how |= self.flags[i]
+            batches = {self.files[i] // self.batch for i in ks}
+            touched = any(self.files[i] in changed for i in ks)
             if how & _JOURNAL and not how & (_OTHER_USE | _TYPED):
                 continue
-            spanning.add(h)
-            files.update(self.files[k] for k in ks)
-        return spanning, sorted(files)
+            if len(batches) > 1 or how & _HELD or (touched and len(ks) > 1):
+                again.add(h)
+                files.update(self.files[i] for i in ks)
+        return again, sorted(files)
 
     def findings(
         self,
@@ -338,27 +366,34 @@ class Ledger:
         base: str = BASE,
         context: ox.Store | None = None,
         replaced: frozenset[str] = frozenset(),
-    ) -> list[Finding]:
-        """The cross-file check of the resources files of two batches speak of, made on what their files say that
-        mentions them (each file parsed again, only those statements kept) with each file's studies as the ledger
-        holds them: memory follows those statements, not the run."""
-        spanning, files = self.spanning()
-        if not spanning:
-            return []
+    ) -> tuple[frozenset[str], list[Finding]]:
+        """The resources checked again (as findings show them: a batch's findings about them are superseded) and
+        their findings: the cross-file check made on what their files say that mentions them (each file parsed
+        again, only those statements kept) with the studies each file names in the whole run; memory follows
+        those statements, not the run."""
+        named = self._named()
+        again, files = self.again(named)
+        if not again:
+            return frozenset(), []
         store = ox.Store()
         onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
         store.extend(self.ontology)
         graphs: dict[str, str] = {}
-        named: dict[str, frozenset[ox.NamedNode]] = {}
+        given: dict[str, frozenset[ox.NamedNode]] = {}
         for k in files:
             source = publications[k]
             g = source.graph(base)
             graphs[g] = source.name
-            named[g] = frozenset(ox.NamedNode(s) for s in self.named.get(k, ()))
-            store.extend(q for q in src.quads(source, base) if _mentions(q, spanning))
-        sp = _Speakers(store, graphs, onto, context, replaced, named)
-        shown = {show_term(x) for x in sp.speak if hash(x.value) in spanning}
-        return [f for f in (*_described_findings(sp), *_pointer_findings(sp)) if f.focus in shown]
+            given[g] = frozenset(ox.NamedNode(s) for s in named.get(k, ()))
+            store.extend(q for q in src.quads(source, base) if _mentions(q, again))
+        sp = _Speakers(store, graphs, onto, context, replaced, given, frozenset(self.studies.values()))
+        shown = frozenset(show_term(x) for x in sp.speak if hash(x.value) in again)
+        return shown, [f for f in (*_described_findings(sp), *_pointer_findings(sp)) if f.focus in shown]
+
+
+def _run(where: Where) -> bool:
+    """Whether a speaker is a file of the run (else a graph of the store a load adds to)."""
+    return isinstance(where, str)
 
 
 def _mentions(q: ox.Quad, spanning: set[int]) -> bool:

@@ -886,7 +886,13 @@ class Dataset:
 
         graphs_of: dict[str, set[str]] = {s: set() for s in studies}
         first_of: dict[str, str] = {}  # a graph: the first study found in it
-        for r, g in self._graphs_with(studies):
+        known = self._pack.studies if self._pack is not None else None  # as kg load found them, else the store's
+        found = (
+            self._graphs_with(studies)
+            if known is None or any(known.graphs_of(s) is None for s in studies)
+            else ((s, g) for s in studies for g in known.graphs_of(s) or ())
+        )
+        for r, g in found:
             graphs_of[r].add(g)
             group[root(r)] = root(first_of.setdefault(g, r))
         onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)

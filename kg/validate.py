@@ -146,7 +146,7 @@ def validate(
     violations: set[Violation] = set()
     without_text: list[str] = []
     ledger = cross_file.Ledger(batch) if len(pubs) > batch else None  # files in two batches: compared at the end
-    compared: set[tuple[str, str]] = set()  # a file and a resource the cross-file check reported
+    compared: set[Violation] = set()  # the cross-file check's (:func:`_across`)
     onto = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, base))
     for i in range(0, max(len(pubs), 1), batch):
         chunk = pubs[i : i + batch]
@@ -154,24 +154,19 @@ def validate(
         names = {s.graph(base): s.name for s in chunk}
         found = run(dataset, names, prepared)
         findings, no_text = curation.check(dataset.store, chunk, dataset.base)
-        across = list(cross_file.elsewhere_findings(dataset.store, names, onto, context, replaced, ledger, i))
-        compared |= {(f.source, f.focus) for f in across}
-        findings += across
+        across = cross_file.elsewhere_findings(dataset.store, names, onto, context, replaced, ledger, i)
+        compared |= _with_lines({_violation(f, strict) for f in across}, chunk)
         without_text += no_text
         # a TODO marker is reported once, by its line: not again as every shape its placeholder breaks
         todo = {f.source for f in findings if f.message.startswith(curation.TODO_MESSAGE)}
         found = {v for v in found if not (v.source in todo and ("TODO" in v.value or "TODO" in v.focus))}
-        found |= {
-            Violation(f.source, f.focus, "", f.message, severity="Violation" if strict else f.severity, at=f.line)
-            for f in findings
-        }
-        violations |= _with_lines(found, chunk)
+        violations |= _with_lines(found | {_violation(f, strict) for f in findings}, chunk)
         if each is not None:
             each(dataset, chunk)
         del dataset
     if ledger is not None:
-        violations |= _across(ledger, pubs, base, context, replaced, compared, strict)
-    ordered = sorted(violations)
+        compared = _across(ledger, pubs, base, context, replaced, compared, strict)
+    ordered = sorted(violations | compared)
     notes = [curation.no_source_text_note(without_text)] if without_text and pubs else []
     return Report(
         conforms=not any(v.severity == "Violation" for v in ordered),
@@ -187,17 +182,22 @@ def _across(
     base: str,
     context: ox.Store | None,
     replaced: frozenset[str],
-    compared: set[tuple[str, str]],
+    compared: set[Violation],
     strict: bool,
 ) -> set[Violation]:
-    """What files of two batches say of one resource that their studies would not read (:meth:`Ledger.findings`),
-    but where a batch's own cross-file check already reported that file and resource."""
-    found = {
-        Violation(f.source, f.focus, "", f.message, severity="Violation" if strict else f.severity, at=f.line)
-        for f in ledger.findings(pubs, base, context, replaced)
-        if (f.source, f.focus) not in compared
-    }
-    return _with_lines(found, [s for s in pubs if s.name in {v.source for v in found}])
+    """The cross-file check's violations, with the resources no batch could check whole checked again over the
+    whole run (:meth:`kg.cross_file.Ledger.findings`): what the batches found of those gives way."""
+    shown, redone = ledger.findings(pubs, base, context, replaced)
+    if not shown:
+        return compared
+    found = {_violation(f, strict) for f in redone}
+    kept = {v for v in compared if v.focus not in shown}
+    return kept | _with_lines(found, [s for s in pubs if s.name in {v.source for v in found}])
+
+
+def _violation(f: curation.Finding, strict: bool) -> Violation:
+    """A curation finding as a violation (a warning too with ``strict``)."""
+    return Violation(f.source, f.focus, "", f.message, severity="Violation" if strict else f.severity, at=f.line)
 
 
 def _prepare_shapes(engine: str, quads: list[ox.Quad]) -> object:

@@ -579,6 +579,62 @@ def test_files_in_two_batches_are_compared_as_in_one(synth, tmp_path, case):
     assert not apart.conforms
 
 
+#: a reviewer's reproductions (thirteenth session): a file that names a study typed in another batch named none in
+#: its own batch; A's extra Turtle, and a news report's (in a file of its own)
+NEWS = '@prefix NCIT: <http://purl.obolibrary.org/obo/NCIT_> .\n<news/report> a trialkg:NewsReport ; rdfs:label "A news report on trial 1" ; '
+NAMED_ELSEWHERE = {
+    # accepted together (the report names study 1, read with it), refused apart
+    "a report pointing at another batch's study and figure": (
+        "",
+        NEWS + "dcterms:references <synthetic/synth-000001> , <synthetic/synth-000001/stat-0> .",
+    ),
+    # refused together (study 1's pages would not read A's label of the term), accepted apart
+    "a report on study 1 using a term A declares": (
+        "<synthetic/synth-000000/stat-1> trialkg:measures NCIT:C16039 . " + DECLARED,
+        NEWS + "dcterms:references <synthetic/synth-000001> ; dcterms:subject NCIT:C16039 .",
+    ),
+}
+
+
+def _named_elsewhere(synth, tmp_path: Path, case: str) -> Path:
+    extra_a, news = NAMED_ELSEWHERE[case]
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    synth.generate(2, 1, folder)
+    a = folder / "synth-000000.ttl"
+    a.write_text(PREFIXES_ADDED + a.read_text() + extra_a + "\n")
+    (folder / "news.ttl").write_text(
+        "@base <https://w3id.org/trialkg/> .\n@prefix trialkg: <https://w3id.org/trialkg/ontology/> .\n"
+        + PREFIXES_ADDED
+        + news
+        + "\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("case", sorted(NAMED_ELSEWHERE))
+def test_a_file_names_the_studies_the_whole_run_types(synth, tmp_path, case):
+    """Which studies a file names is the run's answer, not its batch's: each file a batch of its own, the run finds
+    what one batch of all three finds (nothing, or the same files and lines)."""
+    folder = _named_elsewhere(synth, tmp_path, case)
+    pubs = list(sources.publications([str(folder)]))
+    together, apart = validate(pubs), validate(pubs, batch=1)
+    assert _cross_file(apart) == _cross_file(together), (together.text(), apart.text())
+    assert bool(_cross_file(together)) == ("declares" in case)
+
+
+def test_a_load_in_batches_checks_what_the_store_holds_with_the_whole_run(synth, tmp_path):
+    """The report already in the store names study 1, which the load types in another batch than A's: the term A
+    declares and the report uses must be refused, a file a batch as in one batch (it was loaded, and the store then
+    held the mismatch the check refuses)."""
+    folder = _named_elsewhere(synth, tmp_path, "a report on study 1 using a term A declares")
+    for batch in (500, 1):
+        store = tmp_path / f"store-{batch}"
+        load_embedded(list(sources.files([folder / "news.ttl"])), store)
+        with pytest.raises(ValidationFailed, match="NCIT:C16039"):
+            load_embedded(list(sources.files(sorted(folder.glob("synth-*.ttl")))), store, batch=batch)
+
+
 def test_a_load_in_batches_compares_its_files_across_them(synth, tmp_path):
     """kg load reads its files a batch at a time too: a pair refused together is refused a file a batch, with the
     store as it was (a store of the first file alone, which the second may not be loaded beside)."""
