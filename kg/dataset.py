@@ -785,6 +785,9 @@ class Dataset:
         chunks = self._apart(listed)
         if not chunks:  # no row: the query's columns, from a store with nothing in it
             return execute.solutions(ox.Store(), paged(q.text, limit, offset), bindings, q.origin)
+        first = chunks[0].split(b"\n", 1)[0].decode("utf-8")
+        if (self._pack is None or self._pack.studies is None) and not self._typed_studies([first]):
+            self._studies()  # read with their studies' files (graphs_of): found once, here, not in every batch
 
         predicates, named, types = _copied(q.text)
         shown = shown_as(q.text, variable)
