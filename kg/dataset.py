@@ -326,6 +326,8 @@ class Dataset:
         was 140 ms a page), and the stored evidence index, so a server keeps it after a load removes its folder."""
         if self._on_disk:
             _ = self._pack, self._ontology
+            if self._pack is not None:
+                _ = self._pack.studies  # each study's graphs, which every copy of a study looks up
             if self._dir_fd is not None and _exists(evidence.FILE, self._dir_fd):
                 _ = self.evidence  # held before a later load removes this folder (else counted again: minutes)
 

@@ -28,7 +28,8 @@ import os
 import weakref
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +41,8 @@ from kg.prefixes import RDF_TYPE
 FILE = "trialkg-graphs.pack"
 #: where each graph's block is, and the description the pack was written with
 INDEX = "trialkg-graphs.json"
+#: each study's graphs (:class:`Studies`), stamped as the index is; apart from it, read only where a copy needs it
+STUDIES = "trialkg-studies.json"
 VERSION = 2
 
 
@@ -171,7 +174,7 @@ class Studies:
         return self._inverse.get(graph, [])
 
     def fields(self) -> dict[str, Any]:
-        """The index's entries that hold it."""
+        """The entries of its file that hold it."""
         return {
             "studies": self._studies,
             "study_graphs": self._graphs,
@@ -180,12 +183,16 @@ class Studies:
         }
 
     @classmethod
-    def read(cls, index: Mapping[str, Any]) -> Studies | None:
-        """The studies an index holds (None: a pack written without them)."""
-        if "studies" not in index:
+    def read(cls, text: str, stamp: str) -> Studies | None:
+        """The studies its file holds, if written with the data ``stamp`` names (else, or damaged: None)."""
+        try:
+            index: Any = json.loads(text)
+            if not isinstance(index, dict) or index.get("version") != VERSION or index.get("description") != stamp:
+                return None
+            start, ids = packed.unpack(index["study_start"], "Q"), packed.unpack(index["study_graph_ids"], "Q")
+            return cls(index["studies"], index["study_graphs"], start, ids)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
-        start, ids = packed.unpack(index["study_start"], "Q"), packed.unpack(index["study_graph_ids"], "Q")
-        return cls(index["studies"], index["study_graphs"], start, ids)
 
 
 class Writer:
@@ -231,8 +238,10 @@ class Writer:
             "graphs": names,
             "at": packed.pack((self.where[g][0] for g in names), "Q"),
             "size": packed.pack((self.where[g][1] for g in names), "Q"),
-            **(studies.fields() if studies is not None else {}),
         }
+        if studies is not None:
+            fields = {"version": VERSION, "description": stamp, **studies.fields()}
+            (folder / STUDIES).write_text(json.dumps(fields, sort_keys=True, separators=(",", ":")), encoding="utf-8")
         (folder / INDEX).write_text(json.dumps(index, sort_keys=True, separators=(",", ":")), encoding="utf-8")
 
     def discard(self) -> None:
@@ -244,11 +253,12 @@ class Writer:
 class Reader:
     """A store's pack, open for reading (thread-safe: each read is one ``pread``; closed with the reader)."""
 
-    def __init__(self, fd: int, where: Mapping[str, tuple[int, int]], studies: Studies | None = None):
+    def __init__(
+        self, fd: int, where: Mapping[str, tuple[int, int]], studies: Callable[[], Studies | None] = lambda: None
+    ):
         self._fd = fd
         self.where = where
-        #: each study's graphs, as the load that wrote the pack found them (None: a pack written without them)
-        self.studies = studies
+        self._read_studies = studies
         self._closer = weakref.finalize(self, os.close, fd)
 
     @classmethod
@@ -268,14 +278,27 @@ class Reader:
             if not isinstance(index, dict) or index.get("version") != VERSION or index.get("description") != stamp:
                 return None
             where = Blocks(index["graphs"], packed.unpack(index["at"], "Q"), packed.unpack(index["size"], "Q"))
-            studies = Studies.read(index)
             fd = os.open(where_is(FILE), flags, dir_fd=dir_fd)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # binascii.Error is a ValueError
             return None
         if not where.within(os.fstat(fd).st_size):  # an index of another (a larger) pack
             os.close(fd)
             return None
+
+        def studies() -> Studies | None:  # read from the folder the pack is in, on first use
+            try:
+                with open(os.open(where_is(STUDIES), flags, dir_fd=dir_fd), encoding="utf-8") as fh:
+                    return Studies.read(fh.read(), stamp)
+            except OSError:
+                return None
+
         return cls(fd, where, studies)
+
+    @cached_property
+    def studies(self) -> Studies | None:
+        """Each study's graphs, as the load that wrote the pack found them (None: a store an earlier version loaded,
+        or a file that does not read back)."""
+        return self._read_studies()
 
     def raw(self, graph: str) -> bytes | None:
         """A graph's block as stored (None if the pack lacks it or it cannot be read whole)."""

@@ -208,9 +208,6 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
         {"size": "not base64!"},
         {"at": beyond},
         {"size": beyond},
-        {"studies": index["studies"][::-1]},
-        {"study_start": numbers.pack([0], "Q")},
-        {"study_graph_ids": numbers.pack([10**9], "Q")},
     ):
         (path / graph_pack.INDEX).write_text(json.dumps({**index, **damaged}))
         assert Dataset.open(path)._pack is None, damaged
@@ -218,6 +215,21 @@ def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     assert Dataset.open(path)._pack is not None, "the undamaged index reads"
     (path / graph_pack.INDEX).write_text("{not json")
     assert Dataset.open(path)._pack is None
+    assert _copy(Dataset.open(path), studies) == truth
+    (path / graph_pack.INDEX).write_text(json.dumps(index))
+    kept = json.loads((path / graph_pack.STUDIES).read_text())
+    for damaged in (
+        {"description": "0" * 64},
+        {"studies": kept["studies"][::-1]},
+        {"study_start": numbers.pack([0], "Q")},
+        {"study_graph_ids": numbers.pack([10**9], "Q")},
+        {"study_graphs": "not a list"},
+    ):  # each study's graphs are then asked of the store
+        (path / graph_pack.STUDIES).write_text(json.dumps({**kept, **damaged}))
+        reader = Dataset.open(path)._pack
+        assert reader is not None and reader.studies is None, damaged
+        assert _copy(Dataset.open(path), studies) == truth, damaged
+    (path / graph_pack.STUDIES).unlink()  # as a store an earlier version loaded
     assert _copy(Dataset.open(path), studies) == truth
 
 
