@@ -18,7 +18,7 @@ longer accepts what the same two files alone are refused for.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pyoxigraph as ox
 
@@ -61,11 +61,16 @@ class _Speakers:
         replaced: frozenset[str],
         named: Mapping[str, frozenset[ox.NamedNode]] | None = None,
         studies: frozenset[str] = frozenset(),
+        mentioned: Mapping[str, frozenset[ox.NamedNode]] | None = None,
+        publications: frozenset[str] = frozenset(),
+        pub_studies: Mapping[ox.NamedNode, frozenset[ox.NamedNode]] | None = None,
     ) -> None:
         self.store, self.graphs, self.onto, self.context = store, graphs, onto, context
         self.classes = root_classes(store, [TKG + "Study"])
+        self.pub_classes = root_classes(store, [TKG + "Publication"])
         if context is not None:
             self.classes |= root_classes(context, [TKG + "Study"])
+            self.pub_classes |= root_classes(context, [TKG + "Publication"])
         #: resource: {graph: whether it describes it (else points at it)}
         self.speak: dict[ox.NamedNode, dict[Where, bool]] = {}
         #: the resources pointed at otherwise than through publishedIn
@@ -79,6 +84,11 @@ class _Speakers:
         self.typed: set[tuple[ox.NamedNode, str]] = set()
         #: the IRIs typed as studies in the run's files (other batches' too, where given)
         self.studies = set(studies)
+        #: the publications each graph names, the IRIs typed as publications, and the studies each publication's
+        #: files name (where given: a ledger's comparison), as for studies
+        self._mentioned: dict[str, frozenset[ox.NamedNode]] = dict(mentioned or {})
+        self.publications = set(publications)
+        self._pub_studies: dict[ox.NamedNode, frozenset[ox.NamedNode]] = dict(pub_studies or {})
         for g in graphs:
             iris = self._iris.setdefault(g, set())
             for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
@@ -86,10 +96,13 @@ class _Speakers:
                 if isinstance(q.subject, ox.NamedNode):
                     self.speak.setdefault(q.subject, {})[g] = True
                     iris.add(q.subject)
-                    if q.predicate.value == RDF_TYPE and isinstance(o, ox.NamedNode) and o.value.startswith(TKG):
-                        (self.journals if o.value == JOURNAL else self.typed).add((q.subject, g))
+                    if q.predicate.value == RDF_TYPE and isinstance(o, ox.NamedNode):
+                        if o.value.startswith(TKG):
+                            (self.journals if o.value == JOURNAL else self.typed).add((q.subject, g))
                         if o in self.classes:
                             self.studies.add(q.subject.value)
+                        if o in self.pub_classes:
+                            self.publications.add(q.subject.value)
                 if isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO):
                     self.speak.setdefault(o, {}).setdefault(g, False)
                     iris.add(o)
@@ -130,10 +143,17 @@ class _Speakers:
 
     def study(self, t: ox.NamedNode) -> bool:
         """Whether an IRI is typed as a study (in the run or the store)."""
-        key = ("study", t)
+        return self._typed(t, self.studies, self.classes)
+
+    def publication(self, t: ox.NamedNode) -> bool:
+        """Whether an IRI is typed as a publication (in the run or the store)."""
+        return self._typed(t, self.publications, self.pub_classes)
+
+    def _typed(self, t: ox.NamedNode, run: set[str], classes: frozenset[ox.NamedNode]) -> bool:
+        key = (id(classes), t)
         if key not in self._cache:
-            self._cache[key] = t.value in self.studies or any(
-                q.object in self.classes
+            self._cache[key] = t.value in run or any(
+                q.object in classes
                 for st in (self.store, self.context)
                 if st is not None
                 for q in st.quads_for_pattern(t, ox.NamedNode(RDF_TYPE), None)
@@ -142,13 +162,34 @@ class _Speakers:
 
     def named(self, where: Where) -> frozenset[ox.NamedNode]:
         """The studies a graph names (as a subject or an object): those whose pages and batches read it."""
+        return self._of(where, self._named, self.study)
+
+    def mentions(self, where: Where) -> frozenset[ox.NamedNode]:
+        """The publications a graph names (as a subject or an object, a citation aside)."""
+        return self._of(where, self._mentioned, self.publication)
+
+    def _of(
+        self, where: Where, known: dict[str, frozenset[ox.NamedNode]], kind: Callable[[ox.NamedNode], bool]
+    ) -> frozenset[ox.NamedNode]:
         key = where if isinstance(where, str) else where[1]
-        if key not in self._named:
+        if key not in known:
             iris = self._iris.get(where) if isinstance(where, str) else None
             if iris is None:
                 iris = {t for q in self.quads(where) for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
-            self._named[key] = frozenset(t for t in iris if self.study(t))
-        return self._named[key]
+            known[key] = frozenset(t for t in iris if kind(t))
+        return known[key]
+
+    def pub_studies(self, publication: ox.NamedNode) -> frozenset[ox.NamedNode]:
+        """The studies the files that name a publication name: a copy of the publication holds their files
+        (:meth:`kg.dataset.Dataset.graphs_of`)."""
+        found = self._pub_studies.get(publication, frozenset())
+        return found.union(*(self.named(w) for w in self.speak.get(publication, {})))
+
+    def reads(self, reader: ox.NamedNode, where: Where, publication: bool) -> bool:
+        """Whether a study's (or a publication's) pages and batches read a graph."""
+        if not publication:
+            return reader in self.named(where)
+        return reader in self.mentions(where) or bool(self.named(where) & self.pub_studies(reader))
 
     def shown(self, where: Where) -> str:
         return self.graphs[where] if isinstance(where, str) else f"the store's graph {where[1]}"
@@ -202,13 +243,15 @@ def _described_findings(sp: _Speakers) -> Iterator[Finding]:
         describers = {w: sp.said(x, w) for w, describes in where.items() if describes}
         everything = frozenset().union(*describers.values())
         reported: set[str] = set()
-        for study_iri in sorted(frozenset().union(*(sp.named(w) for w in where)), key=lambda t: t.value):
-            seen_by = frozenset().union(*(d for w, d in describers.items() if study_iri in sp.named(w)))
+        studies = sorted(frozenset().union(*(sp.named(w) for w in where)), key=lambda t: t.value)
+        publications = sorted(frozenset().union(*(sp.mentions(w) for w in where)), key=lambda t: t.value)
+        for study_iri, pub in [*((s, False) for s in studies), *((p, True) for p in publications)]:
+            seen_by = frozenset().union(*(d for w, d in describers.items() if sp.reads(study_iri, w, pub)))
             if seen_by == everything:
                 continue
-            users = [u for u in where if study_iri in sp.named(u) and isinstance(u, str)]
+            users = [u for u in where if isinstance(u, str) and study_iri in (sp.mentions(u) if pub else sp.named(u))]
             for w, d in describers.items():  # the statements this study's pages and batches would not read
-                if study_iri in sp.named(w) or not d - seen_by:
+                if sp.reads(study_iri, w, pub) or not d - seen_by:
                     continue
                 p, o = sorted(d - seen_by, key=str)[0]
                 missed = f"{show_term(p)} {shown_term(o)}"
@@ -268,6 +311,30 @@ def _pointer_findings(sp: _Speakers) -> Iterator[Finding]:
                         "is read with the cited publication's own files)",
                     )
                     break
+    # a graph of the store a load adds to that points at a resource a file of the load types as its study's own
+    for o, where in sp.speak.items():
+        held = [w for w, describes in where.items() if not isinstance(w, str) and not describes]
+        if not held:
+            continue
+        for w, describes in where.items():
+            if not describes or not isinstance(w, str):
+                continue
+            kinds = [
+                k
+                for k in (t.object for t in sp.quads(w, o) if t.predicate == rdf_type)
+                if isinstance(k, ox.NamedNode) and k.value.startswith(TKG) and k != journal
+            ]
+            unnamed = [(h, sorted(sp.named(w) - sp.named(h), key=lambda t: t.value)) for h in held]
+            unnamed = [(h, studies) for h, studies in unnamed if studies]
+            if kinds and unnamed:
+                h, studies = unnamed[0]
+                yield Finding(
+                    sp.graphs[w],
+                    show_term(o),
+                    f"{show_term(o)} is a {show_term(kinds[0])} of this file, which names {show_term(studies[0])}; "
+                    f"{sp.shown(h)} points at it but does not name {show_term(studies[0])}, whose pages and batches "
+                    "would not read the link: load that file again naming it, or without the link",
+                )
 
 
 #: how a file speaks of a resource, as a ledger keeps it: pointed at otherwise than through publishedIn (by any
@@ -297,8 +364,10 @@ class Ledger:
         self.hashes = array("q")
         self.files = array("l")
         self.flags = array("b")
-        self.named: dict[int, frozenset[str]] = {}
+        self.named: dict[int, frozenset[str]] = {}  # each file's studies, as its batch saw them
         self.studies: dict[int, str] = {}  # the run's studies, by the hash of their IRI
+        self.mentioned: dict[int, frozenset[str]] = {}  # and publications
+        self.publications: dict[int, str] = {}
         self.packaged: frozenset[str] | None = None
         self.ontology: list[ox.Quad] = []
 
@@ -321,20 +390,26 @@ class Ledger:
                     self.flags.append(how)
         for g, k in place.items():
             self.named[k] = frozenset(s.value for s in sp.named(g))
+            self.mentioned[k] = frozenset(s.value for s in sp.mentions(g))
         self.studies.update((hash(s), s) for s in sp.studies)
+        self.publications.update((hash(s), s) for s in sp.publications)
 
-    def _named(self) -> dict[int, frozenset[str]]:
-        """Each file's studies, as the whole run types them: those its batch saw, and any other it speaks of."""
-        named = dict(self.named)
+    def _whole(self, batch: dict[int, frozenset[str]], typed: dict[int, str]) -> dict[int, frozenset[str]]:
+        """Each file's studies (or publications), as the whole run types them: those its batch saw, and any other
+        it speaks of."""
+        whole = dict(batch)
         for h, k in zip(self.hashes, self.files, strict=True):
-            if h in self.studies and self.studies[h] not in named.get(k, frozenset()):
-                named[k] = named.get(k, frozenset()) | {self.studies[h]}
-        return named
+            if h in typed and typed[h] not in whole.get(k, frozenset()):
+                whole[k] = whole.get(k, frozenset()) | {typed[h]}
+        return whole
 
-    def again(self, named: Mapping[int, frozenset[str]]) -> tuple[set[int], list[int]]:
+    def again(
+        self, named: Mapping[int, frozenset[str]], mentioned: Mapping[int, frozenset[str]]
+    ) -> tuple[set[int], list[int]]:
         """The hashes of the resources to check again (see the class), but a journal every file points at only
         through publishedIn and types nothing else (as :func:`_described_findings` leaves it); and their files."""
         changed = {k for k, v in named.items() if v != self.named.get(k, frozenset())}
+        changed |= {k for k, v in mentioned.items() if v != self.mentioned.get(k, frozenset())}
         candidates = {
             h for h, k, how in zip(self.hashes, self.files, self.flags, strict=True) if how & _HELD or k in changed
         }
@@ -371,8 +446,9 @@ class Ledger:
         their findings: the cross-file check made on what their files say that mentions them (each file parsed
         again, only those statements kept) with the studies each file names in the whole run; memory follows
         those statements, not the run."""
-        named = self._named()
-        again, files = self.again(named)
+        named = self._whole(self.named, self.studies)
+        mentioned = self._whole(self.mentioned, self.publications)
+        again, files = self.again(named, mentioned)
         if not again:
             return frozenset(), []
         store = ox.Store()
@@ -380,13 +456,32 @@ class Ledger:
         store.extend(self.ontology)
         graphs: dict[str, str] = {}
         given: dict[str, frozenset[ox.NamedNode]] = {}
+        given_pubs: dict[str, frozenset[ox.NamedNode]] = {}
         for k in files:
             source = publications[k]
             g = source.graph(base)
             graphs[g] = source.name
             given[g] = frozenset(ox.NamedNode(s) for s in named.get(k, ()))
+            given_pubs[g] = frozenset(ox.NamedNode(s) for s in mentioned.get(k, ()))
             store.extend(q for q in src.quads(source, base) if _mentions(q, again))
-        sp = _Speakers(store, graphs, onto, context, replaced, given, frozenset(self.studies.values()))
+        wanted = frozenset().union(*given_pubs.values())
+        pub_studies: dict[ox.NamedNode, set[ox.NamedNode]] = {}
+        for k, pubs in mentioned.items():  # every file of the run that names one of those publications
+            for pub in pubs:
+                if ox.NamedNode(pub) in wanted:
+                    pub_studies.setdefault(ox.NamedNode(pub), set()).update(ox.NamedNode(s) for s in named.get(k, ()))
+        sp = _Speakers(
+            store,
+            graphs,
+            onto,
+            context,
+            replaced,
+            given,
+            frozenset(self.studies.values()),
+            given_pubs,
+            frozenset(self.publications.values()),
+            {pub: frozenset(found) for pub, found in pub_studies.items()},
+        )
         shown = frozenset(show_term(x) for x in sp.speak if hash(x.value) in again)
         return shown, [f for f in (*_described_findings(sp), *_pointer_findings(sp)) if f.focus in shown]
 

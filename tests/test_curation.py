@@ -683,6 +683,51 @@ def test_a_publication_is_read_with_the_files_of_its_study(kg, synth, tmp_path, 
         assert [getattr(x, "value", x) for x in authors] == ["Author0 A", "Author0 B"], ds.origin
 
 
+LONE = """@base <https://w3id.org/trialkg/> .
+@prefix trialkg: <https://w3id.org/trialkg/ontology/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+<pub/lone> a trialkg:JournalArticle ; rdfs:label "Lone paper" ; dcterms:title "Lone paper" ;
+    trialkg:authorListComplete true ; trialkg:hasAuthorship <pub/lone/author-1> ; trialkg:publishedIn <journal/int-j-hematol> .
+<journal/int-j-hematol> a trialkg:Journal ; rdfs:label "International Journal of Hematology" ; trialkg:issn "0925-5710" .
+<pub/lone/author-1> a trialkg:Authorship .
+"""
+
+
+def test_what_a_publication_reads_is_in_its_own_files_or_its_studies(synth, tmp_path):
+    """A reviewer's reproduction (thirteenth session): a paper no study names lists an author entry that study 1's
+    file describes; citation asked of the paper, alone or in batches, read the paper's file and its studies' (none)
+    and gave the entry no name, where the whole store gave "Doe J". Publications read as studies do, so the file
+    that says more of the entry than the paper's own is refused, in one batch and a file a batch alike."""
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    synth.generate(2, 1, folder)
+    b = folder / "synth-000001.ttl"
+    b.write_text(
+        b.read_text()
+        + f"{S1}/publication> trialkg:hasAuthorship <pub/lone/author-1> .\n"
+        + '<pub/lone/author-1> a trialkg:Authorship ; trialkg:position 3 ; trialkg:authorName "Doe J" .\n'
+    )
+    (folder / "lone.ttl").write_text(LONE)
+    pubs = list(sources.publications([str(folder)]))
+    together = validate(pubs)
+    assert any(f == str(b) and "pub/lone" in focus for f, focus, _ in _cross_file(together)), together.text()
+    assert _cross_file(validate(pubs, batch=1)) == _cross_file(together)
+
+
+def test_a_store_that_points_at_a_loaded_studys_own_resource_is_refused(synth, tmp_path):
+    """A reviewer's reproduction (thirteenth session): a news report within study 1's arm loaded first (the arm not
+    yet there), then study 1's file: each load alone accepted, and trial-summary's "allocated 999" came from the
+    whole store only. The second load is refused now, and the store keeps what it held."""
+    folder, erratum = _across(synth, tmp_path, "an analysis set of a news report within another study's arm")
+    store = tmp_path / "store"
+    load_embedded(list(sources.files([erratum])), store)
+    before = sorted(Dataset.open(store).graphs())
+    with pytest.raises(ValidationFailed, match="points at it but does not name"):
+        load_embedded(list(sources.files(sorted(folder.glob("synth-*.ttl")))), store)
+    assert sorted(Dataset.open(store).graphs()) == before
+
+
 def test_a_journal_need_not_be_restated_where_it_is_only_published_in(kg, synth, tmp_path):
     """citation and the exports read a journal from each publication's own file: a file that points at a journal
     another file describes, through trialkg:publishedIn only, gives every study the same answers."""
