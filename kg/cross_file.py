@@ -30,6 +30,9 @@ from kg.prefixes import BASE, RDF_TYPE, TKG
 #: predicates that point at another file's publication without making this file part of its study (a news report
 #: citing a paper): the citing file is read with the cited publication's own graphs
 CITO = "http://purl.org/spar/cito/"
+#: the publications a ready-made query is asked about (``citation``'s scope), which read, besides their own files,
+#: the files of the studies those name (:meth:`kg.dataset.Dataset.graphs_of`)
+ARTICLE = TKG + "JournalArticle"
 #: a journal each file restates as it needs (its ISSN in one file, not another): read within each file's own graph
 JOURNAL = TKG + "Journal"
 
@@ -67,10 +70,10 @@ class _Speakers:
     ) -> None:
         self.store, self.graphs, self.onto, self.context = store, graphs, onto, context
         self.classes = root_classes(store, [TKG + "Study"])
-        self.pub_classes = root_classes(store, [TKG + "Publication"])
+        self.pub_classes = root_classes(store, [ARTICLE])
         if context is not None:
             self.classes |= root_classes(context, [TKG + "Study"])
-            self.pub_classes |= root_classes(context, [TKG + "Publication"])
+            self.pub_classes |= root_classes(context, [ARTICLE])
         #: resource: {graph: whether it describes it (else points at it)}
         self.speak: dict[ox.NamedNode, dict[Where, bool]] = {}
         #: the resources pointed at otherwise than through publishedIn
@@ -89,8 +92,10 @@ class _Speakers:
         self._mentioned: dict[str, frozenset[ox.NamedNode]] = dict(mentioned or {})
         self.publications = set(publications)
         self._pub_studies: dict[ox.NamedNode, frozenset[ox.NamedNode]] = dict(pub_studies or {})
+        self._cited: dict[str, set[ox.NamedNode]] = {}  # what each graph cites (a copy of the cited holds it)
         for g in graphs:
             iris = self._iris.setdefault(g, set())
+            cited = self._cited.setdefault(g, set())
             for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)):
                 o = q.object
                 if isinstance(q.subject, ox.NamedNode):
@@ -103,7 +108,9 @@ class _Speakers:
                             self.studies.add(q.subject.value)
                         if o in self.pub_classes:
                             self.publications.add(q.subject.value)
-                if isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO):
+                if isinstance(o, ox.NamedNode) and q.predicate.value.startswith(CITO):
+                    cited.add(o)
+                elif isinstance(o, ox.NamedNode):
                     self.speak.setdefault(o, {}).setdefault(g, False)
                     iris.add(o)
                     if q.predicate.value != PUBLISHED_IN:
@@ -165,8 +172,23 @@ class _Speakers:
         return self._of(where, self._named, self.study)
 
     def mentions(self, where: Where) -> frozenset[ox.NamedNode]:
-        """The publications a graph names (as a subject or an object, a citation aside)."""
+        """The journal articles a graph names (as a subject or an object, citing them too: a copy of an article
+        holds every graph it is in, :meth:`kg.dataset.Dataset.graphs_of`)."""
+        if isinstance(where, str) and where not in self._mentioned:
+            iris = self._iris.get(where, set()) | self._cited.get(where, set())
+            self._mentioned[where] = frozenset(t for t in iris if self.publication(t))
         return self._of(where, self._mentioned, self.publication)
+
+    def links(self, publication: ox.NamedNode, x: ox.NamedNode) -> bool:
+        """Whether a file says the publication has ``x`` (an author entry, say), a citation aside: what the article's
+        own rows read (``citation``), where a file that only names both (a report restating a cited paper's label)
+        is not."""
+        return any(
+            not q.predicate.value.startswith(CITO)
+            for st in (self.store, self.context)
+            if st is not None
+            for q in st.quads_for_pattern(publication, None, x)
+        )
 
     def _of(
         self, where: Where, known: dict[str, frozenset[ox.NamedNode]], kind: Callable[[ox.NamedNode], bool]
@@ -244,7 +266,8 @@ def _described_findings(sp: _Speakers) -> Iterator[Finding]:
         everything = frozenset().union(*describers.values())
         reported: set[str] = set()
         studies = sorted(frozenset().union(*(sp.named(w) for w in where)), key=lambda t: t.value)
-        publications = sorted(frozenset().union(*(sp.mentions(w) for w in where)), key=lambda t: t.value)
+        mentioned = frozenset().union(*(sp.mentions(w) for w in where))
+        publications = sorted((p for p in mentioned if sp.links(p, x)), key=lambda t: t.value)
         for study_iri, pub in [*((s, False) for s in studies), *((p, True) for p in publications)]:
             seen_by = frozenset().union(*(d for w, d in describers.items() if sp.reads(study_iri, w, pub)))
             if seen_by == everything:

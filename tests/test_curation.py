@@ -489,6 +489,17 @@ def test_a_news_report_may_cite_another_files_publication(kg):
     assert r.returncode == 0 and "pages and batches would not read" not in r.stdout, r.stdout
 
 
+def test_a_news_report_may_restate_the_label_of_the_paper_it_cites(kg, tmp_path):
+    """A reviewer's case (thirteenth session): a report restating the cited paper's label, word for word, names
+    a journal article but says nothing the article's rows read (no author entry of it): accepted, as before
+    publications became readers."""
+    data = Path(__file__).parent / "data" / "cited" / "news-elsewhere.ttl"
+    news = tmp_path / "news-elsewhere.ttl"
+    news.write_text(data.read_text() + '<publication/isoda-2018> rdfs:label "Isoda et al. 2018, Int J Hematol" .\n')
+    r = kg("validate", "--trials", str(news), str(Path(__file__).parent.parent / "trials" / "isoda-2018.ttl"))
+    assert r.returncode == 0 and "pages and batches would not read" not in r.stdout, r.stdout
+
+
 def test_a_load_compares_its_files_with_the_graphs_the_store_holds(kg, synth, tmp_path):
     """Loaded one at a time, the files of the run are not together: the store's other graphs are compared too (a
     label for a cited publication, accepted when its study's file was already in the store, gave that study's rows
