@@ -1,18 +1,21 @@
 """Files compared with one another: what a file says of a resource that a study another file names reads.
 
 A study's pages, copies and batches read the files that name the study (as a
-subject or an object) and the ontology; the whole store reads every file. So
-what one file says of a resource another file speaks of must be read with every
-study either names (:func:`elsewhere_findings`): the files of a batch of
-``kg validate`` / ``kg load`` with one another, and a load's files with the
-graphs of the store it adds to.
+subject or an object) and the ontology; a journal article's copy (``citation``)
+reads its own files, those citing it, and its studies'; the whole store reads
+every file. So what one file says of a resource another file speaks of must be
+read with every study either names, and every article that links to it
+(:func:`elsewhere_findings`): the files of a batch of ``kg validate`` / ``kg
+load`` with one another, and a load's files with the graphs of the store it
+adds to.
 
-A run reads its publications a batch at a time (memory stays flat), so files in
-two batches are compared at its end: each batch leaves a :class:`Ledger` of the
-resources each file speaks of (a hash of the IRI and how), and the resources
-spoken of in two batches are compared from the statements that mention them,
-read again from their files (:meth:`Ledger.findings`): a run of 501 files no
-longer accepts what the same two files alone are refused for.
+A run reads its publications a batch at a time (memory stays flat), so at its
+end each file's studies are the whole run's and the resources no batch could
+check whole are checked again: each batch leaves a :class:`Ledger` of the
+resources each file speaks of (a hash of the IRI and how), and those spoken of
+in two batches, by a file whose studies grew, or by a graph of the store, are
+compared from the statements that mention them, read again from their files
+(:meth:`Ledger.findings`): a run of 501 files answers as its files do together.
 """
 
 from __future__ import annotations
@@ -35,8 +38,7 @@ CITO = "http://purl.org/spar/cito/"
 ARTICLE = TKG + "JournalArticle"
 #: a journal each file restates as it needs (its ISSN in one file, not another): read within each file's own graph
 JOURNAL = TKG + "Journal"
-
-
+#: the link by which a publication names its journal (the one use of a journal that is not compared)
 PUBLISHED_IN = TKG + "publishedIn"
 #: a graph of the run (its name) or of a store a load adds to (``(store, name)``)
 Where = str | tuple[ox.Store, str]
