@@ -20,6 +20,7 @@ compared from the statements that mention them, read again from their files
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
@@ -180,6 +181,10 @@ class _Speakers:
             iris = self._iris.get(where, set()) | self._cited.get(where, set())
             self._mentioned[where] = frozenset(t for t in iris if self.publication(t))
         return self._of(where, self._mentioned, self.publication)
+
+    def cited(self, where: str) -> frozenset[ox.NamedNode]:
+        """What a file of the run cites (``cito:``)."""
+        return frozenset(self._cited.get(where, ()))
 
     def links(self, publication: ox.NamedNode, x: ox.NamedNode) -> bool:
         """Whether a file says the publication has ``x`` (an author entry, say), a citation aside: what the article's
@@ -393,6 +398,7 @@ class Ledger:
         self.studies: dict[int, str] = {}  # the run's studies, by the hash of their IRI
         self.mentioned: dict[int, frozenset[str]] = {}  # and publications
         self.publications: dict[int, str] = {}
+        self.cited = (array("q"), array("l"))  # what each file cites (a hash, the file): an article it names too
         self.packaged: frozenset[str] | None = None
         self.ontology: list[ox.Quad] = []
 
@@ -414,16 +420,22 @@ class Ledger:
                     how = used | (_JOURNAL if (x, w) in sp.journals else 0) | (_TYPED if (x, w) in sp.typed else 0)
                     self.flags.append(how)
         for g, k in place.items():
+            for o in sp.cited(g):
+                self.cited[0].append(hash(o.value))
+                self.cited[1].append(k)
             self.named[k] = frozenset(s.value for s in sp.named(g))
             self.mentioned[k] = frozenset(s.value for s in sp.mentions(g))
         self.studies.update((hash(s), s) for s in sp.studies)
         self.publications.update((hash(s), s) for s in sp.publications)
 
-    def _whole(self, batch: dict[int, frozenset[str]], typed: dict[int, str]) -> dict[int, frozenset[str]]:
-        """Each file's studies (or publications), as the whole run types them: those its batch saw, and any other
-        it speaks of."""
+    def _whole(
+        self, batch: dict[int, frozenset[str]], typed: dict[int, str], cited: bool = False
+    ) -> dict[int, frozenset[str]]:
+        """Each file's studies (or, ``cited``, journal articles: citing one names it), as the whole run types them:
+        those its batch saw, and any other it speaks of."""
         whole = dict(batch)
-        for h, k in zip(self.hashes, self.files, strict=True):
+        pairs = zip(self.hashes, self.files, strict=True)
+        for h, k in itertools.chain(pairs, zip(*self.cited, strict=True)) if cited else pairs:
             if h in typed and typed[h] not in whole.get(k, frozenset()):
                 whole[k] = whole.get(k, frozenset()) | {typed[h]}
         return whole
@@ -472,7 +484,7 @@ class Ledger:
         again, only those statements kept) with the studies each file names in the whole run; memory follows
         those statements, not the run."""
         named = self._whole(self.named, self.studies)
-        mentioned = self._whole(self.mentioned, self.publications)
+        mentioned = self._whole(self.mentioned, self.publications, cited=True)
         again, files = self.again(named, mentioned)
         if not again:
             return frozenset(), []

@@ -726,6 +726,35 @@ def test_what_a_publication_reads_is_in_its_own_files_or_its_studies(synth, tmp_
     assert _cross_file(validate(pubs, batch=1)) == _cross_file(together)
 
 
+CONFERENCE = """@base <https://w3id.org/trialkg/> .
+@prefix trialkg: <https://w3id.org/trialkg/ontology/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+<publication/conf-0> a trialkg:JournalArticle ; rdfs:label "Conference abstract of trial 0" ; dcterms:title "Trial 0" ;
+    trialkg:hasAuthorship <synthetic/synth-000000/author-1> ; trialkg:authorListComplete false ;
+    trialkg:publishedIn <journal/int-j-hematol> .
+<synthetic/synth-000000/author-1> a trialkg:Authorship .
+<journal/int-j-hematol> a trialkg:Journal ; rdfs:label "International Journal of Hematology" ; trialkg:issn "0925-5710" .
+"""
+
+
+def test_an_article_is_read_with_the_files_that_cite_it_in_any_batch(synth, tmp_path):
+    """A conference abstract lists the full paper's author entry, and the full paper cites the abstract: the
+    abstract's copy holds the citing file (as citation reads it), so this is accepted; a file a batch, the citing
+    file's article was typed in another batch, and the run refused what one batch accepts."""
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    synth.generate(2, 1, folder)
+    a = folder / "synth-000000.ttl"
+    a.write_text(PREFIXES_ADDED + a.read_text() + f"{S0}/publication> cito:citesAsRelated <publication/conf-0> .\n")
+    (folder / "conf-0.ttl").write_text(CONFERENCE)
+    pubs = list(sources.publications([str(folder)]))
+    together = validate(pubs)
+    assert together.conforms and not _cross_file(together), together.text()
+    apart = validate(pubs, batch=1)  # the shapes refuse the abstract's bare entry alone; the cross-file check does not
+    assert not _cross_file(apart), apart.text()
+
+
 def test_a_store_that_points_at_a_loaded_studys_own_resource_is_refused(synth, tmp_path):
     """A reviewer's reproduction (thirteenth session): a news report within study 1's arm loaded first (the arm not
     yet there), then study 1's file: each load alone accepted, and trial-summary's "allocated 999" came from the
