@@ -382,8 +382,9 @@ class Ledger:
     in two batches were not compared. So each batch leaves an entry for each
     resource a file speaks of but the ontology's terms (a 64-bit hash of its IRI,
     the file's place in the run, how it speaks: :data:`_OTHER_USE` ...; about 35
-    a synthetic publication, 13 bytes each), the studies each file named there,
-    and the studies the batch types. At the end (:meth:`findings`) the resources
+    a synthetic publication, 13 bytes each), the studies and journal articles each
+    file named there, what it cites, and the studies and articles the batch
+    types. At the end (:meth:`findings`) the resources
     whose check a batch could not make whole are checked again: those spoken of
     in two batches, by a file that names a study typed in another batch, or by a
     graph of the store too.
@@ -528,9 +529,9 @@ def _run(where: Where) -> bool:
     return isinstance(where, str)
 
 
-def _mentions(q: ox.Quad, spanning: set[int]) -> bool:
-    """Whether a statement is of a resource in ``spanning`` (its subject), or points at one (not a citation)."""
+def _mentions(q: ox.Quad, again: set[int]) -> bool:
+    """Whether a statement is of a resource in ``again`` (its subject), or points at one (not a citation)."""
     s, o = q.subject, q.object
-    if isinstance(s, ox.NamedNode) and hash(s.value) in spanning:
+    if isinstance(s, ox.NamedNode) and hash(s.value) in again:
         return True
-    return isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO) and hash(o.value) in spanning
+    return isinstance(o, ox.NamedNode) and not q.predicate.value.startswith(CITO) and hash(o.value) in again
