@@ -278,6 +278,23 @@ def test_a_statement_about_another_files_resource_is_refused(kg, synth, tmp_path
     assert r.returncode == 1 and "refused" in r.stderr and not store.exists(), r.stderr
 
 
+def _loaded_two_ways(folder: Path, store: Path, monkeypatch, validate: bool = False) -> tuple[Dataset, Dataset]:
+    """The folder's files loaded into ``store``, opened twice: asked in batches of one study, and as a whole."""
+    load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store, validate=validate)
+    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
+    batched, whole = Dataset.open(store), Dataset.open(store)
+    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    return batched, whole
+
+
+def _answers(batched: Dataset, whole: Dataset, name: str) -> tuple[bytes, bytes]:
+    """A query's CSV asked in batches, and of the whole store."""
+    a, b = io.BytesIO(), io.BytesIO()
+    batched.write(name, {}, "csv", a)
+    whole.write(name, {}, "csv", b)
+    return a.getvalue(), b.getvalue()
+
+
 def test_a_file_that_names_the_study_may_say_more_of_it(kg, synth, tmp_path, monkeypatch):
     """An erratum naming the study its figure belongs to is the study's file too: its batches and pages read it."""
     named = (
@@ -287,20 +304,14 @@ def test_a_file_that_names_the_study_may_say_more_of_it(kg, synth, tmp_path, mon
     folder = _two_studies(synth, tmp_path / "trials", named)
     r = kg("validate", "--trials", str(folder))
     assert "reached from none" not in r.stdout, r.stdout
-    store = tmp_path / "store"
-    load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store, validate=False)
-    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
-    batched, whole = Dataset.open(store), Dataset.open(store)
-    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
+    batched, whole = _loaded_two_ways(folder, tmp_path / "store", monkeypatch)
     for name in ("efficacy", "consistency", "provenance"):
-        a, b = io.BytesIO(), io.BytesIO()
-        batched.write(name, {}, "csv", a)
-        whole.write(name, {}, "csv", b)
-        assert a.getvalue() == b.getvalue(), name
+        a, b = _answers(batched, whole, name)
+        assert a == b, name
     assert (
         "median has both a value and 'not reached'"
         in "".join(str(r["problem"]) for r in batched.run("consistency").rows)
-        or b"stat-0" in a.getvalue()
+        or b"stat-0" in a
     )
 
 
@@ -404,15 +415,9 @@ def test_a_term_declared_only_in_another_file_is_refused(kg, synth, tmp_path, mo
     assert r.returncode == 1 and f"{second}:" in r.stdout and "NCIT:C16039 is spoken of in " in r.stdout, r.stdout
     second.write_text(borrowing + DECLARED)  # each file declares what it uses, alike: conforms, one answer
     assert kg("validate", "--trials", str(folder)).returncode == 0
-    store = tmp_path / "store"
-    load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store, validate=False)
-    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
-    batched, whole = Dataset.open(store), Dataset.open(store)
-    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
-    a, b = io.BytesIO(), io.BytesIO()
-    batched.write("efficacy", {}, "csv", a)
-    whole.write("efficacy", {}, "csv", b)
-    assert a.getvalue() == b.getvalue() and a.getvalue().count(b"Autologous") == 2
+    batched, whole = _loaded_two_ways(folder, tmp_path / "store", monkeypatch)
+    a, b = _answers(batched, whole, "efficacy")
+    assert a == b and a.count(b"Autologous") == 2
 
 
 #: a reviewer's reproductions (twelfth session): each was accepted with both files in one run, and the whole store
@@ -679,15 +684,9 @@ def test_a_publication_is_read_with_the_files_of_its_study(kg, synth, tmp_path, 
     synth.generate(2, 1, folder)
     (folder / "full.ttl").write_text(FULL_PAPER)
     assert kg("validate", "--trials", str(folder)).returncode == 0
-    store = tmp_path / "store"
-    load_embedded(list(sources.files(sorted(folder.glob("*.ttl")))), store)
-    monkeypatch.setattr(dataset_module, "BATCH_STUDIES", 1)
-    batched, whole = Dataset.open(store), Dataset.open(store)
-    monkeypatch.setattr(whole, "_batched", lambda q, bindings: False)
-    a, b = io.BytesIO(), io.BytesIO()
-    batched.write("citation", {}, "csv", a)
-    whole.write("citation", {}, "csv", b)
-    assert a.getvalue() == b.getvalue() and a.getvalue().count(b"Full paper of trial 0") == 2
+    batched, whole = _loaded_two_ways(folder, tmp_path / "store", monkeypatch, validate=True)
+    a, b = _answers(batched, whole, "citation")
+    assert a == b and a.count(b"Full paper of trial 0") == 2
     paper = {"publication": "https://w3id.org/trialkg/full/paper"}
     for ds in (batched, Dataset.from_paths([str(folder)])):  # the paper's own copy: from the store, from the files
         authors = [r["author"] for r in ds.run("citation", paper).rows]
