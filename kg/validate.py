@@ -45,6 +45,8 @@ from kg.rdf import value
 if TYPE_CHECKING:
     import rdflib
 
+    from kg.shacl_compile import Graph
+
 ENGINES = ("oxigraph", "pyshacl")
 #: publications validated together (bounded memory; the shapes never relate two publications)
 BATCH = 500
@@ -203,10 +205,18 @@ def _violation(f: curation.Finding, strict: bool) -> Violation:
 def _prepare_shapes(engine: str, quads: list[ox.Quad]) -> object:
     """The shapes, read once for every batch: an index for the compiler, an rdflib graph for pyshacl."""
     if engine == "oxigraph":
-        from kg.shacl_compile import Graph
-
-        return Graph(quads)
+        return _shapes_index(tuple(quads))
     return src.rdflib_graph(quads)
+
+
+@functools.lru_cache(maxsize=8)
+def _shapes_index(quads: tuple[ox.Quad, ...]) -> Graph:
+    """The compiler's index of these shapes, one per process: it keeps the checks compiled from it
+    (:attr:`kg.shacl_compile.Graph.compiled`), so a process that validates again (a server's loads, a curator's
+    session, the tests) compiles the same shapes once."""
+    from kg.shacl_compile import Graph
+
+    return Graph(quads)
 
 
 def _with_lines(violations: set[Violation], chunk: list[src.Source]) -> set[Violation]:

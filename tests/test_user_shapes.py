@@ -94,6 +94,34 @@ def test_journal_checklist_gives_the_same_results_in_both_engines(tmp_path):
     assert len(_key(fast)) > 10
 
 
+def test_a_subclass_one_file_declares_is_checked_after_a_file_without_it(tmp_path):
+    """The checks compiled from a shapes file are kept for the next validation in the process (a server's loads, a
+    curator's session), and remade where the data has other subclasses of the classes the shapes name: a file
+    that declares one is checked through it, whatever was validated before."""
+    shapes = src.read(
+        shapes_file(
+            tmp_path,
+            PREFIXES
+            + """
+ex:EveryThingIsNamed a sh:NodeShape ;
+    sh:targetClass ex:Thing ;
+    sh:property [ sh:path rdfs:label ; sh:minCount 1 ; sh:message "Checklist: every thing is named." ] .
+""",
+        )
+    )
+    plain, declaring = tmp_path / "plain.ttl", tmp_path / "declaring.ttl"
+    plain.write_text(PREFIXES + "ex:a a ex:Thing .\n", encoding="utf-8")
+    declaring.write_text(PREFIXES + "ex:Part rdfs:subClassOf ex:Thing .\nex:b a ex:Part .\n", encoding="utf-8")
+
+    def unnamed(path: Path) -> set[str]:
+        report = validate([src.read(path)], shapes=[shapes], packaged_shapes=False)
+        return {v.focus for v in report.violations if v.message == "Checklist: every thing is named."}
+
+    assert unnamed(plain) == {"https://example.org/checklist/a"}
+    assert unnamed(declaring) == {"https://example.org/checklist/b"}  # not the checks compiled for plain.ttl
+    assert unnamed(plain) == {"https://example.org/checklist/a"}
+
+
 def test_cli_shapes_only_in_both_engines(kg, tmp_path):
     """``--shapes-only`` checks the user's file alone; both engines print the same lines and exit 1."""
     path = shapes_file(tmp_path, CHECKLIST)
