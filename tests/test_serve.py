@@ -20,6 +20,7 @@ import pytest
 
 from kg.dataset import Dataset
 from kg.media import RDF_SYNTAXES
+from kg.query.formats import cell
 from kg.web import pages
 from kg.web.site import Site
 
@@ -311,8 +312,6 @@ def _page(server_or_site, iri=TRIAL):
 
 
 def test_svg_marks_match_the_graph(site):
-    from kg.query.formats import cell
-
     page = pages.page(site, TRIAL)
     bars = re.findall(
         r'<rect class="bar"[^>]*height="([\d.]+)"[^>]*data-count="(\d*)" data-share="([\d.]+)" data-size="(\d*)"', page
@@ -357,6 +356,34 @@ def test_svg_marks_match_the_graph(site):
     assert os_line.group(1).endswith("/os-from-induction")
     assert not re.search(r"\d", os_line.group(2)), "no number is drawn for a median that was not reached"
     assert "os-from-induction" not in " ".join(re.findall(r'<circle class="median"[^>]*>', page))
+
+
+def test_a_time_axis_holds_medians_in_its_unit_and_no_chart_is_drawn_empty(tmp_path):
+    """A trial page's time-to-event chart marks medians only (a hazard ratio, a rate at a time point or a figure
+    of no stated kind is no point on a time axis), all in the axis's unit; a trial with no response category (only
+    a response rate) or no median has no empty chart. The packaged trials and a synthetic randomized trial."""
+    from kg import sources
+
+    rct = Path(__file__).parent / "data" / "rct"
+    for ds in (Dataset.build(), Dataset.build(sources.files([rct]))):
+        here = Site(ds)
+        for study in ds.studies():
+            page = pages.page(here, study.value)
+            rows = here.rows("efficacy", trial=study.value)
+            kinds = {r["statistic"].value: (cell(r.get("type_term")), cell(r.get("unit"))) for r in rows}
+            marked = re.findall(r'class="(?:median|not-reached)"[^>]*data-statistic="([^"]+)"', page)
+            chart = re.search(r'<svg[^>]*id="survival-chart".*?</svg>', page, re.S)
+            assert bool(marked) == bool(chart), study.value
+            assert {kinds[m][0] for m in marked} <= {"NCIT:C28007"}, (study.value, marked)
+            assert len({kinds[m][1] for m in marked}) <= 1, "one unit on one axis"
+            medians = [r for r in rows if cell(r.get("type_term")) == "NCIT:C28007" and r.get("origin")]
+            assert bool(medians) == bool(chart), study.value
+            if chart:
+                assert f"({kinds[marked[0]][1]}s)" in chart.group(0), "the axis is in its marks' unit"
+            response = re.search(r'<svg[^>]*id="response-chart".*?</svg>', page, re.S)
+            assert response is None or 'class="bar"' in response.group(0), study.value
+    sun = pages.page(Site(Dataset.build()), "https://w3id.org/trialkg/study/sun-2017")
+    assert "Hazard Ratio" in sun and 'id="survival-chart"' not in sun, "its hazard ratios are no medians"
 
 
 # ---- the static site ------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ def response_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
                 "statistic": r["statistic"].value if r.get("statistic") else "",
             }
         )
+    if not bars:  # no share to draw (a response rate is no category): no empty axes
+        return "", bars, undrawn
     width, top, left = 720, 30, 50
     bottom = 70 + 16 * len(series)
     height = top + 180 + bottom
@@ -124,13 +126,18 @@ def response_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
 def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """Time-to-event medians on one time axis, with CIs; a median not reached is an open-ended arrow.
 
-    One mark per finding: of several reports of one finding, the one with a
-    confidence interval is drawn, and the mark's title names every source.
+    ``rows`` are medians (the caller picks them: a hazard ratio or a rate at a
+    time point is no mark on a time axis); those timed from an origin in the
+    first one's unit are drawn (no text when there is none). One mark per
+    finding: of several reports of one finding, the one with a confidence
+    interval is drawn, and the mark's title names every source.
     """
     chosen: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        if not r.get("origin"):
-            continue
+    timed = [r for r in rows if r.get("origin")]
+    axis_unit = next((cell(r.get("unit")) for r in timed if cell(r.get("unit"))), "")
+    for r in timed:
+        if cell(r.get("unit")) not in (axis_unit, ""):
+            continue  # another unit than the axis's: in the table, not on this axis
         item = {
             "label": cell(r.get("finding_label")) or cell(r["label"]),
             "value": cell(r.get("value")),
@@ -151,6 +158,8 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
         else:
             chosen[key] = item
     items = list(chosen.values())
+    if not items:
+        return "", items
     numbers = [x for i in items for x in (number(i["value"]), number(i["upper"])) if x is not None]
     xmax = max(6, math.ceil((max(numbers) if numbers else 12) * 1.25 / 6) * 6)
     unit = next((i["unit"] for i in items if i["unit"]), "")

@@ -500,7 +500,7 @@ def render_trial(site: Site, iri: str) -> str:
         for r in rows("claims", trial=iri)
     ]
     response_svg, _bars, undrawn = response_chart(rows("response-distribution", trial=iri))
-    survival_svg, _items = survival_chart(efficacy_rows)
+    survival_svg, _items = survival_chart([r for r in efficacy_rows if _is(r.get("type_term"), MEDIAN_TYPE)])
     return (
         _env()
         .get_template("trial.html")
@@ -524,6 +524,11 @@ def render_trial(site: Site, iri: str) -> str:
             formats=_formats(path),
         )
     )
+
+
+def _is(term: object, iri: str) -> bool:
+    """Whether a row's cell is the IRI ``iri`` (an unbound cell or a literal is not)."""
+    return isinstance(term, ox.NamedNode) and term.value == iri
 
 
 #: schema.org (release 30.0) type of each kind of study; any other study is a MedicalStudy
