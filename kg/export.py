@@ -458,7 +458,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
 SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?exposureLabel ?exposureSize ?referenceLabel ?referenceSize
-       ?pop ?popLabel ?size ?tpValue ?tpUnitLabel ?tpUcum ?source ?quote WHERE {
+       ?tpValue ?tpUnitLabel ?tpUcum ?source ?quote WHERE {
   ?stat a trialkg:Comparison ; rdfs:label ?label ; prov:wasDerivedFrom ?source ;
         trialkg:exposureGroup ?exposure ; trialkg:referenceGroup ?reference ; trialkg:comparesStatistic ?member .
   ?member trialkg:measures ?measures ; trialkg:population ?exposure .
@@ -466,7 +466,6 @@ SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?exposureLabel ?exposureSi
   ?exposure rdfs:label ?exposureLabel . ?reference rdfs:label ?referenceLabel .
   OPTIONAL { ?exposure trialkg:size ?exposureSize }
   OPTIONAL { ?reference trialkg:size ?referenceSize }
-  OPTIONAL { ?exposure trialkg:subsetOf ?pop . ?pop rdfs:label ?popLabel . OPTIONAL { ?pop trialkg:size ?size } }
   OPTIONAL { ?member trialkg:timePointValue ?tpValue ; trialkg:timePointUnit ?tpUnit . ?tpUnit rdfs:label ?tpUnitLabel .
              OPTIONAL { ?tpUnit trialkg:ucumCode ?tpUcum } }
   OPTIONAL { ?stat trialkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
@@ -717,14 +716,18 @@ def fhir(ds: Dataset) -> dict[str, Any]:
             stat["attributeEstimate"] = _estimates(estimates[iri], s["unitLabel"], s["ucum"])
         evidence(s, stat, [])
 
+    compared: set[str] = set()
     for s in _rows(ds, "fhir-comparisons", _COMPARISONS):
+        if s["stat"] in compared:  # one Evidence a comparison (its rows differ in a second quote or label only)
+            continue
+        compared.add(s["stat"])
         stat = {
             "description": s["label"] + " (compared by a p-value; no effect estimate is reported)",
             "attributeEstimate": _estimates(estimates.get(s["stat"], []), "", "1"),
         }
-        if s["size"]:
-            stat["sampleSize"] = {"description": s["popLabel"], "numberOfParticipants": int(s["size"])}
-        evidence({**s, "popLabel": s["popLabel"] or f"{s['exposureLabel']} and {s['referenceLabel']}"}, stat, [])
+        # the population is the two groups compared (each with its size in its own definition), not a population
+        # either is drawn from: that may hold a third arm, or be one of two a safety set is a subset of
+        evidence({**s, "popLabel": f"{s['exposureLabel']} and {s['referenceLabel']}"}, stat, [])
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 

@@ -171,3 +171,40 @@ def test_publications_that_share_a_journal_list_each_author_once(synth, tmp_path
         assert [e["rankingOrder"] for e in entries] == list(range(1, len(entries) + 1))
     for c in citations:
         assert c["citedArtifact"]["publicationForm"][0]["publishedIn"]["title"], "the journal is still named"
+
+
+def test_a_comparison_of_two_arms_of_three_is_over_those_two(tmp_path):
+    """A comparison of two of three arms is not over the population every arm is drawn from (which holds the
+    third arm): its population is the two groups, each with its own size; and a group that is a subset of two
+    populations (a safety set drawn from its arm and from the safety set across arms) gives one Evidence, so
+    every fullUrl in the Bundle is one entry's."""
+    from pathlib import Path
+
+    from kg import sources
+    from kg.dataset import Dataset
+    from kg.export import WRITERS
+
+    rct = Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl"
+    text = rct.read_text(encoding="utf-8").replace(
+        "    trialkg:subsetOf trial:randomized ; trialkg:enteredPhase trial:induction-vd ;",
+        "    trialkg:subsetOf trial:randomized , trial:arm-vd-everyone ; trialkg:enteredPhase trial:induction-vd ;",
+    )
+    text += (
+        'trial:arm-vd-everyone a trialkg:AnalysisPopulation ; rdfs:label "everyone in the VD arm" ; '
+        "trialkg:sizeBasis trialkg:NotStated .\n"
+    )
+    (tmp_path / rct.name).write_text(text, encoding="utf-8")
+    bundle = json.loads(WRITERS["fhir"]["trialkg-fhir-bundle.json"](Dataset.build(sources.files([tmp_path]))))
+    urls = [e["fullUrl"] for e in bundle["entry"]]
+    assert len(urls) == len(set(urls)), "each fullUrl is one entry's"
+    found = evidence(bundle)
+    for key, groups in {
+        "trial/synthetic-rct-3arm/cr-vd-vs-td": ("allocated to VD", "allocated to TD"),
+        "trial/synthetic-rct-3arm/cr-vd-vs-vbmcp": ("allocated to VD", "allocated to VBMCP/VBAD/B"),
+    }.items():
+        definitions = found[key]["variableDefinition"]
+        population = next(d for d in definitions if d["variableRole"]["coding"][0]["code"] == "population")
+        assert population["description"] == f"{groups[0]} and {groups[1]}"
+        assert "sampleSize" not in found[key]["statistic"][0], "no size of a population holding a third arm"
+        shown = {d.get("description") for d in definitions}
+        assert set(groups) <= {x.split(" (", 1)[0] for x in shown if x}
