@@ -300,11 +300,28 @@ def test_trials_by_drug_unknown_drug_is_empty():
 
 
 @pytest.mark.parametrize("condition", ["MONDO:0009693", "NCIT:C3242", "DOID:9538", "MESH:D009101"])
-def test_trials_by_condition(condition):
-    got = rows("trials-by-condition", {"condition": condition}, columns=["trial", "condition", "phase", "dose"])
-    assert got == [
-        ("trialkg.trial:isoda-2018", "plasma cell myeloma", "Induction Therapy", ""),
-        ("trialkg.trial:isoda-2018", "plasma cell myeloma", "Maintenance", "1.3"),
+def test_trials_by_condition(condition, dataset):
+    """Every packaged study is of multiple myeloma, whatever its phases carry: a phase type or not (lee-2013's,
+    sun-2017's have none), doses given in parts of a regimen or not; a phase reads as the source names it."""
+    columns = ["trial", "condition", "phase", "dose"]
+    got = rows("trials-by-condition", {"condition": condition}, columns=columns, dataset=dataset)
+    assert {r[0] for r in got} == {
+        "trialkg.trial:isoda-2018",
+        "trialkg.trial:cavo-2012",
+        "trialkg.trial:green-2017",
+        "trialkg.trial:mellqvist-2013",
+        "trialkg.study:lee-2013",
+        "trialkg.study:sun-2017",
+    }
+    assert {r[1] for r in got} == {"plasma cell myeloma"}
+    assert [r for r in got if r[0] == "trialkg.trial:isoda-2018"] == [
+        (
+            "trialkg.trial:isoda-2018",
+            "plasma cell myeloma",
+            "Bortezomib maintenance, 1.3 mg/m2 every 2 weeks for 1 year",
+            "1.3",
+        ),
+        ("trialkg.trial:isoda-2018", "plasma cell myeloma", "Bortezomib-containing induction until plateau", ""),
     ]
 
 
