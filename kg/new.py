@@ -73,11 +73,23 @@ _RATIOS = {
 }
 
 
+#: kinds of number that are words of the text, not figures: each gets a line saying where it goes, not a stub
+NOTES = ("phase", "grade", "allocation")
+#: what each of those lines says
+_NOTE_HINTS = {
+    "phase": "the trial phase, as the study's trialkg:trialPhase (`kg terms phase`), not a figure",
+    "grade": "the grade of an adverse event: trialkg:grade on its figure (trialkg:minimumGrade and "
+    "trialkg:maximumGrade for a span such as grade 3 or 4; `kg terms grade`), not a figure",
+    "allocation": "the allocation ratio, as printed, in the study's trialkg:allocationRatio, not a figure",
+}
+
+
 @dataclass
 class Figure:
     """One number of a sentence and what its words say it is."""
 
-    kind: str  # proportion, count, median, value, interval, range, ratio, p, size, dose, duration, timepoint
+    kind: str  # proportion, count, median, value, interval, range, ratio, p, size, dose, duration, timepoint,
+    # notreached (a median "not reached": no number), and notes: phase, grade, allocation (no figure, a hint)
     text: str  # the number as printed
     value: Decimal
     start: int
@@ -149,13 +161,20 @@ def figures(sentence: str) -> list[Figure]:
     n = _NUMBER
     rules: list[tuple[str, str]] = [
         ("eligibility", _AGE_LIMIT.format(n=n)),
+        # words, not figures: "phase 3", "grade 3 or 4", "1:1:1" (each gets a hint where it goes, not a stub)
+        ("phase", r"\bphase\s+(\d)(?:\s*/\s*\d)?\b"),
+        ("grade", r"\bgrades?\s+(\d)(?![.\d%])(?:\s*(?:or|and|-|–|to)\s*\d(?![.\d%]))*"),
+        ("allocation", r"(?<![\w.:])(\d+)(?:\s*:\s*\d+)+(?![\w.:])"),
+        ("notreached", r"\b(not (?:yet )?(?:been )?reached)\b"),
         ("arm", rf"([A-Z][\w/+-]*)\s*(?:,\s*n\s*=\s*|\(\s*(?:n\s*=\s*)?){n}\s*\)"),
         ("interval", rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval)[^0-9.]{{0,6}}{n}\s*(?:-|–|to)\s*{n}"),
         ("range", rf"range[,:]?\s*{n}\s*(?:-|–|to)\s*{n}"),
         ("p", rf"\bP\s*([=<>≤]|<=)\s*{n}"),
         (
             "ratio",
-            rf"\b(hazard ratio|odds ratio|risk ratio|relative risk|(?-i:HR|OR|RR))\)?\s*(?:\([A-Z]+\)\s*)?(?:=|of|was|:)?\s*{n}",
+            # "HR 0.67", "hazard ratio, 0.70", "hazard ratio for progression or death with KRd vs Rd was 0.62"
+            rf"\b(hazard ratio|odds ratio|risk ratio|relative risk|(?-i:HR|OR|RR))\)?\s*(?:\([A-Z]+\)\s*)?"
+            rf"(?:(?:for|of)\s[^\d;.,()]{{0,50}}?)?[,:]?\s*(?:=|of|was|is|were)?\s*{n}",
         ),
         ("dose", rf"{n}\s*(mg/m2|mg/m²|mg/kg|mg|Gy)\b"),
         ("count-of", rf"{n}\s+of\s+(?:the\s+)?{n}"),
@@ -169,9 +188,22 @@ def figures(sentence: str) -> list[Figure]:
         ),
         # "56.2 vs 28.2 vs 35.5 months": every number of the list carries the unit (and "median" before it)
         ("series", rf"{n}(?:\s*(?:vs\.?|versus|and|or|,)\s*{n})+\s*(day|week|month|year|mo|wk|yr)s?\b"),
+        # "24 months and 18 months, respectively": a unit after each number
+        (
+            "series",
+            rf"{n}\s*(day|week|month|year|mo|wk|yr)s?(?:\s*(?:vs\.?|versus|and|or|,)\s*{n}\s*"
+            rf"(?:day|week|month|year|mo|wk|yr)s?\b)+",
+        ),
         ("median", rf"\bmedian\b[^.;]{{0,60}}?{n}\s*(day|week|month|year|mo|wk|yr)s?\b"),
         ("duration", rf"{n}\s*(day|week|month|year|mo|wk|yr)s?\b"),
-        ("size", rf"{n}\s+(?:\w+\s+){{0,3}}?(?:patients|participants|subjects|persons|people|cases)\b"),
+        # "occurred in 4 patients": a count of those with the event, not the size of a population
+        (
+            "count-in",
+            rf"\b(?:occurred|observed|seen|reported|developed|experienced|had)\b[^.;]{{0,60}}?\bin\s+{n}"
+            rf"(?=\s+(?:\w+\s+){{0,2}}?(?:patients|participants|subjects|persons|people|cases)\b)",
+        ),
+        # the words after the number looked at, not taken: "grade 3 thrombocytopenia in 12 patients" keeps the 12
+        ("size", rf"{n}(?=\s+(?:\w+\s+){{0,3}}?(?:patients|participants|subjects|persons|people|cases)\b)"),
         ("none", r"\b(no|none of the) (?:cases|patients|participants|events)\b"),
         ("value", n),
     ]
@@ -210,8 +242,19 @@ def figures(sentence: str) -> list[Figure]:
                         claim("size", m, 2)
             elif kind == "proportion":
                 claim("proportion", m, 1, unit="UO:0000187", statistic_type="NCIT:C44256")
+            elif kind in NOTES:
+                if m.start(1) not in taken:  # the words as printed ("grade 3 or 4", "1:1:1"): a hint, no stub
+                    found[m.start(1)] = Figure(kind, m.group(0), _decimal(m.group(1)), m.start(1))
+                taken.update(m.start() + x.start() for x in re.finditer(r"\d", m.group(0)))
+            elif kind == "notreached":
+                if m.start(1) not in taken:
+                    median = re.search(r"\bmedian\b[^.;]{0,80}$", text[: m.start()], re.IGNORECASE)
+                    extra_nr = {"statistic_type": "NCIT:C28007"} if median else {}
+                    found[m.start(1)] = Figure("notreached", m.group(1), Decimal(0), m.start(1), **extra_nr)  # type: ignore[arg-type]
+                    taken.add(m.start(1))
             elif kind == "series":
-                unit = _UNITS[m.group(m.lastindex or 0).lower().rstrip("s")]
+                word = next(g for g in m.groups() if g and not re.fullmatch(r"[\d.,]+", g))
+                unit = _UNITS[word.lower().rstrip("s")]
                 median = re.search(r"\bmedian\b[^.;]{0,60}$", text[: m.start()], re.IGNORECASE)
                 for x in re.finditer(n, m.group(0)):
                     start = m.start() + x.start(1)
@@ -229,6 +272,8 @@ def figures(sentence: str) -> list[Figure]:
                 claim(kind, m, 1, **extra)
             elif kind == "size":
                 claim("size", m, 1)
+            elif kind == "count-in":
+                claim("count", m, 1, unit="UO:0000189", statistic_type="NCIT:C25463")
             elif kind == "none":  # "no cases": a count of 0
                 if m.start(1) not in taken:
                     found[m.start(1)] = Figure("count", m.group(0), Decimal(0), m.start(1))
@@ -364,6 +409,9 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
                     f'trialkg:comparator "{f.comparator}" ;\n{prov}'
                 )
                 continue
+            if f.kind in NOTES:
+                body.append(f"# {shown}: {_NOTE_HINTS[f.kind]}")
+                continue
             if f.kind == "eligibility":
                 eligibility.append(f"sentence {s.number}")
                 body.append(
@@ -402,7 +450,9 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
                 continue
             stats.append(name)
             last_stat, last_kind = name, f.kind
-            cls = "trialkg:ComparativeStatistic" if f.kind == "ratio" else "trialkg:EfficacyStatistic"
+            cls = {"ratio": "trialkg:ComparativeStatistic", "notreached": "trialkg:TimeToEventStatistic"}.get(
+                f.kind, "trialkg:EfficacyStatistic"
+            )
             stype = f.statistic_type or ("NCIT:C25463" if f.kind == "count" else "trialkg:TODO")
             unit = (
                 f.unit
@@ -421,9 +471,11 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
             if f.kind == "count" and f.of is not None:
                 extra = f"    # of {f.of}: the population whose size that is\n"
             value = "" if f.kind == "timepoint" else f"    trialkg:value {f.value} ;\n"
+            if f.kind == "notreached":  # never a number: the value is left out, and the shapes refuse one
+                value = "    trialkg:notReached true ;  # a median not reached: no trialkg:value\n"
             body.append(
                 f"# {shown} ({f.kind}): TODO say what it measures, over whom, and when\n"
-                f"{name} a {cls} ;  # or trialkg:TimeToEventStatistic, trialkg:SafetyStatistic...\n"
+                f"{name} a {cls} ;  # the kind: trialkg:EfficacyStatistic, trialkg:TimeToEventStatistic, trialkg:SafetyStatistic...\n"
                 f'    rdfs:label "TODO: what this figure is" ;\n'
                 f"    trialkg:statisticType {stype} ;\n"
                 f"    trialkg:measures trialkg:TODO ;\n{value}"
@@ -511,4 +563,4 @@ def new(
         files.path(ttl.name).write_text(skeleton(slug, url, found, path.name, kind), encoding="utf-8")
         if not keep:
             files.path(txt.name).write_text(source_text(url, found), encoding="utf-8")
-    return ttl, txt, sum(len(s.figures) for s in found)
+    return ttl, txt, sum(f.kind not in (*NOTES, "eligibility") for s in found for f in s.figures)

@@ -143,6 +143,57 @@ def test_words_identifiers_abbreviations_and_age_limits_are_read_as_a_curator_re
     ]
 
 
+def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
+    """Found by a curator's three-arm abstract (review 34): a hazard ratio after a comma or its words ("for
+    progression or death"), a median per arm each with its unit, a median not reached (a stub with no number), a
+    count of patients with an event (not a population's size), and the words that hold digits but no figure
+    ("phase 3", "1:1:1", "grade 3 or 4"), which get a line saying where they go instead of a stub."""
+    text = (
+        "In this phase 3 trial, 450 patients were randomized 1:1:1 to KRd (n = 151), Pd (n = 149) or Rd (n = 150). "
+        "Median PFS was not reached with KRd and 14.1 months with Rd (hazard ratio for progression or death, 0.62; "
+        "95% CI, 0.47-0.82; P < 0.001). "
+        "Median OS was 24 months and 18 months, respectively (hazard ratio, 0.70). "
+        "Grade 3 or 4 neutropenia occurred in 30%, and grade 3 thrombocytopenia in 12 patients; "
+        "grade 2 or 3 neuropathy (grade 3, 0.6%) was rare."
+    )
+    _url, found = new.read(text)
+    kinds = [[(f.kind, f.text, f.statistic_type) for f in s.figures] for s in found]
+    assert kinds == [
+        [
+            ("phase", "phase 3", ""),
+            ("size", "450", ""),
+            ("allocation", "1:1:1", ""),
+            ("size", "151", ""),
+            ("size", "149", ""),
+            ("size", "150", ""),
+        ],
+        [
+            ("notreached", "not reached", "NCIT:C28007"),
+            ("median", "14.1", "NCIT:C28007"),
+            ("ratio", "0.62", "NCIT:C93150"),
+            ("interval", "0.47", ""),
+            ("p", "0.001", ""),
+        ],
+        [("median", "24", "NCIT:C28007"), ("median", "18", "NCIT:C28007"), ("ratio", "0.70", "NCIT:C93150")],
+        [
+            ("grade", "Grade 3 or 4", ""),
+            ("proportion", "30", "NCIT:C44256"),
+            ("grade", "grade 3", ""),
+            ("count", "12", "NCIT:C25463"),
+            ("grade", "grade 2 or 3", ""),
+            ("grade", "grade 3", ""),
+            ("proportion", "0.6", "NCIT:C44256"),
+        ],
+    ]
+    body = new.skeleton("x-2024", "https://example.org/x", found, "abstract.txt")
+    not_reached = body[body.index('# "not reached"') :].split("\n\n")[0].split("\n# ")[0]
+    assert "trialkg:notReached true" in not_reached and "trialkg:value " not in not_reached
+    assert "study:s2-3 trialkg:attributeEstimate study:s2-5 ." in body, "the P value is the hazard ratio's"
+    assert "trialkg:Comparison" not in body.split("sentence 3:")[0]
+    assert '# "1:1:1": the allocation ratio' in body and "trialkg:value 1 ;" not in body
+    assert "trialkg:value 3 ;" not in body and "trialkg:size 12" not in body
+
+
 def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_path):
     text = tmp_path / "abstract.txt"
     text.write_text(
