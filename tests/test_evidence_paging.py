@@ -283,3 +283,20 @@ def test_under_filters_each_filter_link_says_what_its_page_holds_and_none_leads_
                     checked += 1
                     changed += shown != by_label.get(label)
     assert checked > 20 and unlinked and changed, (checked, unlinked, changed)
+
+
+def test_a_type_filter_names_each_type_as_its_figures_table_does(packaged):
+    """Review 34: the adverse-events page offered "Ratio 3" while its table called the same figures "Proportion"
+    (NCIT:C44256: NCIt's label "Ratio", HL7's display "Proportion"). Each type a filter offers is named as
+    evidence-statistics' type_label names it for the figures it keeps."""
+    site = Site(packaged)
+    for view in pages.evidence_views(site):
+        named = {
+            r["type"].value: cell(r["type_label"])
+            for r in packaged.rows("evidence-statistics", **({"topic": view.topic} if view.topic else {}))
+            if r.get("type")
+        }
+        offered = pages._choices(site, view)["type"]
+        assert offered, view.slug
+        for choice in offered:
+            assert choice.label == named[choice.term], (view.slug, choice.term)

@@ -638,6 +638,7 @@ def schema_org(site: Site, study: str, rows: Rows | None = None) -> str:
 EVIDENCE = SITE_EVIDENCE  # site path of the generated views (no graph resource has one)
 ADVERSE_EVENTS = "adverse-events"
 MEDIAN_TYPE = NCIT + "C28007"
+SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 HINT = "Hover over a mark, or reach it with the Tab key, to read the sentence it comes from; select it to open the statistic."
 #: studies on one evidence page (every figure of the view each has is on it)
 EVIDENCE_PAGE_SIZE = 25
@@ -946,6 +947,19 @@ def _bits(site: Site, key: tuple[str, ...], numbers: Sequence[int]) -> int:
     return cast(int, pinned[("bits", *key)])
 
 
+def _preferred(site: Site, iris: list[str]) -> dict[str, str]:
+    """Terms' skos:prefLabel where they have one: a statistic type's HL7 display ("Proportion" for NCIT:C44256,
+    whose NCIt label is "Ratio"), which evidence-statistics' type_label gives the figures' table."""
+    if not iris:
+        return {}
+    terms = " ".join(str(ox.NamedNode(i)) for i in sorted(set(iris)))
+    rows = select(site.store, f"SELECT ?t ?l WHERE {{ VALUES ?t {{ {terms} }} ?t <{SKOS_PREF_LABEL}> ?l }}")
+    found: dict[str, str] = {}
+    for r in rows:
+        found.setdefault(value(r["t"]), value(r["l"]))
+    return found
+
+
 def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
     """What each filter offers on a view: every design, statistic type, drug, condition and year its figures have,
     with how many studies (figures, for a type) each keeps; from the evidence index, with their labels, kept."""
@@ -959,13 +973,17 @@ def _choices(site: Site, view: View) -> dict[str, list[Choice]]:
         **{name: counts.offered.get(name, []) for name in ("type", "drug", "condition")},
     }
     labels = site.labels({iri for name in ("design", "type", "drug", "condition") for iri, _n in counted[name]})
+    shown = _preferred(site, [iri for iri, _n in counted["type"]])  # a type as the figures' table names it
+
+    def named(name: str, iri: str) -> str:
+        if name == "type" and iri in shown:
+            return shown[iri]
+        return value(labels[iri][0]) if iri in labels else compact(iri)
+
     out: dict[str, list[Choice]] = {}
     for name in ("design", "type", "drug", "condition"):
         made = sorted(
-            (
-                (value(labels[iri][0]) if iri in labels else compact(iri), compact(iri), n, iri)
-                for iri, n in counted[name]
-            ),
+            ((named(name, iri), compact(iri), n, iri) for iri, n in counted[name]),
             key=lambda c: (c[0].lower(), c[3]),
         )
         out[name] = _with_slugs([Choice(c[1], c[0], c[2], c[3]) for c in made])
