@@ -8,6 +8,7 @@ Option choices come from the library's own registries, never retyped here.
 from __future__ import annotations
 
 import os
+import re
 import select
 import sys
 from collections.abc import Callable, Sequence
@@ -461,6 +462,11 @@ def query(
         raise QueryError("give either a query NAME or --file Q.rq (see `kg queries`)")
     params_given = parse_params(params)
     dataset = _dataset(trials, store, endpoint, timeout, isolated=True)
+    study = q.scope if q.scope in ("trial", "study") and q.scope in params_given else None
+    if study and re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", params_given[study]):
+        from kg.summary import resolve  # a study by its slug, as `kg summary SLUG` takes it
+
+        params_given = {**params_given, study: resolve(dataset, params_given[study])}
     require_known(dataset, q, params_given)
     out = click.get_binary_stream("stdout")
     dataset.write(

@@ -1077,6 +1077,17 @@ def test_unknown_parameter_and_query_are_refused_with_the_valid_ones(kg):
     assert r.returncode == 2 and "needs parameter 'drug'" in r.stderr
 
 
+def test_a_study_is_named_by_its_slug_as_kg_summary_takes_it(kg):
+    """Review 34: `--param trial=SLUG` was refused (it is no IRI or CURIE) where `kg summary SLUG` takes it; a
+    study query takes the slug for the study it names, and an unknown slug is refused with the nearest ones."""
+    by_slug = kg("query", "trial-summary", "--param", "trial=lee-2013", "--format", "csv")
+    by_curie = kg("query", "trial-summary", "--param", "trial=trialkg.study:lee-2013", "--format", "csv")
+    assert by_slug.returncode == 0 and by_slug.stdout == by_curie.stdout and "lee-2013" in by_slug.stdout
+    r = kg("query", "trial-summary", "--param", "trial=lee-2031", "--format", "csv")
+    assert r.returncode == 2 and "no study 'lee-2031'" in r.stderr and "nearest: lee-2013" in r.stderr
+    assert r.stderr.count("\n") == 1, "one line"
+
+
 def test_user_query_syntax_error_has_line_and_column(kg, tmp_path):
     rq = tmp_path / "broken.rq"
     rq.write_text("SELECT ?s\nWHERE { ?s ?p ?o ) }\n")
