@@ -133,6 +133,27 @@ REFUSED = [
         "says how they follow each other (trialkg:regimenStructure:",
     ),
     (
+        "two-arms-set-smaller-than-its-arms",
+        "    trialkg:size 257 ; trialkg:sizeBasis trialkg:InferredFromDesign ;",
+        "    trialkg:size 250 ; trialkg:sizeBasis trialkg:InferredFromDesign ;",
+        T + "itt-vd-or-td",
+        "The participants allocated to the arms a population spans outnumber it",
+    ),
+    (
+        "a-set-spanning-one-arm",
+        "    trialkg:spansArm trial:arm-vd , trial:arm-td ;",
+        "    trialkg:spansArm trial:arm-vd ;",
+        T + "itt-vd-or-td",
+        "names two or more of its own study's arms and is within none",
+    ),
+    (
+        "a-set-spanning-arms-and-within-one",
+        "    trialkg:spansArm trial:arm-vd , trial:arm-vbmcp ;",
+        "    trialkg:spansArm trial:arm-vd , trial:arm-vbmcp ; trialkg:withinArm trial:arm-vd ;",
+        T + "itt-vd-or-vbmcp",
+        "names two or more of its own study's arms and is within none",
+    ),
+    (
         "effect-type-on-a-group-figure",
         "trialkg:statisticType NCIT:C44256 ; trialkg:measures NCIT:C4870 ; trialkg:value 52 ;",
         "trialkg:statisticType NCIT:C16932 ; trialkg:measures NCIT:C4870 ; trialkg:value 52 ;",
