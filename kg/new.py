@@ -340,7 +340,7 @@ def skeleton(slug: str, url: str, found: list[Sentence], source: str, kind: str 
     dcterms:title "TODO: the title as printed" ;
     trialkg:hasAuthorship pub:author-1 ;
     trialkg:authorListComplete false ;
-    trialkg:publishedIn <journal/TODO> ;
+    trialkg:publishedIn <journal/TODO> ;  # no page showed it: delete this and the journal below, say so in a skos:note
     trialkg:hasAbstract {doc} ;
     schema:url <{url or "https://TODO.example/the-page-you-read"}> .
 
