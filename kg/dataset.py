@@ -38,7 +38,7 @@ from kg.query.catalog import Query
 from kg.query.params import bind
 from kg.query.result import Result, Value, from_solutions
 from kg.query.text import Term, in_order_of, paged, shown_as, values_rows, with_values
-from kg.query.tokens import has_dataset_clause, reads_named_graphs, uses_service
+from kg.query.tokens import has_dataset_clause, reads_named_graphs, unescaped, uses_service
 from kg.rdf import value
 
 if TYPE_CHECKING:
@@ -496,12 +496,26 @@ class Dataset:
 
     # ------------------------------------------------------------ querying it
     @staticmethod
-    def run_checks(q: Query, allow_service: bool) -> None:
-        """Refuse a user's own query that uses ``SERVICE`` (the engine would fetch another endpoint) unless allowed."""
-        if q.user_supplied and not allow_service and uses_service(q.text):
+    def run_checks(q: Query, allow_service: bool, engine: str = "oxigraph") -> None:
+        """Refuse a user's own query that uses ``SERVICE`` (the engine would fetch another endpoint) unless allowed.
+
+        rdflib reads code point escapes before it parses (``\\u0053ERVICE`` is a SERVICE there) and fetches the
+        graphs a ``FROM`` names over the network itself (Oxigraph reads them from the store): asked of rdflib,
+        the query is read unescaped, and a ``FROM`` needs leave too. rdflib runs in this process, outside the
+        child whose network is shut (:mod:`kg.sandbox`), so this check is all that stands there.
+        """
+        if not q.user_supplied or allow_service:
+            return
+        text = unescaped(q.text) if engine == "rdflib" else q.text
+        if uses_service(text):
             raise QueryError(
                 f"{q.origin}: the query uses SERVICE, which fetches from another endpoint over the network; "
                 "give --allow-service to let it"
+            )
+        if engine == "rdflib" and has_dataset_clause(text):
+            raise QueryError(
+                f"{q.origin}: the query names its graphs with FROM, which rdflib fetches over the network; "
+                "give --allow-service to let it, or ask it of the default engine (oxigraph), which reads them from the store"
             )
 
     def run(
@@ -524,7 +538,7 @@ class Dataset:
         text = paged(q.text, limit, offset)
         if engine not in ENGINES:
             raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
-        self.run_checks(q, allow_service)
+        self.run_checks(q, allow_service, engine)
         if self.endpoint:
             return execute.on_endpoint(self.endpoint, text, bindings, q.origin, self.timeout)
         if engine == "rdflib":
@@ -567,7 +581,7 @@ class Dataset:
         q = catalog.get(query) if isinstance(query, str) else query
         if engine not in ENGINES:
             raise QueryError(f"unknown engine {engine!r} (valid: {', '.join(ENGINES)})")
-        self.run_checks(q, allow_service)
+        self.run_checks(q, allow_service, engine)
         bindings = bind(q, params or {})
         text = paged(q.text, limit, offset)
         if self.endpoint:

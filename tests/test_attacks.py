@@ -525,6 +525,11 @@ def test_served_and_static_pages_carry_a_policy_that_runs_no_script(tmp_path):
 ESCAPED_SERVICE = {
     "an escaped # in a prefixed name": "PREFIX t: <{trap}> SELECT * WHERE {{ ?s ?p ?o BIND(t:a\\# AS ?x) SERVICE t: {{ ?a ?b ?c }} }}",
     "an escaped character in an IRI": "SELECT * WHERE {{ ?s ?p ?o BIND(<http://b\\u0041#> AS ?x) SERVICE <{trap}> {{ ?a ?b ?c }} }}",
+    # review 35: a language tag ends where its letters do; "<" read as less-than before a name of letters a
+    # regex's \w does not hold (a middle dot, a combining mark)
+    "a dot after a language tag": 'SELECT * WHERE {{ ?s ?p "x"@en.SERVICE <{trap}> {{ ?a ?b ?c }} }}',
+    "a middle dot in the name after it": "PREFIX : <{trap}> SELECT * WHERE {{ BIND(1 AS ?o) FILTER(?o<2)SERVICE:a\u00b7b#>\n{{ ?x ?y ?z }} }}",
+    "a combining mark in the name after it": "PREFIX : <{trap}> SELECT * WHERE {{ BIND(1 AS ?o) FILTER(?o<2)SERVICE:a\u0300#>\n{{ ?x ?y ?z }} }}",
 }
 
 
@@ -569,6 +574,22 @@ def test_query_file_with_service_needs_allow_service(kg, trap, tmp_path):
     r = kg("query", "--file", str(q), "--allow-service")
     assert trap.connections >= 1, f"with the flag the query reaches the endpoint it names: {r.stderr}"
     assert "--allow-service" in kg("query", "--help").stdout
+
+
+def test_rdflib_reads_escapes_first_and_fetches_from_so_both_need_allow_service(kg, trap, tmp_path):
+    """Review 35: rdflib (run in kg's own process, outside the child whose network is shut) reads code point
+    escapes before it parses, so ``\\u0053ERVICE`` was a SERVICE the check did not see, and it fetches the graph
+    a FROM names. Both are refused in one line without --allow-service, and nothing is fetched."""
+    service = tmp_path / "escaped.rq"
+    service.write_text(f"SELECT * WHERE {{ ?s ?p ?o \\u0053ERVICE <{trap.url}> {{ ?a ?b ?c }} }} LIMIT 1\n")
+    dataset = tmp_path / "from.rq"
+    dataset.write_text(f"SELECT (COUNT(*) AS ?n) FROM <{trap.url}from> WHERE {{ ?s ?p ?o }}\n")
+    for q, says in ((service, "uses SERVICE"), (dataset, "FROM, which rdflib fetches")):
+        r = kg("query", "--file", str(q), "--engine", "rdflib")
+        assert r.returncode == 2 and one_line(r.stderr) and says in r.stderr, r.stderr
+    assert trap.connections == 0, "nothing was fetched"
+    r = kg("query", "--file", str(dataset))
+    assert r.returncode == 0, "Oxigraph reads a FROM's graph from the store: no leave needed"
 
 
 # ---------------------------------------------------------------- 3. a gateway's 504 is not the server's answer

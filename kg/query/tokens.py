@@ -29,6 +29,7 @@ _TOKENS = re.compile(
               |'[^'\\\n\r]*(?:\\.[^'\\\n\r]*)*'
               |"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*")
   | (?P<iri><{_IRI_CHAR}*(?:(?:{_UCHAR}){_IRI_CHAR}*)*>)
+  | (?P<lang>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
   | (?P<var>[?$]\w+)
   | (?P<word>(?:[\w:]|{_ESC})[\w.\-:%]*(?:{_ESC}[\w.\-:%]*)*)
   | (?P<other>\S)
@@ -36,8 +37,13 @@ _TOKENS = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 # Inside an IRIREF token: a "<" that Oxigraph reads as less-than, hiding "SERVICE" up to a ">" in a comment
-# (``FILTER(?o<2)SERVICE#>``, then the service IRI on the next line).
-_HIDDEN_SERVICE = re.compile(r"[)\].\d']service[\w?$:.\-%]*#", re.IGNORECASE)
+# (``FILTER(?o<2)SERVICE#>``, then the service IRI on the next line; ``SERVICE:a·b#>``, a prefixed name of
+# characters a regex's \w does not hold). On the safe side: "service" after anything but a letter, "_", "/",
+# ":", "-" or "#" (where an IRI's own word would stand), then anything but a space up to a "#".
+_HIDDEN_SERVICE = re.compile(r"(?<![A-Za-z_/:#\-])service[^\s<>]*#", re.IGNORECASE)
+# A code point escape, which SPARQL's grammar reads before anything else (rdflib does so; Oxigraph only inside
+# IRIs and strings)
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
 def tokens(text: str) -> Iterator[tuple[str, str]]:
@@ -47,12 +53,22 @@ def tokens(text: str) -> Iterator[tuple[str, str]]:
 
 
 def _keywords(text: str) -> Iterator[str]:
-    """The words that can be keywords, lower-cased: the prefix part of a prefixed name, never a language tag."""
-    previous = ""
+    """The words that can be keywords, lower-cased: the prefix part of a prefixed name, never a language tag
+    (``@en``; what follows one, ``@en.SERVICE``, is read on as Oxigraph reads it)."""
     for kind, token in tokens(text):
-        if kind == "word" and previous != "@":
+        if kind == "word":
             yield (token.split(":", 1)[0] if ":" in token else token).lower()
-        previous = token
+
+
+def unescaped(text: str) -> str:
+    """The query with its code point escapes (``\\u0053``) replaced by their characters, as SPARQL's grammar
+    reads them before anything else: what rdflib parses (Oxigraph reads them only inside IRIs and strings)."""
+    return _CODEPOINT.sub(lambda m: _char(m.group(1) or m.group(2)), text)
+
+
+def _char(hex_digits: str) -> str:
+    code = int(hex_digits, 16)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
 
 
 def uses_service(text: str) -> bool:
@@ -65,6 +81,8 @@ def uses_service(text: str) -> bool:
     >>> uses_service("SELECT * WHERE { ?s ?p t:a\\\\# SERVICE t:x { ?a ?b ?c } }")  # t: declared before
     True
     >>> uses_service("SELECT * WHERE { ?s <http://b\\\\u0041#> ?o SERVICE <http://h/> { } }")
+    True
+    >>> uses_service('SELECT * WHERE { ?s ?p "x"@en.SERVICE <http://h/> { } }')  # a language tag ends at "."
     True
     """
     for kind, token in tokens(text):
