@@ -1025,6 +1025,54 @@ def test_clients_that_leave_before_or_during_their_answer_never_use_up_the_query
 
 
 @pytest.mark.slow
+def test_clients_that_ask_for_large_answers_and_read_none_never_hold_the_query_slots(tmp_path):
+    """Review 35: four clients that asked for a large answer and read nothing of it held every `--max-queries`
+    slot for as long as they stayed connected (150 s), and every other query got 503. A client that takes nothing
+    of its answer for the time-out loses it: its answer ends there and its slot is free."""
+    import socket
+    import time
+
+    proc, base = _start_serve(tmp_path, "--max-rows", "1000", "--timeout", "2", "--max-queries", "2")
+    port = int(base.rsplit(":", 1)[1])
+    values = " ".join(str(i) for i in range(1000))
+    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{"x" * 4000}" }} }}'.encode()
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(query)
+    )
+    ask = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
+    stalled = []
+    try:
+        for _ in range(2):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # a reader that takes (almost) nothing
+            s.connect(("127.0.0.1", port))
+            s.sendall(head + query)
+            stalled.append(s)
+        time.sleep(1)
+        try:
+            urllib.request.urlopen(f"{base}/sparql?{ask}", timeout=30)
+            held = False
+        except urllib.error.HTTPError as exc:
+            held = exc.code == 503
+        assert held, "while the two answers are being written, both slots are taken"
+        deadline, status = time.monotonic() + 20, 0
+        while time.monotonic() < deadline and status != 200:
+            time.sleep(1)
+            try:
+                with urllib.request.urlopen(f"{base}/sparql?{ask}", timeout=30) as resp:
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+        assert status == 200, "the stalled clients' slots came back within the time-out (and a little)"
+    finally:
+        for s in stalled:
+            s.close()
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.slow
 def test_a_served_answer_streams_whole_while_the_thread_pool_retires_the_thread_that_asked_for_it(tmp_path):
     """uvicorn's pool (anyio) retires a thread idle for 10 s when another request comes; the answer that thread asked
     its query process for may still stream. The query process forked from it died with it: the answer was cut short

@@ -9,6 +9,7 @@ the generated ``.htaccess``. Document URLs (with a suffix) answer 200.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -155,11 +156,27 @@ def create_app(
         One the process did not finish (it went quiet, was killed, or failed
         while writing) ends without HTTP/1.1's last chunk and the connection
         closes, so the client sees an incomplete answer, never a shorter whole one.
+        So does one whose client reads nothing of it for the time-out: each chunk
+        is handed on within it or the answer ends there, its process and slot
+        freed (four clients that asked for large answers and read none held every
+        slot for as long as they stayed, and every other query got 503).
         """
 
         def __init__(self, body: Body, **kwargs: Any):
             super().__init__(iter(()), **kwargs)
             self.answer = body
+
+        async def _sent(self, send: Send, message: dict[str, Any]) -> bool:
+            """Hand a message on, within the time-out; False (the answer cut off) when the client took none of it."""
+            try:
+                await asyncio.wait_for(send(message), timeout=endpoint.limits.timeout)
+            except TimeoutError:
+                LOG.warning(
+                    "kg serve: a /sparql client read nothing for %s s: its answer was cut off", endpoint.limits.timeout
+                )
+                self.answer.cut, self.answer.why = True, "the client read nothing for the time-out"
+                return False
+            return True
 
         async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             try:
@@ -168,11 +185,14 @@ def create_app(
                 self.answer.close()
 
         async def stream_response(self, send: Send) -> None:
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            if not await self._sent(send, start):
+                return
             while chunk := await self.answer.aread():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if not await self._sent(send, {"type": "http.response.body", "body": chunk, "more_body": True}):
+                    return
             if not self.answer.cut:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await self._sent(send, {"type": "http.response.body", "body": b"", "more_body": False})
 
     async def evidence(request: Request) -> Response:
         slug = request.path_params["slug"]
