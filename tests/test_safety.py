@@ -1287,6 +1287,11 @@ def test_an_iri_ending_in_index_or_at_a_site_path_does_not_overwrite_the_site(kg
 <{TKG}void> rdfs:label "EVIL void" .
 <{TKG}queries/citation> rdfs:label "EVIL query" .
 """)
+    # another file's, published after x.ttl's (graph by graph)
+    (data / "z.ttl").write_text(f"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<{TKG}trial/./x> rdfs:label "EVIL x, a dot segment away" .
+<{TKG}trial/x/./.> rdfs:label "EVIL x folder" .
+""")
     site = tmp_path / "site"
     r = kg("publish", "--static", str(site), "--trials", str(data))
     assert r.returncode == 0, r.stderr
@@ -1295,6 +1300,9 @@ def test_an_iri_ending_in_index_or_at_a_site_path_does_not_overwrite_the_site(kg
     assert not any("EVIL" in p.read_text() for p in site.rglob("index.*")), "no resource page took an index name"
     own = [*site.glob("void*"), *site.rglob("evidence/*"), *site.rglob("queries/*")]
     assert own and not any("EVIL" in p.read_text() for p in own), "nor one of the site's own documents"
+    # review 35: "trial/./x" was written to trial/x's own files (another publication's trial, retitled)
+    pages = [p for p in site.rglob("trial/x*") if p.is_file()]
+    assert pages and not any("EVIL" in p.read_text() for p in pages), "nor one two IRIs would share"
 
 
 # ---------------------------------------------------------------- the hostile-traffic run, tiny

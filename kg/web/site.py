@@ -124,13 +124,15 @@ class Site:
 
         An IRI ending in ``/`` (the ontology's) is the folder's ``index`` page; so
         an IRI whose own last segment is ``index`` gets no page, or it would
-        overwrite that one; nor does an IRI at one of the site's own paths.
+        overwrite that one; nor does an IRI at one of the site's own paths, nor
+        one with a ``.`` or ``..`` segment (two IRIs, one file).
         """
         if not iri.startswith(self.base):
             return None
         path = iri[len(self.base) :]
-        if not path or path.startswith("/") or ".." in path.split("/") or "//" in path:
-            return None
+        segments = path.split("/")
+        if not path or path.startswith("/") or ".." in segments or "." in segments or "//" in path:
+            return None  # "trial/./x" would be the file of "trial/x" (review 35: another file's page replaced)
         if not re.fullmatch(r"[A-Za-z0-9._~/-]+", path):
             return None
         if path.rsplit("/", 1)[-1].split(".", 1)[0] in RESERVED:
