@@ -519,6 +519,33 @@ def test_served_and_static_pages_carry_a_policy_that_runs_no_script(tmp_path):
     assert static["style-src"] == pages_styles
 
 
+@pytest.mark.parametrize("words", ["<!--<script>", "</script><p>x", "<!-- -->&lt;"])
+def test_a_label_with_markup_stays_text_in_the_pages_json_ld(trial_turtle, words):
+    """Review 35: a study label holding "<!--<script>" put the HTML parser's script state where the rest of the
+    page was script (html5lib: an empty body; chromium: a blank page). The study page's JSON-LD (inside <script>)
+    now holds no "<", ">" or "&" but as JSON escapes: the page parses whole and its JSON-LD reads the label back."""
+    import json
+
+    import html5lib
+
+    from kg import resources
+    from kg.dataset import Dataset
+    from kg.sources import Source
+    from kg.web import pages
+    from kg.web.site import Site
+
+    label = "Bortezomib maintenance after bortezomib-based induction in transplant-ineligible multiple myeloma (Isoda et al. 2018)"
+    assert trial_turtle.count(f'"{label}"') == 1
+    text = trial_turtle.replace(f'"{label}"', json.dumps(f"{label} {words}"))
+    pubs = [Source(e.name, e.name[:-4], e.read_bytes()) for e in resources.trial_files() if e.name != "isoda-2018.ttl"]
+    site = Site(Dataset.build([*pubs, Source("isoda-2018.ttl", "isoda-2018", text.encode())]))
+    page = pages.page(site, f"{TKG}trial/isoda-2018")
+    doc = html5lib.parse(page, namespaceHTMLElements=False)
+    assert doc.find(".//*[@id='citation']") is not None, "the page's body is there, after its script"
+    (script,) = [s for s in doc.iter("script") if s.get("type") == "application/ld+json"]
+    assert json.loads(script.text)["name"] == f"{label} {words}"
+
+
 # ---------------------------------------------------------------- 9, 10, 11. SERVICE however spelled; FROM honoured
 
 

@@ -623,7 +623,11 @@ def schema_org(site: Site, study: str, rows: Rows | None = None) -> str:
         works.append(work)
     if works:
         doc["subjectOf"] = works
-    return json.dumps(doc, indent=1, ensure_ascii=False).replace("</", "<\\/")
+    # inside <script> the text must hold no "</script" and no "<!--" (which turns the HTML parser's script state
+    # into one where "<script" nests and the rest of the page became script: a label "<!--<script>" blanked its
+    # page); "<", ">" and "&" only occur in JSON strings, where \u escapes read back as themselves
+    text = json.dumps(doc, indent=1, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 # ---- the evidence view: one page per endpoint (and one for adverse events), across publications --
