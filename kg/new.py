@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from kg.curation import URL_LINE, spelled_numbers
-from kg.errors import InputError
+from kg.errors import InputError, printable
 from kg.outputs import AtomicFiles
 
 #: sentence ends: ., ! or ? and a space before a capital, a digit or a quote; not after these abbreviations
@@ -82,6 +82,10 @@ _NOTE_HINTS = {
     "trialkg:maximumGrade for a span such as grade 3 or 4; `kg terms grade`), not a figure",
     "allocation": "the allocation ratio, as printed, in the study's trialkg:allocationRatio, not a figure",
 }
+
+
+#: a page's address as the skeleton's IRIs hold it: http(s), and no character an IRIREF may not hold
+_WEB_ADDRESS = re.compile(r"https?://[^\x00-\x20<>\"{}|^`\\]+", re.IGNORECASE)
 
 
 @dataclass
@@ -557,10 +561,16 @@ def new(
                 f"{target}: already there; kg new never overwrites a file (choose another --slug or --out)"
             )
     url = url or found_url
+    if url and not _WEB_ADDRESS.fullmatch(url):  # it goes between <> in the Turtle: nothing may end it early
+        raise InputError(
+            f"{path}: the page's address {printable(url)[:200]!r} is not an http(s) address a Turtle IRI can hold "
+            '(no spaces, <, >, ", {, }, |, ^, ` or \\)'
+        )
     if keep and url and not found_url:
         raise InputError(f"{path}: give it a first line '# url: {url}' (kg new does not rewrite your text file)")
     with AtomicFiles(out) as files:
-        files.path(ttl.name).write_text(skeleton(slug, url, found, path.name, kind), encoding="utf-8")
+        source = re.sub(r"[\x00-\x1f\x7f]", "?", path.name)  # named in a comment line: no line break ends it
+        files.path(ttl.name).write_text(skeleton(slug, url, found, source, kind), encoding="utf-8")
         if not keep:
             files.path(txt.name).write_text(source_text(url, found), encoding="utf-8")
     return ttl, txt, sum(f.kind not in (*NOTES, "eligibility") for s in found for f in s.figures)

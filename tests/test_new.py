@@ -13,6 +13,7 @@ import pytest
 
 from kg import new, resources, sources
 from kg.curation import normalize
+from kg.prefixes import BASE
 from kg.validate import validate
 
 TKG = "https://w3id.org/trialkg/ontology/"
@@ -213,6 +214,26 @@ def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_pa
     before = ttl.read_bytes()
     r = kg("new", str(text), "--slug", "smith-2020", "--out", str(tmp_path))
     assert r.returncode == 2 and "never overwrites" in r.stderr and ttl.read_bytes() == before
+
+
+def test_a_page_address_or_file_name_never_writes_turtle_of_its_own(tmp_path):
+    """Review 35: the '# url:' line went between <> unchecked, so '>.<trial/isoda-2018> rdfs:comment "..."' wrote
+    a statement about another study into the skeleton; and the text file's name went into a comment line. An
+    address is an http(s) IRI or refused (nothing written); a name's line breaks are no line breaks there."""
+    from kg.errors import InputError
+
+    hostile = "https://pubmed.example/1/>.<trial/isoda-2018><http://www.w3.org/2000/01/rdf-schema#comment><x:y"
+    text = tmp_path / "abstract.txt"
+    for line, given in ((hostile, ""), ("javascript:alert(1)", ""), ("", "https://example.org/a b")):
+        text.write_text(f"# url: {line}\nOf 40 patients, 55% responded.\n", encoding="utf-8")
+        with pytest.raises(InputError, match="not an http\\(s\\) address"):
+            new.new(text, tmp_path / "out", slug="smith-2020", url=given)
+        assert not (tmp_path / "out" / "smith-2020.ttl").exists()
+    odd = tmp_path / "abstract\n<urn:x> <urn:p> <urn:o> .\n#.txt"
+    odd.write_text("# url: https://example.org/smith\nOf 40 patients, 55% responded.\n", encoding="utf-8")
+    ttl, _txt, _n = new.new(odd, tmp_path, slug="smith-2021")
+    stated = {q.subject.value for q in ox.parse(ttl.read_bytes(), format=ox.RdfFormat.TURTLE, base_iri=BASE)}
+    assert "urn:x" not in stated, "the name's text stays in its comment"
 
 
 def test_every_export_reads_a_skeleton(kg, tmp_path):
