@@ -68,10 +68,20 @@ def nquads(ds: Dataset) -> bytes:
 
 def jsonld(ds: Dataset) -> bytes:
     """The merged graph as JSON-LD compacted with the packaged context."""
+    return _compacted(ds, context()["@context"])
+
+
+def _compacted(ds: Dataset, ctx: dict[str, Any]) -> bytes:
+    """The merged graph as JSON-LD compacted with ``ctx`` (by rdflib's writer, which recurses into nested blank
+    nodes and lists: data that nests past Python's recursion limit is refused in one line, not a crash)."""
     g = src.rdflib_graph(ds.triples())
-    ctx = context()["@context"]
-    text = g.serialize(format="json-ld", context=ctx, auto_compact=True)
-    doc = json.loads(text)
+    try:
+        doc = json.loads(g.serialize(format="json-ld", context=ctx, auto_compact=True))
+    except RecursionError:
+        raise InputError(
+            "JSON-LD: the data nests blank nodes or RDF lists deeper than rdflib's JSON-LD writer can follow "
+            "(about 1,000 levels); export it as nquads, or nest it less"
+        ) from None
     doc["@context"] = ctx
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
@@ -96,11 +106,7 @@ def context_1_0() -> dict[str, Any]:
 
 def jsonld_1_0(ds: Dataset) -> bytes:
     """The merged graph as JSON-LD 1.0 (Jena's and jsonld-java's reader), compacted with :func:`context_1_0`."""
-    g = src.rdflib_graph(ds.triples())
-    ctx = context_1_0()["@context"]
-    doc = json.loads(g.serialize(format="json-ld", context=ctx, auto_compact=True))
-    doc["@context"] = ctx
-    return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return _compacted(ds, context_1_0()["@context"])
 
 
 # ------------------------------------------------------------------ KGX

@@ -149,6 +149,22 @@ def test_a_literal_over_16_mib_is_one_line_in_every_verb(kg, huge_literal, tmp_p
     assert not (tmp_path / "store").exists() and not (tmp_path / "site").exists()
 
 
+def test_blank_nodes_nested_past_the_json_ld_writer_are_one_line_not_an_internal_error(kg, tmp_path):
+    """Review 35: a comment nesting blank nodes 1,000 deep validates, and `kg export --format jsonld` ended in
+    "internal error: RecursionError" (exit 70, which asks for a bug report). It is refused in one line as input
+    JSON-LD cannot hold (exit 2); N-Quads export the same data."""
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    comment = "<http://www.w3.org/2000/01/rdf-schema#comment>"
+    nested = f"{comment} [ " * 1500 + f'{comment} "bottom"' + " ]" * 1500
+    (folder / "deep.ttl").write_text(f"<{TKG}trial/x> {nested} .\n", encoding="utf-8")
+    for fmt in ("jsonld", "jsonld-1.0"):
+        r = kg("export", "--format", fmt, "--trials", str(folder), "--out", str(tmp_path / fmt))
+        assert r.returncode == 2 and one_line(r.stderr) and "nests blank nodes" in r.stderr, r.stderr[-800:]
+    r = kg("export", "--format", "nquads", "--trials", str(folder), "--out", str(tmp_path / "nq"))
+    assert r.returncode == 0, r.stderr[-800:]
+
+
 # ---------------------------------------------------------------- 15. a value that is not a number where one is expected
 
 
