@@ -538,7 +538,7 @@ def queries(name: str | None) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @TRIALS_OPTION
 @STORE_OPTION
 @click.option("--timeout", default=Limits.timeout, show_default=True, help="SPARQL query time-out in seconds.")

@@ -171,8 +171,10 @@ class Dataset:
 
     @classmethod
     def remote(cls, endpoint: str, timeout: float = 60.0) -> Dataset:
-        """A SPARQL 1.1 query endpoint (queries only)."""
-        return cls(None, endpoint=endpoint, timeout=timeout, origin=endpoint)
+        """A SPARQL 1.1 query endpoint (queries only): an http(s) URL (:func:`kg.http.checked`)."""
+        from kg.http import checked
+
+        return cls(None, endpoint=checked(endpoint), timeout=timeout, origin=endpoint)
 
     @classmethod
     def select(

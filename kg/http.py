@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, cast
 
-from kg.errors import KGError, StoreError
+from kg.errors import InputError, KGError, StoreError
 
 #: longest URL sent as a GET; longer queries are POSTed
 MAX_GET_URL = 2000
@@ -187,6 +187,19 @@ class _Replayable:
         return data
 
 
+def checked(url: str) -> str:
+    """The URL of an endpoint, if it is one: http or https, with a host (urllib would read a ``file:`` URL from the
+    local disk, and raised ValueError on a malformed host, which the CLI showed as an internal error)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _port = parts.port  # a port that is no number raises here
+    except ValueError as exc:
+        raise InputError(f"{redact(url)[:200]}: not a URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{redact(url)[:200]}: not an http(s) URL of an endpoint")
+    return url
+
+
 def request(
     method: str,
     url: str,
@@ -213,6 +226,7 @@ def opened(
 
     A failure to get the answer, or to read it to its end, is a one-line ``error`` naming the URL.
     """
+    checked(url)
     all_headers = {"User-Agent": "trialkg", **(headers or {})}
     token, creds = _token(), _credentials()
     data = _Replayable(body) if body is not None and not isinstance(body, bytes) else body
@@ -291,6 +305,7 @@ def with_param(url: str, key: str, value: str) -> str:
     >>> with_param("http://h/store", "graph", "urn:x")
     'http://h/store?graph=urn%3Ax'
     """
+    checked(url)
     sep = "&" if urllib.parse.urlsplit(url).query else "?"
     return f"{url}{sep}{urllib.parse.urlencode({key: value})}"
 

@@ -1206,3 +1206,21 @@ def test_a_browser_applies_every_style_of_the_served_pages_under_their_policy(tm
             assert "</html>" in run.stdout, (path, run.stderr[-500:])
             violations = [line for line in run.stderr.splitlines() if "Content Security Policy" in line]
             assert violations == [], (path, violations[:3])
+
+
+# ---------------------------------------------------------------- review 35: what an endpoint or a port may be
+
+
+def test_an_endpoint_is_an_http_url_and_a_port_a_port(kg, tmp_path):
+    """Review 35: `--endpoint file:///etc/passwd` read the local file (its first character echoed in the error),
+    `--endpoint 'http://[::1'` ended as an internal error (exit 70), and `kg serve --port 99999` said it served on
+    99999 while it listened elsewhere. Each is refused in one line with exit 2; no file is read."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Zsecret\n")
+    for url, says in ((secret.as_uri(), "not an http(s) URL"), ("http://[::1", "not a URL"), ("ftp://h/x", "http(s)")):
+        for args in (["query", "studies", "--endpoint", url], ["load", "--endpoint", url]):
+            r = kg(*args)
+            assert r.returncode == 2 and one_line(r.stderr) and says in r.stderr, (args, r.stderr)
+            assert "Zsecret" not in r.stderr and "internal error" not in r.stderr
+    r = kg("serve", "--port", "99999")
+    assert r.returncode == 2 and "99999 is not in the range" in r.stderr and "serving on" not in r.stdout
