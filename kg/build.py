@@ -42,7 +42,7 @@ from kg.dataset import Dataset, load_source
 from kg.describe import DISTRIBUTIONS, describe
 from kg.errors import OutputError
 from kg.merge import merge, write_run
-from kg.outputs import AtomicFiles
+from kg.outputs import RECORD, AtomicFiles
 from kg.prefixes import turtle_prefixes
 from kg.rdf import graph_bytes, turtle
 
@@ -64,7 +64,7 @@ def build(dataset: Dataset, out_dir: str | Path = "dist", batch: int = BATCH) ->
     """Write the dumps and ``void.ttl`` of ``dataset`` into ``out_dir`` (see the module docstring)."""
     start = time.perf_counter()
     base = dataset.base
-    with AtomicFiles(out_dir) as out:
+    with AtomicFiles(out_dir, record=RECORD) as out:
         scratch = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=out.folder))
         try:
             names = {key: out.path(name) for key, name, _rdf in DISTRIBUTIONS}

@@ -27,7 +27,7 @@ from kg import mappings, nanopub, resources
 from kg import sources as src
 from kg.dataset import Dataset
 from kg.errors import InputError
-from kg.outputs import AtomicFiles
+from kg.outputs import RECORD, AtomicFiles
 from kg.prefixes import PREFIXES, PROJECT, compact, kgx_curie, kgx_minted, kgx_prefix_map
 from kg.query.catalog import parse_query
 from kg.rdf import to_bytes, turtle
@@ -787,7 +787,7 @@ def export(fmt: str, out_dir: str | Path, ds: Dataset, created: date | None = No
     """
     if fmt not in WRITERS:
         raise InputError(f"unknown export format {fmt!r} (valid: {', '.join(FORMATS)})")
-    with AtomicFiles(out_dir) as out:
+    with AtomicFiles(out_dir, record=RECORD) as out:
         for name, writer in WRITERS[fmt].items():
             out.path(name).write_bytes(writer(ds, created) if fmt == "nanopub" else writer(ds))
     return out.written

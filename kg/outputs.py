@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import errno
 import functools
+import json
 import os
 import platform
 import time
@@ -29,6 +30,9 @@ from pathlib import Path
 from types import TracebackType
 
 from kg.errors import OutputError
+
+#: the record ``kg build`` and ``kg export`` keep in their output folder of the files they wrote there
+RECORD = ".trialkg-outputs.json"
 
 
 class AtomicFiles:
@@ -42,11 +46,14 @@ class AtomicFiles:
     ['a.txt']
     """
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, record: str | None = None):
         self.folder = Path(folder)
         self.written: list[Path] = []
         self._pending: list[tuple[Path, Path]] = []
         self._tag = uuid.uuid4().hex[:8]
+        #: a file in the folder listing what earlier batches wrote (:data:`RECORD`): with it, a file already at a
+        #: final name is replaced only if such a batch wrote it and nobody changed it since
+        self.record = record
 
     def __enter__(self) -> AtomicFiles:
         try:
@@ -67,8 +74,14 @@ class AtomicFiles:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
             try:
+                self._check_owned()
                 self._publish()
+                self._write_record()
                 return
+            except OutputError:
+                for tmp, _ in self._pending:
+                    tmp.unlink(missing_ok=True)
+                raise
             except OSError as err:
                 exc = err
                 kind = type(err)
@@ -77,6 +90,54 @@ class AtomicFiles:
         if isinstance(exc, OSError):
             where = exc.filename or self.folder
             raise OutputError(f"{where}: cannot write: {exc.strerror or exc}; no output was changed") from None
+
+    def _recorded(self) -> dict[str, list[int]]:
+        """What the record says earlier batches wrote: each file's name, size and modification time (ns)."""
+        if self.record is None:
+            return {}
+        try:
+            found = json.loads((self.folder / self.record).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        files = found.get("files") if isinstance(found, dict) else None
+        return {k: v for k, v in files.items() if isinstance(v, list)} if isinstance(files, dict) else {}
+
+    @staticmethod
+    def _stamp(path: Path) -> list[int]:
+        st = path.stat()
+        return [st.st_size, st.st_mtime_ns]
+
+    def _check_owned(self) -> None:
+        """Refuse to replace a file that no earlier batch with this record wrote, or that changed since (the user's:
+        a hand-written ``void.ttl`` in the folder ``kg build`` writes to was replaced without a word)."""
+        if self.record is None:
+            return
+        recorded = self._recorded()
+        for _, final in self._pending:
+            if not (final.exists() or final.is_symlink()):
+                continue
+            if final.is_symlink() or not final.is_file() or recorded.get(final.name) != self._stamp(final):
+                raise OutputError(
+                    f"{final}: already there, and not as kg wrote it; kg never replaces a file it did not write "
+                    "(move it, or choose another --out); no output was changed"
+                )
+
+    def _write_record(self) -> None:
+        """Note what this batch wrote in the record (with what earlier batches wrote that is still as they left it)."""
+        if self.record is None:
+            return
+        files = {
+            name: stamp
+            for name, stamp in self._recorded().items()
+            if (self.folder / name).is_file() and self._stamp(self.folder / name) == stamp
+        }
+        files.update({final.name: self._stamp(final) for final in self.written})
+        tmp = self.folder / f".{self.record}.{self._tag}.tmp"
+        try:
+            tmp.write_text(json.dumps({"files": files}, sort_keys=True, indent=1), encoding="utf-8")
+            tmp.replace(self.folder / self.record)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # the outputs are in place; a later batch will ask before replacing them
 
     def _publish(self) -> None:
         """Rename every file into place, each atomically; if one fails, put the earlier ones back as they were."""

@@ -107,6 +107,27 @@ def test_failed_build_keeps_previous_output(kg, tmp_path, trial_turtle):
     assert (out / "trialkg.ttl").read_bytes() == before
 
 
+def test_build_and_export_never_replace_a_file_they_did_not_write(kg, tmp_path):
+    """Review 35: a hand-written void.ttl in the folder `kg build` writes to was replaced without a word. A file at
+    an output's name is replaced only if kg build or kg export wrote it there and nobody changed it since (the
+    folder's record says); otherwise one line, exit 5, and nothing in the folder changes."""
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "void.ttl").write_text("# mine\n")
+    r = kg("build", "--out", str(out))
+    assert r.returncode == 5 and "void.ttl: already there, and not as kg wrote it" in r.stderr, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["void.ttl"] and (out / "void.ttl").read_text() == "# mine\n"
+    (out / "void.ttl").unlink()
+    assert kg("build", "--out", str(out)).returncode == 0
+    assert kg("build", "--out", str(out)).returncode == 0, "what it wrote, it may write again"
+    assert kg("export", "--format", "void", "--out", str(out)).returncode == 0, "and so may export"
+    with (out / "trialkg.nt").open("a") as fh:
+        fh.write("# an edit\n")
+    edited = (out / "trialkg.nt").read_bytes()
+    r = kg("build", "--out", str(out))
+    assert r.returncode == 5 and "trialkg.nt: already there" in r.stderr and (out / "trialkg.nt").read_bytes() == edited
+
+
 def test_summary_prints_the_trial(kg):
     r = kg("summary", "isoda-2018")
     assert r.returncode == 0, r.stderr
