@@ -11,6 +11,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+#: of a family of more cases of one parametrized test, the quick loop (`pytest -m "not slow"`) runs the first this
+#: many; the others are marked slow and run with everything else (CI runs every case)
+QUICK_CASES = 3
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: the marks below count
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow every case of a parametrized test past its first :data:`QUICK_CASES` (in collection order)."""
+    families: dict[tuple[str, str], list[pytest.Item]] = {}
+    for item in items:
+        if getattr(item, "callspec", None) is not None:
+            families.setdefault((str(item.path), getattr(item, "originalname", item.name)), []).append(item)
+    for cases in families.values():
+        for item in cases[QUICK_CASES:]:
+            item.add_marker(pytest.mark.slow)
 
 
 def find_seed() -> Path | None:

@@ -1211,6 +1211,7 @@ def test_a_browser_applies_every_style_of_the_served_pages_under_their_policy(tm
 # ---------------------------------------------------------------- review 35: what an endpoint or a port may be
 
 
+@pytest.mark.slow
 def test_an_endpoint_is_an_http_url_and_a_port_a_port(kg, tmp_path):
     """Review 35: `--endpoint file:///etc/passwd` read the local file (its first character echoed in the error),
     `--endpoint 'http://[::1'` ended as an internal error (exit 70), and `kg serve --port 99999` said it served on

@@ -107,6 +107,7 @@ def test_failed_build_keeps_previous_output(kg, tmp_path, trial_turtle):
     assert (out / "trialkg.ttl").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_build_and_export_never_replace_a_file_they_did_not_write(kg, tmp_path):
     """Review 35: a hand-written void.ttl in the folder `kg build` writes to was replaced without a word. A file at
     an output's name is replaced only if kg build or kg export wrote it there and nobody changed it since (the

@@ -96,6 +96,7 @@ def test_each_problem_is_reported_with_file_and_line(kg, tmp_path, case, edit, n
     assert any(ln.startswith(f"{path}:{expected}: ") for ln in hits), (expected, hits)
 
 
+@pytest.mark.slow
 def test_a_warning_is_an_error_with_strict(kg, tmp_path):
     path = _curators_copy(tmp_path, **CASES[-1][1])
     assert kg("validate", str(path)).returncode == 0
@@ -124,6 +125,7 @@ def test_a_parameter_that_names_nothing_is_refused_with_the_nearest(kg):
     assert r.returncode == 2 and "trialkg.trial" in r.stderr and "trialkg.study" in r.stderr, "every prefix that works"
 
 
+@pytest.mark.slow
 def test_trials_takes_a_list_and_repeats(kg, tmp_path):
     from kg import resources
 
@@ -295,6 +297,7 @@ def _answers(batched: Dataset, whole: Dataset, name: str) -> tuple[bytes, bytes]
     return a.getvalue(), b.getvalue()
 
 
+@pytest.mark.slow
 def test_a_file_that_names_the_study_may_say_more_of_it(kg, synth, tmp_path, monkeypatch):
     """An erratum naming the study its figure belongs to is the study's file too: its batches and pages read it."""
     named = (
@@ -505,6 +508,7 @@ def test_a_news_report_may_restate_the_label_of_the_paper_it_cites(kg, tmp_path)
     assert r.returncode == 0 and "pages and batches would not read" not in r.stdout, r.stdout
 
 
+@pytest.mark.slow
 def test_a_load_compares_its_files_with_the_graphs_the_store_holds(kg, synth, tmp_path):
     """Loaded one at a time, the files of the run are not together: the store's other graphs are compared too (a
     label for a cited publication, accepted when its study's file was already in the store, gave that study's rows

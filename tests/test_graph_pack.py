@@ -186,6 +186,7 @@ def test_the_pack_keeps_each_studys_graphs_as_the_store_holds_them(packed, tmp_p
     assert "https://w3id.org/trialkg/graph/second-report" in {g.value for g in ds.graphs_of([study])}
 
 
+@pytest.mark.slow
 def test_a_damaged_or_stale_pack_is_not_read(packed, tmp_path):
     path = tmp_path / "store"
     shutil.copytree(packed, path)

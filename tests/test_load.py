@@ -201,6 +201,7 @@ def test_syntax_error_is_refused_and_store_unchanged(kg, tmp_path, trial_turtle)
     assert store_quads(path) == before
 
 
+@pytest.mark.slow
 def test_cli_load_then_query_store(kg, tmp_path):
     path = tmp_path / "fresh-store"
     r = kg("load", "--store", str(path))

@@ -236,6 +236,7 @@ def test_a_page_address_or_file_name_never_writes_turtle_of_its_own(tmp_path):
     assert "urn:x" not in stated, "the name's text stays in its comment"
 
 
+@pytest.mark.slow
 def test_every_export_reads_a_skeleton(kg, tmp_path):
     """A curator exports as they go: a skeleton's TODO terms (no label) once stopped the KGX export with an internal
     error (KeyError on NCIT_TODO)."""

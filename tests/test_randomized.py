@@ -266,6 +266,7 @@ def test_an_article_without_authors_needs_a_note_saying_no_page_showed_them(tmp_
     assert any("needs its title" in m for m in messages), report.text()
 
 
+@pytest.mark.slow
 def test_every_view_shows_the_trial_by_arm_and_comparison(tmp_path):
     from kg.query import catalog
     from kg.web import pages

@@ -122,6 +122,7 @@ ex:EveryThingIsNamed a sh:NodeShape ;
     assert unnamed(plain) == {"https://example.org/checklist/a"}
 
 
+@pytest.mark.slow
 def test_cli_shapes_only_in_both_engines(kg, tmp_path):
     """``--shapes-only`` checks the user's file alone; both engines print the same lines and exit 1."""
     path = shapes_file(tmp_path, CHECKLIST)
@@ -156,6 +157,7 @@ def test_cli_shapes_file_with_a_syntax_error_names_file_line_column(kg, tmp_path
     assert f"{path}:10:" in r.stderr and "Turtle syntax error" in r.stderr
 
 
+@pytest.mark.slow
 def test_cli_refuses_an_unsupported_feature_in_one_line_and_pyshacl_runs_it(kg, tmp_path):
     """The compiled engine names the feature and suggests --engine pyshacl (exit 2); pyshacl validates."""
     text = PREFIXES + (
