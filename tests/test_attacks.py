@@ -623,16 +623,39 @@ def test_rdflib_reads_escapes_first_and_fetches_from_so_both_need_allow_service(
     """Review 35: rdflib (run in kg's own process, outside the child whose network is shut) reads code point
     escapes before it parses, so ``\\u0053ERVICE`` was a SERVICE the check did not see, and it fetches the graph
     a FROM names. Both are refused in one line without --allow-service, and nothing is fetched."""
-    service = tmp_path / "escaped.rq"
-    service.write_text(f"SELECT * WHERE {{ ?s ?p ?o \\u0053ERVICE <{trap.url}> {{ ?a ?b ?c }} }} LIMIT 1\n")
-    dataset = tmp_path / "from.rq"
-    dataset.write_text(f"SELECT (COUNT(*) AS ?n) FROM <{trap.url}from> WHERE {{ ?s ?p ?o }}\n")
-    for q, says in ((service, "uses SERVICE"), (dataset, "FROM, which rdflib fetches")):
+    asked = []  # rdflib reads \\u and \\U with four or eight digits, in any case (review 36)
+    for n, escape in enumerate(["\\u0053", "\\U0053", "\\u00000053", "\\U00000053"]):
+        service = tmp_path / f"escaped-{n}.rq"
+        service.write_text(f"SELECT * WHERE {{ ?s ?p ?o {escape}ERVICE <{trap.url}> {{ ?a ?b ?c }} }} LIMIT 1\n")
+        asked.append((service, "uses SERVICE"))
+    for n, word in enumerate(["FROM", "\\U0046ROM"]):
+        dataset = tmp_path / f"from-{n}.rq"
+        dataset.write_text(f"SELECT (COUNT(*) AS ?n) {word} <{trap.url}from> WHERE {{ ?s ?p ?o }}\n")
+        asked.append((dataset, "FROM, which rdflib fetches"))
+    for q, says in asked:
         r = kg("query", "--file", str(q), "--engine", "rdflib")
-        assert r.returncode == 2 and one_line(r.stderr) and says in r.stderr, r.stderr
+        assert r.returncode == 2 and one_line(r.stderr) and says in r.stderr, (q.read_text(), r.stderr)
     assert trap.connections == 0, "nothing was fetched"
-    r = kg("query", "--file", str(dataset))
+    r = kg("query", "--file", str(tmp_path / "from-0.rq"))
     assert r.returncode == 0, "Oxigraph reads a FROM's graph from the store: no leave needed"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { ?s a <http://data.service.gov.uk/def#Thing> }",
+        "SELECT * WHERE { ?s a <https://example.org/api.service/v1#Thing> }",
+        'SELECT * WHERE { ?s ?p "x"@en-GB , "y"@zh-Hant-TW . ?service ?p ?o }',
+        "PREFIX ex: <http://x/> SELECT * WHERE { ?s ex:service ?o }",
+    ],
+)
+def test_a_query_that_only_names_a_service_is_not_refused(store, query):
+    """Review 36: the hidden-SERVICE pattern, widened, refused IRIs that hold "service" before a "#" further on."""
+    from kg.query.tokens import unescaped, uses_service
+    from kg.web.endpoint import Endpoint
+
+    assert not uses_service(query) and not uses_service(unescaped(query))
+    assert Endpoint(store).execute(query, None).status == 200
 
 
 # ---------------------------------------------------------------- 3. a gateway's 504 is not the server's answer

@@ -37,13 +37,10 @@ _TOKENS = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 # Inside an IRIREF token: a "<" that Oxigraph reads as less-than, hiding "SERVICE" up to a ">" in a comment
-# (``FILTER(?o<2)SERVICE#>``, then the service IRI on the next line; ``SERVICE:a·b#>``, a prefixed name of
-# characters a regex's \w does not hold). On the safe side: "service" after anything but a letter, "_", "/",
-# ":", "-" or "#" (where an IRI's own word would stand), then anything but a space up to a "#".
-_HIDDEN_SERVICE = re.compile(r"(?<![A-Za-z_/:#\-])service[^\s<>]*#", re.IGNORECASE)
-# A code point escape, which SPARQL's grammar reads before anything else (rdflib does so; Oxigraph only inside
-# IRIs and strings)
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# (``FILTER(?o<2)SERVICE#>``, then the service IRI on the next line): "service" after what ends an expression,
+# then the characters of a prefixed name (SPARQL's PN_CHARS: a regex's \w, and the middle dot and combining marks
+# it does not hold, ``SERVICE:a·b#>``) up to a "#"; a "/" ends it (``<http://data.service.gov.uk/def#T>``).
+_HIDDEN_SERVICE = re.compile(r"[)\].\d']service[\w?$:.\-%\u00b7\u0300-\u036f\u203f\u2040]*#", re.IGNORECASE)
 
 
 def tokens(text: str) -> Iterator[tuple[str, str]]:
@@ -61,14 +58,15 @@ def _keywords(text: str) -> Iterator[str]:
 
 
 def unescaped(text: str) -> str:
-    """The query with its code point escapes (``\\u0053``) replaced by their characters, as SPARQL's grammar
-    reads them before anything else: what rdflib parses (Oxigraph reads them only inside IRIs and strings)."""
-    return _CODEPOINT.sub(lambda m: _char(m.group(1) or m.group(2)), text)
+    """The query as rdflib parses it: its code point escapes replaced by their characters before anything else
+    (by rdflib's own function, which also reads ``\\U`` with four digits and ``\\u`` with eight, in any case);
+    Oxigraph reads escapes only inside IRIs and strings. Text rdflib cannot expand, it refuses to parse too."""
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes
 
-
-def _char(hex_digits: str) -> str:
-    code = int(hex_digits, 16)
-    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+    try:
+        return expandUnicodeEscapes(text)
+    except ValueError:
+        return text
 
 
 def uses_service(text: str) -> bool:
