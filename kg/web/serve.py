@@ -156,10 +156,14 @@ def create_app(
         One the process did not finish (it went quiet, was killed, or failed
         while writing) ends without HTTP/1.1's last chunk and the connection
         closes, so the client sees an incomplete answer, never a shorter whole one.
-        So does one whose client reads nothing of it for the time-out: each chunk
-        is handed on within it or the answer ends there, its process and slot
-        freed (four clients that asked for large answers and read none held every
-        slot for as long as they stayed, and every other query got 503).
+        So does one whose client takes nothing of it for :data:`STALLED` query
+        time-outs: each chunk is handed on within them or the answer ends there,
+        its process and slot freed (four clients that asked for large answers and
+        read none held every slot for as long as they stayed, and every other
+        query got 503). Not one time-out: a client that reads steadily but slowly
+        gets no room in the kernel's buffers until it has read a good part of
+        them (the receiver opens its window in large steps: 2 MB at 100 kB/s is
+        20 s), and one time-out cut such a reader off.
         """
 
         def __init__(self, body: Body, **kwargs: Any):
@@ -167,14 +171,14 @@ def create_app(
             self.answer = body
 
         async def _sent(self, send: Send, message: dict[str, Any]) -> bool:
-            """Hand a message on, within the time-out; False (the answer cut off) when the client took none of it."""
+            """Hand a message on within :data:`STALLED` time-outs; False (the answer cut off) when the client took none
+            of it."""
+            stalled = STALLED * endpoint.limits.timeout
             try:
-                await asyncio.wait_for(send(message), timeout=endpoint.limits.timeout)
+                await asyncio.wait_for(send(message), timeout=stalled)
             except TimeoutError:
-                LOG.warning(
-                    "kg serve: a /sparql client read nothing for %s s: its answer was cut off", endpoint.limits.timeout
-                )
-                self.answer.cut, self.answer.why = True, "the client read nothing for the time-out"
+                LOG.warning("kg serve: a /sparql client took nothing for %s s: its answer was cut off", stalled)
+                self.answer.cut, self.answer.why = True, "the client took nothing of its answer"
                 return False
             return True
 
@@ -344,6 +348,10 @@ def serve(
         Server(config).run(sockets=[sock])
 
     workers.supervise(serve_in_worker)
+
+
+#: query time-outs a /sparql client may take nothing of its streamed answer before it loses it (and its slot)
+STALLED = 6
 
 
 def listen(host: str, port: int, backlog: int) -> socket.socket:
