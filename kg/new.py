@@ -166,9 +166,12 @@ def figures(sentence: str) -> list[Figure]:
     rules: list[tuple[str, str]] = [
         ("eligibility", _AGE_LIMIT.format(n=n)),
         # words, not figures: "phase 3", "grade 3 or 4", "1:1:1" (each gets a hint where it goes, not a stub)
-        ("phase", r"\bphase\s+(\d)(?:\s*/\s*\d)?\b"),
-        ("grade", r"\bgrades?\s+(\d)(?![.\d%])(?:\s*(?:or|and|-|–|to)\s*\d(?![.\d%]))*"),
-        ("allocation", r"(?<![\w.:])(\d+)(?:\s*:\s*\d+)+(?![\w.:])"),
+        # a trial's phase is followed by "trial" or "study" ("a phase 3, randomized, open-label trial"), not by
+        # patients ("during the maintenance phase 5 patients discontinued")
+        ("phase", r"\bphase\s+(\d)(?:\s*/\s*\d)?\b(?=,?\s+(?:[\w-]+,?\s+){0,3}?(?:trial|study)\b)"),
+        ("grade", r"\bgrades?\s*(?:≥|>=|>|≤|<=|<)?\s*(\d)(?![.\d%])(?:\s*(?:or|and|-|–|to)\s*\d(?![.\d%]))*"),
+        # "1:1:1" written without spaces; "Cohort 1: 45 patients" is a label and a size
+        ("allocation", r"(?<![\w.:])(\d+)(?::\d+)+(?![\w.:])"),
         ("notreached", r"\b(not (?:yet )?(?:been )?reached)\b"),
         ("arm", rf"([A-Z][\w/+-]*)\s*(?:,\s*n\s*=\s*|\(\s*(?:n\s*=\s*)?){n}\s*\)"),
         ("interval", rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval)[^0-9.]{{0,6}}{n}\s*(?:-|–|to)\s*{n}"),
@@ -176,9 +179,11 @@ def figures(sentence: str) -> list[Figure]:
         ("p", rf"\bP\s*([=<>≤]|<=)\s*{n}"),
         (
             "ratio",
-            # "HR 0.67", "hazard ratio, 0.70", "hazard ratio for progression or death with KRd vs Rd was 0.62"
+            # "HR 0.67", "hazard ratio, 0.70", "hazard ratio for progression or death with KRd vs Rd was 0.62",
+            # "hazard ratio for death at 3 years was 0.70": words after "for" or "of" end at a comma, a colon or a
+            # verb, and the number after it is the ratio (not one among the words)
             rf"\b(hazard ratio|odds ratio|risk ratio|relative risk|(?-i:HR|OR|RR))\)?\s*(?:\([A-Z]+\)\s*)?"
-            rf"(?:(?:for|of)\s[^\d;.,()]{{0,50}}?)?[,:]?\s*(?:=|of|was|is|were)?\s*{n}",
+            rf"(?:(?:for|of|in)\s[^;()]{{0,60}}?(?:[,:]|\s(?:was|is|were|=)))?\s*(?:=|of|was|is|were|[,:])?\s*{n}",
         ),
         ("dose", rf"{n}\s*(mg/m2|mg/m²|mg/kg|mg|Gy)\b"),
         ("count-of", rf"{n}\s+of\s+(?:the\s+)?{n}"),
@@ -250,11 +255,12 @@ def figures(sentence: str) -> list[Figure]:
                 if m.start(1) not in taken:  # the words as printed ("grade 3 or 4", "1:1:1"): a hint, no stub
                     found[m.start(1)] = Figure(kind, m.group(0), _decimal(m.group(1)), m.start(1))
                 taken.update(m.start() + x.start() for x in re.finditer(r"\d", m.group(0)))
-            elif kind == "notreached":
-                if m.start(1) not in taken:
-                    median = re.search(r"\bmedian\b[^.;]{0,80}$", text[: m.start()], re.IGNORECASE)
-                    extra_nr = {"statistic_type": "NCIT:C28007"} if median else {}
-                    found[m.start(1)] = Figure("notreached", m.group(1), Decimal(0), m.start(1), **extra_nr)  # type: ignore[arg-type]
+            elif kind == "notreached":  # a median not reached; "the primary endpoint was not reached" is none
+                median = re.search(r"\bmedian\b[^.;]{0,80}$", text[: m.start()], re.IGNORECASE)
+                if median and m.start(1) not in taken:
+                    found[m.start(1)] = Figure(
+                        "notreached", m.group(1), Decimal(0), m.start(1), statistic_type="NCIT:C28007"
+                    )
                     taken.add(m.start(1))
             elif kind == "series":
                 word = next(g for g in m.groups() if g and not re.fullmatch(r"[\d.,]+", g))

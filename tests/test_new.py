@@ -195,6 +195,27 @@ def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
     assert "trialkg:value 3 ;" not in body and "trialkg:size 12" not in body
 
 
+@pytest.mark.parametrize(
+    "sentence,expected",
+    [
+        ("ISS stage 3: 45% of patients.", [("value", "3"), ("proportion", "45")]),
+        ("Group 2: 30 of 60 patients responded.", [("value", "2"), ("count", "30"), ("size", "60")]),
+        ("Cohort 1: 45 patients received VRd.", [("value", "1"), ("size", "45")]),
+        ("The hazard ratio for death at 3 years was 0.70.", [("duration", "3"), ("ratio", "0.70")]),
+        ("Odds ratio of response in 2 cohorts was 1.5.", [("value", "2"), ("ratio", "1.5")]),
+        ("During the maintenance phase 5 patients discontinued.", [("size", "5")]),
+        ("The primary endpoint was not reached.", []),
+        ("Grade ≥3 neutropenia occurred in 12 patients.", [("grade", "Grade ≥3"), ("count", "12")]),
+        ("A phase 1/2 study of 30 patients.", [("phase", "phase 1/2"), ("size", "30")]),
+    ],
+)
+def test_words_that_look_like_a_note_or_a_ratio_are_read_as_what_they_are(sentence, expected):
+    """Review 36 of the rules review 34 brought: a label with a colon ("Cohort 1: 45") is no allocation ratio,
+    a number among a ratio's words ("for death at 3 years") is not the ratio, "phase" before a count of patients
+    is no trial phase, "not reached" without a median is no median, and "grade ≥3" is a grade."""
+    assert [(f.kind, f.text) for f in new.figures(sentence)] == expected
+
+
 def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_path):
     text = tmp_path / "abstract.txt"
     text.write_text(
