@@ -75,6 +75,7 @@ class AtomicFiles:
         if kind is None:
             try:
                 self._check_owned()
+                self._write_record(pending=True)  # before the renames: a batch killed between them is still ours
                 self._publish()
                 self._write_record()
                 return
@@ -91,19 +92,28 @@ class AtomicFiles:
             where = exc.filename or self.folder
             raise OutputError(f"{where}: cannot write: {exc.strerror or exc}; no output was changed") from None
 
-    def _recorded(self) -> dict[str, list[int]]:
-        """What the record says earlier batches wrote: each file's name, size and modification time (ns)."""
-        if self.record is None:
-            return {}
+    def _recorded(self) -> dict[str, list[list[int]]] | None:
+        """What the record says earlier batches wrote: each file's name and the (size, modification time in ns) it
+        may have; None where there is no record a regular file holds in the form written here."""
+        path = self.folder / (self.record or "")
+        if self.record is None or path.is_symlink() or not path.is_file():  # a FIFO would block the read
+            return None
         try:
-            found = json.loads((self.folder / self.record).read_text(encoding="utf-8"))
+            found = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
+            return None
         files = found.get("files") if isinstance(found, dict) else None
-        return {k: v for k, v in files.items() if isinstance(v, list)} if isinstance(files, dict) else {}
+        if not isinstance(files, dict):
+            return None
+        return {
+            name: [list(x) for x in stamps if isinstance(x, list) and len(x) == 2]
+            for name, stamps in files.items()
+            if isinstance(name, str) and isinstance(stamps, list)
+        }
 
     @staticmethod
     def _stamp(path: Path) -> list[int]:
+        """A file's size and modification time (ns): what a record keeps of it."""
         st = path.stat()
         return [st.st_size, st.st_mtime_ns]
 
@@ -116,22 +126,39 @@ class AtomicFiles:
         for _, final in self._pending:
             if not (final.exists() or final.is_symlink()):
                 continue
-            if final.is_symlink() or not final.is_file() or recorded.get(final.name) != self._stamp(final):
+            if (
+                final.is_symlink()
+                or not final.is_file()
+                or self._stamp(final) not in (recorded or {}).get(final.name, [])
+            ):
+                why = (
+                    ""
+                    if recorded is not None
+                    else f" (the folder's record of what kg wrote, {self.record}, is missing or unreadable)"
+                )
                 raise OutputError(
-                    f"{final}: already there, and not as kg wrote it; kg never replaces a file it did not write "
-                    "(move it, or choose another --out); no output was changed"
+                    f"{final}: already there, and not as kg wrote it{why}; kg never replaces a file it did not "
+                    "write (move it, or choose another --out); no output was changed"
                 )
 
-    def _write_record(self) -> None:
-        """Note what this batch wrote in the record (with what earlier batches wrote that is still as they left it)."""
+    def _write_record(self, pending: bool = False) -> None:
+        """Note what this batch writes in the record, with what earlier batches wrote that is still as they left it.
+
+        ``pending``: before the renames, each of this batch's files may be there as it was or as this batch wrote
+        it (a rename keeps the size and modification time), so a batch killed between its renames is still ours.
+        """
         if self.record is None:
             return
-        files = {
-            name: stamp
-            for name, stamp in self._recorded().items()
-            if (self.folder / name).is_file() and self._stamp(self.folder / name) == stamp
-        }
-        files.update({final.name: self._stamp(final) for final in self.written})
+        files: dict[str, list[list[int]]] = {}
+        for name, stamps in (self._recorded() or {}).items():
+            path = self.folder / name
+            if path.is_file() and not path.is_symlink() and self._stamp(path) in stamps:
+                files[name] = [self._stamp(path)]
+        if pending:
+            for tmp, final in self._pending:
+                files[final.name] = [*files.get(final.name, []), self._stamp(tmp)]
+        else:
+            files.update({final.name: [self._stamp(final)] for final in self.written})
         tmp = self.folder / f".{self.record}.{self._tag}.tmp"
         try:
             tmp.write_text(json.dumps({"files": files}, sort_keys=True, indent=1), encoding="utf-8")

@@ -129,6 +129,34 @@ def test_build_and_export_never_replace_a_file_they_did_not_write(kg, tmp_path):
     assert r.returncode == 5 and "trialkg.nt: already there" in r.stderr and (out / "trialkg.nt").read_bytes() == edited
 
 
+def test_a_build_killed_after_its_renames_leaves_outputs_the_next_build_may_replace(tmp_path, monkeypatch):
+    """Review 36: killed between renaming its files into place and writing its record, a build left kg's own files
+    refused by the next build ("not as kg wrote it"). The record lists each file's new stamp before the renames
+    (a rename keeps size and modification time); a damaged record is named in the refusal."""
+    from kg import outputs
+    from kg.build import build
+    from kg.dataset import Dataset
+    from kg.errors import OutputError
+
+    out = tmp_path / "dist"
+    build(Dataset.build(), out)
+    real = outputs.AtomicFiles._write_record
+
+    def killed_before_the_last_record(self, pending=False):
+        if not pending:
+            raise KeyboardInterrupt  # as a kill: nothing after the renames runs
+        real(self, pending)
+
+    monkeypatch.setattr(outputs.AtomicFiles, "_write_record", killed_before_the_last_record)
+    with pytest.raises(KeyboardInterrupt):
+        build(Dataset.build(), out)
+    monkeypatch.setattr(outputs.AtomicFiles, "_write_record", real)
+    assert build(Dataset.build(), out).files, "its own files, replaced"
+    (out / outputs.RECORD).write_text("{damaged")
+    with pytest.raises(OutputError, match="record of what kg wrote, .trialkg-outputs.json, is missing or unreadable"):
+        build(Dataset.build(), out)
+
+
 def test_summary_prints_the_trial(kg):
     r = kg("summary", "isoda-2018")
     assert r.returncode == 0, r.stderr
