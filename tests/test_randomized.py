@@ -183,6 +183,13 @@ REFUSED = [
         "A journal article needs its journal (trialkg:publishedIn a trialkg:Journal), or, where no page",
     ),
     (
+        "an-article-without-journal-whose-note-is-about-its-authors",
+        "    trialkg:publishedIn <journal/synthetic-journal> ;\n",
+        '    skos:note "The authors are listed in the order the page gives." ;\n',
+        "trialkg.publication:synthetic-rct-3arm",
+        "A journal article needs its journal (trialkg:publishedIn a trialkg:Journal), or, where no page",
+    ),
+    (
         "effect-type-on-a-group-figure",
         "trialkg:statisticType NCIT:C44256 ; trialkg:measures NCIT:C4870 ; trialkg:value 52 ;",
         "trialkg:statisticType NCIT:C16932 ; trialkg:measures NCIT:C4870 ; trialkg:value 52 ;",
