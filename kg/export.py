@@ -80,7 +80,7 @@ def _compacted(ds: Dataset, ctx: dict[str, Any]) -> bytes:
     except RecursionError:
         raise InputError(
             "JSON-LD: the data nests blank nodes or RDF lists deeper than rdflib's JSON-LD writer can follow "
-            "(about 1,000 levels); export it as nquads, or nest it less"
+            "(a few hundred levels); export it as nquads, or nest it less"
         ) from None
     doc["@context"] = ctx
     return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -475,7 +475,7 @@ SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?exposureLabel ?exposureSi
   OPTIONAL { ?member trialkg:timePointValue ?tpValue ; trialkg:timePointUnit ?tpUnit . ?tpUnit rdfs:label ?tpUnitLabel .
              OPTIONAL { ?tpUnit trialkg:ucumCode ?tpUcum } }
   OPTIONAL { ?stat trialkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
-} ORDER BY ?stat
+} ORDER BY ?stat ?label ?measures ?exposureLabel ?referenceLabel ?source ?quote ?tpValue ?tpUnitLabel
 """
 
 _ESTIMATES = """

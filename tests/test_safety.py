@@ -1291,6 +1291,7 @@ def test_an_iri_ending_in_index_or_at_a_site_path_does_not_overwrite_the_site(kg
     (data / "z.ttl").write_text(f"""@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 <{TKG}trial/./x> rdfs:label "EVIL x, a dot segment away" .
 <{TKG}trial/x/./.> rdfs:label "EVIL x folder" .
+<{TKG}trial/x.html/y> rdfs:label "EVIL: a folder where trial/x's page is" .
 """)
     site = tmp_path / "site"
     r = kg("publish", "--static", str(site), "--trials", str(data))

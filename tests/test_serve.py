@@ -386,6 +386,24 @@ def test_a_time_axis_holds_medians_in_its_unit_and_no_chart_is_drawn_empty(tmp_p
     assert "Hazard Ratio" in sun and 'id="survival-chart"' not in sun, "its hazard ratios are no medians"
 
 
+def test_a_time_axis_takes_the_unit_most_of_its_medians_have():
+    """Review 36: the axis took the first median's unit, so one median in weeks listed first dropped every median in
+    months from the chart. The commonest unit is the axis's; the others stay in the table."""
+    from kg.web.figures import survival_chart
+
+    def median(name: str, value: str, unit: str) -> dict:
+        return {
+            "statistic": ox.NamedNode(f"https://example.org/{name}"),
+            "label": ox.Literal(name),
+            "value": ox.Literal(value),
+            "unit": ox.Literal(unit),
+            "origin": ox.Literal("randomization"),
+        }
+
+    svg, items = survival_chart([median("a", "8", "week"), median("b", "14", "month"), median("c", "20", "month")])
+    assert [i["statistic"].rsplit("/", 1)[-1] for i in items] == ["b", "c"] and "(months)" in svg
+
+
 # ---- the static site ------------------------------------------------------------------------------
 
 

@@ -128,13 +128,14 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
 
     ``rows`` are medians (the caller picks them: a hazard ratio or a rate at a
     time point is no mark on a time axis); those timed from an origin in the
-    first one's unit are drawn (no text when there is none). One mark per
+    unit most of them have are drawn (no text when there is none). One mark per
     finding: of several reports of one finding, the one with a confidence
     interval is drawn, and the mark's title names every source.
     """
     chosen: dict[str, dict[str, Any]] = {}
     timed = [r for r in rows if r.get("origin")]
-    axis_unit = next((cell(r.get("unit")) for r in timed if cell(r.get("unit"))), "")
+    units = [cell(r.get("unit")) for r in timed if cell(r.get("unit"))]
+    axis_unit = max(dict.fromkeys(units), key=units.count) if units else ""  # the commonest, the first of a tie
     for r in timed:
         if cell(r.get("unit")) not in (axis_unit, ""):
             continue  # another unit than the axis's: in the table, not on this axis

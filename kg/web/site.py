@@ -133,6 +133,8 @@ class Site:
         segments = path.split("/")
         if not path or path.startswith("/") or ".." in segments or "." in segments or "//" in path:
             return None  # "trial/./x" would be the file of "trial/x" (review 35: another file's page replaced)
+        if any(segment.rsplit(".", 1)[-1] in media.SUFFIXES for segment in segments[:-1] if "." in segment):
+            return None  # "trial/x.html/y" needs a folder where "trial/x"'s page is (review 36: publish failed)
         if not re.fullmatch(r"[A-Za-z0-9._~/-]+", path):
             return None
         if path.rsplit("/", 1)[-1].split(".", 1)[0] in RESERVED:
