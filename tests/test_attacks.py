@@ -149,6 +149,7 @@ def test_a_literal_over_16_mib_is_one_line_in_every_verb(kg, huge_literal, tmp_p
     assert not (tmp_path / "store").exists() and not (tmp_path / "site").exists()
 
 
+@pytest.mark.slow
 def test_blank_nodes_nested_past_the_json_ld_writer_are_one_line_not_an_internal_error(kg, tmp_path):
     """Review 35: a comment nesting blank nodes 1,000 deep validates, and `kg export --format jsonld` ended in
     "internal error: RecursionError" (exit 70, which asks for a bug report). It is refused in one line as input
@@ -619,6 +620,7 @@ def test_query_file_with_service_needs_allow_service(kg, trap, tmp_path):
     assert "--allow-service" in kg("query", "--help").stdout
 
 
+@pytest.mark.slow
 def test_rdflib_reads_escapes_first_and_fetches_from_so_both_need_allow_service(kg, trap, tmp_path):
     """Review 35: rdflib (run in kg's own process, outside the child whose network is shut) reads code point
     escapes before it parses, so ``\\u0053ERVICE`` was a SERVICE the check did not see, and it fetches the graph

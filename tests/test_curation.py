@@ -400,6 +400,7 @@ BORROWED = ("trialkg:measures NCIT:C28234", "trialkg:measures NCIT:C16039")
 DECLARED = 'NCIT:C16039 rdfs:label "Autologous" ; trialkg:checkedIn "NCIt via the PCDC data dictionary" .\n'
 
 
+@pytest.mark.slow
 def test_a_term_declared_only_in_another_file_is_refused(kg, synth, tmp_path, monkeypatch):
     """Validated together the two files conformed; loaded, the whole store read the term's label from the file that
     declares it, the other study's batch did not, and its efficacy figure was missing there (19 rows against 20)."""

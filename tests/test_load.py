@@ -416,6 +416,7 @@ class _Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.slow
 def test_load_progress_counts_publications_and_ends_at_its_total(tmp_path, monkeypatch):
     """The bar's total is what the load checks and writes: it ends at N/N (it once ended at 76338/36481 triples)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
