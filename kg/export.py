@@ -464,7 +464,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
 SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?exposureLabel ?exposureSize ?referenceLabel ?referenceSize
-       ?tpValue ?tpUnitLabel ?tpUcum ?source ?quote WHERE {
+       ?pop ?popLabel ?size ?tpValue ?tpUnitLabel ?tpUcum ?source ?quote WHERE {
   ?stat a trialkg:Comparison ; rdfs:label ?label ; prov:wasDerivedFrom ?source ;
         trialkg:exposureGroup ?exposure ; trialkg:referenceGroup ?reference ; trialkg:comparesStatistic ?member .
   ?member trialkg:measures ?measures ; trialkg:population ?exposure .
@@ -472,10 +472,29 @@ SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?exposureLabel ?exposureSi
   ?exposure rdfs:label ?exposureLabel . ?reference rdfs:label ?referenceLabel .
   OPTIONAL { ?exposure trialkg:size ?exposureSize }
   OPTIONAL { ?reference trialkg:size ?referenceSize }
+  # the population both groups are drawn from, where it holds their arms and no other: all randomized in a
+  # two-arm trial, a set that spans just the two arms (trialkg:spansArm); never one that holds a third arm
+  OPTIONAL {
+    ?exposure trialkg:subsetOf ?pop . ?reference trialkg:subsetOf ?pop .
+    ?pop rdfs:label ?popLabel . OPTIONAL { ?pop trialkg:size ?size }
+    ?study trialkg:hasComparison ?stat ; trialkg:hasPopulation ?pop .
+    FILTER NOT EXISTS { ?pop trialkg:withinArm ?one }
+    FILTER NOT EXISTS {
+      ?study trialkg:hasArm ?other .
+      FILTER NOT EXISTS { ?pop trialkg:spansArm ?spanned }
+      FILTER NOT EXISTS { ?exposure trialkg:withinArm ?other }
+      FILTER NOT EXISTS { ?reference trialkg:withinArm ?other }
+    }
+    FILTER NOT EXISTS {
+      ?pop trialkg:spansArm ?arm .
+      FILTER NOT EXISTS { ?exposure trialkg:withinArm ?arm }
+      FILTER NOT EXISTS { ?reference trialkg:withinArm ?arm }
+    }
+  }
   OPTIONAL { ?member trialkg:timePointValue ?tpValue ; trialkg:timePointUnit ?tpUnit . ?tpUnit rdfs:label ?tpUnitLabel .
              OPTIONAL { ?tpUnit trialkg:ucumCode ?tpUcum } }
   OPTIONAL { ?stat trialkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
-} ORDER BY ?stat ?label ?measures ?exposureLabel ?referenceLabel ?source ?quote ?tpValue ?tpUnitLabel
+} ORDER BY ?stat ?label ?measures ?exposureLabel ?referenceLabel ?pop ?source ?quote ?tpValue ?tpUnitLabel
 """
 
 _ESTIMATES = """
@@ -731,9 +750,11 @@ def fhir(ds: Dataset) -> dict[str, Any]:
             "description": s["label"] + " (compared by a p-value; no effect estimate is reported)",
             "attributeEstimate": _estimates(estimates.get(s["stat"], []), "", "1"),
         }
-        # the population is the two groups compared (each with its size in its own definition), not a population
-        # either is drawn from: that may hold a third arm, or be one of two a safety set is a subset of
-        evidence({**s, "popLabel": f"{s['exposureLabel']} and {s['referenceLabel']}"}, stat, [])
+        # the population both groups are drawn from where it holds just their arms (the query's OPTIONAL), else the
+        # two groups (each with its size in its own definition): never one that holds a third arm
+        if s["size"]:
+            stat["sampleSize"] = {"description": s["popLabel"], "numberOfParticipants": int(s["size"])}
+        evidence({**s, "popLabel": s["popLabel"] or f"{s['exposureLabel']} and {s['referenceLabel']}"}, stat, [])
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 

@@ -208,3 +208,13 @@ def test_a_comparison_of_two_arms_of_three_is_over_those_two(tmp_path):
         assert "sampleSize" not in found[key]["statistic"][0], "no size of a population holding a third arm"
         shown = {d.get("description") for d in definitions}
         assert set(groups) <= {x.split(" (", 1)[0] for x in shown if x}
+
+
+def test_a_comparison_of_a_two_arm_trials_arms_is_over_all_it_randomized(bundle):
+    """Review 36: with the population the two groups instead, a two-arm trial's comparison lost its size (370
+    randomized, correct there). The population both groups are drawn from is kept where it holds their arms and
+    no other; groups drawn from two populations (each arm's assessed patients) get none."""
+    found = evidence(bundle)
+    pfs = found["trial/mellqvist-2013/pfs-comparison"]["statistic"][0]
+    assert pfs["sampleSize"] == {"description": "randomized 3 months after the transplant", "numberOfParticipants": 370}
+    assert "sampleSize" not in found["trial/mellqvist-2013/response-improved-comparison"]["statistic"][0]
