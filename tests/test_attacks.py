@@ -1054,6 +1054,17 @@ def test_a_served_answer_whose_query_process_dies_midway_arrives_incomplete_not_
         proc.wait(30)
 
 
+def _raw_big_request() -> bytes:
+    """A whole HTTP request for a /sparql answer of about 4 MB (CSV), to send on a socket of one's own."""
+    values = " ".join(str(i) for i in range(1000))
+    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{"x" * 4000}" }} }}'.encode()
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(query)
+    )
+    return head + query
+
+
 @pytest.mark.slow
 def test_clients_that_leave_before_or_during_their_answer_never_use_up_the_query_slots(tmp_path):
     """Each /sparql answer holds one of `--max-queries` slots and a process until it is closed; twelve clients that
@@ -1064,16 +1075,11 @@ def test_clients_that_leave_before_or_during_their_answer_never_use_up_the_query
 
     proc, base = _start_serve(tmp_path, "--max-rows", "1000", "--timeout", "30", "--max-queries", "2")
     port = int(base.rsplit(":", 1)[1])
-    values = " ".join(str(i) for i in range(1000))
-    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{"x" * 4000}" }} }}'.encode()
-    head = (
-        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\n"
-        b"Content-Length: %d\r\n\r\n" % len(query)
-    )
+    request = _raw_big_request()
     try:
         for leave_after in [0, 0, 0, 1, 1, 1, 200_000, 200_000, 200_000, 2_000_000, 2_000_000, 2_000_000]:
             with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-                s.sendall(head + query)
+                s.sendall(request)
                 first, got = b"", 0
                 while got < leave_after:
                     chunk = s.recv(65536)
@@ -1102,12 +1108,7 @@ def test_clients_that_ask_for_large_answers_and_read_none_never_hold_the_query_s
 
     proc, base = _start_serve(tmp_path, "--max-rows", "1000", "--timeout", "2", "--max-queries", "2")
     port = int(base.rsplit(":", 1)[1])
-    values = " ".join(str(i) for i in range(1000))
-    query = f'SELECT ?i ?big WHERE {{ VALUES ?i {{ {values} }} VALUES ?big {{ "{"x" * 4000}" }} }}'.encode()
-    head = (
-        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\n"
-        b"Content-Length: %d\r\n\r\n" % len(query)
-    )
+    request = _raw_big_request()
     ask = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
     stalled = []
     try:
@@ -1115,7 +1116,7 @@ def test_clients_that_ask_for_large_answers_and_read_none_never_hold_the_query_s
             s = socket.socket()
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # a reader that takes (almost) nothing
             s.connect(("127.0.0.1", port))
-            s.sendall(head + query)
+            s.sendall(request)
             stalled.append(s)
         time.sleep(1)
         try:
