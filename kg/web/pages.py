@@ -21,7 +21,7 @@ import pyoxigraph as ox
 
 from kg import __version__, evidence
 from kg.errors import InputError
-from kg.prefixes import DCT, NCIT, SCHEMA, TKG, XSD, compact, to_iri
+from kg.prefixes import DCT, NCIT, SCHEMA, SKOS, TKG, XSD, compact, to_iri
 from kg.query import catalog, execute
 from kg.query.formats import cell, level, number, p_value, plural, quantity
 from kg.query.params import bind
@@ -642,7 +642,6 @@ def schema_org(site: Site, study: str, rows: Rows | None = None) -> str:
 EVIDENCE = SITE_EVIDENCE  # site path of the generated views (no graph resource has one)
 ADVERSE_EVENTS = "adverse-events"
 MEDIAN_TYPE = NCIT + "C28007"
-SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 HINT = "Hover over a mark, or reach it with the Tab key, to read the sentence it comes from; select it to open the statistic."
 #: studies on one evidence page (every figure of the view each has is on it)
 EVIDENCE_PAGE_SIZE = 25
@@ -957,7 +956,7 @@ def _preferred(site: Site, iris: list[str]) -> dict[str, str]:
     if not iris:
         return {}
     terms = " ".join(str(ox.NamedNode(i)) for i in sorted(set(iris)))
-    rows = select(site.store, f"SELECT ?t ?l WHERE {{ VALUES ?t {{ {terms} }} ?t <{SKOS_PREF_LABEL}> ?l }}")
+    rows = select(site.store, f"SELECT ?t ?l WHERE {{ VALUES ?t {{ {terms} }} ?t <{SKOS}prefLabel> ?l }}")
     found: dict[str, str] = {}
     for r in rows:
         found.setdefault(value(r["t"]), value(r["l"]))
