@@ -83,7 +83,25 @@ def _compacted(ds: Dataset, ctx: dict[str, Any]) -> bytes:
             "(a few hundred levels); export it as nquads, or nest it less"
         ) from None
     doc["@context"] = ctx
-    return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    lists = {term for term, d in ctx.items() if isinstance(d, dict) and d.get("@container") == "@list"}
+    return json.dumps(_ordered(doc, lists), indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def _ordered(node: Any, lists: set[str], key: str = "") -> Any:
+    """``node`` with every JSON array sorted but RDF lists (``@list``, and terms the context makes lists).
+
+    rdflib writes nodes and the values of a property in the order of its hash sets, which Python salts per
+    process: two exports of the same graph differed byte for byte. Arrays other than lists are sets in JSON-LD,
+    so sorting them (by their canonical JSON) changes nothing they mean.
+    """
+    if isinstance(node, dict):
+        return {k: _ordered(v, lists, k) for k, v in node.items()}
+    if isinstance(node, list):
+        items = [_ordered(v, lists) for v in node]
+        if key == "@list" or key in lists:
+            return items
+        return sorted(items, key=lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return node
 
 
 def context_1_0() -> dict[str, Any]:

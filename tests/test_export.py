@@ -209,3 +209,40 @@ def test_nquads_keep_one_graph_per_publication(kg, tmp_path):
 def test_sssom_export_is_the_table_as_loaded(kg, tmp_path):
     assert kg("export", "--format", "sssom", "--out", str(tmp_path)).returncode == 0
     assert (tmp_path / "mappings.sssom.tsv").read_text() == mappings.packaged().text
+
+
+EXPORT_EVERY_FORMAT = """
+import hashlib, json, sys
+from kg import export
+from kg.dataset import Dataset
+ds = Dataset.build()
+out = {}
+for fmt, writers in export.WRITERS.items():
+    for name, writer in writers.items():
+        data = writer(ds, None) if fmt == "nanopub" else writer(ds)
+        out[name] = hashlib.sha256(data).hexdigest()
+print(json.dumps(out))
+"""
+
+
+def test_every_export_is_byte_identical_whatever_the_process_hash_seed():
+    """A mirror or a checksum of a release must not churn: Python salts str hashes per process (PYTHONHASHSEED),
+    and rdflib's JSON-LD writer followed its hash sets (two exports of the same graph differed byte for byte)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import kg
+
+    where = str(Path(kg.__file__).resolve().parent.parent)
+    digests = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": where}
+        r = subprocess.run(
+            [sys.executable, "-c", EXPORT_EVERY_FORMAT], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert r.returncode == 0, r.stderr
+        digests.append(json.loads(r.stdout))
+    assert set(digests[0]) >= {"trialkg.jsonld", "trialkg-1.0.jsonld", "trialkg.nq", "nodes.tsv", "void.ttl"}
+    assert digests[0] == digests[1]
