@@ -43,6 +43,8 @@ ACCEPTS = [
     "application/rdf+xml;q=0.9, text/turtle;q=0.8",
     "text/html;q=0.9, text/turtle",
     "text/turtle;q=0, */*",
+    "text/turtle;q=0.05",
+    "application/n-triples;q=0.001, text/html;q=0",
     "text/turtle;charset=utf-8",
     "TEXT/TURTLE",
     "application/json",
@@ -119,7 +121,8 @@ def paths(servers) -> list[str]:
     assert len(found) >= 8, found  # trial, statistic, publication, its parts, study, journal, ontology...
     assert any(p.endswith("/") for p in found.values())  # an IRI ending in "/" (the ontology's)
     evidence = "evidence/progression-free-survival"
-    return sorted(found.values()) + [evidence, "trial/no-such-trial", "trial/isoda-2018.ttl"]
+    odd = ["ontology/index", "trial%2Fisoda-2018"]  # a document's name; an encoded slash (RFC 3986): not IRIs
+    return sorted(found.values()) + [evidence, "trial/no-such-trial", "trial/isoda-2018.ttl", *odd]
 
 
 @pytest.mark.slow  # starts Apache and kg serve
@@ -150,6 +153,28 @@ def test_the_site_answers_every_iri_pattern_as_kg_serve(servers, paths):
     assert {303, 404, 406} <= statuses  # each kind of answer was compared
 
 
+@pytest.mark.slow  # starts Apache and kg serve
+def test_the_site_allows_every_origin_on_redirects_and_refusals_too(servers):
+    """A browser checks CORS on a 303 as on the document it leads to (Fetch standard): the site's redirects and
+    406s said nothing (Apache drops headers not set "always" on them), kg serve's allowed every origin."""
+    for path, accept, status in (("/trial/isoda-2018", "text/turtle", 303), ("/trial/isoda-2018", "image/png", 406)):
+        for name in ("kg", "apache"):
+            got = get_with(servers[name], path, {"Accept": accept, "Origin": "https://example.org"})
+            assert got[0] == status and got[1].get("access-control-allow-origin") == "*", (name, path, accept, got[:2])
+
+
+def get_with(base: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    url = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        conn.close()
+
+
 @pytest.mark.slow
 def test_the_w3id_rules_send_every_iri_to_the_hosted_document_kg_serve_chooses(servers, paths):
     hosted = servers["apache"]
@@ -158,6 +183,8 @@ def test_the_w3id_rules_send_every_iri_to_the_hosted_document_kg_serve_chooses(s
             want = get(servers["kg"], "/" + path, accept)
             got = get(servers["w3id"], "/trialkg/" + path, accept)
             where = f"w3id.org/trialkg/{path} with Accept {accept!r}"
+            if want[0] == got[0] == 404:
+                continue  # an encoded slash: w3id.org's Apache refuses it itself (AllowEncodedSlashes Off)
             if want[0] == 406 or (want[0] == 404 and got[0] == 406):
                 # w3id.org cannot see whether the host has an IRI: one without a page is negotiated too
                 assert got[0] == 406 and vary(got[1]) == {"accept"}, where

@@ -66,7 +66,9 @@ def get(url: str, accept: str | None = None):
 
 
 def path_of(site, iri):
-    return "/" + site.path_of(iri)
+    """The path of a resource IRI on the server (the IRI's own; "ontology/" not its page's "ontology/index")."""
+    assert site.path_of(iri) is not None
+    return "/" + iri[len(site.base) :]
 
 
 # ---- content negotiation for every resource --------------------------------------------------
@@ -82,6 +84,9 @@ def test_every_resource_dereferences_in_every_rdf_format(server, site):
             ox.Triple(q.subject, q.predicate, q.object)
             for q in store.quads_for_pattern(ox.NamedNode(iri), None, None, None)
         } | {t for t in site.extra if t.subject == ox.NamedNode(iri)}  # the description, held by the site
+        graph = site.document_graph(iri)  # an ontology's or a graph's IRI: the graph whole
+        if graph is not None:
+            own |= {q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
         assert own
         for syntax in RDF_SYNTAXES:
             media, suffix, fmt = syntax.media, syntax.suffix, syntax.format
@@ -90,6 +95,41 @@ def test_every_resource_dereferences_in_every_rdf_format(server, site):
             assert final.endswith("." + suffix)
             got = {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=fmt, base_iri=iri)}
             assert own <= got, f"{iri} as {media} lacks its own triples"
+
+
+def _turtle_at(url: str) -> set[ox.Triple]:
+    status, headers, body, final = get(url, "text/turtle")
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle") and final.endswith(".ttl"), url
+    return {q.triple for q in ox.parse(body, format=ox.RdfFormat.TURTLE)}
+
+
+def test_the_ontology_iri_and_its_version_iri_give_the_whole_ontology(server):
+    """OWL 2: an ontology is retrieved from its IRI (and its version IRI); Protege, ROBOT or an owl:imports read
+    what the IRI answers, which was the ten-line header and no class (review 37)."""
+    from kg import resources
+
+    onto = resources.ontology_file("trialkg.ttl").read_bytes()
+    declared = {q.triple for q in ox.parse(onto, format=ox.RdfFormat.TURTLE)}
+    classes = {t.subject for t in declared if t.object == ox.NamedNode("http://www.w3.org/2002/07/owl#Class")}
+    assert len(classes) > 20
+    for path in ("/ontology/", "/ontology/0.1.0"):
+        got = _turtle_at(server + path)
+        assert declared <= got, f"{path}: {len(declared - got)} of the ontology's triples missing"
+    status, _, _ = raw_get(server + "/ontology/0.2.0", "text/turtle")
+    assert status == 404
+
+
+def test_a_graph_name_gives_the_graph(server):
+    """An N-Quads graph name (graph/SLUG) dereferences to that graph: a quad's provenance can be followed."""
+    from kg import resources
+
+    (entry,) = [f for f in resources.trial_files() if f.name == "isoda-2018.ttl"]
+    stated = {q.triple for q in ox.parse(entry.read_bytes(), format=ox.RdfFormat.TURTLE)}
+    got = _turtle_at(server + "/graph/isoda-2018")
+    named = {t for t in stated if not isinstance(t.subject, ox.BlankNode) and not isinstance(t.object, ox.BlankNode)}
+    assert named <= got and len(got) >= len(stated)
+    status, _, _ = raw_get(server + "/graph/no-such-publication", "text/turtle")
+    assert status == 404
 
 
 def test_303_with_vary_and_html_for_browsers(server, site):

@@ -44,8 +44,9 @@ from kg.web.site import PAGE_SIZE, STUDIES, Site, Study
 
 MARKER = ".trialkg-site.json"
 
-#: q-value tiers the rules tell apart: 1, then 0.9 ... 0.1 (a q-value is compared to its first decimal)
-TIERS = ("1", *(f"0.{d}" for d in range(9, 0, -1)))
+#: q-value tiers the rules tell apart: 1, then 0.9 ... 0.1, then 0.0 (above 0: 0.001 to 0.099; only q=0 refuses
+#: a type, RFC 9110 12.4.2); a q-value is compared to its first decimal
+TIERS = ("1", *(f"0.{d}" for d in range(9, -1, -1)))
 #: parameters of a media range other than q (``;charset=utf-8``), which do not change its q-value
 _PARAMS = r"(?:\s*;\s*(?!q\s*=)[^;,]*)*"
 
@@ -54,6 +55,8 @@ def _range(type_re: str, tier: str) -> str:
     """A regular expression for an Accept range ``type_re`` whose q-value is in ``tier``."""
     if tier == "1":
         q = r"(?:\s*;\s*q\s*=\s*1(?:\.0{0,3})?)?"
+    elif tier == "0.0":
+        q = r"\s*;\s*q\s*=\s*0\.0(?:[1-9][0-9]?|0[1-9])"
     else:
         q = r"\s*;\s*q\s*=\s*0\." + tier[-1] + "[0-9]{0,2}"
     return r"(?:^|,)\s*" + type_re + _PARAMS + q + _PARAMS + r"\s*(?:,|$)"
@@ -115,11 +118,14 @@ AddType application/sparql-query .rq
 AddType text/csv .csv
 AddCharset utf-8 .html .ttl .csv
 <IfModule mod_headers.c>
-    Header set Access-Control-Allow-Origin "*"
-    # "always": a 303 or 406 is an error response to Apache, whose other headers it drops
+    # "always": a 303 or 406 is an error response to Apache, whose other headers it drops (and a browser checks
+    # CORS on the redirect too, Fetch standard)
+    Header always set Access-Control-Allow-Origin "*"
     Header always set Vary Accept env=TKG_NEGOTIATE
 </IfModule>
 RewriteEngine on
+# "NAME/index" names a folder's page, not a resource (the IRI ends in "/"): 404, as kg serve answers.
+RewriteRule (^|/)index$ - [R=404,L]
 # A generated evidence view is not a resource: its bare path answers 303 to its page, unnegotiated.
 RewriteCond %{REQUEST_FILENAME}.html -f
 RewriteRule ^evidence/[^/]+$ %{REQUEST_URI}.html [R=303,L]
@@ -175,6 +181,7 @@ RewriteRule ^evidence/([^/.]+)$ {hosted}/evidence/$1.html [R=303,L]
 # Resource IRIs: a path whose last segment has no suffix.
 RewriteCond %{{REQUEST_URI}} !\\.(html|ttl|nt|jsonld|rdf|rq|csv|json)$
 RewriteCond %{{REQUEST_URI}} !/(queries|evidence)/
+RewriteCond %{{REQUEST_URI}} !/index$
 RewriteRule ^ - [E=TKG_NEGOTIATE:yes]
 """
 

@@ -237,6 +237,8 @@ def create_app(
         path = request.path_params["path"]
         if not path or ".." in path.split("/") or "\\" in path or "\x00" in path or "%" in path:
             return text(400, "bad path")
+        if b"%2f" in request.scope.get("raw_path", b"").lower():  # "trial%2Fx" is not the IRI "trial/x" (RFC 3986)
+            return text(404, f"not found: {base}{path}")
         stem, dot, suffix = path.rpartition(".")
         if dot and suffix in media.SUFFIXES and "/" not in suffix:
             iri = site.iri_of(stem)
@@ -247,8 +249,8 @@ def create_app(
                 return page(await run_in_threadpool(pages.page, site, iri))
             return Response(await run_in_threadpool(site.rdf, iri, chosen), media_type=chosen, headers=headers)
         iri = site.iri_of(path)
-        if site.path_of(iri) is None or not site.exists(iri):
-            return text(404, f"not found: {iri}")
+        if iri != base + path or site.path_of(iri) is None or not site.exists(iri):
+            return text(404, f"not found: {base}{path}")  # "ontology/index" names a document, not a resource
         wanted = negotiate(request.headers.get("accept"), media.OFFERED)
         if wanted is None:
             return text(

@@ -27,8 +27,9 @@ from typing import Any, cast
 import pyoxigraph as ox
 
 from kg import media
+from kg import sources as src
 from kg.dataset import Dataset
-from kg.prefixes import RDF_TYPE, RDFS_LABEL, TKG, compact, data_iri
+from kg.prefixes import OWL, RDF_TYPE, RDFS_LABEL, TKG, compact, data_iri
 from kg.query.result import Value
 from kg.rdf import to_bytes, turtle, value
 from kg.sparql import select
@@ -53,6 +54,9 @@ LABEL_ENTRIES = 4096
 MAX_INCOMING = 200
 #: triples of one concise bounded description; a larger one is cut there (and says so on its page)
 MAX_DESCRIPTION = 5000
+#: an ontology's IRI and its version IRI: what an OWL tool opens is the ontology graph, whole
+OWL_ONTOLOGY = ox.NamedNode(OWL + "Ontology")
+OWL_VERSION_IRI = ox.NamedNode(OWL + "versionIRI")
 #: studies per listing page (``studies/page-N``)
 PAGE_SIZE = 100
 
@@ -174,6 +178,46 @@ class Site:
                     shared.add(iri)
                 yield iri
         yield from sorted(s for s in self._extra_subjects if self.path_of(s) is not None)
+        for iri in [*graphs, *self._version_iris()]:  # documents of their own: a graph's IRI, an ontology's version
+            if iri not in shared and self.path_of(iri) is not None and not self._subject(iri):
+                yield iri
+
+    def _subject(self, iri: str) -> bool:
+        """Whether ``iri`` is the subject of a statement (then :meth:`resources` gave it already)."""
+        node = ox.NamedNode(iri)
+        return (
+            iri in self._extra_subjects
+            or next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
+        )
+
+    def _version_iris(self) -> list[str]:
+        """The version IRIs of the ontologies in the ontology graph (sorted)."""
+        graph = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, self.base))
+        return sorted(
+            value(q.object)
+            for q in self.store.quads_for_pattern(None, OWL_VERSION_IRI, None, graph)
+            if isinstance(q.object, ox.NamedNode)
+        )
+
+    def document_graph(self, iri: str) -> str | None:
+        """The named graph a resource's documents hold whole, or None (its concise bounded description is its own).
+
+        An ontology's IRI (and its ``owl:versionIRI``) is the ontology graph: OWL 2 says the ontology is retrieved
+        from its IRI, and a tool that opens or imports it read a ten-line header before. A graph's own IRI (an
+        N-Quads graph name, ``graph/isoda-2018``) is that graph, so a quad's provenance can be followed.
+        """
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return None
+        ontology = ox.NamedNode(src.graph_iri(src.ONTOLOGY_SLUG, self.base))
+        if any(True for _ in self.store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), OWL_ONTOLOGY, ontology)):
+            return ontology.value
+        if any(True for _ in self.store.quads_for_pattern(None, OWL_VERSION_IRI, node, ontology)):
+            return ontology.value
+        if self.store.contains_named_graph(node):
+            return iri
+        return None
 
     def _elsewhere(self, node: ox.NamedNode, graph: str) -> bool:
         """Whether a resource is stated in another graph than ``graph`` (stops at the first such statement)."""
@@ -187,7 +231,9 @@ class Site:
             node = ox.NamedNode(iri)
         except ValueError:
             return False
-        return next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
+        if next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None:
+            return True
+        return self.document_graph(iri) is not None
 
     # -- descriptions
     def _outgoing(self, node: ox.NamedNode | ox.BlankNode, limit: int) -> list[ox.Triple]:
@@ -206,6 +252,12 @@ class Site:
         near; a larger one is cut there, and its page says so).
         """
         out: dict[ox.Triple, None] = {}
+        graph = self.document_graph(iri)
+        if graph is not None:  # the ontology, or a graph by its name: the graph whole (bounded all the same)
+            for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+                if len(out) >= MAX_DESCRIPTION:
+                    break
+                out[q.triple] = None
         seen: set[ox.NamedNode | ox.BlankNode] = set()
         todo: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(iri)]
         while todo and len(out) < MAX_DESCRIPTION:
