@@ -448,8 +448,8 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?stat ?label ?type ?typeLabel ?measures ?measuresLabel ?value ?notReached ?events ?unit ?unitLabel ?ucum
-       ?pop ?popLabel ?size ?origin ?originLabel ?timepoint ?timepointLabel ?tpValue ?tpUnitLabel ?tpUcum
+SELECT ?stat ?label ?type ?typeLabel ?typeCode ?typeDisplay ?measures ?measuresLabel ?value ?notReached ?events
+       ?unit ?unitLabel ?ucum ?pop ?popLabel ?size ?origin ?originLabel ?timepoint ?timepointLabel ?tpValue ?tpUnitLabel ?tpUcum
        ?exposureLabel ?exposureSize ?referenceLabel ?referenceSize ?source ?quote ?note WHERE {
   ?stat a ?class ; rdfs:label ?label ; trialkg:statisticType ?type ; trialkg:measures ?measures ;
         trialkg:unit ?unit ; trialkg:population ?pop ; prov:wasDerivedFrom ?source .
@@ -457,6 +457,8 @@ SELECT ?stat ?label ?type ?typeLabel ?measures ?measuresLabel ?value ?notReached
   FILTER(isIRI(?super) && STR(?super) = STR(trialkg:Statistic))
   ?type rdfs:label ?typeLabel . ?measures rdfs:label ?measuresLabel . ?unit rdfs:label ?unitLabel .
   ?pop rdfs:label ?popLabel .
+  OPTIONAL { ?type skos:inScheme <http://terminology.hl7.org/CodeSystem/statistic-type> ; skos:notation ?typeCode .
+             OPTIONAL { ?type skos:prefLabel ?typeDisplay } }
   OPTIONAL { ?unit trialkg:ucumCode ?ucum }
   OPTIONAL { ?pop trialkg:size ?size }
   OPTIONAL { ?stat trialkg:value ?value }
@@ -531,9 +533,14 @@ _CITATION = """
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT DISTINCT ?pub ?title ?doi ?epub ?journal ?issn ?complete ?pos ?name WHERE {
-  ?pub a trialkg:JournalArticle ; dcterms:title ?title ; trialkg:authorListComplete ?complete ;
-       trialkg:hasAuthorship [ trialkg:position ?pos ; trialkg:authorName ?name ] .
+SELECT DISTINCT ?pub ?label ?title ?doi ?epub ?journal ?issn ?complete ?pos ?name WHERE {
+  ?pub a trialkg:JournalArticle .
+  # title and authors as the article's file gives them: FHIR's Citation needs neither (an article no page titled,
+  # or named no author of, was left out, and its Evidence cited a bare CURIE)
+  OPTIONAL { ?pub rdfs:label ?label }
+  OPTIONAL { ?pub dcterms:title ?title }
+  OPTIONAL { ?pub trialkg:authorListComplete ?complete }
+  OPTIONAL { ?pub trialkg:hasAuthorship [ trialkg:position ?pos ; trialkg:authorName ?name ] }
   OPTIONAL { ?pub trialkg:doi ?doi }
   OPTIONAL { ?pub trialkg:epubDate ?epub }
   # the journal as the publication's own file states it (as citation.rq): across the union of the graphs, a journal
@@ -570,6 +577,19 @@ def _quantity(value: str, unit: str, ucum: str) -> dict[str, Any]:
 
 def _role(code: str) -> dict[str, Any]:
     return {"coding": [{"system": VARIABLE_ROLE_SYSTEM, "code": code}]}
+
+
+def _statistic_type(s: dict[str, str]) -> dict[str, Any]:
+    """A statistic's type: HL7's code and display where its code system has the type (``skos:notation`` in that
+    scheme, ontology/imports/statistic-types.ttl), else the type's label as text only (a survival rate, a curator's
+    own type, 'not stated'): a code of another ontology under HL7's system is a code HL7 does not define."""
+    if s.get("typeCode"):
+        return {
+            "coding": [
+                {"system": STAT_TYPE_SYSTEM, "code": s["typeCode"], "display": s.get("typeDisplay") or s["typeLabel"]}
+            ]
+        }
+    return {"text": s["typeLabel"]}
 
 
 def _group(role: str, label: str, size: str) -> dict[str, Any]:
@@ -615,13 +635,20 @@ def fhir(ds: Dataset) -> dict[str, Any]:
     citations: dict[str, str] = {}
     for pub, rows in by_pub.items():
         first = rows[0]
-        artifact: dict[str, Any] = {
-            "title": [{"text": first["title"]}],
-            "contributorship": {
-                "complete": first["complete"] == "true",
-                "entry": [{"contributor": {"display": r["name"]}, "rankingOrder": int(r["pos"])} for r in rows],
-            },
-        }
+        titles = sorted({r["title"] for r in rows if r["title"]})
+        authors = sorted({(int(r["pos"]), r["name"]) for r in rows if r["name"] and r["pos"].lstrip("-").isdigit()})
+        artifact: dict[str, Any] = {}
+        if titles:
+            artifact["title"] = [{"text": t} for t in titles]
+        if authors or first["complete"]:
+            artifact["contributorship"] = {
+                **({"complete": first["complete"] == "true"} if first["complete"] else {}),
+                **(
+                    {"entry": [{"contributor": {"display": n}, "rankingOrder": pos} for pos, n in authors]}
+                    if authors
+                    else {}
+                ),
+            }
         if first["doi"]:
             artifact["identifier"] = [{"system": "https://doi.org", "value": first["doi"]}]
             artifact["webLocation"] = [{"url": f"https://doi.org/{first['doi']}"}]
@@ -644,11 +671,11 @@ def fhir(ds: Dataset) -> dict[str, Any]:
                     "id": _slug(pub),
                     "url": pub,
                     "status": "active",
-                    "citedArtifact": artifact,
+                    **({"citedArtifact": artifact} if artifact else {}),
                 },
             }
         )
-        citations[pub] = first["title"]
+        citations[pub] = (titles or sorted({r["label"] for r in rows if r["label"]}) or [compact(pub)])[0]
 
     estimates: dict[str, list[dict[str, str]]] = {}
     for e in _rows(ds, "fhir-estimates", _ESTIMATES):
@@ -734,11 +761,7 @@ def fhir(ds: Dataset) -> dict[str, Any]:
         s = rows[0]
         stat: dict[str, Any] = {
             "description": s["label"],
-            "statisticType": {
-                "coding": [
-                    {"system": STAT_TYPE_SYSTEM, "code": s["type"].rsplit("_", 1)[-1], "display": s["typeLabel"]}
-                ]
-            },
+            "statisticType": _statistic_type(s),
         }
         if s["value"]:
             stat["quantity"] = _quantity(s["value"], s["unitLabel"], s["ucum"])

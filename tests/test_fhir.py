@@ -218,3 +218,39 @@ def test_a_comparison_of_a_two_arm_trials_arms_is_over_all_it_randomized(bundle)
     pfs = found["trial/mellqvist-2013/pfs-comparison"]["statistic"][0]
     assert pfs["sampleSize"] == {"description": "randomized 3 months after the transplant", "numberOfParticipants": 370}
     assert "sampleSize" not in found["trial/mellqvist-2013/response-improved-comparison"]["statistic"][0]
+
+
+def test_a_statistic_type_is_coded_only_with_a_code_hl7_defines(bundle):
+    """HL7's statistic-type system defines 22 codes (ontology/imports/statistic-types.ttl, from HL7 UTG): a
+    survival rate (OBI) was coded '0000789' under it, 'not stated' with an IRI as its code (reviews 37, 38)."""
+    import pyoxigraph as ox
+
+    from kg import resources
+
+    text = resources.ontology_file("imports/statistic-types.ttl").read_bytes()
+    graph = [q.triple for q in ox.parse(text, format=ox.RdfFormat.TURTLE)]
+    skos = "http://www.w3.org/2004/02/skos/core#"
+    in_hl7 = {t.subject for t in graph if t.predicate.value == skos + "inScheme" and t.object.value == STAT_TYPE}
+    notation = {t.subject: t.object.value for t in graph if t.predicate.value == skos + "notation"}
+    display = {t.subject: t.object.value for t in graph if t.predicate.value == skos + "prefLabel"}
+    hl7 = {notation[c]: display[c] for c in in_hl7}
+    assert len(hl7) >= 20 and hl7["C44256"] == "Proportion"
+    evidence = [e for _, e in walk(bundle) if e.get("resourceType") == "Evidence"]
+    types = [s["statisticType"] for e in evidence for s in e["statistic"] if "statisticType" in s]
+    coded = [c for t in types for c in t.get("coding", [])]
+    assert coded and all(c["system"] == STAT_TYPE and hl7.get(c["code"]) == c["display"] for c in coded), coded
+    uncoded = {t["text"] for t in types if "coding" not in t}
+    assert "survival rate" in uncoded  # green-2017's and lee-2013's 3-year rates: OBI, no HL7 code
+
+
+def test_every_journal_article_has_a_citation_title_or_not(bundle, dataset):
+    """FHIR's Citation needs no title or author list: cavo-2012 (no page printed its title) had none, and its 16
+    Evidence cited a bare CURIE (review 37)."""
+    from kg.sparql import select
+
+    rows = select(dataset.store, "SELECT DISTINCT ?p WHERE { ?p a <https://w3id.org/trialkg/ontology/JournalArticle> }")
+    articles = {r["p"].value for r in rows}
+    cited = {e["url"] for _, e in walk(bundle) if e.get("resourceType") == "Citation"}
+    assert "https://w3id.org/trialkg/publication/cavo-2012" in articles and articles <= cited
+    ev = [e for _, e in walk(bundle) if e.get("resourceType") == "Evidence" and "/cavo-2012/" in e["url"]]
+    assert ev and all(e["citeAsReference"]["reference"].endswith("/publication/cavo-2012") for e in ev)
