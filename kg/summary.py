@@ -141,19 +141,40 @@ def _denominator(row: Row) -> str:
     return f"{cell(row['population'])} ({arm}{size}" + (f"; {basis})" if basis else ")")
 
 
-def _value(row: Row) -> str:
-    """``Median 13.8 months [95% CI ...]``: the statistic type first, so an estimate never reads as a share of n."""
+def _interval(lower: str, upper: str) -> str:
+    """``6.6-19.4``, or ``-37 to -3`` where a bound is negative (``-37--3`` reads as nothing)."""
+    return f"{lower} to {upper}" if lower.startswith("-") or upper.startswith("-") else f"{lower}-{upper}"
+
+
+def _ci(row: Row) -> str:
+    """``95% CI 6.6-19.4`` (``CI ...`` where no level is given)."""
+    said = f"{level(cell(row['ci_level']))} CI" if row.get("ci_level") else "CI"
+    return f"{said} {_interval(cell(row['ci_lower']), cell(row['ci_upper']))}"
+
+
+def _value(rows: list[Row]) -> str:
+    """``Median 13.8 months [95% CI ...]``: the statistic type first, so an estimate never reads as a share of n.
+
+    ``rows`` are one statistic's (a query gives a row per interval or P value where it has several: a 95% and a
+    99% CI), each estimate shown once."""
+    row = rows[0]
     kind = cell(row.get("type"))
     if cell(row.get("notReached")) == "true":
         return f"{kind} not reached".strip()
     shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
     shown = f"{kind} {shown}".strip()
-    if row.get("ci_level"):
-        shown += f" [{level(cell(row['ci_level']))} CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
-    if row.get("range_lower"):
-        shown += f" (range {cell(row['range_lower'])}-{cell(row['range_upper'])})"
-    if row.get("p_value"):
-        shown += f", {p_value(cell(row.get('p_comparator')), cell(row['p_value']))}"
+    with_ci = sorted((r for r in rows if r.get("ci_lower")), key=lambda r: cell(r.get("ci_level")).rjust(8))
+    cis = dict.fromkeys(_ci(r) for r in with_ci)
+    if cis:
+        shown += f" [{'; '.join(cis)}]"
+    ranges = dict.fromkeys(
+        f"range {_interval(cell(r['range_lower']), cell(r['range_upper']))}" for r in rows if r.get("range_lower")
+    )
+    if ranges:
+        shown += f" ({'; '.join(ranges)})"
+    ps = dict.fromkeys(p_value(cell(r.get("p_comparator")), cell(r["p_value"])) for r in rows if r.get("p_value"))
+    if ps:
+        shown += ", " + ", ".join(ps)
     if row.get("exposure"):
         shown += f", {cell(row['exposure'])} vs {cell(row['reference'])}"
     return shown
@@ -195,10 +216,10 @@ def _efficacy_lines(rows: list[Row], comparisons: list[Row]) -> list[str]:
     by_endpoint: dict[str, list[Row]] = defaultdict(list)
     for c in comparisons:
         by_endpoint[cell(c.get("endpoint_label"))].append(c)
-    groups: dict[tuple[str, str], list[Row]] = {}
+    groups: dict[tuple[str, str], dict[str, list[Row]]] = {}
     for row in rows:  # rows come ordered by endpoint and time, twins adjacent
         key = (cell(row["endpoint"]), row["finding"].value if row.get("finding") else row["statistic"].value)
-        groups.setdefault(key, []).append(row)
+        groups.setdefault(key, {}).setdefault(row["statistic"].value, []).append(row)
     endpoints = list(dict.fromkeys(endpoint for endpoint, _ in groups))
 
     def source(r: Row) -> str:
@@ -209,18 +230,24 @@ def _efficacy_lines(rows: list[Row], comparisons: list[Row]) -> list[str]:
         for (this, _), reports in groups.items():
             if this != endpoint:
                 continue
-            first = reports[0]
+            first = next(iter(reports.values()))
             if len(reports) == 1:
+                head = first[0]
                 out.append(
-                    f"    {cell(first['label'])}: {_value(first)} | {_denominator(first)} | {_anchor(first)} | "
-                    f"{source(first)}"
+                    f"    {cell(head['label'])}: {_value(first)} | {_denominator(head)} | {_anchor(head)} | "
+                    f"{source(head)}"
                 )
                 continue
-            flag = "they DIFFER" if any(cell(r.get("differs")) == "true" for r in reports) else "they agree"
-            title = cell(first.get("finding_label")) or cell(first["finding"])
+            flag = (
+                "they DIFFER"
+                if any(cell(r.get("differs")) == "true" for rs in reports.values() for r in rs)
+                else "they agree"
+            )
+            title = cell(first[0].get("finding_label")) or cell(first[0].get("finding"))
             out.append(f"    {title}: {plural(len(reports), 'report')}, {flag}")
-            for r in reports:
-                out.append(f"      {_value(r)} | {_denominator(r)} | {_anchor(r)} | {source(r)}")
+            for report in reports.values():
+                r = report[0]
+                out.append(f"      {_value(report)} | {_denominator(r)} | {_anchor(r)} | {source(r)}")
         out += [f"    compared: {_comparison_line(c)}" for c in by_endpoint.get(endpoint, [])]
     return out
 
@@ -243,7 +270,7 @@ def _safety_lines(rows: list[Row], comparisons: list[Row], efficacy_endpoints: s
         if row.get("effect") is not None:
             effect = f"{cell(row['effect_type'])} {cell(row['effect'])}"
             if row.get("ci_lower"):
-                effect += f" [CI {cell(row['ci_lower'])}-{cell(row['ci_upper'])}]"
+                effect += f" [{_ci(row)}]"
             if row.get("p_value"):
                 effect += f", {p_value(cell(row.get('p_comparator')), cell(row['p_value']))}"
             parts.append(effect + f", {cell(row['exposure'])} vs {cell(row['reference'])}")

@@ -115,7 +115,7 @@ def test_the_table_holds_every_statistic_of_the_endpoint(site, slug, endpoint):
         else:
             assert f">{g['value']}" in row, (stat, g["value"])
         if g["lower"]:
-            assert f"{g['lower']}–{g['upper']}" in row
+            assert f"{g['lower']} to {g['upper']}" in row
         if g["p_value"]:
             assert f"P {g['p_comparator']} {g['p_value']}" in row, "the p-value as printed, a bound kept a bound"
         assert g["population"] in row and g["basis"] in row and g["source_label"] in row
@@ -315,7 +315,7 @@ def test_a_synthetic_corpus_gets_the_pages_without_a_word_of_the_packaged_public
     assert "cohort kappa vs cohort lambda" in html["progression-free-survival"]
     assert (
         "P &lt; 0.04" in html["progression-free-survival"]
-        and "90% confidence interval 1.1–2.5" in html["progression-free-survival"]
+        and "90% confidence interval 1.1 to 2.5" in html["progression-free-survival"]
     )
     rates = {a.get("data-statistic").rsplit("/", 1)[-1]: a for a in marks(pfs["rate-chart"])}
     assert set(rates) == {"rate-1", "rate-2"}

@@ -324,7 +324,7 @@ def test_every_view_shows_the_trial_by_arm_and_comparison(tmp_path):
         assert "compared: VD vs TD vs VBMCP/VBAD/B: 36 months vs 28 months vs 29 months, P = 0.03" in text
         assert "Odds Ratio 2.53 [95% CI 1.39-4.68], P = 0.002, VD vs TD" in text
         assert "assessed at completion of the autologous transplant (every member, reached or not)" in text
-        assert "Risk Difference 8 [CI 2.1-13.9], VD vs VBMCP/VBAD/B" in text
+        assert "Risk Difference 8 [95% CI 2.1-13.9], VD vs VBMCP/VBAD/B" in text
         # the arm in two pairs shows its figure once: one line per statistic, one per comparison
         assert text.count("Complete response after induction, VD: Proportion 31%") == 1
         for q in catalog.names():

@@ -18,6 +18,22 @@ T = "trialkg.trial:isoda-2018/"
 
 # (case id, resource whose block is edited, old text, new text, expected focus, expected message part)
 CASES = [
+    (  # review 38: a name in two languages made an arm two on the trial page and stopped `kg summary`
+        "a-second-label-in-another-language",
+        "trial:population-enrolled",
+        'rdfs:label "enrolled and treated" ;',
+        'rdfs:label "enrolled and treated" , "eingeschlossen und behandelt"@de ;',
+        T + "population-enrolled",
+        "one rdfs:label, the name every view prints",
+    ),
+    (
+        "an-arm-of-two-types",
+        "trial:arm",
+        "trialkg:armType NCIT:C174266 ;",
+        "trialkg:armType NCIT:C174266 , NCIT:C174267 ;",
+        T + "arm",
+        "at most one arm type",
+    ),
     (  # a number where the document should be: it also made provenance's rows tie in an order no engine fixes
         "source-is-a-literal",
         "trial:orr",

@@ -360,7 +360,7 @@ def render_trial(site: Site, iri: str) -> str:
     efficacy: list[dict[str, Any]] = []  # endpoint -> findings -> reports, in the query's order (endpoint, time)
     for r in efficacy_rows:
         stat = r["statistic"].value
-        report = {
+        report: dict[str, Any] = {
             "href": site.link(path, stat),
             "label": cell(r["label"]),
             "type": cell(r["type"]),
@@ -385,10 +385,11 @@ def render_trial(site: Site, iri: str) -> str:
                 else ""
             ),
             "ci": (
-                f"{level(cell(r['ci_level']))} CI {cell(r['ci_lower'])}–{cell(r['ci_upper'])}"
+                f"{level(cell(r['ci_level']))} CI {cell(r['ci_lower'])} to {cell(r['ci_upper'])}"
                 if r.get("ci_level")
                 else ""
             ),
+            "range": (f"range {cell(r['range_lower'])} to {cell(r['range_upper'])}" if r.get("range_lower") else ""),
             "source": _term(site, path, r["source"]),
             "quote": quotes.get(stat, ""),
             "note": cell(r.get("note")),
@@ -408,7 +409,14 @@ def render_trial(site: Site, iri: str) -> str:
                     "href": site.link(path, key) if r.get("finding") else "",
                 }
             )
-        findings[-1]["reports"].append(report)
+        reports = findings[-1]["reports"]
+        if reports and reports[-1]["stat"] == stat:  # one statistic's second interval (a 95% and a 99% CI)
+            for part in ("ci", "range", "effect"):
+                if report[part] and report[part] not in reports[-1][part].split("; "):
+                    both = [*filter(None, reports[-1][part].split("; ")), report[part]]
+                    reports[-1][part] = "; ".join(sorted(both) if part == "ci" else both)  # 95% before 99%
+            continue
+        reports.append(report | {"stat": stat})
     safety = [
         {
             k: cell(r.get(k))
@@ -1168,6 +1176,15 @@ def _number(text: str) -> float | None:
     return number(text)  # finite, or None: a value that is not a number is printed, never drawn
 
 
+def _interval_text(r: dict[str, Any]) -> str:
+    """``95% confidence interval 0.5 to 0.98`` of an evidence-statistics row, or "" where it has no interval."""
+    if not r.get("lower"):
+        return ""
+    level = _number(cell(r.get("level")))
+    said = f"{cell(r.get('interval'))} {cell(r['lower'])} to {cell(r.get('upper'))}"
+    return f"{level * 100:g}% {said}" if level is not None else said
+
+
 def _evidence_items(site: Site, path: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One item per statistic (rows of several topics or quotes merged), in the query's order."""
     items: dict[str, dict[str, Any]] = {}
@@ -1177,12 +1194,7 @@ def _evidence_items(site: Site, path: str, rows: list[dict[str, Any]]) -> list[d
             item = items[stat]
         else:
             c = {k: cell(v) for k, v in r.items()}
-            level = _number(c.get("level", ""))
-            interval = ""
-            if c.get("lower"):
-                interval = f"{c['interval']} {c['lower']}–{c['upper']}"
-                if level is not None:
-                    interval = f"{level * 100:g}% {interval}"
+            interval = _interval_text(r)
             not_reached = c.get("notReached") == "true"
             shown = (
                 site.label(TKG + "notReached")
@@ -1245,6 +1257,9 @@ def _evidence_items(site: Site, path: str, rows: list[dict[str, Any]]) -> list[d
                 "topics": [],
                 "quotes": [],
             }
+        more = _interval_text(r)  # a statistic's second interval (a 95% and a 99% CI; a CI and a range): shown too,
+        if more and more not in item["interval"].split("; "):  # the first drawn
+            item["interval"] = "; ".join(filter(None, [item["interval"], more]))
         topic, quote_text = cell(r.get("topic_label")), cell(r.get("quote"))
         if topic and topic not in item["topics"]:
             item["topics"].append(topic)

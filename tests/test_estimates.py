@@ -1,0 +1,53 @@
+"""A statistic with more than one estimate (a 95% and a 99% CI; a range and a CI) reads whole in every view.
+
+The two publications in tests/data/estimates/ were written by a reviewer as a curator would, and conform;
+`kg summary` stopped on the first (an internal error), the trial page listed its hazard ratio twice, and the
+evidence page kept one interval of each (review 38).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg import sources
+from kg.dataset import Dataset
+from kg.summary import summarize
+from kg.validate import validate
+from kg.web import pages
+from kg.web.site import Site
+
+DATA = Path(__file__).resolve().parent / "data" / "estimates"
+TRIAL = "https://w3id.org/trialkg/trial/"
+
+
+@pytest.fixture(scope="module")
+def site() -> Site:
+    pubs = [sources.read(p) for p in sorted(DATA.glob("*.ttl"))]
+    report = validate(pubs)
+    assert report.conforms, report.text()
+    return Site(Dataset.build(pubs))
+
+
+def test_the_summary_gives_every_interval_of_a_statistic_once(site):
+    text = summarize(site.dataset, ["d-twoci"])
+    (line,) = [x for x in text.splitlines() if "HR for PFS with two intervals" in x]
+    assert "[95% CI 0.5-0.98; 99% CI 0.45-1.09]" in line
+    text = summarize(site.dataset, ["mix-2024"])
+    (line,) = [x for x in text.splitlines() if "Median follow-up" in x]
+    assert "[95% CI 28-32] (range 2-60)" in line
+
+
+def test_the_trial_page_shows_a_statistic_once_with_each_of_its_intervals(site):
+    html = pages.page(site, TRIAL + "d-twoci")
+    assert html.count(">HR for PFS with two intervals<") == 1
+    assert "95% CI 0.5 to 0.98; 99% CI 0.45 to 1.09" in html
+    html = pages.page(site, TRIAL + "mix-2024")
+    assert "95% CI 28 to 32" in html and "range 2 to 60" in html
+
+
+def test_the_evidence_page_names_every_interval(site):
+    html = pages.evidence_page(site, "duration-of-follow-up")
+    assert html is not None
+    assert "95% confidence interval 28 to 32" in html and "range 2 to 60" in html
