@@ -19,7 +19,7 @@ from typing import ParamSpec, TypeVar
 import click
 
 from kg.dataset import ENGINES, Dataset
-from kg.errors import KGError, OutputError, printable
+from kg.errors import InputError, KGError, OutputError, printable
 from kg.export import FORMATS as EXPORT_FORMATS
 from kg.query.formats import NAMES as OUTPUT_FORMATS
 from kg.query.text import MAX_PAGE
@@ -84,6 +84,7 @@ def _guard(func: Callable[_P, _R]) -> Callable[_P, _R]:
     @wraps(func)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         debug = (click.get_current_context().find_root().obj or {}).get("debug", False)
+        _refuse_undecodable(kwargs)
         try:
             return func(*args, **kwargs)
         except KGError as exc:
@@ -107,6 +108,24 @@ def _guard(func: Callable[_P, _R]) -> Callable[_P, _R]:
             sys.exit(INTERNAL_ERROR)
 
     return wrapper
+
+
+def _refuse_undecodable(values: dict[str, object]) -> None:
+    """Refuse, before anything is done, a value given as text that is not UTF-8 (Python keeps such bytes as lone
+    surrogates, which ended in 'internal error' where the value reached an IRI or a file, and left `kg new`'s new
+    folder behind, review 39); a path may hold any bytes the file system does."""
+    for param in click.get_current_context().command.params:
+        if isinstance(param.type, click.Path) or param.name is None:
+            continue
+        value = values.get(param.name)
+        for text in value if isinstance(value, (tuple, list)) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    hint = param.get_error_hint(click.get_current_context()).strip("'")
+                    _error(f"{hint}: the value is not UTF-8 text")
+                    sys.exit(InputError.exit_code)
 
 
 def _reader_gone() -> bool:

@@ -1308,3 +1308,41 @@ def test_an_endpoint_is_an_http_url_and_a_port_a_port(kg, tmp_path):
             assert "Zsecret" not in r.stderr and "internal error" not in r.stderr
     r = kg("serve", "--port", "99999")
     assert r.returncode == 2 and "99999 is not in the range" in r.stderr and "serving on" not in r.stdout
+
+
+NOT_UTF8 = "\udcff"  # a byte 0xFF on the command line, as Python keeps it (surrogateescape)
+
+
+def test_a_value_that_is_not_utf8_text_is_one_line_and_nothing_is_made(kg, tmp_path):
+    """Review 39: such a value in --param, --url, --base, --hosted-at ended in 'internal error' (exit 70), and
+    `kg new` left its new folder behind."""
+    from kg import resources
+
+    text = resources.folder("kg.trials").joinpath("isoda-2018.txt")
+    abstract = tmp_path / "abstract.txt"
+    abstract.write_text(text.read_text(encoding="utf-8"), encoding="utf-8")
+    runs = {
+        "--param": ("query", "resources", "--param", f"namespace=http://x/{NOT_UTF8}"),
+        "--url": ("new", str(abstract), "--url", f"http://x/{NOT_UTF8}", "--out", str(tmp_path / "new")),
+        "--base": ("build", "--base", f"http://x/{NOT_UTF8}/", "--out", str(tmp_path / "built")),
+        "--hosted-at": ("publish", "--static", str(tmp_path / "site"), "--hosted-at", f"https://x/{NOT_UTF8}/"),
+    }
+    for option, args in runs.items():
+        r = kg(*args)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, (option, r.returncode, r.stderr)
+        assert f"{option}: the value is not UTF-8 text" in r.stderr
+    assert not any(tmp_path.glob("new*")) and not (tmp_path / "built").exists() and not (tmp_path / "site").exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_still_read(kg, tmp_path):
+    """A path may hold any bytes the file system does: only values given as text are refused."""
+    from kg import resources
+
+    (entry,) = [f for f in resources.trial_files() if f.name == "isoda-2018.ttl"]
+    folder = tmp_path / f"caf{NOT_UTF8}"
+    folder.mkdir()
+    (folder / "isoda-2018.ttl").write_bytes(entry.read_bytes())
+    txt = resources.folder("kg.trials").joinpath("isoda-2018.txt")
+    (folder / "isoda-2018.txt").write_bytes(txt.read_bytes())
+    r = kg("validate", str(folder / "isoda-2018.ttl"))
+    assert r.returncode == 0, r.stderr
