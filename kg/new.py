@@ -141,6 +141,17 @@ def _decimal(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
 
 
+#: how far back "median" is looked for before a figure: the patterns allow 80 characters between, so the word and
+#: the character before it (its word boundary) are within this many
+_LOOKBACK = 100
+
+
+def _before(text: str, end: int) -> str:
+    """The text just before ``end`` (not all of it: a search of the whole prefix at every figure made an abstract of
+    'median not reached' repeated take a minute for 240 kB, review 39)."""
+    return text[max(0, end - _LOOKBACK) : end]
+
+
 def figures(sentence: str) -> list[Figure]:
     """Every number of the sentence (digits or words), each typed once, by the first rule that claims it.
 
@@ -256,7 +267,7 @@ def figures(sentence: str) -> list[Figure]:
                     found[m.start(1)] = Figure(kind, m.group(0), _decimal(m.group(1)), m.start(1))
                 taken.update(m.start() + x.start() for x in re.finditer(r"\d", m.group(0)))
             elif kind == "notreached":  # a median not reached; "the primary endpoint was not reached" is none
-                median = re.search(r"\bmedian\b[^.;]{0,80}$", text[: m.start()], re.IGNORECASE)
+                median = re.search(r"\bmedian\b[^.;]{0,80}$", _before(text, m.start()), re.IGNORECASE)
                 if median and m.start(1) not in taken:
                     found[m.start(1)] = Figure(
                         "notreached", m.group(1), Decimal(0), m.start(1), statistic_type="NCIT:C28007"
@@ -265,7 +276,7 @@ def figures(sentence: str) -> list[Figure]:
             elif kind == "series":
                 word = next(g for g in m.groups() if g and not re.fullmatch(r"[\d.,]+", g))
                 unit = _UNITS[word.lower().rstrip("s")]
-                median = re.search(r"\bmedian\b[^.;]{0,60}$", text[: m.start()], re.IGNORECASE)
+                median = re.search(r"\bmedian\b[^.;]{0,60}$", _before(text, m.start()), re.IGNORECASE)
                 for x in re.finditer(n, m.group(0)):
                     start = m.start() + x.start(1)
                     if start not in taken:
@@ -562,7 +573,7 @@ def new(
     ttl, txt = out / f"{slug}.ttl", out / f"{slug}.txt"
     keep = txt.exists() and txt.resolve() == path.resolve()  # the text is already where it is kept
     for target in (ttl, *([] if keep else [txt])):
-        if target.exists():
+        if target.exists() or target.is_symlink():  # a link to a file not written yet is the user's too
             raise InputError(
                 f"{target}: already there; kg new never overwrites a file (choose another --slug or --out)"
             )
@@ -574,7 +585,7 @@ def new(
         )
     if keep and url and not found_url:
         raise InputError(f"{path}: give it a first line '# url: {url}' (kg new does not rewrite your text file)")
-    with AtomicFiles(out) as files:
+    with AtomicFiles(out, replace=False) as files:  # a file made since the check above is not replaced either
         source = re.sub(r"[\x00-\x1f\x7f]", "?", path.name)  # named in a comment line: no line break ends it
         files.path(ttl.name).write_text(skeleton(slug, url, found, source, kind), encoding="utf-8")
         if not keep:

@@ -46,8 +46,11 @@ class AtomicFiles:
     ['a.txt']
     """
 
-    def __init__(self, folder: str | Path, record: str | None = None):
+    def __init__(self, folder: str | Path, record: str | None = None, replace: bool = True):
         self.folder = Path(folder)
+        #: False: nothing at a final name is ever replaced (``kg new``): each file goes in only where nothing is,
+        #: atomically (:func:`rename_noreplace`), and the batch is undone where something is
+        self.replace = replace
         self.written: list[Path] = []
         self._pending: list[tuple[Path, Path]] = []
         self._tag = uuid.uuid4().hex[:8]
@@ -174,6 +177,16 @@ class AtomicFiles:
         done: list[tuple[Path, Path | None]] = []  # (final, hard link to what it replaced)
         try:
             for tmp, final in self._pending:
+                if not self.replace:
+                    try:
+                        rename_noreplace(tmp, final)
+                    except FileExistsError:
+                        raise OutputError(
+                            f"{final}: already there (a file, a folder or a link); kg never overwrites it here "
+                            "(choose another name or --out); no output was changed"
+                        ) from None
+                    done.append((final, None))
+                    continue
                 link = final.with_name(f".{final.name}.{self._tag}.old")
                 try:
                     os.link(final, link)
@@ -181,7 +194,7 @@ class AtomicFiles:
                 except OSError:  # nothing there yet (or no hard links here: then no way back for this file)
                     done.append((final, None))
                 tmp.replace(final)
-        except OSError:
+        except (OSError, OutputError):
             for final, backup in reversed(done):
                 if backup is not None:
                     backup.replace(final)

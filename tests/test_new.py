@@ -306,3 +306,39 @@ def test_the_guides_worked_example_conforms_and_shows_in_every_view(tmp_path, kg
     for view in pages.evidence_views(site):
         assert pages.evidence_page(site, view.slug)
     shutil.rmtree(tmp_path)
+
+
+def test_a_long_abstract_is_read_in_one_pass():
+    """Review 39: 'median not reached' repeated over 1 MB took a quarter of an hour (each figure searched all the
+    text before it for "median"); the sandbox gives it 60 s."""
+    from kg import new, sandbox
+
+    text = "Median " + "not reached " * 85_000 + "."
+    outcome = sandbox.run(new.figures, text, timeout=60)
+    assert outcome.ok, outcome.describe()
+    assert [f.kind for f in outcome.value][:1] == ["notreached"]
+
+
+def test_new_never_replaces_a_link_or_a_file_made_meanwhile(kg, tmp_path):
+    """Review 39: a link to a file not written yet was taken for nothing there, and replaced by the skeleton; and
+    the final rename would replace a file made after the check (now: placed only where nothing is)."""
+    from kg.errors import OutputError
+    from kg.outputs import AtomicFiles
+
+    abstract = tmp_path / "smith-2024.txt"
+    abstract.write_text("In this phase 2 trial, 40 patients were enrolled.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "smith-2024.ttl").symlink_to(tmp_path / "not-yet-written.ttl")
+    r = kg("new", str(abstract), "--out", str(out))
+    assert r.returncode == 2 and "already there" in r.stderr, r.stderr
+    assert (out / "smith-2024.ttl").is_symlink() and not (out / "smith-2024.txt").exists()
+
+    folder = tmp_path / "race"
+    with pytest.raises(OutputError, match="already there"):
+        with AtomicFiles(folder, replace=False) as files:
+            files.path("a.ttl").write_text("kg's")
+            files.path("b.ttl").write_text("kg's")
+            (folder / "b.ttl").write_text("the user's")  # made after kg looked, before kg renames
+    assert (folder / "b.ttl").read_text() == "the user's"
+    assert sorted(p.name for p in folder.iterdir()) == ["b.ttl"]  # a.ttl taken back, no temporary left

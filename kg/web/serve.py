@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote
 from kg import media
 from kg.dataset import Dataset
 from kg.errors import InputError, KGError
+from kg.prefixes import data_iri
 from kg.rdf import turtle
 from kg.web import connections, pages, workers
 from kg.web.endpoint import FORMAT_PARAM, LOG, Body, Endpoint, Limits
@@ -238,7 +239,7 @@ def create_app(
         if not path or ".." in path.split("/") or "\\" in path or "\x00" in path or "%" in path:
             return text(400, "bad path")
         if b"%2f" in request.scope.get("raw_path", b"").lower():  # "trial%2Fx" is not the IRI "trial/x" (RFC 3986)
-            return text(404, f"not found: {base}{path}")
+            return text(404, f"not found: {data_iri(base, path)}")
         stem, dot, suffix = path.rpartition(".")
         if dot and suffix in media.SUFFIXES and "/" not in suffix:
             iri = site.iri_of(stem)
@@ -249,8 +250,8 @@ def create_app(
                 return page(await run_in_threadpool(pages.page, site, iri))
             return Response(await run_in_threadpool(site.rdf, iri, chosen), media_type=chosen, headers=headers)
         iri = site.iri_of(path)
-        if iri != base + path or site.path_of(iri) is None or not site.exists(iri):
-            return text(404, f"not found: {base}{path}")  # "ontology/index" names a document, not a resource
+        if iri != data_iri(base, path) or site.path_of(iri) is None or not site.exists(iri):
+            return text(404, f"not found: {data_iri(base, path)}")  # "ontology/index" names a document, not a resource
         wanted = negotiate(request.headers.get("accept"), media.OFFERED)
         if wanted is None:
             return text(
