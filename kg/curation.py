@@ -688,6 +688,24 @@ def share_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[
             )
 
 
+#: characters XML 1.0 cannot carry, not even escaped: an RDF/XML document (and an XHTML page) holding one is not
+#: well-formed, and every XML reader refuses it whole
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def control_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[Finding]:
+    """Texts holding a control character (a label's U+0001, pasted from a PDF): the RDF/XML documents of the
+    resource were refused by every XML reader (review 39), and no source prints one."""
+    for q in store.quads_for_pattern(None, None, None, graph):
+        if isinstance(q.object, ox.Literal) and (bad := _NOT_XML.search(q.object.value)):
+            yield Finding(
+                name,
+                show_term(q.subject) if not isinstance(q.subject, ox.Triple) else str(q.subject),
+                f"{compact(q.predicate.value)}: the text holds the control character U+{ord(bad.group()):04X}, which "
+                "XML cannot carry (RDF/XML readers refuse the whole document): remove it",
+            )
+
+
 def shown_term(term: Node) -> str:
     """A term as a message shows it, a literal with its language or datatype (``"x"@en`` is not ``"x"``)."""
     return str(term) if isinstance(term, ox.Literal) else show_term(term)
@@ -718,6 +736,7 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
         findings += number_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
         findings += share_findings(store, graph, source.name)
+        findings += control_findings(store, graph, source.name)
         texts = read_source_text(source)
         if texts is None:
             without_text.append(source.name)

@@ -1346,3 +1346,19 @@ def test_a_file_name_that_is_not_utf8_is_still_read(kg, tmp_path):
     (folder / "isoda-2018.txt").write_bytes(txt.read_bytes())
     r = kg("validate", str(folder / "isoda-2018.ttl"))
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("escape", ["\\u0001", "\\u000B", "\\uFFFE"])
+def test_a_text_xml_cannot_carry_is_refused(escape):
+    """Review 39: a label holding U+0001 conformed, and its RDF/XML documents were refused by every XML reader."""
+    from kg import resources
+    from kg.sources import Source
+    from kg.validate import validate
+
+    (entry,) = [f for f in resources.trial_files() if f.name == "lee-2013.ttl"]
+    text = entry.read_text(encoding="utf-8")
+    changed = text.replace('rdfs:label "', f'rdfs:label "A{escape}B ', 1)
+    assert changed != text
+    report = validate([Source("lee-2013.ttl", "lee-2013", changed.encode())])
+    assert not report.conforms
+    assert any(f"control character U+{escape[2:].upper()}" in v.message for v in report.violations), report.text()
