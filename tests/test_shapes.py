@@ -26,6 +26,14 @@ CASES = [
         T + "population-enrolled",
         "one rdfs:label, the name every view prints",
     ),
+    (  # review 38: it conformed, and no listing, page or summary showed it
+        "a-study-typed-study-alone",
+        "<trial/isoda-2018>",
+        "a trialkg:ClinicalTrial , trialkg:Study , schema:MedicalTrial ;",
+        "a trialkg:Study , schema:MedicalTrial ;",
+        "trialkg.trial:isoda-2018",
+        "also typed with its kind",
+    ),
     (
         "an-arm-of-two-types",
         "trial:arm",
