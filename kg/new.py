@@ -187,7 +187,7 @@ def figures(sentence: str) -> list[Figure]:
         ("arm", rf"([A-Z][\w/+-]*)\s*(?:,\s*n\s*=\s*|\(\s*(?:n\s*=\s*)?){n}\s*\)"),
         ("interval", rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval)[^0-9.]{{0,6}}{n}\s*(?:-|–|to)\s*{n}"),
         ("range", rf"range[,:]?\s*{n}\s*(?:-|–|to)\s*{n}"),
-        ("p", rf"\bP\s*([=<>≤]|<=)\s*{n}"),
+        ("p", rf"\bP\s*([=<>≤≥]|<=|>=)\s*{n}"),
         (
             "ratio",
             # "HR 0.67", "hazard ratio, 0.70", "hazard ratio for progression or death with KRd vs Rd was 0.62",
@@ -249,7 +249,7 @@ def figures(sentence: str) -> list[Figure]:
                 claim("eligibility", m, group)
                 taken.update(m.start(i) for i in range(1, len(m.groups()) + 1) if m.group(i))
             elif kind == "p":
-                comparator = {"≤": "<=", ">": "="}.get(m.group(1), m.group(1))
+                comparator = {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
                 claim("p", m, 2, comparator=comparator)
             elif kind == "ratio":
                 claim("ratio", m, 2, statistic_type=_RATIOS[m.group(1).lower()])

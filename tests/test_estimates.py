@@ -51,3 +51,23 @@ def test_the_evidence_page_names_every_interval(site):
     html = pages.evidence_page(site, "duration-of-follow-up")
     assert html is not None
     assert "95% confidence interval 28 to 32" in html and "range 2 to 60" in html
+
+
+def test_a_p_value_above_a_bound_is_kept_a_bound(site):
+    """'P > .05' (FHIR's Quantity.comparator allows > and >=) was refused, and kg new wrote it as 'P = 0.05'."""
+    from kg import new
+    from kg.export import fhir
+
+    text = summarize(site.dataset, ["v-pgt"])
+    assert "P > 0.05" in text
+    comparators = [
+        e["quantity"].get("comparator")
+        for entry in fhir(site.dataset)["entry"]
+        if entry["resource"]["resourceType"] == "Evidence" and "/v-pgt/" in entry["fullUrl"]
+        for s in entry["resource"]["statistic"]
+        for e in s.get("attributeEstimate", [])
+        if "quantity" in e
+    ]
+    assert ">" in comparators
+    (p,) = [f for f in new.figures("The rates were 70% and 50% (P > .05).") if f.kind == "p"]
+    assert p.comparator == ">"
