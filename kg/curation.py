@@ -234,6 +234,31 @@ def number_forms(lexical: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+#: typeset characters read as the plain ones a number is stored in: the minus sign, superscript digits and minus
+_TYPESET = str.maketrans(
+    {
+        "\u2212": "-",
+        "\u207b": "-",
+        **{
+            chr(c): str(i)
+            for i, c in enumerate((0x2070, 0x00B9, 0x00B2, 0x00B3, 0x2074, 0x2075, 0x2076, 0x2077, 0x2078, 0x2079))
+        },
+    }
+)
+_SCIENTIFIC = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:[×xX·]\s*10\s*(?:\^|\*\*)?\s*|[eE])([-+]?\d{1,3})(?!\d)")
+
+
+def _scientific(sentence: str) -> list[Decimal]:
+    """The numbers a sentence prints in scientific notation (``1.2×10-5``, ``1.2e-5``)."""
+    out = []
+    for m in _SCIENTIFIC.finditer(sentence):
+        try:
+            out.append(Decimal(m.group(1)).scaleb(int(m.group(2))))
+        except (InvalidOperation, ValueError):
+            continue
+    return out
+
+
 def printed_in(lexical: str, sentence: str) -> bool:
     """Whether the number stands in the sentence (digits not part of a longer number, or words).
 
@@ -249,7 +274,16 @@ def printed_in(lexical: str, sentence: str) -> bool:
     True
     >>> printed_in("54", "a median of 54.0 months"), printed_in("54", "54.5 months"), printed_in("0.7", "HR, 0.70;")
     (True, False, True)
+
+    Typeset forms count too: a minus sign (U+2212), thin or no-break spaces between digit groups, and a number in
+    scientific notation (``1.2×10⁻⁵``, ``1.2 x 10^-5``, ``1.2e-5``):
+
+    >>> printed_in("-20", "\u221220 points"), printed_in("1200", "1\u2009200 patients")
+    (True, True)
+    >>> printed_in("0.000012", "P = 1.2×10\u22125"), printed_in("0.000012", "P=1.2E-05"), printed_in("0.00012", "1.2e-5")
+    (True, True, False)
     """
+    sentence = normalize(sentence.translate(_TYPESET))
     for form in number_forms(lexical):
         # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
         zeros = r"0*" if "." in form else r"(?:\.0+)?"
@@ -259,6 +293,8 @@ def printed_in(lexical: str, sentence: str) -> bool:
         number = Decimal(lexical)
     except InvalidOperation:
         return False
+    if any(scientific == number for scientific in _scientific(sentence)):
+        return True
     if number == number.to_integral_value():
         if any(v == number for _, _, v in spelled_numbers(sentence)):
             return True
