@@ -16,7 +16,7 @@ import io
 import json
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -517,6 +517,27 @@ SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?exposureLabel ?exposureSi
 } ORDER BY ?stat ?label ?measures ?exposureLabel ?referenceLabel ?pop ?source ?quote ?tpValue ?tpUnitLabel
 """
 
+#: comparisons of three or more groups (trialkg:comparedGroup: one global P value across the arms), one row a group
+_GLOBAL_COMPARISONS = """
+PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?group ?groupLabel ?groupSize ?tpValue ?tpUnitLabel ?tpUcum
+       ?source ?quote WHERE {
+  ?stat a trialkg:Comparison ; rdfs:label ?label ; prov:wasDerivedFrom ?source ;
+        trialkg:comparedGroup ?group ; trialkg:comparesStatistic ?member .
+  FILTER NOT EXISTS { ?stat trialkg:exposureGroup ?exposure }
+  ?member trialkg:measures ?measures ; trialkg:population ?group .
+  ?measures rdfs:label ?measuresLabel .
+  ?group rdfs:label ?groupLabel .
+  OPTIONAL { ?group trialkg:size ?groupSize }
+  OPTIONAL { ?member trialkg:timePointValue ?tpValue ; trialkg:timePointUnit ?tpUnit . ?tpUnit rdfs:label ?tpUnitLabel .
+             OPTIONAL { ?tpUnit trialkg:ucumCode ?tpUcum } }
+  OPTIONAL { ?stat trialkg:quotedFrom/oa:hasSelector/oa:exact ?quote }
+} ORDER BY ?stat ?measures ?group ?groupLabel ?source ?quote ?tpValue ?tpUnitLabel
+"""
+
 _ESTIMATES = """
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 SELECT DISTINCT ?owner ?est ?kind ?level ?lower ?upper ?p ?comparator WHERE {
@@ -726,8 +747,11 @@ def fhir(ds: Dataset) -> dict[str, Any]:
         variables[key] = full
         return full
 
-    def evidence(s: dict[str, str], stat: dict[str, Any], notes: list[str]) -> None:
+    def evidence(
+        s: dict[str, str], stat: dict[str, Any], notes: list[str], groups: Sequence[tuple[str, str]] = ()
+    ) -> None:
         definitions = [{"variableRole": _role("population"), "description": s["popLabel"]}]
+        definitions += [_group("exposure", label, size) for label, size in groups]  # each group a global test compares
         if s.get("exposureLabel"):
             definitions.append(_group("exposure", s["exposureLabel"], s.get("exposureSize", "")))
             definitions.append(_group("referenceExposure", s["referenceLabel"], s.get("referenceSize", "")))
@@ -796,6 +820,18 @@ def fhir(ds: Dataset) -> dict[str, Any]:
         if s["size"]:
             stat["sampleSize"] = {"description": s["popLabel"], "numberOfParticipants": int(s["size"])}
         evidence({**s, "popLabel": s["popLabel"] or f"{s['exposureLabel']} and {s['referenceLabel']}"}, stat, [])
+    by_comparison: dict[str, list[dict[str, str]]] = {}
+    for s in _rows(ds, "fhir-global-comparisons", _GLOBAL_COMPARISONS):
+        by_comparison.setdefault(s["stat"], []).append(s)
+    for iri, rows in by_comparison.items():  # three or more groups, one P value across them (the README's promise)
+        s = rows[0]
+        groups = list(dict.fromkeys((r["groupLabel"], r["groupSize"]) for r in rows if r["measures"] == s["measures"]))
+        stat = {
+            "description": s["label"] + " (compared by a p-value across the groups; no effect estimate is reported)",
+            "attributeEstimate": _estimates(estimates.get(iri, []), "", "1"),
+        }
+        names = [label for label, _ in groups]
+        evidence({**s, "popLabel": ", ".join(names[:-1]) + f" and {names[-1]}"}, stat, [], groups)
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 

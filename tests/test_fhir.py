@@ -254,3 +254,28 @@ def test_every_journal_article_has_a_citation_title_or_not(bundle, dataset):
     assert "https://w3id.org/trialkg/publication/cavo-2012" in articles and articles <= cited
     ev = [e for _, e in walk(bundle) if e.get("resourceType") == "Evidence" and "/cavo-2012/" in e["url"]]
     assert ev and all(e["citeAsReference"]["reference"].endswith("/publication/cavo-2012") for e in ev)
+
+
+def test_a_comparison_across_three_arms_is_evidence_too():
+    """README: an Evidence per p-value-only comparison; one across three or more groups (trialkg:comparedGroup)
+    was left out (review 38). Its groups are the exposures, its one P value the estimate."""
+    from pathlib import Path
+
+    from kg import sources
+    from kg.dataset import Dataset
+    from kg.export import WRITERS
+
+    rct = Path(__file__).parent / "data" / "rct"
+    bundle = json.loads(WRITERS["fhir"]["trialkg-fhir-bundle.json"](Dataset.build(sources.files([rct]))))
+    ev = evidence(bundle)["trial/synthetic-rct-3arm/pfs-three-arms"]
+    groups = {
+        d["description"] for d in ev["variableDefinition"] if d["variableRole"]["coding"][0]["code"] == "exposure"
+    }
+    assert len(groups) == 3
+    (p,) = ev["statistic"][0]["attributeEstimate"]
+    assert p["type"]["coding"][0]["code"] == "C44185" and p["quantity"]["value"] == 0.03
+    measured = [d for d in ev["variableDefinition"] if d["variableRole"]["coding"][0]["code"] == "measuredVariable"]
+    assert measured and measured[0]["observed"]["display"] == "Progression-free Survival"
+    models = pytest.importorskip("fhir.resources")
+    for entry in bundle["entry"]:  # R5 as the models read it, each resource
+        models.get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
