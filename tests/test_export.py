@@ -246,3 +246,23 @@ def test_every_export_is_byte_identical_whatever_the_process_hash_seed():
         digests.append(json.loads(r.stdout))
     assert set(digests[0]) >= {"trialkg.jsonld", "trialkg-1.0.jsonld", "trialkg.nq", "nodes.tsv", "void.ttl"}
     assert digests[0] == digests[1]
+
+
+def test_every_label_in_the_mapping_table_is_the_terms_label_in_the_graph(store):
+    """SSSOM's subject_label and object_label are the terms' labels: NCIT:C3501's was its synonym 'Sensory
+    Neuropathy' where the graph labels it 'Peripheral Sensory Neuropathy' (review 37)."""
+    from kg.prefixes import expand
+    from kg.sparql import select
+
+    labels: dict[str, set[str]] = {}
+    for row in select(store, "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }"):
+        labels.setdefault(row["s"].value, set()).add(row["l"].value)
+    table = mappings.packaged()
+    checked = 0
+    for m in table.rows:
+        for side in ("subject", "object"):
+            iri = expand(m[f"{side}_id"])
+            if iri in labels:
+                assert m[f"{side}_label"] in labels[iri], (m[f"{side}_id"], m[f"{side}_label"], labels[iri])
+                checked += 1
+    assert checked > 50
