@@ -39,7 +39,7 @@ import pyoxigraph as ox
 
 from kg import sources as src
 from kg.dataset import Dataset, load_source
-from kg.describe import DISTRIBUTIONS, describe
+from kg.describe import DISTRIBUTIONS, Statistics, describe
 from kg.errors import OutputError
 from kg.merge import merge, write_run
 from kg.outputs import RECORD, AtomicFiles
@@ -63,35 +63,48 @@ class BuildResult:
 def build(dataset: Dataset, out_dir: str | Path = "dist", batch: int = BATCH) -> BuildResult:
     """Write the dumps and ``void.ttl`` of ``dataset`` into ``out_dir`` (see the module docstring)."""
     start = time.perf_counter()
-    base = dataset.base
     with AtomicFiles(out_dir, record=RECORD) as out:
-        scratch = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=out.folder))
-        try:
-            names = {key: out.path(name) for key, name, _rdf in DISTRIBUTIONS}
-            if dataset.deferred is not None:
-                batches: Iterable[tuple[ox.Store, list[str]]] = _parsed(dataset.deferred, base, batch)
-            else:
-                batches = [(dataset.store, dataset.graphs())]
-            quads, runs = _write_graphs(batches, names["nq"], scratch)
-            escaping: set[str] = set()  # namespaces some IRI would need an escape under: no prefix for them
-            stats = merge(runs, names["nt"], scratch, base, quads, escaping)
-            prefixes = {p: ns for p, ns in turtle_prefixes().items() if ns not in escaping}
-            for key, _name, rdf in DISTRIBUTIONS:
-                if key in ("nq", "nt"):
-                    continue
-                merged = ox.parse(path=str(names["nt"]), format=ox.RdfFormat.N_TRIPLES)
-                if rdf.format is ox.RdfFormat.TURTLE:
-                    ox.serialize(merged, str(names[key]), format=rdf.format, prefixes=prefixes)
-                else:
-                    ox.serialize(merged, str(names[key]), format=rdf.format)
-            out.path("void.ttl").write_bytes(turtle(describe(stats, base)))
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        names = {key: out.path(name) for key, name, _rdf in DISTRIBUTIONS}
+        stats = write_dumps(dataset, names, out.folder, batch)
+        out.path("void.ttl").write_bytes(turtle(describe(stats, dataset.base)))
     if not out.written:
         raise OutputError(f"{out_dir}: nothing was written")
     return BuildResult(
         out_dir=Path(out_dir), files=out.written, triples=stats.triples, seconds=time.perf_counter() - start
     )
+
+
+def write_dumps(dataset: Dataset, names: dict[str, Path], scratch_in: Path, batch: int = BATCH) -> Statistics:
+    """Write the dumps of ``dataset`` to ``names`` (a path for each key of :data:`~kg.describe.DISTRIBUTIONS`), with
+    a scratch folder made in ``scratch_in``; the statistics of the merged graph. ``kg build`` and ``kg publish``
+    (whose site serves the dumps its description names) both write them here.
+
+    A store ``kg load`` made is read ``batch`` graphs at a time, as a deferred corpus is parsed: one batch's
+    triples are sorted in memory, never the whole store's.
+    """
+    base = dataset.base
+    scratch = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=scratch_in))
+    try:
+        if dataset.deferred is not None:
+            batches: Iterable[tuple[ox.Store, list[str]]] = _parsed(dataset.deferred, base, batch)
+        else:
+            graphs = dataset.graphs()
+            batches = ((dataset.store, graphs[i : i + batch]) for i in range(0, len(graphs), batch))
+        quads, runs = _write_graphs(batches, names["nq"], scratch)
+        escaping: set[str] = set()  # namespaces some IRI would need an escape under: no prefix for them
+        stats = merge(runs, names["nt"], scratch, base, quads, escaping)
+        prefixes = {p: ns for p, ns in turtle_prefixes().items() if ns not in escaping}
+        for key, _name, rdf in DISTRIBUTIONS:
+            if key in ("nq", "nt"):
+                continue
+            merged = ox.parse(path=str(names["nt"]), format=ox.RdfFormat.N_TRIPLES)
+            if rdf.format is ox.RdfFormat.TURTLE:
+                ox.serialize(merged, str(names[key]), format=rdf.format, prefixes=prefixes)
+            else:
+                ox.serialize(merged, str(names[key]), format=rdf.format)
+        return stats
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _parsed(pubs: Sequence[src.Source], base: str, batch: int) -> Iterator[tuple[ox.Store, list[str]]]:

@@ -225,3 +225,30 @@ def test_publish_hosted_at_writes_the_w3id_rules_for_that_host(kg, tmp_path):
     bad = kg("publish", "--static", str(tmp_path / "other"), "--hosted-at", "ftp://x y")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.slow  # starts Apache and kg serve
+def test_what_the_description_names_is_there(servers, tmp_path):
+    """Review 37: the description's dumps (void:dataDump, dcat:downloadURL) and the mapping table (SSSOM
+    mapping_set_id) answered 404, and so did /.well-known/void on the site. Each is a document of the site now, the
+    dumps as `kg build` writes them; the mapping table and the description as kg serve sends them."""
+    import pyoxigraph as ox
+
+    from kg.build import build
+    from kg.dataset import Dataset
+    from kg.describe import DISTRIBUTIONS
+
+    site = servers["site"]
+    void = [q.triple for q in ox.parse(get(servers["kg"], "/void.ttl", None)[2], format=ox.RdfFormat.TURTLE)]
+    dumps = {t.object.value for t in void if t.predicate.value == "http://rdfs.org/ns/void#dataDump"}
+    assert len(dumps) == len(DISTRIBUTIONS)
+    built = tmp_path / "built"
+    build(Dataset.build(), built)
+    for dump in dumps:
+        path = "/" + dump[len(site.base) :]
+        status, headers, body = get(servers["apache"], path, None)
+        assert status == 200, (path, status)
+        assert body == (built / path.rsplit("/", 1)[-1]).read_bytes(), f"{path}: not what kg build writes"
+    for path in ("/mappings.sssom.tsv", "/.well-known/void"):
+        want, got = get(servers["kg"], path, None), get(servers["apache"], path, None)
+        assert want[0] == got[0] == 200 and want[2] == got[2], path

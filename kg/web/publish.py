@@ -30,8 +30,10 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from kg import __version__, media
+from kg import __version__, mappings, media
+from kg.build import write_dumps
 from kg.dataset import Dataset
+from kg.describe import DISTRIBUTIONS
 from kg.errors import InputError, OutputError, printable
 from kg.outputs import move, rename_noreplace
 from kg.query import catalog
@@ -116,7 +118,9 @@ AddType application/ld+json .jsonld
 AddType application/rdf+xml .rdf
 AddType application/sparql-query .rq
 AddType text/csv .csv
-AddCharset utf-8 .html .ttl .csv
+AddType text/tab-separated-values .tsv
+AddType application/n-quads .nq
+AddCharset utf-8 .html .ttl .csv .tsv
 <IfModule mod_headers.c>
     # "always": a 303 or 406 is an error response to Apache, whose other headers it drops (and a browser checks
     # CORS on the redirect too, Fetch standard)
@@ -124,6 +128,8 @@ AddCharset utf-8 .html .ttl .csv
     Header always set Vary Accept env=TKG_NEGOTIATE
 </IfModule>
 RewriteEngine on
+# The dataset's description at the well-known address (RFC 8615, VoID 7.2), as kg serve answers it.
+RewriteRule ^\\.well-known/void$ void.ttl [L]
 # "NAME/index" names a folder's page, not a resource (the IRI ends in "/"): 404, as kg serve answers.
 RewriteRule (^|/)index$ - [R=404,L]
 # A generated evidence view is not a resource: its bare path answers 303 to its page, unnegotiated.
@@ -436,6 +442,14 @@ def _render_queries(dataset: Dataset, tmp: Path, count: int, styles: set[str]) -
                 dataset.write(q, {}, "csv", fh)
 
             write(f"queries/{name}.csv", rows)
+    # the dumps and the mapping table at the addresses the site's description gives (void:dataDump,
+    # dcat:downloadURL, the SSSOM mapping_set_id): they were nowhere to be had (review 37)
+    dumps = f"dist/{__version__}"
+    (tmp / dumps).mkdir(parents=True, exist_ok=True)
+    write_dumps(dataset, {key: tmp / dumps / name for key, name, _rdf in DISTRIBUTIONS}, tmp)
+    for _key, name, _rdf in DISTRIBUTIONS:
+        written.append(f"{dumps}/{name}")
+    write("mappings.sssom.tsv", mappings.packaged().text.encode("utf-8"))
     write(".htaccess", htaccess(policy(styles)))
     written.close()
     return written.count

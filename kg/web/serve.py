@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
-from kg import media
+from kg import mappings, media
 from kg.dataset import Dataset
 from kg.errors import InputError, KGError
 from kg.prefixes import data_iri
@@ -77,6 +77,9 @@ def create_app(
 
     async def void(request: Request) -> Response:
         return Response(void_ttl, media_type="text/turtle", headers=headers)
+
+    async def mapping_table(request: Request) -> Response:  # the SSSOM mapping_set_id, as the static site has it
+        return Response(mappings.packaged().text, media_type="text/tab-separated-values", headers=headers)
 
     async def query_text(request: Request) -> Response:
         name = request.path_params["name"]
@@ -267,6 +270,7 @@ def create_app(
         Route("/index.html", index),
         Route("/.well-known/void", void),
         Route("/void.ttl", void),
+        Route("/mappings.sssom.tsv", mapping_table),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/queries/{name}.rq", query_text),
         Route("/" + pages.VIEWS + ".html", views),
