@@ -234,26 +234,25 @@ def number_forms(lexical: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-#: typeset characters read as the plain ones a number is stored in: the minus sign, superscript digits and minus
-_TYPESET = str.maketrans(
-    {
-        "\u2212": "-",
-        "\u207b": "-",
-        **{
-            chr(c): str(i)
-            for i, c in enumerate((0x2070, 0x00B9, 0x00B2, 0x00B3, 0x2074, 0x2075, 0x2076, 0x2077, 0x2078, 0x2079))
-        },
-    }
+#: the minus sign, read as the hyphen a number is stored with
+_TYPESET = str.maketrans({"\u2212": "-"})
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+#: a number in scientific notation, written out: a mantissa times ten to an exponent given as such (``1.2×10^-5``,
+#: ``1.2 x 10⁻⁵``, ``1.2×10-5``: a sign or a caret or superscript digits right after the 10), or an E form with
+#: nothing between (``1.2e-5``, ``1.2E-05``); never "4 x 10 2-week cycles" or "2 E3 ligases"
+_SCIENTIFIC = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*[×xX]\s*10(?:\s*(?:\^|\*\*)\s*([-+]?\d{1,3})|([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})|(-\d{1,3}))"
+    r"|[eE]([-+]?\d{1,3}))(?![\d⁰¹²³⁴⁵⁶⁷⁸⁹])"
 )
-_SCIENTIFIC = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:[×xX·]\s*10\s*(?:\^|\*\*)?\s*|[eE])([-+]?\d{1,3})(?!\d)")
 
 
 def _scientific(sentence: str) -> list[Decimal]:
-    """The numbers a sentence prints in scientific notation (``1.2×10-5``, ``1.2e-5``)."""
+    """The numbers a sentence prints in scientific notation (``1.2×10⁻⁵``, ``1.2e-5``)."""
     out = []
     for m in _SCIENTIFIC.finditer(sentence):
+        exponent = next(g for g in m.groups()[1:] if g is not None).translate(_SUPERSCRIPT)
         try:
-            out.append(Decimal(m.group(1)).scaleb(int(m.group(2))))
+            out.append(Decimal(m.group(1)).scaleb(int(exponent)))
         except (InvalidOperation, ValueError):
             continue
     return out
@@ -282,6 +281,15 @@ def printed_in(lexical: str, sentence: str) -> bool:
     (True, True)
     >>> printed_in("0.000012", "P = 1.2×10\u22125"), printed_in("0.000012", "P=1.2E-05"), printed_in("0.00012", "1.2e-5")
     (True, True, False)
+    >>> printed_in("0.000012", "P = 1.2 x 10⁻⁵"), printed_in("0.000012", "P = 1.2×10^-5")
+    (True, True)
+
+    A superscript is an exponent only after "10": a footnote mark or a unit's square joins no number.
+
+    >>> printed_in("36", "36¹ months"), printed_in("361", "36¹ months"), printed_in("2", "1.3 mg/m²")
+    (True, False, False)
+    >>> printed_in("400", "4 x 10 2-week cycles"), printed_in("2000", "2 E3 ligases"), printed_in("120000", "12·104")
+    (False, False, False)
     """
     sentence = normalize(sentence.translate(_TYPESET))
     for form in number_forms(lexical):
