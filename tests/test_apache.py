@@ -252,3 +252,7 @@ def test_what_the_description_names_is_there(servers, tmp_path):
     for path in ("/mappings.sssom.tsv", "/.well-known/void"):
         want, got = get(servers["kg"], path, None), get(servers["apache"], path, None)
         assert want[0] == got[0] == 200 and want[2] == got[2], path
+    hosted = servers["apache"]
+    for path in [*("/" + d[len(site.base) :] for d in dumps), "/mappings.sssom.tsv"]:  # through w3id.org's rules
+        status, headers, _ = get(servers["w3id"], "/trialkg" + path, "text/turtle")
+        assert status == 302 and headers["location"] == hosted + path, (path, status, headers.get("location"))

@@ -185,8 +185,8 @@ RewriteEngine on
 RewriteRule ^$ {hosted}/ [R=302,L]
 RewriteRule ^evidence/([^/.]+)$ {hosted}/evidence/$1.html [R=303,L]
 # Resource IRIs: a path whose last segment has no suffix.
-RewriteCond %{{REQUEST_URI}} !\\.(html|ttl|nt|jsonld|rdf|rq|csv|json)$
-RewriteCond %{{REQUEST_URI}} !/(queries|evidence)/
+RewriteCond %{{REQUEST_URI}} !\\.(html|ttl|nt|nq|jsonld|rdf|rq|csv|tsv|json)$
+RewriteCond %{{REQUEST_URI}} !/(queries|evidence|\\.well-known)/
 RewriteCond %{{REQUEST_URI}} !/index$
 RewriteRule ^ - [E=TKG_NEGOTIATE:yes]
 """
