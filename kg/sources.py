@@ -154,8 +154,12 @@ def files(paths: Iterable[str | Path]) -> list[Source]:
             raise InputError(f"{printable(str(path))}: no such file")
     slugs: dict[str, str] = {}
     for s in out:
-        if s.slug in (ONTOLOGY_SLUG, DESCRIPTION_SLUG) or s.slug in slugs:
-            reserved = {ONTOLOGY_SLUG: "the packaged ontology", DESCRIPTION_SLUG: "the dataset description"}
+        reserved = {
+            ONTOLOGY_SLUG: "the packaged ontology",
+            DESCRIPTION_SLUG: "the dataset description",
+            "index": "a folder's page on the site (graph/index is graph/'s page, so the graph could not be had)",
+        }
+        if s.slug in reserved or s.slug in slugs:
             other = slugs.get(s.slug, reserved.get(s.slug, ""))
             raise InputError(f"{s.name}: its graph name {s.slug!r} is already used by {other}; rename the file")
         slugs[s.slug] = s.name

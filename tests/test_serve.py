@@ -130,6 +130,9 @@ def test_a_graph_name_gives_the_graph(server):
     assert named <= got and len(got) >= len(stated)
     status, _, _ = raw_get(server + "/graph/no-such-publication", "text/turtle")
     assert status == 404
+    _, _, html, _ = get(server + "/graph/isoda-2018", "text/html")  # a page that says what the graph holds
+    html5lib.HTMLParser(strict=True).parse(html)
+    assert b"This IRI names a graph" in html and b'href="../trial/isoda-2018.html"' in html
 
 
 def test_303_with_vary_and_html_for_browsers(server, site):
@@ -513,3 +516,15 @@ def test_labels_kept_between_pages_are_the_stores(site):
     assert any(not ls for ls in warm.label_cache.values()), "a term without a label is kept as such"
     assert warm.labels(terms) == Site(site.dataset).labels(terms)
     assert warm.labels(terms[::3]) == Site(site.dataset).labels(terms[::3])
+
+
+@pytest.mark.parametrize("slug", ["ontology", "void", "index"])
+def test_a_file_named_as_a_reserved_graph_is_refused_in_one_line(kg, tmp_path, slug):
+    """graph/ontology and graph/void are the ontology's and the description's; a file index.ttl made graph/index,
+    which the site reads as graph/'s page, so its graph could never be had (review 40)."""
+    from kg import resources
+
+    (entry,) = [f for f in resources.trial_files() if f.name == "isoda-2018.ttl"]
+    (tmp_path / f"{slug}.ttl").write_bytes(entry.read_bytes())
+    r = kg("validate", str(tmp_path / f"{slug}.ttl"))
+    assert r.returncode == 2 and f"its graph name {slug!r} is already used by" in r.stderr, r.stderr

@@ -31,7 +31,7 @@ from kg.rdf import value
 from kg.sparql import select
 from kg.web.figures import forest_plot, median_chart, rate_chart, response_chart, survival_chart
 from kg.web.site import EVIDENCE as SITE_EVIDENCE
-from kg.web.site import MAX_DESCRIPTION, PAGE_SIZE, STUDIES, Site, Study
+from kg.web.site import MAX_DESCRIPTION, MAX_INCOMING, PAGE_SIZE, STUDIES, Site, Study
 
 if TYPE_CHECKING:
     import jinja2
@@ -263,6 +263,15 @@ def render_resource(site: Site, iri: str) -> str:
             shown = _term(site, path, obj)
         rows.append({"predicate": _term(site, path, t.predicate), "value": shown})
     rows.sort(key=lambda r: (r["predicate"]["curie"], r["value"]["label"]))
+    # an IRI naming a whole graph (graph/SLUG, the ontology's): its page lists what the graph describes (its RDF
+    # documents hold the graph); a graph's page was an empty table (review 40)
+    graph = site.document_graph(iri)
+    in_graph = site.store.quads_for_pattern(None, None, None, ox.NamedNode(graph)) if graph else []
+    described = sorted(
+        {q.subject.value for q in in_graph if isinstance(q.subject, ox.NamedNode) and q.subject.value != iri},
+        key=lambda x: (not x.startswith(site.base), x),  # the graph's own resources first, then terms it declares
+    )
+    holds = [_term(site, path, ox.NamedNode(x)) for x in described[:MAX_INCOMING]] if graph else []
     incoming, more = site.incoming(iri)
     referenced_by = [
         {"subject": _term(site, path, ox.NamedNode(s)), "predicate": _term(site, path, ox.NamedNode(p))}
@@ -280,6 +289,9 @@ def render_resource(site: Site, iri: str) -> str:
             cut=len(description) >= MAX_DESCRIPTION,
             referenced_by=referenced_by,
             incoming_cut=more,
+            graph_size=len(description) if graph else 0,
+            holds=holds,
+            holds_cut=len(described) > len(holds),
             formats=_formats(path),
         )
     )
