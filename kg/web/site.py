@@ -183,12 +183,14 @@ class Site:
                 yield iri
 
     def _subject(self, iri: str) -> bool:
-        """Whether ``iri`` is the subject of a statement (then :meth:`resources` gave it already)."""
-        node = ox.NamedNode(iri)
-        return (
-            iri in self._extra_subjects
-            or next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
-        )
+        """Whether ``iri`` is the subject of a statement (one index lookup; then :meth:`resources` gave it already)."""
+        if iri in self._extra_subjects:
+            return True
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return False
+        return next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
 
     def _version_iris(self) -> list[str]:
         """The version IRIs of the ontologies in the ontology graph (sorted)."""
@@ -224,16 +226,8 @@ class Site:
         return any(value(q.graph_name) != graph for q in self.store.quads_for_pattern(node, None, None, None))
 
     def exists(self, iri: str) -> bool:
-        """Whether ``iri`` is one of the site's resources (one index lookup)."""
-        if iri in self._extra_subjects:
-            return True
-        try:
-            node = ox.NamedNode(iri)
-        except ValueError:
-            return False
-        if next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None:
-            return True
-        return self.document_graph(iri) is not None
+        """Whether ``iri`` is one of the site's resources: a subject, or the name of a graph its documents hold."""
+        return self._subject(iri) or self.document_graph(iri) is not None
 
     # -- descriptions
     def _outgoing(self, node: ox.NamedNode | ox.BlankNode, limit: int) -> list[ox.Triple]:
