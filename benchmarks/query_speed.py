@@ -3,6 +3,7 @@
     python benchmarks/query_speed.py --store DIR [--only a,b] [--limit 120] [--json FILE]
     python benchmarks/query_speed.py --rare DIR100 DIR100000 [--json FILE]
     python benchmarks/query_speed.py --one-trial DIR100 DIR10000 DIR100000 [--json FILE]
+    python benchmarks/query_speed.py --floors DIR [--json FILE]
 
 Run it from the repository root on stores made by ``kg load`` from ``benchmarks/synth.py`` corpora.
 
@@ -20,6 +21,9 @@ Run it from the repository root on stores made by ``kg load`` from ``benchmarks/
 - ``--one-trial``: every query about one study (``#+ scope: trial``) for publication 13's trial, which
   every corpus of 100 or more has, on each store (best of 5 each): a store asks that trial's own graphs,
   so the time should follow the trial, not the corpus.
+
+- ``--floors``: joins of 3, 6, 9 and 12 triple patterns a row (:data:`CHAIN`) on one store, twice each: what a
+  row costs per pattern it joins, so a query's rows/s can be set against the join of as many patterns as it needs.
 
 Timing figures are reported, never asserted.
 """
@@ -55,6 +59,21 @@ JOIN = """PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?s ?v ?l WHERE { ?s trialkg:value ?v ; trialkg:unit ?u . ?u rdfs:label ?l }"""
 SCAN = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+#: joins of 3, 6, 9 and 12 triple patterns a row, each the one before with three more (every statistic with a value
+#: and unit, then its label and type's label, its endpoint's label and population, the population's label and size
+#: and its study): how a row's cost grows with the patterns it joins on this store (``--floors``)
+CHAIN = [
+    "?s trialkg:value ?v ; trialkg:unit ?u . ?u rdfs:label ?l .",
+    "?s rdfs:label ?sl ; trialkg:statisticType ?ty . ?ty rdfs:label ?tl .",
+    "?s trialkg:measures ?m . ?m rdfs:label ?ml . ?s trialkg:population ?p .",
+    "?p rdfs:label ?pl ; trialkg:size ?n . ?study trialkg:hasStatistic ?s .",
+]
+
+
+def chain(k: int) -> str:
+    """The join of ``3 * k`` patterns of :data:`CHAIN`."""
+    head = JOIN.split("SELECT", 1)[0]
+    return f"{head}SELECT * WHERE {{ {' '.join(CHAIN[:k])} }}"
 
 
 class Count:
@@ -137,6 +156,18 @@ def speed(store: str, only: list[str], limit: float) -> dict:
     return out
 
 
+def floors(store: str, limit: float) -> dict:
+    """Rows/s of the joins of :data:`CHAIN` (3, 6, 9, 12 patterns a row), each timed twice, alternating: the floor a
+    query that joins that many patterns a row could reach on this store (each set against the 3-pattern join)."""
+    out: dict = {"store": store, "load_before": os.getloadavg()}
+    for run in (1, 2):
+        for k in range(1, len(CHAIN) + 1):
+            out[f"{3 * k} patterns, run {run}"] = timed(store, f"chain-{3 * k}", chain(k), limit)
+            print(json.dumps({f"{3 * k} patterns, run {run}": out[f"{3 * k} patterns, run {run}"]}), flush=True)
+    out["load_after"] = os.getloadavg()
+    return out
+
+
 def one_trial() -> list[tuple[str, dict[str, str]]]:
     """Every scoped query, asked about the trial of publication 13 (``synth.RARE_AT``: in every corpus >= 100)."""
     from kg.query import catalog
@@ -171,6 +202,7 @@ def main() -> None:
     ap.add_argument("--store")
     ap.add_argument("--only", default="")
     ap.add_argument("--limit", type=float, default=120)
+    ap.add_argument("--floors", metavar="STORE", help="rows/s of joins of 3, 6, 9 and 12 patterns a row")
     ap.add_argument("--rare", nargs="+", default=None, metavar="STORE")
     ap.add_argument("--one-trial", nargs="+", default=None, metavar="STORE")
     ap.add_argument("--json", type=Path, default=None)
@@ -183,6 +215,8 @@ def main() -> None:
 
             kg.dataset.WORKERS = args.workers
         figures["speed"] = speed(args.store, [n for n in args.only.split(",") if n], args.limit)
+    if args.floors:
+        figures["floors"] = floors(args.floors, args.limit)
     if args.rare:
         figures["rare"] = best_of_five(args.rare, RARE)
     if args.one_trial:
