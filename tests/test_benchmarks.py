@@ -29,6 +29,23 @@ def test_synthetic_corpus_conforms_and_is_deterministic(tmp_path):
     assert any("trialkg:notReached true" in p.read_text() for p in a), "some medians are not reached"
 
 
+def test_the_pattern_floors_join_the_same_rows(tmp_path):
+    """`query_speed.py --floors` sets joins of 3, 6, 9 and 12 patterns a row side by side: each must give the same rows
+    (every statistic with a value and unit), or its rows/s would not say what a pattern costs."""
+    import query_speed
+    from rdflib.plugins.sparql import prepareQuery
+
+    from kg.dataset import Dataset
+
+    synth.generate(30, seed=5, out=tmp_path / "c")
+    store = Dataset.from_paths([tmp_path / "c"]).store
+    ks = range(1, len(query_speed.CHAIN) + 1)
+    patterns = [len(prepareQuery(query_speed.chain(k)).algebra["p"]["p"]["triples"]) for k in ks]
+    assert patterns == [3, 6, 9, 12]
+    counts = [len(list(store.query(query_speed.chain(k), use_default_graph_as_union=True))) for k in ks]
+    assert counts[0] > 30 and len(set(counts)) == 1, counts
+
+
 @pytest.mark.slow  # generates and validates a corpus: 5 s
 def test_synthetic_corpus_is_skewed_and_uses_the_newer_model(tmp_path):
     synth.generate(400, seed=2, out=tmp_path)
