@@ -279,6 +279,14 @@ def printed_in(lexical: str, sentence: str) -> bool:
 
     >>> printed_in("-20", "\u221220 points"), printed_in("1200", "1\u2009200 patients")
     (True, True)
+
+    A number after a minus sign is not its positive (review 43: a difference of -0.7 written 0.7 passed); a hyphen
+    between numbers or words is a range or a compound:
+
+    >>> printed_in("0.7", "a difference of -0.7 points"), printed_in("0.7", "(\u22120.7)"), printed_in("0.7", "-0.7")
+    (False, False, False)
+    >>> printed_in("0.87", "95% CI 0.51-0.87"), printed_in("14", "at day-14"), printed_in("65", "aged 18 - 65")
+    (True, True, True)
     >>> printed_in("0.000012", "P = 1.2×10\u22125"), printed_in("0.000012", "P=1.2E-05"), printed_in("0.00012", "1.2e-5")
     (True, True, False)
     >>> printed_in("0.000012", "P = 1.2 x 10⁻⁵"), printed_in("0.000012", "P = 1.2×10^-5")
@@ -295,7 +303,10 @@ def printed_in(lexical: str, sentence: str) -> bool:
     for form in number_forms(lexical):
         # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
         zeros = r"0*" if "." in form else r"(?:\.0+)?"
-        if re.search(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", sentence):
+        # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
+        # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after it)
+        minus = "" if form.startswith("-") else r"(?<!^-)(?<![^\w.,]-)"
+        if re.search(rf"(?<![\d.,]){minus}{re.escape(form)}{zeros}(?![\d]|[.,]\d)", sentence):
             return True
     try:
         number = Decimal(lexical)

@@ -45,7 +45,9 @@ _AGE_LIMIT = (
     r"|\b(?:younger|older) than\s+{n}"
     r"|{n}(?=\s*(?:years?|yr)\s+(?:of age\s+)?(?:or|and)\s+(?:younger|older|over|under|above|below|less|more)\b))"
 )
-_NUMBER = r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)"
+#: a number, with its minus sign where one stands right before it and after no digit or letter ("-0.7", "\u22127.4";
+#: not the hyphen of a range, "0.51-0.87", or a compound, "day-14")
+_NUMBER = r"(?<![\w.])([-\u2212]?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+))"
 _UNITS = {
     "day": "UO:0000033",
     "week": "UO:0000034",
@@ -138,7 +140,7 @@ def sentences(text: str) -> list[str]:
 
 
 def _decimal(text: str) -> Decimal:
-    return Decimal(text.replace(",", ""))
+    return Decimal(text.replace(",", "").replace("\u2212", "-"))
 
 
 #: how far back "median" is looked for before a figure: the patterns allow 80 characters between, so the word and
@@ -159,6 +161,10 @@ def figures(sentence: str) -> list[Figure]:
     [('size', '36'), ('proportion', '61'), ('p', '0.003')]
     >>> [(f.kind, str(f.value), str(f.upper)) for f in figures("HR 0.67, 95% CI = 0.51 to 0.87")]
     [('ratio', '0.67', 'None'), ('interval', '0.51', '0.87')]
+    >>> [(f.kind, str(f.value), str(f.upper)) for f in figures("hazard ratio, 0.45; 95% confidence interval [CI], 0.35 to 0.58")]
+    [('ratio', '0.45', 'None'), ('interval', '0.35', '0.58')]
+    >>> [(f.kind, str(f.value), str(f.upper)) for f in figures("a difference of -1.2 points (95% CI, \u22127.4 to 5.0; 0.51-0.87)")]
+    [('value', '-1.2', 'None'), ('interval', '-7.4', '5.0'), ('value', '0.51', 'None'), ('value', '0.87', 'None')]
     """
     text = sentence
     for start, end, number in reversed(spelled_numbers(sentence)):
@@ -185,7 +191,11 @@ def figures(sentence: str) -> list[Figure]:
         ("allocation", r"(?<![\w.:])(\d+)(?::\d+)+(?![\w.:])"),
         ("notreached", r"\b(not (?:yet )?(?:been )?reached)\b"),
         ("arm", rf"([A-Z][\w/+-]*)\s*(?:,\s*n\s*=\s*|\(\s*(?:n\s*=\s*)?){n}\s*\)"),
-        ("interval", rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval)[^0-9.]{{0,6}}{n}\s*(?:-|–|to)\s*{n}"),
+        # "95% CI, 0.51 to 0.87"; "95% confidence interval [CI], 0.35 to 0.58" (the NEJM's wording)
+        (
+            "interval",
+            rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval(?:\s*[\[(]CI[\])])?)[^0-9.\-\u2212]{{0,6}}{n}\s*(?:-|–|to)\s*{n}",
+        ),
         ("range", rf"range[,:]?\s*{n}\s*(?:-|–|to)\s*{n}"),
         ("p", rf"\bP\s*([=<>≤≥]|<=|>=)\s*{n}"),
         (

@@ -56,6 +56,19 @@ CASES = [
         1,
     ),
     (
+        # review 43: a difference of -0.7 written 0.7 passed, "0.7" being found inside "-0.7"
+        "number-whose-sign-is-lost",
+        dict(
+            old="survival was 36 months with VD",
+            new="survival was \u221236 months with VD",
+            text_old="36 months with VD",
+            text_new="\u221236 months with VD",
+        ),
+        "trial:pfs-vd a",
+        "its value 36 is not printed in the sentence it is quoted from",
+        1,
+    ),
+    (
         "undeclared-term",
         dict(
             old="trialkg:drug NCIT:C422 .\ntrial:induction-td", new="trialkg:drug NCIT:C9999999 .\ntrial:induction-td"

@@ -207,6 +207,13 @@ def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
         ("The primary endpoint was not reached.", []),
         ("Grade ≥3 neutropenia occurred in 12 patients.", [("grade", "Grade ≥3"), ("count", "12")]),
         ("A phase 1/2 study of 30 patients.", [("phase", "phase 1/2"), ("size", "30")]),
+        # review 43: the minus signs were dropped ("-1.2" written 1.2), and the NEJM's "95% confidence interval
+        # [CI], 0.35 to 0.58" made a stub of the 95 and an interval with no level
+        (
+            "The difference was -1.2 points (95% CI, \u22127.4 to 5.0) in patients aged 18-65.",
+            [("value", "-1.2"), ("interval", "\u22127.4"), ("eligibility", "18")],
+        ),
+        ("Hazard ratio, 0.45; 95% confidence interval [CI], 0.35 to 0.58.", [("ratio", "0.45"), ("interval", "0.35")]),
     ],
 )
 def test_words_that_look_like_a_note_or_a_ratio_are_read_as_what_they_are(sentence, expected):
