@@ -469,6 +469,11 @@ def comparable(variables: list[str], rows: list[dict]) -> Counter:
     return Counter(tuple((v, _term_key(row[v])) for v in variables if v in row) for row in rows)
 
 
+def in_order(variables: list[str], rows: list[dict]) -> list[tuple]:
+    """Rows as :func:`comparable` keys them, in the order given."""
+    return [tuple((v, _term_key(row[v])) for v in variables if v in row) for row in rows]
+
+
 def rows_of_json(data: bytes) -> tuple[list[str], list[dict]]:
     """Variables and rows of SPARQL JSON results (Virtuoso's "typed-literal" included)."""
     solutions = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
