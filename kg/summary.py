@@ -163,6 +163,8 @@ def _value(rows: list[Row]) -> str:
         return f"{kind} not reached".strip()
     shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
     shown = f"{kind} {shown}".strip()
+    if row.get("events"):  # the count the source gives with a percentage: "21.7% (41 patients)"
+        shown += f" ({plural(cell(row['events']), 'patient')})"
     with_ci = sorted((r for r in rows if r.get("ci_lower")), key=lambda r: cell(r.get("ci_level")).rjust(8))
     cis = dict.fromkeys(_ci(r) for r in with_ci)
     if cis:

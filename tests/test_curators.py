@@ -73,3 +73,34 @@ def test_its_pages_show_it():
         assert pages.evidence_page(site, view.slug)
     for resource in site.resources():
         pages.page(site, resource)
+
+
+def test_the_count_given_with_a_percentage_is_shown_wherever_the_figure_is(tmp_path, kg):
+    """Review 43: "41 (21.7%)" stated as a percentage with trialkg:numberOfEvents showed only the percentage in
+    `kg summary`, the trial page and `efficacy`, and `adverse-events` left `patients` (a reported count, its
+    description says) empty. Now efficacy's `events`, adverse-events' `patients`, the summary and the page give it."""
+
+    from kg.dataset import Dataset
+    from kg.web import pages
+    from kg.web.site import Site
+
+    rct = Path(__file__).parent / "data" / "rct"
+    for f in ("synthetic-rct-3arm.ttl", "synthetic-rct-3arm.txt"):
+        text = (rct / f).read_text(encoding="utf-8").replace("in 10% of VD", "in 10% (13 patients) of VD")
+        if f.endswith(".ttl"):
+            old = "    trialkg:value 10 ; trialkg:unit UO:0000187 ;\n    trialkg:population trial:itt-vd ;"
+            assert text.count(old) == 1
+            text = text.replace(old, old.replace("UO:0000187 ;", "UO:0000187 ; trialkg:numberOfEvents 13 ;"))
+        (tmp_path / f).write_text(text, encoding="utf-8")
+    assert kg("validate", str(tmp_path)).returncode == 0
+    ds = Dataset.from_paths([tmp_path])
+    base = "https://w3id.org/trialkg/trial/synthetic-rct-3arm/"
+    events = {r["statistic"].value: r["events"].value for r in ds.run("efficacy", {}).rows if "events" in r}
+    assert events == {base + "cr-vd": "40", base + "cr-td": "19", base + "cr-vbmcp": "26"}
+    ae = {r["item"].value: r.get("patients") for r in ds.run("adverse-events", {}).rows}
+    assert ae[base + "pn-vd"] is not None and ae[base + "pn-vd"].value == "13"
+    assert ae[base + "pn-vbmcp"] is None, "no count given: none shown"
+    summary = kg("summary", "synthetic-rct-3arm", "--trials", str(tmp_path)).stdout
+    assert "31% (40 patients)" in summary and "15% (19 patients)" in summary
+    page = pages.page(Site(ds), base.rstrip("/"))
+    assert "31%</td>" not in page and "(40 patients)" in page

@@ -446,3 +446,24 @@ def test_keyboard_focus_shows_the_mark_and_its_sentence_in_chromium(site, tmp_pa
         chromium("--window-size=1000,1200", f"--screenshot={shot}", (tmp_path / f"{name}.html").as_uri(), tmp=tmp_path)
         shots.append(shot.read_bytes())
     assert len(shots[0]) > 40_000 and shots[0] != shots[1], "focus draws the ring and the reading strip"
+
+
+def test_an_effect_between_groups_is_never_drawn_as_a_rate(tmp_path):
+    """Review 43: a risk difference in percentage points at a time point was drawn on the rates chart, below its
+    row's 0 %, as if it were a group's rate; it belongs on the differences' plot only."""
+    for f in ("synthetic-rct-3arm.ttl", "synthetic-rct-3arm.txt"):
+        shutil.copy(Path(__file__).parent / "data" / "rct" / f, tmp_path / f)
+    ttl = tmp_path / "synthetic-rct-3arm.ttl"
+    text = ttl.read_text(encoding="utf-8")
+    old = "    trialkg:value 8.0 ; trialkg:unit UO:0000187 ;\n"
+    assert text.count(old) == 1
+    timed = "    trialkg:value 8.0 ; trialkg:unit UO:0000187 ; trialkg:timePointValue 3 ; trialkg:timePointUnit UO:0000036 ;\n"
+    ttl.write_text(text.replace(old, timed), encoding="utf-8")
+    site = Site(Dataset.from_paths([tmp_path]))
+    difference = "https://w3id.org/trialkg/trial/synthetic-rct-3arm/pn-risk-difference"
+    drawn = {}
+    for view in pages.evidence_views(site):
+        for name, svg in charts(pages.evidence_page(site, view.slug)).items():
+            drawn.setdefault(name, set()).update(a.get("data-statistic") for a in marks(svg))
+    assert difference in drawn.get("difference-chart", set()), "on the differences' plot (else this proves nothing)"
+    assert difference not in drawn.get("rate-chart", set())

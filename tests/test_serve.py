@@ -528,3 +528,18 @@ def test_a_file_named_as_a_reserved_graph_is_refused_in_one_line(kg, tmp_path, s
     (tmp_path / f"{slug}.ttl").write_bytes(entry.read_bytes())
     r = kg("validate", str(tmp_path / f"{slug}.ttl"))
     assert r.returncode == 2 and f"its graph name {slug!r} is already used by" in r.stderr, r.stderr
+
+
+def test_a_figure_at_a_time_after_its_origin_says_when_on_the_trial_page(site):
+    """Review 43: a figure at a time after its origin ("3-year PFS 55.6%", "at day 14") showed '–' as its time on
+    the trial page, where `kg summary` and the evidence page say 'at 3 years'. Every such figure of every packaged
+    study's efficacy rows says its time on its study's page, in the words of the summary."""
+    from kg.query.formats import cell, plural
+
+    rows = [r for r in site.dataset.run("efficacy", {}).rows if r.get("timepoint_value")]
+    assert rows, "the packaged studies have such figures, or this proves nothing"
+    for trial in {r["trial"].value for r in rows}:
+        page = pages.page(site, trial)
+        for r in (r for r in rows if r["trial"].value == trial):
+            when = f"at {plural(cell(r['timepoint_value']), cell(r['timepoint_unit']))}"
+            assert when in page, (trial, when)

@@ -378,6 +378,7 @@ def render_trial(site: Site, iri: str) -> str:
             "type": cell(r["type"]),
             "value": cell(r.get("value")),
             "not_reached": cell(r.get("notReached")) == "true",
+            "events": plural(cell(r["events"]), "patient") if r.get("events") else "",
             "unit": cell(r.get("unit")),
             "ucum": cell(r.get("ucum")),
             "population": cell(r.get("population")),
@@ -386,6 +387,10 @@ def render_trial(site: Site, iri: str) -> str:
             "basis_reason": cell(r.get("basis_reason")),
             "origin": cell(r.get("origin")),
             "timepoint": cell(r.get("timepoint")),
+            # a time after the origin ("at 14 days"), as `kg summary` says it (review 43: the page said nothing)
+            "after": plural(cell(r["timepoint_value"]), cell(r.get("timepoint_unit")))
+            if r.get("timepoint_value")
+            else "",
             "assessed": cell(r.get("assessed")),
             "phase": cell(r.get("phase")),
             "phase_inferred": cell(r.get("phase_basis")).startswith("inferred"),
@@ -1376,7 +1381,13 @@ def _evidence_figures(site: Site, view: View, items: list[dict[str, Any]]) -> li
                 f"marks a {label.lower()} {not_reached}, never drawn as a number.",
             }
         )
-    rates = [it for it in once if it["time"] is not None and it["ucum"] == "%" and it["value"] is not None]
+    # a group's percentage at a time: not an effect between groups (a risk difference in percentage points sat
+    # below the row's 0 % as if it were a rate: review 43; it is on the forest plot above)
+    rates = [
+        it
+        for it in once
+        if it["time"] is not None and it["ucum"] == "%" and it["value"] is not None and not it["effect_scale"]
+    ]
     for unit in dict.fromkeys(it["time_unit"] for it in rates):
         groups: dict[tuple[str, str, str], dict[str, Any]] = {}
         for it in (x for x in rates if x["time_unit"] == unit):
