@@ -527,7 +527,7 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
     trialkg:slug "{slug}" ;
     rdfs:label "TODO: what the study is, in a line (Author et al. YEAR)" ;
     trialkg:trialPhase NCIT:TODO ;  # `kg terms phase`; trialkg:PhaseNotStated if no source says; delete for a study that is not a trial
-    trialkg:studiesCondition NCIT:TODO ;  # `kg terms myeloma`
+    trialkg:studiesCondition NCIT:TODO ;  # the condition studied: `kg terms` and its name as the source prints it
 {eligible}    trialkg:hasArm {" , ".join(f"study:arm-{i}" for i in range(1, len(arms) + 1))} ;
     trialkg:hasPopulation {" , ".join(pops) if pops else "study:TODO"} ;
     trialkg:describedIn {src} ;

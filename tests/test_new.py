@@ -235,6 +235,7 @@ def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_pa
     assert kept.read_text().startswith("# url: https://example.org/smith\nOf 40 randomized patients")
     body = ttl.read_text()
     assert body.count("trialkg:quotedFrom pub:sentence-1") >= 4, "a stub per figure, each quoting its sentence"
+    assert "myeloma" not in body.lower(), "generic code knows no trial: the hints name no packaged study's words"
     r = kg("validate", str(ttl))
     assert r.returncode == 1
     todo = [ln for ln in r.stdout.splitlines() if "a TODO is left in place" in ln]
