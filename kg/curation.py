@@ -258,6 +258,13 @@ def _scientific(sentence: str) -> list[Decimal]:
     return out
 
 
+def _is_zero(lexical: str) -> bool:
+    try:
+        return Decimal(lexical) == 0
+    except InvalidOperation:
+        return False
+
+
 def printed_in(lexical: str, sentence: str) -> bool:
     """Whether the number stands in the sentence (digits not part of a longer number, or words).
 
@@ -287,6 +294,8 @@ def printed_in(lexical: str, sentence: str) -> bool:
     (False, False, False)
     >>> printed_in("0.87", "95% CI 0.51-0.87"), printed_in("14", "at day-14"), printed_in("65", "aged 18 - 65")
     (True, True, True)
+    >>> printed_in("0", "a difference of \u22120.0 points")  # minus zero is zero (a store keeps it as 0)
+    True
     >>> printed_in("0.000012", "P = 1.2×10\u22125"), printed_in("0.000012", "P=1.2E-05"), printed_in("0.00012", "1.2e-5")
     (True, True, False)
     >>> printed_in("0.000012", "P = 1.2 x 10⁻⁵"), printed_in("0.000012", "P = 1.2×10^-5")
@@ -305,7 +314,7 @@ def printed_in(lexical: str, sentence: str) -> bool:
         zeros = r"0*" if "." in form else r"(?:\.0+)?"
         # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
         # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after it)
-        minus = "" if form.startswith("-") else r"(?<!^-)(?<![^\w.,]-)"
+        minus = "" if form.startswith("-") or _is_zero(lexical) else r"(?<!^-)(?<![^\w.,]-)"
         if re.search(rf"(?<![\d.,]){minus}{re.escape(form)}{zeros}(?![\d]|[.,]\d)", sentence):
             return True
     try:
