@@ -6,8 +6,10 @@ says so); they are numbered as in the issue. Nothing leaves loopback.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import sys
 import urllib.error
 import urllib.parse
@@ -1362,3 +1364,44 @@ def test_a_text_xml_cannot_carry_is_refused(escape):
     report = validate([Source("lee-2013.ttl", "lee-2013", changed.encode())])
     assert not report.conforms
     assert any(f"control character U+{escape[2:].upper()}" in v.message for v in report.violations), report.text()
+
+
+def test_publish_never_trusts_a_marker_that_names_files_outside_its_folder(tmp_path):
+    """Review 42: a site's marker listing '/abs/victim' or '../victim' made the next publish delete both (a listed
+    file the new site lacks is removed). Such a marker is no marker of ours: the folder is refused, nothing
+    touched."""
+    from kg.errors import OutputError
+    from kg.web.publish import MARKER, publish
+
+    site = tmp_path / "site"
+    publish(site, _tiny_dataset(tmp_path, "x"))
+    victims = [tmp_path / "victim-abs.txt", tmp_path / "victim-rel.txt"]
+    for v in victims:
+        v.write_text("mine")
+    marker = json.loads((site / MARKER).read_text())
+    marker["files"] += [str(victims[0]), "../victim-rel.txt"]
+    (site / MARKER).write_text(json.dumps(marker))
+    before = sorted(p.relative_to(site).as_posix() for p in site.rglob("*"))
+    with pytest.raises(OutputError, match="did not make"):
+        publish(site, _tiny_dataset(tmp_path, "y"))
+    assert all(v.read_text() == "mine" for v in victims)
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*")) == before
+
+
+def test_publish_never_writes_through_a_link_in_place_of_a_folder_of_the_site(tmp_path):
+    """Review 42: a site's folder replaced by a link to the user's own folder: the next publish wrote the site's
+    files there (a user's efficacy.csv replaced). A link is never the site's: the folder is refused."""
+    from kg.errors import OutputError
+    from kg.web.publish import publish
+
+    site = tmp_path / "site"
+    publish(site, _tiny_dataset(tmp_path, "x"))
+    assert (site / "trial").is_dir()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "x.html").write_text("my page")
+    shutil.rmtree(site / "trial")
+    (site / "trial").symlink_to(mine, target_is_directory=True)
+    with pytest.raises(OutputError, match="did not make"):
+        publish(site, _tiny_dataset(tmp_path, "x"))
+    assert (mine / "x.html").read_text() == "my page" and sorted(p.name for p in mine.iterdir()) == ["x.html"]

@@ -228,11 +228,32 @@ def foreign_entries(out: Path) -> list[str]:
 
     Folders count too: only the folders that hold files of the site are its own;
     so do builds in progress (or left by a killed publish), by their name.
+    A symbolic link is never the site's (a publish writes none): one in place
+    of a folder of the site would send its files elsewhere (review 42: a user's
+    CSV beside the site was replaced). Nor is the marker, where it lists a path
+    that is not a plain relative one inside the folder (``..``, absolute).
     """
-    written = set(_marker_files(out))
+    listed = _marker_files(out)
+    if any(not _inside(w) for w in listed):
+        return [MARKER]  # it names what is not the site's: not a marker of ours, and nothing of it is trusted
+    written = set(listed)
     own = {MARKER, *written, *(str(parent) for w in written for parent in PurePosixPath(w).parents)}
-    present = (p.relative_to(out).as_posix() for p in out.rglob("*"))
-    return sorted(p for p in present if p not in own and not BUILD.fullmatch(p.split("/", 1)[0]))
+    return sorted(
+        rel
+        for p in out.rglob("*")
+        if ((rel := p.relative_to(out).as_posix()) not in own or p.is_symlink())
+        and not BUILD.fullmatch(rel.split("/", 1)[0])
+    )
+
+
+def _inside(rel: str) -> bool:
+    """Whether a marker's entry is a plain relative path inside the site: no ``..``, ``.``, empty or absolute part.
+
+    >>> [_inside(r) for r in ("trial/x.html", "../x", "/etc/x", "a//b", "./a", "a/..", "")]
+    [True, False, False, False, False, False, False]
+    """
+    parts = rel.split("/")
+    return bool(rel) and all(part not in ("", ".", "..") for part in parts) and "\\" not in rel and "\x00" not in rel
 
 
 def _marker_files(out: Path) -> list[str]:
@@ -508,8 +529,12 @@ def _install(tmp: Path, out: Path, own: dict[str, Signature]) -> list[str]:
             (out / folder).mkdir(exist_ok=True)
         except FileExistsError:  # a file is in the way
             kept.append(folder)
+        if (out / folder).is_symlink():  # put there since the check: its files would go wherever it points
+            kept.append(folder)
     for rel in sorted(new):
         src, dst = tmp / rel, out / rel
+        if any(str(parent) in kept for parent in PurePosixPath(rel).parents):
+            continue  # its folder is in the way (kept above)
         try:
             if rel in own and _signature(dst) == own[rel]:
                 move(src, dst)
