@@ -45,6 +45,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -64,7 +65,7 @@ from kg.dataset import Dataset, load_source
 from kg.describe import describe
 from kg.errors import StoreError
 from kg.merge import store_statistics
-from kg.outputs import interrupted_swap, move, swap_folder
+from kg.outputs import interrupted_swap, move, swap_folder, swap_leftovers
 from kg.prefixes import BASE
 from kg.rdf import graph_bytes
 from kg.validate import BATCH, require_conformance
@@ -208,8 +209,8 @@ class StoreLock:
         self._fd: int | None = None
 
     def __enter__(self) -> StoreLock:
-        try:
-            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # never through a link: it would truncate the file it points to (review 42)
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot lock the store ({self.file}): {exc.strerror or exc}") from None
         deadline = time.monotonic() + max(self.wait, 0.0)
@@ -262,6 +263,13 @@ def load_embedded(
     with StoreLock(path, wait):
         pause("locked")
         notes = recover(path)
+        foreign = foreign_in_store(path)
+        if foreign:
+            raise StoreError(
+                f"{path}: holds {foreign[0]}{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}, which "
+                "kg load did not write; a load replaces the whole store folder, so nothing was changed: move "
+                "them out of it, or give another --store"
+            )
         graphs, total, held = _replace_graphs(path, pubs, validate, batch, base)
     return LoadResult(
         target=str(path), graphs=graphs, triples=total, seconds=time.perf_counter() - start, notes=notes, peak_held=held
@@ -281,18 +289,33 @@ def recover(path: Path) -> list[str]:
         if cut is not None:
             move(cut, path)
             notes.append(f"restored the store at {path} from an interrupted load ({cut.name})")
-        loading = sorted(path.parent.glob(f".{path.name}.loading-*"))
-        old = sorted(path.parent.glob(f".{path.name}.old-*"))
-        for leftover in [*loading, *old]:
+        leftovers = swap_leftovers(path)
+        for leftover in leftovers:
             if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover)
             else:
                 leftover.unlink()
     except OSError as exc:
         raise StoreError(f"{path}: cannot clean up after an interrupted load: {exc.strerror or exc}") from None
-    if loading or old:
-        notes.append(f"removed {len(loading) + len(old)} leftover(s) of interrupted loads beside {path}")
+    if leftovers:
+        notes.append(f"removed {len(leftovers)} leftover(s) of interrupted loads beside {path}")
     return notes
+
+
+#: what a store folder holds: the engine's own files (RocksDB) and those kg load keeps beside them
+_STORE_FILE = re.compile(
+    r"[0-9]+\.(?:sst|log|blob)|CURRENT|IDENTITY|LOCK|LOG(?:\.old\.[0-9]+)?|(?:MANIFEST|OPTIONS)-[0-9]+(?:\.dbtmp)?"
+    r"|[0-9]+\.dbtmp|trialkg-[a-z]+\.(?:json|pack)"
+)
+
+
+def foreign_in_store(path: Path) -> list[str]:
+    """What the store folder at ``path`` holds that neither the engine nor kg load wrote (sorted): a load replaces
+    the whole folder, so these would be deleted with the old store (review 42: a user's NOTES.txt and backups/)."""
+    try:
+        return sorted(e.name for e in path.iterdir() if not _STORE_FILE.fullmatch(e.name) or e.is_symlink())
+    except (NotADirectoryError, FileNotFoundError):
+        return []
 
 
 def _replace_graphs(

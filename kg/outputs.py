@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import platform
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -216,15 +217,45 @@ def interrupted_swap(path: str | Path) -> Path | None:
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     (Path(d) / ".store.old-1-ab").mkdir()
+    ...     (Path(d) / ".store.old-1-0123abcd").mkdir()
+    ...     (Path(d) / ".store.old-1-0123abcd" / "CURRENT").write_text("MANIFEST-000005")
+    ...     (Path(d) / ".store.old-2-mine").mkdir()  # a user's, however alike
     ...     interrupted_swap(Path(d) / "store").name
-    '.store.old-1-ab'
+    15
+    '.store.old-1-0123abcd'
     """
     path = Path(path)
     if path.exists():
         return None
-    old = [p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir() and not p.is_symlink()]
+    # only a folder named as swap_folder names it, holding a store (review 42: a user's '.store.old-mine' was moved
+    # to the store's path)
+    old = [
+        p
+        for p in swap_leftovers(path)
+        if ".old-" in p.name and p.is_dir() and not p.is_symlink() and (p / "CURRENT").is_file()
+    ]
     return max(old, key=lambda p: p.stat().st_ctime) if old else None
+
+
+def swap_leftovers(path: str | Path) -> list[Path]:
+    """What loads of the store at ``path`` may leave beside it, by the exact names they give (sorted): a new store
+    being written (``.<name>.loading-<32 hex>``, its ``.nq`` and ``.pack``) and an old one parked by
+    :func:`swap_folder` (``.<name>.old-<time>-<8 hex>``). Nothing else, however alike its name (review 42: a user's
+    '.store.old-backup' was removed, and 'store[1]' taken as a pattern matched another store's load).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     for n in (".s.old-12-0a1b2c3d", ".s.old-mine", ".s.loading-" + "a" * 32 + ".nq", ".s1.loading-x", ".s.loading-notes"):
+    ...         (Path(d) / n).mkdir()
+    ...     [p.name for p in swap_leftovers(Path(d) / "s")]
+    ['.s.loading-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.nq', '.s.old-12-0a1b2c3d']
+    """
+    path = Path(path)
+    ours = re.compile(rf"\.{re.escape(path.name)}\.(?:loading-[0-9a-f]{{32}}(?:\.nq|\.pack)?|old-[0-9]+-[0-9a-f]{{8}})")
+    try:
+        return sorted(p for p in path.parent.iterdir() if ours.fullmatch(p.name))
+    except OSError:
+        return []
 
 
 def swap_folder(new: Path, path: Path, between: Callable[[], None] | None = None) -> None:

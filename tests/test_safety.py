@@ -1343,3 +1343,51 @@ def test_hostile_traffic_run_smoke(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "| kind | tried | failures | answers | seconds | server memory after |" in r.stdout
     assert "failures: 0" in r.stdout and "connections to the trap: 0" in r.stdout
+
+
+def test_a_load_removes_only_its_own_leftovers_and_restores_only_a_store(kg, tmp_path):
+    """Review 42: beside a store, '.kg-store.old-backup-2026/' and '.kg-store.loading-notes.txt' (a user's) were
+    removed as leftovers; with no store yet, a user's '.kg-store.old-mine/' was moved to the store's path; and a
+    store named 'store[1]' (its name taken as a glob pattern) removed the load of 'store1' in progress. Only the
+    names a load gives are its own, and only a parked store is restored."""
+    store = tmp_path / "kg-store"
+    mine = {
+        ".kg-store.old-backup-2026/README": "my backup",
+        ".kg-store.loading-notes.txt": "my notes",
+        ".kg-store.old-mine/thesis.txt": "my thesis",
+        ".store1.loading-" + "a" * 32 + "/CURRENT": "another store's load",
+    }
+    for rel, text in mine.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    for target in (store, tmp_path / "store[1]"):
+        r = kg("load", "--store", str(target), cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "leftover" not in r.stdout + r.stderr
+    assert (store / "CURRENT").is_file() and not (store / "thesis.txt").exists()
+    assert {rel: (tmp_path / rel).read_text() for rel in mine} == mine
+
+
+def test_a_load_refuses_a_store_folder_holding_what_it_did_not_write(kg, tmp_path):
+    """Review 42: a second load deleted NOTES.txt and backups/ a user kept in the store folder (a load replaces
+    the whole folder). Refused in one line, nothing changed."""
+    store = tmp_path / "kg-store"
+    assert kg("load", "--store", str(store), cwd=tmp_path).returncode == 0
+    (store / "NOTES.txt").write_text("mine")
+    (store / "backups").mkdir()
+    (store / "backups" / "2026.nq").write_text("mine")
+    before = sorted(p.name for p in store.iterdir())
+    r = kg("load", "--store", str(store), cwd=tmp_path)
+    assert r.returncode == 3 and "NOTES.txt and 1 more, which kg load did not write" in r.stderr, r.stderr
+    assert sorted(p.name for p in store.iterdir()) == before
+    assert (store / "NOTES.txt").read_text() == "mine" and (store / "backups" / "2026.nq").read_text() == "mine"
+
+
+def test_the_store_lock_never_follows_a_link(kg, tmp_path):
+    """Review 42: '.kg-store.lock' linked to a user's file: the load truncated it and wrote its pid there."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (tmp_path / ".kg-store.lock").symlink_to(victim)
+    r = kg("load", "--store", str(tmp_path / "kg-store"), cwd=tmp_path)
+    assert r.returncode == 3 and "cannot lock the store" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert victim.read_text() == "mine" and not (tmp_path / "kg-store").exists()
