@@ -1405,3 +1405,29 @@ def test_publish_never_writes_through_a_link_in_place_of_a_folder_of_the_site(tm
     with pytest.raises(OutputError, match="did not make"):
         publish(site, _tiny_dataset(tmp_path, "x"))
     assert (mine / "x.html").read_text() == "my page" and sorted(p.name for p in mine.iterdir()) == ["x.html"]
+
+
+def test_many_labels_of_one_subject_are_refused_without_hanging(tmp_path):
+    """Review 42: one subject with n rdfs:label values took time n squared to validate (8,000: 32 s; 25,000, about
+    200 kB: still running after 120 s), hanging validate and load. A time-out here, 60 times what it takes now
+    (about a second), tells a hang from a slow machine; the file is refused, by the one-label rule, once."""
+    import subprocess
+
+    path = tmp_path / "labels.ttl"
+    labels = ", ".join(f'"{i}"' for i in range(25_000))
+    path.write_text(
+        f"@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n<https://example.org/m> rdfs:label {labels} .\n"
+    )
+    where = str(Path(__file__).resolve().parent.parent)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "kg", "validate", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": where},
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("validating one subject's 25,000 labels did not finish in 60 s")
+    assert r.returncode == 1
+    assert [ln for ln in r.stdout.splitlines() if "has one rdfs:label" in ln and "example.org/m" in ln] != []
