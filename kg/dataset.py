@@ -514,7 +514,7 @@ class Dataset:
                 f"{q.origin}: the query uses SERVICE, which fetches from another endpoint over the network; "
                 "give --allow-service to let it"
             )
-        if engine == "rdflib" and has_dataset_clause(text):
+        if engine == "rdflib" and has_dataset_clause(text, safe_side=True):
             raise QueryError(
                 f"{q.origin}: the query names its graphs with FROM, which rdflib fetches over the network; "
                 "give --allow-service to let it, or ask it of the default engine (oxigraph), which reads them from the store"

@@ -97,15 +97,24 @@ def uses_service(text: str) -> bool:
     return any("service" in word for word in _keywords(text))
 
 
-def has_dataset_clause(text: str) -> bool:
-    """Whether a query names its own graphs (``FROM`` or ``FROM NAMED``).
+def has_dataset_clause(text: str, safe_side: bool = False) -> bool:
+    """Whether a query names its own graphs (``FROM`` or ``FROM NAMED``); ``safe_side``: a prefix named ``from:``
+    counts too (where a clause missed would be fetched over the network, :meth:`kg.dataset.Dataset.run_checks`).
 
     >>> has_dataset_clause("select (count(*) as ?n) from <urn:g> where { ?s ?p ?o }")
     True
     >>> has_dataset_clause('SELECT ?from WHERE { ?from <http://x/FROM> "FROM <urn:g>" } # FROM <urn:g>')
     False
+
+    A prefix named ``from:`` is a name, not the keyword (review 42: it switched off the union of the graphs, and
+    ``/sparql`` answered 0 rows):
+
+    >>> has_dataset_clause("PREFIX from: <http://x/> SELECT * WHERE { ?s from:p ?o }")
+    False
     """
-    return "from" in _keywords(text)
+    if safe_side:
+        return "from" in _keywords(text)
+    return any(kind == "word" and token.lower() == "from" for kind, token in tokens(text))
 
 
 def reads_named_graphs(text: str) -> bool:
