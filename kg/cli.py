@@ -63,6 +63,8 @@ OUT_OPTION = click.option(
 
 
 #: the exit status of an error nothing foresaw (a bug): never 1, which means "violations"
+#: Ctrl-C (128 + SIGINT, as a shell reports a command SIGINT stopped)
+INTERRUPTED = 130
 INTERNAL_ERROR = 70
 #: the exit status when the reader of the output went away (``kg query ... | head``): what a shell reports for a
 #: program SIGPIPE stopped (128 + 13); nothing is said, as nothing went wrong that the user did not ask for
@@ -92,6 +94,11 @@ def _guard(func: Callable[_P, _R]) -> Callable[_P, _R]:
                 raise
             _error(str(exc))
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C: its own status, not 1 (the data is wrong), as a shell reports SIGINT
+            if debug:
+                raise
+            _error("interrupted")
+            sys.exit(INTERRUPTED)
         except OSError as exc:  # an output the library did not foresee: still one line
             if debug:
                 raise

@@ -1434,3 +1434,17 @@ def test_many_labels_of_one_subject_are_refused_without_hanging(tmp_path):
         pytest.fail("validating one subject's 25,000 labels did not finish in 60 s")
     assert r.returncode == 1
     assert [ln for ln in r.stdout.splitlines() if "has one rdfs:label" in ln and "example.org/m" in ln] != []
+
+
+def test_rdflib_engine_failures_are_one_line_bad_input(kg, tmp_path):
+    """Review 42: a deeply nested query (RecursionError) and a FROM rdflib cannot read ended in 'internal error'
+    (exit 70, 'a bug') with `--engine rdflib`: one line, exit 2, what to do."""
+    deep = tmp_path / "deep.rq"
+    deep.write_text("SELECT * WHERE { FILTER(" + "(" * 20_000 + "1" + ")" * 20_000 + ") }\n")
+    r = kg("query", "--file", str(deep), "--engine", "rdflib")
+    assert r.returncode == 2 and one_line(r.stderr) and "nested too deeply" in r.stderr, r.stderr
+    missing = tmp_path / "missing.ttl"
+    fetch = tmp_path / "from.rq"
+    fetch.write_text(f"SELECT * FROM <{missing.as_uri()}> WHERE {{ ?s ?p ?o }}\n")
+    r = kg("query", "--file", str(fetch), "--engine", "rdflib", "--allow-service")
+    assert r.returncode == 2 and one_line(r.stderr) and "rdflib's engine could not answer it" in r.stderr, r.stderr

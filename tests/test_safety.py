@@ -1391,3 +1391,17 @@ def test_the_store_lock_never_follows_a_link(kg, tmp_path):
     r = kg("load", "--store", str(tmp_path / "kg-store"), cwd=tmp_path)
     assert r.returncode == 3 and "cannot lock the store" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert victim.read_text() == "mine" and not (tmp_path / "kg-store").exists()
+
+
+def test_ctrl_c_during_a_load_is_its_own_exit_status_and_leaves_the_store(kg, trial_turtle, tmp_path):
+    """Review 42: Ctrl-C printed click's 'Aborted!' and exited 1, the status of SHACL violations. Now one line
+    and 130 (as a shell reports SIGINT), the store as it was and nothing of the load left beside it."""
+    store = tmp_path / "store"
+    a, b = (_publication(trial_turtle, tmp_path / n, f"pub-{n}") for n in "ab")
+    assert kg("load", "--store", str(store), "--trials", str(a)).returncode == 0
+    proc = _load_until_paused(store, b, "checkpointed", tmp_path)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "kg: error: interrupted", err
+    assert _graphs(store) == {"ontology", "pub-a"} and _leftovers(store) == []

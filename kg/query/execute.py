@@ -111,15 +111,23 @@ def on_rdflib(
     init: dict[str, rdflib.term.Identifier] = {rdflib.Variable(k): rdflib_term(v) for k, v in (bindings or {}).items()}
     try:
         result = dataset.query(text, initBindings=init)
+        if result.type != "SELECT":
+            raise QueryError(f"{origin}: only SELECT queries are supported here")
+        variables = [str(v) for v in result.vars or ()]
+        rows = [
+            {v: from_rdflib(row[v]) for v in variables if row[v] is not None}
+            for row in cast("Iterator[rdflib.query.ResultRow]", iter(result))  # a SELECT's rows
+        ]
     except ParseException as exc:
         raise QueryError(f"{origin}:{exc.lineno}:{exc.col}: SPARQL syntax error: {exc.msg}") from None
-    if result.type != "SELECT":
-        raise QueryError(f"{origin}: only SELECT queries are supported here")
-    variables = [str(v) for v in result.vars or ()]
-    rows = [
-        {v: from_rdflib(row[v]) for v in variables if row[v] is not None}
-        for row in cast("Iterator[rdflib.query.ResultRow]", iter(result))  # a SELECT's rows
-    ]
+    except RecursionError:  # review 42: a deeply nested query ended in 'internal error'
+        raise QueryError(
+            f"{origin}: the query is nested too deeply for rdflib's engine; ask it of the default engine (oxigraph)"
+        ) from None
+    except QueryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - rdflib's engine on a user's query (a FROM it cannot read): one line
+        raise QueryError(f"{origin}: rdflib's engine could not answer it: {type(exc).__name__}: {exc}") from None
     return Result(variables=variables, rows=rows)
 
 
