@@ -306,6 +306,8 @@ def recover(path: Path) -> list[str]:
 _STORE_FILE = re.compile(
     r"[0-9]+\.(?:sst|log|blob)|CURRENT|IDENTITY|LOCK|LOG(?:\.old\.[0-9]+)?|(?:MANIFEST|OPTIONS)-[0-9]+(?:\.dbtmp)?"
     r"|[0-9]+\.dbtmp|trialkg-[a-z]+\.(?:json|pack)"
+    # one of those being written (:class:`kg.outputs.AtomicFiles`), left by a reader killed meanwhile (review 44)
+    r"|\.trialkg-[a-z]+\.(?:json|pack)\.[0-9a-f]{8}\.tmp"
 )
 
 
@@ -534,6 +536,9 @@ class NotApplied(StoreError):
 MAX_UPDATE_BYTES = 128 * 1024 * 1024
 #: triples in one INSERT DATA operation of an update request (Virtuoso 7.2 refuses much larger ones)
 INSERT_CHUNK = 500
+#: triples with blank nodes in one INSERT { } WHERE { } (Virtuoso 7.2 compiles a template into a code vector of at
+#: most 32 kB: 500 such triples passed it, review 44)
+BLANK_CHUNK = 100
 #: the default largest update request sent at once; a larger load goes in batches of at most this many bytes.
 #: Smaller than Oxigraph's limit: its server holds a transaction in memory (3.3 GB for requests of 128 MiB at
 #: N = 10,000, measured), and a 32 MiB request was also applied faster per triple than a 128 MiB one
@@ -690,9 +695,45 @@ def _replacement(store: ox.Store, iri: str) -> bytes:
         f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode() + b"".join(plain[i : i + INSERT_CHUNK]) + b"} } ;\n"
         for i in range(0, len(plain), INSERT_CHUNK)
     )
-    if blank:
-        text += f"INSERT {{ GRAPH <{iri}> {{\n".encode() + b"".join(blank) + b"} } WHERE { } ;\n"
+    for chunk in _blank_chunks(blank):
+        text += f"INSERT {{ GRAPH <{iri}> {{\n".encode() + b"".join(chunk) + b"} } WHERE { } ;\n"
     return text
+
+
+def _blank_chunks(lines: list[bytes]) -> list[list[bytes]]:
+    """N-Triples lines with blank nodes in groups of about :data:`BLANK_CHUNK`, every line of a blank node in one
+    group (its connected lines: a label names one node within one operation only). One operation of them all
+    passed Virtuoso's limit of 10,000 lines of SQL for a file of 1,500 quote selectors (review 44).
+
+    >>> [len(c) for c in _blank_chunks([b"_:a <p> _:b .", b"_:b <q> 1 .", b"<s> <p> _:c ."])]
+    [3]
+    """
+    parent: dict[bytes, bytes] = {}
+
+    def root(x: bytes) -> bytes:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    nodes = []
+    for line in lines:
+        parts = line.split(b" ", 2)
+        mine = [parts[0]] if parts[0].startswith(b"_:") else []
+        if len(parts) == 3 and parts[2].startswith(b"_:"):
+            mine.append(parts[2].split(b" ", 1)[0])
+        for other in mine[1:]:
+            parent[root(other)] = root(mine[0])
+        nodes.append(mine[0])
+    groups: dict[bytes, list[bytes]] = {}
+    for node, line in zip(nodes, lines):
+        groups.setdefault(root(node), []).append(line)
+    chunks: list[list[bytes]] = [[]]
+    for group in groups.values():
+        if chunks[-1] and len(chunks[-1]) + len(group) > BLANK_CHUNK:
+            chunks.append([])
+        chunks[-1] += group
+    return [c for c in chunks if c]
 
 
 def _has_blank_node(line: bytes) -> bool:

@@ -251,7 +251,10 @@ def swap_leftovers(path: str | Path) -> list[Path]:
     ['.s.loading-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.nq', '.s.old-12-0a1b2c3d']
     """
     path = Path(path)
-    ours = re.compile(rf"\.{re.escape(path.name)}\.(?:loading-[0-9a-f]{{32}}(?:\.nq|\.pack)?|old-[0-9]+-[0-9a-f]{{8}})")
+    # ".tmp": where RocksDB builds the checkpoint of the old store before it names it (review 44)
+    ours = re.compile(
+        rf"\.{re.escape(path.name)}\.(?:loading-[0-9a-f]{{32}}(?:\.nq|\.pack|\.tmp)?|old-[0-9]+-[0-9a-f]{{8}})"
+    )
     try:
         return sorted(p for p in path.parent.iterdir() if ours.fullmatch(p.name))
     except OSError:

@@ -1405,3 +1405,19 @@ def test_ctrl_c_during_a_load_is_its_own_exit_status_and_leaves_the_store(kg, tr
     assert proc.returncode == 130, err
     assert err.strip() == "kg: error: interrupted", err
     assert _graphs(store) == {"ontology", "pub-a"} and _leftovers(store) == []
+
+
+def test_a_load_removes_the_checkpoint_a_killed_load_left_and_takes_kg_s_own_temporary_files(kg, tmp_path):
+    """Review 44 of the two tests above: RocksDB builds the old store's checkpoint as '.<name>.loading-<hex>.tmp'
+    (a killed load left it, hard links to the store's files, and no later load removed it), and a reader killed
+    while writing the store's evidence index leaves '.trialkg-evidence.json.<hex>.tmp' in the store folder, which
+    is kg's own: neither may stay or stop a load."""
+    store = tmp_path / "kg-store"
+    assert kg("load", "--store", str(store), cwd=tmp_path).returncode == 0
+    checkpoint = tmp_path / f".kg-store.loading-{'b' * 32}.tmp"
+    checkpoint.mkdir()
+    (checkpoint / "000001.sst").write_bytes(b"x")
+    (store / ".trialkg-evidence.json.0123abcd.tmp").write_text("{")
+    r = kg("load", "--store", str(store), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "removed 1 leftover" in r.stdout + r.stderr and not checkpoint.exists()
