@@ -228,6 +228,8 @@ def number_forms(lexical: str) -> list[str]:
     forms.append(plain)
     if plain.startswith("0."):
         forms.append(plain[1:])
+    elif plain.startswith("-0."):  # "-.7"
+        forms.append("-" + plain[2:])
     if number == number.to_integral_value() and abs(number) >= 1000:
         n = int(number)
         forms += [f"{n:,}", f"{n:,}".replace(",", " ")]
@@ -256,6 +258,22 @@ def _scientific(sentence: str) -> list[Decimal]:
         except (InvalidOperation, ValueError):
             continue
     return out
+
+
+def minus_before(text: str, at: int) -> bool:
+    """Whether the hyphen right before ``text[at]`` is a minus sign: after nothing, a space or a bracket, not after a
+    digit, a letter or another hyphen (a range, a compound: "0.51-0.87", "day-14", "10--30"), nor after a number
+    and spaces ("41 -168", "18 -65": a range typed with a space).
+
+    >>> [minus_before(t, t.index("7")) for t in ("-7", "of -7", "(-7", "3-7", "day-7", "3 -7", "3% -7", "10--7")]
+    [True, True, True, False, False, False, False, False]
+    """
+    if at == 0 or text[at - 1] != "-":
+        return False
+    before = text[: at - 1].rstrip()
+    if len(before) < at - 1:  # a space between: a minus, unless a number stands before it
+        return not before or not (before[-1].isdigit() or before[-1] == "%")
+    return not before or not (before[-1].isalnum() or before[-1] in ".,-")
 
 
 def _is_zero(lexical: str) -> bool:
@@ -294,6 +312,8 @@ def printed_in(lexical: str, sentence: str) -> bool:
     (False, False, False)
     >>> printed_in("0.87", "95% CI 0.51-0.87"), printed_in("14", "at day-14"), printed_in("65", "aged 18 - 65")
     (True, True, True)
+    >>> printed_in("168", "range, 41 -168"), printed_in("30", "10--30"), printed_in("-0.7", "-.7")  # review 44
+    (True, True, True)
     >>> printed_in("0", "a difference of \u22120.0 points")  # minus zero is zero (a store keeps it as 0)
     True
     >>> printed_in("0.000012", "P = 1.2×10\u22125"), printed_in("0.000012", "P=1.2E-05"), printed_in("0.00012", "1.2e-5")
@@ -314,9 +334,10 @@ def printed_in(lexical: str, sentence: str) -> bool:
         zeros = r"0*" if "." in form else r"(?:\.0+)?"
         # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
         # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after it)
-        minus = "" if form.startswith("-") or _is_zero(lexical) else r"(?<!^-)(?<![^\w.,]-)"
-        if re.search(rf"(?<![\d.,]){minus}{re.escape(form)}{zeros}(?![\d]|[.,]\d)", sentence):
-            return True
+        signed = form.startswith("-") or _is_zero(lexical)
+        for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", sentence):
+            if signed or not minus_before(sentence, m.start()):
+                return True
     try:
         number = Decimal(lexical)
     except InvalidOperation:

@@ -46,8 +46,9 @@ _AGE_LIMIT = (
     r"|{n}(?=\s*(?:years?|yr)\s+(?:of age\s+)?(?:or|and)\s+(?:younger|older|over|under|above|below|less|more)\b))"
 )
 #: a number, with its minus sign where one stands right before it and after no digit or letter ("-0.7", "\u22127.4";
-#: not the hyphen of a range, "0.51-0.87", or a compound, "day-14")
-_NUMBER = r"(?<![\w.])([-\u2212]?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+))"
+#: not the hyphen of a range, "0.51-0.87", or a compound, "day-14", nor one after a number and a space, "18 -65",
+#: "0.51 -0.87": a range typed with a space, as :func:`kg.curation.minus_before` reads it)
+_NUMBER = r"(?<![\w.])((?:(?<!\d\s)(?<!\d\s\s)(?<!%\s)(?<!-)[-\u2212])?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+))"
 _UNITS = {
     "day": "UO:0000033",
     "week": "UO:0000034",
@@ -103,6 +104,7 @@ class Figure:
     statistic_type: str = ""  # an HL7 statistic-type CURIE where the words name one
     comparator: str = "="
     upper: Decimal | None = None  # intervals and ranges
+    upper_not_reached: bool = False  # an interval whose upper end is printed NR or NE ("25.3 to NR"): no number
     of: Decimal | None = None  # "n of N"
     arm: str = ""  # the arm a size is allocated to, as the sentence names it ("VTD (130)", "(VD, n = 130)")
 
@@ -163,6 +165,10 @@ def figures(sentence: str) -> list[Figure]:
     [('ratio', '0.67', 'None'), ('interval', '0.51', '0.87')]
     >>> [(f.kind, str(f.value), str(f.upper)) for f in figures("hazard ratio, 0.45; 95% confidence interval [CI], 0.35 to 0.58")]
     [('ratio', '0.45', 'None'), ('interval', '0.35', '0.58')]
+    >>> [(f.kind, str(f.value), f.upper_not_reached) for f in figures("median OS not reached (95% CI, 25.3 to not reached)")]
+    [('notreached', '0', False), ('interval', '25.3', True)]
+    >>> [(f.kind, str(f.value), f.upper, f.upper_not_reached) for f in figures("median PFS 41.2 months (95% CI, 33.0-NE)")]
+    [('median', '41.2', None, False), ('interval', '33.0', None, True)]
     >>> [(f.kind, str(f.value), str(f.upper)) for f in figures("a difference of -1.2 points (95% CI, \u22127.4 to 5.0; 0.51-0.87)")]
     [('value', '-1.2', 'None'), ('interval', '-7.4', '5.0'), ('value', '0.51', 'None'), ('value', '0.87', 'None')]
     """
@@ -191,10 +197,12 @@ def figures(sentence: str) -> list[Figure]:
         ("allocation", r"(?<![\w.:])(\d+)(?::\d+)+(?![\w.:])"),
         ("notreached", r"\b(not (?:yet )?(?:been )?reached)\b"),
         ("arm", rf"([A-Z][\w/+-]*)\s*(?:,\s*n\s*=\s*|\(\s*(?:n\s*=\s*)?){n}\s*\)"),
-        # "95% CI, 0.51 to 0.87"; "95% confidence interval [CI], 0.35 to 0.58" (the NEJM's wording)
+        # "95% CI, 0.51 to 0.87"; "95% confidence interval [CI], 0.35 to 0.58" (the NEJM's wording); an upper end
+        # printed NR or NE ("95% CI, 25.3 to NR", "33.0-NE"): no number
         (
             "interval",
-            rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval(?:\s*[\[(]CI[\])])?)[^0-9.\-\u2212]{{0,6}}{n}\s*(?:-|–|to)\s*{n}",
+            rf"(?:(\d+)\s?%\s*)?(?:CI|confidence interval(?:\s*[\[(]CI[\])])?)[^0-9.\-\u2212]{{0,6}}{n}\s*(?:-|–|to)\s*"
+            rf"(?:{n}|(?-i:(NR|NE))\b|(not (?:reached|estimable|evaluable))\b)",
         ),
         ("range", rf"range[,:]?\s*{n}\s*(?:-|–|to)\s*{n}"),
         ("p", rf"\bP\s*([=<>≤≥]|<=|>=)\s*{n}"),
@@ -246,10 +254,20 @@ def figures(sentence: str) -> list[Figure]:
                 low, high = (2, 3) if kind == "interval" else (1, 2)
                 if m.start(low) in taken:
                     continue
+                words = m.group(4) or m.group(5) if kind == "interval" else None
                 found[m.start(low)] = Figure(
-                    kind, m.group(low), _decimal(m.group(low)), m.start(low), upper=_decimal(m.group(high))
+                    kind,
+                    m.group(low),
+                    _decimal(m.group(low)),
+                    m.start(low),
+                    upper=None if words else _decimal(m.group(high)),
+                    upper_not_reached=bool(words),
                 )
-                taken.update({m.start(low), m.start(high)})
+                taken.add(m.start(low))
+                if words:  # the interval's own words: no median not reached of its own
+                    found.pop(m.start(5) if m.group(5) else m.start(4), None)
+                else:
+                    taken.add(m.start(high))
                 if kind == "interval" and m.group(1):
                     taken.add(m.start(1))  # the interval's level ("95%"), not a figure of its own
             elif kind == "arm":
@@ -410,9 +428,10 @@ pub:author-1 a trialkg:Authorship ; trialkg:position 1 ; trialkg:authorName "TOD
                 level = (
                     "    trialkg:level 0.95 ;  # TODO: the level the sentence prints\n" if f.kind == "interval" else ""
                 )
+                upper = "trialkg:upperNotReached true" if f.upper_not_reached else f"trialkg:upper {f.upper}"
                 body.append(
-                    f"# {shown} to {f.upper}: the {f.kind} of {last_stat}\n{name} a {cls} ;\n"
-                    f'    rdfs:label "{f.kind}" ;\n{level}    trialkg:lower {f.value} ; trialkg:upper {f.upper} ;\n{prov}'
+                    f"# {shown} to {'not reached' if f.upper_not_reached else f.upper}: the {f.kind} of {last_stat}\n"
+                    f'{name} a {cls} ;\n    rdfs:label "{f.kind}" ;\n{level}    trialkg:lower {f.value} ; {upper} ;\n{prov}'
                 )
                 body[-1] = body[-1].replace(f"{name} a", f"{last_stat} trialkg:attributeEstimate {name} .\n{name} a", 1)
                 continue

@@ -350,3 +350,17 @@ def test_new_never_replaces_a_link_or_a_file_made_meanwhile(kg, tmp_path):
             (folder / "b.ttl").write_text("the user's")  # made after kg looked, before kg renames
     assert (folder / "b.ttl").read_text() == "the user's"
     assert sorted(p.name for p in folder.iterdir()) == ["b.ttl"]  # a.ttl taken back, no temporary left
+
+
+def test_an_interval_printed_to_nr_or_ne_gets_no_number_for_its_upper_end(kg, tmp_path):
+    """'95% CI, 25.3 to NR' and '10.2 to NE' are intervals with no upper number (trialkg:upperNotReached), never
+    a stub of their own nor an upper bound made up."""
+    text = tmp_path / "nr.txt"
+    shutil.copy(Path(__file__).parent / "data" / "estimates" / "nr-2026.txt", text)
+    r = kg("new", str(text), "--slug", "nr-2026", "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    body = (tmp_path / "out" / "nr-2026.ttl").read_text(encoding="utf-8")
+    assert "trialkg:lower 25.3 ; trialkg:upperNotReached true ;" in body
+    assert "trialkg:lower 10.2 ; trialkg:upperNotReached true ;" in body
+    assert "trialkg:lower 15.0 ; trialkg:upper 29.2 ;" in body
+    assert list(ox.parse(body.encode(), format=ox.RdfFormat.TURTLE, base_iri="https://w3id.org/trialkg/"))
