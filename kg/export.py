@@ -540,12 +540,14 @@ SELECT DISTINCT ?stat ?label ?measures ?measuresLabel ?group ?groupLabel ?groupS
 
 _ESTIMATES = """
 PREFIX trialkg: <https://w3id.org/trialkg/ontology/>
-SELECT DISTINCT ?owner ?est ?kind ?level ?lower ?upper ?p ?comparator WHERE {
+SELECT DISTINCT ?owner ?est ?kind ?level ?lower ?upper ?upperNr ?p ?comparator WHERE {
   ?owner trialkg:attributeEstimate ?est .
   ?est a ?kind .
   VALUES ?kind { trialkg:ConfidenceInterval trialkg:Range trialkg:PValue }
   OPTIONAL { ?est trialkg:level ?level }
-  OPTIONAL { ?est trialkg:lower ?lower ; trialkg:upper ?upper }
+  OPTIONAL { ?est trialkg:lower ?lower }
+  OPTIONAL { ?est trialkg:upper ?upper }
+  OPTIONAL { ?est trialkg:upperNotReached ?upperNr }
   OPTIONAL { ?est trialkg:pValue ?p ; trialkg:comparator ?comparator }
 } ORDER BY ?owner ?est
 """
@@ -636,7 +638,11 @@ def _estimates(rows: list[dict[str, str]], unit: str, ucum: str) -> list[dict[st
         else:
             if e["level"]:
                 est["level"] = float(e["level"])
-            est["range"] = {"low": _quantity(e["lower"], unit, ucum), "high": _quantity(e["upper"], unit, ucum)}
+            est["range"] = {"low": _quantity(e["lower"], unit, ucum)}
+            if e["upper"]:
+                est["range"]["high"] = _quantity(e["upper"], unit, ucum)
+            elif e["upperNr"] in ("true", "1"):  # printed NR or NE: a Range with no high end, and why
+                est["note"] = [{"text": "Upper bound not reached (no number reported)."}]
         out.append(est)
     return out
 

@@ -147,8 +147,11 @@ def _interval(lower: str, upper: str) -> str:
 
 
 def _ci(row: Row) -> str:
-    """``95% CI 6.6-19.4`` (``CI ...`` where no level is given)."""
+    """``95% CI 6.6-19.4`` (``CI ...`` where no level is given); ``95% CI 25.3 to not reached`` where the source
+    prints no upper bound (NR, NE)."""
     said = f"{level(cell(row['ci_level']))} CI" if row.get("ci_level") else "CI"
+    if cell(row.get("ci_upper_not_reached")) == "true":
+        return f"{said} {cell(row['ci_lower'])} to not reached"
     return f"{said} {_interval(cell(row['ci_lower']), cell(row['ci_upper']))}"
 
 
@@ -159,10 +162,10 @@ def _value(rows: list[Row]) -> str:
     99% CI), each estimate shown once."""
     row = rows[0]
     kind = cell(row.get("type"))
-    if cell(row.get("notReached")) == "true":
-        return f"{kind} not reached".strip()
-    shown = quantity(cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")))
-    shown = f"{kind} {shown}".strip()
+    if cell(row.get("notReached")) == "true":  # no number; its interval, where given, still is one
+        shown = f"{kind} not reached".strip()
+    else:
+        shown = f"{kind} {quantity(cell(row.get('value')), cell(row.get('unit')), cell(row.get('ucum')))}".strip()
     if row.get("events"):  # the count the source gives with a percentage: "21.7% (41 patients)"
         shown += f" ({plural(cell(row['events']), 'patient')})"
     with_ci = sorted((r for r in rows if r.get("ci_lower")), key=lambda r: cell(r.get("ci_level")).rjust(8))

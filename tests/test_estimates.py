@@ -71,3 +71,63 @@ def test_a_p_value_above_a_bound_is_kept_a_bound(site):
     assert ">" in comparators
     (p,) = [f for f in new.figures("The rates were 70% and 50% (P > .05).") if f.kind == "p"]
     assert p.comparator == ">"
+
+
+def test_an_interval_whose_upper_end_is_not_reached_reads_in_every_view(site):
+    """'Median OS not reached (95% CI, 25.3 to NR)' and '14.0 months (95% CI, 10.2 to NE)' could not be stated (a
+    CI needed both bounds; reviews 38 and 43 dropped them): the interval has its lower bound and
+    trialkg:upperNotReached, and every view says 'not reached', never a number."""
+    from kg.export import fhir
+
+    base = TRIAL + "nr-2026/"
+    text = summarize(site.dataset, ["nr-2026"])
+    (os_line,) = [x for x in text.splitlines() if "Median overall survival, VD" in x]
+    assert "Median not reached [95% CI 25.3 to not reached]" in os_line
+    (pfs_line,) = [x for x in text.splitlines() if "Median progression-free survival, VD" in x]
+    assert "[95% CI 10.2 to not reached]" in pfs_line
+    rows = {r["statistic"].value: r for r in site.dataset.run("efficacy", {"trial": TRIAL + "nr-2026"}).rows}
+    assert rows[base + "pfs-vd"]["ci_upper_not_reached"].value == "true" and "ci_upper" not in rows[base + "pfs-vd"]
+    assert (
+        rows[base + "os-d"]["ci_upper_not_reached"].value == "false" and rows[base + "os-d"]["ci_upper"].value == "29.2"
+    )
+    for name, params in (("evidence-statistics", {}), ("compare-outcomes", {"endpoint": "NCIT:C28234"})):
+        flagged = {
+            r["statistic"].value
+            for r in site.dataset.run(name, params).rows
+            if cell_of(r, "upper_not_reached") == "true"
+        }
+        assert base + "pfs-vd" in flagged, name
+    html = pages.page(site, TRIAL + "nr-2026")
+    assert "95% CI 25.3 to not reached" in html and "95% CI 10.2 to not reached" in html
+    assert "95% confidence interval 10.2 to not reached" in pages.evidence_page(site, "progression-free-survival")
+    estimates = [
+        ae
+        for e in fhir(site.dataset)["entry"]
+        for st in e["resource"].get("statistic", [])
+        for ae in st.get("attributeEstimate", [])
+        if ae.get("range", {}).get("low", {}).get("value") in (25.3, 10.2)
+    ]
+    assert len(estimates) == 2 and all("high" not in ae["range"] and ae["note"] for ae in estimates)
+
+
+def cell_of(row, name):
+    return row[name].value if name in row else ""
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("trialkg:lower 25.3 ; trialkg:upperNotReached true ;", "trialkg:lower 25.3 ;"),
+        (
+            "trialkg:lower 25.3 ; trialkg:upperNotReached true ;",
+            "trialkg:lower 25.3 ; trialkg:upper 40 ; trialkg:upperNotReached true ;",
+        ),
+    ],
+    ids=["neither", "both"],
+)
+def test_an_interval_has_an_upper_number_or_says_it_was_not_reached(tmp_path, old, new):
+    for f in ("nr-2026.ttl", "nr-2026.txt"):
+        text = (DATA / f).read_text(encoding="utf-8")
+        (tmp_path / f).write_text(text.replace(old, new) if f.endswith(".ttl") else text, encoding="utf-8")
+    report = validate([sources.read(tmp_path / "nr-2026.ttl")])
+    assert any("needs an upper bound" in e.message for e in report.errors), report.text()

@@ -402,7 +402,7 @@ def render_trial(site: Site, iri: str) -> str:
                 else ""
             ),
             "ci": (
-                f"{level(cell(r['ci_level']))} CI {cell(r['ci_lower'])} to {cell(r['ci_upper'])}"
+                f"{level(cell(r['ci_level']))} CI {cell(r['ci_lower'])} to {_upper(r, 'ci_upper')}"
                 if r.get("ci_level")
                 else ""
             ),
@@ -1193,12 +1193,25 @@ def _number(text: str) -> float | None:
     return number(text)  # finite, or None: a value that is not a number is printed, never drawn
 
 
+def _upper(r: dict[str, Any], column: str) -> str:
+    """An interval's upper bound as the row gives it: its number, or "not reached" where the source printed none
+    (NR, NE: the row's ``..._not_reached`` flag), never a number made up."""
+    return "not reached" if cell(r.get(f"{column}_not_reached")) == "true" else cell(r.get(column))
+
+
+def _bounds(it: dict[str, Any]) -> str:
+    """`` (0.5–0.98)`` after a mark's value, `` (25.3–not reached)`` where no upper bound was printed, or ""."""
+    if it["lower"] is None or (it["upper"] is None and not it["upper_not_reached"]):
+        return ""
+    return f" ({it['lower']:g}–{'not reached' if it['upper'] is None else format(it['upper'], 'g')})"
+
+
 def _interval_text(r: dict[str, Any]) -> str:
     """``95% confidence interval 0.5 to 0.98`` of an evidence-statistics row, or "" where it has no interval."""
     if not r.get("lower"):
         return ""
     level = _number(cell(r.get("level")))
-    said = f"{cell(r.get('interval'))} {cell(r['lower'])} to {cell(r.get('upper'))}"
+    said = f"{cell(r.get('interval'))} {cell(r['lower'])} to {_upper(r, 'upper')}"
     return f"{level * 100:g}% {said}" if level is not None else said
 
 
@@ -1258,6 +1271,7 @@ def _evidence_items(site: Site, path: str, rows: list[dict[str, Any]]) -> list[d
                 "interval_label": c.get("interval", ""),
                 "lower": _number(c.get("lower", "")),
                 "upper": _number(c.get("upper", "")),
+                "upper_not_reached": c.get("upper_not_reached") == "true",
                 "interval": interval,
                 "p": p_value(c.get("p_comparator", ""), c.get("p_value", "")),
                 "when": when,
@@ -1327,9 +1341,7 @@ def _evidence_figures(site: Site, view: View, items: list[dict[str, Any]]) -> li
         marks = []
         for it in effects:
             r, detail = row(it)
-            right = f"{it['value']:g}" + (
-                f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None and it["upper"] is not None else ""
-            )
+            right = f"{it['value']:g}" + (_bounds(it))
             marks.append(
                 {
                     **it,
@@ -1358,9 +1370,7 @@ def _evidence_figures(site: Site, view: View, items: list[dict[str, Any]]) -> li
         marks = []
         for it in (m for m in medians if m["unit"] == unit):
             r, detail = row(it)
-            right = it["shown"] + (
-                f" ({it['lower']:g}–{it['upper']:g})" if it["lower"] is not None and it["upper"] is not None else ""
-            )
+            right = it["shown"] + (_bounds(it))
             marks.append(
                 {
                     **it,
