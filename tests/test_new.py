@@ -214,6 +214,11 @@ def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
             [("value", "-1.2"), ("interval", "\u22127.4"), ("eligibility", "18")],
         ),
         ("Hazard ratio, 0.45; 95% confidence interval [CI], 0.35 to 0.58.", [("ratio", "0.45"), ("interval", "0.35")]),
+        # review 44: a hyphen after a number and a space is a range typed with a space, not a minus sign
+        (
+            "Patients aged 18 -65 years; HR 0.67 (95% CI 0.51 -0.87).",
+            [("eligibility", "18"), ("ratio", "0.67"), ("interval", "0.51")],
+        ),
     ],
 )
 def test_words_that_look_like_a_note_or_a_ratio_are_read_as_what_they_are(sentence, expected):
