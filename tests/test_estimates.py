@@ -131,3 +131,22 @@ def test_an_interval_has_an_upper_number_or_says_it_was_not_reached(tmp_path, ol
         (tmp_path / f).write_text(text.replace(old, new) if f.endswith(".ttl") else text, encoding="utf-8")
     report = validate([sources.read(tmp_path / "nr-2026.ttl")])
     assert any("needs an upper bound" in e.message for e in report.errors), report.text()
+
+
+def test_an_adverse_event_effect_whose_interval_ends_not_reached(tmp_path, kg):
+    """The adverse-events table of a trial page printed such an interval '(2.1–)': it says 'not reached', as the
+    summary does, and adverse-events flags it."""
+    rct = Path(__file__).parent / "data" / "rct"
+    for f in ("synthetic-rct-3arm.ttl", "synthetic-rct-3arm.txt"):
+        text = (rct / f).read_text(encoding="utf-8").replace("95% CI, 2.1-13.9", "95% CI, 2.1 to NR")
+        text = text.replace(
+            "trialkg:lower 2.1 ; trialkg:upper 13.9 ;", "trialkg:lower 2.1 ; trialkg:upperNotReached true ;"
+        )
+        (tmp_path / f).write_text(text, encoding="utf-8")
+    assert kg("validate", str(tmp_path)).returncode == 0
+    ds = Dataset.from_paths([tmp_path])
+    (row,) = [r for r in ds.run("adverse-events", {}).rows if r["item"].value.endswith("pn-risk-difference")]
+    assert row["ci_upper_not_reached"].value == "true" and "ci_upper" not in row
+    html = pages.page(Site(ds), TRIAL + "synthetic-rct-3arm")
+    assert "(2.1–not reached)" in html
+    assert "95% CI 2.1 to not reached" in kg("summary", "synthetic-rct-3arm", "--trials", str(tmp_path)).stdout

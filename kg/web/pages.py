@@ -464,6 +464,7 @@ def render_trial(site: Site, iri: str) -> str:
             "quote": quotes.get(r["item"].value, ""),
             "phase_inferred": cell(r.get("phase_basis")).startswith("inferred"),
             "p": p_value(cell(r.get("p_comparator")), cell(r.get("p_value"))),
+            "ci_upper": _upper(r, "ci_upper"),  # "not reached" where printed NR or NE
         }
         for r in rows("adverse-events", trial=iri)
     ]
@@ -1341,7 +1342,7 @@ def _evidence_figures(site: Site, view: View, items: list[dict[str, Any]]) -> li
         marks = []
         for it in effects:
             r, detail = row(it)
-            right = f"{it['value']:g}" + (_bounds(it))
+            right = f"{it['value']:g}" + _bounds(it)
             marks.append(
                 {
                     **it,
@@ -1370,7 +1371,7 @@ def _evidence_figures(site: Site, view: View, items: list[dict[str, Any]]) -> li
         marks = []
         for it in (m for m in medians if m["unit"] == unit):
             r, detail = row(it)
-            right = it["shown"] + (_bounds(it))
+            right = it["shown"] + _bounds(it)
             marks.append(
                 {
                     **it,
