@@ -107,9 +107,9 @@ def has_dataset_clause(text: str, safe_side: bool = False) -> bool:
     False
 
     A prefix named ``from:`` is a name, not the keyword (review 42: it switched off the union of the graphs, and
-    ``/sparql`` answered 0 rows):
+    ``/sparql`` answered 0 rows; tests/test_attacks.py):
 
-    >>> has_dataset_clause("PREFIX from: <http://x/> SELECT * WHERE { ?s from:p ?o }")
+    >>> has_dataset_clause("SELECT * WHERE { ?s from:p ?o }")
     False
     """
     if safe_side:
