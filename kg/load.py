@@ -683,14 +683,13 @@ def _replacement(store: ox.Store, iri: str) -> bytes:
     """The update text that replaces a graph on a server with its content in ``store`` (none: the graph is dropped).
 
     INSERT DATA operations of at most :data:`INSERT_CHUNK` triples each (all in one request): Virtuoso refuses an
-    operation whose generated SQL passes 10,000 lines. The triples with a blank node go in one ``INSERT { } WHERE
-    { }`` of their own: Virtuoso 7.2 refuses a blank node in INSERT DATA (review 41: a curator's file with a quote
-    selector written ``[ ... ]`` could not be loaded), and one operation keeps each blank node one node (a label
-    is scoped to the operation it is written in, so chunks would split a node's triples into several nodes).
+    operation whose generated SQL passes 10,000 lines. The triples with a blank node go in ``INSERT { } WHERE { }``
+    operations of their own, each blank node's triples in one (:func:`_blank_chunks`): Virtuoso 7.2 refuses a blank
+    node in INSERT DATA (review 41: a curator's file with a quote selector written ``[ ... ]`` could not be loaded).
     """
     lines = graph_bytes(store, ox.NamedNode(iri), ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
-    blank = [line for line in lines if _has_blank_node(line)]
-    plain = [line for line in lines if not _has_blank_node(line)] if blank else lines
+    blank = [line for line in lines if _blank_nodes(line)]
+    plain = [line for line in lines if not _blank_nodes(line)] if blank else lines
     text = f"DROP SILENT GRAPH <{iri}> ;\n".encode() + b"".join(
         f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode() + b"".join(plain[i : i + INSERT_CHUNK]) + b"} } ;\n"
         for i in range(0, len(plain), INSERT_CHUNK)
@@ -718,10 +717,7 @@ def _blank_chunks(lines: list[bytes]) -> list[list[bytes]]:
 
     nodes = []
     for line in lines:
-        parts = line.split(b" ", 2)
-        mine = [parts[0]] if parts[0].startswith(b"_:") else []
-        if len(parts) == 3 and parts[2].startswith(b"_:"):
-            mine.append(parts[2].split(b" ", 1)[0])
+        mine = _blank_nodes(line)
         for other in mine[1:]:
             parent[root(other)] = root(mine[0])
         nodes.append(mine[0])
@@ -736,11 +732,18 @@ def _blank_chunks(lines: list[bytes]) -> list[list[bytes]]:
     return [c for c in chunks if c]
 
 
-def _has_blank_node(line: bytes) -> bool:
-    """Whether an N-Triples line (as Oxigraph writes it: one space between the terms) has a blank node as its
-    subject or object; a literal's text may hold '_:'."""
+def _blank_nodes(line: bytes) -> list[bytes]:
+    """The blank nodes of an N-Triples line (as Oxigraph writes it: one space between the terms), subject first; a
+    literal's text may hold '_:'.
+
+    >>> _blank_nodes(b'_:a <p> _:b .'), _blank_nodes(b'<s> <p> "x _:y" .')
+    ([b'_:a', b'_:b'], [])
+    """
     parts = line.split(b" ", 2)
-    return parts[0].startswith(b"_:") or (len(parts) == 3 and parts[2].startswith(b"_:"))
+    found = [parts[0]] if parts[0].startswith(b"_:") else []
+    if len(parts) == 3 and parts[2].startswith(b"_:"):
+        found.append(parts[2].split(b" ", 1)[0])
+    return found
 
 
 def _batched(

@@ -80,7 +80,6 @@ def test_the_count_given_with_a_percentage_is_shown_wherever_the_figure_is(tmp_p
     `kg summary`, the trial page and `efficacy`, and `adverse-events` left `patients` (a reported count, its
     description says) empty. Now efficacy's `events`, adverse-events' `patients`, the summary and the page give it."""
 
-    from kg.dataset import Dataset
     from kg.web import pages
     from kg.web.site import Site
 
