@@ -1382,13 +1382,39 @@ def test_publish_never_trusts_a_marker_that_names_files_outside_its_folder(tmp_p
     for v in victims:
         v.write_text("mine")
     marker = json.loads((site / MARKER).read_text())
-    marker["files"] += [str(victims[0]), "../victim-rel.txt"]
-    (site / MARKER).write_text(json.dumps(marker))
-    before = sorted(p.relative_to(site).as_posix() for p in site.rglob("*"))
-    with pytest.raises(OutputError, match="did not make"):
+    for listed in (
+        {**marker["files"], str(victims[0]): [], "../victim-rel.txt": []},
+        [*marker["files"], str(victims[0]), "../victim-rel.txt"],  # as a version before stamps wrote it
+    ):
+        (site / MARKER).write_text(json.dumps({**marker, "files": listed}))
+        before = sorted(p.relative_to(site).as_posix() for p in site.rglob("*"))
+        with pytest.raises(OutputError, match="did not make"):
+            publish(site, _tiny_dataset(tmp_path, "y"))
+        assert all(v.read_text() == "mine" for v in victims)
+        assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*")) == before
+
+
+def test_publish_never_replaces_a_page_edited_since_it_wrote_it(tmp_path):
+    """A site's page edited by hand was replaced by the next publish without a word (its marker listed names only,
+    where kg build's record keeps each file's size and time). The marker keeps them now: the folder is refused,
+    nothing touched; a site whose files are as written is replaced, and one a version before stamps wrote too."""
+    from kg.errors import OutputError
+    from kg.web.publish import MARKER, publish
+
+    site = tmp_path / "site"
+    publish(site, _tiny_dataset(tmp_path, "x"))
+    page = site / "index.html"
+    page.write_text(page.read_text().replace("</body>", "<p>my note</p></body>"))
+    before = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    with pytest.raises(OutputError, match="index.html, changed since kg publish wrote it"):
         publish(site, _tiny_dataset(tmp_path, "y"))
-    assert all(v.read_text() == "mine" for v in victims)
-    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*")) == before
+    assert {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+    marker = json.loads((site / MARKER).read_text())
+    (site / MARKER).write_text(json.dumps({**marker, "files": sorted(marker["files"])}))  # names only: as before
+    publish(site, _tiny_dataset(tmp_path, "y"))
+    assert "my note" not in page.read_text()
+    assert all(stamps for stamps in json.loads((site / MARKER).read_text())["files"].values())
+    publish(site, _tiny_dataset(tmp_path, "x"))  # over its own unchanged site
 
 
 def test_publish_never_writes_through_a_link_in_place_of_a_folder_of_the_site(tmp_path):

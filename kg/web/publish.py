@@ -6,9 +6,10 @@ a resource IRI answers 303 to its ``.html``, ``.ttl``, ``.nt``, ``.jsonld`` or
 ``.rdf`` document by the request's Accept header.
 
 Nothing a user owns is ever deleted: ``DIR`` is written only if it is missing,
-empty, or holds exactly the files an earlier ``kg publish`` wrote there (listed
-in its marker file, ``.trialkg-site.json``); anything else is refused with one
-line and nothing is touched. The site is built in a new folder first, then
+empty, or holds exactly the files an earlier ``kg publish`` wrote there, as it
+wrote them (listed in its marker file, ``.trialkg-site.json``, each with its
+size and modification time); anything else, a page edited by hand too, is
+refused with one line and nothing is touched. The site is built in a new folder first, then
 moved in (:func:`_install`): only files this publish wrote move, a file of the
 earlier site is replaced or removed only if nobody changed it since the check,
 so a file written into ``DIR`` while the site is built stays.
@@ -234,7 +235,7 @@ def foreign_entries(out: Path) -> list[str]:
     that is not a plain relative one inside the folder (``..``, absolute).
     """
     listed = _marker_files(out)
-    if any(not _inside(w) for w in listed):
+    if listed is None or any(not _inside(w) for w in listed):
         return [MARKER]  # it names what is not the site's: not a marker of ours, and nothing of it is trusted
     written = set(listed)
     own = {MARKER, *written, *(str(parent) for w in written for parent in PurePosixPath(w).parents)}
@@ -256,12 +257,50 @@ def _inside(rel: str) -> bool:
     return bool(rel) and all(part not in ("", ".", "..") for part in parts) and "\\" not in rel and "\x00" not in rel
 
 
-def _marker_files(out: Path) -> list[str]:
+#: what a marker keeps of a file: its size and modification time (ns), as :func:`_stamp` reads them; a file may
+#: have more than one while a publish replaces it (as it was, and as the new site has it)
+Stamps = list[list[int]]
+
+
+def _marker_files(out: Path) -> dict[str, Stamps | None] | None:
+    """The files the marker in ``out`` lists, each with the stamps it may have (None: not known; an earlier
+    version's marker listed names only); an empty dict where there is no marker, None where it is not one of ours.
+    """
     try:
         files = json.loads((out / MARKER).read_text(encoding="utf-8"))["files"]
+    except FileNotFoundError:
+        return {}
     except (OSError, ValueError, KeyError, TypeError):
-        return []
-    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+        return None
+    if isinstance(files, list):  # written by a version before stamps
+        return {f: None for f in files if isinstance(f, str)}
+    if not isinstance(files, dict):
+        return None
+    return {
+        rel: [list(x) for x in stamps if isinstance(x, list) and len(x) == 2 and all(isinstance(n, int) for n in x)]
+        for rel, stamps in files.items()
+        if isinstance(rel, str) and isinstance(stamps, list)
+    }
+
+
+def _stamp(path: Path) -> list[int] | None:
+    """A regular file's size and modification time (ns): what a marker keeps of it (None: no such file)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns] if stat.S_ISREG(st.st_mode) else None
+
+
+def changed_entries(out: Path) -> list[str]:
+    """The files of an earlier site in ``out`` that are no longer as ``kg publish`` wrote them (sorted): a page
+    edited by hand is the user's now, and the next publish would have replaced it without a word."""
+    listed = _marker_files(out) or {}
+    return sorted(
+        rel
+        for rel, stamps in listed.items()
+        if stamps is not None and (now := _stamp(out / rel)) is not None and now not in stamps
+    )
 
 
 def target(out_dir: str | Path) -> Path:
@@ -287,6 +326,13 @@ def check_target(out: Path) -> None:
             f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}, which kg publish did not "
             "write); give a new or empty folder"
         )
+    changed = changed_entries(out)
+    if changed:
+        raise OutputError(
+            f"{out}: refusing to replace {changed[0]}{f' and {len(changed) - 1} more' if len(changed) > 1 else ''}"
+            ", changed since kg publish wrote it (kg publish never replaces a file someone changed); move it away, "
+            "or give a new or empty folder"
+        )
 
 
 Signature = tuple[int, int, int]  # inode, modification time (ns), size: a file as it was when checked
@@ -295,7 +341,7 @@ Signature = tuple[int, int, int]  # inode, modification time (ns), size: a file 
 def _own_files(out: Path) -> dict[str, Signature]:
     """The earlier site's files as they are now: each may be replaced or removed later only if still so."""
     own: dict[str, Signature] = {}
-    for rel in _marker_files(out) if out.is_dir() else []:
+    for rel in (_marker_files(out) or {}) if out.is_dir() else {}:
         sig = _signature(out / rel)
         if sig is not None:
             own[rel] = sig
@@ -372,15 +418,17 @@ class _Listed:
     """The marker of a site being written, listing each file as it is written (so no list of them is held).
 
     The one writer of the marker (:func:`_write_marker` lists a finished site's files with it too): JSON as
-    ``json.dumps(..., indent=1)`` writes it, the files in the order given; complete only once :meth:`close` ran
-    (a build killed before is removed as a leftover, marker and all).
+    ``json.dumps(..., indent=1)`` writes it, the files in the order given, each with its stamps (size and
+    modification time: a rename into the site keeps both, so a file edited later is told from the one written);
+    complete only once :meth:`close` ran (a build killed before is removed as a leftover, marker and all).
     """
 
     def __init__(self, folder: Path, count: int | None = None) -> None:
         """A new marker, or (``count``: the files it lists) the one a first step of the publish left open."""
+        self.folder = folder
         if count is None:
             self.fh = open(folder / MARKER, "w", encoding="utf-8")
-            self.fh.write(f'{{\n "tool": "trialkg",\n "version": {json.dumps(__version__)},\n "files": [')
+            self.fh.write(f'{{\n "tool": "trialkg",\n "version": {json.dumps(__version__)},\n "files": {{')
         else:
             self.fh = open(folder / MARKER, "a", encoding="utf-8")
         self.count = count or 0
@@ -390,12 +438,16 @@ class _Listed:
         self.fh.close()
         return self.count
 
-    def append(self, rel: str) -> None:
-        self.fh.write(("," if self.count else "") + "\n  " + json.dumps(rel))
+    def append(self, rel: str, stamps: Stamps | None = None) -> None:
+        """List ``rel`` with ``stamps`` (by default, its stamp as it is in the marker's folder now)."""
+        if stamps is None:
+            stamp = _stamp(self.folder / rel)
+            stamps = [stamp] if stamp is not None else []
+        self.fh.write(("," if self.count else "") + "\n  " + json.dumps(rel) + ": " + json.dumps(stamps))
         self.count += 1
 
     def close(self) -> None:
-        self.fh.write("\n ]\n}" if self.count else "]\n}")
+        self.fh.write("\n }\n}" if self.count else "}\n}")
         self.fh.close()
 
 
@@ -490,12 +542,12 @@ def _listing_pages(site: Site, write: Callable[[str, str], None]) -> None:
         write(f"{STUDIES}page-{page_no}.html", pages.studies_page(site, page_no, rows, total) or "")
 
 
-def _write_marker(folder: Path, files: list[str], into: Path | None = None) -> None:
-    """Write the marker listing ``files`` (sorted, once each) in ``folder`` (and, if ``into``, move it there in one
-    rename)."""
+def _write_marker(folder: Path, files: dict[str, Stamps], into: Path | None = None) -> None:
+    """Write the marker listing ``files`` (sorted) with their stamps in ``folder`` (and, if ``into``, move it there
+    in one rename)."""
     listed = _Listed(folder)
-    for rel in sorted(set(files)):
-        listed.append(rel)
+    for rel in sorted(files):
+        listed.append(rel, files[rel])
     listed.close()
     if into is not None:
         move(folder / MARKER, into / MARKER)
@@ -519,9 +571,15 @@ def _install(tmp: Path, out: Path, own: dict[str, Signature]) -> list[str]:
             return []
         except FileExistsError:
             pass  # a folder appeared there meanwhile: only files move into it, as into any other
-    written = _marker_files(tmp)  # what the build wrote (listed in its marker): needed only to merge into a folder
+    written = _marker_files(tmp) or {}  # what the build wrote (its marker): needed only to merge into a folder
     old, new = set(own), set(written)
-    _write_marker(tmp, [*old, *new], into=out)
+    earlier = _marker_files(out) or {}
+    # until the end, a file of both sites may be there as it was or as this publish wrote it: both stamps
+    _write_marker(
+        tmp,
+        {rel: [*(earlier.get(rel) or []), *(written.get(rel) or [])] for rel in old | new},
+        into=out,
+    )
     kept: list[str] = []
     folders = sorted({str(p) for rel in new for p in PurePosixPath(rel).parents if str(p) != "."}, key=len)
     for folder in folders:
@@ -553,7 +611,7 @@ def _install(tmp: Path, out: Path, own: dict[str, Signature]) -> list[str]:
             (out / folder).rmdir()  # only once empty: a folder of the earlier site with a file of someone else stays
         except OSError:
             pass
-    _write_marker(tmp, [rel for rel in written if rel not in kept], into=out)
+    _write_marker(tmp, {rel: stamps or [] for rel, stamps in written.items() if rel not in kept}, into=out)
     return kept
 
 
