@@ -7,6 +7,7 @@ evidence page kept one interval of each (review 38).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,15 @@ def test_an_interval_whose_upper_end_is_not_reached_reads_in_every_view(site):
         assert base + "pfs-vd" in flagged, name
     html = pages.page(site, TRIAL + "nr-2026")
     assert "95% CI 25.3 to not reached" in html and "95% CI 10.2 to not reached" in html
-    assert "95% confidence interval 10.2 to not reached" in pages.evidence_page(site, "progression-free-survival")
+    evidence = pages.evidence_page(site, "progression-free-survival")
+    assert "95% confidence interval 10.2 to not reached" in evidence
+    # the charts draw the interval from its lower bound to the plot's edge with an open arrowhead (they drew none)
+    for page, cls in ((html, "ci"), (evidence, "interval")):
+        (line,) = re.findall(rf'<line class="{cls}" [^>]*data-lower="10.2" data-upper="([^"]*)"', page)
+        assert line == "not reached"
+        x2 = float(re.search(rf'<line class="{cls}" [^>]*x2="([\d.]+)"[^>]*data-lower="10.2"', page).group(1))
+        ends = [float(x) for x in re.findall(r'<path class="open-end" d="M[\d.]+,[\d.]+ L([\d.]+),', page)]
+        assert ends == [x2], "one open end, at the end of the line"
     estimates = [
         ae
         for e in fhir(site.dataset)["entry"]

@@ -21,6 +21,39 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def _interval(
+    cls: str,
+    lo_x: float,
+    hi_x: float,
+    y: float,
+    data: str,
+    colour: str,
+    tick: float,
+    title: str = "",
+    open_end: bool = False,
+) -> list[str]:
+    """An interval's line from ``lo_x`` to ``hi_x`` with a tick at each end. One whose upper end the source printed
+    as not reached (NR, NE: ``open_end``) runs to ``hi_x``, the plot's edge, and ends in an open arrowhead, not a
+    tick: it has no end to draw, and a number is never made up for it (``data`` says ``data-upper="not reached"``).
+    """
+    parts = [
+        f'<line class="{cls}" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" stroke="{colour}" '
+        f'stroke-width="2" {data}>{f"<title>{_esc(title)}</title>" if title else ""}</line>',
+        f'<line x1="{lo_x:.2f}" y1="{y - tick:.1f}" x2="{lo_x:.2f}" y2="{y + tick:.1f}" stroke="{colour}" stroke-width="2"/>',
+    ]
+    if open_end:
+        parts.append(
+            f'<path class="open-end" d="M{hi_x - 8:.2f},{y - 5:.1f} L{hi_x:.2f},{y:.1f} L{hi_x - 8:.2f},{y + 5:.1f}" '
+            f'fill="none" stroke="{colour}" stroke-width="2"/>'
+        )
+    else:
+        parts.append(
+            f'<line x1="{hi_x:.2f}" y1="{y - tick:.1f}" x2="{hi_x:.2f}" y2="{y + tick:.1f}" stroke="{colour}" '
+            'stroke-width="2"/>'
+        )
+    return parts
+
+
 def response_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
     """Bars of response categories, each as a share of its own denominator.
 
@@ -145,6 +178,7 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
             "not_reached": cell(r.get("notReached")) == "true",
             "lower": cell(r.get("ci_lower")),
             "upper": cell(r.get("ci_upper")),
+            "upper_not_reached": cell(r.get("ci_upper_not_reached")) == "true",
             "level": cell(r.get("ci_level")),
             "unit": cell(r.get("unit")),
             "statistic": r["statistic"].value,
@@ -207,17 +241,18 @@ def survival_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
             )
             continue
         lo, hi = number(it["lower"]), number(it["upper"])
-        if lo is not None and hi is not None:
-            parts.append(
-                f'<line class="ci" x1="{left + lo * scale:.2f}" y1="{y:.1f}" x2="{left + hi * scale:.2f}" '
-                f'y2="{y:.1f}" stroke="#333" stroke-width="2" data-lower="{lo}" data-upper="{hi}">'
-                f"<title>{_esc(level(it['level']))} CI {lo}–{hi}</title></line>"
+        if lo is not None and (hi is not None or it["upper_not_reached"]):
+            parts += _interval(
+                "ci",
+                left + lo * scale,
+                left + (hi if hi is not None else xmax) * scale,
+                y,
+                f'data-lower="{lo}" data-upper="{hi if hi is not None else "not reached"}"',
+                "#333",
+                6,
+                f"{level(it['level'])} CI {lo}–{hi if hi is not None else 'not reached'}",
+                open_end=hi is None,
             )
-            for end in (lo, hi):
-                parts.append(
-                    f'<line x1="{left + end * scale:.2f}" y1="{y - 6:.1f}" x2="{left + end * scale:.2f}" '
-                    f'y2="{y + 6:.1f}" stroke="#333" stroke-width="2"/>'
-                )
         parts.append(
             f'<circle class="median" cx="{left + v * scale:.2f}" cy="{y:.1f}" r="6" fill="#4a7ebb" '
             f'data-value="{v}" data-statistic="{_esc(it["statistic"])}"><title>median {v}</title></circle>'
@@ -284,6 +319,18 @@ def log_ticks(lo: float, hi: float) -> list[float]:
         10.0**k if k < 0 else 10**k
         for k in range(math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9) + 1)
     ]
+
+
+def _right_width(items: list[dict[str, Any]]) -> int:
+    """The room right of the plot for the printed estimates: 150 px, more (up to 260) for a long one such as
+    "14 months (10.2–not reached)", which ran past the figure's edge (11 px font: about 6.5 px a character)."""
+    longest = max((len(str(i.get("right", ""))) for i in items), default=0)
+    return min(260, max(150, 20 + math.ceil(6.5 * longest)))
+
+
+def _high_open(item: dict[str, Any]) -> bool:
+    """Whether an evidence mark's interval has a lower bound and an upper end the source printed as not reached."""
+    return item.get("lower") is not None and item.get("upper") is None and bool(item.get("upper_not_reached"))
 
 
 def _wrap(text: str, width: int = TIP_WIDTH, lines: int = TIP_LINES) -> list[str]:
@@ -358,7 +405,7 @@ def forest_plot(items: list[dict[str, Any]], title: str, axis: str, hint: str, l
         hi = hi if hi > lo else lo + step
         ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
         none = 0.0
-    left, plot_w, top = LABEL_W + 10, WIDTH - LABEL_W - 10 - 150, 24
+    left, plot_w, top = LABEL_W + 10, WIDTH - LABEL_W - 10 - _right_width(items), 24
     axis_y = top + ROW_H * len(items) + 4
     tip_y = axis_y + 60
     height = int(tip_y + TIP_LINES * 15)
@@ -393,17 +440,18 @@ def forest_plot(items: list[dict[str, Any]], title: str, axis: str, hint: str, l
     for k, it in enumerate(items):
         y = top + k * ROW_H + ROW_H / 2
         inner = _row_label(left - 10, y, it)
-        low, high = it.get("lower"), it.get("upper")
-        if low is not None and high is not None and (not log or (low > 0 and high > 0)):  # a log axis: above 0 only
-            lo_x, hi_x = x_of(it["lower"]), x_of(it["upper"])
-            inner.append(
-                f'<line class="ci" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" stroke="#1d2733" '
-                f'stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}"/>'
+        low, high, open_end = it.get("lower"), it.get("upper"), _high_open(it)
+        if low is not None and (high is not None or open_end) and (not log or (low > 0 and (high or 1) > 0)):
+            inner += _interval(  # a log axis: above 0 only
+                "ci",
+                x_of(low),
+                x_of(high) if high is not None else left + plot_w,
+                y,
+                f'data-lower="{_num(low)}" data-upper="{_num(high) if high is not None else "not reached"}"',
+                "#1d2733",
+                5,
+                open_end=high is None,
             )
-            for end in (lo_x, hi_x):
-                inner.append(
-                    f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>'
-                )
         vx = x_of(it["value"])
         inner.append(
             f'<rect class="estimate" x="{vx - 6:.2f}" y="{y - 6:.1f}" width="12" height="12" fill="#4a7ebb" '
@@ -456,7 +504,7 @@ def median_chart(items: list[dict[str, Any]], title: str, axis: str, not_reached
     """
     numbers = [x for i in items for x in (i.get("value"), i.get("lower"), i.get("upper")) if x is not None]
     xmax, step = _axis_max(numbers)
-    left, plot_w, top = LABEL_W + 10, WIDTH - LABEL_W - 10 - 150, 24
+    left, plot_w, top = LABEL_W + 10, WIDTH - LABEL_W - 10 - _right_width(items), 24
     axis_y = top + ROW_H * len(items) + 4
     tip_y = axis_y + 60
     height = int(tip_y + TIP_LINES * 15)
@@ -477,17 +525,19 @@ def median_chart(items: list[dict[str, Any]], title: str, axis: str, not_reached
     for k, it in enumerate(items):
         y = top + k * ROW_H + ROW_H / 2
         inner = _row_label(left - 10, y, it)
-        if it.get("lower") is not None and it.get("upper") is not None:
-            lo_x, hi_x = left + it["lower"] * scale, left + it["upper"] * scale
-            inner.append(
-                f'<line class="interval" x1="{lo_x:.2f}" y1="{y:.1f}" x2="{hi_x:.2f}" y2="{y:.1f}" '
-                f'stroke="#1d2733" stroke-width="2" data-lower="{_num(it["lower"])}" data-upper="{_num(it["upper"])}" '
-                f'data-interval="{_esc(it.get("interval", ""))}"/>'
+        low, high = it.get("lower"), it.get("upper")
+        if low is not None and (high is not None or _high_open(it)):
+            inner += _interval(
+                "interval",
+                left + low * scale,
+                left + (high if high is not None else xmax) * scale,
+                y,
+                f'data-lower="{_num(low)}" data-upper="{_num(high) if high is not None else "not reached"}" '
+                f'data-interval="{_esc(it.get("interval", ""))}"',
+                "#1d2733",
+                5,
+                open_end=high is None,
             )
-            for end in (lo_x, hi_x):
-                inner.append(
-                    f'<line x1="{end:.2f}" y1="{y - 5:.1f}" x2="{end:.2f}" y2="{y + 5:.1f}" stroke="#1d2733" stroke-width="2"/>'
-                )
         if it.get("not_reached") or it.get("value") is None:
             inner.append(
                 f'<line class="not-reached" x1="{left}" y1="{y:.1f}" x2="{left + plot_w + 20:.1f}" y2="{y:.1f}" '
