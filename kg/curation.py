@@ -236,8 +236,6 @@ def number_forms(lexical: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-#: the minus sign, read as the hyphen a number is stored with
-_TYPESET = str.maketrans({"\u2212": "-"})
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 #: a number in scientific notation, written out: a mantissa times ten to an exponent given as such (``1.2×10^-5``,
 #: ``1.2 x 10⁻⁵``, ``1.2×10-5``: a sign or a caret or superscript digits right after the 10), or an E form with
@@ -274,6 +272,56 @@ def minus_before(text: str, at: int) -> bool:
     if len(before) < at - 1:  # a space between: a minus, unless a number stands before it
         return not before or not (before[-1].isdigit() or before[-1] == "%")
     return not before or not (before[-1].isalnum() or before[-1] in ".,-")
+
+
+#: spaces that group a number's digits ("1 024", "12 500"): thin, narrow no-break and no-break
+_GROUPING_SPACES = "\u2009\u202f\u00a0"
+#: a comma that can only be a decimal one: after a lone 0 ("0,62"), or with other than three digits after it
+#: ("22,4", "0,0001") where no other comma group follows ("1,4,8,11" is a list of days)
+_DECIMAL_COMMA = re.compile(r"(?<![\d,.])(?:0,\d+|[1-9]\d*,(?:\d{1,2}|\d{4,}))(?![\d,])")
+
+
+def decimal_comma(text: str) -> bool:
+    """Whether a text writes decimals with a comma ("22,4", "p < 0,001", European house styles): it prints one
+    that can only be a decimal comma, and no decimal point. The reading of "1,024" depends on it (1024 or 1.024).
+
+    >>> decimal_comma("HR 0,62 (IC 95 % 0,48-0,80); 1 024 patients"), decimal_comma("HR 0.62; 1,024 patients")
+    (True, False)
+    >>> decimal_comma("on days 1,4,8,11"), decimal_comma("22,4 months vs 0.62")
+    (False, False)
+    """
+    plain = re.sub(r"(?<=\d)\u00b7(?=\d)", ".", text)
+    return bool(_DECIMAL_COMMA.search(plain)) and not re.search(r"\d\.\d", plain)
+
+
+def plain_numbers(text: str, comma: bool = False) -> str:
+    """The text with its numbers typeset as a store writes them, each character in its place (so a match's
+    offsets are the printed text's): a middle-dot decimal point ("0\u00b762", The Lancet's) as ".", a minus sign
+    (U+2212) and an en dash used as one ("\u20134\u00b71", "(\u20137\u00b79 to \u20130\u00b73)": where a hyphen would be, :func:`minus_before`)
+    as "-", and digit groups split by a thin or no-break space as "1,024"; with ``comma`` (:func:`decimal_comma`),
+    a decimal comma as "." and a plain space between digit groups ("1 024 patients") as ",".
+
+    >>> plain_numbers("HR 0\u00b762 (95% CI 0\u00b748\u20130\u00b780), difference \u20134\u00b71 (\u20137\u00b79 to \u20130\u00b73)")
+    'HR 0.62 (95% CI 0.48\u20130.80), difference -4.1 (-7.9 to -0.3)'
+    >>> plain_numbers("1\u2009024 patients; 24\u201333 months; 18 \u201365 years")
+    '1,024 patients; 24\u201333 months; 18 \u201365 years'
+    >>> plain_numbers("22,4 mois (IC 95 % 18,1-26,0), p < 0,001, 1 024 patients", comma=True)
+    '22.4 mois (IC 95 % 18.1-26.0), p < 0.001, 1,024 patients'
+    """
+    text = re.sub(r"(?<=\d)\u00b7(?=\d)", ".", text).replace("\u2212", "-")
+    if comma:
+        text = re.sub(r"(?<=\d),(?=\d)", ".", text)
+        text = re.sub(
+            r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?![\d.,]\d|\d)",
+            lambda m: m.group(1) + m.group(2).replace(" ", ","),
+            text,
+        )
+    text = re.sub(rf"(?<=\d)[{_GROUPING_SPACES}](?=\d{{3}}(?!\d))", ",", text)
+    dashes = [m.start() for m in re.finditer(r"\u2013(?=\.?\d)", text)]
+    for at in dashes:
+        if minus_before(text[:at] + "-" + text[at + 1 :], at + 1):
+            text = text[:at] + "-" + text[at + 1 :]
+    return text
 
 
 def _is_zero(lexical: str) -> bool:
@@ -321,6 +369,15 @@ def printed_in(lexical: str, sentence: str) -> bool:
     >>> printed_in("0.000012", "P = 1.2 x 10⁻⁵"), printed_in("0.000012", "P = 1.2×10^-5")
     (True, True)
 
+    House styles count (review 45): The Lancet's middle-dot decimal and en-dash minus sign, a decimal comma:
+
+    >>> printed_in("0.62", "HR 0\u00b762"), printed_in("62", "HR 0\u00b762"), printed_in("0", "HR 0\u00b762")
+    (True, False, False)
+    >>> printed_in("-4.1", "(\u20134\u00b71)"), printed_in("4.1", "(\u20134\u00b71)"), printed_in("33", "24\u201333")
+    (True, False, True)
+    >>> printed_in("22.4", "22,4 mois"), printed_in("1", "1\u2009024 patients"), printed_in("1.024", "1,024")
+    (True, False, True)
+
     A superscript is an exponent only after "10": a footnote mark or a unit's square joins no number.
 
     >>> printed_in("36", "36¹ months"), printed_in("361", "36¹ months"), printed_in("2", "1.3 mg/m²")
@@ -328,21 +385,25 @@ def printed_in(lexical: str, sentence: str) -> bool:
     >>> printed_in("400", "4 x 10 2-week cycles"), printed_in("2000", "2 E3 ligases"), printed_in("120000", "12·104")
     (False, False, False)
     """
-    sentence = normalize(sentence.translate(_TYPESET))
-    for form in number_forms(lexical):
-        # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
-        zeros = r"0*" if "." in form else r"(?:\.0+)?"
-        # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
-        # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after it)
-        signed = form.startswith("-") or _is_zero(lexical)
-        for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", sentence):
-            if signed or not minus_before(sentence, m.start()):
-                return True
+    # the sentence as a store writes numbers, read with a decimal point and, where it can be one, a decimal comma
+    # ("1,024" is printed as both 1024 and 1.024: the source's other sentences tell which, not this one)
+    readings = [plain_numbers(sentence)] + ([plain_numbers(sentence, comma=True)] if "," in sentence else [])
+    for reading in readings:
+        reading = normalize(reading)
+        for form in number_forms(lexical):
+            # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
+            zeros = r"0*" if "." in form else r"(?:\.0+)?"
+            # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
+            # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after)
+            signed = form.startswith("-") or _is_zero(lexical)
+            for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", reading):
+                if signed or not minus_before(reading, m.start()):
+                    return True
     try:
         number = Decimal(lexical)
     except InvalidOperation:
         return False
-    if any(scientific == number for scientific in _scientific(sentence)):
+    if any(scientific == number for scientific in _scientific(normalize(plain_numbers(sentence)))):
         return True
     if number == number.to_integral_value():
         if any(v == number for _, _, v in spelled_numbers(sentence)):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from kg.curation import URL_LINE, spelled_numbers
+from kg.curation import URL_LINE, decimal_comma, plain_numbers, spelled_numbers
 from kg.errors import InputError, printable
 from kg.outputs import AtomicFiles
 
@@ -156,8 +156,12 @@ def _before(text: str, end: int) -> str:
     return text[max(0, end - _LOOKBACK) : end]
 
 
-def figures(sentence: str) -> list[Figure]:
+def figures(sentence: str, comma: bool = False) -> list[Figure]:
     """Every number of the sentence (digits or words), each typed once, by the first rule that claims it.
+
+    Numbers are read as :func:`kg.curation.plain_numbers` typesets them: a middle-dot decimal, an en dash used as a
+    minus sign, grouped digits; with ``comma`` (the source writes decimal commas: :func:`kg.curation.decimal_comma`)
+    "22,4" is 22.4 and "1 024" is 1024.
 
     >>> [(f.kind, str(f.value)) for f in figures("Of 36 evaluable patients, the ORR was 61% (P = .003).")]
     [('size', '36'), ('proportion', '61'), ('p', '0.003')]
@@ -175,6 +179,7 @@ def figures(sentence: str) -> list[Figure]:
     text = sentence
     for start, end, number in reversed(spelled_numbers(sentence)):
         text = text[:start] + str(number) + text[end:]
+    text = plain_numbers(text, comma)
     found: dict[int, Figure] = {}
     taken: set[int] = {i for m in _IDENTIFIER.finditer(text) for i in range(m.start(), m.end())}
 
@@ -337,7 +342,8 @@ def figures(sentence: str) -> list[Figure]:
 def read(text: str) -> tuple[str, list[Sentence]]:
     """The source's address (its ``# url:`` line, if any) and its sentences with their figures."""
     url = next((m.group(1) for m in map(URL_LINE.match, text.splitlines()) if m), "")
-    out = [Sentence(i, s, figures(s)) for i, s in enumerate(sentences(text), 1)]
+    comma = decimal_comma(text)
+    out = [Sentence(i, s, figures(s, comma)) for i, s in enumerate(sentences(text), 1)]
     return url, out
 
 
@@ -375,12 +381,20 @@ STUDY_CLASSES = {
 }
 
 
-def skeleton(slug: str, url: str, found: list[Sentence], source: str, kind: str = "trial") -> str:
-    """The publication file: the document, its quoted sentences, the study, and a stub per figure."""
+def skeleton(slug: str, url: str, found: list[Sentence], source: str, kind: str = "trial", comma: bool = False) -> str:
+    """The publication file: the document, its quoted sentences, the study, and a stub per figure (``comma``: the
+    numbers were read with decimal commas, which the file's first lines say)."""
     src = "<publication/" + slug + ">"
     doc = "pub:source"
     study = f"<{kind}/{slug}>"
-    lines = [HEADER.format(slug=slug, source=source, kind=kind)]
+    header = HEADER.format(slug=slug, source=source, kind=kind)
+    if comma:
+        note = (
+            '# The text prints decimal commas and no decimal point, so its numbers were read that way: "22,4" as '
+            '22.4,\n# "1 024" as 1024 and "1,024" as 1.024. Check each value against its sentence.\n'
+        )
+        header = header.replace("\n\n@base", "\n" + note + "\n@base", 1)
+    lines = [header]
     lines.append(f"""# ============================ the source =====================================
 
 {src} a trialkg:JournalArticle , schema:ScholarlyArticle ;
@@ -616,7 +630,8 @@ def new(
         raise InputError(f"{path}: give it a first line '# url: {url}' (kg new does not rewrite your text file)")
     with AtomicFiles(out, replace=False) as files:  # a file made since the check above is not replaced either
         source = re.sub(r"[\x00-\x1f\x7f]", "?", path.name)  # named in a comment line: no line break ends it
-        files.path(ttl.name).write_text(skeleton(slug, url, found, source, kind), encoding="utf-8")
+        skeleton_text = skeleton(slug, url, found, source, kind, comma=decimal_comma(text))
+        files.path(ttl.name).write_text(skeleton_text, encoding="utf-8")
         if not keep:
             files.path(txt.name).write_text(source_text(url, found), encoding="utf-8")
     return ttl, txt, sum(f.kind not in (*NOTES, "eligibility") for s in found for f in s.figures)

@@ -69,6 +69,32 @@ CASES = [
         1,
     ),
     (
+        # review 45: an en dash is The Lancet's minus sign: 36 quoted from "\u201336" passed as printed
+        "number-whose-en-dash-minus-is-lost",
+        dict(
+            old="survival was 36 months with VD",
+            new="survival was \u201336 months with VD",
+            text_old="36 months with VD",
+            text_new="\u201336 months with VD",
+        ),
+        "trial:pfs-vd a",
+        "its value 36 is not printed in the sentence it is quoted from",
+        1,
+    ),
+    (
+        # review 45: a middle-dot decimal ("36\u00b75") is one number: 36 passed, and 36.5 was refused
+        "number-with-a-middle-dot-decimal-read-as-its-whole-part",
+        dict(
+            old="survival was 36 months with VD",
+            new="survival was 36\u00b75 months with VD",
+            text_old="36 months with VD",
+            text_new="36\u00b75 months with VD",
+        ),
+        "trial:pfs-vd a",
+        "its value 36 is not printed in the sentence it is quoted from",
+        1,
+    ),
+    (
         "undeclared-term",
         dict(
             old="trialkg:drug NCIT:C422 .\ntrial:induction-td", new="trialkg:drug NCIT:C9999999 .\ntrial:induction-td"

@@ -211,7 +211,18 @@ def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
         # [CI], 0.35 to 0.58" made a stub of the 95 and an interval with no level
         (
             "The difference was -1.2 points (95% CI, \u22127.4 to 5.0) in patients aged 18-65.",
-            [("value", "-1.2"), ("interval", "\u22127.4"), ("eligibility", "18")],
+            [("value", "-1.2"), ("interval", "-7.4"), ("eligibility", "18")],
+        ),
+        # review 45: The Lancet's middle-dot decimals were read as two numbers ("HR 0\u00b762": a ratio of 0 and a
+        # value of 62), its en-dash minus signs dropped ("\u20134\u00b71" read 4.1), digits grouped by a thin space
+        # split ("1\u2009024 patients": a size of 1); an en dash between numbers is still a range
+        (
+            "HR 0\u00b762 (95% CI 0\u00b748\u20130\u00b780; p=0\u00b70003) in 1\u2009024 patients.",
+            [("ratio", "0.62"), ("interval", "0.48"), ("p", "0.0003"), ("size", "1,024")],
+        ),
+        (
+            "The difference was \u20134\u00b71 percentage points (95% CI \u20137\u00b79 to \u20130\u00b73) at 24\u201336 months.",
+            [("value", "-4.1"), ("interval", "-7.9"), ("value", "24"), ("duration", "36")],
         ),
         ("Hazard ratio, 0.45; 95% confidence interval [CI], 0.35 to 0.58.", [("ratio", "0.45"), ("interval", "0.35")]),
         # review 44: a hyphen after a number and a space is a range typed with a space, not a minus sign
@@ -226,6 +237,34 @@ def test_words_that_look_like_a_note_or_a_ratio_are_read_as_what_they_are(senten
     a number among a ratio's words ("for death at 3 years") is not the ratio, "phase" before a count of patients
     is no trial phase, "not reached" without a median is no median, and "grade ≥3" is a grade."""
     assert [(f.kind, f.text) for f in new.figures(sentence)] == expected
+
+
+def test_a_text_that_writes_decimal_commas_is_read_with_them_and_the_skeleton_says_so():
+    """Review 45: "22,4 months" was read as 22 and 4, "p < 0,001" as P < 1, "1 024 patients" as a size of 1. A
+    text that prints a comma that can only be a decimal one and no decimal point is read with decimal commas,
+    and the skeleton's first lines say so; a text with decimal points keeps "1,024" as a thousand and 24."""
+    from decimal import Decimal
+
+    text = (
+        "In this trial, 1 024 patients were randomised to A (n = 512) or B (n = 512). "
+        "Median PFS was 22,4 months (95% CI 19,8\u201325,0) with A, HR 0,72 (95% CI 0,61\u20130,85; p < 0,001)."
+    )
+    _url, found = new.read(text)
+    values = [(f.kind, f.value, f.upper) for s in found for f in s.figures]
+    assert values == [
+        ("size", Decimal(1024), None),
+        ("size", Decimal(512), None),
+        ("size", Decimal(512), None),
+        ("median", Decimal("22.4"), None),
+        ("interval", Decimal("19.8"), Decimal("25.0")),
+        ("ratio", Decimal("0.72"), None),
+        ("interval", Decimal("0.61"), Decimal("0.85")),
+        ("p", Decimal("0.001"), None),
+    ]
+    body = new.skeleton("x-2030", "https://example.org/x", found, "abstract.txt", comma=True)
+    assert "read that way" in body.split("@base")[0]
+    _url, english = new.read("In all, 1,024 patients were treated; 0.5% died.")
+    assert [f.value for f in english[0].figures] == [Decimal(1024), Decimal("0.5")]
 
 
 def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_path):
