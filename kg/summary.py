@@ -132,7 +132,7 @@ def screen(dataset: Dataset, iri: str) -> str:
 def _denominator(row: Row) -> str:
     """``evaluable (n=36; stated)``: the population, its arm, its size if known, and how it was chosen."""
     if cell(row.get("population")).startswith("population not stated"):
-        return "not stated"
+        return "population not stated"
     size = f"n={cell(row['size'])}" if row.get("size") else "size not stated"
     arm = f"{cell(row['arm'])} arm; " if row.get("arm") else ""
     basis = cell(row.get("basis"))
@@ -280,7 +280,8 @@ def _safety_lines(rows: list[Row], comparisons: list[Row], efficacy_endpoints: s
                 effect += f", {p_value(cell(row.get('p_comparator')), cell(row['p_value']))}"
             parts.append(effect + f", {cell(row['exposure'])} vs {cell(row['reference'])}")
         if row.get("population"):
-            parts.append("of " + _denominator(row))
+            over = _denominator(row)  # "11.8% | of evaluable (n=36; stated)"; never "of population not stated"
+            parts.append(over if over == "population not stated" else "of " + over)
         if row.get("phase"):
             inferred = " (phase inferred)" if cell(row.get("phase_basis")).startswith("inferred") else ""
             parts.append(f"during {cell(row['phase'])}{inferred}")

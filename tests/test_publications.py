@@ -352,3 +352,19 @@ def test_each_summary_and_page_reads_its_own_publication_only(slug):
     assert not words(page) & others, sorted(words(page) & others)
     titles = {r["title"].value for r in PACKAGED.rows("citation") if r.get("trial") and r["trial"].value == study}
     assert titles and all(" ".join(t.split()) in " ".join(page.split()) for t in titles), "its own citation is there"
+
+
+def test_a_figure_over_no_stated_population_says_so_in_the_summary():
+    """Review 45: a safety figure on trialkg:PopulationNotStated read '2.4% | of not stated'. Every figure of the
+    packaged graph whose population is not stated says 'population not stated', never 'of' it."""
+    from kg.summary import summarize
+
+    unstated = {
+        (r["trial"].value.rsplit("/", 1)[1], r["event"].value)
+        for r in PACKAGED.rows("adverse-events")
+        if r.get("population") and r["population"].value.startswith("population not stated")
+    }
+    assert unstated, "the packaged graph has a safety figure over a population not stated (cavo-2012)"
+    for slug, event in unstated:
+        (line,) = [ln for ln in summarize(PACKAGED, trial=slug).splitlines() if ln.strip().startswith(event + " |")]
+        assert "| population not stated |" in line and "of not stated" not in line, line
