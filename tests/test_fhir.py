@@ -279,3 +279,30 @@ def test_a_comparison_across_three_arms_is_evidence_too():
     models = pytest.importorskip("fhir.resources")
     for entry in bundle["entry"]:  # R5 as the models read it, each resource
         models.get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+
+
+def test_a_unit_without_a_ucum_code_writes_no_empty_code(tmp_path):
+    """Review 45: a figure in a dimensionless unit (UO:0000186, which `kg terms unit` offers) was exported as
+    ``"code": ""``; FHIR has no empty strings, and a Quantity's code needs its system (qty-3). Such a quantity
+    keeps its unit's label and value, with no code and no system; nowhere in the bundle is a string empty."""
+    from pathlib import Path
+
+    from kg import sources
+    from kg.dataset import Dataset
+    from kg.export import WRITERS
+
+    rct = Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl"
+    old = "trialkg:value 31 ; trialkg:numberOfEvents 40 ; trialkg:unit UO:0000187 ;"
+    text = rct.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    (tmp_path / rct.name).write_text(text.replace(old, old.replace("UO:0000187", "UO:0000186")), encoding="utf-8")
+    bundle = json.loads(WRITERS["fhir"]["trialkg-fhir-bundle.json"](Dataset.build(sources.files([tmp_path]))))
+    empty = [(path, k) for path, obj in walk(bundle) for k, v in obj.items() if v == ""]
+    assert not empty, empty[:5]
+    quantities = [
+        st["quantity"]
+        for ev in evidence(bundle).values()
+        for st in ev["statistic"]
+        if st.get("quantity", {}).get("value") == 31
+    ]
+    assert quantities and all("code" not in q and "system" not in q and q["unit"] for q in quantities), quantities
