@@ -331,6 +331,47 @@ def _is_zero(lexical: str) -> bool:
         return False
 
 
+def occurrences(lexical: str, sentence: str) -> Iterator[tuple[str, int]]:
+    """Where the number stands in digits in the sentence: each place as (the sentence as read, the offset there).
+
+    The sentence is read as a store writes numbers (:func:`plain_numbers`), with a decimal point and, where it
+    can be one, a decimal comma ("1,024" is printed as both 1024 and 1.024: the source's other sentences tell
+    which, not this one).
+    """
+    readings = [plain_numbers(sentence)] + ([plain_numbers(sentence, comma=True)] if "," in sentence else [])
+    for reading in readings:
+        reading = normalize(reading)
+        for form in number_forms(lexical):
+            # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
+            zeros = r"0*" if "." in form else r"(?:\.0+)?"
+            # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
+            # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after)
+            signed = form.startswith("-") or _is_zero(lexical)
+            for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", reading):
+                if signed or not minus_before(reading, m.start()):
+                    yield reading, m.start()
+
+
+#: a comparator printed right before a number: "P < .001", "p=0.03", "P ≤ 0.05"
+_PRINTED_COMPARATOR = re.compile(r"(<=|>=|[=<>≤≥])\s*$")
+
+
+def printed_comparators(lexical: str, sentence: str) -> set[str] | None:
+    """The comparators the sentence prints before the number ('<', '<=', '=', ...: ``≤`` as '<='), or None where
+    one of its places has none ("P .003", "0.003 by the log-rank test"): then it cannot tell which is meant.
+
+    >>> sorted(printed_comparators("0.001", "HR 0.62 (P < .001)")), printed_comparators("0.001", "P .001 and .001")
+    (['<'], None)
+    """
+    found: set[str] = set()
+    for reading, at in occurrences(lexical, sentence):
+        m = _PRINTED_COMPARATOR.search(reading[max(0, at - 6) : at])
+        if m is None:
+            return None
+        found.add({"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1)))
+    return found or None
+
+
 def printed_in(lexical: str, sentence: str) -> bool:
     """Whether the number stands in the sentence (digits not part of a longer number, or words).
 
@@ -385,20 +426,8 @@ def printed_in(lexical: str, sentence: str) -> bool:
     >>> printed_in("400", "4 x 10 2-week cycles"), printed_in("2000", "2 E3 ligases"), printed_in("120000", "12·104")
     (False, False, False)
     """
-    # the sentence as a store writes numbers, read with a decimal point and, where it can be one, a decimal comma
-    # ("1,024" is printed as both 1024 and 1.024: the source's other sentences tell which, not this one)
-    readings = [plain_numbers(sentence)] + ([plain_numbers(sentence, comma=True)] if "," in sentence else [])
-    for reading in readings:
-        reading = normalize(reading)
-        for form in number_forms(lexical):
-            # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
-            zeros = r"0*" if "." in form else r"(?:\.0+)?"
-            # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
-            # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after)
-            signed = form.startswith("-") or _is_zero(lexical)
-            for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", reading):
-                if signed or not minus_before(reading, m.start()):
-                    return True
+    if next(occurrences(lexical, sentence), None) is not None:
+        return True
     try:
         number = Decimal(lexical)
     except InvalidOperation:
@@ -563,6 +592,32 @@ def number_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator
                 f"its {what} {q.object.value} is not printed in the sentence it is quoted from (as digits or "
                 f"words): quote the sentence that prints it (trialkg:quotedFrom){hint}",
             )
+
+
+def comparator_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[Finding]:
+    """Every p-value whose comparator is not the one its sentence prints before it: "P < .001" stored with '='
+    passed (review 45), a bound stored as if it were the value, which the model says it never is."""
+    estimate_of = {
+        q.object: q.subject for q in store.quads_for_pattern(None, ox.NamedNode(TKG + "attributeEstimate"), None, graph)
+    }
+    for q in store.quads_for_pattern(None, ox.NamedNode(TKG + "pValue"), None, graph):
+        thing = q.subject
+        if not isinstance(q.object, ox.Literal) or isinstance(thing, ox.Triple):
+            continue
+        stored = [c.value for c in _objects(store, thing, TKG + "comparator") if isinstance(c, ox.Literal)]
+        owner = estimate_of.get(thing)
+        sentences = _quotes(store, thing) or (_quotes(store, owner) if owner is not None else [])
+        printed = [c for s in sentences if (c := printed_comparators(q.object.value, s)) is not None]
+        if not printed or not stored or any(stored[0] in c for c in printed):
+            continue
+        focus = owner if owner is not None and isinstance(thing, ox.BlankNode) else thing
+        said = " or ".join(f"'{c}'" for c in sorted(set().union(*printed)))
+        yield Finding(
+            name,
+            show_term(focus),
+            f"its p-value {q.object.value} has trialkg:comparator '{stored[0]}', but its sentence prints {said} "
+            f"before it: give the comparator the sentence prints (a bound is never stored as the value)",
+        )
 
 
 def quote_findings(
@@ -880,6 +935,7 @@ def check(store: ox.Store, sources: Iterable[src.Source], base: str = BASE) -> t
         findings += unreached_findings(store, graph, source.name, roots)
         findings += ontology_findings(store, graph, onto, source.name)
         findings += number_findings(store, graph, source.name)
+        findings += comparator_findings(store, graph, source.name)
         findings += declared_term_findings(store, graph, source.name, base)
         findings += share_findings(store, graph, source.name)
         findings += control_findings(store, graph, source.name)

@@ -597,7 +597,11 @@ def _num(text: str) -> int | float:
 def _quantity(value: str, unit: str, ucum: str) -> dict[str, Any]:
     """A FHIR Quantity: the unit's label, and its UCUM code and system only where the unit has a code (review 45:
     a dimensionless unit, UO:0000186, wrote ``"code": ""``, and FHIR has no empty strings)."""
-    return {"value": _num(value), **({"unit": unit} if unit else {}), **({"system": UCUM, "code": ucum} if ucum else {})}
+    return {
+        "value": _num(value),
+        **({"unit": unit} if unit else {}),
+        **({"system": UCUM, "code": ucum} if ucum else {}),
+    }
 
 
 def _role(code: str) -> dict[str, Any]:

@@ -95,6 +95,19 @@ CASES = [
         1,
     ),
     (
+        # review 45: "P < .001" stored as the value ('=') passed: a bound stored as if it were the value
+        "p-value-bound-stored-as-the-value",
+        dict(
+            old="(VD vs TD, P = .001;",
+            new="(VD vs TD, P < .001;",
+            text_old="(VD vs TD, P = .001;",
+            text_new="(VD vs TD, P < .001;",
+        ),
+        "trial:cr-vd-vs-td-p a trialkg:PValue",
+        "its p-value 0.001 has trialkg:comparator '=', but its sentence prints '<' before it",
+        1,
+    ),
+    (
         "undeclared-term",
         dict(
             old="trialkg:drug NCIT:C422 .\ntrial:induction-td", new="trialkg:drug NCIT:C9999999 .\ntrial:induction-td"
