@@ -230,11 +230,11 @@ def figures(sentence: str, comma: bool = False) -> list[Figure]:
             rf"| (year|yr)s? (?=PFS|OS|EFS|progression|overall|survival|event))",
         ),
         # "56.2 vs 28.2 vs 35.5 months": every number of the list carries the unit (and "median" before it)
-        ("series", rf"{n}(?:\s*(?:vs\.?|versus|and|or|,)\s*{n})+\s*(day|week|month|year|mo|wk|yr)s?\b"),
+        ("series", rf"{n}(?:\s*(?:vs?\.?|versus|and|or|,)\s*{n})+\s*(day|week|month|year|mo|wk|yr)s?\b"),
         # "24 months and 18 months, respectively": a unit after each number
         (
             "series",
-            rf"{n}\s*(day|week|month|year|mo|wk|yr)s?(?:\s*(?:vs\.?|versus|and|or|,)\s*{n}\s*"
+            rf"{n}\s*(day|week|month|year|mo|wk|yr)s?(?:\s*(?:vs?\.?|versus|and|or|,)\s*{n}\s*"
             rf"(?:day|week|month|year|mo|wk|yr)s?\b)+",
         ),
         ("median", rf"\bmedian\b[^.;]{{0,60}}?{n}\s*(day|week|month|year|mo|wk|yr)s?\b"),
@@ -242,8 +242,12 @@ def figures(sentence: str, comma: bool = False) -> list[Figure]:
         # "occurred in 4 patients": a count of those with the event, not the size of a population
         (
             "count-in",
+            # and the count of a parallel clause: "occurred in 61 patients (32.1%) in the A group and in 98
+            # patients (52.1%) in the B group" (review 45: the 98 was a population's size)
             rf"\b(?:occurred|observed|seen|reported|developed|experienced|had)\b[^.;]{{0,60}}?\bin\s+{n}"
-            rf"(?=\s+(?:\w+\s+){{0,2}}?(?:patients|participants|subjects|persons|people|cases)\b)",
+            rf"(?=\s+(?:\w+\s+){{0,2}}?(?:patients|participants|subjects|persons|people|cases)\b)"
+            rf"(?:(?:[^.;]|(?<=\d)\.(?=\d)){{0,60}}?\b(?:and|or|vs\.?|versus|but)\s+in\s+{n}"
+            rf"(?=\s+(?:\w+\s+){{0,2}}?(?:patients|participants|subjects|persons|people|cases)\b))?",
         ),
         # the words after the number looked at, not taken: "grade 3 thrombocytopenia in 12 patients" keeps the 12
         ("size", rf"{n}(?=\s+(?:\w+\s+){{0,3}}?(?:patients|participants|subjects|persons|people|cases)\b)"),
@@ -328,6 +332,8 @@ def figures(sentence: str, comma: bool = False) -> list[Figure]:
                 claim("size", m, 1)
             elif kind == "count-in":
                 claim("count", m, 1, unit="UO:0000189", statistic_type="NCIT:C25463")
+                if m.group(2):
+                    claim("count", m, 2, unit="UO:0000189", statistic_type="NCIT:C25463")
             elif kind == "none":  # "no cases": a count of 0
                 if m.start(1) not in taken:
                     found[m.start(1)] = Figure("count", m.group(0), Decimal(0), m.start(1))

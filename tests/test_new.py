@@ -224,6 +224,12 @@ def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
             "The difference was \u20134\u00b71 percentage points (95% CI \u20137\u00b79 to \u20130\u00b73) at 24\u201336 months.",
             [("value", "-4.1"), ("interval", "-7.9"), ("value", "24"), ("duration", "36")],
         ),
+        # review 45: the count of a parallel clause was a population's size, and JCO's "v" joined no series
+        (
+            "Death occurred in 61 patients (32.1%) in group A and in 98 patients (52.1%) in group B.",
+            [("count", "61"), ("proportion", "32.1"), ("count", "98"), ("proportion", "52.1")],
+        ),
+        ("Median PFS was 14.1 v 9.3 months.", [("median", "14.1"), ("median", "9.3")]),
         ("Hazard ratio, 0.45; 95% confidence interval [CI], 0.35 to 0.58.", [("ratio", "0.45"), ("interval", "0.35")]),
         # review 44: a hyphen after a number and a space is a range typed with a space, not a minus sign
         (
