@@ -256,6 +256,8 @@ def load_embedded(
     start = time.perf_counter()
     pubs = list(publications if publications is not None else src.packaged_publications())
     path = real_path(Path(store_dir) if store_dir else default_store_dir())
+    if path.parent == path:  # its lock would be '/..lock', and a load replaces the whole folder
+        raise StoreError(f"{path}: kg load will not make the root folder a store; give it a folder of its own")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

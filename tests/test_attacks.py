@@ -408,6 +408,16 @@ def test_publish_refuses_the_root_folder_with_a_clear_message(kg, tmp_path):
     assert sorted(os.listdir("/")) == before
 
 
+def test_load_refuses_the_root_folder_and_leaves_nothing_there(kg, tmp_path):
+    """`kg load --store /` left '/..lock' (its lock, beside the store) and named that lock among the files it did
+    not write. The root is refused first, in one line, and nothing is written there."""
+    before = sorted(os.listdir("/"))
+    r = kg("load", "--store", "/", "--trials", str(_tiny(tmp_path, "x")))
+    assert r.returncode == 3 and one_line(r.stderr), r.stderr
+    assert "root folder" in r.stderr and "..lock" not in r.stderr, r.stderr
+    assert sorted(os.listdir("/")) == before
+
+
 @pytest.mark.slow
 def test_the_next_publish_removes_what_a_killed_publish_left(kg, tmp_path):
     import signal
