@@ -1379,6 +1379,7 @@ def test_a_text_xml_cannot_carry_is_refused(escape):
     assert any(f"control character U+{escape[2:].upper()}" in v.message for v in report.violations), report.text()
 
 
+@pytest.mark.slow  # publishes whole sites, twice or more
 def test_publish_never_trusts_a_marker_that_names_files_outside_its_folder(tmp_path):
     """Review 42: a site's marker listing '/abs/victim' or '../victim' made the next publish delete both (a listed
     file the new site lacks is removed). Such a marker is no marker of ours: the folder is refused, nothing
@@ -1404,6 +1405,7 @@ def test_publish_never_trusts_a_marker_that_names_files_outside_its_folder(tmp_p
         assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*")) == before
 
 
+@pytest.mark.slow  # publishes whole sites, twice or more
 def test_publish_never_replaces_a_page_edited_since_it_wrote_it(tmp_path):
     """A site's page edited by hand was replaced by the next publish without a word (its marker listed names only,
     where kg build's record keeps each file's size and time). The marker keeps them now: the folder is refused,
@@ -1427,6 +1429,7 @@ def test_publish_never_replaces_a_page_edited_since_it_wrote_it(tmp_path):
     publish(site, _tiny_dataset(tmp_path, "x"))  # over its own unchanged site
 
 
+@pytest.mark.slow  # publishes whole sites, twice or more
 def test_publish_never_writes_through_a_link_in_place_of_a_folder_of_the_site(tmp_path):
     """Review 42: a site's folder replaced by a link to the user's own folder: the next publish wrote the site's
     files there (a user's efficacy.csv replaced). A link is never the site's: the folder is refused."""
