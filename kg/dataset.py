@@ -30,6 +30,7 @@ from kg import evidence, graph_pack, media, sandbox
 from kg import sources as src
 from kg.describe import Statistics, describe, read, statistics
 from kg.errors import InputError, OutputError, QueryError, StoreError
+from kg.grouping import packed, shared_groups
 from kg.merge import store_statistics
 from kg.outputs import interrupted_swap
 from kg.prefixes import BASE, data_iri
@@ -897,16 +898,7 @@ class Dataset:
         EXISTS`` another file answers). ``None`` where a graph names no study (files loaded without validation: a
         figure of no study, an erratum naming a study's figure but not the study), whose rows no batch can say."""
         studies = [s.value for s in self.studies()]
-        group = {s: s for s in studies}  # union-find over the studies, by the graphs they share
-
-        def root(s: str) -> str:
-            while group[s] != s:
-                group[s] = group[group[s]]
-                s = group[s]
-            return s
-
         graphs_of: dict[str, set[str]] = {s: set() for s in studies}
-        first_of: dict[str, str] = {}  # a graph: the first study found in it
         known = self._pack.studies if self._pack is not None else None  # as kg load found them, else the store's
         found = (
             self._graphs_with(studies)
@@ -915,26 +907,14 @@ class Dataset:
         )
         for r, g in found:
             graphs_of[r].add(g)
-            group[root(r)] = root(first_of.setdefault(g, r))
         onto = src.graph_iri(src.ONTOLOGY_SLUG, self.base)
-        if any(g not in first_of for g in self.graphs() if g != onto):
+        stated = set().union(*graphs_of.values())
+        if any(g not in stated for g in self.graphs() if g != onto):
             return None
-        members: dict[str, list[str]] = {}
-        for s in studies:  # each group in the order of its first study
-            members.setdefault(root(s), []).append(s)
-        chunks: list[list[ox.NamedNode]] = []
-        batch: set[str] = set()
-        count = 0
-        for group_studies in members.values():
-            if count and count + len(group_studies) > BATCH_STUDIES:
-                chunks.append([ox.NamedNode(g) for g in sorted(batch | {onto})])
-                batch, count = set(), 0
-            for s in group_studies:
-                batch |= graphs_of[s]
-            count += len(group_studies)
-        if count or not chunks:
-            chunks.append([ox.NamedNode(g) for g in sorted(batch | {onto})])
-        return chunks
+        # each group of studies sharing a graph in the order of its first study, a batch of whole groups at a time
+        groups = shared_groups([sorted(graphs_of[s]) for s in studies])
+        batches = packed(([studies[i] for i in group] for group in groups), BATCH_STUDIES) or [[]]
+        return [[ox.NamedNode(g) for g in sorted(set().union(*(graphs_of[s] for s in b)) | {onto})] for b in batches]
 
     def _by_property(self, resources: list[ox.NamedNode], prop: str) -> list[ox.NamedNode]:
         """The resources in the order of their value of ``prop`` as text, then their IRI (``#+ order:``): those without

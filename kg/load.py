@@ -64,6 +64,7 @@ from kg import sources as src
 from kg.dataset import Dataset, load_source
 from kg.describe import describe
 from kg.errors import StoreError
+from kg.grouping import packed, shared_groups
 from kg.merge import store_statistics
 from kg.outputs import interrupted_swap, move, swap_folder, swap_leftovers
 from kg.prefixes import BASE
@@ -709,29 +710,8 @@ def _blank_chunks(lines: list[bytes]) -> list[list[bytes]]:
     >>> [len(c) for c in _blank_chunks([b"_:a <p> _:b .", b"_:b <q> 1 .", b"<s> <p> _:c ."])]
     [3]
     """
-    parent: dict[bytes, bytes] = {}
-
-    def root(x: bytes) -> bytes:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    nodes = []
-    for line in lines:
-        mine = _blank_nodes(line)
-        for other in mine[1:]:
-            parent[root(other)] = root(mine[0])
-        nodes.append(mine[0])
-    groups: dict[bytes, list[bytes]] = {}
-    for node, line in zip(nodes, lines):
-        groups.setdefault(root(node), []).append(line)
-    chunks: list[list[bytes]] = [[]]
-    for group in groups.values():
-        if chunks[-1] and len(chunks[-1]) + len(group) > BLANK_CHUNK:
-            chunks.append([])
-        chunks[-1] += group
-    return [c for c in chunks if c]
+    groups = shared_groups([_blank_nodes(line) for line in lines])
+    return packed(([lines[i] for i in group] for group in groups), BLANK_CHUNK)
 
 
 def _blank_nodes(line: bytes) -> list[bytes]:
