@@ -857,7 +857,8 @@ def whole_counts(percent: Decimal, size: int) -> list[int]:
 
 
 def share_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[Finding]:
-    """Percentages that no whole count of their population's size gives: the denominator is likely another one.
+    """Percentages that no whole count of their population's size gives: the denominator is likely another one;
+    and (an error) a percentage over a population of size 0.
 
     A warning, not an error: sources have slips. It is how an independent reader
     found a rate read over the wrong population (2.4% of 161: 4 of 161 is 2.5%).
@@ -875,6 +876,14 @@ def share_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[
             try:
                 percent, n = Decimal(q.object.value), int(sizes[0]) if sizes else 0
             except (InvalidOperation, ValueError):
+                continue
+            if sizes and n == 0:  # review 46: "50% (TD arm; n=0)" was shown as a figure, 50% of 0 being "whole"
+                yield Finding(
+                    name,
+                    show_term(q.subject),
+                    f"its {percent}% is over a population of size 0 ({show_term(pop)}), which holds no one to count: "
+                    "give the population its size, or the figure the population it is over",
+                )
                 continue
             if not 0 < n <= 100_000 or not 0 <= percent <= 100 or whole_counts(percent, n):
                 continue

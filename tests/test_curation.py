@@ -108,6 +108,17 @@ CASES = [
         1,
     ),
     (
+        # review 46: "50% (TD arm; n=0)" was accepted and shown as a figure (50% of 0 passed as a whole count)
+        "percentage-over-a-population-of-size-0",
+        dict(
+            old="trialkg:analysisSetType trialkg:AllAllocated ; trialkg:size 127 ;",
+            new="trialkg:analysisSetType trialkg:AllAllocated ; trialkg:size 0 ;",
+        ),
+        "trial:cr-td a",
+        "its 15% is over a population of size 0",
+        1,
+    ),
+    (
         "undeclared-term",
         dict(
             old="trialkg:drug NCIT:C422 .\ntrial:induction-td", new="trialkg:drug NCIT:C9999999 .\ntrial:induction-td"
