@@ -103,3 +103,24 @@ def test_the_count_given_with_a_percentage_is_shown_wherever_the_figure_is(tmp_p
     assert "31% (40 patients)" in summary and "15% (19 patients)" in summary
     page = pages.page(Site(ds), base.rstrip("/"))
     assert "31%</td>" not in page and "(40 patients)" in page
+
+
+def test_a_label_with_a_line_break_or_a_bidi_control_stays_on_its_line(tmp_path):
+    """Review 46: a label holding a line break printed as two lines in `kg summary` (the second read like an
+    overview row of another study) and broke a row of the query table; a right-to-left override turned what
+    followed it around. Both print escaped (as `kg`'s error lines print a file name), each row on one line."""
+    from kg.query.formats import table
+
+    rct = Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl"
+    (tmp_path / rct.name).write_text(
+        rct.read_text(encoding="utf-8").replace('rdfs:label "VD" ;', 'rdfs:label "VD\\nfake-2024  line \\u202eRTL" ;'),
+        encoding="utf-8",
+    )
+    ds = Dataset.build(sources.files([tmp_path]))
+    text = summarize(ds, ["synthetic-rct-3arm"])
+    assert "VD\\nfake-2024  line \\u202eRTL" in text
+    assert not any(line.startswith("fake-2024") for line in text.splitlines()) and "\u202e" not in text
+    rows = ds.run("trial-summary", {"trial": "https://w3id.org/trialkg/trial/synthetic-rct-3arm"})
+    printed = table(rows, width=10_000)
+    assert len(printed.splitlines()) == len(rows.rows) + 3, "a header, a rule, a line a row and the count"
+    assert "\u202e" not in printed

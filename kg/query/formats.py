@@ -17,7 +17,7 @@ from typing import IO, cast
 import pyoxigraph as ox
 
 from kg import media
-from kg.errors import QueryError
+from kg.errors import QueryError, printable
 from kg.prefixes import compact
 from kg.query.result import Result, Value, to_sparql_json
 
@@ -139,7 +139,7 @@ def write_table(
     for row in rows():
         count += 1
         for i, v in enumerate(names):
-            widths[i] = max(widths[i], len(cell(row.get(v))))
+            widths[i] = max(widths[i], len(printable(cell(row.get(v)))))
     if not count:
         write("(no rows)\n")
         return
@@ -152,14 +152,14 @@ def write_table(
         write(line(names))
         write(line(["-" * w for w in widths]))
         for row in rows():
-            write(line([cell(row.get(v)) for v in names]))
+            write(line([printable(cell(row.get(v))) for v in names]))  # a label's line break would break the row
         write(footer + "\n")
         return
     label = max(len(n) for n in names)
     for i, row in enumerate(rows(), 1):
         write(f"-- row {i} " + "-" * max(0, min(width, 60) - len(f"-- row {i} ")) + "\n")
         for name in names:
-            value = cell(row.get(name))
+            value = printable(cell(row.get(name)))
             if not value:
                 continue
             wrapped = textwrap.wrap(value, max(20, width - label - 2)) or [""]
