@@ -160,11 +160,19 @@ def catalog(dataset: Dataset) -> dict[str, Term]:
     scheme_label: dict[str, str] = {}
     for iri, term in terms.items():
         node = ox.NamedNode(iri)
-        for q in store.quads_for_pattern(node, ox.NamedNode(SKOS + "inScheme"), None, None):
-            scheme = value(q.object)
-            if scheme not in scheme_label and isinstance(q.object, ox.NamedNode):
+        # its schemes: those it is skos:inScheme (statistic types), and the response scales it is a category of
+        schemes = [q.object for q in store.quads_for_pattern(node, ox.NamedNode(SKOS + "inScheme"), None, None)]
+        schemes += [
+            s.subject
+            for c in store.quads_for_pattern(None, ox.NamedNode(TKG + "category"), node, None)
+            for s in store.quads_for_pattern(None, ox.NamedNode(TKG + "hasCategory"), c.subject, None)
+        ]
+        for found_scheme in schemes:
+            scheme = value(found_scheme)
+            if scheme not in scheme_label and isinstance(found_scheme, ox.NamedNode):
                 found = [
-                    value(x.object) for x in store.quads_for_pattern(q.object, ox.NamedNode(RDFS + "label"), None, None)
+                    value(x.object)
+                    for x in store.quads_for_pattern(found_scheme, ox.NamedNode(RDFS + "label"), None, None)
                 ]
                 scheme_label[scheme] = found[0] if found else compact(scheme)
             shown = scheme_label.get(scheme, compact(scheme))

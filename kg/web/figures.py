@@ -65,7 +65,11 @@ def response_chart(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
     bars: list[dict[str, Any]] = []
     undrawn: list[dict[str, Any]] = []
     series: dict[tuple[str, str, str, str], str] = {}
+    seen: set[str] = set()
     for r in rows:
+        if cell(r.get("statistic")) in seen:
+            continue  # a figure of a study that names no scale is a row on each scale holding its term: one bar
+        seen.add(cell(r.get("statistic")))
         count, size, percent = cell(r.get("count")), cell(r.get("size")), cell(r.get("percent"))
         when = cell(r.get("assessed")) or cell(r.get("timepoint")) or cell(r.get("phase")) or "time not stated"
         population = cell(r.get("population"))

@@ -1,0 +1,86 @@
+"""Any response scale: a curator declares one (RECIST's categories are IMWG's NCIt terms, with ranks of their own),
+a study says which scale its figures are read on and how that is known, and no view names a scale nobody stated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kg import sources
+from kg.dataset import Dataset
+from kg.resources import trial_files
+from kg.validate import validate
+
+RCT = Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl"
+STUDY = "https://w3id.org/trialkg/trial/synthetic-rct-3arm"
+#: a scale declared in a curator's file, reusing the packaged scale's terms with other ranks (invented for the test)
+RECIST = """
+trial:recist a trialkg:ResponseScale ; rdfs:label "solid tumour response (RECIST 1.1), as this file declares it" ;
+    trialkg:hasCategory trial:recist-cr , trial:recist-pr .
+trial:recist-cr a trialkg:ResponseCategory ; trialkg:category NCIT:C4870 ; trialkg:sortOrder 1 .
+trial:recist-pr a trialkg:ResponseCategory ; trialkg:category NCIT:C18058 ; trialkg:sortOrder 2 .
+<trial/synthetic-rct-3arm> trialkg:responseScale trial:recist ; trialkg:responseScaleBasis trialkg:StatedInSentence ;
+    trialkg:responseScaleEvidence pub:s2 .
+"""
+
+
+def _with(tmp_path: Path, extra: str, *packaged: str) -> Dataset:
+    (tmp_path / RCT.name).write_text(RCT.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    (tmp_path / RCT.with_suffix(".txt").name).write_bytes(RCT.with_suffix(".txt").read_bytes())
+    files = [f for f in trial_files() if f.stem in packaged]
+    for f in files:
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    pubs = sources.files([tmp_path])
+    report = validate(pubs)
+    assert report.conforms, report.text()
+    return Dataset.build(pubs)
+
+
+def _scales(ds: Dataset) -> dict[str, set[tuple[str, str, str, str]]]:
+    out: dict[str, set[tuple[str, str, str, str]]] = {}
+    for r in ds.rows("response-distribution"):
+        out.setdefault(r["trial"].value.rsplit("/", 1)[1], set()).add(
+            (r["category"].value, r["scale"].value, r["scale_basis"].value, r["rank"].value)
+        )
+    return out
+
+
+def test_a_scale_that_reuses_another_scales_terms_reads_with_its_own_ranks(tmp_path):
+    """Before, a scale reusing NCIT:C4870 could not be declared (the rank was the term's), and every complete
+    response was captioned IMWG. Loaded beside the packaged myeloma studies: the curator's study reads on its own
+    scale with its ranks, stated; Isoda's on IMWG, inferred from its categories; Cavo's names none, so its complete
+    response is read on each scale that holds it and is said to be not stated."""
+    ds = _with(tmp_path, RECIST, "isoda-2018", "cavo-2012")
+    got = _scales(ds)
+    recist = "solid tumour response (RECIST 1.1), as this file declares it"
+    imwg = "multiple myeloma response categories (IMWG)"
+    assert {(scale, basis, rank) for _c, scale, basis, rank in got["synthetic-rct-3arm"]} == {(recist, "stated", "1")}
+    assert {(scale, basis) for _c, scale, basis, _r in got["isoda-2018"]} == {(imwg, "inferred from its categories")}
+    assert ("Complete Remission", imwg, "inferred from its categories", "2") in got["isoda-2018"]
+    assert {(scale, basis) for _c, scale, basis, _r in got["cavo-2012"]} == {
+        (imwg, "not stated"),
+        (recist, "not stated"),
+    }
+    assert ds.rows("consistency") == [], "a figure read on two scales is counted once in a category sum"
+
+
+def test_a_study_that_names_no_scale_is_never_said_to_be_on_one(tmp_path):
+    """Review 46: a non-myeloma trial's complete response was captioned 'multiple myeloma response categories
+    (IMWG)', as if stated. Without a scale of its own the study's figures say 'not stated'."""
+    got = _scales(_with(tmp_path, ""))
+    assert {basis for _c, _s, basis, _r in got["synthetic-rct-3arm"]} == {"not stated"}
+
+
+def test_a_study_scale_needs_its_basis_and_its_sentence(tmp_path):
+    (tmp_path / RCT.name).write_text(
+        RCT.read_text(encoding="utf-8")
+        + RECIST.replace(
+            "; trialkg:responseScaleBasis trialkg:StatedInSentence ;\n    trialkg:responseScaleEvidence pub:s2", ""
+        ),
+        encoding="utf-8",
+    )
+    report = validate(sources.files([tmp_path]))
+    assert not report.conforms
+    messages = report.text()
+    assert (
+        "says how it is known (trialkg:responseScaleBasis)" in messages and "trialkg:responseScaleEvidence" in messages
+    )
