@@ -165,7 +165,10 @@ def _value(rows: list[Row]) -> str:
     if cell(row.get("notReached")) == "true":  # no number; its interval, where given, still is one
         shown = f"{kind} not reached".strip()
     else:
-        shown = f"{kind} {quantity(cell(row.get('value')), cell(row.get('unit')), cell(row.get('ucum')))}".strip()
+        amount = quantity(
+            cell(row.get("value")), cell(row.get("unit")), cell(row.get("ucum")), cell(row.get("effect_scale"))
+        )
+        shown = f"{kind} {amount}".strip()
     if row.get("events"):  # the count the source gives with a percentage: "21.7% (41 patients)"
         shown += f" ({plural(cell(row['events']), 'patient')})"
     with_ci = sorted((r for r in rows if r.get("ci_lower")), key=lambda r: cell(r.get("ci_level")).rjust(8))

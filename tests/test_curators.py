@@ -124,3 +124,38 @@ def test_a_label_with_a_line_break_or_a_bidi_control_stays_on_its_line(tmp_path)
     printed = table(rows, width=10_000)
     assert len(printed.splitlines()) == len(rows.rows) + 3, "a header, a rule, a line a row and the count"
     assert "\u202e" not in printed
+
+
+STYLES = Path(__file__).parent / "data" / "styles"
+
+
+def test_abstracts_in_other_house_styles_conform_with_their_true_numbers():
+    """Review 45: The Lancet's '0·62' and '–4·1' and a European '22,4' and '1 024' were read as other numbers by
+    kg new, and kg validate accepted those and refused the true ones. Two curated files (invented) in those styles
+    conform with the true values, every view reads them so, and the wrong readings are refused."""
+    pubs = sources.files([STYLES])
+    report = validate(pubs)
+    assert report.conforms, report.text()
+    ds = Dataset.build(pubs)
+    lancet, euro = summarize(ds, ["lancet-2031"]), summarize(ds, ["euro-2034"])
+    assert "Hazard Ratio 0.62 [95% CI 0.48-0.8], P = 0.0003" in lancet
+    assert "Risk Difference -4.1 percentage points [95% CI -7.9 to -0.3]" in lancet, "a difference of percentages"
+    assert "Median 28.4 months [95% CI 24.1-33]" in lancet
+    assert "Hazard Ratio 0.72 [95% CI 0.61-0.85], P = 0.0001" in euro and "): 1024;" in euro
+
+
+@pytest.mark.parametrize(
+    ("name", "right", "wrong"),
+    [
+        ("lancet-2031", "trialkg:value 0.62 ;", "trialkg:value 62 ;"),
+        ("lancet-2031", "trialkg:value -4.1 ;", "trialkg:value 4.1 ;"),
+        ("euro-2034", "trialkg:value 22.4 ;", "trialkg:value 22 ;"),
+    ],
+)
+def test_a_number_read_the_wrong_way_from_a_house_style_is_refused(tmp_path, name, right, wrong):
+    text = (STYLES / f"{name}.ttl").read_text(encoding="utf-8")
+    assert text.count(right) == 1, right
+    (tmp_path / f"{name}.ttl").write_text(text.replace(right, wrong), encoding="utf-8")
+    (tmp_path / f"{name}.txt").write_bytes((STYLES / f"{name}.txt").read_bytes())
+    report = validate(sources.files([tmp_path]))
+    assert not report.conforms and "is not printed in the sentence" in report.text()

@@ -87,18 +87,19 @@ def plural(n: int | str, word: str) -> str:
     return f"{n} {word}" if str(n) in ("1", "1.0") else f"{n} {word}s"
 
 
-def quantity(value: str, unit_label: str, ucum: str = "") -> str:
+def quantity(value: str, unit_label: str, ucum: str = "", scale: str = "") -> str:
     """A value with its unit as people write it: ``61%``, ``13.8 months``, ``1 patient``, ``0.67``.
 
-    Counts are of patients; other dimensionless values (ratios) print bare.
+    Counts are of patients; other dimensionless values (ratios) print bare. A difference of two percentages
+    (``scale`` "difference") is in percentage points, not a percentage of anything (review 45: "4%").
 
     >>> quantity("61", "percent", "%"), quantity("1", "count unit", "1"), quantity("13.8", "month", "mo")
     ('61%', '1 patient', '13.8 months')
-    >>> quantity("0.67", "ratio unit", "1")
-    '0.67'
+    >>> quantity("0.67", "ratio unit", "1"), quantity("-4.1", "percent", "%", "difference")
+    ('0.67', '-4.1 percentage points')
     """
     if ucum == "%":
-        return f"{value}%"
+        return f"{value} percentage points" if scale == "difference" else f"{value}%"
     if unit_label == "count unit":
         return plural(value, "patient")
     if ucum == "1":

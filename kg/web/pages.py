@@ -381,6 +381,7 @@ def render_trial(site: Site, iri: str) -> str:
             "events": plural(cell(r["events"]), "patient") if r.get("events") else "",
             "unit": cell(r.get("unit")),
             "ucum": cell(r.get("ucum")),
+            "effect_scale": cell(r.get("effect_scale")),
             "population": cell(r.get("population")),
             "size": cell(r.get("size")),
             "basis": cell(r.get("basis")),
@@ -1230,7 +1231,7 @@ def _evidence_items(site: Site, path: str, rows: list[dict[str, Any]]) -> list[d
             shown = (
                 site.label(TKG + "notReached")
                 if not_reached
-                else quantity(c["value"], c.get("unit", ""), c.get("ucum", ""))
+                else quantity(c["value"], c.get("unit", ""), c.get("ucum", ""), c.get("effect_scale", ""))
                 if c.get("value")
                 else ""
             )
