@@ -249,7 +249,7 @@ _SCIENTIFIC = re.compile(
 def _scientific(sentence: str) -> list[Decimal]:
     """The numbers a sentence prints in scientific notation (``1.2×10⁻⁵``, ``1.2e-5``)."""
     out = []
-    for m in _SCIENTIFIC.finditer(sentence):
+    for m in _SCIENTIFIC.finditer(sentence.replace(MINUS, "-")):
         exponent = next(g for g in m.groups()[1:] if g is not None).translate(_SUPERSCRIPT)
         try:
             out.append(Decimal(m.group(1)).scaleb(int(exponent)))
@@ -294,21 +294,27 @@ def decimal_comma(text: str) -> bool:
     return bool(_DECIMAL_COMMA.search(plain)) and not re.search(r"\d\.\d", plain)
 
 
+#: the minus sign, as :func:`plain_numbers` marks every one it reads (a hyphen or dash before a number that is no range)
+MINUS = "\u2212"
+
+
 def plain_numbers(text: str, comma: bool = False) -> str:
-    """The text with its numbers typeset as a store writes them, each character in its place (so a match's
-    offsets are the printed text's): a middle-dot decimal point ("0\u00b762", The Lancet's) as ".", a minus sign
-    (U+2212) and an en dash used as one ("\u20134\u00b71", "(\u20137\u00b79 to \u20130\u00b73)": where a hyphen would be, :func:`minus_before`)
-    as "-", and digit groups split by a thin or no-break space as "1,024"; with ``comma`` (:func:`decimal_comma`),
-    a decimal comma as "." and a plain space between digit groups ("1 024 patients") as ",".
+    """The text with its numbers typeset one way, each character in its place (so a match's offsets are the printed
+    text's): a middle-dot decimal point ("0\u00b762", The Lancet's) as ".", digit groups split by a thin or no-break
+    space as "1,024", and every minus sign as :data:`MINUS`: a hyphen, an en dash (The Lancet's minus) or a minus
+    sign right before a number where :func:`minus_before` reads a minus, not a range ("0.51-0.87", "24\u201333",
+    "18 -65") or a compound ("day-14"), which keep their hyphen or dash. With ``comma`` (:func:`decimal_comma`), a
+    decimal comma is "." and a plain space between digit groups ("1 024 patients") is ",". The one place the minus
+    rule is read: ``kg new`` (:func:`kg.new.figures`) and the quote check (:func:`occurrences`) both read this text.
 
     >>> plain_numbers("HR 0\u00b762 (95% CI 0\u00b748\u20130\u00b780), difference \u20134\u00b71 (\u20137\u00b79 to \u20130\u00b73)")
-    'HR 0.62 (95% CI 0.48\u20130.80), difference -4.1 (-7.9 to -0.3)'
-    >>> plain_numbers("1\u2009024 patients; 24\u201333 months; 18 \u201365 years")
-    '1,024 patients; 24\u201333 months; 18 \u201365 years'
+    'HR 0.62 (95% CI 0.48\u20130.80), difference \u22124.1 (\u22127.9 to \u22120.3)'
+    >>> plain_numbers("1\u2009024 patients; 24\u201333 months; 18 \u201365 years; -0.7, 3-7, day-14, 10--30, 1.2e-5")
+    '1,024 patients; 24\u201333 months; 18 \u201365 years; \u22120.7, 3-7, day-14, 10--30, 1.2e-5'
     >>> plain_numbers("22,4 mois (IC 95 % 18,1-26,0), p < 0,001, 1 024 patients", comma=True)
     '22.4 mois (IC 95 % 18.1-26.0), p < 0.001, 1,024 patients'
     """
-    text = re.sub(r"(?<=\d)\u00b7(?=\d)", ".", text).replace("\u2212", "-")
+    text = re.sub(r"(?<=\d)\u00b7(?=\d)", ".", text)
     if comma:
         text = re.sub(r"(?<=\d),(?=\d)", ".", text)
         text = re.sub(
@@ -317,11 +323,12 @@ def plain_numbers(text: str, comma: bool = False) -> str:
             text,
         )
     text = re.sub(rf"(?<=\d)[{_GROUPING_SPACES}](?=\d{{3}}(?!\d))", ",", text)
-    dashes = [m.start() for m in re.finditer(r"\u2013(?=\.?\d)", text)]
-    for at in dashes:
-        if minus_before(text[:at] + "-" + text[at + 1 :], at + 1):
-            text = text[:at] + "-" + text[at + 1 :]
-    return text
+    hyphens = re.sub("[\u2013\u2212]", "-", text)  # each read as a hyphen is, by what stands around it
+    signs = [m.start() for m in re.finditer(r"-(?=\.?\d)", hyphens) if minus_before(hyphens, m.end())]
+    chars = list(text)
+    for at in signs:
+        chars[at] = MINUS
+    return "".join(chars)
 
 
 def _is_zero(lexical: str) -> bool:
@@ -342,13 +349,14 @@ def occurrences(lexical: str, sentence: str) -> Iterator[tuple[str, int]]:
     for reading in readings:
         reading = normalize(reading)
         for form in number_forms(lexical):
+            form = MINUS + form[1:] if form.startswith("-") else form  # as plain_numbers marks a minus
             # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
             zeros = r"0*" if "." in form else r"(?:\.0+)?"
-            # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (a hyphen
-            # after a digit or a letter is a range or a compound: "0.51-0.87", "day-14", and one with a space after)
-            signed = form.startswith("-") or _is_zero(lexical)
+            # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (minus
+            # zero is zero); a hyphen of a range or a compound is no minus ("0.51-0.87", "day-14")
+            signed = form.startswith(MINUS) or _is_zero(lexical)
             for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", reading):
-                if signed or not minus_before(reading, m.start()):
+                if signed or reading[m.start() - 1 : m.start()] != MINUS:
                     yield reading, m.start()
 
 

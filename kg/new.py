@@ -45,10 +45,9 @@ _AGE_LIMIT = (
     r"|\b(?:younger|older) than\s+{n}"
     r"|{n}(?=\s*(?:years?|yr)\s+(?:of age\s+)?(?:or|and)\s+(?:younger|older|over|under|above|below|less|more)\b))"
 )
-#: a number, with its minus sign where one stands right before it and after no digit or letter ("-0.7", "\u22127.4";
-#: not the hyphen of a range, "0.51-0.87", or a compound, "day-14", nor one after a number and a space, "18 -65",
-#: "0.51 -0.87": a range typed with a space, as :func:`kg.curation.minus_before` reads it)
-_NUMBER = r"(?<![\w.])((?:(?<!\d\s)(?<!\d\s\s)(?<!%\s)(?<!-)[-\u2212])?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+))"
+#: a number, with its minus sign: the text is read as :func:`kg.curation.plain_numbers` writes it, every minus sign
+#: (a hyphen or dash before a number that is no range or compound, "-0.7", "\u20134\u00b71") marked there as U+2212
+_NUMBER = r"(?<![\w.])(\u2212?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+))"
 _UNITS = {
     "day": "UO:0000033",
     "week": "UO:0000034",

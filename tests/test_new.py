@@ -211,7 +211,7 @@ def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
         # [CI], 0.35 to 0.58" made a stub of the 95 and an interval with no level
         (
             "The difference was -1.2 points (95% CI, \u22127.4 to 5.0) in patients aged 18-65.",
-            [("value", "-1.2"), ("interval", "-7.4"), ("eligibility", "18")],
+            [("value", "\u22121.2"), ("interval", "\u22127.4"), ("eligibility", "18")],
         ),
         # review 45: The Lancet's middle-dot decimals were read as two numbers ("HR 0\u00b762": a ratio of 0 and a
         # value of 62), its en-dash minus signs dropped ("\u20134\u00b71" read 4.1), digits grouped by a thin space
@@ -222,7 +222,7 @@ def test_a_randomized_abstracts_words_are_read_as_a_curator_reads_them():
         ),
         (
             "The difference was \u20134\u00b71 percentage points (95% CI \u20137\u00b79 to \u20130\u00b73) at 24\u201336 months.",
-            [("value", "-4.1"), ("interval", "-7.9"), ("value", "24"), ("duration", "36")],
+            [("value", "\u22124.1"), ("interval", "\u22127.9"), ("value", "24"), ("duration", "36")],
         ),
         # review 45: the count of a parallel clause was a population's size, and JCO's "v" joined no series
         (
