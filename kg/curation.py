@@ -230,9 +230,10 @@ def number_forms(lexical: str) -> list[str]:
         forms.append(plain[1:])
     elif plain.startswith("-0."):  # "-.7"
         forms.append("-" + plain[2:])
-    if number == number.to_integral_value() and abs(number) >= 1000:
-        n = int(number)
-        forms += [f"{n:,}", f"{n:,}".replace(",", " ")]
+    if abs(number) >= 1000:  # "1,024", and "1,024.5" (review 47: kg new read it, the check did not)
+        whole, _, fraction = plain.lstrip("-").partition(".")
+        grouped = f"{'-' if plain.startswith('-') else ''}{int(whole):,}{'.' + fraction if fraction else ''}"
+        forms += [grouped, grouped.replace(",", " ")]
     return list(dict.fromkeys(forms))
 
 
@@ -265,13 +266,17 @@ def minus_before(text: str, at: int) -> bool:
 
     >>> [minus_before(t, t.index("7")) for t in ("-7", "of -7", "(-7", "3-7", "day-7", "3 -7", "3% -7", "10--7")]
     [True, True, True, False, False, False, False, False]
+    >>> [minus_before(t, t.index("7")) for t in ("2%-7", "4’-7", "3+-7", "P=-7", "[-7")]
+    [False, False, False, True, True]
     """
     if at == 0 or text[at - 1] != "-":
         return False
     before = text[: at - 1].rstrip()
     if len(before) < at - 1:  # a space between: a minus, unless a number stands before it
-        return not before or not (before[-1].isdigit() or before[-1] == "%")
-    return not before or not (before[-1].isalnum() or before[-1] in ".,-")
+        return not before or not (before[-1].isdigit() or before[-1] in "%'’+)")
+    # right after a bracket, a sign or a separator; not after a number's end ("12%-15%", "4’-8", "3+-4": review 47),
+    # a digit or a letter (a range, a compound) or another hyphen
+    return not before or before[-1] in "([{=:;<>≤≥/~"
 
 
 #: spaces that group a number's digits ("1 024", "12 500"): thin, narrow no-break and no-break
@@ -279,19 +284,27 @@ _GROUPING_SPACES = "\u2009\u202f\u00a0"
 #: a comma that can only be a decimal one: after a lone 0 ("0,62"), or with other than three digits after it
 #: ("22,4", "0,0001") where no other comma group follows ("1,4,8,11" is a list of days)
 _DECIMAL_COMMA = re.compile(r"(?<![\d,.])(?:0,\d+|[1-9]\d*,(?:\d{1,2}|\d{4,}))(?![\d,])")
+#: a decimal point between digits ("0.62"), not inside an address or a version ("RECIST 1.1" counts, once)
+_DECIMAL_POINT = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
+#: what holds digits but no figure: a web address, a DOI, the '# url:' line
+_ADDRESSES = re.compile(r"^#.*$|\S+://\S+|\b10\.\d{4,9}/\S+|\bdoi:\S+", re.IGNORECASE | re.MULTILINE)
 
 
 def decimal_comma(text: str) -> bool:
-    """Whether a text writes decimals with a comma ("22,4", "p < 0,001", European house styles): it prints one
-    that can only be a decimal comma, and no decimal point. The reading of "1,024" depends on it (1024 or 1.024).
+    """Whether a text writes decimals with a comma ("22,4", "p < 0,001", European house styles): it prints more
+    commas that can only be decimal ones than decimal points (a DOI in its address, "RECIST 1.1" do not make a
+    French abstract English; review 47). The reading of "1,024" depends on it (1024 or 1.024), in ``kg new``
+    and in the quote check of the publication's sentences alike.
 
     >>> decimal_comma("HR 0,62 (IC 95 % 0,48-0,80); 1 024 patients"), decimal_comma("HR 0.62; 1,024 patients")
     (True, False)
     >>> decimal_comma("on days 1,4,8,11"), decimal_comma("22,4 months vs 0.62")
     (False, False)
+    >>> decimal_comma("# url: https://doi.org/10.1016/x.2020.1\\nselon RECIST 1.1 : 22,4 mois, p < 0,001")
+    True
     """
-    plain = re.sub(r"(?<=\d)\u00b7(?=\d)", ".", text)
-    return bool(_DECIMAL_COMMA.search(plain)) and not re.search(r"\d\.\d", plain)
+    plain = _ADDRESSES.sub(" ", re.sub(r"(?<=\d)\u00b7(?=\d)", ".", text))
+    return len(_DECIMAL_COMMA.findall(plain)) > len(_DECIMAL_POINT.findall(plain))
 
 
 #: the minus sign, as :func:`plain_numbers` marks every one it reads (a hyphen or dash before a number that is no range)
@@ -318,7 +331,7 @@ def plain_numbers(text: str, comma: bool = False) -> str:
     if comma:
         text = re.sub(r"(?<=\d),(?=\d)", ".", text)
         text = re.sub(
-            r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?![\d.,]\d|\d)",
+            r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?!\d|,\d)",  # "1 024" and "1 024,5" (now "1 024.5")
             lambda m: m.group(1) + m.group(2).replace(" ", ","),
             text,
         )
@@ -338,16 +351,14 @@ def _is_zero(lexical: str) -> bool:
         return False
 
 
-def occurrences(lexical: str, sentence: str) -> Iterator[tuple[str, int]]:
+def occurrences(lexical: str, sentence: str, comma: bool = False) -> Iterator[tuple[str, int]]:
     """Where the number stands in digits in the sentence: each place as (the sentence as read, the offset there).
 
-    The sentence is read as a store writes numbers (:func:`plain_numbers`), with a decimal point and, where it
-    can be one, a decimal comma ("1,024" is printed as both 1024 and 1.024: the source's other sentences tell
-    which, not this one).
+    The sentence is read as :func:`plain_numbers` typesets it, with decimal commas where its source writes them
+    (``comma``: :func:`decimal_comma` of all the source's sentences; "1,024" is 1024 in one text, 1.024 in
+    another, and a sentence alone cannot tell: reading both let 41 pass for "41,000", review 47).
     """
-    readings = [plain_numbers(sentence)] + ([plain_numbers(sentence, comma=True)] if "," in sentence else [])
-    for reading in readings:
-        reading = normalize(reading)
+    for reading in (normalize(plain_numbers(sentence, comma)),):
         for form in number_forms(lexical):
             form = MINUS + form[1:] if form.startswith("-") else form  # as plain_numbers marks a minus
             # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
@@ -364,7 +375,7 @@ def occurrences(lexical: str, sentence: str) -> Iterator[tuple[str, int]]:
 _PRINTED_COMPARATOR = re.compile(r"(<=|>=|[=<>≤≥])\s*$")
 
 
-def printed_comparators(lexical: str, sentence: str) -> set[str] | None:
+def printed_comparators(lexical: str, sentence: str, comma: bool = False) -> set[str] | None:
     """The comparators the sentence prints before the number ('<', '<=', '=', ...: ``≤`` as '<='), or None where
     one of its places has none ("P .003", "0.003 by the log-rank test"): then it cannot tell which is meant.
 
@@ -372,7 +383,7 @@ def printed_comparators(lexical: str, sentence: str) -> set[str] | None:
     (['<'], None)
     """
     found: set[str] = set()
-    for reading, at in occurrences(lexical, sentence):
+    for reading, at in occurrences(lexical, sentence, comma):
         m = _PRINTED_COMPARATOR.search(reading[max(0, at - 6) : at])
         if m is None:
             return None
@@ -380,7 +391,7 @@ def printed_comparators(lexical: str, sentence: str) -> set[str] | None:
     return found or None
 
 
-def printed_in(lexical: str, sentence: str) -> bool:
+def printed_in(lexical: str, sentence: str, comma: bool = False) -> bool:
     """Whether the number stands in the sentence (digits not part of a longer number, or words).
 
     >>> printed_in("61", "the overall response rate (ORR) was 61%.")
@@ -424,8 +435,12 @@ def printed_in(lexical: str, sentence: str) -> bool:
     (True, False, False)
     >>> printed_in("-4.1", "(\u20134\u00b71)"), printed_in("4.1", "(\u20134\u00b71)"), printed_in("33", "24\u201333")
     (True, False, True)
-    >>> printed_in("22.4", "22,4 mois"), printed_in("1", "1\u2009024 patients"), printed_in("1.024", "1,024")
-    (True, False, True)
+    >>> printed_in("22.4", "22,4 mois", comma=True), printed_in("1.024", "1,024", comma=True)
+    (True, True)
+    >>> printed_in("41", "follow-up of 41,000 months"), printed_in("1", "1\u2009024 patients")  # review 47
+    (False, False)
+    >>> printed_in("15", "12%\u201315%"), printed_in("1024.5", "1\u2009024.5 person-years")
+    (True, True)
 
     A superscript is an exponent only after "10": a footnote mark or a unit's square joins no number.
 
@@ -434,13 +449,13 @@ def printed_in(lexical: str, sentence: str) -> bool:
     >>> printed_in("400", "4 x 10 2-week cycles"), printed_in("2000", "2 E3 ligases"), printed_in("120000", "12·104")
     (False, False, False)
     """
-    if next(occurrences(lexical, sentence), None) is not None:
+    if next(occurrences(lexical, sentence, comma), None) is not None:
         return True
     try:
         number = Decimal(lexical)
     except InvalidOperation:
         return False
-    if any(scientific == number for scientific in _scientific(normalize(plain_numbers(sentence)))):
+    if any(scientific == number for scientific in _scientific(normalize(plain_numbers(sentence, comma)))):
         return True
     if number == number.to_integral_value():
         if any(v == number for _, _, v in spelled_numbers(sentence)):
@@ -570,8 +585,16 @@ NUMBERS = (
 )
 
 
+def _comma_of(store: ox.Store, graph: ox.NamedNode) -> bool:
+    """Whether the publication's quoted sentences write decimal commas (:func:`decimal_comma` of them all)."""
+    exact = ox.NamedNode("http://www.w3.org/ns/oa#exact")
+    quotes = store.quads_for_pattern(None, exact, None, graph)
+    return decimal_comma("\n".join(q.object.value for q in quotes if isinstance(q.object, ox.Literal)))
+
+
 def number_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[Finding]:
     """Every figure of a publication that is not printed in the sentence it (or its statistic) is quoted from."""
+    comma = _comma_of(store, graph)
     estimate_of = {
         q.object: q.subject for q in store.quads_for_pattern(None, ox.NamedNode(TKG + "attributeEstimate"), None, graph)
     }
@@ -586,7 +609,7 @@ def number_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator
             owner = estimate_of.get(thing)
             if not sentences and owner is not None:
                 sentences = _quotes(store, owner)
-            if not sentences or any(printed_in(q.object.value, s) for s in sentences):
+            if not sentences or any(printed_in(q.object.value, s, comma) for s in sentences):
                 continue
             focus = owner if owner is not None and isinstance(thing, ox.BlankNode) else thing
             hint = (
@@ -605,6 +628,7 @@ def number_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator
 def comparator_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iterator[Finding]:
     """Every p-value whose comparator is not the one its sentence prints before it: "P < .001" stored with '='
     passed (review 45), a bound stored as if it were the value, which the model says it never is."""
+    comma = _comma_of(store, graph)
     estimate_of = {
         q.object: q.subject for q in store.quads_for_pattern(None, ox.NamedNode(TKG + "attributeEstimate"), None, graph)
     }
@@ -615,7 +639,7 @@ def comparator_findings(store: ox.Store, graph: ox.NamedNode, name: str) -> Iter
         stored = [c.value for c in _objects(store, thing, TKG + "comparator") if isinstance(c, ox.Literal)]
         owner = estimate_of.get(thing)
         sentences = _quotes(store, thing) or (_quotes(store, owner) if owner is not None else [])
-        printed = [c for s in sentences if (c := printed_comparators(q.object.value, s)) is not None]
+        printed = [c for s in sentences if (c := printed_comparators(q.object.value, s, comma)) is not None]
         if not printed or not stored or any(stored[0] in c for c in printed):
             continue
         focus = owner if owner is not None and isinstance(thing, ox.BlankNode) else thing

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 import pyoxigraph as ox
 
 from kg.dataset import Dataset
-from kg.errors import QueryError, printable
+from kg.errors import QueryError
 from kg.prefixes import BASE, TKG, compact, data_iri, to_iri
-from kg.query.formats import cell, level, p_value, plural, quantity
+from kg.query.formats import cell, flat, level, p_value, plural, quantity
 from kg.query.result import Value
 
 Row = dict[str, Value]
@@ -64,7 +64,7 @@ def overview(dataset: Dataset) -> str:
         )
         out.append(f"{cell(r.get('slug')).ljust(width)}  {kind}; {counts}; {cell(r.get('publication'))}")
     out.append(f"({len(rows)} {'study' if len(rows) == 1 else 'studies'}: `kg summary SLUG` shows one)")
-    return "\n".join(map(printable, out)) + "\n"
+    return "\n".join(map(flat, out)) + "\n"
 
 
 def resolve(dataset: Dataset, study: str) -> str:
@@ -126,7 +126,7 @@ def screen(dataset: Dataset, iri: str) -> str:
         out.append("Claims  (as the source words them | who made them)")
         out += [f"  {cell(r['text'])} | {cell(r.get('attributed_to'))}" for r in claims]
     out += _citation_lines(citations)
-    return "\n".join(map(printable, out)).rstrip() + "\n"
+    return "\n".join(map(flat, out)).rstrip() + "\n"
 
 
 def _denominator(row: Row) -> str:

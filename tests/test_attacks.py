@@ -1430,6 +1430,33 @@ def test_publish_never_replaces_a_page_edited_since_it_wrote_it(tmp_path):
 
 
 @pytest.mark.slow  # publishes whole sites, twice or more
+def test_a_publish_cut_short_over_an_earlier_versions_site_is_taken_up_by_the_next(tmp_path, monkeypatch):
+    """Review 47: over a site whose marker an earlier version wrote (names only), a publish cut short after a few
+    files left a marker whose old files had no stamp, and every next publish refused them all as changed."""
+    from kg.errors import OutputError
+    from kg.web import publish as module
+
+    site = tmp_path / "site"
+    module.publish(site, _tiny_dataset(tmp_path, "x"))
+    marker = json.loads((site / module.MARKER).read_text())
+    (site / module.MARKER).write_text(json.dumps({**marker, "files": sorted(marker["files"])}))
+    real, calls = module.move, []
+
+    def cut_short(src, dst, replace=True):
+        calls.append(dst)
+        if len(calls) == 4:  # the marker, then two files of the site, then the process dies
+            raise OSError(5, "Input/output error")
+        real(src, dst, replace)
+
+    monkeypatch.setattr(module, "move", cut_short)
+    with pytest.raises(OutputError):
+        module.publish(site, _tiny_dataset(tmp_path, "y"))
+    monkeypatch.undo()
+    module.publish(site, _tiny_dataset(tmp_path, "y"))
+    assert (site / "trial" / "y.html").exists()
+
+
+@pytest.mark.slow  # publishes whole sites, twice or more
 def test_publish_never_writes_through_a_link_in_place_of_a_folder_of_the_site(tmp_path):
     """Review 42: a site's folder replaced by a link to the user's own folder: the next publish wrote the site's
     files there (a user's efficacy.csv replaced). A link is never the site's: the folder is refused."""

@@ -113,12 +113,14 @@ def test_a_label_with_a_line_break_or_a_bidi_control_stays_on_its_line(tmp_path)
 
     rct = Path(__file__).parent / "data" / "rct" / "synthetic-rct-3arm.ttl"
     (tmp_path / rct.name).write_text(
-        rct.read_text(encoding="utf-8").replace('rdfs:label "VD" ;', 'rdfs:label "VD\\nfake-2024  line \\u202eRTL" ;'),
+        rct.read_text(encoding="utf-8").replace(
+            'rdfs:label "VD" ;', 'rdfs:label "VD\\nfake-2024  line \\u202eRTL\\u00a0arm" ;'
+        ),
         encoding="utf-8",
     )
     ds = Dataset.build(sources.files([tmp_path]))
     text = summarize(ds, ["synthetic-rct-3arm"])
-    assert "VD\\nfake-2024  line \\u202eRTL" in text
+    assert "VD\\nfake-2024  line \\u202eRTL\u00a0arm" in text, "a no-break space is text (review 47)"
     assert not any(line.startswith("fake-2024") for line in text.splitlines()) and "\u202e" not in text
     rows = ds.run("trial-summary", {"trial": "https://w3id.org/trialkg/trial/synthetic-rct-3arm"})
     printed = table(rows, width=10_000)

@@ -467,3 +467,13 @@ def test_an_effect_between_groups_is_never_drawn_as_a_rate(tmp_path):
             drawn.setdefault(name, set()).update(a.get("data-statistic") for a in marks(svg))
     assert difference in drawn.get("difference-chart", set()), "on the differences' plot (else this proves nothing)"
     assert difference not in drawn.get("rate-chart", set())
+
+
+def test_a_ratio_interval_ending_at_zero_is_not_drawn_on_a_log_axis():
+    """Review 47: an upper bound of 0 (data loaded unvalidated) took the log of 0 ('math domain error'): a log
+    axis draws only what is above 0, the estimate without that interval."""
+    from kg.web.figures import forest_plot
+
+    item = {"value": 0.5, "lower": 0.2, "upper": 0.0, "row": "a", "detail": "b", "right": "0.5"}
+    svg = forest_plot([{**item, "href": "#s", "statistic": "s", "tip": "t"}], "title", "axis", "hint", log=True)
+    assert 'class="estimate"' in svg and 'class="ci"' not in svg

@@ -271,6 +271,12 @@ def test_a_text_that_writes_decimal_commas_is_read_with_them_and_the_skeleton_sa
     assert "read that way" in body.split("@base")[0]
     _url, english = new.read("In all, 1,024 patients were treated; 0.5% died.")
     assert [f.value for f in english[0].figures] == [Decimal(1024), Decimal("0.5")]
+    # review 47: a DOI in the '# url:' line, or "RECIST 1.1", turned a text of decimal commas back to points
+    _url, french = new.read("# url: https://doi.org/10.1016/j.x.2020.01.002\nSelon RECIST 1.1, 22,4 mois, p < 0,001.")
+    assert [f.value for f in french[0].figures if f.kind != "value" or f.value != Decimal("1.1")] == [
+        Decimal("22.4"),
+        Decimal("0.001"),
+    ]
 
 
 def test_new_writes_a_skeleton_and_the_kept_text_and_never_overwrites(kg, tmp_path):

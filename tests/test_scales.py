@@ -84,3 +84,18 @@ def test_a_study_scale_needs_its_basis_and_its_sentence(tmp_path):
     assert (
         "says how it is known (trialkg:responseScaleBasis)" in messages and "trialkg:responseScaleEvidence" in messages
     )
+
+
+def test_a_category_not_on_the_studys_own_scale_is_refused(tmp_path):
+    """Review 47: a study naming a scale that lacks the category its figures measure conformed, and its rows
+    vanished from response-distribution (and its chart) without a word."""
+    only_pr = RECIST.replace(
+        "trialkg:hasCategory trial:recist-cr , trial:recist-pr .", "trialkg:hasCategory trial:recist-pr ."
+    )
+    only_pr = only_pr.replace(
+        "trial:recist-cr a trialkg:ResponseCategory ; trialkg:category NCIT:C4870 ; trialkg:sortOrder 1 .\n", ""
+    )
+    (tmp_path / RCT.name).write_text(RCT.read_text(encoding="utf-8") + only_pr, encoding="utf-8")
+    (tmp_path / RCT.with_suffix(".txt").name).write_bytes(RCT.with_suffix(".txt").read_bytes())
+    report = validate(sources.files([tmp_path]))
+    assert not report.conforms and "measures a response category its response scale does not have" in report.text()

@@ -8,6 +8,7 @@ what a SPARQL 1.1 server would send.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import tempfile
 import textwrap
@@ -17,7 +18,7 @@ from typing import IO, cast
 import pyoxigraph as ox
 
 from kg import media
-from kg.errors import QueryError, printable
+from kg.errors import QueryError
 from kg.prefixes import compact
 from kg.query.result import Result, Value, to_sparql_json
 
@@ -33,6 +34,20 @@ def serialize(result: Result, fmt: str) -> bytes:
         raise QueryError(f"unknown format {fmt!r} (valid: {', '.join(NAMES)})") from None
     solutions = ox.parse_query_results(to_sparql_json(result), format=ox.QueryResultsFormat.JSON)
     return cast(bytes, solutions.serialize(format=target.format))
+
+
+#: what would break a printed line or turn the text after it around: control characters (a line break, a tab),
+#: the line and paragraph separators and the bidirectional controls; no-break and thin spaces are text (review 47)
+_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def flat(text: str) -> str:
+    """``text`` on one line, as written but for what would break the line or turn it around, which is escaped.
+
+    >>> flat("VD\\nfake \\u202eRTL\\t1.3\\u00a0mg")
+    'VD\\\\nfake \\\\u202eRTL\\\\t1.3\\xa0mg'
+    """
+    return _BREAKING.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def cell(term: Value | None) -> str:
@@ -140,7 +155,7 @@ def write_table(
     for row in rows():
         count += 1
         for i, v in enumerate(names):
-            widths[i] = max(widths[i], len(printable(cell(row.get(v)))))
+            widths[i] = max(widths[i], len(flat(cell(row.get(v)))))
     if not count:
         write("(no rows)\n")
         return
@@ -153,14 +168,14 @@ def write_table(
         write(line(names))
         write(line(["-" * w for w in widths]))
         for row in rows():
-            write(line([printable(cell(row.get(v))) for v in names]))  # a label's line break would break the row
+            write(line([flat(cell(row.get(v))) for v in names]))  # a label's line break would break the row
         write(footer + "\n")
         return
     label = max(len(n) for n in names)
     for i, row in enumerate(rows(), 1):
         write(f"-- row {i} " + "-" * max(0, min(width, 60) - len(f"-- row {i} ")) + "\n")
         for name in names:
-            value = printable(cell(row.get(name)))
+            value = flat(cell(row.get(name)))
             if not value:
                 continue
             wrapped = textwrap.wrap(value, max(20, width - label - 2)) or [""]

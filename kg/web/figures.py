@@ -445,7 +445,7 @@ def forest_plot(items: list[dict[str, Any]], title: str, axis: str, hint: str, l
         y = top + k * ROW_H + ROW_H / 2
         inner = _row_label(left - 10, y, it)
         low, high, open_end = it.get("lower"), it.get("upper"), _high_open(it)
-        if low is not None and (high is not None or open_end) and (not log or (low > 0 and (high or 1) > 0)):
+        if low is not None and (high is not None or open_end) and (not log or (low > 0 and (high is None or high > 0))):
             inner += _interval(  # a log axis: above 0 only
                 "ci",
                 x_of(low),

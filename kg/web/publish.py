@@ -330,8 +330,8 @@ def check_target(out: Path) -> None:
     if changed:
         raise OutputError(
             f"{out}: refusing to replace {changed[0]}{f' and {len(changed) - 1} more' if len(changed) > 1 else ''}"
-            ", changed since kg publish wrote it (kg publish never replaces a file someone changed); move it away, "
-            "or give a new or empty folder"
+            ", changed since kg publish wrote it (its size or modification time differs from its marker's: kg publish "
+            "never replaces a file someone changed); move it away, or give a new or empty folder"
         )
 
 
@@ -573,13 +573,10 @@ def _install(tmp: Path, out: Path, own: dict[str, Signature]) -> list[str]:
             pass  # a folder appeared there meanwhile: only files move into it, as into any other
     written = _marker_files(tmp) or {}  # what the build wrote (its marker): needed only to merge into a folder
     old, new = set(own), set(written)
-    earlier = _marker_files(out) or {}
-    # until the end, a file of both sites may be there as it was or as this publish wrote it: both stamps
-    _write_marker(
-        tmp,
-        {rel: [*(earlier.get(rel) or []), *(written.get(rel) or [])] for rel in old | new},
-        into=out,
-    )
+    # until the end, a file of both sites may be there as it was when checked (``own``: a marker of an earlier
+    # version kept no stamps, review 47) or as this publish wrote it: both stamps
+    checked = {rel: [[sig[2], sig[1]]] for rel, sig in own.items()}
+    _write_marker(tmp, {rel: [*checked.get(rel, []), *(written.get(rel) or [])] for rel in old | new}, into=out)
     kept: list[str] = []
     folders = sorted({str(p) for rel in new for p in PurePosixPath(rel).parents if str(p) != "."}, key=len)
     for folder in folders:
