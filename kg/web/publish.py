@@ -50,8 +50,9 @@ MARKER = ".trialkg-site.json"
 #: q-value tiers the rules tell apart: 1, then 0.9 ... 0.1, then 0.0 (above 0: 0.001 to 0.099; only q=0 refuses
 #: a type, RFC 9110 12.4.2); a q-value is compared to its first decimal
 TIERS = ("1", *(f"0.{d}" for d in range(9, -1, -1)))
-#: parameters of a media range other than q (``;charset=utf-8``), which do not change its q-value
-_PARAMS = r"(?:\s*;\s*(?!q\s*=)[^;,]*)*"
+#: parameters of a media range other than q (``;charset=utf-8``), which do not change its q-value; the look-ahead
+#: is past the spaces after ';' ("text/html; q=0.5" is a q-value: review 48, it passed as a parameter and tier 1)
+_PARAMS = r"(?:\s*;(?!\s*q\s*=)\s*[^;,]*)*"
 
 
 def _range(type_re: str, tier: str) -> str:
@@ -136,13 +137,19 @@ RewriteRule (^|/)index$ - [R=404,L]
 # A generated evidence view is not a resource: its bare path answers 303 to its page, unnegotiated.
 RewriteCond %{REQUEST_FILENAME}.html -f
 RewriteRule ^evidence/[^/]+$ %{REQUEST_URI}.html [R=303,L]
-# A resource is negotiated when it has a page: NAME.html, or index.html for an IRI ending in "/".
+# A resource is negotiated when it has a page: NAME.html, or index.html and its RDF (index.ttl) for an IRI ending
+# in "/" (the ontology's); a folder with a page only (the landing page, the evidence index) is that page.
 RewriteCond %{REQUEST_URI} !/$
 RewriteCond %{REQUEST_FILENAME}.html -f
 RewriteRule ^ - [E=TKG_NEGOTIATE:file]
 RewriteCond %{REQUEST_URI} /$
 RewriteCond %{REQUEST_FILENAME}index.html -f
+RewriteCond %{REQUEST_FILENAME}index.ttl -f
 RewriteRule ^ - [E=TKG_NEGOTIATE:folder]
+# A folder with a page only, below the landing page (the evidence index): 303 to its page, as kg serve answers.
+RewriteCond %{REQUEST_FILENAME}index.html -f
+RewriteCond %{REQUEST_FILENAME}index.ttl !-f
+RewriteRule ^.+/$ %{REQUEST_URI}index.html [R=303,L]
 """
 
 SITE_TAIL = """RewriteCond %{ENV:TKG_NEGOTIATE} =file
@@ -185,6 +192,7 @@ Options -MultiViews
 RewriteEngine on
 RewriteRule ^$ {hosted}/ [R=302,L]
 RewriteRule ^evidence/([^/.]+)$ {hosted}/evidence/$1.html [R=303,L]
+RewriteRule ^evidence/$ {hosted}/evidence/index.html [R=303,L]
 # Resource IRIs: a path whose last segment has no suffix.
 RewriteCond %{{REQUEST_URI}} !\\.(html|ttl|nt|nq|jsonld|rdf|rq|csv|tsv|json)$
 RewriteCond %{{REQUEST_URI}} !/(queries|evidence|\\.well-known)/
