@@ -368,3 +368,20 @@ def test_a_figure_over_no_stated_population_says_so_in_the_summary():
     for slug, event in unstated:
         (line,) = [ln for ln in summarize(PACKAGED, trial=slug).splitlines() if ln.strip().startswith(event + " |")]
         assert "| population not stated |" in line and "of not stated" not in line, line
+
+
+def test_a_trial_page_shows_its_registry_record_as_a_link():
+    """Review 48: the registry record (NCT00793572) was only in the page's schema.org JSON, nowhere a reader sees
+    or follows it."""
+    from kg.web import pages
+    from kg.web.site import Site
+
+    site = Site(PACKAGED)
+    registered = [
+        (r["trial"].value, r["value"].value)
+        for r in PACKAGED.rows("trial-summary")
+        if r["item"].value.endswith(" registration")
+    ]
+    assert registered, "a packaged study is registered (green-2017)"
+    for study, record in registered:
+        assert f'<a href="{record}">' in pages.page(site, study), (study, record)
