@@ -77,3 +77,24 @@ def test_every_declared_identifier_has_a_row_saying_where_it_was_checked():
                 declared.add(compact(q.subject.value))
     assert declared, "the check reads the extracts"
     assert sorted(declared - listed) == [], "declared without a row in ontology/imports/README.md"
+
+
+def test_the_package_and_the_ontology_say_one_version():
+    """Review 48: the version is written in pyproject.toml, kg/__init__.py and the ontology's owl:versionInfo and
+    versionIRI (the address other graphs import), and nothing tied them together."""
+    import tomllib
+    from pathlib import Path
+
+    import pyoxigraph as ox
+
+    from kg import __version__
+
+    root = Path(__file__).resolve().parent.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    onto = resources.ontology_file("trialkg.ttl").read_bytes()
+    owl = "http://www.w3.org/2002/07/owl#"
+    quads = list(ox.parse(onto, format=ox.RdfFormat.TURTLE))
+    info = [q.object.value for q in quads if q.predicate.value == owl + "versionInfo"]
+    iri = [q.object.value for q in quads if q.predicate.value == owl + "versionIRI"]
+    assert declared == __version__ and info == [__version__]
+    assert iri == [f"https://w3id.org/trialkg/ontology/{__version__}"]
