@@ -127,7 +127,7 @@ def paths(servers) -> list[str]:
     evidence = "evidence/progression-free-survival"
     odd = ["ontology/index", "trial%2Fisoda-2018"]  # a document's name; an encoded slash (RFC 3986): not IRIs
     # the landing page and the evidence index are pages only: no RDF to negotiate to (review 48: 303 to a 404)
-    pages_only = ["", "evidence/"]
+    pages_only = ["", "evidence/", "ontology/context.jsonld"]  # and the JSON-LD context, a file
     return sorted(found.values()) + [evidence, "trial/no-such-trial", "trial/isoda-2018.ttl", *odd, *pages_only]
 
 
@@ -240,6 +240,9 @@ def test_what_the_description_names_is_there(servers, tmp_path):
     dumps as `kg build` writes them; the mapping table and the description as kg serve sends them."""
     import pyoxigraph as ox
 
+    import json
+
+    from kg import export
     from kg.build import build
     from kg.dataset import Dataset
     from kg.describe import DISTRIBUTIONS
@@ -255,9 +258,12 @@ def test_what_the_description_names_is_there(servers, tmp_path):
         status, headers, body = get(servers["apache"], path, None)
         assert status == 200, (path, status)
         assert body == (built / path.rsplit("/", 1)[-1]).read_bytes(), f"{path}: not what kg build writes"
-    for path in ("/mappings.sssom.tsv", "/.well-known/void"):
+    for path in ("/mappings.sssom.tsv", "/.well-known/void", "/ontology/context.jsonld"):
         want, got = get(servers["kg"], path, None), get(servers["apache"], path, None)
         assert want[0] == got[0] == 200 and want[2] == got[2], path
+    # review 48: the JSON-LD context the export compacts with was at no address; it is the packaged one
+    status, headers, body = get(servers["kg"], "/ontology/context.jsonld", None)
+    assert headers["content-type"].startswith("application/ld+json") and json.loads(body) == export.context()
     hosted = servers["apache"]
     for path in [*("/" + d[len(site.base) :] for d in dumps), "/mappings.sssom.tsv"]:  # through w3id.org's rules
         status, headers, _ = get(servers["w3id"], "/trialkg" + path, "text/turtle")

@@ -31,7 +31,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from kg import __version__, mappings, media
+from kg import __version__, mappings, media, resources
 from kg.build import write_dumps
 from kg.dataset import Dataset
 from kg.describe import DISTRIBUTIONS
@@ -43,7 +43,7 @@ from kg.query.execute import in_child
 from kg.rdf import to_bytes, turtle
 from kg.web import pages
 from kg.web.policy import NO_CONTENT, policy, style_hashes
-from kg.web.site import PAGE_SIZE, STUDIES, Site, Study
+from kg.web.site import CONTEXT, PAGE_SIZE, STUDIES, Site, Study
 
 MARKER = ".trialkg-site.json"
 
@@ -531,6 +531,7 @@ def _render_queries(dataset: Dataset, tmp: Path, count: int, styles: set[str]) -
     for _key, name, _rdf in DISTRIBUTIONS:
         written.append(f"{dumps}/{name}")
     write("mappings.sssom.tsv", mappings.packaged().text.encode("utf-8"))
+    write(CONTEXT, resources.ontology_file("context.jsonld").read_bytes())  # at an address (review 48: none had it)
     write(".htaccess", htaccess(policy(styles)))
     written.close()
     return written.count

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
-from kg import mappings, media
+from kg import mappings, media, resources
 from kg.dataset import Dataset
 from kg.errors import InputError, KGError
 from kg.prefixes import data_iri
@@ -24,7 +24,7 @@ from kg.web import connections, pages, workers
 from kg.web.endpoint import FORMAT_PARAM, LOG, Body, Endpoint, Limits
 from kg.web.negotiate import negotiate
 from kg.web.policy import NO_CONTENT, policy, style_hashes
-from kg.web.site import STUDIES, Site
+from kg.web.site import CONTEXT, STUDIES, Site
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -80,6 +80,11 @@ def create_app(
 
     async def mapping_table(request: Request) -> Response:  # the SSSOM mapping_set_id, as the static site has it
         return Response(mappings.packaged().text, media_type="text/tab-separated-values", headers=headers)
+
+    async def jsonld_context(request: Request) -> Response:  # the context the JSON-LD export compacts with
+        return Response(
+            resources.ontology_file("context.jsonld").read_bytes(), media_type="application/ld+json", headers=headers
+        )
 
     async def query_text(request: Request) -> Response:
         name = request.path_params["name"]
@@ -271,6 +276,7 @@ def create_app(
         Route("/.well-known/void", void),
         Route("/void.ttl", void),
         Route("/mappings.sssom.tsv", mapping_table),
+        Route("/" + CONTEXT, jsonld_context),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/queries/{name}.rq", query_text),
         Route("/" + pages.VIEWS + ".html", views),

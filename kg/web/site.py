@@ -41,6 +41,8 @@ RESERVED = {"index"}
 #: replace (or be hidden by) one
 EVIDENCE = "evidence/"
 STUDIES = "studies/"
+#: where the site serves the JSON-LD context its documents and the export compact with
+CONTEXT = "ontology/context.jsonld"
 OWN_PATHS = (EVIDENCE, "queries/", STUDIES)
 OWN_NAMES = {"void", "sparql", ".well-known"}
 #: the external IRIs a page may link to: http and https only
