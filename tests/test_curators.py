@@ -144,6 +144,12 @@ def test_abstracts_in_other_house_styles_conform_with_their_true_numbers():
     assert "Risk Difference -4.1 percentage points [95% CI -7.9 to -0.3]" in lancet, "a difference of percentages"
     assert "Median 28.4 months [95% CI 24.1-33]" in lancet
     assert "Hazard Ratio 0.72 [95% CI 0.61-0.85], P = 0.0001" in euro and "): 1024;" in euro
+    from kg.web import pages
+    from kg.web.site import Site
+
+    site = Site(ds)
+    evidence = "".join(pages.evidence_page(site, v.slug) for v in pages.evidence_views(site))
+    assert "-4.1 (-7.9 to -0.3)" in evidence, "review 49: '-4.1 (-7.9–-0.3)' read as neither"
 
 
 @pytest.mark.parametrize(

@@ -35,20 +35,25 @@ def _with(tmp_path: Path, extra: str, *packaged: str) -> Dataset:
     return Dataset.build(pubs)
 
 
-def _scales(ds: Dataset) -> dict[str, set[tuple[str, str, str, str]]]:
-    out: dict[str, set[tuple[str, str, str, str]]] = {}
+def _scales(ds: Dataset) -> dict[str, list[tuple[str, str, str, str]]]:
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
     for r in ds.rows("response-distribution"):
-        out.setdefault(r["trial"].value.rsplit("/", 1)[1], set()).add(
-            (r["category"].value, r["scale"].value, r["scale_basis"].value, r["rank"].value)
+        out.setdefault(r["trial"].value.rsplit("/", 1)[1], []).append(
+            (r["category"].value, _text(r, "scale"), r["scale_basis"].value, _text(r, "rank"))
         )
     return out
+
+
+def _text(row, name):
+    return row[name].value if name in row else ""
 
 
 def test_a_scale_that_reuses_another_scales_terms_reads_with_its_own_ranks(tmp_path):
     """Before, a scale reusing NCIT:C4870 could not be declared (the rank was the term's), and every complete
     response was captioned IMWG. Loaded beside the packaged myeloma studies: the curator's study reads on its own
-    scale with its ranks, stated; Isoda's on IMWG, inferred from its categories; Cavo's names none, so its complete
-    response is read on each scale that holds it and is said to be not stated."""
+    scale with its ranks, stated; Isoda's on IMWG, inferred from its categories; Cavo's names none, so its
+    complete response is on no scale a view names, with no rank, once (review 49: it was listed on every scale
+    holding its term, another file's RECIST too)."""
     ds = _with(tmp_path, RECIST, "isoda-2018", "cavo-2012")
     got = _scales(ds)
     recist = "solid tumour response (RECIST 1.1), as this file declares it"
@@ -56,18 +61,18 @@ def test_a_scale_that_reuses_another_scales_terms_reads_with_its_own_ranks(tmp_p
     assert {(scale, basis, rank) for _c, scale, basis, rank in got["synthetic-rct-3arm"]} == {(recist, "stated", "1")}
     assert {(scale, basis) for _c, scale, basis, _r in got["isoda-2018"]} == {(imwg, "inferred from its categories")}
     assert ("Complete Remission", imwg, "inferred from its categories", "2") in got["isoda-2018"]
-    assert {(scale, basis) for _c, scale, basis, _r in got["cavo-2012"]} == {
-        (imwg, "not stated"),
-        (recist, "not stated"),
-    }
-    assert ds.rows("consistency") == [], "a figure read on two scales is counted once in a category sum"
+    assert got["cavo-2012"] == [("Complete Remission", "", "not stated", "")] * 2, "its two figures, once each"
+    assert ds.rows("consistency") == []
+    # review 49: a between-group effect on a category (the odds ratio of complete response) was listed as a
+    # category's figure with no count and no share ("not drawn: the size of their denominator is not stated")
+    assert all("count" in r or "percent" in r for r in ds.rows("response-distribution"))
 
 
 def test_a_study_that_names_no_scale_is_never_said_to_be_on_one(tmp_path):
     """Review 46: a non-myeloma trial's complete response was captioned 'multiple myeloma response categories
-    (IMWG)', as if stated. Without a scale of its own the study's figures say 'not stated'."""
+    (IMWG)', as if stated. Without a scale of its own the study's figures name no scale and no rank."""
     got = _scales(_with(tmp_path, ""))
-    assert {basis for _c, _s, basis, _r in got["synthetic-rct-3arm"]} == {"not stated"}
+    assert {(scale, basis, rank) for _c, scale, basis, rank in got["synthetic-rct-3arm"]} == {("", "not stated", "")}
 
 
 def test_a_study_scale_needs_its_basis_and_its_sentence(tmp_path):
@@ -99,3 +104,14 @@ def test_a_category_not_on_the_studys_own_scale_is_refused(tmp_path):
     (tmp_path / RCT.with_suffix(".txt").name).write_bytes(RCT.with_suffix(".txt").read_bytes())
     report = validate(sources.files([tmp_path]))
     assert not report.conforms and "measures a response category its response scale does not have" in report.text()
+
+
+def test_two_categories_of_one_scale_never_share_a_rank(tmp_path):
+    """Review 49: a scale with complete and partial response both ranked first conformed."""
+    tied = RECIST.replace(
+        "trialkg:category NCIT:C18058 ; trialkg:sortOrder 2", "trialkg:category NCIT:C18058 ; trialkg:sortOrder 1"
+    )
+    (tmp_path / RCT.name).write_text(RCT.read_text(encoding="utf-8") + tied, encoding="utf-8")
+    (tmp_path / RCT.with_suffix(".txt").name).write_bytes(RCT.with_suffix(".txt").read_bytes())
+    report = validate(sources.files([tmp_path]))
+    assert not report.conforms and "share a rank or a term" in report.text()

@@ -1202,10 +1202,14 @@ def _upper(r: dict[str, Any], column: str) -> str:
 
 
 def _bounds(it: dict[str, Any]) -> str:
-    """`` (0.5–0.98)`` after a mark's value, `` (25.3–not reached)`` where no upper bound was printed, or ""."""
+    """`` (0.5–0.98)`` after a mark's value, `` (25.3–not reached)`` where no upper bound was printed, `` (-26.9 to
+    -5.1)`` where a bound is negative, or ""."""
     if it["lower"] is None or (it["upper"] is None and not it["upper_not_reached"]):
         return ""
-    return f" ({it['lower']:g}–{'not reached' if it['upper'] is None else format(it['upper'], 'g')})"
+    upper = "not reached" if it["upper"] is None else format(it["upper"], "g")
+    # "-26.9 to -5.1": a dash between negative numbers reads as neither (review 49), as kg summary writes it
+    dash = " to " if it["lower"] < 0 or (it["upper"] is not None and it["upper"] < 0) else "–"
+    return f" ({it['lower']:g}{dash}{upper})"
 
 
 def _interval_text(r: dict[str, Any]) -> str:
