@@ -238,9 +238,9 @@ def test_what_the_description_names_is_there(servers, tmp_path):
     """Review 37: the description's dumps (void:dataDump, dcat:downloadURL) and the mapping table (SSSOM
     mapping_set_id) answered 404, and so did /.well-known/void on the site. Each is a document of the site now, the
     dumps as `kg build` writes them; the mapping table and the description as kg serve sends them."""
-    import pyoxigraph as ox
-
     import json
+
+    import pyoxigraph as ox
 
     from kg import export
     from kg.build import build

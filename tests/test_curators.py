@@ -167,3 +167,12 @@ def test_a_number_read_the_wrong_way_from_a_house_style_is_refused(tmp_path, nam
     (tmp_path / f"{name}.txt").write_bytes((STYLES / f"{name}.txt").read_bytes())
     report = validate(sources.files([tmp_path]))
     assert not report.conforms and "is not printed in the sentence" in report.text()
+
+
+def test_a_drug_is_found_by_its_chebi_identifier_as_by_its_ncit_one():
+    """Review 49: trials-by-drug found a prednisone trial by NCIT:C770 and not by CHEBI:8382, which `kg terms`
+    offers beside it: the mapping table lacked the NCI EVS pairs of doxorubicin, vincristine and prednisone."""
+    ds = Dataset.build(sources.files([FOLDER / "rosinol-2012.ttl"]))
+    for ncit, chebi in (("NCIT:C456", "CHEBI:28748"), ("NCIT:C933", "CHEBI:28445"), ("NCIT:C770", "CHEBI:8382")):
+        by_ncit = {r["trial"].value for r in ds.rows("trials-by-drug", drug=ncit)}
+        assert by_ncit and {r["trial"].value for r in ds.rows("trials-by-drug", drug=chebi)} == by_ncit, chebi
