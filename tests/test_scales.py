@@ -66,6 +66,15 @@ def test_a_scale_that_reuses_another_scales_terms_reads_with_its_own_ranks(tmp_p
     # review 49: a between-group effect on a category (the odds ratio of complete response) was listed as a
     # category's figure with no count and no share ("not drawn: the size of their denominator is not stated")
     assert all("count" in r or "percent" in r for r in ds.rows("response-distribution"))
+    # review 49: no page named the scale; the response chart's caption says which, and how it is known
+    from kg.web import pages
+    from kg.web.site import Site
+
+    site = Site(ds)
+    assert f"Response categories ({recist}, stated)" in pages.page(site, STUDY)
+    assert "Response categories (response scale not stated)" in pages.page(
+        site, STUDY.replace("synthetic-rct-3arm", "cavo-2012")
+    )
 
 
 def test_a_study_that_names_no_scale_is_never_said_to_be_on_one(tmp_path):

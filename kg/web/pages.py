@@ -526,7 +526,12 @@ def render_trial(site: Site, iri: str) -> str:
         }
         for r in rows("claims", trial=iri)
     ]
-    response_svg, _bars, undrawn = response_chart(rows("response-distribution", trial=iri))
+    response_rows = rows("response-distribution", trial=iri)
+    response_svg, _bars, undrawn = response_chart(response_rows)
+    # the scale its categories are read on, and how that is known ("inferred from its categories"), or none stated
+    response_scales = sorted(
+        {(cell(r.get("scale")), cell(r.get("scale_basis"))) for r in response_rows if r.get("scale")}
+    )
     survival_svg, _items = survival_chart([r for r in efficacy_rows if _is(r.get("type_term"), MEDIAN_TYPE)])
     return (
         _env()
@@ -544,6 +549,7 @@ def render_trial(site: Site, iri: str) -> str:
             citations=citations,
             terms=terms,
             response_svg=response_svg,
+            response_scales=response_scales,
             undrawn=undrawn,
             survival_svg=survival_svg,
             evidence=evidence,
