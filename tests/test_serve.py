@@ -452,6 +452,8 @@ def test_a_time_axis_takes_the_unit_most_of_its_medians_have():
 
 @pytest.mark.slow
 def test_static_site(kg, tmp_path):
+    from kg.web.site import CONTEXT
+
     out = tmp_path / "site"
     r = kg("publish", "--static", str(out))
     assert r.returncode == 0, r.stderr
@@ -472,6 +474,8 @@ def test_static_site(kg, tmp_path):
         views = ("evidence", "studies")
         assert len(files) >= len([p for p in pages if p.relative_to(out).parts[0] not in views]) - 1
         for f in files:
+            if f.relative_to(out).as_posix() == CONTEXT:
+                continue  # the JSON-LD context documents compact with: no triples of its own
             assert list(ox.parse(path=str(f), format=fmt, base_iri="https://w3id.org/trialkg/")), f
     # crawl every relative link from the landing page
     seen, todo, broken = set(), ["index.html"], []
