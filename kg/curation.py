@@ -358,17 +358,17 @@ def occurrences(lexical: str, sentence: str, comma: bool = False) -> Iterator[tu
     (``comma``: :func:`decimal_comma` of all the source's sentences; "1,024" is 1024 in one text, 1.024 in
     another, and a sentence alone cannot tell: reading both let 41 pass for "41,000", review 47).
     """
-    for reading in (normalize(plain_numbers(sentence, comma)),):
-        for form in number_forms(lexical):
-            form = MINUS + form[1:] if form.startswith("-") else form  # as plain_numbers marks a minus
-            # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
-            zeros = r"0*" if "." in form else r"(?:\.0+)?"
-            # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (minus
-            # zero is zero); a hyphen of a range or a compound is no minus ("0.51-0.87", "day-14")
-            signed = form.startswith(MINUS) or _is_zero(lexical)
-            for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", reading):
-                if signed or reading[m.start() - 1 : m.start()] != MINUS:
-                    yield reading, m.start()
+    reading = normalize(plain_numbers(sentence, comma))
+    for form in number_forms(lexical):
+        form = MINUS + form[1:] if form.startswith("-") else form  # as plain_numbers marks a minus
+        # a store keeps decimals canonical: a stored 54 may be printed 54.0, and 0.7 printed 0.70
+        zeros = r"0*" if "." in form else r"(?:\.0+)?"
+        # a number right after a minus sign is that number's negative: "0.7" is not printed in "-0.7" (minus zero
+        # is zero); a hyphen of a range or a compound is no minus ("0.51-0.87", "day-14")
+        signed = form.startswith(MINUS) or _is_zero(lexical)
+        for m in re.finditer(rf"(?<![\d.,]){re.escape(form)}{zeros}(?![\d]|[.,]\d)", reading):
+            if signed or reading[m.start() - 1 : m.start()] != MINUS:
+                yield reading, m.start()
 
 
 #: a comparator printed right before a number: "P < .001", "p=0.03", "P ≤ 0.05"
