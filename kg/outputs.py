@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -115,12 +116,6 @@ class AtomicFiles:
             if isinstance(name, str) and isinstance(stamps, list)
         }
 
-    @staticmethod
-    def _stamp(path: Path) -> list[int]:
-        """A file's size and modification time (ns): what a record keeps of it."""
-        st = path.stat()
-        return [st.st_size, st.st_mtime_ns]
-
     def _check_owned(self) -> None:
         """Refuse to replace a file that no earlier batch with this record wrote, or that changed since (the user's:
         a hand-written ``void.ttl`` in the folder ``kg build`` writes to was replaced without a word)."""
@@ -130,11 +125,7 @@ class AtomicFiles:
         for _, final in self._pending:
             if not (final.exists() or final.is_symlink()):
                 continue
-            if (
-                final.is_symlink()
-                or not final.is_file()
-                or self._stamp(final) not in (recorded or {}).get(final.name, [])
-            ):
+            if final.is_symlink() or not final.is_file() or stamp(final) not in (recorded or {}).get(final.name, []):
                 why = (
                     ""
                     if recorded is not None
@@ -156,13 +147,14 @@ class AtomicFiles:
         files: dict[str, list[list[int]]] = {}
         for name, stamps in (self._recorded() or {}).items():
             path = self.folder / name
-            if path.is_file() and not path.is_symlink() and self._stamp(path) in stamps:
-                files[name] = [self._stamp(path)]
+            now = stamp(path)
+            if now is not None and now in stamps:
+                files[name] = [now]
         if pending:
             for tmp, final in self._pending:
-                files[final.name] = [*files.get(final.name, []), self._stamp(tmp)]
+                files[final.name] = [*files.get(final.name, []), *filter(None, [stamp(tmp)])]
         else:
-            files.update({final.name: [self._stamp(final)] for final in self.written})
+            files.update({final.name: list(filter(None, [stamp(final)])) for final in self.written})
         tmp = self.folder / f".{self.record}.{self._tag}.tmp"
         try:
             tmp.write_text(json.dumps({"files": files}, sort_keys=True, indent=1), encoding="utf-8")
@@ -294,6 +286,16 @@ def _exchange(a: Path, b: Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
         return False
     raise OSError(err, os.strerror(err), str(b))
+
+
+def stamp(path: Path) -> list[int] | None:
+    """A regular file's size and modification time (ns), never through a link: what ``kg build``'s record and
+    ``kg publish``'s marker keep of a file they wrote, to tell it from one changed since (None: no such file)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns] if stat.S_ISREG(st.st_mode) else None
 
 
 def move(src: str | Path, dst: str | Path, replace: bool = True) -> None:

@@ -23,16 +23,28 @@ trial:recist-pr a trialkg:ResponseCategory ; trialkg:category NCIT:C18058 ; tria
 """
 
 
-def _with(tmp_path: Path, extra: str, *packaged: str) -> Dataset:
+def _written(tmp_path: Path, extra: str, *packaged: str) -> list[sources.Source]:
+    """The three-arm trial with ``extra`` Turtle appended (and its text), beside the packaged files named."""
     (tmp_path / RCT.name).write_text(RCT.read_text(encoding="utf-8") + extra, encoding="utf-8")
     (tmp_path / RCT.with_suffix(".txt").name).write_bytes(RCT.with_suffix(".txt").read_bytes())
-    files = [f for f in trial_files() if f.stem in packaged]
-    for f in files:
-        (tmp_path / f.name).write_bytes(f.read_bytes())
-    pubs = sources.files([tmp_path])
+    for f in trial_files():
+        if f.stem in packaged:
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    return sources.files([tmp_path])
+
+
+def _with(tmp_path: Path, extra: str, *packaged: str) -> Dataset:
+    pubs = _written(tmp_path, extra, *packaged)
     report = validate(pubs)
     assert report.conforms, report.text()
     return Dataset.build(pubs)
+
+
+def _refusal(tmp_path: Path, extra: str) -> str:
+    """What kg validate says of the trial with ``extra`` appended, which it must refuse."""
+    report = validate(_written(tmp_path, extra))
+    assert not report.conforms
+    return report.text()
 
 
 def _scales(ds: Dataset) -> dict[str, list[tuple[str, str, str, str]]]:
@@ -85,16 +97,12 @@ def test_a_study_that_names_no_scale_is_never_said_to_be_on_one(tmp_path):
 
 
 def test_a_study_scale_needs_its_basis_and_its_sentence(tmp_path):
-    (tmp_path / RCT.name).write_text(
-        RCT.read_text(encoding="utf-8")
-        + RECIST.replace(
+    messages = _refusal(
+        tmp_path,
+        RECIST.replace(
             "; trialkg:responseScaleBasis trialkg:StatedInSentence ;\n    trialkg:responseScaleEvidence pub:s2", ""
         ),
-        encoding="utf-8",
     )
-    report = validate(sources.files([tmp_path]))
-    assert not report.conforms
-    messages = report.text()
     assert (
         "says how it is known (trialkg:responseScaleBasis)" in messages and "trialkg:responseScaleEvidence" in messages
     )
@@ -109,10 +117,7 @@ def test_a_category_not_on_the_studys_own_scale_is_refused(tmp_path):
     only_pr = only_pr.replace(
         "trial:recist-cr a trialkg:ResponseCategory ; trialkg:category NCIT:C4870 ; trialkg:sortOrder 1 .\n", ""
     )
-    (tmp_path / RCT.name).write_text(RCT.read_text(encoding="utf-8") + only_pr, encoding="utf-8")
-    (tmp_path / RCT.with_suffix(".txt").name).write_bytes(RCT.with_suffix(".txt").read_bytes())
-    report = validate(sources.files([tmp_path]))
-    assert not report.conforms and "measures a response category its response scale does not have" in report.text()
+    assert "measures a response category its response scale does not have" in _refusal(tmp_path, only_pr)
 
 
 def test_two_categories_of_one_scale_never_share_a_rank(tmp_path):
@@ -120,7 +125,4 @@ def test_two_categories_of_one_scale_never_share_a_rank(tmp_path):
     tied = RECIST.replace(
         "trialkg:category NCIT:C18058 ; trialkg:sortOrder 2", "trialkg:category NCIT:C18058 ; trialkg:sortOrder 1"
     )
-    (tmp_path / RCT.name).write_text(RCT.read_text(encoding="utf-8") + tied, encoding="utf-8")
-    (tmp_path / RCT.with_suffix(".txt").name).write_bytes(RCT.with_suffix(".txt").read_bytes())
-    report = validate(sources.files([tmp_path]))
-    assert not report.conforms and "share a rank or a term" in report.text()
+    assert "share a rank or a term" in _refusal(tmp_path, tied)

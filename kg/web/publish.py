@@ -36,7 +36,7 @@ from kg.build import write_dumps
 from kg.dataset import Dataset
 from kg.describe import DISTRIBUTIONS
 from kg.errors import InputError, OutputError, printable
-from kg.outputs import move, rename_noreplace
+from kg.outputs import move, rename_noreplace, stamp
 from kg.query import catalog
 from kg.query.catalog import Query
 from kg.query.execute import in_child
@@ -265,7 +265,7 @@ def _inside(rel: str) -> bool:
     return bool(rel) and all(part not in ("", ".", "..") for part in parts) and "\\" not in rel and "\x00" not in rel
 
 
-#: what a marker keeps of a file: its size and modification time (ns), as :func:`_stamp` reads them; a file may
+#: what a marker keeps of a file: its size and modification time (ns), as :func:`kg.outputs.stamp` reads them; a file may
 #: have more than one while a publish replaces it (as it was, and as the new site has it)
 Stamps = list[list[int]]
 
@@ -291,15 +291,6 @@ def _marker_files(out: Path) -> dict[str, Stamps | None] | None:
     }
 
 
-def _stamp(path: Path) -> list[int] | None:
-    """A regular file's size and modification time (ns): what a marker keeps of it (None: no such file)."""
-    try:
-        st = path.lstat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns] if stat.S_ISREG(st.st_mode) else None
-
-
 def changed_entries(out: Path) -> list[str]:
     """The files of an earlier site in ``out`` that are no longer as ``kg publish`` wrote them (sorted): a page
     edited by hand is the user's now, and the next publish would have replaced it without a word."""
@@ -307,7 +298,7 @@ def changed_entries(out: Path) -> list[str]:
     return sorted(
         rel
         for rel, stamps in listed.items()
-        if stamps is not None and (now := _stamp(out / rel)) is not None and now not in stamps
+        if stamps is not None and (now := stamp(out / rel)) is not None and now not in stamps
     )
 
 
@@ -449,8 +440,8 @@ class _Listed:
     def append(self, rel: str, stamps: Stamps | None = None) -> None:
         """List ``rel`` with ``stamps`` (by default, its stamp as it is in the marker's folder now)."""
         if stamps is None:
-            stamp = _stamp(self.folder / rel)
-            stamps = [stamp] if stamp is not None else []
+            now = stamp(self.folder / rel)
+            stamps = [now] if now is not None else []
         self.fh.write(("," if self.count else "") + "\n  " + json.dumps(rel) + ": " + json.dumps(stamps))
         self.count += 1
 
