@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from kg.dataset import Dataset
 from kg.errors import QueryError
 from kg.prefixes import BASE, TKG, compact, data_iri, to_iri
-from kg.query.formats import cell, flat, level, p_value, plural, quantity
+from kg.query.formats import cell, flat, level, p_value, plural, quantity, span
 from kg.query.result import Value
 
 Row = dict[str, Value]
@@ -141,18 +141,13 @@ def _denominator(row: Row) -> str:
     return f"{cell(row['population'])} ({arm}{size}" + (f"; {basis})" if basis else ")")
 
 
-def _interval(lower: str, upper: str) -> str:
-    """``6.6-19.4``, or ``-37 to -3`` where a bound is negative (``-37--3`` reads as nothing)."""
-    return f"{lower} to {upper}" if lower.startswith("-") or upper.startswith("-") else f"{lower}-{upper}"
-
-
 def _ci(row: Row) -> str:
     """``95% CI 6.6-19.4`` (``CI ...`` where no level is given); ``95% CI 25.3 to not reached`` where the source
     prints no upper bound (NR, NE)."""
     said = f"{level(cell(row['ci_level']))} CI" if row.get("ci_level") else "CI"
     if cell(row.get("ci_upper_not_reached")) == "true":
         return f"{said} {cell(row['ci_lower'])} to not reached"
-    return f"{said} {_interval(cell(row['ci_lower']), cell(row['ci_upper']))}"
+    return f"{said} {span(cell(row['ci_lower']), cell(row['ci_upper']))}"
 
 
 def _value(rows: list[Row]) -> str:
@@ -176,7 +171,7 @@ def _value(rows: list[Row]) -> str:
     if cis:
         shown += f" [{'; '.join(cis)}]"
     ranges = dict.fromkeys(
-        f"range {_interval(cell(r['range_lower']), cell(r['range_upper']))}" for r in rows if r.get("range_lower")
+        f"range {span(cell(r['range_lower']), cell(r['range_upper']))}" for r in rows if r.get("range_lower")
     )
     if ranges:
         shown += f" ({'; '.join(ranges)})"

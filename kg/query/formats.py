@@ -122,6 +122,16 @@ def quantity(value: str, unit_label: str, ucum: str = "", scale: str = "") -> st
     return plural(value, unit_label) if unit_label else value
 
 
+def span(lower: str, upper: str, dash: str = "-") -> str:
+    """An interval's bounds as people write them: ``6.6-19.4`` (or with ``dash``), ``-37 to -3`` where a bound is
+    negative (``-37--3`` reads as nothing).
+
+    >>> span("6.6", "19.4"), span("-37", "-3"), span("25.3", "not reached", "\u2013")
+    ('6.6-19.4', '-37 to -3', '25.3\u2013not reached')
+    """
+    return f"{lower} to {upper}" if lower.startswith("-") or upper.startswith("-") else f"{lower}{dash}{upper}"
+
+
 def p_value(comparator: str, value: str) -> str:
     """``P = 0.003`` or ``P < 0.001`` (a bound stays a bound).
 

@@ -23,7 +23,7 @@ from kg import __version__, evidence
 from kg.errors import InputError
 from kg.prefixes import DCT, NCIT, SCHEMA, SKOS, TKG, XSD, compact, to_iri
 from kg.query import catalog, execute
-from kg.query.formats import cell, level, number, p_value, plural, quantity
+from kg.query.formats import cell, level, number, p_value, plural, quantity, span
 from kg.query.params import bind
 from kg.query.result import Result
 from kg.query.tokens import reads_named_graphs
@@ -1214,8 +1214,7 @@ def _bounds(it: dict[str, Any]) -> str:
         return ""
     upper = "not reached" if it["upper"] is None else format(it["upper"], "g")
     # "-26.9 to -5.1": a dash between negative numbers reads as neither (review 49), as kg summary writes it
-    dash = " to " if it["lower"] < 0 or (it["upper"] is not None and it["upper"] < 0) else "–"
-    return f" ({it['lower']:g}{dash}{upper})"
+    return f" ({span(format(it['lower'], 'g'), upper, '–')})"
 
 
 def _interval_text(r: dict[str, Any]) -> str:
